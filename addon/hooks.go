@@ -1,0 +1,135 @@
+// Package addon is mitmgo's addon API: one small interface per mitmproxy
+// event hook, the ordered addon manager that dispatches them, the typed
+// options registry, and the log that addons write to.
+//
+// An addon is any value. It takes part in an event by implementing that
+// event's interface, found by type assertion when the addon is registered,
+// exactly as mitmproxy looks up a method with the hook's name. Every built-in
+// (the dumper, blocking, saving, the Python script host) is an ordinary addon
+// on this API.
+//
+// Hooks for one flow are called synchronously by the goroutine that owns the
+// flow, one addon after another in registration order, so an addon sees what
+// earlier addons changed. Different flows run concurrently: addons must be
+// safe for concurrent use across flows.
+package addon
+
+import (
+	"github.com/mitmgo/mitmgo/flow"
+)
+
+// Lifecycle hooks.
+type (
+	// LoadHook is called when the addon is registered; declare options here.
+	LoadHook interface{ Load(l *Loader) }
+	// ConfigureHook is called at start-up with every option name, then with
+	// the names of options that changed. Returning an error rejects the new
+	// values (mitmproxy's OptionsError): they are rolled back.
+	ConfigureHook interface {
+		Configure(updated map[string]bool) error
+	}
+	// RunningHook is called once the proxy is fully up.
+	RunningHook interface{ Running() }
+	// DoneHook is called when the addon is removed or mitmgo shuts down.
+	DoneHook interface{ Done() }
+	// LogHook receives every log entry (mitmproxy's add_log). It must not log.
+	LogHook interface{ AddLog(e *LogEntry) }
+)
+
+// Connection hooks.
+type (
+	// ClientConnectedHook: a client connected. Setting client.Error kills the
+	// connection.
+	ClientConnectedHook interface{ ClientConnected(c *flow.Client) }
+	// ClientDisconnectedHook: the client connection closed.
+	ClientDisconnectedHook interface{ ClientDisconnected(c *flow.Client) }
+	// ServerConnectHook: about to connect upstream. Setting
+	// data.Server.Error aborts the connection; Address may still change.
+	ServerConnectHook interface{ ServerConnect(d *ServerConnectionData) }
+	// ServerConnectedHook: the upstream connection is established.
+	ServerConnectedHook interface{ ServerConnected(d *ServerConnectionData) }
+	// ServerDisconnectedHook: the upstream connection closed.
+	ServerDisconnectedHook interface{ ServerDisconnected(d *ServerConnectionData) }
+	// ServerConnectErrorHook: an upstream connect attempt failed.
+	ServerConnectErrorHook interface{ ServerConnectError(d *ServerConnectionData) }
+)
+
+// ServerConnectionData is the argument of the server connection hooks.
+type ServerConnectionData struct {
+	Server *flow.Server
+	Client *flow.Client
+}
+
+// HTTP hooks.
+type (
+	// RequestHeadersHook: request headers read, body not yet. Set
+	// Request.Stream here to stream the body.
+	RequestHeadersHook interface{ RequestHeaders(f *flow.HTTPFlow) }
+	// RequestHook: the full request was read. Setting f.Response answers the
+	// request from the proxy without contacting the server.
+	RequestHook interface{ Request(f *flow.HTTPFlow) }
+	// ResponseHeadersHook: response headers read, body not yet. Set
+	// Response.Stream here to stream the body.
+	ResponseHeadersHook interface{ ResponseHeaders(f *flow.HTTPFlow) }
+	// ResponseHook: the full response was read.
+	ResponseHook interface{ Response(f *flow.HTTPFlow) }
+	// ErrorHook: the flow failed without an HTTP response (f.Error is set).
+	ErrorHook interface{ Error(f *flow.HTTPFlow) }
+	// HTTPConnectHook: a CONNECT request was received. A non-2xx f.Response
+	// refuses it.
+	HTTPConnectHook interface{ HTTPConnect(f *flow.HTTPFlow) }
+	// HTTPConnectUpstreamHook: a CONNECT is about to go to an upstream proxy.
+	HTTPConnectUpstreamHook interface{ HTTPConnectUpstream(f *flow.HTTPFlow) }
+)
+
+// WebSocket hooks.
+type (
+	WebSocketStartHook   interface{ WebSocketStart(f *flow.HTTPFlow) }
+	WebSocketMessageHook interface{ WebSocketMessage(f *flow.HTTPFlow) }
+	WebSocketEndHook     interface{ WebSocketEnd(f *flow.HTTPFlow) }
+)
+
+// TCP hooks.
+type (
+	TCPStartHook   interface{ TCPStart(f *flow.TCPFlow) }
+	TCPMessageHook interface{ TCPMessage(f *flow.TCPFlow) }
+	TCPEndHook     interface{ TCPEnd(f *flow.TCPFlow) }
+	TCPErrorHook   interface{ TCPError(f *flow.TCPFlow) }
+)
+
+// TLS hooks.
+type (
+	TLSClientHelloHook       interface{ TLSClientHello(d *ClientHelloData) }
+	TLSStartClientHook       interface{ TLSStartClient(d *TLSData) }
+	TLSStartServerHook       interface{ TLSStartServer(d *TLSData) }
+	TLSEstablishedClientHook interface{ TLSEstablishedClient(d *TLSData) }
+	TLSEstablishedServerHook interface{ TLSEstablishedServer(d *TLSData) }
+	TLSFailedClientHook      interface{ TLSFailedClient(d *TLSData) }
+	TLSFailedServerHook      interface{ TLSFailedServer(d *TLSData) }
+)
+
+// ClientHelloData is the argument of tls_clienthello.
+type ClientHelloData struct {
+	Client *flow.Client
+	Server *flow.Server
+	// SNI and ALPNProtocols come from the ClientHello.
+	SNI           string
+	ALPNProtocols []string
+	// IgnoreConnection, set by an addon, passes the connection through
+	// without decrypting it.
+	IgnoreConnection bool
+	// EstablishServerTLSFirst asks to connect upstream before answering the
+	// client.
+	EstablishServerTLSFirst bool
+}
+
+// TLSData is the argument of the tls_start/established/failed hooks.
+type TLSData struct {
+	// Conn is the client or server connection the handshake is on.
+	Client *flow.Client
+	Server *flow.Server
+	// IsClient is true for the client-side handshake.
+	IsClient bool
+	// Err is set in the failed hooks.
+	Err error
+}

@@ -1,0 +1,476 @@
+package addon
+
+import (
+	"fmt"
+	"log/slog"
+	"reflect"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/mitmgo/mitmgo/flow"
+)
+
+// Namer is implemented by addons that choose their own name; otherwise the
+// name is the lower-cased type name, as in mitmproxy.
+type Namer interface{ Name() string }
+
+// Parent is implemented by addons that bring child addons (mitmproxy's
+// `addons` attribute). Children are registered right after their parent.
+type Parent interface{ Addons() []any }
+
+// Loader is handed to the load hook.
+type Loader struct {
+	m     *Manager
+	addon string
+}
+
+// AddOption declares an option (see Options.Add). A declaration that fails is
+// logged with the addon's name.
+func (l *Loader) AddOption(name string, kind Kind, def any, help string, choices ...string) {
+	if err := l.m.opts.Add(name, kind, def, help, choices...); err != nil {
+		l.m.log.Error(fmt.Sprintf("Addon %s: %v", l.addon, err))
+	}
+}
+
+// Context returns the shared context (options, log, shutdown).
+func (l *Loader) Context() *Context { return l.m.ctx }
+
+// Context is what addons may use beyond the hooks: the options, the log and
+// the master's controls.
+type Context struct {
+	Options *Options
+	Log     *slog.Logger
+	m       *Manager
+}
+
+// Shutdown asks mitmgo to stop (ctx.master.shutdown() in mitmproxy).
+func (c *Context) Shutdown() { c.m.Shutdown() }
+
+type entry struct {
+	name  string
+	addon any
+}
+
+type named[H any] struct {
+	name string
+	hook H
+}
+
+// chain holds, for each hook, the addons that implement it, in order. It is
+// rebuilt on registration and read without locks.
+type chain struct {
+	all                  []entry
+	load                 []named[LoadHook]
+	configure            []named[ConfigureHook]
+	running              []named[RunningHook]
+	done                 []named[DoneHook]
+	log                  []named[LogHook]
+	clientConnected      []named[ClientConnectedHook]
+	clientDisconnected   []named[ClientDisconnectedHook]
+	serverConnect        []named[ServerConnectHook]
+	serverConnected      []named[ServerConnectedHook]
+	serverDisconnected   []named[ServerDisconnectedHook]
+	serverConnectError   []named[ServerConnectErrorHook]
+	requestHeaders       []named[RequestHeadersHook]
+	request              []named[RequestHook]
+	responseHeaders      []named[ResponseHeadersHook]
+	response             []named[ResponseHook]
+	error                []named[ErrorHook]
+	httpConnect          []named[HTTPConnectHook]
+	httpConnectUpstream  []named[HTTPConnectUpstreamHook]
+	webSocketStart       []named[WebSocketStartHook]
+	webSocketMessage     []named[WebSocketMessageHook]
+	webSocketEnd         []named[WebSocketEndHook]
+	tcpStart             []named[TCPStartHook]
+	tcpMessage           []named[TCPMessageHook]
+	tcpEnd               []named[TCPEndHook]
+	tcpError             []named[TCPErrorHook]
+	tlsClientHello       []named[TLSClientHelloHook]
+	tlsStartClient       []named[TLSStartClientHook]
+	tlsStartServer       []named[TLSStartServerHook]
+	tlsEstablishedClient []named[TLSEstablishedClientHook]
+	tlsEstablishedServer []named[TLSEstablishedServerHook]
+	tlsFailedClient      []named[TLSFailedClientHook]
+	tlsFailedServer      []named[TLSFailedServerHook]
+}
+
+func collect[H any](entries []entry) []named[H] {
+	var out []named[H]
+	for _, e := range entries {
+		if h, ok := e.addon.(H); ok {
+			out = append(out, named[H]{e.name, h})
+		}
+	}
+	return out
+}
+
+func buildChain(entries []entry) *chain {
+	return &chain{
+		all:                  entries,
+		load:                 collect[LoadHook](entries),
+		configure:            collect[ConfigureHook](entries),
+		running:              collect[RunningHook](entries),
+		done:                 collect[DoneHook](entries),
+		log:                  collect[LogHook](entries),
+		clientConnected:      collect[ClientConnectedHook](entries),
+		clientDisconnected:   collect[ClientDisconnectedHook](entries),
+		serverConnect:        collect[ServerConnectHook](entries),
+		serverConnected:      collect[ServerConnectedHook](entries),
+		serverDisconnected:   collect[ServerDisconnectedHook](entries),
+		serverConnectError:   collect[ServerConnectErrorHook](entries),
+		requestHeaders:       collect[RequestHeadersHook](entries),
+		request:              collect[RequestHook](entries),
+		responseHeaders:      collect[ResponseHeadersHook](entries),
+		response:             collect[ResponseHook](entries),
+		error:                collect[ErrorHook](entries),
+		httpConnect:          collect[HTTPConnectHook](entries),
+		httpConnectUpstream:  collect[HTTPConnectUpstreamHook](entries),
+		webSocketStart:       collect[WebSocketStartHook](entries),
+		webSocketMessage:     collect[WebSocketMessageHook](entries),
+		webSocketEnd:         collect[WebSocketEndHook](entries),
+		tcpStart:             collect[TCPStartHook](entries),
+		tcpMessage:           collect[TCPMessageHook](entries),
+		tcpEnd:               collect[TCPEndHook](entries),
+		tcpError:             collect[TCPErrorHook](entries),
+		tlsClientHello:       collect[TLSClientHelloHook](entries),
+		tlsStartClient:       collect[TLSStartClientHook](entries),
+		tlsStartServer:       collect[TLSStartServerHook](entries),
+		tlsEstablishedClient: collect[TLSEstablishedClientHook](entries),
+		tlsEstablishedServer: collect[TLSEstablishedServerHook](entries),
+		tlsFailedClient:      collect[TLSFailedClientHook](entries),
+		tlsFailedServer:      collect[TLSFailedServerHook](entries),
+	}
+}
+
+// Manager is the ordered addon chain. It dispatches every hook to the addons
+// that implement it, in registration order, recovering panics so one broken
+// addon cannot take a flow or the proxy down.
+type Manager struct {
+	mu       sync.Mutex // serialises registration
+	chain    atomic.Pointer[chain]
+	opts     *Options
+	log      *slog.Logger
+	ctx      *Context
+	shutdown atomic.Pointer[func()]
+	inLog    atomic.Int32
+}
+
+// NewManager returns an empty manager with a fresh options registry.
+func NewManager() *Manager {
+	m := &Manager{opts: NewOptions()}
+	m.chain.Store(buildChain(nil))
+	m.log = slog.New(&logHandler{m: m})
+	m.ctx = &Context{Options: m.opts, Log: m.log, m: m}
+	m.opts.changed = m.configure
+	return m
+}
+
+// Options is the manager's options registry.
+func (m *Manager) Options() *Options { return m.opts }
+
+// Log is the logger whose entries reach the log hooks (termlog prints them).
+func (m *Manager) Log() *slog.Logger { return m.log }
+
+// Context is the context handed to addons.
+func (m *Manager) Context() *Context { return m.ctx }
+
+// SetShutdown sets what Shutdown does (the master's stop function).
+func (m *Manager) SetShutdown(fn func()) { m.shutdown.Store(&fn) }
+
+// Shutdown asks the master to stop.
+func (m *Manager) Shutdown() {
+	if fn := m.shutdown.Load(); fn != nil {
+		(*fn)()
+	}
+}
+
+// AddonName returns the name an addon is registered under.
+func AddonName(a any) string {
+	if n, ok := a.(Namer); ok {
+		return n.Name()
+	}
+	t := reflect.TypeOf(a)
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil {
+		return "nil"
+	}
+	return strings.ToLower(t.Name())
+}
+
+// Add registers addons (and their children) at the end of the chain and runs
+// their load hooks. Two addons with the same name are an error.
+func (m *Manager) Add(addons ...any) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	cur := m.chain.Load().all
+	var added []entry
+	var walk func(a any) error
+	walk = func(a any) error {
+		name := AddonName(a)
+		for _, e := range cur {
+			if e.name == name {
+				return fmt.Errorf("an addon named %q is already registered", name)
+			}
+		}
+		for _, e := range added {
+			if e.name == name {
+				return fmt.Errorf("an addon named %q is already registered", name)
+			}
+		}
+		added = append(added, entry{name, a})
+		if p, ok := a.(Parent); ok {
+			for _, c := range p.Addons() {
+				if err := walk(c); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	for _, a := range addons {
+		if err := walk(a); err != nil {
+			return err
+		}
+	}
+	all := append(append([]entry(nil), cur...), added...)
+	m.chain.Store(buildChain(all))
+	for _, e := range added {
+		if h, ok := e.addon.(LoadHook); ok {
+			m.call(e.name, "load", func() { h.Load(&Loader{m: m, addon: e.name}) })
+		}
+	}
+	return nil
+}
+
+// Names lists the registered addons in chain order.
+func (m *Manager) Names() []string {
+	var out []string
+	for _, e := range m.chain.Load().all {
+		out = append(out, e.name)
+	}
+	return out
+}
+
+// Get returns the addon registered under name.
+func (m *Manager) Get(name string) (any, bool) {
+	for _, e := range m.chain.Load().all {
+		if e.name == name {
+			return e.addon, true
+		}
+	}
+	return nil, false
+}
+
+// call runs fn for one addon, turning a panic into a logged "Addon error".
+func (m *Manager) call(addon, event string, fn func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			m.log.Error(fmt.Sprintf("Addon error: %s: panic in %s: %v\n%s", addon, event, r, debug.Stack()))
+		}
+	}()
+	fn()
+}
+
+// configure runs every configure hook; the first error wins and stops the
+// dispatch (so the caller can roll the options back).
+func (m *Manager) configure(updated map[string]bool) error {
+	for _, n := range m.chain.Load().configure {
+		var err error
+		m.call(n.name, "configure", func() { err = n.hook.Configure(updated) })
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ConfigureAll runs configure with every option name, as mitmproxy does at
+// start-up.
+func (m *Manager) ConfigureAll() error {
+	all := map[string]bool{}
+	for _, n := range m.opts.Names() {
+		all[n] = true
+	}
+	return m.configure(all)
+}
+
+func (m *Manager) dispatchLog(e *LogEntry) {
+	// A log hook must not log; guard against recursion all the same.
+	if m.inLog.Add(1) > 1 {
+		m.inLog.Add(-1)
+		return
+	}
+	defer m.inLog.Add(-1)
+	for _, n := range m.chain.Load().log {
+		func() {
+			defer func() { _ = recover() }()
+			n.hook.AddLog(e)
+		}()
+	}
+}
+
+func run[H any](m *Manager, list []named[H], event string, fn func(H)) {
+	for _, n := range list {
+		m.call(n.name, event, func() { fn(n.hook) })
+	}
+}
+
+// Running fires running.
+func (m *Manager) Running() {
+	run(m, m.chain.Load().running, "running", func(h RunningHook) { h.Running() })
+}
+
+// Done fires done on every addon.
+func (m *Manager) Done() {
+	run(m, m.chain.Load().done, "done", func(h DoneHook) { h.Done() })
+}
+
+// ClientConnected fires client_connected.
+func (m *Manager) ClientConnected(c *flow.Client) {
+	run(m, m.chain.Load().clientConnected, "client_connected", func(h ClientConnectedHook) { h.ClientConnected(c) })
+}
+
+// ClientDisconnected fires client_disconnected.
+func (m *Manager) ClientDisconnected(c *flow.Client) {
+	run(m, m.chain.Load().clientDisconnected, "client_disconnected", func(h ClientDisconnectedHook) { h.ClientDisconnected(c) })
+}
+
+// ServerConnect fires server_connect.
+func (m *Manager) ServerConnect(d *ServerConnectionData) {
+	run(m, m.chain.Load().serverConnect, "server_connect", func(h ServerConnectHook) { h.ServerConnect(d) })
+}
+
+// ServerConnected fires server_connected.
+func (m *Manager) ServerConnected(d *ServerConnectionData) {
+	run(m, m.chain.Load().serverConnected, "server_connected", func(h ServerConnectedHook) { h.ServerConnected(d) })
+}
+
+// ServerDisconnected fires server_disconnected.
+func (m *Manager) ServerDisconnected(d *ServerConnectionData) {
+	run(m, m.chain.Load().serverDisconnected, "server_disconnected", func(h ServerDisconnectedHook) { h.ServerDisconnected(d) })
+}
+
+// ServerConnectError fires server_connect_error.
+func (m *Manager) ServerConnectError(d *ServerConnectionData) {
+	run(m, m.chain.Load().serverConnectError, "server_connect_error", func(h ServerConnectErrorHook) { h.ServerConnectError(d) })
+}
+
+// RequestHeaders fires requestheaders.
+func (m *Manager) RequestHeaders(f *flow.HTTPFlow) {
+	run(m, m.chain.Load().requestHeaders, "requestheaders", func(h RequestHeadersHook) { h.RequestHeaders(f) })
+}
+
+// Request fires request.
+func (m *Manager) Request(f *flow.HTTPFlow) {
+	run(m, m.chain.Load().request, "request", func(h RequestHook) { h.Request(f) })
+}
+
+// ResponseHeaders fires responseheaders.
+func (m *Manager) ResponseHeaders(f *flow.HTTPFlow) {
+	run(m, m.chain.Load().responseHeaders, "responseheaders", func(h ResponseHeadersHook) { h.ResponseHeaders(f) })
+}
+
+// Response fires response.
+func (m *Manager) Response(f *flow.HTTPFlow) {
+	run(m, m.chain.Load().response, "response", func(h ResponseHook) { h.Response(f) })
+}
+
+// Error fires error.
+func (m *Manager) Error(f *flow.HTTPFlow) {
+	run(m, m.chain.Load().error, "error", func(h ErrorHook) { h.Error(f) })
+}
+
+// HTTPConnect fires http_connect.
+func (m *Manager) HTTPConnect(f *flow.HTTPFlow) {
+	run(m, m.chain.Load().httpConnect, "http_connect", func(h HTTPConnectHook) { h.HTTPConnect(f) })
+}
+
+// HTTPConnectUpstream fires http_connect_upstream.
+func (m *Manager) HTTPConnectUpstream(f *flow.HTTPFlow) {
+	run(m, m.chain.Load().httpConnectUpstream, "http_connect_upstream", func(h HTTPConnectUpstreamHook) { h.HTTPConnectUpstream(f) })
+}
+
+// WebSocketStart fires websocket_start.
+func (m *Manager) WebSocketStart(f *flow.HTTPFlow) {
+	run(m, m.chain.Load().webSocketStart, "websocket_start", func(h WebSocketStartHook) { h.WebSocketStart(f) })
+}
+
+// WebSocketMessage fires websocket_message.
+func (m *Manager) WebSocketMessage(f *flow.HTTPFlow) {
+	run(m, m.chain.Load().webSocketMessage, "websocket_message", func(h WebSocketMessageHook) { h.WebSocketMessage(f) })
+}
+
+// WebSocketEnd fires websocket_end.
+func (m *Manager) WebSocketEnd(f *flow.HTTPFlow) {
+	run(m, m.chain.Load().webSocketEnd, "websocket_end", func(h WebSocketEndHook) { h.WebSocketEnd(f) })
+}
+
+// TCPStart fires tcp_start.
+func (m *Manager) TCPStart(f *flow.TCPFlow) {
+	run(m, m.chain.Load().tcpStart, "tcp_start", func(h TCPStartHook) { h.TCPStart(f) })
+}
+
+// TCPMessage fires tcp_message.
+func (m *Manager) TCPMessage(f *flow.TCPFlow) {
+	run(m, m.chain.Load().tcpMessage, "tcp_message", func(h TCPMessageHook) { h.TCPMessage(f) })
+}
+
+// TCPEnd fires tcp_end.
+func (m *Manager) TCPEnd(f *flow.TCPFlow) {
+	run(m, m.chain.Load().tcpEnd, "tcp_end", func(h TCPEndHook) { h.TCPEnd(f) })
+}
+
+// TCPError fires tcp_error.
+func (m *Manager) TCPError(f *flow.TCPFlow) {
+	run(m, m.chain.Load().tcpError, "tcp_error", func(h TCPErrorHook) { h.TCPError(f) })
+}
+
+// TLSClientHello fires tls_clienthello.
+func (m *Manager) TLSClientHello(d *ClientHelloData) {
+	run(m, m.chain.Load().tlsClientHello, "tls_clienthello", func(h TLSClientHelloHook) { h.TLSClientHello(d) })
+}
+
+// TLSStartClient fires tls_start_client.
+func (m *Manager) TLSStartClient(d *TLSData) {
+	run(m, m.chain.Load().tlsStartClient, "tls_start_client", func(h TLSStartClientHook) { h.TLSStartClient(d) })
+}
+
+// TLSStartServer fires tls_start_server.
+func (m *Manager) TLSStartServer(d *TLSData) {
+	run(m, m.chain.Load().tlsStartServer, "tls_start_server", func(h TLSStartServerHook) { h.TLSStartServer(d) })
+}
+
+// TLSEstablishedClient fires tls_established_client.
+func (m *Manager) TLSEstablishedClient(d *TLSData) {
+	run(m, m.chain.Load().tlsEstablishedClient, "tls_established_client", func(h TLSEstablishedClientHook) { h.TLSEstablishedClient(d) })
+}
+
+// TLSEstablishedServer fires tls_established_server.
+func (m *Manager) TLSEstablishedServer(d *TLSData) {
+	run(m, m.chain.Load().tlsEstablishedServer, "tls_established_server", func(h TLSEstablishedServerHook) { h.TLSEstablishedServer(d) })
+}
+
+// TLSFailedClient fires tls_failed_client.
+func (m *Manager) TLSFailedClient(d *TLSData) {
+	run(m, m.chain.Load().tlsFailedClient, "tls_failed_client", func(h TLSFailedClientHook) { h.TLSFailedClient(d) })
+}
+
+// TLSFailedServer fires tls_failed_server.
+func (m *Manager) TLSFailedServer(d *TLSData) {
+	run(m, m.chain.Load().tlsFailedServer, "tls_failed_server", func(h TLSFailedServerHook) { h.TLSFailedServer(d) })
+}
+
+// Has reports whether any addon implements the hook interface H; the proxy
+// uses it to skip work nobody will see.
+func Has[H any](m *Manager) bool {
+	for _, e := range m.chain.Load().all {
+		if _, ok := e.addon.(H); ok {
+			return true
+		}
+	}
+	return false
+}

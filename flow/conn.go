@@ -1,0 +1,132 @@
+package flow
+
+import (
+	"crypto/rand"
+	"fmt"
+	"net"
+	"strconv"
+)
+
+// Address is a host (a name or an IP literal) and a port.
+type Address struct {
+	Host string
+	Port int
+}
+
+// String formats the address as host:port, bracketing IPv6 literals.
+func (a Address) String() string { return hostPort(a.Host, a.Port) }
+
+// IsZero reports whether the address is unset.
+func (a Address) IsZero() bool { return a.Host == "" && a.Port == 0 }
+
+// AddrFrom converts a net.Addr (TCP or UDP) to an Address.
+func AddrFrom(a net.Addr) Address {
+	switch v := a.(type) {
+	case *net.TCPAddr:
+		return Address{ipString(v.IP), v.Port}
+	case *net.UDPAddr:
+		return Address{ipString(v.IP), v.Port}
+	case nil:
+		return Address{}
+	}
+	h, p, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return Address{Host: a.String()}
+	}
+	n, _ := strconv.Atoi(p)
+	return Address{h, n}
+}
+
+// ipString shows IPv4-mapped IPv6 addresses as IPv4, as mitmproxy does.
+func ipString(ip net.IP) string {
+	if v4 := ip.To4(); v4 != nil {
+		return v4.String()
+	}
+	return ip.String()
+}
+
+// TLSInfo is what a connection learned from its TLS handshake.
+type TLSInfo struct {
+	// TLS is whether TLS should be used on this connection.
+	TLS bool
+	// CertificateList holds the peer's certificates (DER), leaf first.
+	CertificateList [][]byte
+	ALPN            string
+	ALPNOffers      []string
+	Cipher          string
+	CipherList      []string
+	// TLSVersion is "TLSv1.2", "TLSv1.3" and so on.
+	TLSVersion string
+	SNI        string
+	// TimestampTLSSetup is when the handshake completed; 0 if it has not.
+	TimestampTLSSetup float64
+}
+
+// TLSEstablished reports whether the handshake completed.
+func (t *TLSInfo) TLSEstablished() bool { return t.TimestampTLSSetup != 0 }
+
+// Client is the connection from the client to the proxy.
+type Client struct {
+	ID       string
+	Peername Address
+	Sockname Address
+	// TransportProtocol is "tcp" or "udp".
+	TransportProtocol string
+	// Error, when an addon sets it in client_connected, kills the connection.
+	Error string
+	TLSInfo
+	TimestampStart float64
+	TimestampEnd   float64
+	// MitmCert is the certificate (DER) the proxy presented to the client.
+	MitmCert []byte
+	// ProxyMode is the mode spec the client connected through, e.g. "regular".
+	ProxyMode string
+}
+
+// NewClient returns a Client with a fresh id for a connection from peer to
+// local, accepted now.
+func NewClient(peer, local Address, mode string) *Client {
+	return &Client{
+		ID: NewID(), Peername: peer, Sockname: local,
+		TransportProtocol: "tcp", TimestampStart: nowSeconds(), ProxyMode: mode,
+	}
+}
+
+// Server is the connection from the proxy to the upstream server.
+type Server struct {
+	ID string
+	// Address is the address as requested; the host may be a domain name.
+	Address  Address
+	Peername Address
+	Sockname Address
+	// TransportProtocol is "tcp" or "udp".
+	TransportProtocol string
+	// Error, when an addon sets it in server_connect, aborts the connection.
+	Error string
+	TLSInfo
+	TimestampStart    float64
+	TimestampEnd      float64
+	TimestampTCPSetup float64
+	// Via is the upstream proxy the connection goes through, if any.
+	Via *ServerSpec
+}
+
+// ServerSpec is an upstream proxy: a scheme and an address.
+type ServerSpec struct {
+	Scheme  string
+	Address Address
+}
+
+// NewServer returns a Server with a fresh id for address.
+func NewServer(address Address) *Server {
+	return &Server{ID: NewID(), Address: address, TransportProtocol: "tcp"}
+}
+
+// NewID returns a random (version 4) UUID string, as mitmproxy's ids are.
+func NewID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}

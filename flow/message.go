@@ -1,0 +1,299 @@
+package flow
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding"
+	"golang.org/x/text/encoding/htmlindex"
+)
+
+// ErrContentMissing is returned when a body was streamed or not yet read.
+var ErrContentMissing = errors.New("content missing")
+
+// Message holds what requests and responses share.
+type Message struct {
+	// HTTPVersion is the version as sent, e.g. "HTTP/1.1" or "HTTP/2.0".
+	HTTPVersion string
+	Headers     Headers
+	// RawContent is the body as sent on the wire, possibly compressed. nil
+	// means missing (streamed, or not read yet); an empty, non-nil slice is an
+	// empty body.
+	RawContent []byte
+	// Trailers are the HTTP trailers; nil when there were none.
+	Trailers Headers
+	// TimestampStart is when the headers were received (Unix seconds).
+	TimestampStart float64
+	// TimestampEnd is when the last byte was received; 0 if not yet.
+	TimestampEnd float64
+	// Stream asks the proxy to forward the body without buffering it. Set it
+	// in the requestheaders/responseheaders hook. The flow then records no
+	// content.
+	Stream bool
+}
+
+// IsHTTP10 and the like report the message's protocol version.
+func (m *Message) IsHTTP10() bool { return m.HTTPVersion == "HTTP/1.0" }
+
+// IsHTTP11 reports HTTP/1.1.
+func (m *Message) IsHTTP11() bool { return m.HTTPVersion == "HTTP/1.1" }
+
+// IsHTTP2 reports HTTP/2.
+func (m *Message) IsHTTP2() bool { return m.HTTPVersion == "HTTP/2.0" || m.HTTPVersion == "HTTP/2" }
+
+// contentEncoding is the Content-Encoding header value.
+func (m *Message) contentEncoding() string { return m.Headers.Get("content-encoding") }
+
+// Content returns the body with its Content-Encoding removed. A body that does
+// not decode gives an error; ErrContentMissing when the body is missing.
+func (m *Message) Content() ([]byte, error) {
+	if m.RawContent == nil {
+		return nil, ErrContentMissing
+	}
+	enc := m.contentEncoding()
+	if enc == "" || len(m.RawContent) == 0 {
+		return m.RawContent, nil
+	}
+	return DecodeContent(enc, m.RawContent)
+}
+
+// ContentOrRaw is Content in mitmproxy's non-strict mode: the raw bytes when
+// decoding fails, nil when missing.
+func (m *Message) ContentOrRaw() []byte {
+	c, err := m.Content()
+	if err != nil {
+		return m.RawContent
+	}
+	return c
+}
+
+// SetContent replaces the body, re-encoding it with the message's current
+// Content-Encoding (dropped if that encoding is unusable), and keeps
+// Content-Length right unless the message uses Transfer-Encoding. nil marks
+// the content as missing.
+func (m *Message) SetContent(content []byte) {
+	if content == nil {
+		m.RawContent = nil
+		return
+	}
+	if enc := m.contentEncoding(); enc != "" && normEncoding(enc) != "identity" {
+		encoded, err := EncodeContent(enc, content)
+		if err != nil {
+			m.Headers.Del("content-encoding")
+		} else {
+			content = encoded
+		}
+	}
+	m.SetRawContent(content)
+}
+
+// SetRawContent sets the body bytes as they go on the wire and updates
+// Content-Length, unless the message uses Transfer-Encoding.
+func (m *Message) SetRawContent(raw []byte) {
+	m.RawContent = raw
+	if raw == nil {
+		return
+	}
+	if !m.Headers.Has("transfer-encoding") {
+		m.Headers.Set("content-length", strconv.Itoa(len(raw)))
+	}
+}
+
+// Decode removes the Content-Encoding in place, as mitmproxy's decode().
+func (m *Message) Decode() error {
+	if m.RawContent == nil {
+		return ErrContentMissing
+	}
+	c, err := m.Content()
+	if err != nil {
+		return err
+	}
+	m.Headers.Del("content-encoding")
+	m.SetRawContent(c)
+	return nil
+}
+
+// Encode applies encoding enc in place (replacing any current one).
+func (m *Message) Encode(enc string) error {
+	c, err := m.Content()
+	if err != nil {
+		return err
+	}
+	m.Headers.Set("content-encoding", enc)
+	m.SetContent(c)
+	return nil
+}
+
+var (
+	charsetParam    = regexp.MustCompile(`(?i);\s*charset\s*=\s*"?([^";\s]+)`)
+	htmlMetaCharset = regexp.MustCompile(`(?i)<meta[^>]+charset=['"]?([^'">]+)`)
+	xmlEncoding     = regexp.MustCompile(`^<\?xml[^>]+encoding=['"]?([^'">]+)`)
+	cssCharset      = regexp.MustCompile(`^@charset "([^"]+)";`)
+)
+
+// inferCharset follows mitmproxy's infer_content_encoding: BOM, the
+// Content-Type charset, then type-specific hints, else latin-1.
+func inferCharset(contentType string, content []byte) string {
+	switch {
+	case bytes.HasPrefix(content, []byte{0x00, 0x00, 0xFE, 0xFF}), bytes.HasPrefix(content, []byte{0xFF, 0xFE, 0x00, 0x00}):
+		return "utf-32"
+	case bytes.HasPrefix(content, []byte{0xFE, 0xFF}), bytes.HasPrefix(content, []byte{0xFF, 0xFE}):
+		return "utf-16"
+	case bytes.HasPrefix(content, []byte{0xEF, 0xBB, 0xBF}):
+		return "utf-8"
+	}
+	enc := ""
+	if m := charsetParam.FindStringSubmatch(contentType); m != nil {
+		enc = m[1]
+	} else {
+		ct := strings.ToLower(contentType)
+		head := content
+		if len(head) > 1024 {
+			head = head[:1024]
+		}
+		switch {
+		case strings.Contains(ct, "json"):
+			enc = "utf-8"
+		case strings.Contains(ct, "html"):
+			enc = "utf-8"
+			if m := htmlMetaCharset.FindSubmatch(head); m != nil {
+				enc = string(m[1])
+			}
+		case strings.Contains(ct, "xml"):
+			enc = "utf-8"
+			if m := xmlEncoding.FindSubmatch(head); m != nil {
+				enc = string(m[1])
+			}
+		case strings.Contains(ct, "javascript") || strings.Contains(ct, "ecmascript"):
+			enc = "utf-8"
+		case strings.Contains(ct, "css"):
+			enc = "utf-8"
+			if m := cssCharset.FindSubmatch(head); m != nil {
+				enc = string(m[1])
+			}
+		default:
+			enc = "latin-1"
+		}
+	}
+	enc = strings.ToLower(enc)
+	// mitmproxy upgrades the narrower Chinese charsets to their superset.
+	if enc == "gb2312" || enc == "gbk" {
+		enc = "gb18030"
+	}
+	return enc
+}
+
+// Charset is the charset mitmproxy would use to decode this message's text.
+func (m *Message) Charset() string {
+	c := m.ContentOrRaw()
+	return inferCharset(m.Headers.Get("content-type"), c)
+}
+
+func lookupEncoding(name string) (encoding.Encoding, bool) {
+	switch name {
+	case "utf-8", "utf8":
+		return nil, true
+	case "latin-1", "latin1", "iso-8859-1":
+		return latin1{}, true
+	}
+	e, err := htmlindex.Get(name)
+	if err != nil {
+		return nil, false
+	}
+	return e, true
+}
+
+// Text returns the decoded body as text, using the inferred charset.
+func (m *Message) Text() (string, error) {
+	c, err := m.Content()
+	if err != nil {
+		return "", err
+	}
+	cs := inferCharset(m.Headers.Get("content-type"), c)
+	enc, ok := lookupEncoding(cs)
+	if !ok {
+		return "", fmt.Errorf("unknown charset %q", cs)
+	}
+	if enc == nil {
+		if !utf8.Valid(c) {
+			return "", fmt.Errorf("body is not valid %s", cs)
+		}
+		return string(c), nil
+	}
+	if _, isLatin1 := enc.(latin1); isLatin1 {
+		return latin1Decode(c), nil
+	}
+	out, err := enc.NewDecoder().Bytes(c)
+	if err != nil {
+		return "", fmt.Errorf("body is not valid %s: %w", cs, err)
+	}
+	return string(out), nil
+}
+
+// SetText encodes text with the inferred charset; when it cannot be encoded
+// that way, UTF-8 is used and "charset=utf-8" is added to the Content-Type, as
+// mitmproxy does.
+func (m *Message) SetText(text string) {
+	cs := inferCharset(m.Headers.Get("content-type"), nil)
+	if enc, ok := lookupEncoding(cs); ok {
+		if enc == nil {
+			m.SetContent([]byte(text))
+			return
+		}
+		if _, isLatin1 := enc.(latin1); isLatin1 {
+			if b, ok := latin1Encode(text); ok {
+				m.SetContent(b)
+				return
+			}
+		} else if b, err := enc.NewEncoder().Bytes([]byte(text)); err == nil {
+			m.SetContent(b)
+			return
+		}
+	}
+	ct := m.Headers.Get("content-type")
+	if ct == "" {
+		ct = "text/plain"
+	}
+	ct = charsetParam.ReplaceAllString(ct, "")
+	m.Headers.Set("content-type", ct+"; charset=utf-8")
+	m.SetContent([]byte(text))
+}
+
+// JSON decodes the body (non-strictly) as JSON into v.
+func (m *Message) JSON(v any) error {
+	c := m.ContentOrRaw()
+	if c == nil {
+		return ErrContentMissing
+	}
+	return json.Unmarshal(c, v)
+}
+
+// latin1 marks the ISO-8859-1 charset, which maps bytes to the first 256 code
+// points one to one (Python's "latin-1", unlike the WHATWG windows-1252 alias).
+type latin1 struct{ encoding.Encoding }
+
+func latin1Decode(b []byte) string {
+	var sb strings.Builder
+	sb.Grow(len(b))
+	for _, c := range b {
+		sb.WriteRune(rune(c))
+	}
+	return sb.String()
+}
+
+func latin1Encode(s string) ([]byte, bool) {
+	out := make([]byte, 0, len(s))
+	for _, r := range s {
+		if r > 0xFF {
+			return nil, false
+		}
+		out = append(out, byte(r))
+	}
+	return out, true
+}
