@@ -1,0 +1,122 @@
+package proxy
+
+import (
+	"bufio"
+	"io"
+
+	"github.com/mitmgo/mitmgo/flow"
+	"github.com/mitmgo/mitmgo/internal/h1"
+)
+
+// readBody reads a whole body. A body of unknown length that grows past the
+// stream_large_bodies threshold is not buffered further: readBody returns a
+// bodyStream holding what was read so far and the rest of the body.
+func readBody(br *bufio.Reader, fr h1.Framing, cfg *Config) ([]byte, flow.Headers, *bodyStream, error) {
+	if cfg.StreamLargeBodies < 0 || fr.Kind == h1.Length || fr.Kind == h1.NoBody {
+		body, trailers, err := h1.ReadBody(br, fr, cfg.BodySizeLimit)
+		return body, trailers, nil, err
+	}
+	r := h1.BodyReader(br, fr)
+	buf := make([]byte, 0, 4096)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if cfg.BodySizeLimit >= 0 && int64(len(buf)) > cfg.BodySizeLimit {
+			return nil, nil, nil, h1.ErrBodyTooLarge
+		}
+		if int64(len(buf)) > cfg.StreamLargeBodies {
+			return nil, nil, newBodyStream(br, fr, buf, cfg), nil
+		}
+		if err == io.EOF {
+			var trailers flow.Headers
+			if cr, ok := r.(*h1.ChunkedReader); ok {
+				trailers = cr.Trailers
+			}
+			return buf, trailers, nil, nil
+		}
+		if err != nil {
+			return nil, nil, nil, err
+		}
+	}
+}
+
+// bodyStream is a body forwarded as it arrives instead of being buffered.
+type bodyStream struct {
+	prefix []byte
+	r      io.Reader
+	limit  int64
+	// store keeps a copy of the body (store_streamed_bodies).
+	store  bool
+	stored []byte
+	total  int64
+}
+
+func newBodyStream(br *bufio.Reader, fr h1.Framing, prefix []byte, cfg *Config) *bodyStream {
+	return &bodyStream{prefix: prefix, r: h1.BodyReader(br, fr), limit: cfg.BodySizeLimit, store: cfg.StoreStreamedBodies}
+}
+
+// streamError tells which side of a copy failed.
+type streamError struct {
+	read bool
+	err  error
+}
+
+func (e *streamError) Error() string { return e.err.Error() }
+func (e *streamError) Unwrap() error { return e.err }
+
+// copyTo forwards the body to w, chunked or raw, and returns the trailers.
+// Each piece is flushed as it goes so the receiver sees data as soon as the
+// sender produces it (server-sent events, downloads).
+func (b *bodyStream) copyTo(w *bufio.Writer, chunked bool) (flow.Headers, error) {
+	write := func(p []byte) error {
+		if len(p) == 0 {
+			return nil
+		}
+		b.total += int64(len(p))
+		if b.limit >= 0 && b.total > b.limit {
+			return &streamError{read: true, err: h1.ErrBodyTooLarge}
+		}
+		if b.store {
+			b.stored = append(b.stored, p...)
+		}
+		if chunked {
+			h1.WriteChunk(w, p)
+		} else if _, err := w.Write(p); err != nil {
+			return &streamError{err: err}
+		}
+		if err := w.Flush(); err != nil {
+			return &streamError{err: err}
+		}
+		return nil
+	}
+	if err := write(b.prefix); err != nil {
+		return nil, err
+	}
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := b.r.Read(buf)
+		if werr := write(buf[:n]); werr != nil {
+			return nil, werr
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, &streamError{read: true, err: err}
+		}
+	}
+	var trailers flow.Headers
+	if cr, ok := b.r.(*h1.ChunkedReader); ok {
+		trailers = cr.Trailers
+	}
+	if chunked {
+		h1.WriteLastChunk(w, trailers)
+	}
+	if err := w.Flush(); err != nil {
+		return nil, &streamError{err: err}
+	}
+	return trailers, nil
+}

@@ -1,0 +1,145 @@
+package proxy
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mitmgo/mitmgo/addon"
+)
+
+// Config is a snapshot of the options the proxy core reads. Connections load
+// it once per request, so option changes apply to the next request.
+type Config struct {
+	ListenHost string
+	ListenPort int
+	// StreamLargeBodies: bodies larger than this are streamed, not buffered;
+	// -1 means never.
+	StreamLargeBodies int64
+	// BodySizeLimit: larger bodies are refused; -1 means no limit.
+	BodySizeLimit int64
+	// IdleTimeout closes connections that see no traffic for this long.
+	IdleTimeout time.Duration
+	// ConnectTimeout bounds establishing an upstream TCP connection.
+	ConnectTimeout time.Duration
+	KeepHostHeader bool
+	// StoreStreamedBodies keeps a copy of streamed bodies in the flow.
+	StoreStreamedBodies bool
+	// MaxUpstreamPerClient bounds the idle upstream connections one client
+	// connection keeps for reuse.
+	MaxUpstreamPerClient int
+}
+
+// DefaultListenPort is regular mode's port.
+const DefaultListenPort = 8080
+
+// declareOptions declares the core options of the proxy server, with
+// mitmproxy's names, defaults and help.
+func declareOptions(l *addon.Loader) {
+	l.AddOption("server", addon.Bool, true, "Start a proxy server. Enabled by default.")
+	l.AddOption("listen_host", addon.String, "", "Address to bind proxy server(s) to (may be overridden for individual modes, see `mode`).")
+	l.AddOption("listen_port", addon.OptionalInt, nil, "Port to bind proxy server(s) to (may be overridden for individual modes, see `mode`). By default, the port is mode-specific. The default regular HTTP proxy spawns on port 8080.")
+	l.AddOption("mode", addon.Strings, []string{"regular"}, "The proxy server type(s) to spawn. Can be passed multiple times. mitmgo supports regular mode; other modes are refused with an error.")
+	l.AddOption("stream_large_bodies", addon.OptionalString, nil, "Stream data to the client if request or response body exceeds the given threshold. If streamed, the body will not be stored in any way, and such responses cannot be modified. Understands k/m/g suffixes, i.e. 3m for 3 megabytes.")
+	l.AddOption("body_size_limit", addon.OptionalString, nil, "Byte size limit of HTTP request and response bodies. Understands k/m/g suffixes, i.e. 3m for 3 megabytes.")
+	l.AddOption("store_streamed_bodies", addon.Bool, false, "Store HTTP request and response bodies when streamed (see `stream_large_bodies`). This increases memory consumption, but makes it possible to inspect streamed bodies.")
+	l.AddOption("tcp_timeout", addon.Int, 600, "Close idle TCP connections after this many seconds.")
+	l.AddOption("connect_timeout", addon.Int, 30, "Give up establishing an upstream connection after this many seconds (mitmgo).")
+	l.AddOption("keep_host_header", addon.Bool, false, "Reverse Proxy: Keep the original host header instead of rewriting it to the reverse proxy target.")
+	l.AddOption("connection_strategy", addon.String, "eager", "Determine when server connections should be established. When set to lazy, mitmproxy tries to defer establishing an upstream connection as long as possible. This makes it possible to use server replay while being offline. When set to eager, mitmproxy can detect protocols with server-side greetings, as well as accurately mirror TLS ALPN negotiation.", "eager", "lazy")
+	l.AddOption("validate_inbound_headers", addon.Bool, true, "Make sure that incoming HTTP requests are not malformed. Disabling this option makes mitmproxy vulnerable to HTTP smuggling attacks.")
+	l.AddOption("normalize_outbound_headers", addon.Bool, true, "Normalize outgoing HTTP/2 header names, but emit a warning when doing so. HTTP/2 does not allow uppercase header names. This option makes sure that HTTP/2 headers set in custom scripts are lowercased before they are sent.")
+	l.AddOption("rawtcp", addon.Bool, true, "Enable/disable raw TCP connections. TCP connections are enabled by default.")
+	l.AddOption("websocket", addon.Bool, true, "Enable/disable WebSocket support. WebSocket support is enabled by default.")
+	l.AddOption("http2", addon.Bool, true, "Enable/disable HTTP/2 support. HTTP/2 support is enabled by default (mitmgo: HTTP/1.1 only for now).")
+}
+
+func buildConfig(o *addon.Options) (*Config, error) {
+	c := &Config{
+		ListenHost:           o.String("listen_host"),
+		ListenPort:           DefaultListenPort,
+		KeepHostHeader:       o.Bool("keep_host_header"),
+		StoreStreamedBodies:  o.Bool("store_streamed_bodies"),
+		MaxUpstreamPerClient: 8,
+	}
+	if o.IsSet("listen_port") {
+		c.ListenPort = o.Int("listen_port")
+		if c.ListenPort < 0 || c.ListenPort > 65535 {
+			return nil, fmt.Errorf("option listen_port: %d is not a valid port (0-65535)", c.ListenPort)
+		}
+	}
+	var err error
+	if c.StreamLargeBodies, err = optionalSize(o, "stream_large_bodies"); err != nil {
+		return nil, err
+	}
+	if c.BodySizeLimit, err = optionalSize(o, "body_size_limit"); err != nil {
+		return nil, err
+	}
+	if t := o.Int("tcp_timeout"); t <= 0 {
+		return nil, fmt.Errorf("option tcp_timeout: must be a positive number of seconds, got %d", t)
+	} else {
+		c.IdleTimeout = time.Duration(t) * time.Second
+	}
+	if t := o.Int("connect_timeout"); t <= 0 {
+		return nil, fmt.Errorf("option connect_timeout: must be a positive number of seconds, got %d", t)
+	} else {
+		c.ConnectTimeout = time.Duration(t) * time.Second
+	}
+	for _, m := range o.Strings("mode") {
+		if m != "regular" && !strings.HasPrefix(m, "regular@") {
+			return nil, fmt.Errorf("option mode: %q is not supported by mitmgo yet (supported: regular)", m)
+		}
+		if _, port, ok := strings.Cut(m, "@"); ok {
+			host, p, hasHost := strings.Cut(port, ":")
+			if hasHost {
+				c.ListenHost = host
+				port = p
+			}
+			n, err := strconv.Atoi(port)
+			if err != nil || n < 0 || n > 65535 {
+				return nil, fmt.Errorf("option mode: invalid port in %q", m)
+			}
+			c.ListenPort = n
+		}
+	}
+	return c, nil
+}
+
+func optionalSize(o *addon.Options, name string) (int64, error) {
+	if !o.IsSet(name) {
+		return -1, nil
+	}
+	n, err := ParseSize(o.String(name))
+	if err != nil {
+		return 0, fmt.Errorf("option %s: %w", name, err)
+	}
+	return n, nil
+}
+
+// ParseSize parses a human size such as "3m" or "512k" (b, k, m, g, t;
+// powers of 1024), as mitmproxy's parse_size.
+func ParseSize(s string) (int64, error) {
+	t := strings.ToLower(strings.TrimSpace(s))
+	mult := int64(1)
+	if t != "" {
+		switch t[len(t)-1] {
+		case 'b':
+			t = t[:len(t)-1]
+		case 'k':
+			mult, t = 1<<10, t[:len(t)-1]
+		case 'm':
+			mult, t = 1<<20, t[:len(t)-1]
+		case 'g':
+			mult, t = 1<<30, t[:len(t)-1]
+		case 't':
+			mult, t = 1<<40, t[:len(t)-1]
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64/mult {
+		return 0, fmt.Errorf("invalid size %q (use a number with an optional b/k/m/g/t suffix)", s)
+	}
+	return n * mult, nil
+}

@@ -1,0 +1,315 @@
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+
+	"github.com/mitmgo/mitmgo/flow"
+	"github.com/mitmgo/mitmgo/internal/h1"
+)
+
+// forward sends the request upstream and the response back, firing the
+// response hooks. reqStream is set when the request body is streamed.
+func (cc *clientConn) forward(f *flow.HTTPFlow, reqStream *bodyStream, cfg *Config) bool {
+	m := cc.s.m
+	req := f.Request
+	key := upstreamKey(req.Scheme, req.Host, req.Port)
+	var sc *serverConn
+	var rh *h1.ResponseHead
+	for attempt := 0; ; attempt++ {
+		sc = cc.takeUpstream(key)
+		reused := sc != nil
+		if sc == nil {
+			var err error
+			sc, err = cc.connectUpstream(f, req.Scheme, req.Host, req.Port, cfg)
+			if err != nil {
+				return cc.failFlow(f, err.Error(), 502)
+			}
+		}
+		f.ServerConn = sc.server
+		err := cc.writeRequest(sc, req, reqStream)
+		if err == nil {
+			rh, err = cc.readResponseHead(sc)
+		}
+		if err == nil {
+			break
+		}
+		cc.closeServer(sc)
+		var se *streamError
+		if errors.As(err, &se) && se.read {
+			return cc.failFlow(f, "client disconnected while sending the request body: "+describeIOError(err), 0)
+		}
+		if reused && reqStream == nil && attempt == 0 && ioDone(err) && !isTimeout(err) {
+			// The server closed a kept-alive connection before we used it:
+			// the request never reached it, so retry on a new connection.
+			continue
+		}
+		return cc.failFlow(f, "server "+sc.server.Address.String()+": "+describeResponseError(err), 502)
+	}
+
+	resp := &flow.Response{
+		Message:    flow.Message{HTTPVersion: rh.Proto, Headers: rh.Headers, TimestampStart: nowSeconds()},
+		StatusCode: rh.Status,
+		Reason:     rh.Reason,
+	}
+	f.Response = resp
+	// Framing and connection reuse follow what the server sent, whatever the
+	// addons do to the headers afterwards.
+	framing, ferr := h1.ResponseFraming(req.Method, rh.Status, rh.Headers)
+	serverKeep := ferr == nil && framing.Kind != h1.UntilClose && !wantsClose(rh.Proto, rh.Headers) && !wantsClose(req.HTTPVersion, req.Headers)
+	if ferr != nil {
+		cc.closeServer(sc)
+		f.Response = nil
+		return cc.failFlow(f, fmt.Sprintf("server %s sent an invalid response: %v", sc.server.Address, ferr), 502)
+	}
+
+	m.ResponseHeaders(f)
+	if !cc.afterHook(f) {
+		cc.closeServer(sc)
+		return false
+	}
+	if rh.Status == 101 {
+		return cc.upgrade(f, sc)
+	}
+
+	if resp.Stream || exceeds(framing, cfg.StreamLargeBodies) {
+		return cc.streamResponse(f, sc, newBodyStream(sc.br, framing, nil, cfg), serverKeep)
+	}
+	body, trailers, tail, err := readBody(sc.br, framing, cfg)
+	switch {
+	case errors.Is(err, h1.ErrBodyTooLarge):
+		cc.closeServer(sc)
+		return cc.failFlow(f, fmt.Sprintf("HTTP response body too large (body_size_limit is %d bytes)", cfg.BodySizeLimit), 502)
+	case err != nil:
+		cc.closeServer(sc)
+		return cc.failFlow(f, "server "+sc.server.Address.String()+" disconnected while sending the response body: "+describeIOError(err), 502)
+	case tail != nil:
+		return cc.streamResponse(f, sc, tail, serverKeep)
+	}
+	resp.RawContent, resp.Trailers = body, trailers
+	resp.TimestampEnd = nowSeconds()
+	if serverKeep {
+		cc.keepUpstream(sc, cfg.MaxUpstreamPerClient)
+	} else {
+		cc.closeServer(sc)
+	}
+
+	m.Response(f)
+	if !cc.afterHook(f) {
+		return false
+	}
+	resp = f.Response
+	cc.writeResponse(resp, req.Method == "HEAD")
+	if err := cc.bw.Flush(); err != nil {
+		return false
+	}
+	f.Live = false
+	return framing.Kind != h1.UntilClose && !wantsClose(req.HTTPVersion, req.Headers) && !wantsClose(resp.HTTPVersion, resp.Headers)
+}
+
+// streamResponse forwards a response body as it arrives.
+func (cc *clientConn) streamResponse(f *flow.HTTPFlow, sc *serverConn, body *bodyStream, serverKeep bool) bool {
+	resp := f.Response
+	req := f.Request
+	h1.WriteResponseHead(cc.bw, resp.HTTPVersion, resp.StatusCode, resp.Reason, resp.Headers)
+	_, chunked := transferChunked(resp.Headers)
+	trailers, err := body.copyTo(cc.bw, chunked)
+	if err != nil {
+		cc.closeServer(sc)
+		var se *streamError
+		if errors.As(err, &se) && se.read {
+			if errors.Is(err, h1.ErrBodyTooLarge) {
+				return cc.failFlow(f, "HTTP response body too large", 0)
+			}
+			return cc.failFlow(f, "server "+sc.server.Address.String()+" disconnected while sending the response body: "+describeIOError(err), 0)
+		}
+		return cc.failFlow(f, "client disconnected while receiving the response: "+describeIOError(err), 0)
+	}
+	resp.Trailers = trailers
+	if body.store {
+		resp.RawContent = body.stored
+		if resp.RawContent == nil {
+			resp.RawContent = []byte{}
+		}
+	}
+	resp.TimestampEnd = nowSeconds()
+	if serverKeep {
+		cc.keepUpstream(sc, cc.s.Config().MaxUpstreamPerClient)
+	} else {
+		cc.closeServer(sc)
+	}
+	cc.s.m.Response(f)
+	f.Live = false
+	return serverKeep && !wantsClose(req.HTTPVersion, req.Headers) && !wantsClose(resp.HTTPVersion, resp.Headers)
+}
+
+// writeRequest sends the request head and body to the server.
+func (cc *clientConn) writeRequest(sc *serverConn, req *flow.Request, body *bodyStream) error {
+	proto := req.HTTPVersion
+	if proto != "HTTP/1.0" && proto != "HTTP/1.1" {
+		proto = "HTTP/1.1"
+	}
+	h1.WriteRequestHead(sc.bw, req.Method, req.Path, proto, req.Headers)
+	_, chunked := transferChunked(req.Headers)
+	if body != nil {
+		if err := sc.bw.Flush(); err != nil {
+			return err
+		}
+		trailers, err := body.copyTo(sc.bw, chunked)
+		req.Trailers = trailers
+		if body.store {
+			req.RawContent = body.stored
+		}
+		req.TimestampEnd = nowSeconds()
+		return err
+	}
+	if len(req.RawContent) > 0 || chunked {
+		h1.WriteBody(sc.bw, chunked, req.RawContent, req.Trailers)
+	}
+	return sc.bw.Flush()
+}
+
+// readResponseHead reads the final response head, passing interim (1xx)
+// responses other than 101 through to the client.
+func (cc *clientConn) readResponseHead(sc *serverConn) (*h1.ResponseHead, error) {
+	for {
+		rh, err := h1.ReadResponseHead(sc.br, h1.DefaultMaxHeaderBytes)
+		if err != nil {
+			return nil, err
+		}
+		if rh.Status/100 == 1 && rh.Status != 101 {
+			h1.WriteResponseHead(cc.bw, rh.Proto, rh.Status, rh.Reason, rh.Headers)
+			if err := cc.bw.Flush(); err != nil {
+				return nil, &streamError{err: err}
+			}
+			continue
+		}
+		return rh, nil
+	}
+}
+
+func describeResponseError(err error) string {
+	var pe *h1.ProtocolError
+	switch {
+	case errors.As(err, &pe):
+		return "invalid response: " + pe.Msg
+	case errors.Is(err, h1.ErrHeaderTooLarge):
+		return "response header section too large"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "server closed the connection without sending a complete response"
+	case isConnReset(err):
+		return "server reset the connection"
+	case isTimeout(err):
+		return "server timed out (no data within tcp_timeout)"
+	}
+	return err.Error()
+}
+
+// upgrade forwards a 101 Switching Protocols response and then relays raw
+// bytes both ways (WebSocket message interception comes later).
+func (cc *clientConn) upgrade(f *flow.HTTPFlow, sc *serverConn) bool {
+	resp := f.Response
+	resp.RawContent = []byte{}
+	resp.TimestampEnd = nowSeconds()
+	cc.s.m.Response(f)
+	if !cc.afterHook(f) {
+		cc.closeServer(sc)
+		return false
+	}
+	h1.WriteResponseHead(cc.bw, resp.HTTPVersion, resp.StatusCode, resp.Reason, resp.Headers)
+	if err := cc.bw.Flush(); err != nil {
+		cc.closeServer(sc)
+		return false
+	}
+	f.Live = false
+	relay(cc.br, cc.conn, sc.br, sc.conn)
+	cc.closeServer(sc)
+	return false
+}
+
+// relay copies bytes both ways until both directions are done. When one side
+// finishes sending, the other side's write half is closed so it sees EOF.
+func relay(clientR io.Reader, clientW net.Conn, serverR io.Reader, serverW net.Conn) {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		clientToServer(clientR, serverW)
+	}()
+	serverToClient(serverR, clientW)
+	wg.Wait()
+}
+
+func clientToServer(r io.Reader, w net.Conn) { copyAndHalfClose(w, r) }
+func serverToClient(r io.Reader, w net.Conn) { copyAndHalfClose(w, r) }
+
+type closeWriter interface{ CloseWrite() error }
+
+func copyAndHalfClose(dst net.Conn, src io.Reader) {
+	_, err := io.Copy(dst, src)
+	if err == nil {
+		if cw, ok := unwrapConn(dst).(closeWriter); ok {
+			if cw.CloseWrite() == nil {
+				return
+			}
+		}
+	}
+	// An error on either side ends both directions.
+	dst.Close()
+	if c, ok := src.(net.Conn); ok {
+		c.Close()
+	}
+}
+
+func unwrapConn(c net.Conn) net.Conn {
+	if ic, ok := c.(*idleConn); ok {
+		return ic.Conn
+	}
+	return c
+}
+
+// handleConnect answers a CONNECT request and tunnels the connection.
+func (cc *clientConn) handleConnect(f *flow.HTTPFlow, head *h1.RequestHead) bool {
+	m := cc.s.m
+	cfg := cc.s.Config()
+	req := f.Request
+	host, port, err := splitAuthority(head.Target, 0)
+	if err != nil || port == 0 {
+		cc.sendErrorPage(400, fmt.Sprintf("Bad CONNECT request: target %q must be host:port", head.Target))
+		return false
+	}
+	req.Authority, req.Host, req.Port, req.Scheme, req.Path = head.Target, host, port, "http", ""
+	req.RawContent = []byte{}
+	req.TimestampEnd = nowSeconds()
+	f.ServerConn = flow.NewServer(flow.Address{Host: host, Port: port})
+	m.HTTPConnect(f)
+	if !cc.afterHook(f) {
+		return false
+	}
+	if f.Response != nil && f.Response.StatusCode/100 != 2 {
+		cc.writeResponse(f.Response, false)
+		_ = cc.bw.Flush()
+		return false
+	}
+	// Eager connection strategy: connect upstream before accepting the
+	// tunnel, so an unreachable server is reported to the client as a 502.
+	sc, err := cc.connectUpstream(f, "tcp", host, port, cfg)
+	if err != nil {
+		f.Error = flow.NewError(err.Error())
+		cc.sendErrorPage(502, err.Error())
+		return false
+	}
+	cc.bw.WriteString("HTTP/1.1 200 Connection established\r\n\r\n")
+	if err := cc.bw.Flush(); err != nil {
+		cc.closeServer(sc)
+		return false
+	}
+	f.Live = false
+	cc.setState(stateBusy)
+	relay(cc.br, cc.conn, sc.br, sc.conn)
+	cc.closeServer(sc)
+	return false
+}

@@ -1,0 +1,182 @@
+// Package proxy is mitmgo's proxy core: listeners, client connections, the
+// HTTP/1 server and client sides, CONNECT tunnels and upstream connections.
+// Every step that carries a flow calls the addon chain; the proxy itself
+// formats no output and knows no concrete addon.
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mitmgo/mitmgo/addon"
+	"github.com/mitmgo/mitmgo/flow"
+)
+
+// Version is reported in the Server header of pages the proxy itself serves.
+const Version = "0.1.0"
+
+// Server is the proxy server. It is itself an addon ("proxyserver"): it
+// declares the core options and reads them in configure.
+type Server struct {
+	m   *addon.Manager
+	log *slog.Logger
+	cfg atomic.Pointer[Config]
+
+	mu        sync.Mutex
+	listeners []net.Listener
+	conns     map[*clientConn]struct{}
+	closing   bool
+	wg        sync.WaitGroup
+}
+
+// New returns a proxy server dispatching to m. Register it with m.Add so its
+// options exist, then call Listen and Serve.
+func New(m *addon.Manager) *Server {
+	s := &Server{m: m, log: m.Log(), conns: map[*clientConn]struct{}{}}
+	return s
+}
+
+// Name is the addon name, as mitmproxy's.
+func (s *Server) Name() string { return "proxyserver" }
+
+// Load declares the core options.
+func (s *Server) Load(l *addon.Loader) { declareOptions(l) }
+
+// Configure validates the options and publishes a new Config.
+func (s *Server) Configure(map[string]bool) error {
+	c, err := buildConfig(s.m.Options())
+	if err != nil {
+		return err
+	}
+	s.cfg.Store(c)
+	return nil
+}
+
+var (
+	_ addon.LoadHook      = (*Server)(nil)
+	_ addon.ConfigureHook = (*Server)(nil)
+)
+
+// Config returns the current configuration.
+func (s *Server) Config() *Config {
+	if c := s.cfg.Load(); c != nil {
+		return c
+	}
+	c, err := buildConfig(s.m.Options())
+	if err != nil {
+		c = &Config{ListenPort: DefaultListenPort, StreamLargeBodies: -1, BodySizeLimit: -1, IdleTimeout: 600 * time.Second, ConnectTimeout: 30 * time.Second, MaxUpstreamPerClient: 8}
+	}
+	return c
+}
+
+// Listen binds the configured address. A port in use gives an error that
+// names the address.
+func (s *Server) Listen() (net.Listener, error) {
+	c := s.Config()
+	addr := net.JoinHostPort(c.ListenHost, strconv.Itoa(c.ListenPort))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("cannot listen on %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
+// ListenAddrString formats a listener address as mitmproxy does: "*:8080"
+// for an unspecified address.
+func ListenAddrString(a net.Addr) string {
+	ad := flow.AddrFrom(a)
+	if ip := net.ParseIP(ad.Host); ip != nil && ip.IsUnspecified() {
+		return "*:" + strconv.Itoa(ad.Port)
+	}
+	return ad.String()
+}
+
+// Serve accepts connections on ln until ln is closed or Shutdown is called.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		ln.Close()
+		return net.ErrClosed
+	}
+	s.listeners = append(s.listeners, ln)
+	s.mu.Unlock()
+	var delay time.Duration
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			// Temporary errors (EMFILE and the like): back off, keep serving.
+			if delay == 0 {
+				delay = 5 * time.Millisecond
+			} else if delay < time.Second {
+				delay *= 2
+			}
+			s.log.Error("accept failed", "error", err)
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		cc := s.newClientConn(conn)
+		s.mu.Lock()
+		if s.closing {
+			s.mu.Unlock()
+			conn.Close()
+			continue
+		}
+		s.conns[cc] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go func() {
+			defer s.wg.Done()
+			cc.serve()
+			s.mu.Lock()
+			delete(s.conns, cc)
+			s.mu.Unlock()
+		}()
+	}
+}
+
+// Shutdown stops accepting, closes idle connections at once and lets
+// requests in flight finish until ctx ends; connections still busy then are
+// closed, and their flows get an error.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	for _, ln := range s.listeners {
+		ln.Close()
+	}
+	for cc := range s.conns {
+		cc.shutdown()
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	s.mu.Lock()
+	for cc := range s.conns {
+		cc.forceClose()
+	}
+	s.mu.Unlock()
+	<-done
+	return ctx.Err()
+}
+
+func (s *Server) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}

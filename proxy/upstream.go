@@ -1,0 +1,202 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"syscall"
+
+	"github.com/mitmgo/mitmgo/addon"
+	"github.com/mitmgo/mitmgo/flow"
+	"github.com/mitmgo/mitmgo/internal/h1"
+)
+
+// serverConn is a connection to an upstream server.
+type serverConn struct {
+	key    string
+	raw    net.Conn
+	conn   net.Conn
+	br     *bufio.Reader
+	bw     *bufio.Writer
+	server *flow.Server
+}
+
+func upstreamKey(scheme, host string, port int) string {
+	return scheme + "://" + net.JoinHostPort(host, strconv.Itoa(port))
+}
+
+// takeUpstream removes and returns a kept connection for key.
+func (cc *clientConn) takeUpstream(key string) *serverConn {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	for i := len(cc.upstream) - 1; i >= 0; i-- {
+		if sc := cc.upstream[i]; sc.key == key {
+			cc.upstream = append(cc.upstream[:i], cc.upstream[i+1:]...)
+			return sc
+		}
+	}
+	return nil
+}
+
+// keepUpstream stores a connection for reuse, closing the least recently
+// used one when the client already keeps the maximum.
+func (cc *clientConn) keepUpstream(sc *serverConn, limit int) {
+	cc.mu.Lock()
+	if cc.state == stateClosed {
+		cc.mu.Unlock()
+		cc.closeServer(sc)
+		return
+	}
+	cc.upstream = append(cc.upstream, sc)
+	var evict *serverConn
+	if len(cc.upstream) > limit {
+		evict = cc.upstream[0]
+		cc.upstream = cc.upstream[1:]
+	}
+	cc.mu.Unlock()
+	if evict != nil {
+		cc.closeServer(evict)
+	}
+}
+
+// connectUpstream opens a connection to the flow's target, firing the server
+// connection hooks. It returns an error message fit for the client and log.
+func (cc *clientConn) connectUpstream(f *flow.HTTPFlow, scheme, host string, port int, cfg *Config) (*serverConn, error) {
+	m := cc.s.m
+	server := flow.NewServer(flow.Address{Host: host, Port: port})
+	server.TLS = scheme == "https"
+	if server.TLS {
+		server.SNI = host
+	}
+	data := &addon.ServerConnectionData{Server: server, Client: cc.client}
+	f.ServerConn = server
+	m.ServerConnect(data)
+	if server.Error != "" {
+		return nil, fmt.Errorf("server connection to %s killed before connect: %s", server.Address, server.Error)
+	}
+	addr := server.Address.String()
+	server.TimestampStart = nowSeconds()
+	d := net.Dialer{Timeout: cfg.ConnectTimeout}
+	raw, err := d.DialContext(cc.ctx(), "tcp", addr)
+	if err != nil {
+		server.Error = describeDialError(addr, err, cfg)
+		cc.log.Info("server connect error: " + server.Error)
+		m.ServerConnectError(data)
+		return nil, errors.New(server.Error)
+	}
+	server.TimestampTCPSetup = nowSeconds()
+	server.Peername = flow.AddrFrom(raw.RemoteAddr())
+	server.Sockname = flow.AddrFrom(raw.LocalAddr())
+	if tc, ok := raw.(*net.TCPConn); ok {
+		_ = tc.SetNoDelay(true)
+	}
+	conn := net.Conn(&idleConn{Conn: raw, timeout: cfg.IdleTimeout})
+	if server.TLS {
+		tconn, err := cc.s.upstreamTLS(cc.ctx(), conn, server, cc.client)
+		if err != nil {
+			raw.Close()
+			server.Error = err.Error()
+			cc.log.Info("server TLS error: " + server.Error)
+			return nil, err
+		}
+		conn = tconn
+	}
+	sc := &serverConn{
+		key: upstreamKey(scheme, host, port), raw: raw, conn: conn,
+		br: bufio.NewReaderSize(conn, bufSize), bw: bufio.NewWriterSize(conn, bufSize),
+		server: server,
+	}
+	if server.Peername.Host != "" && server.Peername.Host != server.Address.Host {
+		cc.log.Info(fmt.Sprintf("server connect %s (%s)", server.Address, server.Peername))
+	} else {
+		cc.log.Info("server connect " + server.Address.String())
+	}
+	m.ServerConnected(data)
+	return sc, nil
+}
+
+// upstreamTLS runs the TLS handshake with a server, verified against the
+// system roots (TLS interception configures more; see tls.go).
+func (s *Server) upstreamTLS(ctx context.Context, conn net.Conn, server *flow.Server, client *flow.Client) (net.Conn, error) {
+	cfg := &tls.Config{ServerName: server.SNI, NextProtos: []string{"http/1.1"}}
+	tc := tls.Client(conn, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return nil, fmt.Errorf("TLS handshake with %s failed: %w", server.Address, err)
+	}
+	recordServerTLS(server, tc.ConnectionState())
+	return tc, nil
+}
+
+func recordServerTLS(server *flow.Server, st tls.ConnectionState) {
+	server.TimestampTLSSetup = nowSeconds()
+	server.ALPN = st.NegotiatedProtocol
+	server.TLSVersion = tlsVersionName(st.Version)
+	server.Cipher = tls.CipherSuiteName(st.CipherSuite)
+	server.CertificateList = server.CertificateList[:0]
+	for _, c := range st.PeerCertificates {
+		server.CertificateList = append(server.CertificateList, c.Raw)
+	}
+}
+
+func tlsVersionName(v uint16) string {
+	switch v {
+	case tls.VersionTLS10:
+		return "TLSv1"
+	case tls.VersionTLS11:
+		return "TLSv1.1"
+	case tls.VersionTLS12:
+		return "TLSv1.2"
+	case tls.VersionTLS13:
+		return "TLSv1.3"
+	}
+	return ""
+}
+
+func (cc *clientConn) closeServer(sc *serverConn) {
+	sc.conn.Close()
+	sc.server.TimestampEnd = nowSeconds()
+	cc.log.Info("server disconnect " + sc.server.Address.String())
+	cc.s.m.ServerDisconnected(&addon.ServerConnectionData{Server: sc.server, Client: cc.client})
+}
+
+func isConnReset(err error) bool {
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// describeDialError turns a dial error into one clear line.
+func describeDialError(addr string, err error, cfg *Config) string {
+	var dnsErr *net.DNSError
+	switch {
+	case errors.As(err, &dnsErr):
+		return fmt.Sprintf("cannot resolve host %s: %s", dnsErr.Name, dnsErr.Err)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Sprintf("connection to %s refused", addr)
+	case isTimeout(err):
+		return fmt.Sprintf("connection to %s timed out after %s", addr, cfg.ConnectTimeout)
+	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		return fmt.Sprintf("%s is unreachable", addr)
+	}
+	return fmt.Sprintf("cannot connect to %s: %v", addr, err)
+}
+
+// describeIOError names what happened to a connection.
+func describeIOError(err error) string {
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "connection closed"
+	case isConnReset(err):
+		return "connection reset"
+	case isTimeout(err):
+		return "idle timeout"
+	}
+	var pe *h1.ProtocolError
+	if errors.As(err, &pe) {
+		return pe.Msg
+	}
+	return err.Error()
+}
