@@ -28,7 +28,7 @@ func readBody(br *bufio.Reader, fr h1.Framing, cfg *Config) ([]byte, flow.Header
 			return nil, nil, nil, h1.ErrBodyTooLarge
 		}
 		if int64(len(buf)) > cfg.StreamLargeBodies {
-			return nil, nil, newBodyStream(br, fr, buf, cfg), nil
+			return nil, nil, &bodyStream{prefix: buf, r: r, limit: cfg.BodySizeLimit, store: cfg.StoreStreamedBodies}, nil
 		}
 		if err == io.EOF {
 			var trailers flow.Headers

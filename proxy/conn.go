@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mitmgo/mitmgo/addon"
@@ -24,13 +25,14 @@ const bufSize = 32 << 10
 type idleConn struct {
 	net.Conn
 	timeout time.Duration
-	last    time.Time
+	// last is when the deadline was last pushed out (UnixNano); reads and
+	// writes may run on different goroutines.
+	last atomic.Int64
 }
 
 func (c *idleConn) refresh() {
 	now := time.Now()
-	if now.Sub(c.last) > c.timeout/8 {
-		c.last = now
+	if last := c.last.Load(); now.UnixNano()-last > int64(c.timeout/8) && c.last.CompareAndSwap(last, now.UnixNano()) {
 		_ = c.Conn.SetDeadline(now.Add(c.timeout))
 	}
 }
@@ -86,6 +88,7 @@ func (s *Server) newClientConn(conn net.Conn) *clientConn {
 	client := flow.NewClient(flow.AddrFrom(conn.RemoteAddr()), flow.AddrFrom(conn.LocalAddr()), "regular")
 	cfg := s.Config()
 	ic := &idleConn{Conn: conn, timeout: cfg.IdleTimeout}
+
 	ctx, cancel := context.WithCancel(context.Background())
 	return &clientConn{
 		ctx: func() context.Context { return ctx }, cancel: cancel,

@@ -1,0 +1,239 @@
+// Package testutil starts the real mitmdump binary and small origins on
+// 127.0.0.1 for end-to-end tests.
+package testutil
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// RepoRoot returns the module root (where go.mod is).
+func RepoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// Binary builds cmd/mitmdump once per test process and returns its path.
+func Binary(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "mitmgo-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "mitmdump")
+		args := []string{"build", "-o", binPath}
+		if raceEnabled {
+			args = append(args, "-race")
+		}
+		cmd := exec.Command("go", append(args, "./cmd/mitmdump")...)
+		cmd.Dir = RepoRoot()
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build ./cmd/mitmdump: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer goroutine and readers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Mitmdump is a running mitmdump process.
+type Mitmdump struct {
+	// Addr is the proxy's host:port.
+	Addr   string
+	Cmd    *exec.Cmd
+	stdout syncBuffer
+	stderr syncBuffer
+	done   chan struct{}
+	exit   int
+}
+
+var listenRe = regexp.MustCompile(`proxy listening at (\S+?)\.?\n`)
+
+// Options for StartMitmdumpWith.
+type Options struct {
+	// Dir is the working directory (default: a temporary one).
+	Dir string
+	// Env is added to the environment.
+	Env []string
+	// NoListen: do not wait for the listening line (e.g. with -n).
+	NoListen bool
+}
+
+// StartMitmdump starts mitmdump on 127.0.0.1 with an ephemeral port, a
+// private confdir, and args, and waits until it listens.
+func StartMitmdump(t testing.TB, args ...string) *Mitmdump {
+	return StartMitmdumpWith(t, Options{}, args...)
+}
+
+// StartMitmdumpWith is StartMitmdump with options.
+func StartMitmdumpWith(t testing.TB, o Options, args ...string) *Mitmdump {
+	t.Helper()
+	bin := Binary(t)
+	base := []string{"--listen-host", "127.0.0.1", "-p", "0", "--set", "confdir=" + t.TempDir()}
+	cmd := exec.Command(bin, append(base, args...)...)
+	if o.Dir != "" {
+		cmd.Dir = o.Dir
+	} else {
+		cmd.Dir = t.TempDir()
+	}
+	cmd.Env = append(os.Environ(), o.Env...)
+	md := &Mitmdump{Cmd: cmd, done: make(chan struct{})}
+	cmd.Stdout = &md.stdout
+	cmd.Stderr = &md.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting mitmdump: %v", err)
+	}
+	go func() {
+		err := cmd.Wait()
+		md.exit = 0
+		if err != nil {
+			md.exit = -1
+			if ee, ok := err.(*exec.ExitError); ok {
+				md.exit = ee.ExitCode()
+			}
+		}
+		close(md.done)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-md.done:
+		default:
+			_ = cmd.Process.Signal(syscall.SIGINT)
+			select {
+			case <-md.done:
+			case <-time.After(10 * time.Second):
+				_ = cmd.Process.Kill()
+				<-md.done
+			}
+		}
+		if t.Failed() {
+			t.Logf("mitmdump stdout:\n%s\nmitmdump stderr:\n%s", md.stdout.String(), md.stderr.String())
+		}
+	})
+	if o.NoListen {
+		return md
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := listenRe.FindStringSubmatch(md.Output()); m != nil {
+			md.Addr = strings.Replace(m[1], "*", "127.0.0.1", 1)
+			return md
+		}
+		select {
+		case <-md.done:
+			t.Fatalf("mitmdump exited with %d before listening:\n%s", md.exit, md.Output())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	t.Fatalf("mitmdump did not start listening:\n%s", md.Output())
+	return nil
+}
+
+// Output is everything mitmdump wrote so far, stdout then stderr.
+func (m *Mitmdump) Output() string { return m.stdout.String() + m.stderr.String() }
+
+// Stdout is what mitmdump wrote to stdout so far.
+func (m *Mitmdump) Stdout() string { return m.stdout.String() }
+
+// Stderr is what mitmdump wrote to stderr so far.
+func (m *Mitmdump) Stderr() string { return m.stderr.String() }
+
+// WaitOutput waits until the output contains substr.
+func (m *Mitmdump) WaitOutput(t testing.TB, substr string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if strings.Contains(m.Output(), substr) {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("mitmdump output does not contain %q after %s:\n%s", substr, timeout, m.Output())
+}
+
+// Wait waits for the process to exit and returns its exit status.
+func (m *Mitmdump) Wait(t testing.TB, timeout time.Duration) int {
+	t.Helper()
+	select {
+	case <-m.done:
+		return m.exit
+	case <-time.After(timeout):
+		t.Fatalf("mitmdump did not exit within %s:\n%s", timeout, m.Output())
+	}
+	return -1
+}
+
+// Stop sends SIGINT and returns the exit status.
+func (m *Mitmdump) Stop(t testing.TB) int {
+	t.Helper()
+	select {
+	case <-m.done:
+		return m.exit
+	default:
+	}
+	_ = m.Cmd.Process.Signal(syscall.SIGINT)
+	return m.Wait(t, 15*time.Second)
+}
+
+// ProxyURL is the proxy's URL for clients.
+func (m *Mitmdump) ProxyURL() *url.URL { return &url.URL{Scheme: "http", Host: m.Addr} }
+
+// Client returns an HTTP client that uses the proxy.
+func (m *Mitmdump) Client() *http.Client {
+	return &http.Client{
+		Transport: &http.Transport{Proxy: http.ProxyURL(m.ProxyURL()), DisableCompression: true},
+		Timeout:   30 * time.Second,
+	}
+}
+
+// Dial opens a raw TCP connection to the proxy.
+func (m *Mitmdump) Dial(t testing.TB) net.Conn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", m.Addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}

@@ -1,0 +1,592 @@
+package proxy_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/mitmgo/mitmgo/addon"
+	"github.com/mitmgo/mitmgo/flow"
+	"github.com/mitmgo/mitmgo/internal/testutil"
+	"github.com/mitmgo/mitmgo/proxy"
+)
+
+// recorder is a Go addon that records the hooks it sees.
+type recorder struct {
+	mu     sync.Mutex
+	events []string
+	flows  []*flow.HTTPFlow
+	onReq  func(f *flow.HTTPFlow)
+	onHdrs func(f *flow.HTTPFlow)
+	onResp func(f *flow.HTTPFlow)
+}
+
+func (r *recorder) add(ev string, f *flow.HTTPFlow) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, ev)
+	if f != nil && (ev == "response" || ev == "error") {
+		r.flows = append(r.flows, f)
+	}
+}
+
+func (r *recorder) RequestHeaders(f *flow.HTTPFlow) {
+	r.add("requestheaders", f)
+	if r.onHdrs != nil {
+		r.onHdrs(f)
+	}
+}
+
+func (r *recorder) Request(f *flow.HTTPFlow) {
+	r.add("request", f)
+	if r.onReq != nil {
+		r.onReq(f)
+	}
+}
+func (r *recorder) ResponseHeaders(f *flow.HTTPFlow) { r.add("responseheaders", f) }
+func (r *recorder) Response(f *flow.HTTPFlow) {
+	r.add("response", f)
+	if r.onResp != nil {
+		r.onResp(f)
+	}
+}
+func (r *recorder) Error(f *flow.HTTPFlow)          { r.add("error", f) }
+func (r *recorder) HTTPConnect(f *flow.HTTPFlow)    { r.add("http_connect", f) }
+func (r *recorder) ClientConnected(*flow.Client)    { r.add("client_connected", nil) }
+func (r *recorder) ClientDisconnected(*flow.Client) { r.add("client_disconnected", nil) }
+func (r *recorder) ServerConnected(*addon.ServerConnectionData) {
+	r.add("server_connected", nil)
+}
+func (r *recorder) ServerDisconnected(*addon.ServerConnectionData) {
+	r.add("server_disconnected", nil)
+}
+
+func (r *recorder) Events() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.events...)
+}
+
+func (r *recorder) Flows() []*flow.HTTPFlow {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]*flow.HTTPFlow(nil), r.flows...)
+}
+
+func (r *recorder) waitEvent(t *testing.T, ev string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, e := range r.Events() {
+			if e == ev {
+				return
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("no %s event; got %v", ev, r.Events())
+}
+
+// startProxy runs a proxy in-process with the given addons and options.
+func startProxy(t *testing.T, rec *recorder, sets ...string) string {
+	t.Helper()
+	m := addon.NewManager()
+	srv := proxy.New(m)
+	addons := []any{srv}
+	if rec != nil {
+		addons = append(addons, rec)
+	}
+	if err := m.Add(addons...); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Options().Set(append([]string{"listen_host=127.0.0.1", "listen_port=0"}, sets...)...); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.ConfigureAll(); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := srv.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = srv.Serve(ln); close(done) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		<-done
+	})
+	return ln.Addr().String()
+}
+
+// roundTrip sends raw bytes to the proxy and reads until the connection
+// closes or the reader has a complete response (when want > 0 bytes).
+func roundTrip(t *testing.T, addr, raw string) string {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.CloseWrite()
+	}
+	out, _ := io.ReadAll(c)
+	return string(out)
+}
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+func TestFidelityRequestAndResponseBytes(t *testing.T) {
+	const response = "HTTP/1.1 200 Everything Fine\r\nx-lower: a\r\nX-UPPER: b\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nTransfer-Encoding: chunked\r\n\r\n" +
+		"5\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n"
+	origin := testutil.StartRawOrigin(t, func(c net.Conn, r *bufio.Reader) {
+		if _, err := testutil.ReadRequest(r); err != nil {
+			return
+		}
+		io.WriteString(c, response)
+	})
+	addr := startProxy(t, nil)
+	req := "POST http://" + origin.Addr + "/path?q=1 HTTP/1.1\r\n" +
+		"Host: " + origin.Addr + "\r\n" +
+		"Proxy-Connection: keep-alive\r\n" +
+		"X-Mixed-CASE:   spaced value  \r\n" +
+		"dup: 1\r\n" +
+		"Dup: 2\r\n" +
+		"Transfer-Encoding: chunked\r\n" +
+		"Connection: close\r\n\r\n" +
+		"3\r\nabc\r\n0\r\nX-Req-Trailer: yes\r\n\r\n"
+	got := roundTrip(t, addr, req)
+	wantResp := "HTTP/1.1 200 Everything Fine\r\nx-lower: a\r\nX-UPPER: b\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nTransfer-Encoding: chunked\r\n\r\n" +
+		"b\r\nhello world\r\n0\r\nX-Trailer: t\r\n\r\n"
+	if got != wantResp {
+		t.Errorf("client got\n%q\nwant\n%q", got, wantResp)
+	}
+	wantReq := "POST /path?q=1 HTTP/1.1\r\n" +
+		"Host: " + origin.Addr + "\r\n" +
+		"Proxy-Connection: keep-alive\r\n" +
+		"X-Mixed-CASE: spaced value\r\n" +
+		"dup: 1\r\n" +
+		"Dup: 2\r\n" +
+		"Transfer-Encoding: chunked\r\n" +
+		"Connection: close\r\n\r\n" +
+		"3\r\nabc\r\n0\r\nX-Req-Trailer: yes\r\n\r\n"
+	if rcv := string(origin.Received(0)); rcv != wantReq {
+		t.Errorf("origin got\n%q\nwant\n%q", rcv, wantReq)
+	}
+}
+
+func TestKeepAliveBothSides(t *testing.T) {
+	origin := testutil.StartRawOrigin(t, func(c net.Conn, r *bufio.Reader) {
+		for {
+			if _, err := testutil.ReadRequest(r); err != nil {
+				return
+			}
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		}
+	})
+	rec := &recorder{}
+	addr := startProxy(t, rec)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	for i := 0; i < 3; i++ {
+		fmt.Fprintf(c, "GET http://%s/%d HTTP/1.1\r\nHost: %s\r\n\r\n", origin.Addr, i, origin.Addr)
+		resp := readResponse(t, br)
+		if !strings.HasSuffix(resp, "\r\n\r\nok") {
+			t.Fatalf("response %d: %q", i, resp)
+		}
+	}
+	if n := origin.Conns(); n != 1 {
+		t.Errorf("origin saw %d connections, want 1 (keep-alive upstream)", n)
+	}
+	// HTTP/1.0 without keep-alive closes.
+	fmt.Fprintf(c, "GET http://%s/x HTTP/1.0\r\n\r\n", origin.Addr)
+	resp, _ := io.ReadAll(br)
+	if !strings.HasSuffix(string(resp), "ok") {
+		t.Fatalf("HTTP/1.0 response: %q", resp)
+	}
+}
+
+// readResponse reads one response with a Content-Length body.
+func readResponse(t *testing.T, br *bufio.Reader) string {
+	t.Helper()
+	var sb strings.Builder
+	cl := 0
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("reading response: %v (%q)", err, sb.String())
+		}
+		sb.WriteString(line)
+		if strings.HasPrefix(strings.ToLower(line), "content-length:") {
+			fmt.Sscanf(strings.TrimSpace(line[len("content-length:"):]), "%d", &cl)
+		}
+		if line == "\r\n" {
+			break
+		}
+	}
+	body := make([]byte, cl)
+	if _, err := io.ReadFull(br, body); err != nil {
+		t.Fatal(err)
+	}
+	sb.Write(body)
+	return sb.String()
+}
+
+func TestNoBodyResponses(t *testing.T) {
+	origin := testutil.StartRawOrigin(t, func(c net.Conn, r *bufio.Reader) {
+		for {
+			raw, err := testutil.ReadRequest(r)
+			if err != nil {
+				return
+			}
+			switch {
+			case strings.HasPrefix(string(raw), "HEAD"):
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n")
+			case strings.Contains(string(raw), "/204"):
+				io.WriteString(c, "HTTP/1.1 204 No Content\r\n\r\n")
+			case strings.Contains(string(raw), "/304"):
+				io.WriteString(c, "HTTP/1.1 304 Not Modified\r\nContent-Length: 50\r\n\r\n")
+			}
+		}
+	})
+	addr := startProxy(t, nil)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	for _, tc := range []struct{ method, path, status string }{
+		{"HEAD", "/h", "200"}, {"GET", "/204", "204"}, {"GET", "/304", "304"}, {"HEAD", "/h2", "200"},
+	} {
+		fmt.Fprintf(c, "%s http://%s%s HTTP/1.1\r\nHost: x\r\n\r\n", tc.method, origin.Addr, tc.path)
+		line, err := br.ReadString('\n')
+		if err != nil || !strings.Contains(line, tc.status) {
+			t.Fatalf("%s %s: status line %q, %v", tc.method, tc.path, line, err)
+		}
+		for {
+			l, err := br.ReadString('\n')
+			if err != nil {
+				t.Fatal(err)
+			}
+			if l == "\r\n" {
+				break
+			}
+		}
+	}
+}
+
+func TestExpectContinue(t *testing.T) {
+	origin := testutil.StartRawOrigin(t, func(c net.Conn, r *bufio.Reader) {
+		if _, err := testutil.ReadRequest(r); err != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+	})
+	addr := startProxy(t, nil)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(c, "PUT http://%s/up HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n", origin.Addr)
+	br := bufio.NewReader(c)
+	line, _ := br.ReadString('\n')
+	if line != "HTTP/1.1 100 Continue\r\n" {
+		t.Fatalf("got %q, want 100 Continue before the body is sent", line)
+	}
+	br.ReadString('\n')
+	io.WriteString(c, "data")
+	line, _ = br.ReadString('\n')
+	if !strings.Contains(line, "200") {
+		t.Fatalf("final response %q", line)
+	}
+	if strings.Contains(strings.ToLower(string(origin.Received(0))), "expect:") {
+		t.Errorf("Expect header forwarded: %q", origin.Received(0))
+	}
+}
+
+func TestCloseDelimitedResponse(t *testing.T) {
+	origin := testutil.StartRawOrigin(t, func(c net.Conn, r *bufio.Reader) {
+		if _, err := testutil.ReadRequest(r); err != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\n\r\nbody until close")
+	})
+	addr := startProxy(t, nil)
+	got := roundTrip(t, addr, "GET http://"+origin.Addr+"/ HTTP/1.1\r\nHost: x\r\n\r\n")
+	if got != "HTTP/1.1 200 OK\r\n\r\nbody until close" {
+		t.Errorf("got %q", got)
+	}
+}
+
+func TestAddonAnswersRequest(t *testing.T) {
+	rec := &recorder{onReq: func(f *flow.HTTPFlow) {
+		f.Response = flow.NewResponse(418, []byte("teapot"), flow.NewHeaders("X-From", "addon"))
+	}}
+	addr := startProxy(t, rec)
+	// The target does not exist: the server must not be contacted.
+	got := roundTrip(t, addr, "GET http://127.0.0.1:1/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	if !strings.HasPrefix(got, "HTTP/1.1 418 I'm a teapot\r\nX-From: addon\r\ncontent-length: 6\r\n\r\nteapot") {
+		t.Errorf("got %q", got)
+	}
+	ev := strings.Join(rec.Events(), ",")
+	if !strings.Contains(ev, "requestheaders,request,response") || strings.Contains(ev, "server_connected") {
+		t.Errorf("events %s", ev)
+	}
+}
+
+func TestKilledFlow(t *testing.T) {
+	rec := &recorder{onReq: func(f *flow.HTTPFlow) { _ = f.Kill() }}
+	addr := startProxy(t, rec)
+	got := roundTrip(t, addr, "GET http://127.0.0.1:1/ HTTP/1.1\r\nHost: x\r\n\r\n")
+	if got != "" {
+		t.Errorf("killed flow answered %q", got)
+	}
+	rec.waitEvent(t, "error")
+	if f := rec.Flows()[0]; f.Error == nil || f.Error.Msg != flow.KilledMessage {
+		t.Errorf("flow error %v", f.Error)
+	}
+}
+
+func TestPlainRequestToProxy(t *testing.T) {
+	addr := startProxy(t, nil)
+	got := roundTrip(t, addr, "GET / HTTP/1.1\r\nHost: "+addr+"\r\n\r\n")
+	if !strings.HasPrefix(got, "HTTP/1.1 400 Bad Request") || !strings.Contains(got, "HTTP proxy") {
+		t.Errorf("got %q", got)
+	}
+}
+
+func TestMalformedRequest(t *testing.T) {
+	addr := startProxy(t, nil)
+	for _, raw := range []string{
+		"garbage\r\n\r\n",
+		"GET http://x/ HTTP/1.1\r\nbad header line\r\n\r\n",
+		"POST http://127.0.0.1:1/ HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+		"GET http://x/ HTTP/9\r\n\r\n",
+	} {
+		got := roundTrip(t, addr, raw)
+		if !strings.HasPrefix(got, "HTTP/1.1 400 Bad Request") {
+			t.Errorf("%q: got %q", raw, got)
+		}
+	}
+}
+
+func TestUpstreamFailures(t *testing.T) {
+	refused := func() string {
+		ln, _ := net.Listen("tcp", "127.0.0.1:0")
+		a := ln.Addr().String()
+		ln.Close()
+		return a
+	}()
+	reset := testutil.StartRawOrigin(t, func(c net.Conn, r *bufio.Reader) {
+		testutil.ReadRequest(r)
+		c.(*net.TCPConn).SetLinger(0)
+	})
+	garbage := testutil.StartRawOrigin(t, func(c net.Conn, r *bufio.Reader) {
+		testutil.ReadRequest(r)
+		io.WriteString(c, "this is not http\r\n\r\n")
+	})
+	silent := testutil.StartRawOrigin(t, func(c net.Conn, r *bufio.Reader) {
+		testutil.ReadRequest(r)
+		time.Sleep(3 * time.Second)
+	})
+	truncated := testutil.StartRawOrigin(t, func(c net.Conn, r *bufio.Reader) {
+		testutil.ReadRequest(r)
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort")
+	})
+	rec := &recorder{}
+	addr := startProxy(t, rec, "tcp_timeout=1")
+	for _, tc := range []struct{ name, addr, want string }{
+		{"refused", refused, "refused"},
+		{"reset", reset.Addr, "reset"},
+		{"garbage", garbage.Addr, "invalid response"},
+		{"timeout", silent.Addr, "timed out"},
+		{"truncated", truncated.Addr, "disconnected while sending the response body"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := roundTrip(t, addr, "GET http://"+tc.addr+"/ HTTP/1.1\r\nHost: x\r\n\r\n")
+			if !strings.HasPrefix(got, "HTTP/1.1 502 Bad Gateway") || !strings.Contains(got, tc.want) {
+				t.Errorf("got %q, want a 502 mentioning %q", got, tc.want)
+			}
+		})
+	}
+	var errs int
+	for _, f := range rec.Flows() {
+		if f.Error != nil {
+			errs++
+		}
+	}
+	if errs != 5 {
+		t.Errorf("%d flows with errors, want 5; events %v", errs, rec.Events())
+	}
+}
+
+func TestBodySizeLimit(t *testing.T) {
+	origin := testutil.StartRawOrigin(t, func(c net.Conn, r *bufio.Reader) {
+		testutil.ReadRequest(r)
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n01234567890123456789")
+	})
+	addr := startProxy(t, nil, "body_size_limit=10")
+	got := roundTrip(t, addr, "POST http://"+origin.Addr+"/ HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n01234567890")
+	if !strings.HasPrefix(got, "HTTP/1.1 413") {
+		t.Errorf("large request: %q", got)
+	}
+	got = roundTrip(t, addr, "GET http://"+origin.Addr+"/ HTTP/1.1\r\nHost: x\r\n\r\n")
+	if !strings.HasPrefix(got, "HTTP/1.1 502") || !strings.Contains(got, "too large") {
+		t.Errorf("large response: %q", got)
+	}
+}
+
+func TestStreamLargeBodies(t *testing.T) {
+	big := strings.Repeat("x", 100_000)
+	origin := testutil.StartRawOrigin(t, func(c net.Conn, r *bufio.Reader) {
+		testutil.ReadRequest(r)
+		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(big), big)
+	})
+	rec := &recorder{}
+	addr := startProxy(t, rec, "stream_large_bodies=10k")
+	got := roundTrip(t, addr, "POST http://"+origin.Addr+"/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 20000\r\n\r\n"+big[:20000])
+	if !strings.HasSuffix(got, big) {
+		t.Fatalf("streamed response truncated: %d bytes", len(got))
+	}
+	if rcv := origin.Received(0); !strings.HasSuffix(string(rcv), big[:20000]) {
+		t.Errorf("streamed request body not forwarded")
+	}
+	rec.waitEvent(t, "response")
+	f := rec.Flows()[0]
+	if f.Response.RawContent != nil || f.Request.RawContent != nil {
+		t.Errorf("streamed bodies were stored")
+	}
+}
+
+func TestUpgradeTunnel(t *testing.T) {
+	origin := testutil.StartRawOrigin(t, func(c net.Conn, r *bufio.Reader) {
+		testutil.ReadRequest(r)
+		io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+		buf := make([]byte, 5)
+		io.ReadFull(r, buf)
+		c.Write(append([]byte("echo:"), buf...))
+	})
+	addr := startProxy(t, nil)
+	c, _ := net.Dial("tcp", addr)
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(c, "GET http://%s/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", origin.Addr)
+	br := bufio.NewReader(c)
+	for {
+		l, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l == "\r\n" {
+			break
+		}
+	}
+	io.WriteString(c, "hello")
+	buf := make([]byte, 10)
+	if _, err := io.ReadFull(br, buf); err != nil || string(buf) != "echo:hello" {
+		t.Fatalf("tunnel: %q %v", buf, err)
+	}
+}
+
+func TestConnectTunnel(t *testing.T) {
+	origin := testutil.StartRawOrigin(t, func(c net.Conn, r *bufio.Reader) {
+		buf := make([]byte, 4)
+		io.ReadFull(r, buf)
+		c.Write(buf)
+	})
+	rec := &recorder{}
+	addr := startProxy(t, rec)
+	c, _ := net.Dial("tcp", addr)
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", origin.Addr, origin.Addr)
+	br := bufio.NewReader(c)
+	line, _ := br.ReadString('\n')
+	if line != "HTTP/1.1 200 Connection established\r\n" {
+		t.Fatalf("got %q", line)
+	}
+	br.ReadString('\n')
+	io.WriteString(c, "ping")
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(br, buf); err != nil || string(buf) != "ping" {
+		t.Fatalf("tunnel echo %q %v", buf, err)
+	}
+	rec.waitEvent(t, "http_connect")
+}
+
+func TestClientGoesAwayMidTransfer(t *testing.T) {
+	closed := make(chan struct{})
+	origin := testutil.StartRawOrigin(t, func(c net.Conn, r *bufio.Reader) {
+		testutil.ReadRequest(r)
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+		for {
+			if _, err := io.WriteString(c, "4\r\ndata\r\n"); err != nil {
+				close(closed)
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+	addr := startProxy(t, nil, "stream_large_bodies=1k")
+	c, _ := net.Dial("tcp", addr)
+	fmt.Fprintf(c, "GET http://%s/ HTTP/1.1\r\nHost: x\r\n\r\n", origin.Addr)
+	buf := make([]byte, 200)
+	io.ReadAtLeast(c, buf, 100)
+	c.Close()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("upstream connection not closed after the client went away")
+	}
+}
+
+func TestIdleTimeoutButMovingTransferNotCut(t *testing.T) {
+	origin := testutil.StartRawOrigin(t, func(c net.Conn, r *bufio.Reader) {
+		testutil.ReadRequest(r)
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+		// 2.5 s of slow data: longer than tcp_timeout, but never idle.
+		for i := 0; i < 10; i++ {
+			io.WriteString(c, "1\r\nx\r\n")
+			time.Sleep(250 * time.Millisecond)
+		}
+		io.WriteString(c, "0\r\n\r\n")
+	})
+	addr := startProxy(t, nil, "tcp_timeout=1", "stream_large_bodies=0")
+	got := roundTrip(t, addr, "GET http://"+origin.Addr+"/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	if !strings.HasSuffix(got, "0\r\n\r\n") || strings.Count(got, "x") != 10 {
+		t.Fatalf("slow transfer cut: %q", got)
+	}
+	// An idle client connection is closed after tcp_timeout.
+	c, _ := net.Dial("tcp", addr)
+	defer c.Close()
+	start := time.Now()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	n, err := c.Read(make([]byte, 1))
+	if n != 0 || err == nil || time.Since(start) > 5*time.Second {
+		t.Fatalf("idle connection not closed: %d %v after %s", n, err, time.Since(start))
+	}
+}
