@@ -15,6 +15,8 @@
 package addon
 
 import (
+	"crypto/tls"
+
 	"github.com/mitmgo/mitmgo/flow"
 )
 
@@ -111,6 +113,8 @@ type (
 // ClientHelloData is the argument of tls_clienthello.
 type ClientHelloData struct {
 	Client *flow.Client
+	// Server is the upstream connection (already connected with the eager
+	// connection strategy).
 	Server *flow.Server
 	// SNI and ALPNProtocols come from the ClientHello.
 	SNI           string
@@ -118,18 +122,25 @@ type ClientHelloData struct {
 	// IgnoreConnection, set by an addon, passes the connection through
 	// without decrypting it.
 	IgnoreConnection bool
-	// EstablishServerTLSFirst asks to connect upstream before answering the
-	// client.
+	// EstablishServerTLSFirst asks to complete the upstream handshake before
+	// answering the client, so the server's certificate and ALPN can be
+	// mirrored (on by default with upstream_cert).
 	EstablishServerTLSFirst bool
 }
 
 // TLSData is the argument of the tls_start/established/failed hooks.
 type TLSData struct {
-	// Conn is the client or server connection the handshake is on.
 	Client *flow.Client
 	Server *flow.Server
-	// IsClient is true for the client-side handshake.
+	// IsClient is true for the handshake with the client, false for the one
+	// with the server.
 	IsClient bool
+	// ClientHello is the client's hello: its SNI and ALPN offers.
+	ClientHello *ClientHelloData
+	// Config is the configuration of the handshake. In tls_start_client and
+	// tls_start_server an addon must set it (the tlsconfig built-in does);
+	// without one the connection fails.
+	Config *tls.Config
 	// Err is set in the failed hooks.
 	Err error
 }

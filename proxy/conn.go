@@ -64,9 +64,12 @@ const (
 // clientConn is one connection from a client. It runs on its own goroutine,
 // which calls the hooks for every flow on it, one request at a time.
 type clientConn struct {
-	s      *Server
-	raw    net.Conn
-	conn   *idleConn
+	s    *Server
+	raw  net.Conn
+	conn *idleConn
+	// stream is what the client's bytes travel on: conn, or the TLS
+	// connection over it once intercepted.
+	stream net.Conn
 	br     *bufio.Reader
 	bw     *bufio.Writer
 	client *flow.Client
@@ -78,6 +81,10 @@ type clientConn struct {
 	mu            sync.Mutex
 	state         connState
 	closeWhenIdle bool
+
+	// tunnelErr is set when the server of an intercepted tunnel could not
+	// be reached over TLS: every request in the tunnel gets it as a 502.
+	tunnelErr error
 
 	// upstream holds idle server connections kept for this client's next
 	// requests, most recently used last.
@@ -92,7 +99,7 @@ func (s *Server) newClientConn(conn net.Conn) *clientConn {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &clientConn{
 		ctx: func() context.Context { return ctx }, cancel: cancel,
-		s: s, raw: conn, conn: ic,
+		s: s, raw: conn, conn: ic, stream: ic,
 		br:     bufio.NewReaderSize(ic, bufSize),
 		bw:     bufio.NewWriterSize(ic, bufSize),
 		client: client,

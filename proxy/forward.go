@@ -19,6 +19,9 @@ func (cc *clientConn) forward(f *flow.HTTPFlow, reqStream *bodyStream, cfg *Conf
 	key := upstreamKey(req.Scheme, req.Host, req.Port)
 	var sc *serverConn
 	var rh *h1.ResponseHead
+	if cc.tunnelErr != nil {
+		return cc.failFlow(f, cc.tunnelErr.Error(), 502)
+	}
 	for attempt := 0; ; attempt++ {
 		sc = cc.takeUpstream(key)
 		reused := sc != nil
@@ -225,7 +228,7 @@ func (cc *clientConn) upgrade(f *flow.HTTPFlow, sc *serverConn) bool {
 		return false
 	}
 	f.Live = false
-	relay(cc.br, cc.conn, sc.br, sc.conn)
+	relay(cc.br, cc.stream, sc.br, sc.conn)
 	cc.closeServer(sc)
 	return false
 }
@@ -309,7 +312,6 @@ func (cc *clientConn) handleConnect(f *flow.HTTPFlow, head *h1.RequestHead) bool
 	}
 	f.Live = false
 	cc.setState(stateBusy)
-	relay(cc.br, cc.conn, sc.br, sc.conn)
-	cc.closeServer(sc)
+	cc.interceptTunnel(sc, host, port)
 	return false
 }

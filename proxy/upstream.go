@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"bufio"
-	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -96,20 +95,18 @@ func (cc *clientConn) connectUpstream(f *flow.HTTPFlow, scheme, host string, por
 		_ = tc.SetNoDelay(true)
 	}
 	conn := net.Conn(&idleConn{Conn: raw, timeout: cfg.IdleTimeout})
-	if server.TLS {
-		tconn, err := cc.s.upstreamTLS(cc.ctx(), conn, server, cc.client)
-		if err != nil {
-			raw.Close()
-			server.Error = err.Error()
-			cc.log.Info("server TLS error: " + server.Error)
-			return nil, err
-		}
-		conn = tconn
-	}
 	sc := &serverConn{
 		key: upstreamKey(scheme, host, port), raw: raw, conn: conn,
 		br: bufio.NewReaderSize(conn, bufSize), bw: bufio.NewWriterSize(conn, bufSize),
 		server: server,
+	}
+	if server.TLS {
+		// An https:// request in absolute form: TLS to the server, set up
+		// by the addons as for intercepted tunnels.
+		if err := cc.startServerTLS(sc, host, []string{"http/1.1"}, nil); err != nil {
+			raw.Close()
+			return nil, err
+		}
 	}
 	if server.Peername.Host != "" && server.Peername.Host != server.Address.Host {
 		cc.log.Info(fmt.Sprintf("server connect %s (%s)", server.Address, server.Peername))
@@ -118,18 +115,6 @@ func (cc *clientConn) connectUpstream(f *flow.HTTPFlow, scheme, host string, por
 	}
 	m.ServerConnected(data)
 	return sc, nil
-}
-
-// upstreamTLS runs the TLS handshake with a server, verified against the
-// system roots (TLS interception configures more; see tls.go).
-func (s *Server) upstreamTLS(ctx context.Context, conn net.Conn, server *flow.Server, client *flow.Client) (net.Conn, error) {
-	cfg := &tls.Config{ServerName: server.SNI, NextProtos: []string{"http/1.1"}}
-	tc := tls.Client(conn, cfg)
-	if err := tc.HandshakeContext(ctx); err != nil {
-		return nil, fmt.Errorf("TLS handshake with %s failed: %w", server.Address, err)
-	}
-	recordServerTLS(server, tc.ConnectionState())
-	return tc, nil
 }
 
 func recordServerTLS(server *flow.Server, st tls.ConnectionState) {

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/mitmgo/mitmgo/addon"
+	"github.com/mitmgo/mitmgo/addons/onboarding"
+	"github.com/mitmgo/mitmgo/addons/tlsconfig"
 	"github.com/mitmgo/mitmgo/proxy"
 )
 
@@ -17,9 +19,12 @@ import (
 // dumper, keepserving and readfile.
 func buildChain(m *addon.Manager, srv *proxy.Server, env Env) ([]any, error) {
 	out := env.Stdout
+	tlsConfig := tlsconfig.New()
 	return []any{
 		&simpleLog{w: out},
+		onboarding.New(tlsConfig.Store),
 		srv,
+		tlsConfig,
 	}, nil
 }
 

@@ -1,0 +1,74 @@
+// Package onboarding is mitmproxy's onboarding addon: requests through the
+// proxy for http://mitm.it/ (option onboarding_host) are answered by the
+// proxy itself with a page offering the CA certificate in each format and
+// how to install it.
+package onboarding
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/mitmgo/mitmgo/addon"
+	"github.com/mitmgo/mitmgo/certs"
+	"github.com/mitmgo/mitmgo/flow"
+)
+
+// Onboarding is the addon.
+type Onboarding struct {
+	ctx   *addon.Context
+	store func() *certs.Store
+}
+
+// New returns the addon; store gives the current certificate authority
+// (the tlsconfig addon's).
+func New(store func() *certs.Store) *Onboarding { return &Onboarding{store: store} }
+
+// Name is the addon's name.
+func (o *Onboarding) Name() string { return "onboarding" }
+
+// Load declares the options.
+func (o *Onboarding) Load(l *addon.Loader) {
+	o.ctx = l.Context()
+	l.AddOption("onboarding", addon.Bool, true, "Toggle the mitmproxy onboarding app.")
+	l.AddOption("onboarding_host", addon.String, "mitm.it", "Onboarding app domain. For transparent mode, use an IP when a DNS entry for the app domain is not present.")
+}
+
+// Request answers requests for the onboarding host.
+func (o *Onboarding) Request(f *flow.HTTPFlow) {
+	opts := o.ctx.Options
+	if !opts.Bool("onboarding") || f.Response != nil {
+		return
+	}
+	host := opts.String("onboarding_host")
+	if !strings.EqualFold(f.Request.PrettyHost(), host) && !strings.EqualFold(f.Request.Host, host) {
+		return
+	}
+	store := o.store()
+	if store == nil {
+		return
+	}
+	status, header, body := store.ServeOnboarding(f.Request.Method, f.Request.Path)
+	keys := make([]string, 0, len(header))
+	for k := range header {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	h := flow.Headers{}
+	for _, k := range keys {
+		for _, v := range header[k] {
+			h.Add(k, v)
+		}
+	}
+	if body == nil {
+		body = []byte{}
+	}
+	resp := flow.NewResponse(status, nil, nil)
+	resp.Headers = h // Content-Length included, right for HEAD too
+	resp.RawContent = body
+	f.Response = resp
+}
+
+var (
+	_ addon.LoadHook    = (*Onboarding)(nil)
+	_ addon.RequestHook = (*Onboarding)(nil)
+)

@@ -1,0 +1,368 @@
+// Package tlsconfig is mitmproxy's tlsconfig addon: it owns the certificate
+// authority in the confdir and answers the proxy's tls_start_client and
+// tls_start_server hooks with the TLS configurations for both sides of an
+// intercepted connection. It also applies ignore_hosts and allow_hosts in
+// tls_clienthello, as mitmproxy's next_layer does.
+package tlsconfig
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/mitmgo/mitmgo/addon"
+	"github.com/mitmgo/mitmgo/certs"
+	"github.com/mitmgo/mitmgo/internal/pyre"
+)
+
+// TLSConfig is the addon. The zero value is not usable; use New.
+type TLSConfig struct {
+	ctx *addon.Context
+
+	mu     sync.RWMutex
+	state  *state
+	store  *certs.Store
+	storeK string // the options the store was opened with
+}
+
+// state is the configuration derived from the options.
+type state struct {
+	insecure     bool
+	upstreamCert bool
+	roots        *x509.CertPool // nil: the system roots
+	clientCerts  string         // file or directory
+	ignore       []*regexp.Regexp
+	allow        []*regexp.Regexp
+	clientMin    uint16
+	clientMax    uint16
+	serverMin    uint16
+	serverMax    uint16
+}
+
+// New returns the addon.
+func New() *TLSConfig { return &TLSConfig{} }
+
+// Name is the addon's name.
+func (t *TLSConfig) Name() string { return "tlsconfig" }
+
+var tlsVersions = []string{"UNBOUNDED", "SSL3", "TLS1", "TLS1_1", "TLS1_2", "TLS1_3"}
+
+// Load declares the TLS options with mitmproxy's names and defaults.
+func (t *TLSConfig) Load(l *addon.Loader) {
+	t.ctx = l.Context()
+	l.AddOption("certs", addon.Strings, []string{}, "SSL certificates of the form \"[domain=]path\". The domain may include a wildcard, and is equal to \"*\" if not specified. The file at path is a certificate in PEM format. If a private key is included in the PEM, it is used, else the default key in the conf dir is used. The PEM file should contain the full certificate chain, with the leaf certificate as the first entry.")
+	l.AddOption("cert_passphrase", addon.OptionalString, nil, "Passphrase for decrypting the private key provided in the --cert option. Note that passing cert_passphrase on the command line makes your passphrase visible in your system's process list. Specify it in config.yaml to avoid this.")
+	l.AddOption("client_certs", addon.OptionalString, nil, "Client certificate file or directory.")
+	l.AddOption("ssl_insecure", addon.Bool, false, "Do not verify upstream server SSL/TLS certificates. If this option is enabled, certificate verification is disabled and mitmproxy will ignore any certificate errors.")
+	l.AddOption("ssl_verify_upstream_trusted_ca", addon.OptionalString, nil, "Path to a PEM formatted trusted CA certificate.")
+	l.AddOption("ssl_verify_upstream_trusted_confdir", addon.OptionalString, nil, "Path to a directory of trusted CA certificates for upstream server verification prepared using the c_rehash tool.")
+	l.AddOption("upstream_cert", addon.Bool, true, "Connect to upstream server to look up certificate details.")
+	l.AddOption("add_upstream_certs_to_client_chain", addon.Bool, false, "Add all certificates of the upstream server to the certificate chain that will be served to the proxy client, as extras.")
+	l.AddOption("key_size", addon.Int, 2048, "TLS key size for certificates and CA.")
+	l.AddOption("leaf_key_type", addon.String, "auto", "Key type of the leaf certificates mitmgo presents to clients: auto (ECDSA P-256, RSA for clients that cannot use ECDSA), ecdsa, or rsa (key_size bits, as mitmproxy). (mitmgo)", "auto", "ecdsa", "rsa")
+	l.AddOption("ignore_hosts", addon.Strings, []string{}, "Ignore host and forward all traffic without processing it. In transparent mode, it is recommended to use an IP address (range), not the hostname. In regular mode, only SSL traffic is ignored and the hostname should be used. The supplied value is interpreted as a regular expression and matched on the ip or the hostname.")
+	l.AddOption("allow_hosts", addon.Strings, []string{}, "Opposite of --ignore-hosts.")
+	for _, side := range []string{"client", "server"} {
+		l.AddOption("tls_version_"+side+"_min", addon.String, "TLS1_2", "Set the minimum TLS version for "+side+" connections.", tlsVersions...)
+		l.AddOption("tls_version_"+side+"_max", addon.String, "UNBOUNDED", "Set the maximum TLS version for "+side+" connections.", tlsVersions...)
+	}
+}
+
+func tlsVersion(name string, isMin bool) uint16 {
+	switch name {
+	case "SSL3", "TLS1":
+		return tls.VersionTLS10
+	case "TLS1_1":
+		return tls.VersionTLS11
+	case "TLS1_2":
+		return tls.VersionTLS12
+	case "TLS1_3":
+		return tls.VersionTLS13
+	}
+	if isMin {
+		return tls.VersionTLS10
+	}
+	return 0
+}
+
+// Configure validates the options and (re)opens the CA when its options
+// change. Nothing is applied unless everything is valid.
+func (t *TLSConfig) Configure(updated map[string]bool) error {
+	o := t.ctx.Options
+	st := &state{
+		insecure:     o.Bool("ssl_insecure"),
+		upstreamCert: o.Bool("upstream_cert"),
+		clientCerts:  o.String("client_certs"),
+		clientMin:    tlsVersion(o.String("tls_version_client_min"), true),
+		clientMax:    tlsVersion(o.String("tls_version_client_max"), false),
+		serverMin:    tlsVersion(o.String("tls_version_server_min"), true),
+		serverMax:    tlsVersion(o.String("tls_version_server_max"), false),
+	}
+	var err error
+	if st.ignore, err = compileHosts("ignore_hosts", o.Strings("ignore_hosts")); err != nil {
+		return err
+	}
+	if st.allow, err = compileHosts("allow_hosts", o.Strings("allow_hosts")); err != nil {
+		return err
+	}
+	if len(st.ignore) > 0 && len(st.allow) > 0 {
+		return errors.New("option ignore_hosts: cannot be used together with allow_hosts")
+	}
+	if st.clientCerts != "" {
+		if _, err := os.Stat(expandHome(st.clientCerts)); err != nil {
+			return fmt.Errorf("option client_certs: %w", err)
+		}
+	}
+	if st.roots, err = trustedRoots(o.String("ssl_verify_upstream_trusted_ca"), o.String("ssl_verify_upstream_trusted_confdir")); err != nil {
+		return err
+	}
+
+	keyType := map[string]certs.KeyType{"auto": certs.KeyAuto, "ecdsa": certs.KeyECDSA, "rsa": certs.KeyRSA}[o.String("leaf_key_type")]
+	storeKey := strings.Join([]string{o.String("confdir"), strconv.Itoa(o.Int("key_size")), o.String("cert_passphrase"), o.String("leaf_key_type"), strings.Join(o.Strings("certs"), "\x00")}, "\x01")
+	t.mu.RLock()
+	store, sameStore := t.store, t.storeK == storeKey
+	t.mu.RUnlock()
+	if !sameStore {
+		ks := o.Int("key_size")
+		if ks < 1024 {
+			return fmt.Errorf("option key_size: %d bits is too small (at least 1024)", ks)
+		}
+		store, err = certs.Open(certs.Config{
+			ConfDir: o.String("confdir"), KeySize: ks, LeafKey: keyType,
+			Passphrase: o.String("cert_passphrase"), Logger: t.ctx.Log,
+		})
+		if err != nil {
+			return fmt.Errorf("option confdir: cannot load the certificate authority: %w", err)
+		}
+		for _, spec := range o.Strings("certs") {
+			if err := store.AddCustom(spec); err != nil {
+				return fmt.Errorf("option certs: %w", err)
+			}
+		}
+	}
+	t.mu.Lock()
+	t.state, t.store, t.storeK = st, store, storeKey
+	t.mu.Unlock()
+	return nil
+}
+
+// Store returns the certificate authority (nil before configure).
+func (t *TLSConfig) Store() *certs.Store {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.store
+}
+
+func (t *TLSConfig) snapshot() (*state, *certs.Store) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.state, t.store
+}
+
+func compileHosts(option string, patterns []string) ([]*regexp.Regexp, error) {
+	var out []*regexp.Regexp
+	for _, p := range patterns {
+		// mitmproxy matches case-insensitively against "host:port".
+		re, err := pyre.Compile("(?i)"+p, false)
+		if err != nil {
+			return nil, fmt.Errorf("option %s: invalid regular expression %q: %w", option, p, err)
+		}
+		out = append(out, re)
+	}
+	return out, nil
+}
+
+func expandHome(p string) string {
+	if strings.HasPrefix(p, "~/") {
+		if h, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(h, p[2:])
+		}
+	}
+	return p
+}
+
+func trustedRoots(caFile, caDir string) (*x509.CertPool, error) {
+	if caFile == "" && caDir == "" {
+		return nil, nil
+	}
+	pool := x509.NewCertPool()
+	if caFile != "" {
+		data, err := os.ReadFile(expandHome(caFile))
+		if err != nil {
+			return nil, fmt.Errorf("option ssl_verify_upstream_trusted_ca: %w", err)
+		}
+		if !pool.AppendCertsFromPEM(data) {
+			return nil, fmt.Errorf("option ssl_verify_upstream_trusted_ca: no PEM certificate in %s", caFile)
+		}
+	}
+	if caDir != "" {
+		entries, err := os.ReadDir(expandHome(caDir))
+		if err != nil {
+			return nil, fmt.Errorf("option ssl_verify_upstream_trusted_confdir: %w", err)
+		}
+		for _, e := range entries {
+			if e.IsDir() {
+				continue
+			}
+			if data, err := os.ReadFile(filepath.Join(expandHome(caDir), e.Name())); err == nil {
+				pool.AppendCertsFromPEM(data)
+			}
+		}
+	}
+	return pool, nil
+}
+
+// hostMatches reports whether any of the host:port forms matches.
+func hostMatches(res []*regexp.Regexp, forms ...string) bool {
+	for _, re := range res {
+		for _, f := range forms {
+			if f != "" && re.MatchString(f) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// TLSClientHello passes connections through untouched when ignore_hosts
+// matches (or allow_hosts does not).
+func (t *TLSConfig) TLSClientHello(d *addon.ClientHelloData) {
+	st, _ := t.snapshot()
+	if st == nil || (len(st.ignore) == 0 && len(st.allow) == 0) {
+		return
+	}
+	port := strconv.Itoa(d.Server.Address.Port)
+	forms := []string{d.Server.Address.String()}
+	if d.SNI != "" {
+		forms = append(forms, d.SNI+":"+port)
+	}
+	if d.Server.Peername.Host != "" {
+		forms = append(forms, d.Server.Peername.String())
+	}
+	if len(st.ignore) > 0 && hostMatches(st.ignore, forms...) {
+		d.IgnoreConnection = true
+	}
+	if len(st.allow) > 0 && !hostMatches(st.allow, forms...) {
+		d.IgnoreConnection = true
+	}
+}
+
+// TLSStartServer configures the handshake with the server: verification
+// (unless ssl_insecure), SNI, the client's ALPN offers we can speak, and a
+// client certificate when client_certs has one.
+func (t *TLSConfig) TLSStartServer(d *addon.TLSData) {
+	st, _ := t.snapshot()
+	if st == nil {
+		return
+	}
+	cfg := &tls.Config{
+		ServerName:         d.Server.SNI,
+		InsecureSkipVerify: st.insecure,
+		RootCAs:            st.roots,
+		MinVersion:         st.serverMin,
+		MaxVersion:         st.serverMax,
+	}
+	if cfg.ServerName == "" {
+		// Verify against the address we connected to (an IP literal).
+		cfg.ServerName = d.Server.Address.Host
+	}
+	for _, p := range d.Server.ALPNOffers {
+		// Only HTTP/1.1 is spoken on the server side for now.
+		if p == "http/1.1" {
+			cfg.NextProtos = []string{"http/1.1"}
+		}
+	}
+	if st.clientCerts != "" {
+		if cert, err := loadClientCert(expandHome(st.clientCerts), d.Server.SNI); err != nil {
+			t.ctx.Log.Warn("client_certs: " + err.Error())
+		} else if cert != nil {
+			cfg.Certificates = []tls.Certificate{*cert}
+		}
+	}
+	d.Config = cfg
+}
+
+// loadClientCert finds the client certificate for sni: the file itself, or
+// in a directory <sni>.pem, as mitmproxy does.
+func loadClientCert(path, sni string) (*tls.Certificate, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if fi.IsDir() {
+		if sni == "" {
+			return nil, nil
+		}
+		path = filepath.Join(path, sni+".pem")
+		if _, err := os.Stat(path); err != nil {
+			return nil, nil
+		}
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := tls.X509KeyPair(data, data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &cert, nil
+}
+
+// TLSStartClient configures the handshake with the client: a leaf minted for
+// the SNI (or the CONNECT host), with the server certificate's names when
+// upstream_cert is on, and the ALPN the server chose.
+func (t *TLSConfig) TLSStartClient(d *addon.TLSData) {
+	st, store := t.snapshot()
+	if st == nil || store == nil {
+		return
+	}
+	var upstream *x509.Certificate
+	if st.upstreamCert && len(d.Server.CertificateList) > 0 {
+		if c, err := x509.ParseCertificate(d.Server.CertificateList[0]); err == nil {
+			upstream = c
+		}
+	}
+	cfg := &tls.Config{
+		GetCertificate: store.GetCertificateFor(d.Server.Address.Host, upstream),
+		MinVersion:     st.clientMin,
+		MaxVersion:     st.clientMax,
+	}
+	switch {
+	case d.Server.ALPN != "":
+		cfg.NextProtos = []string{d.Server.ALPN}
+	case d.ClientHello != nil:
+		for _, p := range d.ClientHello.ALPNProtocols {
+			if p == "http/1.1" {
+				cfg.NextProtos = []string{"http/1.1"}
+			}
+		}
+	}
+	d.Config = cfg
+}
+
+// PEM returns the CA certificate in PEM form (for tests and onboarding).
+func (t *TLSConfig) PEM() []byte {
+	s := t.Store()
+	if s == nil {
+		return nil
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.CA().Raw})
+}
+
+
+var (
+	_ addon.LoadHook           = (*TLSConfig)(nil)
+	_ addon.ConfigureHook      = (*TLSConfig)(nil)
+	_ addon.TLSClientHelloHook = (*TLSConfig)(nil)
+	_ addon.TLSStartClientHook = (*TLSConfig)(nil)
+	_ addon.TLSStartServerHook = (*TLSConfig)(nil)
+)

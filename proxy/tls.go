@@ -1,0 +1,195 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/mitmgo/mitmgo/addon"
+	"github.com/mitmgo/mitmgo/internal/tlshello"
+)
+
+// bufferedConn reads through a bufio.Reader that may already hold bytes
+// peeked from the connection (the ClientHello).
+type bufferedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// looksLikeHTTP reports whether a tunnel starts with an HTTP/1 request.
+func looksLikeHTTP(b []byte) bool {
+	for _, m := range []string{"GET ", "POST", "PUT ", "HEAD", "DELE", "OPTI", "PATC", "TRAC"} {
+		if strings.HasPrefix(string(b), m) {
+			return true
+		}
+	}
+	return false
+}
+
+// interceptTunnel takes over a CONNECT tunnel after the 200: TLS is
+// intercepted (unless an addon ignores the connection), plain HTTP is served
+// as HTTP, anything else is relayed untouched.
+func (cc *clientConn) interceptTunnel(sc *serverConn, host string, port int) {
+	m := cc.s.m
+	head, err := cc.br.Peek(4)
+	if err != nil && len(head) == 0 {
+		cc.closeServer(sc)
+		return
+	}
+	switch {
+	case tlshello.LooksLikeTLS(head):
+	case looksLikeHTTP(head):
+		sc.key = upstreamKey("http", host, port)
+		cc.keepUpstream(sc, cc.s.Config().MaxUpstreamPerClient)
+		cc.httpLoop(&tunnel{scheme: "http", host: host, port: port, server: sc.server})
+		return
+	default:
+		relay(cc.br, cc.stream, sc.br, sc.conn)
+		cc.closeServer(sc)
+		return
+	}
+	hello, err := tlshello.Peek(cc.br)
+	if err != nil {
+		cc.log.Info(fmt.Sprintf("Cannot parse the TLS ClientHello (%v); passing the connection through.", err))
+		relay(cc.br, cc.stream, sc.br, sc.conn)
+		cc.closeServer(sc)
+		return
+	}
+	chd := &addon.ClientHelloData{
+		Client: cc.client, Server: sc.server, SNI: hello.SNI, ALPNProtocols: hello.ALPN,
+		EstablishServerTLSFirst: true,
+	}
+	m.TLSClientHello(chd)
+	if chd.IgnoreConnection {
+		relay(cc.br, cc.stream, sc.br, sc.conn)
+		cc.closeServer(sc)
+		return
+	}
+	cc.client.TLS = true
+	cc.client.SNI = hello.SNI
+	cc.client.ALPNOffers = hello.ALPN
+
+	sni := hello.SNI
+	if sni == "" && net.ParseIP(host) == nil {
+		sni = host
+	}
+	upstreamErr := cc.startServerTLS(sc, sni, hello.ALPN, chd)
+
+	cd := &addon.TLSData{Client: cc.client, Server: sc.server, IsClient: true, ClientHello: chd}
+	m.TLSStartClient(cd)
+	if cd.Config == nil {
+		cc.log.Error("No TLS configuration for the client connection (is the tlsconfig addon loaded?)")
+		cc.closeServer(sc)
+		return
+	}
+	cfg := cd.Config.Clone()
+	if get := cfg.GetCertificate; get != nil {
+		// Record the certificate we present, as mitmproxy's mitmcert.
+		cfg.GetCertificate = func(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
+			c, err := get(h)
+			if err == nil && c != nil && len(c.Certificate) > 0 {
+				cc.client.MitmCert = c.Certificate[0]
+			}
+			return c, err
+		}
+	}
+	tconn := tls.Server(&bufferedConn{Conn: cc.conn, r: cc.br}, cfg)
+	ctx, cancel := context.WithTimeout(cc.ctx(), cc.s.Config().ConnectTimeout)
+	err = tconn.HandshakeContext(ctx)
+	cancel()
+	if err != nil {
+		cd.Err = err
+		name := hello.SNI
+		if name == "" {
+			name = host
+		}
+		cc.log.Warn(fmt.Sprintf("Client TLS handshake failed. The client does not trust the proxy's certificate for %s (%v). "+
+			"Install the mitmproxy CA certificate in the client (browse to http://mitm.it/ through the proxy), "+
+			"or the client pins its certificates: add the host to ignore_hosts to pass it through.", name, tlsErrorText(err)))
+		m.TLSFailedClient(cd)
+		cc.closeServer(sc)
+		return
+	}
+	st := tconn.ConnectionState()
+	cc.client.TimestampTLSSetup = nowSeconds()
+	cc.client.TLSVersion = tlsVersionName(st.Version)
+	cc.client.Cipher = tls.CipherSuiteName(st.CipherSuite)
+	cc.client.ALPN = st.NegotiatedProtocol
+	m.TLSEstablishedClient(cd)
+
+	cc.stream = tconn
+	cc.br = bufio.NewReaderSize(tconn, bufSize)
+	cc.bw = bufio.NewWriterSize(tconn, bufSize)
+	tun := &tunnel{scheme: "https", host: host, port: port, server: sc.server}
+	if upstreamErr != nil {
+		cc.closeServer(sc)
+		cc.tunnelErr = upstreamErr
+	} else {
+		sc.key = upstreamKey("https", host, port)
+		cc.keepUpstream(sc, cc.s.Config().MaxUpstreamPerClient)
+	}
+	cc.httpLoop(tun)
+}
+
+// startServerTLS runs the TLS handshake with the server, asking the addons
+// (tls_start_server) for its configuration.
+func (cc *clientConn) startServerTLS(sc *serverConn, sni string, alpn []string, chd *addon.ClientHelloData) error {
+	m := cc.s.m
+	sc.server.TLS = true
+	sc.server.SNI = sni
+	sc.server.ALPNOffers = alpn
+	sd := &addon.TLSData{Client: cc.client, Server: sc.server, ClientHello: chd}
+	m.TLSStartServer(sd)
+	if sd.Config == nil {
+		return errors.New("no TLS configuration for the server connection (is the tlsconfig addon loaded?)")
+	}
+	tconn := tls.Client(sc.conn, sd.Config)
+	ctx, cancel := context.WithTimeout(cc.ctx(), cc.s.Config().ConnectTimeout)
+	err := tconn.HandshakeContext(ctx)
+	cancel()
+	if err != nil {
+		sd.Err = err
+		msg := describeTLSError(sc.server.Address.String(), err)
+		sc.server.Error = msg
+		cc.log.Info("Server TLS handshake failed. " + msg)
+		m.TLSFailedServer(sd)
+		return errors.New(msg)
+	}
+	recordServerTLS(sc.server, tconn.ConnectionState())
+	m.TLSEstablishedServer(sd)
+	sc.conn = tconn
+	sc.br = bufio.NewReaderSize(tconn, bufSize)
+	sc.bw = bufio.NewWriterSize(tconn, bufSize)
+	return nil
+}
+
+// describeTLSError explains why a server's certificate was refused.
+func describeTLSError(addr string, err error) string {
+	var hostErr x509.HostnameError
+	var authErr x509.UnknownAuthorityError
+	var invalid x509.CertificateInvalidError
+	switch {
+	case errors.As(err, &hostErr):
+		return fmt.Sprintf("TLS verification of %s failed: certificate name mismatch (%s)", addr, hostErr.Error())
+	case errors.As(err, &authErr):
+		return fmt.Sprintf("TLS verification of %s failed: certificate signed by unknown authority (use --ssl-insecure / -k to skip verification, or ssl_verify_upstream_trusted_ca)", addr)
+	case errors.As(err, &invalid) && invalid.Reason == x509.Expired:
+		return fmt.Sprintf("TLS verification of %s failed: certificate has expired or is not yet valid (%s)", addr, invalid.Error())
+	case errors.As(err, &invalid):
+		return fmt.Sprintf("TLS verification of %s failed: %s", addr, invalid.Error())
+	}
+	return fmt.Sprintf("TLS handshake with %s failed: %s", addr, tlsErrorText(err))
+}
+
+func tlsErrorText(err error) string {
+	s := err.Error()
+	s = strings.TrimPrefix(s, "remote error: ")
+	return s
+}
