@@ -358,7 +358,6 @@ func (t *TLSConfig) PEM() []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.CA().Raw})
 }
 
-
 var (
 	_ addon.LoadHook           = (*TLSConfig)(nil)
 	_ addon.ConfigureHook      = (*TLSConfig)(nil)

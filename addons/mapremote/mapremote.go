@@ -1,0 +1,119 @@
+// Package mapremote is mitmproxy's map_remote addon (-M/--map-remote): rules
+// of the form "[/flow-filter]/url-regex/replacement" rewrite the URL of
+// matching requests before they go upstream, so that a resource is fetched
+// from somewhere else.
+//
+// The separator is the rule's first character. The regex is searched in the
+// request's pretty URL (the one built from the Host header) and every match
+// is replaced as Python's re.sub does, so \1 and \g<name> refer to groups.
+// Rules run in order, each on the URL the previous ones produced.
+package mapremote
+
+import (
+	"fmt"
+	"log/slog"
+	"regexp"
+	"sync/atomic"
+
+	"github.com/mitmgo/mitmgo/addon"
+	"github.com/mitmgo/mitmgo/flow"
+	"github.com/mitmgo/mitmgo/internal/pyre"
+	"github.com/mitmgo/mitmgo/internal/spec"
+)
+
+// OptionName is the option that holds the rules.
+const OptionName = "map_remote"
+
+var (
+	_ addon.LoadHook      = (*MapRemote)(nil)
+	_ addon.ConfigureHook = (*MapRemote)(nil)
+	_ addon.RequestHook   = (*MapRemote)(nil)
+)
+
+// MapRemote rewrites request URLs. It is safe for concurrent use; Configure
+// swaps the whole rule set at once.
+type MapRemote struct {
+	ctx   *addon.Context
+	rules atomic.Pointer[[]rule]
+}
+
+type rule struct {
+	spec spec.Spec
+	re   *regexp.Regexp
+	tmpl *pyre.Template
+}
+
+// New returns the addon with no rules.
+func New() *MapRemote { return &MapRemote{} }
+
+// Load declares map_remote.
+func (m *MapRemote) Load(l *addon.Loader) {
+	m.ctx = l.Context()
+	l.AddOption(OptionName, addon.Strings, []string{},
+		`Map remote resources to another remote URL using a pattern of the form "[/flow-filter]/url-regex/replacement", where the separator can be any character.`)
+}
+
+// Configure parses every rule; one bad rule rejects the whole new value and
+// leaves the active rules untouched.
+func (m *MapRemote) Configure(updated map[string]bool) error {
+	if !updated[OptionName] || m.ctx == nil {
+		return nil
+	}
+	var rules []rule
+	for _, option := range m.ctx.Options.Strings(OptionName) {
+		r, err := parseRule(option)
+		if err != nil {
+			return fmt.Errorf("Cannot parse %s option %s: %w", OptionName, option, err)
+		}
+		rules = append(rules, r)
+	}
+	m.rules.Store(&rules)
+	return nil
+}
+
+func parseRule(option string) (rule, error) {
+	s, err := spec.Parse(option)
+	if err != nil {
+		return rule{}, err
+	}
+	re, err := pyre.Compile(s.Subject, false)
+	if err != nil {
+		return rule{}, fmt.Errorf("Invalid regular expression %q (%w)", s.Subject, err)
+	}
+	tmpl, err := pyre.ParseTemplate(s.Replacement, re, false)
+	if err != nil {
+		return rule{}, fmt.Errorf("Invalid replacement %q (%w)", s.Replacement, err)
+	}
+	return rule{spec: s, re: re, tmpl: tmpl}, nil
+}
+
+// Request rewrites the URL of live requests that no one has answered yet.
+func (m *MapRemote) Request(f *flow.HTTPFlow) {
+	rules := m.rules.Load()
+	if rules == nil || f.Response != nil || f.Error != nil || !f.Live || f.Request == nil {
+		return
+	}
+	for i := range *rules {
+		r := &(*rules)[i]
+		if !r.spec.Matches(f) {
+			continue
+		}
+		url := f.Request.PrettyURL()
+		newURL, _ := pyre.SubString(r.re, r.tmpl, url)
+		// Setting the URL also rewrites the Host header, so only do it
+		// when the rule changed something.
+		if newURL == url {
+			continue
+		}
+		if err := f.Request.SetURL(newURL); err != nil {
+			m.log().Warn(fmt.Sprintf("%s: cannot use the rewritten URL: %v", OptionName, err))
+		}
+	}
+}
+
+func (m *MapRemote) log() *slog.Logger {
+	if m.ctx != nil && m.ctx.Log != nil {
+		return m.ctx.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}

@@ -1,0 +1,365 @@
+package flowfile
+
+import (
+	"fmt"
+	"strings"
+
+	"golang.org/x/net/idna"
+
+	"github.com/mitmgo/mitmgo/tnetstring"
+)
+
+// canonicalize rebuilds a migrated v21 state dict the way mitmproxy 12's
+// Flow.from_state(...).get_state() would: keys in get_state's order, and
+// the type conversions mitmproxy applies on load (ints to floats in
+// connection timestamps, bytes hosts decoded, str request fields encoded,
+// ...). Where mitmproxy would refuse the flow because a key is missing, a
+// default is used; keys mitmproxy does not know are kept after the known
+// ones, so nothing in a file is lost.
+func canonicalize(d *tnetstring.Dict) (*tnetstring.Dict, error) {
+	typ, _ := asStr(get(d, "type")).(string)
+	switch typ {
+	case "http", "tcp", "udp", "dns":
+	default:
+		return nil, fmt.Errorf("unknown flow type: %s", pyRepr(get(d, "type")))
+	}
+	out := &tnetstring.Dict{Entries: make([]tnetstring.Entry, 0, 16)}
+	c := canon{src: d, dst: out}
+	c.set("version", func(any) any { return int64(FormatVersion) })
+	c.set("type", func(any) any { return typ })
+	c.set("id", asStr)
+	c.set("error", canonError)
+	c.setDefault("client_conn", func(v any) any { return canonConn(v, false) })
+	c.setDefault("server_conn", func(v any) any { return canonConn(v, true) })
+	c.setOr("intercepted", false, nil)
+	c.set("is_replay", asStr)
+	c.setOr("marked", "", asStr)
+	c.setOr("metadata", tnetstring.NewDict(), nil)
+	c.setOr("comment", "", asStr)
+	c.set("timestamp_created", nil)
+	c.set("backup", nil)
+	switch typ {
+	case "http":
+		c.set("request", canonRequest)
+		c.set("response", canonResponse)
+		c.set("websocket", canonWebSocket)
+	case "tcp", "udp":
+		c.setOr("messages", []any{}, canonMessages)
+	case "dns":
+		c.set("request", canonDNSMessage)
+		c.set("response", canonDNSMessage)
+	}
+	c.rest()
+	return out, nil
+}
+
+// canon copies the entries of src to dst in a chosen order, converting
+// values on the way.
+type canon struct {
+	src, dst *tnetstring.Dict
+	used     []string
+}
+
+func (c *canon) put(key string, v any) {
+	c.dst.Entries = append(c.dst.Entries, tnetstring.Entry{Key: key, Value: v})
+	c.used = append(c.used, key)
+}
+
+// set copies key (nil when absent), applying conv to non-nil values.
+func (c *canon) set(key string, conv func(any) any) {
+	v, _ := c.src.Get(key)
+	if v != nil && conv != nil {
+		v = conv(v)
+	}
+	c.put(key, v)
+}
+
+// setOr is set with a default for absent or null values.
+func (c *canon) setOr(key string, def any, conv func(any) any) {
+	v, _ := c.src.Get(key)
+	if v == nil {
+		v = def
+	} else if conv != nil {
+		v = conv(v)
+	}
+	c.put(key, v)
+}
+
+// setDefault calls conv even for absent values.
+func (c *canon) setDefault(key string, conv func(any) any) {
+	v, _ := c.src.Get(key)
+	c.put(key, conv(v))
+}
+
+// rest appends the keys of src that were not copied yet.
+func (c *canon) rest() {
+	if c.src == nil {
+		return
+	}
+outer:
+	for _, e := range c.src.Entries {
+		for _, k := range c.used {
+			if k == e.Key {
+				continue outer
+			}
+		}
+		c.dst.Entries = append(c.dst.Entries, tnetstring.Entry{Key: e.Key, Value: e.Value})
+	}
+}
+
+func newCanon(v any, n int) (canon, bool) {
+	src, ok := v.(*tnetstring.Dict)
+	if !ok || src == nil {
+		return canon{}, false
+	}
+	return canon{src: src, dst: &tnetstring.Dict{Entries: make([]tnetstring.Entry, 0, n)}}, true
+}
+
+func canonError(v any) any {
+	c, ok := newCanon(v, 2)
+	if !ok {
+		return v
+	}
+	c.setOr("msg", "", asStr)
+	c.set("timestamp", asFloat)
+	c.rest()
+	return c.dst
+}
+
+// canonAddr converts a (host, port[, flowinfo, scope_id]) address: the host
+// must be str, the rest ints; Python's zip cuts it to four items.
+func canonAddr(v any) any {
+	l, ok := v.([]any)
+	if !ok {
+		return v
+	}
+	if len(l) > 4 {
+		l = l[:4]
+	}
+	out := make([]any, len(l))
+	for i, x := range l {
+		if i == 0 {
+			out[i] = asStr(x)
+		} else {
+			out[i] = asInt(x)
+		}
+	}
+	return out
+}
+
+func listOf(conv func(any) any) func(any) any {
+	return func(v any) any {
+		l, ok := v.([]any)
+		if !ok {
+			return v
+		}
+		out := make([]any, len(l))
+		for i, x := range l {
+			out[i] = conv(x)
+		}
+		return out
+	}
+}
+
+func canonVia(v any) any {
+	l, ok := v.([]any)
+	if !ok || len(l) != 2 {
+		return v
+	}
+	return []any{asStr(l[0]), canonAddr(l[1])}
+}
+
+// canonConn follows the field order of mitmproxy's connection.Client and
+// connection.Server dataclasses.
+func canonConn(v any, server bool) any {
+	c, ok := newCanon(v, 20)
+	if !ok {
+		if v != nil || server {
+			return v
+		}
+		c = canon{src: tnetstring.NewDict(), dst: tnetstring.NewDict()}
+	}
+	c.set("peername", canonAddr)
+	c.set("sockname", canonAddr)
+	c.set("id", asStr)
+	c.setOr("transport_protocol", "tcp", asStr)
+	c.set("error", asStr)
+	c.setOr("tls", false, nil)
+	c.setOr("certificate_list", []any{}, listOf(asBytes))
+	c.set("alpn", asBytes)
+	c.setOr("alpn_offers", []any{}, listOf(asBytes))
+	c.set("cipher", asStr)
+	c.setOr("cipher_list", []any{}, listOf(asStr))
+	c.set("tls_version", asStr)
+	c.set("sni", asStr)
+	c.set("timestamp_start", asFloat)
+	c.set("timestamp_end", asFloat)
+	c.set("timestamp_tls_setup", asFloat)
+	if server {
+		c.set("address", canonAddr)
+		c.set("timestamp_tcp_setup", asFloat)
+		c.set("via", canonVia)
+	} else {
+		c.set("mitmcert", asBytes)
+		c.setOr("proxy_mode", "regular", asStr)
+	}
+	c.rest()
+	return c.dst
+}
+
+func canonHeaders(v any) any {
+	l, ok := v.([]any)
+	if !ok {
+		return v
+	}
+	out := make([]any, len(l))
+	for i, x := range l {
+		if pair, ok := x.([]any); ok {
+			p := make([]any, len(pair))
+			for j, y := range pair {
+				p[j] = asBytes(y)
+			}
+			out[i] = p
+		} else {
+			out[i] = x
+		}
+	}
+	return out
+}
+
+func canonMessageData(c *canon) {
+	c.setOr("http_version", []byte("HTTP/1.1"), asBytes)
+	c.setOr("headers", []any{}, canonHeaders)
+	c.set("content", asBytes)
+	c.set("trailers", canonHeaders)
+	c.set("timestamp_start", nil)
+	c.set("timestamp_end", nil)
+}
+
+// idnaHost decodes a bytes host the way Python's bytes.decode("idna") does
+// (ASCII hosts pass through; xn-- labels are decoded).
+func idnaHost(v any) any {
+	b, ok := v.([]byte)
+	if !ok {
+		return v
+	}
+	s := backslashReplace(b)
+	if !strings.Contains(strings.ToLower(s), "xn--") {
+		return s
+	}
+	if u, err := idna.ToUnicode(s); err == nil {
+		return u
+	}
+	return s
+}
+
+func canonRequest(v any) any {
+	c, ok := newCanon(v, 12)
+	if !ok {
+		return v
+	}
+	canonMessageData(&c)
+	c.setOr("host", "", idnaHost)
+	c.setOr("port", int64(0), nil)
+	c.setOr("method", []byte{}, asBytes)
+	c.setOr("scheme", []byte{}, asBytes)
+	c.setOr("authority", []byte{}, asBytes)
+	c.setOr("path", []byte{}, asBytes)
+	c.rest()
+	return c.dst
+}
+
+func canonResponse(v any) any {
+	c, ok := newCanon(v, 8)
+	if !ok {
+		return v
+	}
+	canonMessageData(&c)
+	c.setOr("status_code", int64(0), nil)
+	c.setOr("reason", []byte{}, asBytes)
+	c.rest()
+	return c.dst
+}
+
+func canonWebSocket(v any) any {
+	c, ok := newCanon(v, 5)
+	if !ok {
+		return v
+	}
+	c.setOr("messages", []any{}, listOf(func(m any) any {
+		l, ok := m.([]any)
+		if !ok || len(l) < 3 {
+			return m
+		}
+		out := append([]any{}, l...)
+		out[0] = asInt(out[0])
+		// mitmproxy 6 stored text messages as str; the content is bytes.
+		out[2] = asBytes(out[2])
+		return out
+	}))
+	c.set("closed_by_client", nil)
+	c.set("close_code", asInt)
+	c.set("close_reason", asStr)
+	c.set("timestamp_end", asFloat)
+	c.rest()
+	return c.dst
+}
+
+func canonMessages(v any) any {
+	return listOf(func(m any) any {
+		l, ok := m.([]any)
+		if !ok || len(l) < 2 {
+			return m
+		}
+		out := append([]any{}, l...)
+		out[1] = asBytes(out[1])
+		return out
+	})(v)
+}
+
+func canonDNSMessage(v any) any {
+	c, ok := newCanon(v, 14)
+	if !ok {
+		return v
+	}
+	question := func(q any) any {
+		qc, ok := newCanon(q, 3)
+		if !ok {
+			return q
+		}
+		qc.set("name", asStr)
+		qc.set("type", asInt)
+		qc.set("class_", asInt)
+		qc.rest()
+		return qc.dst
+	}
+	record := func(r any) any {
+		rc, ok := newCanon(r, 5)
+		if !ok {
+			return r
+		}
+		rc.set("name", asStr)
+		rc.set("type", asInt)
+		rc.set("class_", asInt)
+		rc.set("ttl", asInt)
+		rc.set("data", asBytes)
+		rc.rest()
+		return rc.dst
+	}
+	c.set("id", asInt)
+	c.set("query", nil)
+	c.set("op_code", asInt)
+	c.set("authoritative_answer", nil)
+	c.set("truncation", nil)
+	c.set("recursion_desired", nil)
+	c.set("recursion_available", nil)
+	c.set("reserved", asInt)
+	c.set("response_code", asInt)
+	c.setOr("questions", []any{}, listOf(question))
+	c.setOr("answers", []any{}, listOf(record))
+	c.setOr("authorities", []any{}, listOf(record))
+	c.setOr("additionals", []any{}, listOf(record))
+	c.set("timestamp", asFloat)
+	c.rest()
+	return c.dst
+}

@@ -1,0 +1,298 @@
+"""The flow base class and flow errors (mitmproxy.flow)."""
+import time
+import uuid
+
+from . import exceptions
+from ._mitmgo import runtime
+from ._mitmgo.tnetstring import loads
+
+__all__ = ["Flow", "Error"]
+
+
+class Error:
+    """A failure that ended a flow (not an HTTP error response)."""
+
+    KILLED_MESSAGE = "Connection killed."
+
+    def __init__(self, msg, timestamp=None):
+        if not isinstance(msg, str):
+            raise TypeError("Error message must be str, not %s" % type(msg).__name__)
+        self.msg = msg
+        self.timestamp = timestamp if timestamp is not None else time.time()
+
+    def __str__(self):
+        return self.msg
+
+    def __repr__(self):
+        return self.msg
+
+    def __eq__(self, other):
+        if isinstance(other, Error):
+            return self.msg == other.msg and self.timestamp == other.timestamp
+        return False
+
+    __hash__ = object.__hash__
+
+    def get_state(self):
+        return {"msg": self.msg, "timestamp": self.timestamp}
+
+    @classmethod
+    def from_state(cls, state):
+        msg = state.get("msg")
+        if isinstance(msg, bytes):
+            msg = msg.decode("utf-8", "surrogateescape")
+        return cls(msg, state.get("timestamp"))
+
+    def copy(self):
+        return Error(self.msg, self.timestamp)
+
+
+_FLOW_FIELDS = ("error", "is_replay", "marked", "metadata", "comment", "timestamp_created")
+
+
+def _s(v):
+    return v.decode("utf-8", "surrogateescape") if isinstance(v, bytes) else v
+
+
+class Flow:
+    """What HTTP and TCP flows share. A flow handed to a hook is backed by
+    the state mitmgo sent; its parts are decoded when first used, and what a
+    handler changes goes back to mitmgo when the hook returns."""
+
+    type = "flow"
+
+    def __init__(self, client_conn, server_conn, live=False):
+        self._call = None
+        self._fl_raw = None
+        self._fl = {}
+        self.id = str(uuid.uuid4())
+        self._client_conn = client_conn
+        self._server_conn = server_conn
+        self._cc_raw = self._sc_raw = None
+        self.live = live
+        self._error = None
+        self._intercepted = False
+        self._is_replay = None
+        self._marked = ""
+        self._metadata = {}
+        self._comment = ""
+        self._timestamp_created = time.time()
+        self._actions = []
+
+    # Hook flows --------------------------------------------------------
+
+    def _init_hook(self, call, env):
+        """Set up a flow for a hook call from the message envelope."""
+        self._call = call
+        self.id = env.get("fid")
+        self.live = bool(env.get("live"))
+        self._fl_raw = env.get("f")
+        self._fl = None
+        self._cc_raw = env.get("cc")
+        self._sc_raw = env.get("sc")
+        self._client_conn = self._server_conn = None
+        self._actions = []
+
+    def _load_fl(self):
+        st = loads(self._fl_raw) if self._fl_raw is not None else {}
+        self._fl = st
+        err = st.get("error")
+        self._error = Error.from_state(err) if err else None
+        self._intercepted = bool(st.get("intercepted"))
+        self._is_replay = _s(st.get("is_replay"))
+        m = st.get("marked")
+        self._marked = ":default:" if m is True else (_s(m) or "")
+        self._metadata = st.get("metadata") or {}
+        self._comment = _s(st.get("comment")) or ""
+        self._timestamp_created = st.get("timestamp_created")
+
+    def _fld(self):
+        if self._fl is None:
+            self._load_fl()
+
+    def _flow_changes(self, out):
+        """Add the flow-level fields a handler changed to out."""
+        if self._fl is None:
+            return
+        # A fresh decode: metadata may have been changed in place.
+        st = loads(self._fl_raw) if self._fl_raw is not None else {}
+        err = self._error.get_state() if self._error else None
+        oerr = st.get("error")
+        if oerr is not None:
+            oerr = {"msg": _s(oerr.get("msg")), "timestamp": oerr.get("timestamp")}
+        if err != oerr:
+            out["error"] = err
+        if self._marked != (_s(st.get("marked")) or ""):
+            out["marked"] = self._marked
+        if self._comment != (_s(st.get("comment")) or ""):
+            out["comment"] = self._comment
+        if self._is_replay != _s(st.get("is_replay")):
+            out["is_replay"] = self._is_replay
+        if self._metadata != (st.get("metadata") or {}):
+            out["metadata"] = self._metadata
+
+    # Flow-level attributes ---------------------------------------------
+
+    @property
+    def error(self):
+        self._fld()
+        return self._error
+
+    @error.setter
+    def error(self, value):
+        self._fld()
+        self._error = value
+
+    @property
+    def intercepted(self):
+        self._fld()
+        return self._intercepted
+
+    @intercepted.setter
+    def intercepted(self, value):
+        self._fld()
+        self._intercepted = bool(value)
+
+    @property
+    def is_replay(self):
+        self._fld()
+        return self._is_replay
+
+    @is_replay.setter
+    def is_replay(self, value):
+        self._fld()
+        self._is_replay = value
+
+    @property
+    def marked(self):
+        self._fld()
+        return self._marked
+
+    @marked.setter
+    def marked(self, value):
+        self._fld()
+        if value is True:
+            value = ":default:"
+        elif value is False or value is None:
+            value = ""
+        self._marked = value
+
+    @property
+    def metadata(self):
+        self._fld()
+        return self._metadata
+
+    @metadata.setter
+    def metadata(self, value):
+        self._fld()
+        self._metadata = value
+
+    @property
+    def comment(self):
+        self._fld()
+        return self._comment
+
+    @comment.setter
+    def comment(self, value):
+        self._fld()
+        self._comment = value
+
+    @property
+    def timestamp_created(self):
+        self._fld()
+        return self._timestamp_created
+
+    @timestamp_created.setter
+    def timestamp_created(self, value):
+        self._fld()
+        self._timestamp_created = value
+
+    @property
+    def client_conn(self):
+        if self._client_conn is None and self._cc_raw is not None:
+            from .connection import Client
+
+            self._client_conn = Client._from_raw(self._cc_raw, self.live)
+        return self._client_conn
+
+    @client_conn.setter
+    def client_conn(self, value):
+        self._client_conn = value
+
+    @property
+    def server_conn(self):
+        if self._server_conn is None and self._sc_raw is not None:
+            from .connection import Server
+
+            self._server_conn = Server._from_raw(self._sc_raw, self.live)
+        return self._server_conn
+
+    @server_conn.setter
+    def server_conn(self, value):
+        self._server_conn = value
+
+    # Control -----------------------------------------------------------
+
+    @property
+    def killable(self):
+        return self.live and not (self.error and self.error.msg == Error.KILLED_MESSAGE)
+
+    def kill(self, *_master):
+        """Kill the flow: mitmgo drops its connection. The 0.18-era form
+        kill(master) is accepted; the argument is ignored."""
+        if not self.killable:
+            raise exceptions.ControlException("Flow is not killable.")
+        self.error = Error(Error.KILLED_MESSAGE)
+        self._intercepted = False
+        self.live = False
+        self._action("kill")
+
+    def intercept(self, *_master):
+        """Pause the flow until resume() (or kill())."""
+        if self.intercepted:
+            return
+        self.intercepted = True
+        self._action("intercept")
+
+    def resume(self, *_master):
+        """Continue an intercepted flow."""
+        if not self.intercepted:
+            return
+        self.intercepted = False
+        self._action("resume")
+
+    accept_intercept = resume
+
+    def _action(self, name):
+        call = self._call
+        if call is not None and not call.finished:
+            self._actions.append(name)
+        elif call is not None and runtime.host is not None:
+            # After the hook returned: act on the live flow directly.
+            runtime.host.flowop(self.id, name)
+
+    @property
+    def timestamp_start(self):
+        return self.timestamp_created
+
+    def modified(self):
+        return False
+
+    def backup(self, force=False):
+        raise runtime.not_supported(type(self).__name__, "backup")
+
+    def revert(self):
+        raise runtime.not_supported(type(self).__name__, "revert")
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        if name in _UNSUPPORTED:
+            raise runtime.not_supported(type(self).__name__, name)
+        raise AttributeError(
+            "%r object has no attribute %r (if this is mitmproxy API, mitmgo does not support it yet)"
+            % (type(self).__name__, name)
+        )
+
+
+_UNSUPPORTED = {"reply", "get_state", "set_state", "from_state"}
