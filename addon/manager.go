@@ -154,7 +154,6 @@ type Manager struct {
 	log      *slog.Logger
 	ctx      *Context
 	shutdown atomic.Pointer[func()]
-	inLog    atomic.Int32
 }
 
 // NewManager returns an empty manager with a fresh options registry.
@@ -298,13 +297,9 @@ func (m *Manager) ConfigureAll() error {
 	return m.configure(all)
 }
 
+// dispatchLog hands an entry to every log hook. Entries may come from many
+// goroutines at once; log hooks must not log themselves.
 func (m *Manager) dispatchLog(e *LogEntry) {
-	// A log hook must not log; guard against recursion all the same.
-	if m.inLog.Add(1) > 1 {
-		m.inLog.Add(-1)
-		return
-	}
-	defer m.inLog.Add(-1)
 	for _, n := range m.chain.Load().log {
 		func() {
 			defer func() { _ = recover() }()

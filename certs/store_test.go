@@ -355,7 +355,9 @@ func TestMitmproxyReadsGeneratedCA(t *testing.T) {
 	}
 	_, dir := generatedStore(t)
 	before, _ := os.ReadFile(filepath.Join(dir, "mitmproxy-ca.pem"))
-	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Second)
+	// Generous: mitmdump (Python) starts in about a second, but much slower
+	// on a loaded machine. The test ends as soon as it reports listening.
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, mitmdump, "-p", "0", "--set", "confdir="+dir)
 	// Python buffers a piped stdout; the line we wait for would come at exit.

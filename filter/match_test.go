@@ -546,3 +546,52 @@ func TestConcurrentMatch(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendPrettyURL checks the allocation-free pretty_url against
+// flow.Request.PrettyURL.
+func TestAppendPrettyURL(t *testing.T) {
+	hosts := []string{"", "example.com", "example.com:8080", "example.com:80", "example.com:443", "example.com:",
+		"[::1]", "[::1]:8080", "::1", "a:b:c", "example.com:x", "example.com:123456", "[bad", "bad]:1", "h:00080", "ex ample"}
+	for _, scheme := range []string{"http", "https"} {
+		for _, target := range []string{"example.com", "10.0.0.1", "::1", "example.com:81"} {
+			for _, port := range []int{80, 443, 8443} {
+				for _, hh := range hosts {
+					for _, version := range []string{"HTTP/1.1", "HTTP/2.0"} {
+						r := &flow.Request{Method: "GET", Scheme: scheme, Host: target, Port: port, Path: "/p?q=1",
+							Message: flow.Message{HTTPVersion: version}}
+						if version == "HTTP/2.0" {
+							r.Authority = hh
+						} else if hh != "" {
+							r.Headers.Set("Host", hh)
+						}
+						want := r.PrettyURL()
+						got, ok := appendPrettyURL(nil, r)
+						if ok && string(got) != want {
+							t.Errorf("%s %s:%d Host %q: got %q, PrettyURL %q", scheme, target, port, hh, got, want)
+						}
+						rx, err := compilePy("^"+regexpQuote(want)+"$", false, 0)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if !matchURL(rx, r) {
+							t.Errorf("matchURL %q did not match itself", want)
+						}
+					}
+				}
+			}
+		}
+	}
+	connect := &flow.Request{Method: "CONNECT", Authority: "example.com:443", Host: "example.com", Port: 443}
+	checkAll(t, &flow.HTTPFlow{Request: connect}, yes("~u ^example.com:443$"))
+}
+
+func regexpQuote(s string) string {
+	var sb strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`\.+*?()|[]{}^$`, r) {
+			sb.WriteByte('\\')
+		}
+		sb.WriteRune(r)
+	}
+	return sb.String()
+}

@@ -324,7 +324,7 @@ func (n *rexNode) Match(f any) bool {
 		return h != nil && h.Request != nil && matchDomain(rx, h.Request)
 	case opURL:
 		h := httpFlow(f)
-		return h != nil && h.Request != nil && rx.matchString(h.Request.PrettyURL())
+		return h != nil && h.Request != nil && matchURL(rx, h.Request)
 	}
 	b := baseFlow(f)
 	if b == nil {
@@ -417,6 +417,73 @@ func matchDomain(rx *pyRegex, r *flow.Request) bool {
 	}
 	ph := r.PrettyHost()
 	return ph != r.Host && rx.matchString(ph)
+}
+
+// matchURL searches request.pretty_url, built in a pooled buffer.
+func matchURL(rx *pyRegex, r *flow.Request) bool {
+	if r.Method == "CONNECT" {
+		return rx.matchString(r.Authority)
+	}
+	bp := getBuf()
+	defer putBuf(bp)
+	b, ok := appendPrettyURL(*bp, r)
+	*bp = b
+	if !ok {
+		return rx.matchString(r.PrettyURL())
+	}
+	return rx.match(b)
+}
+
+// appendPrettyURL appends what r.PrettyURL() returns for a request that is
+// not a CONNECT, for the common forms of the Host header (none, "name" and
+// "name:port"). For anything else ok is false and the caller falls back to
+// PrettyURL.
+func appendPrettyURL(dst []byte, r *flow.Request) ([]byte, bool) {
+	host, port := r.Host, r.Port
+	if auth := r.HostHeader(); auth != "" {
+		if strings.ContainsAny(auth, "[]") {
+			return dst, false
+		}
+		h, p, found := strings.Cut(auth, ":")
+		host, port = h, defaultPort(r.Scheme)
+		if found {
+			if strings.IndexByte(p, ':') >= 0 || len(p) > 5 {
+				return dst, false
+			}
+			if p != "" {
+				n := 0
+				for i := 0; i < len(p); i++ {
+					if p[i] < '0' || p[i] > '9' {
+						return dst, false
+					}
+					n = n*10 + int(p[i]-'0')
+				}
+				port = n
+			}
+		}
+	}
+	dst = append(dst, r.Scheme...)
+	dst = append(dst, "://"...)
+	bracket := strings.IndexByte(host, ':') >= 0 && !strings.HasPrefix(host, "[")
+	if bracket {
+		dst = append(dst, '[')
+	}
+	dst = append(dst, host...)
+	if bracket {
+		dst = append(dst, ']')
+	}
+	if port != defaultPort(r.Scheme) {
+		dst = append(dst, ':')
+		dst = strconv.AppendInt(dst, int64(port), 10)
+	}
+	return append(dst, r.Path...), true
+}
+
+func defaultPort(scheme string) int {
+	if scheme == "https" || scheme == "wss" {
+		return 443
+	}
+	return 80
 }
 
 // matchAddress searches "host:port", as mitmproxy formats an address tuple
@@ -575,7 +642,21 @@ func (n *rexNode) dump(sb *strings.Builder, indent int) {
 	if n.rx.latin1 {
 		sb.WriteString(" bytewise")
 	}
-	sb.WriteString(" go=" + strconv.Quote(n.rx.goSrc) + "\n")
+	sb.WriteString(" go=" + strconv.Quote(n.rx.goSrc))
+	if pf := n.rx.pf; pf != nil {
+		if pf.asciiOnly {
+			sb.WriteString(" ascii")
+		}
+		if pf.whole {
+			sb.WriteString(" literal")
+		} else {
+			sb.WriteString(" needs")
+			for _, r := range pf.runs {
+				sb.WriteString(" " + strconv.Quote(string(r.b)))
+			}
+		}
+	}
+	sb.WriteByte('\n')
 }
 
 func (n *codeNode) dump(sb *strings.Builder, indent int) {

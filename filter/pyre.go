@@ -88,6 +88,7 @@ type pyRegex struct {
 	// latin1: the pattern addresses single bytes, so subjects are widened
 	// byte-per-rune before matching (Python's bytes semantics).
 	latin1 bool
+	pf     *prefilter // nil when there is no literal to check first
 }
 
 // String is mitmproxy's regex_str: /pattern/flags.
@@ -101,6 +102,11 @@ func getBuf() *[]byte  { return bufPool.Get().(*[]byte) }
 func putBuf(b *[]byte) { *b = (*b)[:0]; bufPool.Put(b) }
 
 func (r *pyRegex) matchString(s string) bool {
+	if r.pf != nil {
+		if m, ok := r.pf.check(s); ok {
+			return m
+		}
+	}
 	if !r.latin1 {
 		return r.re.MatchString(s)
 	}
@@ -111,6 +117,11 @@ func (r *pyRegex) matchString(s string) bool {
 }
 
 func (r *pyRegex) match(b []byte) bool {
+	if r.pf != nil {
+		if m, ok := r.pf.checkBytes(b); ok {
+			return m
+		}
+	}
 	if !r.latin1 {
 		return r.re.Match(b)
 	}
@@ -155,7 +166,11 @@ func compilePy(src string, bytesPat bool, flags reFlags) (*pyRegex, error) {
 		}
 		return nil, &RegexError{Pattern: src, Offset: 0, Msg: "cannot be run by Go's regexp engine: " + msg}
 	}
-	return &pyRegex{src: src, flags: flags | t.global, goSrc: goSrc, re: re, latin1: t.latin1}, nil
+	rx := &pyRegex{src: src, flags: flags | t.global, goSrc: goSrc, re: re, latin1: t.latin1}
+	if !t.latin1 {
+		rx.pf = newPrefilter(goSrc)
+	}
+	return rx, nil
 }
 
 // translator converts one Python pattern. It is a recursive-descent parser
@@ -176,6 +191,7 @@ type translator struct {
 	global     reFlags
 	names      map[string]bool
 	groups     int
+	depth      int // group nesting
 	needLatin1 bool
 	initial    reFlags
 }
@@ -741,8 +757,16 @@ func (t *translator) parseFlags(fl *reFlags, start int, atStart bool) (groupKind
 	return groupItem, err
 }
 
+// maxGroupDepth is RE2's nesting limit; it also bounds the recursion here.
+const maxGroupDepth = 1000
+
 // parseGroupBody parses a group's branches and its closing ')'.
 func (t *translator) parseGroupBody(fl reFlags, start int) error {
+	t.depth++
+	defer func() { t.depth-- }()
+	if t.depth > maxGroupDepth {
+		return t.errAt(start, "groups nested more than %d deep are not supported by Go's RE2 engine", maxGroupDepth)
+	}
 	saveI := t.goI
 	if err := t.parseAlt(&fl, 1); err != nil {
 		return err
@@ -857,6 +881,14 @@ func (t *translator) parseClass(fl reFlags) error {
 	}
 	if fl&flagI != 0 && ascii {
 		ranges = foldASCII(ranges)
+	}
+	if t.goFold(fl) {
+		for _, r := range ranges {
+			if r.lo <= 'I' && r.hi >= 'I' || r.lo <= 'i' && r.hi >= 'i' || r.lo <= 0x131 && r.hi >= 0x130 {
+				ranges = append(ranges, runeRange{'I', 'I'}, runeRange{'i', 'i'}, runeRange{0x130, 0x131})
+				break
+			}
+		}
 	}
 	ranges = normalize(ranges)
 	t.out.WriteByte('[')
@@ -1078,12 +1110,23 @@ func (t *translator) emitLiteral(r rune, fl reFlags) {
 		t.out.WriteByte(']')
 		return
 	}
+	if t.goFold(fl) && isTurkicI(r) {
+		t.out.WriteString(turkicIClass)
+		return
+	}
 	if t.latin1 && r >= utf8.RuneSelf {
 		fmt.Fprintf(&t.out, `\x{%x}`, r) // a byte: show it as one
 		return
 	}
 	writeLiteralRune(&t.out, r)
 }
+
+// Python's case-insensitive matching treats i, I, İ (U+0130) and ı (U+0131)
+// as one letter; Go's case folding keeps the Turkic dotted and dotless i
+// apart, so the set is spelled out.
+const turkicIClass = `[Iiİı]`
+
+func isTurkicI(r rune) bool { return r == 'i' || r == 'I' || r == 0x130 || r == 0x131 }
 
 func writeLiteralRune(sb *strings.Builder, r rune) {
 	switch {

@@ -18,7 +18,7 @@ import (
 
 var diffPatterns = []string{
 	// literals, escapes, case
-	`abc`, `ABC`, `k`, `s`, `é`, `É`, `straße`, `ß`, `\x41`, `\x61`, `\101`, `\0`, `\t`, `\n`, `\v`, `\a`, `\\`,
+	`abc`, `ABC`, `k`, `s`, `i`, `I`, `ı`, `İ`, `[h-j]`, `[^i]`, `[İ]`, `Kelvin`, `é`, `É`, `straße`, `ß`, `\x41`, `\x61`, `\101`, `\0`, `\t`, `\n`, `\v`, `\a`, `\\`,
 	`\u00e9`, `\U0001F600`, `\.`, `\-`, `\ `, `\#`, `a\ b`, `\xe9`, `\xc3\xa9`, `\xff`, `\x00`,
 	// classes
 	`[abc]`, `[^abc]`, `[a-z]`, `[A-Z]`, `[^a-z]`, `[Z-a]`, `[]a]`, `[^]a]`, `[a-]`, `[-a]`, `[\]]`, `[\b]`, `[[]`,
@@ -50,8 +50,8 @@ var diffModes = []struct {
 	bytes bool
 	flags reFlags
 }{
-	{"text", false, flagI},                  // ~u, ~d, ~src, ~dst, ~marker
-	{"text-case-sensitive", false, 0},       // with MITMPROXY_CASE_SENSITIVE_FILTERS=1
+	{"text", false, flagI},                   // ~u, ~d, ~src, ~dst, ~marker
+	{"text-case-sensitive", false, 0},        // with MITMPROXY_CASE_SENSITIVE_FILTERS=1
 	{"text-multiline", false, flagI | flagM}, // ~meta, ~comment
 	{"bytes-body", true, flagI | flagS},      // ~b, ~bq, ~bs
 	{"bytes-body-cs", true, flagS},

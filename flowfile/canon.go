@@ -23,8 +23,16 @@ func canonicalize(d *tnetstring.Dict) (*tnetstring.Dict, error) {
 	default:
 		return nil, fmt.Errorf("unknown flow type: %s", pyRepr(get(d, "type")))
 	}
-	out := &tnetstring.Dict{Entries: make([]tnetstring.Entry, 0, 16)}
-	c := canon{src: d, dst: out}
+	var keys []string
+	switch typ {
+	case "http":
+		keys = httpFlowKeys
+	case "tcp", "udp":
+		keys = tcpFlowKeys
+	default:
+		keys = dnsFlowKeys
+	}
+	c := startCanon(d, keys)
 	c.set("version", func(any) any { return int64(FormatVersion) })
 	c.set("type", func(any) any { return typ })
 	c.set("id", asStr)
@@ -50,24 +58,59 @@ func canonicalize(d *tnetstring.Dict) (*tnetstring.Dict, error) {
 		c.set("response", canonDNSMessage)
 	}
 	c.rest()
-	return out, nil
+	return c.dst, nil
 }
 
 // canon copies the entries of src to dst in a chosen order, converting
-// values on the way.
+// values on the way. When src already has exactly the wanted keys in the
+// wanted order (the usual case for files written by mitmproxy 10 and
+// later), it works in place: dst is src and only values are replaced.
 type canon struct {
 	src, dst *tnetstring.Dict
-	used     []string
+	keys     []string // the wanted keys, in order
+	inPlace  bool
+	pos      int
+}
+
+func startCanon(src *tnetstring.Dict, keys []string) canon {
+	c := canon{src: src, keys: keys}
+	if src.Len() == len(keys) {
+		c.inPlace = true
+		for i, e := range src.Entries {
+			if e.Key != keys[i] || e.BytesKey {
+				c.inPlace = false
+				break
+			}
+		}
+	}
+	if c.inPlace {
+		c.dst = src
+	} else {
+		c.dst = &tnetstring.Dict{Entries: make([]tnetstring.Entry, 0, len(keys))}
+	}
+	return c
+}
+
+func (c *canon) lookup(key string) any {
+	if c.inPlace {
+		return c.src.Entries[c.pos].Value
+	}
+	v, _ := c.src.Get(key)
+	return v
 }
 
 func (c *canon) put(key string, v any) {
-	c.dst.Entries = append(c.dst.Entries, tnetstring.Entry{Key: key, Value: v})
-	c.used = append(c.used, key)
+	if c.inPlace {
+		c.dst.Entries[c.pos].Value = v
+	} else {
+		c.dst.Entries = append(c.dst.Entries, tnetstring.Entry{Key: key, Value: v})
+	}
+	c.pos++
 }
 
 // set copies key (nil when absent), applying conv to non-nil values.
 func (c *canon) set(key string, conv func(any) any) {
-	v, _ := c.src.Get(key)
+	v := c.lookup(key)
 	if v != nil && conv != nil {
 		v = conv(v)
 	}
@@ -76,7 +119,7 @@ func (c *canon) set(key string, conv func(any) any) {
 
 // setOr is set with a default for absent or null values.
 func (c *canon) setOr(key string, def any, conv func(any) any) {
-	v, _ := c.src.Get(key)
+	v := c.lookup(key)
 	if v == nil {
 		v = def
 	} else if conv != nil {
@@ -87,36 +130,58 @@ func (c *canon) setOr(key string, def any, conv func(any) any) {
 
 // setDefault calls conv even for absent values.
 func (c *canon) setDefault(key string, conv func(any) any) {
-	v, _ := c.src.Get(key)
-	c.put(key, conv(v))
+	c.put(key, conv(c.lookup(key)))
 }
 
-// rest appends the keys of src that were not copied yet.
+// rest appends the keys of src that are not among the wanted ones.
 func (c *canon) rest() {
-	if c.src == nil {
+	if c.inPlace || c.src == nil {
 		return
 	}
 outer:
 	for _, e := range c.src.Entries {
-		for _, k := range c.used {
+		for _, k := range c.keys {
 			if k == e.Key {
 				continue outer
 			}
 		}
-		c.dst.Entries = append(c.dst.Entries, tnetstring.Entry{Key: e.Key, Value: e.Value})
+		c.dst.Entries = append(c.dst.Entries, e)
 	}
 }
 
-func newCanon(v any, n int) (canon, bool) {
+func newCanon(v any, keys []string) (canon, bool) {
 	src, ok := v.(*tnetstring.Dict)
 	if !ok || src == nil {
 		return canon{}, false
 	}
-	return canon{src: src, dst: &tnetstring.Dict{Entries: make([]tnetstring.Entry, 0, n)}}, true
+	return startCanon(src, keys), true
 }
 
+var (
+	flowKeys = []string{"version", "type", "id", "error", "client_conn", "server_conn", "intercepted",
+		"is_replay", "marked", "metadata", "comment", "timestamp_created", "backup"}
+	httpFlowKeys = append(append([]string{}, flowKeys...), "request", "response", "websocket")
+	tcpFlowKeys  = append(append([]string{}, flowKeys...), "messages")
+	dnsFlowKeys  = append(append([]string{}, flowKeys...), "request", "response")
+	errorKeys    = []string{"msg", "timestamp"}
+	connKeys     = []string{"peername", "sockname", "id", "transport_protocol", "error", "tls",
+		"certificate_list", "alpn", "alpn_offers", "cipher", "cipher_list", "tls_version", "sni",
+		"timestamp_start", "timestamp_end", "timestamp_tls_setup"}
+	clientKeys   = append(append([]string{}, connKeys...), "mitmcert", "proxy_mode")
+	serverKeys   = append(append([]string{}, connKeys...), "address", "timestamp_tcp_setup", "via")
+	messageKeys  = []string{"http_version", "headers", "content", "trailers", "timestamp_start", "timestamp_end"}
+	requestKeys  = append(append([]string{}, messageKeys...), "host", "port", "method", "scheme", "authority", "path")
+	responseKeys = append(append([]string{}, messageKeys...), "status_code", "reason")
+	wsKeys       = []string{"messages", "closed_by_client", "close_code", "close_reason", "timestamp_end"}
+	dnsKeys      = []string{"id", "query", "op_code", "authoritative_answer", "truncation", "recursion_desired",
+		"recursion_available", "reserved", "response_code", "questions", "answers", "authorities",
+		"additionals", "timestamp"}
+	questionKeys = []string{"name", "type", "class_"}
+	recordKeys   = []string{"name", "type", "class_", "ttl", "data"}
+)
+
 func canonError(v any) any {
-	c, ok := newCanon(v, 2)
+	c, ok := newCanon(v, errorKeys)
 	if !ok {
 		return v
 	}
@@ -133,7 +198,20 @@ func canonAddr(v any) any {
 	if !ok {
 		return v
 	}
-	if len(l) > 4 {
+	if len(l) <= 4 {
+		clean := true
+		for i, x := range l {
+			if i == 0 {
+				_, clean = x.(string)
+			} else {
+				_, isInt := x.(int64)
+				clean = clean && isInt
+			}
+		}
+		if clean {
+			return v
+		}
+	} else {
 		l = l[:4]
 	}
 	out := make([]any, len(l))
@@ -147,18 +225,60 @@ func canonAddr(v any) any {
 	return out
 }
 
+// listOf applies conv to each item; the list is copied only if an item
+// changes.
 func listOf(conv func(any) any) func(any) any {
 	return func(v any) any {
 		l, ok := v.([]any)
 		if !ok {
 			return v
 		}
-		out := make([]any, len(l))
+		var out []any
 		for i, x := range l {
-			out[i] = conv(x)
+			y := conv(x)
+			if out == nil && !same(x, y) {
+				out = make([]any, len(l))
+				copy(out, l[:i])
+			}
+			if out != nil {
+				out[i] = y
+			}
+		}
+		if out == nil {
+			return v
 		}
 		return out
 	}
+}
+
+// same reports whether a conversion returned its input unchanged.
+func same(x, y any) bool {
+	switch x := x.(type) {
+	case nil:
+		return y == nil
+	case string:
+		ys, ok := y.(string)
+		return ok && x == ys
+	case []byte:
+		yb, ok := y.([]byte)
+		return ok && len(x) == len(yb) && (len(x) == 0 || &x[0] == &yb[0])
+	case int64:
+		yi, ok := y.(int64)
+		return ok && x == yi
+	case float64:
+		yf, ok := y.(float64)
+		return ok && (x == yf || x != x)
+	case bool:
+		yb, ok := y.(bool)
+		return ok && x == yb
+	case []any:
+		yl, ok := y.([]any)
+		return ok && len(x) == len(yl) && (len(x) == 0 || &x[0] == &yl[0])
+	case *tnetstring.Dict:
+		yd, ok := y.(*tnetstring.Dict)
+		return ok && x == yd
+	}
+	return false
 }
 
 func canonVia(v any) any {
@@ -172,12 +292,16 @@ func canonVia(v any) any {
 // canonConn follows the field order of mitmproxy's connection.Client and
 // connection.Server dataclasses.
 func canonConn(v any, server bool) any {
-	c, ok := newCanon(v, 20)
+	keys := clientKeys
+	if server {
+		keys = serverKeys
+	}
+	c, ok := newCanon(v, keys)
 	if !ok {
 		if v != nil || server {
 			return v
 		}
-		c = canon{src: tnetstring.NewDict(), dst: tnetstring.NewDict()}
+		c = startCanon(tnetstring.NewDict(), keys)
 	}
 	c.set("peername", canonAddr)
 	c.set("sockname", canonAddr)
@@ -210,6 +334,22 @@ func canonConn(v any, server bool) any {
 func canonHeaders(v any) any {
 	l, ok := v.([]any)
 	if !ok {
+		return v
+	}
+	clean := true
+	for _, x := range l {
+		pair, ok := x.([]any)
+		if !ok || len(pair) != 2 {
+			continue
+		}
+		_, ok1 := pair[0].([]byte)
+		_, ok2 := pair[1].([]byte)
+		if !ok1 || !ok2 {
+			clean = false
+			break
+		}
+	}
+	if clean {
 		return v
 	}
 	out := make([]any, len(l))
@@ -254,7 +394,7 @@ func idnaHost(v any) any {
 }
 
 func canonRequest(v any) any {
-	c, ok := newCanon(v, 12)
+	c, ok := newCanon(v, requestKeys)
 	if !ok {
 		return v
 	}
@@ -270,7 +410,7 @@ func canonRequest(v any) any {
 }
 
 func canonResponse(v any) any {
-	c, ok := newCanon(v, 8)
+	c, ok := newCanon(v, responseKeys)
 	if !ok {
 		return v
 	}
@@ -282,13 +422,18 @@ func canonResponse(v any) any {
 }
 
 func canonWebSocket(v any) any {
-	c, ok := newCanon(v, 5)
+	c, ok := newCanon(v, wsKeys)
 	if !ok {
 		return v
 	}
 	c.setOr("messages", []any{}, listOf(func(m any) any {
 		l, ok := m.([]any)
 		if !ok || len(l) < 3 {
+			return m
+		}
+		_, intType := l[0].(int64)
+		_, strContent := l[2].(string)
+		if intType && !strContent {
 			return m
 		}
 		out := append([]any{}, l...)
@@ -311,6 +456,9 @@ func canonMessages(v any) any {
 		if !ok || len(l) < 2 {
 			return m
 		}
+		if _, isStr := l[1].(string); !isStr {
+			return m
+		}
 		out := append([]any{}, l...)
 		out[1] = asBytes(out[1])
 		return out
@@ -318,12 +466,12 @@ func canonMessages(v any) any {
 }
 
 func canonDNSMessage(v any) any {
-	c, ok := newCanon(v, 14)
+	c, ok := newCanon(v, dnsKeys)
 	if !ok {
 		return v
 	}
 	question := func(q any) any {
-		qc, ok := newCanon(q, 3)
+		qc, ok := newCanon(q, questionKeys)
 		if !ok {
 			return q
 		}
@@ -334,7 +482,7 @@ func canonDNSMessage(v any) any {
 		return qc.dst
 	}
 	record := func(r any) any {
-		rc, ok := newCanon(r, 5)
+		rc, ok := newCanon(r, recordKeys)
 		if !ok {
 			return r
 		}

@@ -33,12 +33,12 @@ var DefaultHARCreator = HARCreator{Name: Product, Version: "dev"}
 type HARWriter struct {
 	// Creator is written into the file; set it before the first Write.
 	Creator HARCreator
-	// Skipped counts the non-HTTP flows that were not written.
-	Skipped int
+	// Written counts the entries written; Skipped the non-HTTP flows
+	// that were left out.
+	Written, Skipped int
 
 	w       io.Writer
 	started bool
-	n       int
 	seen    map[string]bool // server connections seen, by id
 	err     error
 	closed  bool
@@ -103,7 +103,7 @@ func (h *HARWriter) Write(f *tnetstring.Dict) error {
 	}
 	h.jw.newline(3)
 	h.jw.value(entry, 3)
-	h.n++
+	h.Written++
 	return h.write(h.jw.buf)
 }
 

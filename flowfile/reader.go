@@ -13,6 +13,17 @@
 //
 // This package knows nothing of the Go flow model; converting a state dict
 // to and from flow objects is done elsewhere.
+//
+// Where mitmproxy would refuse a flow that is merely incomplete (a missing
+// key raises KeyError there), the reader fills in the default and goes on;
+// keys it does not know are kept after the known ones. One deliberate
+// difference from mitmproxy 12: WebSocket message contents that mitmproxy 6
+// stored as str are returned as bytes, as the format specifies (mitmproxy
+// would carry the str through).
+//
+// State that mitmproxy keeps across the flows of one read (connection ids
+// invented for flows older than version 5, WebSocket handshakes waiting for
+// their pre-version-12 WebSocket flow) is kept per Reader.
 package flowfile
 
 import (
@@ -62,7 +73,7 @@ func (e *CorruptError) Error() string {
 	if errors.As(e.Err, &se) {
 		msg = se.Msg
 	}
-	return fmt.Sprintf("flowfile: corrupted at byte %d: %s (flow %d, starting at byte %d)", e.Offset, msg, e.Flows+1, e.FlowStart)
+	return fmt.Sprintf("flowfile: corrupted at byte %d: %s (in flow %d, which starts at byte %d)", e.Offset, msg, e.Flows+1, e.FlowStart)
 }
 
 func (e *CorruptError) Unwrap() error { return e.Err }

@@ -81,8 +81,7 @@ func downgrade17(f *tnetstring.Dict) (*tnetstring.Dict, error) {
 	default:
 		return nil, fmt.Errorf("flowfile: unknown flow type %q", typ)
 	}
-	out := tnetstring.NewDict()
-	out.Entries = make([]tnetstring.Entry, 0, 17)
+	out := &tnetstring.Dict{Entries: make([]tnetstring.Entry, 0, 17)}
 	c := canon{src: f, dst: out}
 	c.set("id", nil)
 	c.set("error", nil)
@@ -118,7 +117,6 @@ func downgrade17(f *tnetstring.Dict) (*tnetstring.Dict, error) {
 			c.put("backup", b)
 		}
 	}
-	c.used = append(c.used, "backup", "version", "type")
 	return out, nil
 }
 

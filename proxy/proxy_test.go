@@ -98,6 +98,12 @@ func (r *recorder) waitEvent(t *testing.T, ev string) {
 // startProxy runs a proxy in-process with the given addons and options.
 func startProxy(t *testing.T, rec *recorder, sets ...string) string {
 	t.Helper()
+	return startProxyTB(t, rec, sets...)
+}
+
+func startProxyB(b *testing.B, sets ...string) string { return startProxyTB(b, nil, sets...) }
+
+func startProxyTB(t testing.TB, rec *recorder, sets ...string) string {
 	m := addon.NewManager()
 	srv := proxy.New(m)
 	addons := []any{srv}

@@ -2,7 +2,6 @@ package tnetstring
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +9,7 @@ import (
 	"math/big"
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // MaxDepth bounds the nesting of lists and dicts, in both directions.
@@ -102,13 +102,9 @@ func (p *parser) item(off, depth int) (any, int, error) {
 		if depth >= MaxDepth {
 			return nil, 0, p.errf(off, "nesting deeper than %d levels", MaxDepth)
 		}
-		l := make([]any, 0, p.count(start, end))
-		for i := start; i < end; {
-			var v any
-			if v, i, err = p.sub(i, end, depth+1); err != nil {
-				return nil, 0, err
-			}
-			l = append(l, v)
+		l, err := p.list(start, end, depth+1)
+		if err != nil {
+			return nil, 0, err
 		}
 		return l, end + 1, nil
 	case '}':
@@ -167,19 +163,22 @@ func (p *parser) leaf(payload []byte, tag byte, off int) (any, error) {
 	return nil, p.errf(off+len(payload), "unknown type tag %q", tag)
 }
 
-// count returns the number of items in data[start:end], stopping early (with
-// a low count) at malformed input, which the caller then reports.
-func (p *parser) count(start, end int) int {
-	q := parser{data: p.data[:end]}
-	n := 0
-	for i := start; i < end; n++ {
-		s, l, err := q.header(i)
+// list parses the items of data[start:end]. Items are gathered in a
+// stack buffer first, so the result is allocated once at its final size.
+func (p *parser) list(start, end, depth int) ([]any, error) {
+	var stack [16]any
+	tmp := stack[:0]
+	for i := start; i < end; {
+		v, next, err := p.sub(i, end, depth)
 		if err != nil {
-			break
+			return nil, err
 		}
-		i = s + l + 1
+		tmp = append(tmp, v)
+		i = next
 	}
-	return n
+	l := make([]any, len(tmp))
+	copy(l, tmp)
+	return l, nil
 }
 
 // sub parses an item that must end at or before limit (inside a container).
@@ -201,7 +200,8 @@ func (p *parser) sub(off, limit, depth int) (any, int, error) {
 
 func (p *parser) dict(start, end, depth int) (*Dict, error) {
 	q := parser{data: p.data[:end], base: p.base}
-	entries := make([]Entry, 0, (q.count(start, end)+1)/2)
+	var stack [24]Entry
+	entries := stack[:0]
 	for i := start; i < end; {
 		koff := i
 		var e Entry
@@ -235,46 +235,21 @@ func (p *parser) dict(start, end, depth int) (*Dict, error) {
 	}
 	entries = dedupe(entries)
 	// The file holds entries in reverse insertion order.
-	for i, j := 0, len(entries)-1; i < j; i, j = i+1, j-1 {
-		entries[i], entries[j] = entries[j], entries[i]
+	out := make([]Entry, len(entries))
+	for i, e := range entries {
+		out[len(entries)-1-i] = e
 	}
-	return &Dict{Entries: entries}, nil
+	return &Dict{Entries: out}, nil
 }
 
 // dedupe applies Python's dict semantics to repeated keys (in file order):
 // the first occurrence keeps its place, the last value wins.
 func dedupe(entries []Entry) []Entry {
-	n := len(entries)
-	if n < 2 {
+	if len(entries) < 2 || !hasDuplicates(entries) {
 		return entries
 	}
-	dup := false
-	if n <= 32 {
-	outer:
-		for i := 1; i < n; i++ {
-			for j := 0; j < i; j++ {
-				if entries[i].Key == entries[j].Key && entries[i].BytesKey == entries[j].BytesKey {
-					dup = true
-					break outer
-				}
-			}
-		}
-	} else {
-		seen := make(map[Entry]struct{}, n) // Value is always nil here
-		for _, e := range entries {
-			k := Entry{Key: e.Key, BytesKey: e.BytesKey}
-			if _, ok := seen[k]; ok {
-				dup = true
-				break
-			}
-			seen[k] = struct{}{}
-		}
-	}
-	if !dup {
-		return entries
-	}
-	pos := make(map[Entry]int, n)
-	out := entries[:0:0]
+	pos := make(map[Entry]int, len(entries))
+	out := make([]Entry, 0, len(entries))
 	for _, e := range entries {
 		k := Entry{Key: e.Key, BytesKey: e.BytesKey}
 		if i, ok := pos[k]; ok {
@@ -285,6 +260,46 @@ func dedupe(entries []Entry) []Entry {
 		out = append(out, e)
 	}
 	return out
+}
+
+// hasDuplicates reports whether two entries share a key, using a small
+// open-addressing table on the stack for the usual small dicts.
+func hasDuplicates(entries []Entry) bool {
+	const size = 64
+	if len(entries) > size/2 {
+		seen := make(map[Entry]struct{}, len(entries))
+		for _, e := range entries {
+			k := Entry{Key: e.Key, BytesKey: e.BytesKey}
+			if _, ok := seen[k]; ok {
+				return true
+			}
+			seen[k] = struct{}{}
+		}
+		return false
+	}
+	var table [size]uint8 // entry index + 1; 0 is empty
+	for i, e := range entries {
+		k := e.Key
+		h := uint(len(k)) * 31
+		if len(k) > 0 {
+			h += uint(k[0])*7 + uint(k[len(k)/2])*13 + uint(k[len(k)-1])
+		}
+		if e.BytesKey {
+			h++
+		}
+		for slot := h % size; ; slot = (slot + 1) % size {
+			j := table[slot]
+			if j == 0 {
+				table[slot] = uint8(i + 1)
+				break
+			}
+			o := entries[j-1]
+			if o.Key == k && o.BytesKey == e.BytesKey {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func typeName(v any) string {
@@ -305,10 +320,18 @@ func typeName(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
+}
+
 func trimSpace(b []byte) []byte {
-	return bytes.TrimFunc(b, func(r rune) bool {
-		return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\v' || r == '\f'
-	})
+	for len(b) > 0 && isSpace(b[0]) {
+		b = b[1:]
+	}
+	for len(b) > 0 && isSpace(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
 }
 
 // parseInt accepts what Python's int() accepts for mitmproxy's files: an
@@ -323,10 +346,18 @@ func parseInt(b []byte) (any, error) {
 	if len(s) == 0 {
 		return nil, strconv.ErrSyntax
 	}
+	var n int64
 	for _, c := range s {
 		if c < '0' || c > '9' {
 			return nil, strconv.ErrSyntax
 		}
+		n = n*10 + int64(c-'0')
+	}
+	if len(s) <= 18 {
+		if b[0] == '-' {
+			n = -n
+		}
+		return n, nil
 	}
 	if n, err := strconv.ParseInt(string(b), 10, 64); err == nil {
 		return n, nil
@@ -354,13 +385,15 @@ func parseFloat(b []byte) (float64, error) {
 			return 0, strconv.ErrSyntax
 		}
 	}
-	f, err := strconv.ParseFloat(string(b), 64)
+	// The bytes are only read during the call; a NumError keeping the
+	// string is discarded below.
+	f, err := strconv.ParseFloat(unsafe.String(&b[0], len(b)), 64)
 	if err != nil {
 		var ne *strconv.NumError
 		if errors.As(err, &ne) && ne.Err == strconv.ErrRange {
 			return f, nil
 		}
-		return 0, err
+		return 0, strconv.ErrSyntax
 	}
 	if math.IsNaN(f) {
 		return math.NaN(), nil
@@ -468,7 +501,7 @@ func (d *Decoder) Decode() (any, error) {
 
 func (d *Decoder) truncated(err error, missing int64) error {
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
-		return &SyntaxError{Offset: d.off, Msg: fmt.Sprintf("unexpected end of data (%d more bytes expected for the item starting at byte %d)", missing, d.start), Err: io.ErrUnexpectedEOF}
+		return &SyntaxError{Offset: d.off, Msg: fmt.Sprintf("unexpected end of data, %d more bytes expected", missing), Err: io.ErrUnexpectedEOF}
 	}
 	return err
 }
@@ -482,16 +515,7 @@ func (p *parser) top(n int64) (any, error) {
 	case ']', '}':
 		q := parser{data: data[:n], base: p.base}
 		if tag == ']' {
-			l := make([]any, 0, q.count(0, int(n)))
-			for i := 0; i < int(n); {
-				var v any
-				var err error
-				if v, i, err = q.sub(i, int(n), 1); err != nil {
-					return nil, err
-				}
-				l = append(l, v)
-			}
-			return l, nil
+			return q.list(0, int(n), 1)
 		}
 		return q.dict(0, int(n), 1)
 	}

@@ -199,6 +199,18 @@ func AppendFloat(dst []byte, f float64) []byte {
 	case math.IsInf(f, -1):
 		return append(dst, "-inf"...)
 	}
+	if a := math.Abs(f); a == 0 || (a >= 1e-4 && a < 1e16) {
+		// Positional notation: Go's shortest 'f' formatting has the same
+		// digits; Python adds ".0" to integral values.
+		n := len(dst)
+		dst = strconv.AppendFloat(dst, f, 'f', -1, 64)
+		for _, c := range dst[n:] {
+			if c == '.' {
+				return dst
+			}
+		}
+		return append(dst, ".0"...)
+	}
 	var buf [32]byte
 	s := strconv.AppendFloat(buf[:0], f, 'e', -1, 64)
 	// s is [-]d[.ddd]e±XX

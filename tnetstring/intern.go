@@ -2,9 +2,8 @@ package tnetstring
 
 // keyTable holds the dict keys of mitmproxy's flow state, so that decoding
 // a flow does not allocate a new string for each of them.
-var keyTable = func() map[string]string {
-	keys := []string{
-		"version", "type", "id", "error", "client_conn", "server_conn", "intercepted",
+var keyTable = func() *internTable {
+	keys := []string{"version", "type", "id", "error", "client_conn", "server_conn", "intercepted",
 		"is_replay", "marked", "metadata", "comment", "timestamp_created", "backup",
 		"request", "response", "websocket", "messages", "msg", "timestamp",
 		"peername", "sockname", "transport_protocol", "tls", "certificate_list", "alpn",
@@ -20,16 +19,33 @@ var keyTable = func() map[string]string {
 		"clientcert", "cert", "alpn_proto_negotiated", "first_line_format",
 		"ssl_established", "timestamp_ssl_setup",
 	}
-	m := make(map[string]string, len(keys))
+	t := &internTable{}
 	for _, k := range keys {
-		m[k] = k
+		h := internHash(k)
+		t.slots[h] = append(t.slots[h], k)
 	}
-	return m
+	return t
 }()
 
+// internTable is a fixed hash table of the known keys; looking a key up
+// costs a few byte operations and one comparison, and no allocation.
+type internTable struct {
+	slots [256][]string
+}
+
+func internHash[T string | []byte](b T) uint8 {
+	n := len(b)
+	if n == 0 {
+		return 0
+	}
+	return uint8(n*31 + int(b[0])*7 + int(b[n/2])*3 + int(b[n-1]))
+}
+
 func internKey(b []byte) string {
-	if s, ok := keyTable[string(b)]; ok {
-		return s
+	for _, s := range keyTable.slots[internHash(b)] {
+		if s == string(b) {
+			return s
+		}
 	}
 	return string(b)
 }

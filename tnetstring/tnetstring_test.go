@@ -3,9 +3,11 @@ package tnetstring
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"math/big"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -559,5 +561,83 @@ func BenchmarkDecoderFlows(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+	}
+}
+
+func TestPythonFloatReprRandom(t *testing.T) {
+	// The positional fast path must agree with the general formatting.
+	r := uint64(1)
+	for range 30000 {
+		r ^= r << 13
+		r ^= r >> 7
+		r ^= r << 17
+		f := math.Float64frombits(r)
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			continue
+		}
+		for _, g := range []float64{f, math.Mod(f, 1e17), float64(int64(r>>20)) / 1e6, float64(r>>11) / (1 << 53) * 1e-3} {
+			got := string(AppendFloat(nil, g))
+			want := slowRepr(g)
+			if got != want {
+				t.Fatalf("AppendFloat(%v) = %q, want %q", g, got, want)
+			}
+		}
+	}
+}
+
+// slowRepr is Python's repr(float) by its definition, from the shortest
+// digits in scientific form.
+func slowRepr(f float64) string {
+	s := strconv.FormatFloat(f, 'e', -1, 64)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	mant, expS, _ := strings.Cut(s, "e")
+	exp, _ := strconv.Atoi(expS)
+	digits := strings.Replace(mant, ".", "", 1)
+	decpt := exp + 1
+	var out string
+	switch {
+	case decpt > -4 && decpt <= 16 && decpt <= 0:
+		out = "0." + strings.Repeat("0", -decpt) + digits
+	case decpt > -4 && decpt <= 16 && decpt >= len(digits):
+		out = digits + strings.Repeat("0", decpt-len(digits)) + ".0"
+	case decpt > -4 && decpt <= 16:
+		out = digits[:decpt] + "." + digits[decpt:]
+	default:
+		m := digits[:1]
+		if len(digits) > 1 {
+			m += "." + digits[1:]
+		}
+		sign := "+"
+		if exp < 0 {
+			sign = "-"
+			exp = -exp
+		}
+		out = fmt.Sprintf("%se%s%02d", m, sign, exp)
+	}
+	if neg {
+		out = "-" + out
+	}
+	return out
+}
+
+func TestInternKeys(t *testing.T) {
+	worst := 0
+	for _, slot := range keyTable.slots {
+		worst = max(worst, len(slot))
+		for _, k := range slot {
+			if got := internKey([]byte(k)); got != k {
+				t.Errorf("internKey(%q) = %q", k, got)
+			}
+		}
+	}
+	if worst > 3 {
+		t.Errorf("a slot holds %d keys", worst)
+	}
+	if internKey([]byte("not-a-known-key")) != "not-a-known-key" || internKey(nil) != "" {
+		t.Error("unknown keys")
+	}
+	if n := testing.AllocsPerRun(100, func() { internKey([]byte("timestamp_start")) }); n != 0 {
+		t.Errorf("internKey allocates %v times", n)
 	}
 }

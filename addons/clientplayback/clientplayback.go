@@ -65,6 +65,7 @@ type ClientPlayback struct {
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	running  bool
+	loaded   []string // client_replay as last queued
 }
 
 type senderBox struct{ s Sender }
@@ -107,13 +108,22 @@ func (c *ClientPlayback) Configure(updated map[string]bool) error {
 		}
 	}
 	if updated["client_replay"] {
-		if paths := c.opts.Strings("client_replay"); len(paths) > 0 {
+		paths := c.opts.Strings("client_replay")
+		// The CLI sets options, then configures every addon with all of
+		// them: queue the same files only once.
+		c.mu.Lock()
+		same := slices.Equal(paths, c.loaded)
+		c.mu.Unlock()
+		if len(paths) > 0 && !same {
 			flows, err := readfile.ReadFlows(paths)
 			if err != nil {
 				return fmt.Errorf("option client_replay: %w", err)
 			}
 			c.StartReplay(flows)
 		}
+		c.mu.Lock()
+		c.loaded = paths
+		c.mu.Unlock()
 	}
 	return nil
 }

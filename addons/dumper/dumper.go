@@ -9,7 +9,6 @@
 package dumper
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -44,9 +43,6 @@ type Matcher interface{ Match(f any) bool }
 
 // ParseFunc compiles a filter expression for dumper_filter.
 type ParseFunc func(expr string) (Matcher, error)
-
-// errNoFilter is returned while no filter parser is wired in.
-var errNoFilter = errors.New("filter expressions are not supported")
 
 // config is a snapshot of the options the dumper reads, swapped atomically
 // so hooks on many goroutines never see a half-applied change.

@@ -268,3 +268,17 @@ func TestConcurrentFlowsDoNotInterleave(t *testing.T) {
 		}
 	}
 }
+
+// TestFilterExpressions uses the real filter language.
+func TestFilterExpressions(t *testing.T) {
+	var buf bytes.Buffer
+	_, m := newTestDumper(t, &buf, false, "dumper_filter=~d example.org & ~c 200")
+	m.Response(textFlow(t, "http://example.com/no", ""))
+	m.Response(textFlow(t, "http://example.org/yes", ""))
+	if got, want := buf.String(), "127.0.0.1:50000: GET http://example.org/yes\n              << 200 OK 0b\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if err := m.Options().Set("dumper_filter=~nonsense"); err == nil || !strings.Contains(err.Error(), "dumper_filter") {
+		t.Errorf("bad expression: got %v", err)
+	}
+}

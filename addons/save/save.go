@@ -324,6 +324,13 @@ func (s *Save) save(f any) {
 	s.writeLocked(cfg, f, d)
 }
 
+func (s *Save) tracked(f any) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.active[f]
+	return ok
+}
+
 func (s *Save) untrack(f any) {
 	s.mu.Lock()
 	delete(s.active, f)
@@ -384,7 +391,17 @@ func (s *Save) Response(f *flow.HTTPFlow) {
 }
 
 // Error writes a failed flow (WebSocket flows wait for websocket_end).
-func (s *Save) Error(f *flow.HTTPFlow) { s.Response(f) }
+//
+// A flow loaded from a file may have both a response and an error; it then
+// gets both hooks (mitmproxy would write it twice). It is written once, at
+// its response: a flow with a response that is no longer tracked was
+// written already.
+func (s *Save) Error(f *flow.HTTPFlow) {
+	if f.Response != nil && f.WebSocket == nil && !s.tracked(f) {
+		return
+	}
+	s.Response(f)
+}
 
 // WebSocketEnd writes a WebSocket flow with all its messages.
 func (s *Save) WebSocketEnd(f *flow.HTTPFlow) { s.save(f) }

@@ -34,12 +34,13 @@ import (
 
 // Compile-time checks of the hooks SaveHar relies on.
 var (
-	_ addon.LoadHook         = (*SaveHar)(nil)
-	_ addon.ConfigureHook    = (*SaveHar)(nil)
-	_ addon.DoneHook         = (*SaveHar)(nil)
-	_ addon.ResponseHook     = (*SaveHar)(nil)
-	_ addon.ErrorHook        = (*SaveHar)(nil)
-	_ addon.WebSocketEndHook = (*SaveHar)(nil)
+	_ addon.LoadHook            = (*SaveHar)(nil)
+	_ addon.ConfigureHook       = (*SaveHar)(nil)
+	_ addon.DoneHook            = (*SaveHar)(nil)
+	_ addon.ResponseHeadersHook = (*SaveHar)(nil)
+	_ addon.ResponseHook        = (*SaveHar)(nil)
+	_ addon.ErrorHook           = (*SaveHar)(nil)
+	_ addon.WebSocketEndHook    = (*SaveHar)(nil)
 )
 
 // SaveHar is the savehar addon. It is safe for concurrent use.
@@ -52,6 +53,10 @@ type SaveHar struct {
 
 	filt atomic.Pointer[filterBox]
 	on   atomic.Bool // hardump is set
+
+	// pending holds the flows between their responseheaders and response
+	// hooks (see Error).
+	pending sync.Map // *flow.HTTPFlow -> struct{}
 
 	mu   sync.Mutex
 	path string // hardump as given
@@ -152,15 +157,38 @@ func probeDir(dir string) error {
 	return os.Remove(f.Name())
 }
 
+// ResponseHeaders notes a flow whose response is on its way.
+func (s *SaveHar) ResponseHeaders(f *flow.HTTPFlow) {
+	if s.on.Load() {
+		s.pending.Store(f, struct{}{})
+	}
+}
+
 // Response keeps a completed flow; WebSocket flows wait for their end.
 func (s *SaveHar) Response(f *flow.HTTPFlow) {
+	s.pending.Delete(f)
 	if f.WebSocket == nil {
 		s.add(f)
 	}
 }
 
-// Error keeps a failed flow.
-func (s *SaveHar) Error(f *flow.HTTPFlow) { s.Response(f) }
+// Error keeps a failed flow (WebSocket flows wait for their end).
+//
+// A flow loaded from a file may have both a response and an error; it then
+// gets both hooks, and mitmproxy would list it twice. It is kept once, at
+// its response: a flow with a response that is not pending any more was
+// kept already.
+func (s *SaveHar) Error(f *flow.HTTPFlow) {
+	if f.WebSocket != nil {
+		return
+	}
+	if f.Response != nil {
+		if _, ok := s.pending.LoadAndDelete(f); !ok {
+			return
+		}
+	}
+	s.add(f)
+}
 
 // WebSocketEnd keeps a WebSocket flow with its messages.
 func (s *SaveHar) WebSocketEnd(f *flow.HTTPFlow) { s.add(f) }

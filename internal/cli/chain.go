@@ -2,31 +2,75 @@ package cli
 
 import (
 	"context"
-	"fmt"
-	"io"
-	"sync"
-	"time"
 
 	"github.com/mitmgo/mitmgo/addon"
+	"github.com/mitmgo/mitmgo/addons/anticache"
+	"github.com/mitmgo/mitmgo/addons/anticomp"
+	"github.com/mitmgo/mitmgo/addons/block"
+	"github.com/mitmgo/mitmgo/addons/blocklist"
+	"github.com/mitmgo/mitmgo/addons/clientplayback"
+	"github.com/mitmgo/mitmgo/addons/dumper"
+	"github.com/mitmgo/mitmgo/addons/keepserving"
+	"github.com/mitmgo/mitmgo/addons/maplocal"
+	"github.com/mitmgo/mitmgo/addons/mapremote"
+	"github.com/mitmgo/mitmgo/addons/modifybody"
+	"github.com/mitmgo/mitmgo/addons/modifyheaders"
 	"github.com/mitmgo/mitmgo/addons/onboarding"
+	"github.com/mitmgo/mitmgo/addons/proxyauth"
+	"github.com/mitmgo/mitmgo/addons/readfile"
+	"github.com/mitmgo/mitmgo/addons/save"
+	"github.com/mitmgo/mitmgo/addons/savehar"
+	"github.com/mitmgo/mitmgo/addons/serverplayback"
+	"github.com/mitmgo/mitmgo/addons/stickyauth"
+	"github.com/mitmgo/mitmgo/addons/stickycookie"
+	"github.com/mitmgo/mitmgo/addons/termlog"
 	"github.com/mitmgo/mitmgo/addons/tlsconfig"
 	"github.com/mitmgo/mitmgo/proxy"
 )
 
 // buildChain returns mitmdump's addons in mitmproxy's order (tools/dump.py
-// and addons/__init__.py): termlog; core and the blocking/rewriting
-// built-ins; the proxy server; user scripts; map/modify, save; then the
-// dumper, keepserving and readfile.
+// and addons/__init__.py): termlog; the blocking and rewriting built-ins
+// that see a request before user scripts; the proxy server; user scripts;
+// server replay, map/modify, sticky auth/cookies and save, which see what
+// the scripts changed; then the dumper, keepserving and readfile.
 func buildChain(m *addon.Manager, srv *proxy.Server, env Env) ([]any, error) {
 	out := env.Stdout
+	tty := env.isTerminal(out)
 	tlsConfig := tlsconfig.New()
-	return []any{
-		&simpleLog{w: out},
+	sh := savehar.New()
+	sh.Stdout = out
+	chain := []any{
+		termlog.New(out, tty),
+		block.New(),
+		blocklist.New(),
+		anticache.New(),
+		anticomp.New(),
+		clientplayback.New(m, srv),
 		onboarding.New(tlsConfig.Store),
+		proxyauth.New(),
 		srv,
+	}
+	chain = append(chain, scriptAddons(m)...)
+	chain = append(chain,
+		serverplayback.New(),
+		mapremote.New(),
+		maplocal.New(),
+		modifybody.New(),
+		modifyheaders.New(),
+		stickyauth.New(),
+		stickycookie.New(),
+		save.New(),
+		sh,
 		tlsConfig,
-	}, nil
+		dumper.New(out, tty),
+		keepserving.New(m),
+		readfile.New(m),
+	)
+	return chain, nil
 }
+
+// scriptAddons is where mitmproxy's ScriptLoader sits in the chain.
+func scriptAddons(m *addon.Manager) []any { return nil }
 
 // fileRunnerAddon is implemented by the readfile addon.
 type fileRunnerAddon interface {
@@ -44,26 +88,4 @@ func fileRunner(m *addon.Manager) (runner, bool) {
 	}
 	r, ok := a.(fileRunnerAddon)
 	return runner{r}, ok
-}
-
-// simpleLog prints log entries until the termlog addon lands.
-type simpleLog struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *simpleLog) Name() string { return "termlog" }
-
-func (s *simpleLog) AddLog(e *addon.LogEntry) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ts := e.Time.Format("15:04:05.000")
-	if e.Time.IsZero() {
-		ts = time.Now().Format("15:04:05.000")
-	}
-	if e.Client != "" {
-		fmt.Fprintf(s.w, "[%s][%s] %s\n", ts, e.Client, e.Msg)
-	} else {
-		fmt.Fprintf(s.w, "[%s] %s\n", ts, e.Msg)
-	}
 }

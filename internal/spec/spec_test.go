@@ -154,3 +154,63 @@ func FuzzEscapeDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestParseReplacement(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "repl")
+	if err := os.WriteFile(file, []byte("from\\nfile"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("HOME", dir)
+	tests := []struct {
+		in      string
+		want    string
+		isFile  bool
+		wantErr string
+	}{
+		{`plain`, "plain", false, ""},
+		{`a\tb`, "a\tb", false, ""},
+		{"", "", false, ""},
+		{"@" + file, `from\nfile`, true, ""},
+		{"@~/repl", `from\nfile`, true, ""},
+		{"@" + dir + "/missing", "", false, "Invalid file path: " + dir + "/missing"},
+		{"@" + dir, "", false, "Invalid file path"},
+		{`bad\`, "", false, `Trailing \ in string`},
+	}
+	for _, tt := range tests {
+		r, err := ParseReplacement(tt.in)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("ParseReplacement(%q) error = %v, want %q", tt.in, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("ParseReplacement(%q): %v", tt.in, err)
+			continue
+		}
+		got, err := r.Read()
+		if err != nil || string(got) != tt.want || r.IsFile() != tt.isFile {
+			t.Errorf("ParseReplacement(%q) reads %q, %v (file %v); want %q (file %v)", tt.in, got, err, r.IsFile(), tt.want, tt.isFile)
+		}
+	}
+}
+
+func TestModeName(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", "regular"},
+		{"regular", "regular"},
+		{"regular@8081", "regular"},
+		{"upstream:http://proxy:3128", "upstream"},
+		{"upstream:http://user@proxy:3128@8082", "upstream"},
+		{"reverse:https://example.com", "reverse"},
+		{"reverse:https://example.com@127.0.0.1:8443", "reverse"},
+		{"socks5", "socks5"},
+		{"transparent", "transparent"},
+	}
+	for _, tt := range tests {
+		if got := ModeName(tt.in); got != tt.want {
+			t.Errorf("ModeName(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

@@ -61,6 +61,14 @@ class Flow:
 
     type = "flow"
 
+    # Internal state lives in slots, so that __dict__ holds only what
+    # scripts set on a flow (kept across its hook calls).
+    __slots__ = (
+        "_call", "_fl_raw", "_fl", "id", "_client_conn", "_server_conn", "_cc_raw", "_sc_raw", "live",
+        "_error", "_intercepted", "_is_replay", "_marked", "_metadata", "_comment", "_timestamp_created",
+        "_actions", "__dict__", "__weakref__",
+    )
+
     def __init__(self, client_conn, server_conn, live=False):
         self._call = None
         self._fl_raw = None
@@ -130,6 +138,21 @@ class Flow:
             out["is_replay"] = self._is_replay
         if self._metadata != (st.get("metadata") or {}):
             out["metadata"] = self._metadata
+
+    def _snapshot(self):
+        """What a handler may roll back to: the changes so far."""
+        return (self._changes(), list(self._actions), self.live)
+
+    def _rollback(self, snap):
+        """Undo what the last handler did (it raised)."""
+        changes, actions, live = snap
+        self._reset()
+        self.live = live
+        changes = dict(changes)
+        changes.pop("actions", None)
+        if changes:
+            self._apply(changes)
+        self._actions = actions
 
     # Flow-level attributes ---------------------------------------------
 

@@ -969,13 +969,17 @@ class HTTPFlow(flow.Flow):
 
     type = "http"
 
+    __slots__ = ("_request", "_response", "_websocket", "_orig_request", "_orig_response", "_orig_websocket",
+                 "_rq_raw", "_rs_raw", "_ws_raw", "_lazy")
+
     def __init__(self, client_conn, server_conn, live=False, mode="regular"):
         super().__init__(client_conn, server_conn, live)
         self._request = None
         self._response = None
         self._websocket = None
-        self._orig_request = self._orig_response = _PENDING
+        self._orig_request = self._orig_response = self._orig_websocket = _PENDING
         self._rq_raw = self._rs_raw = self._ws_raw = None
+        self._lazy = ()
 
     def _init_hook(self, call, env):
         super()._init_hook(call, env)

@@ -33,6 +33,8 @@ class TCPFlow(flow.Flow):
 
     type = "tcp"
 
+    __slots__ = ("_messages", "_tm_raw", "_orig_messages")
+
     def __init__(self, client_conn, server_conn, live=False):
         super().__init__(client_conn, server_conn, live)
         self._messages = []

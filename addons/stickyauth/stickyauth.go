@@ -1,0 +1,87 @@
+// Package stickyauth is mitmproxy's stickyauth addon (--stickyauth FILTER):
+// it remembers the last Authorization header sent to each host and adds it
+// to later requests to that host that match the filter and carry none, so
+// that a session authenticated by one client is shared by all.
+package stickyauth
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/mitmgo/mitmgo/addon"
+	"github.com/mitmgo/mitmgo/filter"
+	"github.com/mitmgo/mitmgo/flow"
+)
+
+// OptionName is the option that holds the filter.
+const OptionName = "stickyauth"
+
+var (
+	_ addon.LoadHook      = (*StickyAuth)(nil)
+	_ addon.ConfigureHook = (*StickyAuth)(nil)
+	_ addon.RequestHook   = (*StickyAuth)(nil)
+)
+
+// StickyAuth remembers Authorization headers per host. It is safe for
+// concurrent use.
+type StickyAuth struct {
+	ctx *addon.Context
+	flt atomic.Pointer[filter.Filter]
+
+	mu    sync.Mutex
+	hosts map[string]string
+}
+
+// New returns the addon, off until the option is set.
+func New() *StickyAuth { return &StickyAuth{hosts: map[string]string{}} }
+
+// Load declares stickyauth.
+func (s *StickyAuth) Load(l *addon.Loader) {
+	s.ctx = l.Context()
+	l.AddOption(OptionName, addon.OptionalString, nil, "Set sticky auth filter. Matched against requests.")
+}
+
+// Configure parses the filter; an invalid one is refused and the active
+// one kept.
+func (s *StickyAuth) Configure(updated map[string]bool) error {
+	if !updated[OptionName] || s.ctx == nil {
+		return nil
+	}
+	expr := s.ctx.Options.String(OptionName)
+	if expr == "" {
+		s.flt.Store(nil)
+		return nil
+	}
+	flt, err := filter.Parse(expr)
+	if err != nil {
+		return fmt.Errorf("%s: %w", OptionName, err)
+	}
+	s.flt.Store(&flt)
+	return nil
+}
+
+// Request records the Authorization header of any request while the addon
+// is on, and adds the recorded one to matching requests without one.
+func (s *StickyAuth) Request(f *flow.HTTPFlow) {
+	flt := s.flt.Load()
+	if flt == nil || f.Request == nil {
+		return
+	}
+	host := f.Request.Host
+	if auth, ok := f.Request.Headers.Lookup("authorization"); ok {
+		s.mu.Lock()
+		s.hosts[host] = auth
+		s.mu.Unlock()
+		return
+	}
+	if !(*flt).Match(f) {
+		return
+	}
+	s.mu.Lock()
+	auth, ok := s.hosts[host]
+	s.mu.Unlock()
+	if ok {
+		f.Request.Headers.Set("authorization", auth)
+	}
+}

@@ -1,0 +1,184 @@
+// Package stickycookie is mitmproxy's stickycookie addon (--stickycookie
+// FILTER): a cookie jar shared by all clients. Cookies set by any response
+// are remembered per (domain, port, path); requests that match the filter
+// get the remembered cookies of their host, port and path as their Cookie
+// header, replacing the one they sent.
+//
+// This keeps a session alive across clients, for instance when a script or
+// a replayed request should use the login of a browser.
+package stickycookie
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mitmgo/mitmgo/addon"
+	"github.com/mitmgo/mitmgo/filter"
+	"github.com/mitmgo/mitmgo/flow"
+)
+
+// OptionName is the option that holds the filter.
+const OptionName = "stickycookie"
+
+var (
+	_ addon.LoadHook      = (*StickyCookie)(nil)
+	_ addon.ConfigureHook = (*StickyCookie)(nil)
+	_ addon.RequestHook   = (*StickyCookie)(nil)
+	_ addon.ResponseHook  = (*StickyCookie)(nil)
+)
+
+// origin is a jar key: the cookie's domain (its Domain attribute, or the
+// request host), the request port and the cookie's path.
+type origin struct {
+	domain string
+	port   int
+	path   string
+}
+
+// cookies holds one origin's cookies in the order they were first set.
+type cookies struct {
+	names  []string
+	values map[string]string
+}
+
+func (c *cookies) set(name, value string) {
+	if _, ok := c.values[name]; !ok {
+		c.names = append(c.names, name)
+	}
+	c.values[name] = value
+}
+
+func (c *cookies) del(name string) {
+	if _, ok := c.values[name]; !ok {
+		return
+	}
+	delete(c.values, name)
+	for i, n := range c.names {
+		if n == name {
+			c.names = append(c.names[:i], c.names[i+1:]...)
+			break
+		}
+	}
+}
+
+// StickyCookie is the cookie jar. It is safe for concurrent use.
+type StickyCookie struct {
+	ctx *addon.Context
+	flt atomic.Pointer[filter.Filter]
+	// now is the clock for cookie expiry.
+	now func() time.Time
+
+	mu      sync.Mutex
+	origins []origin // in insertion order, as mitmproxy's dict
+	jar     map[origin]*cookies
+}
+
+// New returns the addon, off until the option is set.
+func New() *StickyCookie {
+	return &StickyCookie{now: time.Now, jar: map[origin]*cookies{}}
+}
+
+// Load declares stickycookie.
+func (s *StickyCookie) Load(l *addon.Loader) {
+	s.ctx = l.Context()
+	l.AddOption(OptionName, addon.OptionalString, nil, "Set sticky cookie filter. Matched against requests.")
+}
+
+// Configure parses the filter; an invalid one is refused and the active
+// one kept.
+func (s *StickyCookie) Configure(updated map[string]bool) error {
+	if !updated[OptionName] || s.ctx == nil {
+		return nil
+	}
+	expr := s.ctx.Options.String(OptionName)
+	if expr == "" {
+		s.flt.Store(nil)
+		return nil
+	}
+	flt, err := filter.Parse(expr)
+	if err != nil {
+		return fmt.Errorf("%s: %w", OptionName, err)
+	}
+	s.flt.Store(&flt)
+	return nil
+}
+
+// Response stores the cookies the response sets (or deletes expired ones),
+// for every flow while the addon is on: only requests are filtered.
+func (s *StickyCookie) Response(f *flow.HTTPFlow) {
+	if s.flt.Load() == nil || f.Response == nil || f.Request == nil {
+		return
+	}
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, header := range f.Response.Headers.GetAll("set-cookie") {
+		for _, c := range parseSetCookie(header) {
+			key := origin{domain: f.Request.Host, port: f.Request.Port, path: "/"}
+			if d, ok := c.attr("domain"); ok {
+				key.domain = d
+			}
+			if p, ok := c.attr("path"); ok {
+				key.path = p
+			}
+			if !hostMatches(f.Request.Host, key.domain) {
+				continue
+			}
+			if c.expired(now) {
+				if jc := s.jar[key]; jc != nil {
+					jc.del(c.name)
+					if len(jc.names) == 0 {
+						s.remove(key)
+					}
+				}
+				continue
+			}
+			jc := s.jar[key]
+			if jc == nil {
+				jc = &cookies{values: map[string]string{}}
+				s.jar[key] = jc
+				s.origins = append(s.origins, key)
+			}
+			jc.set(c.name, c.value)
+		}
+	}
+}
+
+func (s *StickyCookie) remove(key origin) {
+	delete(s.jar, key)
+	for i, o := range s.origins {
+		if o == key {
+			s.origins = append(s.origins[:i], s.origins[i+1:]...)
+			return
+		}
+	}
+}
+
+// Request replaces the Cookie header of matching requests with the jar's
+// cookies for their host, port and path, and marks the flow with the
+// metadata key "stickycookie".
+func (s *StickyCookie) Request(f *flow.HTTPFlow) {
+	flt := s.flt.Load()
+	if flt == nil || f.Request == nil || !(*flt).Match(f) {
+		return
+	}
+	var pairs [][2]string
+	s.mu.Lock()
+	for _, key := range s.origins {
+		if hostMatches(f.Request.Host, key.domain) && f.Request.Port == key.port && hasPrefix(f.Request.Path, key.path) {
+			jc := s.jar[key]
+			for _, name := range jc.names {
+				pairs = append(pairs, [2]string{name, jc.values[name]})
+			}
+		}
+	}
+	s.mu.Unlock()
+	if len(pairs) > 0 {
+		f.Metadata.Set("stickycookie", true)
+		f.Request.Headers.Set("cookie", formatCookieHeader(pairs))
+	}
+}
+
+func hasPrefix(s, prefix string) bool { return len(s) >= len(prefix) && s[:len(prefix)] == prefix }

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// proxyProc is a proxy started by the harness.
+type proxyProc struct {
+	name    string
+	cmd     *exec.Cmd
+	addr    string
+	startup time.Duration
+	out     *bytes.Buffer
+	exited  chan struct{}
+}
+
+// freePort returns a loopback port that was free a moment ago.
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// startProxy runs bin with args plus a listen address on loopback, and
+// measures the time from starting the process until it accepts a TCP
+// connection.
+func startProxy(ctx context.Context, name, bin string, args []string, confdir string, timeout time.Duration) (*proxyProc, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	full := append([]string{"--listen-host", "127.0.0.1", "-p", strconv.Itoa(port), "--set", "confdir=" + confdir}, args...)
+	cmd := exec.Command(bin, full...)
+	out := &bytes.Buffer{}
+	cmd.Stdout = &limitedWriter{buf: out, max: 1 << 20}
+	cmd.Stderr = cmd.Stdout
+	cmd.Env = append(os.Environ(), "HOME="+confdir)
+	p := &proxyProc{name: name, cmd: cmd, addr: addr, out: out, exited: make(chan struct{})}
+	began := time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", name, err)
+	}
+	go func() { cmd.Wait(); close(p.exited) }()
+	deadline := time.Now().Add(timeout)
+	for {
+		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
+		if err == nil {
+			p.startup = time.Since(began)
+			c.Close()
+			return p, nil
+		}
+		select {
+		case <-p.exited:
+			return nil, fmt.Errorf("%s exited before listening:\n%s", name, out.String())
+		case <-ctx.Done():
+			p.stop()
+			return nil, ctx.Err()
+		case <-time.After(2 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			p.stop()
+			return nil, fmt.Errorf("%s did not listen on %s within %v:\n%s", name, addr, timeout, out.String())
+		}
+	}
+}
+
+// stop interrupts the proxy (as Ctrl-C would) and kills it if it does not
+// exit within five seconds.
+func (p *proxyProc) stop() {
+	if p.cmd.Process == nil {
+		return
+	}
+	p.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-p.exited:
+	case <-time.After(5 * time.Second):
+		p.cmd.Process.Kill()
+		<-p.exited
+	}
+}
+
+// peakRSS is the process's high-water resident set size (VmHWM), in bytes;
+// 0 where /proc does not tell.
+func (p *proxyProc) peakRSS() int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			f := strings.Fields(rest)
+			if len(f) >= 1 {
+				kb, _ := strconv.ParseInt(f[0], 10, 64)
+				return kb << 10
+			}
+		}
+	}
+	return 0
+}
+
+// cpuTime is the CPU time (user + system) the process has used so far; 0
+// where /proc does not tell. It assumes the usual 100 clock ticks a second.
+func (p *proxyProc) cpuTime() time.Duration {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// The command name may hold spaces; fields count from after its ")".
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
+
+// limitedWriter keeps at most max bytes of a proxy's output, for error
+// messages.
+type limitedWriter struct {
+	buf *bytes.Buffer
+	max int
+}
+
+func (w *limitedWriter) Write(b []byte) (int, error) {
+	if room := w.max - w.buf.Len(); room > 0 {
+		w.buf.Write(b[:min(len(b), room)])
+	}
+	return len(b), nil
+}
+
+// buildMitmgo builds ./cmd/mitmdump of the module around dir into outDir.
+func buildMitmgo(ctx context.Context, dir, outDir string) (string, error) {
+	root, err := moduleRoot(dir)
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(root + "/cmd/mitmdump"); err != nil {
+		return "", fmt.Errorf("no cmd/mitmdump in %s: %w", root, err)
+	}
+	bin := outDir + "/mitmdump"
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/mitmdump")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/mitmdump: %w\n%s", err, out)
+	}
+	return bin, nil
+}
+
+func moduleRoot(dir string) (string, error) {
+	for d := dir; ; {
+		if _, err := os.Stat(d + "/go.mod"); err == nil {
+			return d, nil
+		}
+		parent := d[:max(strings.LastIndexByte(d, '/'), 0)]
+		if parent == "" || parent == d {
+			return "", errors.New("not inside a Go module (use -mitmgo-bin)")
+		}
+		d = parent
+	}
+}

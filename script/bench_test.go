@@ -1,0 +1,79 @@
+package script
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// cpuTimes returns the user+system CPU time of process pid (Linux /proc).
+func cpuTimes(pid int) (time.Duration, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, false
+	}
+	s := string(b)
+	// Fields after the command name (which is in parentheses).
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0, false
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	// Clock ticks are 100 Hz on Linux.
+	return time.Duration(ut+st) * 10 * time.Millisecond, true
+}
+
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU adds the CPU time per operation of the Python child and of this
+// process: on a busy machine they say more than the wall time.
+func reportCPU(b *testing.B, e *env, run func()) {
+	pid := e.a.liveHost().cmd.Process.Pid
+	py0, ok := cpuTimes(pid)
+	go0 := selfCPU()
+	b.ResetTimer()
+	run()
+	b.StopTimer()
+	if py1, ok2 := cpuTimes(pid); ok && ok2 {
+		b.ReportMetric(float64((py1-py0).Microseconds())/float64(b.N), "py-cpu-µs/op")
+	}
+	b.ReportMetric(float64((selfCPU()-go0).Microseconds())/float64(b.N), "go-cpu-µs/op")
+}
+
+// BenchmarkHookRoundTrip measures one response hook through the Python
+// child with the seed's add_header.py: build the message, run the handler,
+// apply the change.
+func BenchmarkHookRoundTrip(b *testing.B) {
+	e := newEnv(b, Config{}, nil, "seed/add_header.py")
+	f := newFlow(b, "GET", "http://example.com/", 200, "hello", "Content-Type", "text/html")
+	e.m.Response(f)
+	reportCPU(b, e, func() {
+		for i := 0; i < b.N; i++ {
+			f.Response.Headers.Del("newheader")
+			e.m.Response(f)
+		}
+	})
+}
+
+// BenchmarkHookNotDefined is the cost of a hook no script defines: the
+// request hook with add_header.py (which defines only response).
+func BenchmarkHookNotDefined(b *testing.B) {
+	e := newEnv(b, Config{}, nil, "seed/add_header.py")
+	f := newFlow(b, "GET", "http://example.com/", 200, "hello")
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		e.m.Request(f)
+	}
+}

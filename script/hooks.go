@@ -1,0 +1,496 @@
+package script
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/mitmgo/mitmgo/addon"
+	"github.com/mitmgo/mitmgo/flow"
+	"github.com/mitmgo/mitmgo/tnetstring"
+)
+
+// The hooks the addon forwards, by bit in Addon.hooks.
+const (
+	hRequestHeaders = iota
+	hRequest
+	hResponseHeaders
+	hResponse
+	hError
+	hHTTPConnect
+	hHTTPConnectUpstream
+	hWebSocketStart
+	hWebSocketMessage
+	hWebSocketEnd
+	hTCPStart
+	hTCPMessage
+	hTCPEnd
+	hTCPError
+	hClientConnected
+	hClientDisconnected
+	hServerConnect
+	hServerConnected
+	hServerDisconnected
+	hServerConnectError
+	hTLSClientHello
+	hTLSStartClient
+	hTLSStartServer
+	hTLSEstablishedClient
+	hTLSEstablishedServer
+	hTLSFailedClient
+	hTLSFailedServer
+	numHooks
+)
+
+// hookNames are mitmproxy's names of the hooks above, in order.
+var hookNames = [numHooks]string{
+	"requestheaders", "request", "responseheaders", "response", "error",
+	"http_connect", "http_connect_upstream",
+	"websocket_start", "websocket_message", "websocket_end",
+	"tcp_start", "tcp_message", "tcp_end", "tcp_error",
+	"client_connected", "client_disconnected",
+	"server_connect", "server_connected", "server_disconnected", "server_connect_error",
+	"tls_clienthello", "tls_start_client", "tls_start_server",
+	"tls_established_client", "tls_established_server", "tls_failed_client", "tls_failed_server",
+}
+
+var hookIndex = func() map[string]int {
+	m := make(map[string]int, numHooks)
+	for i, n := range hookNames {
+		m[n] = i
+	}
+	return m
+}()
+
+var (
+	_ addon.RequestHeadersHook       = (*Addon)(nil)
+	_ addon.RequestHook              = (*Addon)(nil)
+	_ addon.ResponseHeadersHook      = (*Addon)(nil)
+	_ addon.ResponseHook             = (*Addon)(nil)
+	_ addon.ErrorHook                = (*Addon)(nil)
+	_ addon.HTTPConnectHook          = (*Addon)(nil)
+	_ addon.HTTPConnectUpstreamHook  = (*Addon)(nil)
+	_ addon.WebSocketStartHook       = (*Addon)(nil)
+	_ addon.WebSocketMessageHook     = (*Addon)(nil)
+	_ addon.WebSocketEndHook         = (*Addon)(nil)
+	_ addon.TCPStartHook             = (*Addon)(nil)
+	_ addon.TCPMessageHook           = (*Addon)(nil)
+	_ addon.TCPEndHook               = (*Addon)(nil)
+	_ addon.TCPErrorHook             = (*Addon)(nil)
+	_ addon.ClientConnectedHook      = (*Addon)(nil)
+	_ addon.ClientDisconnectedHook   = (*Addon)(nil)
+	_ addon.ServerConnectHook        = (*Addon)(nil)
+	_ addon.ServerConnectedHook      = (*Addon)(nil)
+	_ addon.ServerDisconnectedHook   = (*Addon)(nil)
+	_ addon.ServerConnectErrorHook   = (*Addon)(nil)
+	_ addon.TLSClientHelloHook       = (*Addon)(nil)
+	_ addon.TLSStartClientHook       = (*Addon)(nil)
+	_ addon.TLSStartServerHook       = (*Addon)(nil)
+	_ addon.TLSEstablishedClientHook = (*Addon)(nil)
+	_ addon.TLSEstablishedServerHook = (*Addon)(nil)
+	_ addon.TLSFailedClientHook      = (*Addon)(nil)
+	_ addon.TLSFailedServerHook      = (*Addon)(nil)
+)
+
+// wants reports whether some script defines hook i. It is the whole cost of
+// a hook no script defines.
+func (a *Addon) wants(i int) bool { return a.hooks.Load()&(1<<i) != 0 }
+
+// HTTP ---------------------------------------------------------------------
+
+func (a *Addon) RequestHeaders(f *flow.HTTPFlow)  { a.httpHook(hRequestHeaders, f) }
+func (a *Addon) Request(f *flow.HTTPFlow)         { a.httpHook(hRequest, f) }
+func (a *Addon) ResponseHeaders(f *flow.HTTPFlow) { a.httpHook(hResponseHeaders, f) }
+func (a *Addon) HTTPConnect(f *flow.HTTPFlow)     { a.httpHook(hHTTPConnect, f) }
+func (a *Addon) HTTPConnectUpstream(f *flow.HTTPFlow) {
+	a.httpHook(hHTTPConnectUpstream, f)
+}
+func (a *Addon) WebSocketStart(f *flow.HTTPFlow)   { a.httpHook(hWebSocketStart, f) }
+func (a *Addon) WebSocketMessage(f *flow.HTTPFlow) { a.httpHook(hWebSocketMessage, f) }
+
+func (a *Addon) Response(f *flow.HTTPFlow) {
+	a.httpHook(hResponse, f)
+	if f.Response == nil || f.Response.StatusCode != 101 {
+		a.forget(&f.Flow)
+	}
+}
+
+func (a *Addon) Error(f *flow.HTTPFlow) {
+	a.httpHook(hError, f)
+	a.forget(&f.Flow)
+}
+
+func (a *Addon) WebSocketEnd(f *flow.HTTPFlow) {
+	a.httpHook(hWebSocketEnd, f)
+	a.forget(&f.Flow)
+}
+
+func (a *Addon) httpHook(i int, f *flow.HTTPFlow) {
+	if !a.wants(i) {
+		return
+	}
+	h := a.hostForCall()
+	if h == nil {
+		return
+	}
+	msg, err := a.httpMessage(hookNames[i], f)
+	if err != nil {
+		a.log.Error(fmt.Sprintf("Script host: cannot send flow %s to the %s hook: %v", f.ID, hookNames[i], err))
+		return
+	}
+	reply, err := h.call(context.Background(), msg, func(req *tnetstring.Dict) (any, error) {
+		return serveBody(f, req)
+	})
+	if err != nil {
+		a.callFailed(hookNames[i], err)
+		return
+	}
+	if ch := reply.Dict("changes"); ch.Len() > 0 {
+		if err := applyHTTP(f, ch); err != nil {
+			a.log.Error(fmt.Sprintf("Script host: applying the changes of %s to flow %s: %v", hookNames[i], f.ID, err))
+		}
+		a.track(&f.Flow, ch)
+	}
+}
+
+// httpMessage builds a hook call for f: the parts of its state dict, each a
+// nested tnetstring, with bodies above the inline limit left out.
+func (a *Addon) httpMessage(hook string, f *flow.HTTPFlow) (*tnetstring.Dict, error) {
+	st := f.State()
+	m := newMsg("hook")
+	m.Set("hook", hook)
+	m.Set("fid", f.ID)
+	m.Set("live", f.Live)
+	var lazy []any
+	var reqBody, respBody []byte
+	if f.Request != nil {
+		reqBody = f.Request.RawContent
+	}
+	if f.Response != nil {
+		respBody = f.Response.RawContent
+	}
+	for _, p := range [...]struct {
+		key, short string
+		body       []byte
+	}{{"request", "rq", reqBody}, {"response", "rs", respBody}} {
+		v, _ := st.Pop(p.key)
+		d, _ := v.(*tnetstring.Dict)
+		if d == nil {
+			m.Set(p.short, nil)
+			continue
+		}
+		if len(p.body) > 0 && (a.limit < 0 || int64(len(p.body)) > a.limit) {
+			d.Set("content", nil)
+			lazy = append(lazy, p.short)
+		}
+		b, err := tnetstring.Marshal(d)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p.key, err)
+		}
+		m.Set(p.short, b)
+	}
+	if err := moveSection(st, "websocket", m, "ws"); err != nil {
+		return nil, err
+	}
+	if err := moveSection(st, "client_conn", m, "cc"); err != nil {
+		return nil, err
+	}
+	if err := moveSection(st, "server_conn", m, "sc"); err != nil {
+		return nil, err
+	}
+	b, err := tnetstring.Marshal(st)
+	if err != nil {
+		return nil, err
+	}
+	m.Set("f", b)
+	m.Set("lazy", lazy)
+	return m, nil
+}
+
+// moveSection moves st[key] into m[short] as a nested tnetstring (nil stays
+// nil).
+func moveSection(st *tnetstring.Dict, key string, m *tnetstring.Dict, short string) error {
+	v, _ := st.Pop(key)
+	if v == nil {
+		m.Set(short, nil)
+		return nil
+	}
+	b, err := tnetstring.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("%s: %w", key, err)
+	}
+	m.Set(short, b)
+	return nil
+}
+
+// serveBody answers the child's request for a body left out of the call.
+func serveBody(f *flow.HTTPFlow, req *tnetstring.Dict) (any, error) {
+	if req.Str("op") != "body" {
+		return nil, fmt.Errorf("unknown request %q", req.Str("op"))
+	}
+	switch req.Str("part") {
+	case "rq":
+		if f.Request != nil {
+			return bodyValue(f.Request.RawContent), nil
+		}
+	case "rs":
+		if f.Response != nil {
+			return bodyValue(f.Response.RawContent), nil
+		}
+	}
+	return nil, fmt.Errorf("flow %s has no %s body", f.ID, req.Str("part"))
+}
+
+func bodyValue(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	return b
+}
+
+func (a *Addon) callFailed(hook string, err error) {
+	if errors.Is(err, errHostGone) {
+		// The restart says what happened; the flow goes on unchanged.
+		a.log.Debug(fmt.Sprintf("Script host: %s skipped: %v", hook, err))
+		return
+	}
+	a.log.Error(fmt.Sprintf("Script host: the %s hook failed: %v", hook, err))
+}
+
+// Intercepted flows --------------------------------------------------------
+
+// track remembers flows a script intercepted, so that resume() or kill()
+// called after the hook returned (from a timer, another flow's hook) can
+// reach them.
+func (a *Addon) track(f *flow.Flow, ch *tnetstring.Dict) {
+	if ch.List("actions") == nil {
+		return
+	}
+	a.flowsMu.Lock()
+	defer a.flowsMu.Unlock()
+	if f.Intercepted {
+		if _, ok := a.intercepted[f.ID]; !ok {
+			a.intercepted[f.ID] = f
+			a.nIntercept.Add(1)
+		}
+	} else if _, ok := a.intercepted[f.ID]; ok {
+		delete(a.intercepted, f.ID)
+		a.nIntercept.Add(-1)
+	}
+}
+
+func (a *Addon) forget(f *flow.Flow) {
+	if a.nIntercept.Load() == 0 {
+		return
+	}
+	a.flowsMu.Lock()
+	defer a.flowsMu.Unlock()
+	if _, ok := a.intercepted[f.ID]; ok {
+		delete(a.intercepted, f.ID)
+		a.nIntercept.Add(-1)
+	}
+}
+
+// flowop resumes or kills a flow a script intercepted earlier.
+func (a *Addon) flowop(id, op string) {
+	a.flowsMu.Lock()
+	f, ok := a.intercepted[id]
+	if ok && (op == "resume" || op == "kill") {
+		delete(a.intercepted, id)
+		a.nIntercept.Add(-1)
+	}
+	a.flowsMu.Unlock()
+	if !ok {
+		a.log.Debug(fmt.Sprintf("Script host: %s of flow %s ignored: mitmgo can only act on a flow after its hook "+
+			"returned while the flow is intercepted", op, id))
+		return
+	}
+	switch op {
+	case "resume":
+		f.Resume()
+	case "kill":
+		_ = f.Kill()
+	}
+}
+
+// TCP ----------------------------------------------------------------------
+
+func (a *Addon) TCPStart(f *flow.TCPFlow)   { a.tcpHook(hTCPStart, f) }
+func (a *Addon) TCPMessage(f *flow.TCPFlow) { a.tcpHook(hTCPMessage, f) }
+
+func (a *Addon) TCPEnd(f *flow.TCPFlow) {
+	a.tcpHook(hTCPEnd, f)
+	a.forget(&f.Flow)
+}
+
+func (a *Addon) TCPError(f *flow.TCPFlow) {
+	a.tcpHook(hTCPError, f)
+	a.forget(&f.Flow)
+}
+
+func (a *Addon) tcpHook(i int, f *flow.TCPFlow) {
+	if !a.wants(i) {
+		return
+	}
+	h := a.hostForCall()
+	if h == nil {
+		return
+	}
+	st := f.State()
+	m := newMsg("hook")
+	m.Set("hook", hookNames[i])
+	m.Set("fid", f.ID)
+	m.Set("live", f.Live)
+	var err error
+	for _, s := range [...][2]string{{"messages", "tm"}, {"client_conn", "cc"}, {"server_conn", "sc"}} {
+		if err = moveSection(st, s[0], m, s[1]); err != nil {
+			break
+		}
+	}
+	var b []byte
+	if err == nil {
+		b, err = tnetstring.Marshal(st)
+	}
+	if err != nil {
+		a.log.Error(fmt.Sprintf("Script host: cannot send flow %s to the %s hook: %v", f.ID, hookNames[i], err))
+		return
+	}
+	m.Set("f", b)
+	reply, err := h.call(context.Background(), m, nil)
+	if err != nil {
+		a.callFailed(hookNames[i], err)
+		return
+	}
+	if ch := reply.Dict("changes"); ch.Len() > 0 {
+		if err := applyTCP(f, ch); err != nil {
+			a.log.Error(fmt.Sprintf("Script host: applying the changes of %s to flow %s: %v", hookNames[i], f.ID, err))
+		}
+		a.track(&f.Flow, ch)
+	}
+}
+
+// Connections --------------------------------------------------------------
+
+func (a *Addon) ClientConnected(c *flow.Client)    { a.connHook(hClientConnected, c, nil, nil) }
+func (a *Addon) ClientDisconnected(c *flow.Client) { a.connHook(hClientDisconnected, c, nil, nil) }
+func (a *Addon) ServerConnect(d *addon.ServerConnectionData) {
+	a.connHook(hServerConnect, d.Client, d.Server, nil)
+}
+func (a *Addon) ServerConnected(d *addon.ServerConnectionData) {
+	a.connHook(hServerConnected, d.Client, d.Server, nil)
+}
+func (a *Addon) ServerDisconnected(d *addon.ServerConnectionData) {
+	a.connHook(hServerDisconnected, d.Client, d.Server, nil)
+}
+func (a *Addon) ServerConnectError(d *addon.ServerConnectionData) {
+	a.connHook(hServerConnectError, d.Client, d.Server, nil)
+}
+
+func (a *Addon) TLSClientHello(d *addon.ClientHelloData) {
+	a.connHook(hTLSClientHello, d.Client, d.Server, func(m *tnetstring.Dict) func(*tnetstring.Dict) {
+		m.Set("sni", wireStr(d.SNI))
+		alpn := make([]any, len(d.ALPNProtocols))
+		for i, p := range d.ALPNProtocols {
+			alpn[i] = []byte(p)
+		}
+		m.Set("alpn", alpn)
+		return func(ch *tnetstring.Dict) {
+			if v, ok := ch.Get("ignore_connection"); ok {
+				d.IgnoreConnection, _ = v.(bool)
+			}
+			if v, ok := ch.Get("establish_server_tls_first"); ok {
+				d.EstablishServerTLSFirst, _ = v.(bool)
+			}
+		}
+	})
+}
+
+func (a *Addon) tlsHook(i int, d *addon.TLSData) {
+	a.connHook(i, d.Client, d.Server, func(m *tnetstring.Dict) func(*tnetstring.Dict) {
+		m.Set("is_client", d.IsClient)
+		if d.Err != nil {
+			m.Set("err", wireStr(d.Err.Error()))
+		}
+		return nil
+	})
+}
+
+func (a *Addon) TLSStartClient(d *addon.TLSData)       { a.tlsHook(hTLSStartClient, d) }
+func (a *Addon) TLSStartServer(d *addon.TLSData)       { a.tlsHook(hTLSStartServer, d) }
+func (a *Addon) TLSEstablishedClient(d *addon.TLSData) { a.tlsHook(hTLSEstablishedClient, d) }
+func (a *Addon) TLSEstablishedServer(d *addon.TLSData) { a.tlsHook(hTLSEstablishedServer, d) }
+func (a *Addon) TLSFailedClient(d *addon.TLSData)      { a.tlsHook(hTLSFailedClient, d) }
+func (a *Addon) TLSFailedServer(d *addon.TLSData)      { a.tlsHook(hTLSFailedServer, d) }
+
+// connHook sends a hook whose arguments are connections. extra adds fields
+// to the message and may return a function that applies the reply's other
+// changes.
+func (a *Addon) connHook(i int, c *flow.Client, s *flow.Server, extra func(*tnetstring.Dict) func(*tnetstring.Dict)) {
+	if !a.wants(i) {
+		return
+	}
+	h := a.hostForCall()
+	if h == nil {
+		return
+	}
+	m := newMsg("hook")
+	m.Set("hook", hookNames[i])
+	m.Set("live", true)
+	cc, sc := connStates(c, s)
+	var err error
+	for _, p := range [...]struct {
+		key string
+		v   *tnetstring.Dict
+	}{{"cc", cc}, {"sc", sc}} {
+		if p.v == nil {
+			m.Set(p.key, nil)
+			continue
+		}
+		var b []byte
+		if b, err = tnetstring.Marshal(p.v); err != nil {
+			break
+		}
+		m.Set(p.key, b)
+	}
+	if err != nil {
+		a.log.Error(fmt.Sprintf("Script host: cannot send the %s hook: %v", hookNames[i], err))
+		return
+	}
+	var apply func(*tnetstring.Dict)
+	if extra != nil {
+		apply = extra(m)
+	}
+	reply, err := h.call(context.Background(), m, nil)
+	if err != nil {
+		a.callFailed(hookNames[i], err)
+		return
+	}
+	ch := reply.Dict("changes")
+	if ch.Len() == 0 {
+		return
+	}
+	if d := ch.Dict("client"); d != nil && c != nil {
+		applyClient(c, d)
+	}
+	if d := ch.Dict("server"); d != nil && s != nil {
+		applyServer(s, d)
+	}
+	if apply != nil {
+		apply(ch)
+	}
+}
+
+// connStates returns the state dicts of c and s (nil for nil), the shape
+// they have inside a flow's state.
+func connStates(c *flow.Client, s *flow.Server) (cc, sc *tnetstring.Dict) {
+	tmp := &flow.HTTPFlow{}
+	tmp.ClientConn, tmp.ServerConn = c, s
+	st := tmp.State()
+	if c != nil {
+		cc = st.Dict("client_conn")
+	}
+	if s != nil {
+		sc = st.Dict("server_conn")
+	}
+	return cc, sc
+}

@@ -1,0 +1,345 @@
+package script
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mitmgo/mitmgo/tnetstring"
+)
+
+// errHostGone is returned by calls that the child could not answer because
+// it exited.
+var errHostGone = errors.New("the Python script host exited")
+
+// server answers the child's requests during a call (a body it left out).
+type server func(req *tnetstring.Dict) (any, error)
+
+// hostEvents are the addon's handlers for messages the child sends on its
+// own. They run on the reader goroutine and must not block on the child.
+type hostEvents interface {
+	hostLog(level slog.Level, msg string, fromScript bool)
+	hostMessage(h *host, msg *tnetstring.Dict)
+	hostExited(h *host, err error)
+}
+
+// host is one python3 child process and the pipes to it.
+type host struct {
+	cmd    *exec.Cmd
+	w      *os.File // the child's fd 3
+	r      *os.File // the child's fd 4
+	wmu    sync.Mutex
+	events hostEvents
+
+	mu    sync.Mutex
+	calls map[int64]chan *tnetstring.Dict
+	ids   atomic.Int64
+
+	dead    chan struct{} // closed once the child is gone
+	deadErr error
+	closing atomic.Bool
+
+	stderrMu   sync.Mutex
+	stderrTail []string
+
+	// python is the interpreter's path; version its version, from init.
+	python  string
+	version string
+}
+
+// startHost starts python (an interpreter path) on the extracted tree dir.
+func startHost(python, dir string, ev hostEvents) (*host, error) {
+	// Pipes: we write to toChild, the child reads it as fd 3; the child
+	// writes fd 4, we read fromChild.
+	childR, toChild, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("creating pipes for the Python script host: %w", err)
+	}
+	fromChild, childW, err := os.Pipe()
+	if err != nil {
+		childR.Close()
+		toChild.Close()
+		return nil, fmt.Errorf("creating pipes for the Python script host: %w", err)
+	}
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		childR.Close()
+		toChild.Close()
+		fromChild.Close()
+		childW.Close()
+		return nil, fmt.Errorf("creating pipes for the Python script host: %w", err)
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		for _, f := range []*os.File{childR, toChild, fromChild, childW, outR, outW} {
+			f.Close()
+		}
+		return nil, fmt.Errorf("creating pipes for the Python script host: %w", err)
+	}
+	cmd := exec.Command(python, "-u", filepath.Join(dir, hostScript))
+	cmd.ExtraFiles = []*os.File{childR, childW}
+	cmd.Stdin = nil
+	cmd.Stdout = outW
+	cmd.Stderr = errW
+	cmd.Env = os.Environ()
+	if os.Getenv("PYTHONIOENCODING") == "" {
+		cmd.Env = append(cmd.Env, "PYTHONIOENCODING=utf-8:backslashreplace")
+	}
+	err = cmd.Start()
+	// The child has its own copies now.
+	childR.Close()
+	childW.Close()
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		toChild.Close()
+		fromChild.Close()
+		outR.Close()
+		errR.Close()
+		return nil, fmt.Errorf("starting the Python script host (%s): %w", python, err)
+	}
+	h := &host{
+		cmd: cmd, w: toChild, r: fromChild, events: ev, python: python,
+		calls: map[int64]chan *tnetstring.Dict{},
+		dead:  make(chan struct{}),
+	}
+	var outputs sync.WaitGroup
+	outputs.Add(2)
+	go h.lines(outR, slog.LevelInfo, &outputs, false)
+	go h.lines(errR, slog.LevelWarn, &outputs, true)
+	go h.read(&outputs)
+	return h, nil
+}
+
+// lines logs what the child writes to stdout or stderr (a script's print(),
+// Python warnings), one entry per line.
+func (h *host) lines(r io.ReadCloser, level slog.Level, wg *sync.WaitGroup, keep bool) {
+	defer wg.Done()
+	defer r.Close()
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if keep {
+			h.stderrMu.Lock()
+			h.stderrTail = append(h.stderrTail, line)
+			if len(h.stderrTail) > 20 {
+				h.stderrTail = h.stderrTail[len(h.stderrTail)-20:]
+			}
+			h.stderrMu.Unlock()
+		}
+		h.events.hostLog(level, line, true)
+	}
+}
+
+// stderr returns the last lines the child wrote to stderr.
+func (h *host) stderr() string {
+	h.stderrMu.Lock()
+	defer h.stderrMu.Unlock()
+	return strings.Join(h.stderrTail, "\n")
+}
+
+// read decodes the child's messages until it closes its end.
+func (h *host) read(outputs *sync.WaitGroup) {
+	dec := tnetstring.NewDecoder(h.r)
+	var readErr error
+	for {
+		v, err := dec.Decode()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				readErr = err
+			}
+			break
+		}
+		msg, ok := v.(*tnetstring.Dict)
+		if !ok {
+			readErr = fmt.Errorf("unexpected %T message from the Python script host", v)
+			break
+		}
+		h.dispatch(msg)
+	}
+	h.r.Close()
+	// The child closed fd 4 (it exited, or is about to): wait for it, so the
+	// error says how it ended.
+	outputs.Wait()
+	waitErr := h.cmd.Wait()
+	err := readErr
+	if waitErr != nil {
+		err = waitErr
+	}
+	if err == nil {
+		err = errHostGone
+	}
+	h.mu.Lock()
+	h.deadErr = err
+	close(h.dead)
+	h.mu.Unlock()
+	h.wmu.Lock()
+	h.w.Close()
+	h.wmu.Unlock()
+	h.events.hostExited(h, err)
+}
+
+func (h *host) dispatch(msg *tnetstring.Dict) {
+	switch msg.Str("cmd") {
+	case "ret":
+		h.route(msg.Int("id"), msg)
+	case "req":
+		if id := msg.Int("call"); id != 0 && h.route(id, msg) {
+			return
+		}
+		// Requests outside a call (codecs) are answered on their own
+		// goroutine: the reader must keep reading.
+		go h.answer(msg, nil)
+	case "log":
+		lvl := slog.LevelInfo
+		switch msg.Str("level") {
+		case "debug":
+			lvl = slog.LevelDebug
+		case "warn":
+			lvl = slog.LevelWarn
+		case "error":
+			lvl = slog.LevelError
+		case "alert":
+			lvl = levelAlert
+		}
+		h.events.hostLog(lvl, msg.Str("msg"), msg.Bool("script"))
+	default:
+		h.events.hostMessage(h, msg)
+	}
+}
+
+// route hands msg to the call with that id; false if there is none.
+func (h *host) route(id int64, msg *tnetstring.Dict) bool {
+	h.mu.Lock()
+	ch, ok := h.calls[id]
+	h.mu.Unlock()
+	if ok {
+		// Never blocks: a call has at most one request and its reply in
+		// flight, and the channel holds four.
+		ch <- msg
+	}
+	return ok
+}
+
+// answer replies to a request of the child.
+func (h *host) answer(req *tnetstring.Dict, serve server) {
+	var (
+		data any
+		err  error
+	)
+	switch op := req.Str("op"); {
+	case op == "codec":
+		data, err = codec(req)
+	case serve != nil:
+		data, err = serve(req)
+	default:
+		err = fmt.Errorf("%s is only available while the hook call is in progress", op)
+	}
+	reply := tnetstring.NewDict()
+	reply.Set("cmd", "reply")
+	reply.Set("rid", req.Int("rid"))
+	if err != nil {
+		reply.Set("err", err.Error())
+	} else {
+		reply.Set("data", data)
+	}
+	_ = h.send(reply)
+}
+
+// send writes one message to the child.
+func (h *host) send(msg *tnetstring.Dict) error {
+	b, err := tnetstring.Marshal(msg)
+	if err != nil {
+		return fmt.Errorf("encoding a message for the Python script host: %w", err)
+	}
+	h.wmu.Lock()
+	defer h.wmu.Unlock()
+	if _, err := h.w.Write(b); err != nil {
+		return fmt.Errorf("writing to the Python script host: %w", err)
+	}
+	return nil
+}
+
+// call sends msg (given a fresh id) and waits for the reply, answering the
+// child's requests with serve meanwhile. An "err" in the reply is returned
+// as an error, together with the reply.
+func (h *host) call(ctx context.Context, msg *tnetstring.Dict, serve server) (*tnetstring.Dict, error) {
+	id := h.ids.Add(1)
+	ch := make(chan *tnetstring.Dict, 4)
+	h.mu.Lock()
+	if h.deadErr != nil {
+		err := h.deadErr
+		h.mu.Unlock()
+		return nil, fmt.Errorf("%w: %v", errHostGone, err)
+	}
+	h.calls[id] = ch
+	h.mu.Unlock()
+	defer func() {
+		h.mu.Lock()
+		delete(h.calls, id)
+		h.mu.Unlock()
+	}()
+	msg.Set("id", id)
+	if err := h.send(msg); err != nil {
+		return nil, err
+	}
+	for {
+		select {
+		case m := <-ch:
+			if m.Str("cmd") == "req" {
+				h.answer(m, serve)
+				continue
+			}
+			if e := m.Str("err"); e != "" {
+				return m, &replyError{msg: e}
+			}
+			return m, nil
+		case <-h.dead:
+			return nil, errHostGone
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// replyError is an error the child reported for a command (an OptionsError
+// in configure, for one).
+type replyError struct{ msg string }
+
+func (e *replyError) Error() string { return e.msg }
+
+// stop ends the child: it closes the child's input (the child exits at
+// EOF) and kills it if it has not gone after grace.
+func (h *host) stop(grace time.Duration) {
+	h.closing.Store(true)
+	h.wmu.Lock()
+	h.w.Close()
+	h.wmu.Unlock()
+	select {
+	case <-h.dead:
+	case <-time.After(grace):
+		_ = h.cmd.Process.Kill()
+		<-h.dead
+	}
+}
+
+// alive reports whether the child has not exited.
+func (h *host) alive() bool {
+	select {
+	case <-h.dead:
+		return false
+	default:
+		return true
+	}
+}

@@ -1,0 +1,932 @@
+"""mitmgo's Python script host.
+
+mitmgo starts one python3 child for all scripts and talks to it over two
+pipes: it writes to file descriptor 3 and reads from 4 (stdout and stderr stay
+free for the scripts' print()). Each message is one tnetstring dict.
+
+The main thread runs an asyncio loop that also reads the pipe (one thread
+handles a plain hook call from the bytes in to the reply out). Handlers run on
+that loop one at a time, in order,
+as in mitmproxy; ``async def`` handlers are awaited there, and ``@concurrent``
+handlers run on a thread pool so they do not hold up other flows. Several
+hook calls can therefore be in progress at once; each has its own id.
+
+Protocol, mitmgo -> host (all with "cmd" and, if they need an answer, "id"):
+  init        options: every option's value
+  load        sid, path, argv, name: (re)load a script (done on the old one)
+  unload      sid
+  configure   updated: option names, options: their values, sids: scripts
+              (all if absent), load: bool (errors are load errors)
+  running, done
+  hook        hook: name, fid, live, and the flow's parts as nested
+              tnetstrings: f (flow fields), rq, rs, ws, tm, cc, sc; lazy:
+              parts whose body was left out (fetched on first use)
+  reply       rid, data or err: the answer to a request of ours
+
+host -> mitmgo:
+  ret         id, and for hooks changes: what handlers changed; for lifecycle
+              commands hooks: the set of hooks scripts define, ok, err,
+              options (declarations from load)
+  log         level, msg, script: whether the script wrote it
+  req         rid, call, op (body, codec): wait for a reply
+  set_options options; shutdown; flowop fid, op (after a hook returned)
+"""
+import asyncio
+import collections
+import concurrent.futures
+import inspect
+import itertools
+import os
+import select
+import signal
+import sys
+import threading
+import traceback
+
+from .. import exceptions
+from . import runtime, tnetstring
+
+_HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# Hooks that get an HTTPFlow.
+HTTP_HOOKS = {
+    "requestheaders", "request", "responseheaders", "response", "error",
+    "http_connect", "http_connect_upstream", "http_connected", "http_connect_error",
+    "websocket_start", "websocket_message", "websocket_end",
+}
+TCP_HOOKS = {"tcp_start", "tcp_message", "tcp_end", "tcp_error"}
+CLIENT_HOOKS = {"client_connected", "client_disconnected"}
+SERVER_HOOKS = {"server_connect", "server_connected", "server_disconnected", "server_connect_error"}
+TLS_HOOKS = {"tls_start_client", "tls_start_server", "tls_established_client", "tls_established_server",
+             "tls_failed_client", "tls_failed_server"}
+LIFECYCLE = {"load", "configure", "running", "done"}
+# 0.18-era names and the hook they ride on.
+LEGACY = {"clientconnect": "client_connected", "clientdisconnect": "client_disconnected",
+          "serverconnect": "server_connected", "serverdisconnect": "server_disconnected"}
+# Hooks after which mitmgo will not send the flow again.
+FINAL_HOOKS = {"error", "websocket_end", "tcp_end", "tcp_error"}
+# Every name looked up on scripts.
+HOOK_NAMES = sorted(HTTP_HOOKS | TCP_HOOKS | CLIENT_HOOKS | SERVER_HOOKS | TLS_HOOKS | {"tls_clienthello"}
+                    | LIFECYCLE | set(LEGACY) | {"tick"})
+
+_HALT = object()
+_STICKY_MAX = 10000
+
+
+def _clean_tb(tb):
+    """Drop the host's own frames (and importlib's) from a traceback, so it
+    starts where the script's code does."""
+    first = tb
+    while tb is not None:
+        fn = tb.tb_frame.f_code.co_filename
+        if not (fn.startswith(_HERE) or fn.startswith("<frozen")):
+            return tb
+        tb = tb.tb_next
+    return first
+
+
+def format_exc(e):
+    return "".join(traceback.format_exception(type(e), e, _clean_tb(e.__traceback__)))
+
+
+class Call:
+    """One hook call from mitmgo, in progress until its reply is sent."""
+
+    __slots__ = ("id", "finished", "fetched")
+
+    def __init__(self, cid):
+        self.id = cid
+        self.finished = False
+        self.fetched = {}
+
+    def source(self, part):
+        return _Source(self, part)
+
+
+class _Source:
+    """Fetches a body mitmgo left out of a hook call."""
+
+    __slots__ = ("call", "part")
+
+    def __init__(self, call, part):
+        self.call = call
+        self.part = part
+
+    def cached(self):
+        return self.call.fetched.get(self.part)
+
+    def fetch(self):
+        c = self.call
+        if self.part in c.fetched:
+            return c.fetched[self.part]
+        if c.finished:
+            raise RuntimeError(
+                "mitmgo: this body was not sent with the hook call and can no longer be fetched, "
+                "because the hook has returned; read it inside the handler"
+            )
+        data = runtime.request("body", call=c.id, part=self.part)
+        c.fetched[self.part] = data
+        return data
+
+
+class Script:
+    """One -s script: its module (or the object start() returned)."""
+
+    def __init__(self, sid, path, argv, name):
+        self.sid = sid
+        self.path = path
+        self.argv = argv
+        self.name = name
+        self.ns = None
+        self.declared = []
+        self.dir = os.path.dirname(os.path.abspath(path))
+
+    def addons(self):
+        from ..addonmanager import traverse
+
+        return list(traverse([self.ns])) if self.ns is not None else []
+
+
+class Host:
+    def __init__(self, rfd, wfd):
+        self.rfd = rfd
+        self.wfd = wfd
+        self.wlock = threading.Lock()
+        self.loop = asyncio.new_event_loop()
+        self.executor = concurrent.futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="concurrent")
+        self.loop.set_default_executor(self.executor)
+        self.pending = {}
+        self.plock = threading.Lock()
+        self.rids = itertools.count(1)
+        self.scripts = {}
+        self.order = []
+        self.is_running = False
+        self.hookmap = {}
+        self.sticky = collections.OrderedDict()
+        self.closed = False
+        self.tick_handle = None
+        self.rbuf = bytearray()
+        self.inbox = collections.deque()
+        self.draining = False
+        self.loop_thread = threading.get_ident()
+
+    # Wire ---------------------------------------------------------------
+
+    def send(self, msg):
+        data = tnetstring.dumps(msg)
+        with self.wlock:
+            view = memoryview(data)
+            while view:
+                n = os.write(self.wfd, view)
+                view = view[n:]
+
+    def log(self, level, msg, from_script):
+        try:
+            self.send({"cmd": "log", "level": level, "msg": msg, "script": bool(from_script)})
+        except OSError:
+            pass
+
+    def request(self, op, call=0, **kw):
+        """Ask mitmgo for something and wait for the answer. On the loop's
+        thread this reads the pipe itself (queueing other messages); other
+        threads wait for the loop's thread to deliver the answer."""
+        rid = next(self.rids)
+        slot = [threading.Event(), None, None]
+        with self.plock:
+            if self.closed:
+                raise RuntimeError("mitmgo: the connection to mitmgo is closed")
+            self.pending[rid] = slot
+        msg = {"cmd": "req", "rid": rid, "call": call, "op": op}
+        msg.update(kw)
+        self.send(msg)
+        if threading.get_ident() == self.loop_thread:
+            while not slot[0].is_set():
+                select.select([self.rfd], [], [])
+                self.read_available()
+            if self.inbox:
+                self.loop.call_soon(self.drain)
+        else:
+            slot[0].wait()
+        if slot[2] is not None:
+            raise RuntimeError("mitmgo: %s" % slot[2])
+        return slot[1]
+
+    def flowop(self, fid, op):
+        self.send({"cmd": "flowop", "fid": fid, "op": op})
+
+    def on_readable(self):
+        self.read_available()
+        self.drain()
+
+    def read_available(self):
+        """Read what the pipe holds (it is non-blocking); answers to our
+        requests are delivered at once, everything else queued in order."""
+        while True:
+            try:
+                chunk = os.read(self.rfd, 1 << 16)
+            except BlockingIOError:
+                break
+            except OSError as e:
+                self.eof("reading from mitmgo failed: %s" % e)
+                return
+            if not chunk:
+                self.eof(None)
+                return
+            self.rbuf += chunk
+            if len(chunk) < (1 << 16):
+                break
+        buf = self.rbuf
+        pos = 0
+        n = len(buf)
+        parse = tnetstring.parse
+        while pos < n:
+            i = buf.find(b":", pos)
+            if i < 0:
+                if n - pos > 20:
+                    self.eof("bad message from mitmgo")
+                    return
+                break
+            end = i + 1 + int(buf[pos:i]) + 1
+            if end > n:
+                break
+            msg, _ = parse(bytes(buf[pos:end]), 0)
+            pos = end
+            if msg.get("cmd") == "reply":
+                with self.plock:
+                    slot = self.pending.pop(msg.get("rid"), None)
+                if slot is not None:
+                    slot[1] = msg.get("data")
+                    slot[2] = msg.get("err")
+                    slot[0].set()
+                continue
+            self.inbox.append(msg)
+        if pos:
+            del buf[:pos]
+
+    def drain(self):
+        """Dispatch queued messages in order."""
+        if self.draining:
+            return
+        self.draining = True
+        try:
+            inbox = self.inbox
+            while inbox:
+                self.dispatch(inbox.popleft())
+        finally:
+            self.draining = False
+
+    def eof(self, why):
+        if why:
+            self.log("error", "mitmgo script host: %s" % why, False)
+        try:
+            self.loop.remove_reader(self.rfd)
+        except Exception:
+            pass
+        with self.plock:
+            self.closed = True
+            for slot in self.pending.values():
+                slot[2] = "the connection to mitmgo closed"
+                slot[0].set()
+            self.pending.clear()
+        self.inbox.clear()
+        self.loop.stop()
+
+    # Dispatch -----------------------------------------------------------
+
+    def dispatch(self, msg):
+        cmd = msg.get("cmd")
+        cid = msg.get("id")
+        try:
+            fn = getattr(self, "cmd_" + cmd)
+        except (AttributeError, TypeError):
+            self.reply(cid, err="unknown command %r" % (cmd,))
+            return
+        if inspect.iscoroutinefunction(fn):
+            self.loop.create_task(self._guard(cmd, cid, fn(msg)))
+            return
+        try:
+            fn(msg)
+        except Exception as e:
+            self.log("error", "mitmgo script host: %s failed: %s" % (cmd, format_exc(e)), False)
+            self.reply(cid, err=str(e))
+
+    async def _guard(self, cmd, cid, coro):
+        try:
+            await coro
+        except Exception as e:
+            self.log("error", "mitmgo script host: %s failed: %s" % (cmd, format_exc(e)), False)
+            self.reply(cid, err=str(e))
+
+    def reply(self, cid, **kw):
+        if cid is None:
+            return
+        msg = {"cmd": "ret", "id": cid}
+        msg.update(kw)
+        try:
+            self.send(msg)
+        except tnetstring.TNetStringError as e:
+            if "changes" in kw:
+                self.log("error", "mitmgo: the changes to the flow cannot be sent (%s); "
+                                  "flow metadata must hold only None, bool, int, float, str, bytes, list "
+                                  "and dict values" % e, True)
+                self.send({"cmd": "ret", "id": cid, "changes": _sendable(kw["changes"])})
+            else:
+                raise
+
+    def hooks_defined(self):
+        names = set()
+        for name, entries in self.hookmap.items():
+            if entries:
+                names.add(LEGACY.get(name, name))
+        if "tick" in names:
+            names.discard("tick")
+        return sorted(names)
+
+    def rebuild_hooks(self):
+        m = {}
+        for sid in self.order:
+            s = self.scripts.get(sid)
+            if s is None or s.ns is None:
+                continue
+            for a in s.addons():
+                for name in HOOK_NAMES:
+                    fn = getattr(a, name, None)
+                    if fn is None:
+                        continue
+                    if not callable(fn) or inspect.ismodule(fn) or inspect.isclass(fn):
+                        continue
+                    m.setdefault(name, []).append((s, fn, _kind(fn)))
+        self.hookmap = m
+        self._schedule_tick()
+
+    def _schedule_tick(self):
+        if self.hookmap.get("tick") and self.tick_handle is None:
+            self.tick_handle = self.loop.call_later(0.1, self._tick)
+
+    def _tick(self):
+        self.tick_handle = None
+        for s, fn, _ in self.hookmap.get("tick", ()):
+            self.invoke(s, fn, (), None, "tick")
+        self._schedule_tick()
+
+    def addon_by_name(self, name):
+        from ..addonmanager import _get_name
+
+        for sid in self.order:
+            s = self.scripts.get(sid)
+            if s is None:
+                continue
+            for a in s.addons():
+                if _get_name(a) == name:
+                    return a
+        return None
+
+    # Running handlers ---------------------------------------------------
+
+    def invoke(self, script, fn, args, flow, hook):
+        """Run one sync handler; returns its result, or _HALT."""
+        snap = flow._snapshot() if flow is not None else None
+        old = sys.argv
+        sys.argv = script.argv
+        try:
+            return fn(*args)
+        except exceptions.AddonHalt:
+            return _HALT
+        except SystemExit as e:
+            self.log("error", "Script exited with code %s (in %s, %s)" % (e.code, script.name, hook), False)
+            if flow is not None:
+                flow._rollback(snap)
+        except Exception as e:
+            self.log("error", "Addon error: %s" % format_exc(e), False)
+            if flow is not None:
+                flow._rollback(snap)
+        finally:
+            sys.argv = old
+        return None
+
+    async def ainvoke(self, script, fn, kind, args, flow, hook, pending=None):
+        """Run one handler of any kind (or finish an awaitable a sync
+        handler returned)."""
+        snap = flow._snapshot() if flow is not None else None
+        old = sys.argv
+        try:
+            if pending is not None:
+                await pending
+            elif kind == "concurrent":
+                await self.loop.run_in_executor(None, _run_thread, script.argv, fn, args)
+            else:
+                sys.argv = script.argv
+                res = fn(*args)
+                if inspect.isawaitable(res):
+                    await res
+            return None
+        except exceptions.AddonHalt:
+            return _HALT
+        except SystemExit as e:
+            self.log("error", "Script exited with code %s (in %s, %s)" % (e.code, script.name, hook), False)
+        except Exception as e:
+            self.log("error", "Addon error: %s" % format_exc(e), False)
+        finally:
+            sys.argv = old
+        if flow is not None:
+            flow._rollback(snap)
+        return None
+
+    # Commands -----------------------------------------------------------
+
+    def cmd_init(self, msg):
+        from .. import ctx
+
+        ctx.options._set_from_go(msg.get("options") or {})
+        self.reply(msg.get("id"), version=list(sys.version_info[:3]), pid=os.getpid(),
+                   executable=sys.executable)
+
+    async def cmd_load(self, msg):
+        sid = msg["sid"]
+        old = self.scripts.pop(sid, None)
+        if old is not None:
+            await self._done_script(old)
+        s = Script(sid, msg["path"], list(msg.get("argv") or [msg["path"]]), msg.get("name") or msg["path"])
+        self.scripts[sid] = s
+        if sid not in self.order:
+            self.order.append(sid)
+        ok = await self._load_script(s)
+        self.rebuild_hooks()
+        self.reply(msg.get("id"), ok=ok, options=s.declared, hooks=self.hooks_defined())
+
+    async def _load_script(self, s):
+        import importlib.util
+
+        base = os.path.splitext(os.path.basename(s.path))[0]
+        fullname = "__mitmproxy_script__." + base
+        sys.modules.pop(fullname, None)
+        oldpath = list(sys.path)
+        oldargv = sys.argv
+        sys.path.insert(0, s.dir)
+        sys.argv = s.argv
+        try:
+            try:
+                spec = importlib.util.spec_from_file_location(fullname, s.path)
+                if spec is None or spec.loader is None:
+                    raise ImportError("cannot load %s as a Python script" % s.path)
+                mod = importlib.util.module_from_spec(spec)
+                sys.modules[fullname] = mod
+                spec.loader.exec_module(mod)
+                if not getattr(mod, "name", None):
+                    mod.name = s.path
+            except SystemExit as e:
+                sys.modules.pop(fullname, None)
+                self.log("error", "in script %s: Script exited with code %s" % (s.name, e.code), False)
+                return False
+            except Exception as e:
+                sys.modules.pop(fullname, None)
+                self.log("error", _load_error(s.name, e), False)
+                return False
+            s.ns = mod
+            # 0.18 era: start() may return the object that handles events,
+            # and start is then called on that object too.
+            start = getattr(mod, "start", None)
+            if callable(start) and not inspect.isclass(start):
+                try:
+                    ret = start()
+                    if ret is not None and ret is not mod:
+                        s.ns = ret
+                        start2 = getattr(ret, "start", None)
+                        if callable(start2):
+                            start2()
+                except SystemExit as e:
+                    self.log("error", "in script %s: Script exited with code %s" % (s.name, e.code), False)
+                    s.ns = None
+                    return False
+                except Exception as e:
+                    self.log("error", _load_error(s.name, e), False)
+                    s.ns = None
+                    return False
+        finally:
+            sys.path[:] = oldpath
+            sys.argv = oldargv
+        # The script's directory stays reachable for imports made later by
+        # its handlers, behind everything else so that it shadows nothing.
+        if s.dir not in sys.path:
+            sys.path.append(s.dir)
+        # load(loader) on the script and its addons.
+        from ..addonmanager import Loader
+
+        loader = Loader(s)
+        for a in s.addons():
+            fn = getattr(a, "load", None)
+            if callable(fn) and not inspect.ismodule(fn):
+                r = await self._call_lifecycle(s, fn, (loader,), "load")
+                if r is False:
+                    return False
+        return True
+
+    async def _call_lifecycle(self, s, fn, args, hook):
+        """Run a lifecycle handler to completion (awaiting it if async);
+        False if it failed. OptionsError passes through."""
+        old = sys.argv
+        sys.argv = s.argv
+        try:
+            res = fn(*args)
+            if inspect.isawaitable(res):
+                await res
+            return True
+        except exceptions.OptionsError:
+            raise
+        except exceptions.AddonHalt:
+            return True
+        except SystemExit as e:
+            self.log("error", "Script exited with code %s (in %s, %s)" % (e.code, s.name, hook), False)
+            return False
+        except Exception as e:
+            self.log("error", "Addon error: %s" % format_exc(e), False)
+            return False
+        finally:
+            sys.argv = old
+
+    async def _done_script(self, s):
+        for a in s.addons():
+            fn = getattr(a, "done", None)
+            if callable(fn) and not inspect.ismodule(fn):
+                await self._call_lifecycle(s, fn, (), "done")
+
+    def cmd_order(self, msg):
+        self.order = [x for x in msg.get("sids") or () if x in self.scripts]
+        self.rebuild_hooks()
+        self.reply(msg.get("id"), hooks=self.hooks_defined())
+
+    def cmd_options(self, msg):
+        """Option values only (a rejected change rolled back): no configure."""
+        from .. import ctx
+
+        try:
+            ctx.options._set_from_go(msg.get("options") or {})
+        except exceptions.OptionsError:
+            pass
+
+    async def cmd_unload(self, msg):
+        s = self.scripts.pop(msg["sid"], None)
+        if msg["sid"] in self.order:
+            self.order.remove(msg["sid"])
+        if s is not None:
+            await self._done_script(s)
+        self.rebuild_hooks()
+        self.reply(msg.get("id"), hooks=self.hooks_defined())
+
+    async def cmd_configure(self, msg):
+        from .. import ctx
+
+        cid = msg.get("id")
+        try:
+            ctx.options._set_from_go(msg.get("options") or {})
+        except exceptions.OptionsError as e:
+            self.reply(cid, err=str(e))
+            return
+        _sync_log_level(ctx.options)
+        updated = set(msg.get("updated") or ())
+        sids = msg.get("sids")
+        targets = [self.scripts[x] for x in (sids if sids is not None else self.order) if x in self.scripts]
+        for s in targets:
+            for a in s.addons():
+                fn = getattr(a, "configure", None)
+                if not callable(fn) or inspect.ismodule(fn):
+                    continue
+                args = (updated,)
+                if _arity(fn) >= 2:
+                    args = (ctx.options, updated)  # 0.18: configure(options, updated)
+                try:
+                    await self._call_lifecycle(s, fn, args, "configure")
+                except exceptions.OptionsError as e:
+                    if msg.get("load"):
+                        self.log("error", "in script %s: %s" % (s.name, e), False)
+                    self.rebuild_hooks()
+                    self.reply(cid, err=str(e) or type(e).__name__, hooks=self.hooks_defined())
+                    return
+        self.rebuild_hooks()
+        self.reply(cid, hooks=self.hooks_defined())
+
+    async def _lifecycle_all(self, name, sids=None):
+        for sid in list(sids if sids is not None else self.order):
+            s = self.scripts.get(sid)
+            if s is None:
+                continue
+            for a in s.addons():
+                fn = getattr(a, name, None)
+                if callable(fn) and not inspect.ismodule(fn):
+                    await self._call_lifecycle(s, fn, (), name)
+
+    async def cmd_running(self, msg):
+        self.is_running = True
+        await self._lifecycle_all("running", msg.get("sids"))
+        self.rebuild_hooks()
+        self.reply(msg.get("id"), hooks=self.hooks_defined())
+
+    async def cmd_done(self, msg):
+        await self._lifecycle_all("done")
+        self.reply(msg.get("id"))
+
+    def cmd_hook(self, msg):
+        name = msg["hook"]
+        cid = msg.get("id")
+        entries = list(self.hookmap.get(name, ()))
+        legacy = [k for k, v in LEGACY.items() if v == name and self.hookmap.get(k)]
+        call = Call(cid)
+        try:
+            args, obj, flow, legacy_args = self._build(name, msg, call)
+        except Exception as e:
+            self.log("error", "mitmgo script host: cannot decode the %s event: %s" % (name, format_exc(e)), False)
+            self.reply(cid)
+            return
+        for k in legacy:
+            entries.extend((s, fn, kind, legacy_args) for s, fn, kind in self.hookmap[k])
+        entries = [e if len(e) == 4 else e + (args,) for e in entries]
+
+        def done():
+            call.finished = True
+            try:
+                changes = _changes(name, obj, flow)
+            except Exception as e:
+                self.log("error", "mitmgo script host: collecting the changes of %s failed: %s"
+                         % (name, format_exc(e)), False)
+                changes = {}
+            if flow is not None:
+                self._stash(flow, name)
+            self.reply(cid, changes=changes)
+
+        self._run_with_args(entries, flow, name, done)
+
+    def _run_with_args(self, entries, flow, hook, done):
+        # Entries carry their own arguments (legacy names take other ones).
+        for i, (s, fn, kind, args) in enumerate(entries):
+            if kind != "sync":
+                self.loop.create_task(self._run_async_args(entries, i, None, flow, hook, done))
+                return
+            res = self.invoke(s, fn, args, flow, hook)
+            if res is _HALT:
+                break
+            if res is not None and inspect.isawaitable(res):
+                self.loop.create_task(self._run_async_args(entries, i, res, flow, hook, done))
+                return
+        done()
+
+    async def _run_async_args(self, entries, start, pending, flow, hook, done):
+        try:
+            for i in range(start, len(entries)):
+                s, fn, kind, args = entries[i]
+                res = await self.ainvoke(s, fn, kind, args, flow, hook, pending if i == start else None)
+                if res is _HALT:
+                    break
+        finally:
+            done()
+
+    def _build(self, name, msg, call):
+        """The handler arguments for a hook: (args, changed-object, flow,
+        args for the 0.18-era name)."""
+        from ..connection import Client, Server
+
+        live = bool(msg.get("live"))
+        if name in HTTP_HOOKS:
+            from ..http import HTTPFlow
+
+            f = HTTPFlow.__new__(HTTPFlow)
+            f._init_hook(call, msg)
+            self._restore(f)
+            return (f,), f, f, (f,)
+        if name in TCP_HOOKS:
+            from ..tcp import TCPFlow
+
+            f = TCPFlow.__new__(TCPFlow)
+            f._init_hook(call, msg)
+            self._restore(f)
+            return (f,), f, f, (f,)
+        client = Client._from_raw(msg["cc"], live) if msg.get("cc") is not None else None
+        server = Server._from_raw(msg["sc"], live) if msg.get("sc") is not None else None
+        if name in CLIENT_HOOKS:
+            return (client,), _ConnChanges(client=client), None, (_RootLayer(client, server),)
+        if name in SERVER_HOOKS:
+            from ..proxy.server_hooks import ServerConnectionHookData
+
+            return (ServerConnectionHookData(server, client),), _ConnChanges(client=client, server=server), None, (server,)
+        if name == "tls_clienthello":
+            from ..tls import ClientHello, ClientHelloData, Context
+
+            d = ClientHelloData(Context(client, server), ClientHello(msg.get("sni"), msg.get("alpn") or ()))
+            return (d,), d, None, (d,)
+        if name in TLS_HOOKS:
+            from ..tls import Context, TlsData
+
+            conn = client if msg.get("is_client") else server
+            d = TlsData(conn, Context(client, server))
+            return (d,), _ConnChanges(client=client, server=server), None, (d,)
+        raise ValueError("unknown hook %r" % name)
+
+    def _restore(self, f):
+        extra = self.sticky.get(f.id)
+        if extra:
+            f.__dict__.update(extra)
+
+    def _stash(self, f, hook):
+        """Keep attributes a script set on a flow for its next hook call
+        (scripts store per-flow state on the flow object)."""
+        extra = f.__dict__
+        if not extra:
+            if self.sticky:
+                self.sticky.pop(f.id, None)
+            return
+        final = hook in FINAL_HOOKS or (hook == "response" and _status(f) != 101)
+        if not final:
+            self.sticky[f.id] = dict(extra)
+            self.sticky.move_to_end(f.id)
+            while len(self.sticky) > _STICKY_MAX:
+                self.sticky.popitem(last=False)
+        else:
+            self.sticky.pop(f.id, None)
+
+
+def _status(f):
+    try:
+        return f.response.status_code if f.response is not None else None
+    except Exception:
+        return None
+
+
+class _RootLayer:
+    """0.18-era clientconnect/clientdisconnect got the root layer."""
+
+    def __init__(self, client, server):
+        self.client_conn = client
+        self.server_conn = server
+
+
+class _ConnChanges:
+    def __init__(self, client=None, server=None):
+        self.client = client
+        self.server = server
+
+
+def _changes(name, obj, flow):
+    if flow is not None:
+        return flow._changes()
+    out = {}
+    if isinstance(obj, _ConnChanges):
+        for k in ("client", "server"):
+            c = getattr(obj, k)
+            if c is not None:
+                d = c._changes()
+                if d:
+                    out[k] = d
+    elif name == "tls_clienthello":
+        out["ignore_connection"] = bool(obj.ignore_connection)
+        out["establish_server_tls_first"] = bool(obj.establish_server_tls_first)
+        for k in ("client", "server"):
+            c = getattr(obj.context, k)
+            if c is not None:
+                d = c._changes()
+                if d:
+                    out[k] = d
+    return out
+
+
+def _sendable(v):
+    """v with the values tnetstrings cannot carry left out."""
+    if isinstance(v, dict):
+        out = {}
+        for k, x in v.items():
+            try:
+                tnetstring.dumps(x)
+                out[k] = x
+            except tnetstring.TNetStringError:
+                out[k] = _sendable(x) if isinstance(x, (dict, list)) else None
+                if out[k] is None:
+                    del out[k]
+        return out
+    if isinstance(v, list):
+        out = []
+        for x in v:
+            try:
+                tnetstring.dumps(x)
+                out.append(x)
+            except tnetstring.TNetStringError:
+                pass
+        return out
+    return v
+
+
+def _kind(fn):
+    if getattr(fn, "_mitmgo_concurrent", False):
+        return "concurrent"
+    if inspect.iscoroutinefunction(fn):
+        return "async"
+    return "sync"
+
+
+def _run_thread(argv, fn, args):
+    sys.argv = argv
+    res = fn(*args)
+    if inspect.isawaitable(res):
+        loop = asyncio.new_event_loop()
+        try:
+            loop.run_until_complete(res)
+        finally:
+            loop.close()
+
+
+def _arity(fn):
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return 1
+    n = 0
+    for p in sig.parameters.values():
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            n += 1
+        elif p.kind == p.VAR_POSITIONAL:
+            return 1
+    return n
+
+
+def _load_error(name, e):
+    """mitmproxy's "in script PATH:LINE MESSAGE", then the traceback."""
+    lineno = ""
+    if isinstance(e, SyntaxError):
+        lineno = str(e.lineno or "")
+        detail = "".join(traceback.format_exception_only(type(e), e))
+    else:
+        tb = _clean_tb(e.__traceback__)
+        frames = traceback.extract_tb(tb)
+        for fr in reversed(frames):
+            if os.path.abspath(fr.filename) == os.path.abspath(name) or fr.filename == name:
+                lineno = str(fr.lineno)
+                break
+        else:
+            if frames:
+                lineno = str(frames[-1].lineno)
+        detail = "".join(traceback.format_exception(type(e), e, tb))
+    return "in script %s:%s %s\n%s" % (name, lineno, str(e) or type(e).__name__, detail.rstrip("\n"))
+
+
+_LEVELS = {"error": 40, "warn": 30, "info": 20, "alert": 20, "debug": 10}
+
+
+def _sync_log_level(options):
+    """Drop Python logging records that mitmgo's terminal would not show."""
+    import logging
+
+    v = options._values.get("termlog_verbosity")
+    if isinstance(v, str) and v in _LEVELS:
+        logging.getLogger().setLevel(_LEVELS[v])
+
+
+def _install_finder():
+    """Missing mitmproxy modules say they are missing from mitmgo."""
+    import importlib.abc
+
+    class Finder(importlib.abc.MetaPathFinder):
+        def find_spec(self, fullname, path, target=None):
+            if fullname.startswith("mitmproxy.") and not fullname.startswith("mitmproxy._"):
+                # Let the normal finders try first: we are last in the list.
+                raise ModuleNotFoundError(
+                    "No module named %r: this part of mitmproxy's API is not supported yet by mitmgo" % fullname,
+                    name=fullname,
+                )
+            return None
+
+    sys.meta_path.append(Finder())
+
+
+def main():
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except (ValueError, OSError):
+        pass
+    rfd, wfd = 3, 4
+    if len(sys.argv) >= 3:
+        rfd, wfd = int(sys.argv[1]), int(sys.argv[2])
+    os.set_inheritable(rfd, False)
+    os.set_inheritable(wfd, False)
+    sys.argv = [sys.argv[0]]
+    host = Host(rfd, wfd)
+    runtime.host = host
+    from .. import log as _log
+
+    _log.install()
+    _install_finder()
+    # Modules scripts commonly shadow by name (a script called logging.py)
+    # are imported before any script directory is on sys.path.
+    import argparse  # noqa: F401
+    import json  # noqa: F401
+    import re  # noqa: F401
+    import typing  # noqa: F401
+
+    asyncio.set_event_loop(host.loop)
+    os.set_blocking(rfd, False)
+    host.loop.add_reader(rfd, host.on_readable)
+    try:
+        host.loop.run_forever()
+    finally:
+        host.executor.shutdown(wait=False)
+        try:
+            sys.stdout.flush()
+        except Exception:
+            pass
+        os._exit(0)

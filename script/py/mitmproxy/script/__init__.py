@@ -1,0 +1,3 @@
+from .concurrent import concurrent
+
+__all__ = ["concurrent"]
