@@ -38,13 +38,16 @@ func normEncoding(enc string) string {
 // DecodeContent removes the content-encoding enc from data.
 func DecodeContent(enc string, data []byte) ([]byte, error) {
 	var r io.Reader
+	if len(data) == 0 && IsSupportedEncoding(enc) {
+		// mitmproxy's decoders all map an empty body to an empty body (a
+		// HEAD response or a 304 carries the encoding header but no data);
+		// brotli and zstd would otherwise report a truncated stream.
+		return []byte{}, nil
+	}
 	switch normEncoding(enc) {
 	case "", "identity", "none":
 		return data, nil
 	case "gzip", "x-gzip":
-		if len(data) == 0 {
-			return []byte{}, nil
-		}
 		zr, err := gzip.NewReader(bytes.NewReader(data))
 		if err != nil {
 			return nil, fmt.Errorf("invalid gzip body: %w", err)
@@ -52,9 +55,6 @@ func DecodeContent(enc string, data []byte) ([]byte, error) {
 		defer zr.Close()
 		r = zr
 	case "deflate":
-		if len(data) == 0 {
-			return []byte{}, nil
-		}
 		// "deflate" is zlib-wrapped by the RFC, but many servers send raw
 		// deflate; accept both, as browsers and mitmproxy do.
 		if zr, err := zlib.NewReader(bytes.NewReader(data)); err == nil {

@@ -158,12 +158,14 @@ func (h Headers) Keys() []string {
 // Len counts distinct names, as len() of mitmproxy's Headers does.
 func (h Headers) Len() int { return len(h.Keys()) }
 
-// Clone returns a copy that shares no storage with h.
+// Clone returns a copy that shares no storage with h. A nil h stays nil and
+// an empty one stays empty: for trailers the difference is "none" versus
+// "present but empty", which the state dict keeps (null versus []).
 func (h Headers) Clone() Headers {
 	if h == nil {
 		return nil
 	}
-	return append(Headers(nil), h...)
+	return append(make(Headers, 0, len(h)), h...)
 }
 
 // Bytes renders the fields as "Name: value\r\n" lines, the form the ~h filter

@@ -12,6 +12,8 @@ import (
 
 	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/htmlindex"
+	"golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/encoding/unicode/utf32"
 )
 
 // ErrContentMissing is returned when a body was streamed or not yet read.
@@ -106,9 +108,15 @@ func (m *Message) SetRawContent(raw []byte) {
 }
 
 // Decode removes the Content-Encoding in place, as mitmproxy's decode().
+// An empty body is left alone with its headers, as mitmproxy does: it is
+// typically a HEAD response whose Content-Length describes a body that was
+// not sent, and rewriting it to 0 would corrupt the response.
 func (m *Message) Decode() error {
 	if m.RawContent == nil {
 		return ErrContentMissing
+	}
+	if len(m.RawContent) == 0 {
+		return nil
 	}
 	c, err := m.Content()
 	if err != nil {
@@ -119,8 +127,13 @@ func (m *Message) Decode() error {
 	return nil
 }
 
-// Encode applies encoding enc in place (replacing any current one).
+// Encode applies encoding enc in place (replacing any current one). An
+// encoding mitmgo cannot produce is an error, as mitmproxy's ValueError, and
+// leaves the message unchanged (SetContent alone would silently drop it).
 func (m *Message) Encode(enc string) error {
+	if !IsSupportedEncoding(enc) {
+		return fmt.Errorf("invalid content encoding %q", enc)
+	}
 	c, err := m.Content()
 	if err != nil {
 		return err
@@ -133,48 +146,53 @@ func (m *Message) Encode(enc string) error {
 var (
 	charsetParam    = regexp.MustCompile(`(?i);\s*charset\s*=\s*"?([^";\s]+)`)
 	htmlMetaCharset = regexp.MustCompile(`(?i)<meta[^>]+charset=['"]?([^'">]+)`)
-	xmlEncoding     = regexp.MustCompile(`^<\?xml[^>]+encoding=['"]?([^'">]+)`)
-	cssCharset      = regexp.MustCompile(`^@charset "([^"]+)";`)
+	xmlEncoding     = regexp.MustCompile(`(?i)<\?xml[^?>]+encoding=['"]([^'"?>]+)`)
+	cssCharset      = regexp.MustCompile(`(?i)^@charset "([^"]+)";`)
 )
 
-// inferCharset follows mitmproxy's infer_content_encoding: BOM, the
-// Content-Type charset, then type-specific hints, else latin-1.
+// inferCharset follows mitmproxy's infer_content_encoding
+// (mitmproxy/net/http/headers.py): a BOM, the Content-Type charset, then
+// type-specific hints, else latin-1. The charset names are Python codec
+// names; lookupEncoding understands them.
 func inferCharset(contentType string, content []byte) string {
+	// The BOM wins, with the explicit-endian codecs mitmproxy picks (they
+	// keep the BOM as U+FEFF in the text; utf-8-sig strips it).
 	switch {
-	case bytes.HasPrefix(content, []byte{0x00, 0x00, 0xFE, 0xFF}), bytes.HasPrefix(content, []byte{0xFF, 0xFE, 0x00, 0x00}):
-		return "utf-32"
-	case bytes.HasPrefix(content, []byte{0xFE, 0xFF}), bytes.HasPrefix(content, []byte{0xFF, 0xFE}):
-		return "utf-16"
+	case bytes.HasPrefix(content, []byte{0x00, 0x00, 0xFE, 0xFF}):
+		return "utf-32be"
+	case bytes.HasPrefix(content, []byte{0xFF, 0xFE, 0x00, 0x00}):
+		return "utf-32le"
+	case bytes.HasPrefix(content, []byte{0xFE, 0xFF}):
+		return "utf-16be"
+	case bytes.HasPrefix(content, []byte{0xFF, 0xFE}):
+		return "utf-16le"
 	case bytes.HasPrefix(content, []byte{0xEF, 0xBB, 0xBF}):
-		return "utf-8"
+		return "utf-8-sig"
 	}
 	enc := ""
 	if m := charsetParam.FindStringSubmatch(contentType); m != nil {
 		enc = m[1]
 	} else {
 		ct := strings.ToLower(contentType)
-		head := content
-		if len(head) > 1024 {
-			head = head[:1024]
-		}
+		// mitmproxy searches the whole body for these hints, not a prefix.
 		switch {
 		case strings.Contains(ct, "json"):
 			enc = "utf-8"
 		case strings.Contains(ct, "html"):
 			enc = "utf-8"
-			if m := htmlMetaCharset.FindSubmatch(head); m != nil {
+			if m := htmlMetaCharset.FindSubmatch(content); m != nil {
 				enc = string(m[1])
 			}
 		case strings.Contains(ct, "xml"):
 			enc = "utf-8"
-			if m := xmlEncoding.FindSubmatch(head); m != nil {
+			if m := xmlEncoding.FindSubmatch(content); m != nil {
 				enc = string(m[1])
 			}
 		case strings.Contains(ct, "javascript") || strings.Contains(ct, "ecmascript"):
 			enc = "utf-8"
 		case strings.Contains(ct, "css"):
 			enc = "utf-8"
-			if m := cssCharset.FindSubmatch(head); m != nil {
+			if m := cssCharset.FindSubmatch(content); m != nil {
 				enc = string(m[1])
 			}
 		default:
@@ -195,12 +213,29 @@ func (m *Message) Charset() string {
 	return inferCharset(m.Headers.Get("content-type"), c)
 }
 
+// lookupEncoding maps a charset name to an encoder/decoder. nil with ok means
+// UTF-8. Python's codec names come first: they differ from the WHATWG labels
+// of htmlindex for latin-1 (WHATWG means windows-1252) and for the UTF-16/32
+// family (WHATWG has no UTF-32, and maps "utf-16" to little-endian without
+// BOM detection).
 func lookupEncoding(name string) (encoding.Encoding, bool) {
-	switch name {
-	case "utf-8", "utf8":
+	switch strings.ReplaceAll(name, "_", "-") {
+	case "utf-8", "utf8", "u8":
 		return nil, true
-	case "latin-1", "latin1", "iso-8859-1":
+	case "latin-1", "latin1", "iso-8859-1", "iso8859-1", "l1":
 		return latin1{}, true
+	case "utf-16be":
+		return unicode.UTF16(unicode.BigEndian, unicode.IgnoreBOM), true
+	case "utf-16le":
+		return unicode.UTF16(unicode.LittleEndian, unicode.IgnoreBOM), true
+	case "utf-16", "utf16":
+		return unicode.UTF16(unicode.LittleEndian, unicode.UseBOM), true
+	case "utf-32be":
+		return utf32.UTF32(utf32.BigEndian, utf32.IgnoreBOM), true
+	case "utf-32le":
+		return utf32.UTF32(utf32.LittleEndian, utf32.IgnoreBOM), true
+	case "utf-32", "utf32":
+		return utf32.UTF32(utf32.LittleEndian, utf32.UseBOM), true
 	}
 	e, err := htmlindex.Get(name)
 	if err != nil {
@@ -209,6 +244,9 @@ func lookupEncoding(name string) (encoding.Encoding, bool) {
 	return e, true
 }
 
+// utf8BOM starts bodies that mitmproxy decodes as utf-8-sig.
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
 // Text returns the decoded body as text, using the inferred charset.
 func (m *Message) Text() (string, error) {
 	c, err := m.Content()
@@ -216,6 +254,9 @@ func (m *Message) Text() (string, error) {
 		return "", err
 	}
 	cs := inferCharset(m.Headers.Get("content-type"), c)
+	if cs == "utf-8-sig" {
+		cs, c = "utf-8", bytes.TrimPrefix(c, utf8BOM)
+	}
 	enc, ok := lookupEncoding(cs)
 	if !ok {
 		return "", fmt.Errorf("unknown charset %q", cs)
@@ -237,7 +278,7 @@ func (m *Message) Text() (string, error) {
 }
 
 // SetText encodes text with the inferred charset; when it cannot be encoded
-// that way, UTF-8 is used and "charset=utf-8" is added to the Content-Type, as
+// that way, UTF-8 is used and "charset=utf-8" is put in the Content-Type, as
 // mitmproxy does.
 func (m *Message) SetText(text string) {
 	cs := inferCharset(m.Headers.Get("content-type"), nil)
@@ -256,13 +297,42 @@ func (m *Message) SetText(text string) {
 			return
 		}
 	}
-	ct := m.Headers.Get("content-type")
-	if ct == "" {
-		ct = "text/plain"
-	}
-	ct = charsetParam.ReplaceAllString(ct, "")
-	m.Headers.Set("content-type", ct+"; charset=utf-8")
+	m.Headers.Set("content-type", withUTF8Charset(m.Headers.Get("content-type")))
 	m.SetContent([]byte(text))
+}
+
+// withUTF8Charset sets the charset parameter of a Content-Type to utf-8 as
+// mitmproxy's parse_content_type/assemble_content_type do: type and subtype
+// lower-cased, other parameters kept in order, an existing charset replaced
+// in place, and text/plain when the value is not a type/subtype.
+func withUTF8Charset(ct string) string {
+	typ, params, _ := strings.Cut(ct, ";")
+	major, minor, ok := strings.Cut(typ, "/")
+	if !ok {
+		return "text/plain; charset=utf-8"
+	}
+	var out []string
+	replaced := false
+	if params != "" {
+		for _, p := range strings.Split(params, ";") {
+			k, v, ok := strings.Cut(p, "=")
+			if !ok {
+				continue // mitmproxy drops parameters without a value
+			}
+			k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+			if strings.EqualFold(k, "charset") {
+				if replaced {
+					continue
+				}
+				k, v, replaced = "charset", "utf-8", true
+			}
+			out = append(out, k+"="+v)
+		}
+	}
+	if !replaced {
+		out = append(out, "charset=utf-8")
+	}
+	return strings.ToLower(major) + "/" + strings.ToLower(minor) + "; " + strings.Join(out, "; ")
 }
 
 // JSON decodes the body (non-strictly) as JSON into v.

@@ -83,11 +83,22 @@ func hostWithDefaultPort(scheme, host string, port int) string {
 }
 
 // URL is built from scheme, host, port and path; default ports are left out.
+// As in mitmproxy, a CONNECT request's URL is host:port, and the asterisk
+// of "OPTIONS * HTTP/1.1" is left out ("http://host").
 func (r *Request) URL() string {
 	if r.FirstLineFormat() == "authority" {
-		return r.Authority
+		return hostPort(r.Host, r.Port)
 	}
-	return r.Scheme + "://" + hostWithDefaultPort(r.Scheme, r.Host, r.Port) + r.Path
+	return r.Scheme + "://" + hostWithDefaultPort(r.Scheme, r.Host, r.Port) + urlPath(r.Path)
+}
+
+// urlPath is the path as it appears in a URL: mitmproxy's url.unparse drops
+// the asterisk-form target.
+func urlPath(path string) string {
+	if path == "*" {
+		return ""
+	}
+	return path
 }
 
 // SetURL parses rawURL into scheme, host, port and path, updating the Host
@@ -97,11 +108,12 @@ func (r *Request) SetURL(rawURL string) error {
 	if err != nil {
 		return fmt.Errorf("invalid URL %q: %w", rawURL, err)
 	}
-	if u.Scheme == "" || u.Host == "" {
+	if u.Scheme == "" || u.Hostname() == "" {
 		return fmt.Errorf("invalid URL %q: scheme and host required", rawURL)
 	}
 	scheme := strings.ToLower(u.Scheme)
-	host := u.Hostname()
+	// Python's urlparse().hostname, which mitmproxy uses, is lower-case.
+	host := strings.ToLower(u.Hostname())
 	port := defaultPort(scheme)
 	if p := u.Port(); p != "" {
 		n, err := strconv.Atoi(p)
@@ -114,8 +126,9 @@ func (r *Request) SetURL(rawURL string) error {
 	if u.RawQuery != "" || u.ForceQuery {
 		path += "?" + u.RawQuery
 	}
-	if path == "" {
-		path = "/"
+	if !strings.HasPrefix(path, "/") {
+		// "http://host?x=1" has the path "/?x=1", as in mitmproxy.
+		path = "/" + path
 	}
 	r.Scheme = scheme
 	r.Path = path
@@ -146,17 +159,16 @@ func (r *Request) setHostPort(host string, port int) {
 }
 
 // HostHeader is the Host header for HTTP/1, the authority (falling back to
-// Host) for HTTP/2 and later.
+// Host) for HTTP/2 and later. For HTTP/1 the authority of an absolute-form
+// or CONNECT request does not count: without a Host header the result is
+// "" (mitmproxy's None), so pretty_host and pretty_url use the target host.
 func (r *Request) HostHeader() string {
 	if r.IsHTTP2() || strings.HasPrefix(r.HTTPVersion, "HTTP/3") {
 		if r.Authority != "" {
 			return r.Authority
 		}
 	}
-	if h, ok := r.Headers.Lookup("host"); ok {
-		return h
-	}
-	return r.Authority
+	return r.Headers.Get("host")
 }
 
 // FirstLineFormat is "authority" for CONNECT, "absolute" when an authority is
@@ -202,7 +214,7 @@ func (r *Request) PrettyURL() string {
 	} else {
 		host = strings.Trim(authority, "[]")
 	}
-	return r.Scheme + "://" + hostWithDefaultPort(r.Scheme, host, port) + r.Path
+	return r.Scheme + "://" + hostWithDefaultPort(r.Scheme, host, port) + urlPath(r.Path)
 }
 
 // PathOnly is the path without the query string.

@@ -37,12 +37,12 @@ func canonicalize(d *tnetstring.Dict) (*tnetstring.Dict, error) {
 	c.set("type", func(any) any { return typ })
 	c.set("id", asStr)
 	c.set("error", canonError)
-	c.setDefault("client_conn", func(v any) any { return canonConn(v, false) })
-	c.setDefault("server_conn", func(v any) any { return canonConn(v, true) })
+	c.setDefault("client_conn", canonClient)
+	c.setDefault("server_conn", canonServer)
 	c.setOr("intercepted", false, nil)
 	c.set("is_replay", asStr)
 	c.setOr("marked", "", asStr)
-	c.setOr("metadata", tnetstring.NewDict(), nil)
+	c.setOr("metadata", newDict, nil)
 	c.setOr("comment", "", asStr)
 	c.set("timestamp_created", nil)
 	c.set("backup", nil)
@@ -52,7 +52,7 @@ func canonicalize(d *tnetstring.Dict) (*tnetstring.Dict, error) {
 		c.set("response", canonResponse)
 		c.set("websocket", canonWebSocket)
 	case "tcp", "udp":
-		c.setOr("messages", []any{}, canonMessages)
+		c.setOr("messages", newList, canonMessages)
 	case "dns":
 		c.set("request", canonDNSMessage)
 		c.set("response", canonDNSMessage)
@@ -117,10 +117,36 @@ func (c *canon) set(key string, conv func(any) any) {
 	c.put(key, v)
 }
 
+// lazy names a default value that is made only when needed (a fresh one
+// each time, as callers may modify it).
+type lazy int
+
+const (
+	newList lazy = iota
+	newBytes
+	newDict
+	newHTTP11
+)
+
+func (l lazy) make() any {
+	switch l {
+	case newList:
+		return []any{}
+	case newBytes:
+		return []byte{}
+	case newDict:
+		return tnetstring.NewDict()
+	}
+	return []byte("HTTP/1.1")
+}
+
 // setOr is set with a default for absent or null values.
 func (c *canon) setOr(key string, def any, conv func(any) any) {
 	v := c.lookup(key)
 	if v == nil {
+		if l, ok := def.(lazy); ok {
+			def = l.make()
+		}
 		v = def
 	} else if conv != nil {
 		v = conv(v)
@@ -251,6 +277,11 @@ func listOf(conv func(any) any) func(any) any {
 	}
 }
 
+var (
+	bytesList = listOf(asBytes)
+	strList   = listOf(asStr)
+)
+
 // same reports whether a conversion returned its input unchanged.
 func same(x, y any) bool {
 	switch x := x.(type) {
@@ -289,6 +320,9 @@ func canonVia(v any) any {
 	return []any{asStr(l[0]), canonAddr(l[1])}
 }
 
+func canonClient(v any) any { return canonConn(v, false) }
+func canonServer(v any) any { return canonConn(v, true) }
+
 // canonConn follows the field order of mitmproxy's connection.Client and
 // connection.Server dataclasses.
 func canonConn(v any, server bool) any {
@@ -309,11 +343,11 @@ func canonConn(v any, server bool) any {
 	c.setOr("transport_protocol", "tcp", asStr)
 	c.set("error", asStr)
 	c.setOr("tls", false, nil)
-	c.setOr("certificate_list", []any{}, listOf(asBytes))
+	c.setOr("certificate_list", newList, bytesList)
 	c.set("alpn", asBytes)
-	c.setOr("alpn_offers", []any{}, listOf(asBytes))
+	c.setOr("alpn_offers", newList, bytesList)
 	c.set("cipher", asStr)
-	c.setOr("cipher_list", []any{}, listOf(asStr))
+	c.setOr("cipher_list", newList, strList)
 	c.set("tls_version", asStr)
 	c.set("sni", asStr)
 	c.set("timestamp_start", asFloat)
@@ -368,8 +402,8 @@ func canonHeaders(v any) any {
 }
 
 func canonMessageData(c *canon) {
-	c.setOr("http_version", []byte("HTTP/1.1"), asBytes)
-	c.setOr("headers", []any{}, canonHeaders)
+	c.setOr("http_version", newHTTP11, asBytes)
+	c.setOr("headers", newList, canonHeaders)
 	c.set("content", asBytes)
 	c.set("trailers", canonHeaders)
 	c.set("timestamp_start", nil)
@@ -401,10 +435,10 @@ func canonRequest(v any) any {
 	canonMessageData(&c)
 	c.setOr("host", "", idnaHost)
 	c.setOr("port", int64(0), nil)
-	c.setOr("method", []byte{}, asBytes)
-	c.setOr("scheme", []byte{}, asBytes)
-	c.setOr("authority", []byte{}, asBytes)
-	c.setOr("path", []byte{}, asBytes)
+	c.setOr("method", newBytes, asBytes)
+	c.setOr("scheme", newBytes, asBytes)
+	c.setOr("authority", newBytes, asBytes)
+	c.setOr("path", newBytes, asBytes)
 	c.rest()
 	return c.dst
 }
@@ -416,7 +450,7 @@ func canonResponse(v any) any {
 	}
 	canonMessageData(&c)
 	c.setOr("status_code", int64(0), nil)
-	c.setOr("reason", []byte{}, asBytes)
+	c.setOr("reason", newBytes, asBytes)
 	c.rest()
 	return c.dst
 }
@@ -426,22 +460,7 @@ func canonWebSocket(v any) any {
 	if !ok {
 		return v
 	}
-	c.setOr("messages", []any{}, listOf(func(m any) any {
-		l, ok := m.([]any)
-		if !ok || len(l) < 3 {
-			return m
-		}
-		_, intType := l[0].(int64)
-		_, strContent := l[2].(string)
-		if intType && !strContent {
-			return m
-		}
-		out := append([]any{}, l...)
-		out[0] = asInt(out[0])
-		// mitmproxy 6 stored text messages as str; the content is bytes.
-		out[2] = asBytes(out[2])
-		return out
-	}))
+	c.setOr("messages", newList, wsMessages)
 	c.set("closed_by_client", nil)
 	c.set("close_code", asInt)
 	c.set("close_reason", asStr)
@@ -450,20 +469,39 @@ func canonWebSocket(v any) any {
 	return c.dst
 }
 
-func canonMessages(v any) any {
-	return listOf(func(m any) any {
-		l, ok := m.([]any)
-		if !ok || len(l) < 2 {
-			return m
-		}
-		if _, isStr := l[1].(string); !isStr {
-			return m
-		}
-		out := append([]any{}, l...)
-		out[1] = asBytes(out[1])
-		return out
-	})(v)
-}
+// wsMessages converts [type, from_client, content, timestamp, dropped,
+// injected] items.
+var wsMessages = listOf(func(m any) any {
+	l, ok := m.([]any)
+	if !ok || len(l) < 3 {
+		return m
+	}
+	_, intType := l[0].(int64)
+	_, strContent := l[2].(string)
+	if intType && !strContent {
+		return m
+	}
+	out := append([]any{}, l...)
+	out[0] = asInt(out[0])
+	// mitmproxy 6 stored text messages as str; the content is bytes.
+	out[2] = asBytes(out[2])
+	return out
+})
+
+// canonMessages converts TCP and UDP [from_client, content, timestamp]
+// items.
+var canonMessages = listOf(func(m any) any {
+	l, ok := m.([]any)
+	if !ok || len(l) < 2 {
+		return m
+	}
+	if _, isStr := l[1].(string); !isStr {
+		return m
+	}
+	out := append([]any{}, l...)
+	out[1] = asBytes(out[1])
+	return out
+})
 
 func canonDNSMessage(v any) any {
 	c, ok := newCanon(v, dnsKeys)
@@ -503,10 +541,10 @@ func canonDNSMessage(v any) any {
 	c.set("recursion_available", nil)
 	c.set("reserved", asInt)
 	c.set("response_code", asInt)
-	c.setOr("questions", []any{}, listOf(question))
-	c.setOr("answers", []any{}, listOf(record))
-	c.setOr("authorities", []any{}, listOf(record))
-	c.setOr("additionals", []any{}, listOf(record))
+	c.setOr("questions", newList, listOf(question))
+	c.setOr("answers", newList, listOf(record))
+	c.setOr("authorities", newList, listOf(record))
+	c.setOr("additionals", newList, listOf(record))
 	c.set("timestamp", asFloat)
 	c.rest()
 	return c.dst

@@ -633,3 +633,88 @@ func TestMitmdump8(t *testing.T) {
 		}
 	}
 }
+
+func TestHTTPHelpers(t *testing.T) {
+	if got := parseQS("a=1&b=%41+x&c&&d=%zz&e=%ff"); fmt.Sprint(got) != "[[a 1] [b A x] [c ] [d %zz] [e \xff]]" {
+		t.Errorf("parseQS = %q", got)
+	}
+	if got := parseCookieHeader(`a=b; c="q\"x"; d`); fmt.Sprint(got) != `[[a b] [c q"x] [d ]]` {
+		t.Errorf("parseCookieHeader = %q", got)
+	}
+	cs := parseSetCookieHeader("id=1; Path=/x; HttpOnly; expires=Wed, 21 Oct 2015 07:28:00 GMT, two=2; SameSite=Lax")
+	if len(cs) != 2 || cs[0].name != "id" || *cs[0].value != "1" || cs[1].name != "two" {
+		t.Fatalf("parseSetCookieHeader = %+v", cs)
+	}
+	if v, ok := cs[0].attr("path"); !ok || *v != "/x" {
+		t.Error("path attr")
+	}
+	if v, ok := cs[0].attr("httponly"); !ok || v != nil {
+		t.Error("flag attr")
+	}
+	if v, ok := cs[0].attr("Expires"); !ok || *v != "Wed, 21 Oct 2015 07:28:00 GMT" {
+		t.Errorf("expires attr %v", v)
+	}
+	if got := bytesRepr([]byte("a'b\"\\\n\x00\xff")); got != `b'a\'b"\\\n\x00\xff'` {
+		t.Errorf("bytesRepr = %s", got)
+	}
+	if got := bytesRepr([]byte("it's")); got != `b"it's"` {
+		t.Errorf("bytesRepr = %s", got)
+	}
+	for _, tt := range []struct{ ct, want string }{
+		{"text/html; charset=ISO-8859-1", "ISO-8859-1"}, {"application/json", "utf8"}, {"text/html", "utf8"},
+		{"image/png", "latin-1"}, {"text/plain; charset=gbk", "gb18030"}, {"text/css", "utf8"},
+	} {
+		if got := inferContentEncoding(tt.ct, nil); got != tt.want {
+			t.Errorf("inferContentEncoding(%q) = %q, want %q", tt.ct, got, tt.want)
+		}
+	}
+	if s, ok := decodeText([]byte("caf\xe9"), "latin-1"); !ok || s != "café" {
+		t.Error("latin-1")
+	}
+	if _, ok := decodeText([]byte("caf\xe9"), "utf-8"); ok {
+		t.Error("invalid utf-8 accepted")
+	}
+	if s, ok := decodeText([]byte("\x82\xa0"), "shift_jis"); !ok || s != "あ" {
+		t.Errorf("shift_jis: %q %v", s, ok)
+	}
+	if b, ok := encodeText("é", "latin-1"); !ok || string(b) != "\xe9" {
+		t.Error("encode latin-1")
+	}
+	if _, ok := encodeText("€", "latin-1"); ok {
+		t.Error("€ in latin-1")
+	}
+	for _, tt := range []struct {
+		url, scheme, host string
+		port              int64
+		path              string
+	}{
+		{"https://Example.COM/a?b=c#d", "https", "example.com", 443, "/a?b=c#d"},
+		{"http://x:8080", "http", "x", 8080, "/"},
+		{"https://mitmproxy.org/?=", "https", "mitmproxy.org", 443, "/?="},
+		{"http://[::1]:81/p?", "http", "::1", 81, "/p"},
+		{"http://u:p@h/%zz", "http", "h", 80, "/%zz"},
+	} {
+		s, h, p, path, err := parseRequestURL(tt.url)
+		if err != nil || s != tt.scheme || h != tt.host || p != tt.port || path != tt.path {
+			t.Errorf("parseRequestURL(%q) = %q %q %d %q %v", tt.url, s, h, p, path, err)
+		}
+	}
+	if _, _, _, _, err := parseRequestURL("/relative"); err == nil {
+		t.Error("relative URL accepted")
+	}
+	if got := isoTime(1690281721.7268102); got != "2023-07-25T10:42:01.726810+00:00" {
+		t.Errorf("isoTime = %s", got)
+	}
+	if got := isoTime(1690281721); got != "2023-07-25T10:42:01+00:00" {
+		t.Errorf("isoTime = %s", got)
+	}
+	ts, err := parseISOTime("2023-03-29T17:37:42.482-07:00")
+	if err != nil || ts != 1680136662.482 {
+		t.Errorf("parseISOTime = %v, %v", ts, err)
+	}
+	var jw jsonWriter
+	jw.str("a\"\\\n\x7f\x01é😀\xff")
+	if got := string(jw.buf); got != `"a\"\\\n\u007f\u0001\u00e9\ud83d\ude00\udcff"` {
+		t.Errorf("json str = %s", got)
+	}
+}

@@ -16,8 +16,6 @@ import (
 	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/htmlindex"
 	"golang.org/x/text/encoding/ianaindex"
-
-	"github.com/mitmgo/mitmgo/tnetstring"
 )
 
 // This file holds the parts of mitmproxy's HTTP message behaviour that the
@@ -699,7 +697,7 @@ func unquotePlus(s string) string {
 	}
 	var b []byte
 	for i := 0; i < len(s); i++ {
-		if s[i] == '%' && i+2 < len(s)+0 && i+2 <= len(s)-1 {
+		if s[i] == '%' && i+2 < len(s) {
 			h, ok1 := unhex(s[i+1])
 			l, ok2 := unhex(s[i+2])
 			if ok1 && ok2 {
@@ -772,9 +770,4 @@ func strOf(v any) string {
 		return string(v)
 	}
 	return ""
-}
-
-func dictOf(v any) *tnetstring.Dict {
-	d, _ := v.(*tnetstring.Dict)
-	return d
 }

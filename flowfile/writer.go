@@ -90,7 +90,7 @@ func downgrade17(f *tnetstring.Dict) (*tnetstring.Dict, error) {
 	c.set("intercepted", nil)
 	c.set("is_replay", nil)
 	c.set("marked", nil)
-	c.setOr("metadata", tnetstring.NewDict(), nil)
+	c.setOr("metadata", newDict, nil)
 	c.setOr("comment", "", nil)
 	c.set("timestamp_created", nil)
 	switch typ {
@@ -99,7 +99,7 @@ func downgrade17(f *tnetstring.Dict) (*tnetstring.Dict, error) {
 		c.set("response", nil)
 		c.set("websocket", nil)
 	case "tcp":
-		c.setOr("messages", []any{}, nil)
+		c.setOr("messages", newList, nil)
 	case "dns":
 		c.set("request", downgradeDNS)
 		c.set("response", downgradeDNS)

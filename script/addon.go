@@ -26,17 +26,23 @@ const levelAlert = addon.LevelAlert
 // larger bodies are fetched when a handler first reads them.
 const DefaultBodyInlineLimit = 64 << 10
 
-// OriginAttr is the attribute ("key=value", as in addon.LogEntry.Attrs) on
-// log entries that a script wrote itself: ctx.log, Python's logging, print()
-// and warnings. The host's own messages (a script that does not load, an
-// "Addon error") do not carry it.
-const OriginAttr = "origin=script"
+// FromScript reports whether a log entry, while it is being dispatched to
+// the log hooks, is a script's own output (ctx.log, Python's logging,
+// print(), warnings) rather than the host's (a script that does not load, an
+// "Addon error"). mitmdump's start-up error check must ignore script output:
+// the seed's logging.py logs an error from start() and keeps running.
+//
+// It works because log hooks run synchronously inside the log call; the
+// entry carries no marker that a terminal would print.
+func (a *Addon) FromScript(e *addon.LogEntry) bool {
+	_, ok := a.own.Load(ownKey{e.Time.UnixNano(), e.Msg})
+	return ok
+}
 
-// FromScript reports whether a log entry is a script's own output. mitmdump's
-// start-up error check should ignore those: the seed's logging.py logs an
-// error from start() and must keep running.
-func FromScript(e *addon.LogEntry) bool {
-	return slices.Contains(e.Attrs, OriginAttr)
+// ownKey identifies a script log entry while it is dispatched.
+type ownKey struct {
+	t   int64
+	msg string
 }
 
 // Config tunes the script host; the zero value is ready to use.
@@ -93,6 +99,8 @@ type Addon struct {
 	flowsMu     sync.Mutex
 	intercepted map[string]*flow.Flow
 	nIntercept  atomic.Int32
+
+	own sync.Map // ownKey -> struct{}: script entries being logged
 }
 
 // scriptState is one entry of the scripts option.
@@ -772,11 +780,15 @@ func (a *Addon) hostLog(level slog.Level, msg string, fromScript bool) {
 	if a.log == nil {
 		return
 	}
-	if fromScript {
-		a.log.Log(context.Background(), level, msg, slog.String("origin", "script"))
+	if !fromScript {
+		a.log.Log(context.Background(), level, msg)
 		return
 	}
-	a.log.Log(context.Background(), level, msg)
+	r := slog.NewRecord(time.Now(), level, msg, 0)
+	k := ownKey{r.Time.UnixNano(), msg}
+	a.own.Store(k, struct{}{})
+	_ = a.log.Handler().Handle(context.Background(), r)
+	a.own.Delete(k)
 }
 
 // hostMessage implements hostEvents: what the child sends on its own.

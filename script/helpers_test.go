@@ -14,10 +14,13 @@ import (
 	"github.com/mitmgo/mitmgo/flow"
 )
 
-// logRecorder collects log entries.
+// logRecorder collects log entries, and whether each is a script's own
+// (asked while it is dispatched, as mitmdump's start-up check does).
 type logRecorder struct {
-	mu      sync.Mutex
-	entries []addon.LogEntry
+	mu         sync.Mutex
+	a          *Addon
+	entries    []addon.LogEntry
+	fromScript map[int]bool
 }
 
 func (l *logRecorder) Name() string { return "logrecorder" }
@@ -25,7 +28,26 @@ func (l *logRecorder) Name() string { return "logrecorder" }
 func (l *logRecorder) AddLog(e *addon.LogEntry) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.a != nil && l.a.FromScript(e) {
+		if l.fromScript == nil {
+			l.fromScript = map[int]bool{}
+		}
+		l.fromScript[len(l.entries)] = true
+	}
 	l.entries = append(l.entries, *e)
+}
+
+// scriptOwn reports whether the first entry containing substr was the
+// script's own output.
+func (l *logRecorder) scriptOwn(substr string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i, e := range l.entries {
+		if strings.Contains(e.Msg, substr) {
+			return l.fromScript[i]
+		}
+	}
+	return false
 }
 
 func (l *logRecorder) all() []addon.LogEntry {
@@ -90,8 +112,8 @@ func newEnv(t testing.TB, cfg Config, sets []string, scripts ...string) *env {
 		cfg.ReloadInterval = -1
 	}
 	m := addon.NewManager()
-	rec := &logRecorder{}
 	a := NewWithConfig(cfg)
+	rec := &logRecorder{a: a}
 	if err := m.Add(rec, a); err != nil {
 		t.Fatal(err)
 	}

@@ -176,7 +176,6 @@ func (a *Addon) httpMessage(hook string, f *flow.HTTPFlow) (*tnetstring.Dict, er
 		v, _ := st.Pop(p.key)
 		d, _ := v.(*tnetstring.Dict)
 		if d == nil {
-			m.Set(p.short, nil)
 			continue
 		}
 		if len(p.body) > 0 && (a.limit < 0 || int64(len(p.body)) > a.limit) {
@@ -203,16 +202,17 @@ func (a *Addon) httpMessage(hook string, f *flow.HTTPFlow) (*tnetstring.Dict, er
 		return nil, err
 	}
 	m.Set("f", b)
-	m.Set("lazy", lazy)
+	if len(lazy) > 0 {
+		m.Set("lazy", lazy)
+	}
 	return m, nil
 }
 
-// moveSection moves st[key] into m[short] as a nested tnetstring (nil stays
-// nil).
+// moveSection moves st[key] into m[short] as a nested tnetstring (nil is
+// left out).
 func moveSection(st *tnetstring.Dict, key string, m *tnetstring.Dict, short string) error {
 	v, _ := st.Pop(key)
 	if v == nil {
-		m.Set(short, nil)
 		return nil
 	}
 	b, err := tnetstring.Marshal(v)
@@ -443,7 +443,6 @@ func (a *Addon) connHook(i int, c *flow.Client, s *flow.Server, extra func(*tnet
 		v   *tnetstring.Dict
 	}{{"cc", cc}, {"sc", sc}} {
 		if p.v == nil {
-			m.Set(p.key, nil)
 			continue
 		}
 		var b []byte

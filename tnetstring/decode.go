@@ -128,10 +128,16 @@ func (p *parser) item(off, depth int) (any, int, error) {
 func (p *parser) leaf(payload []byte, tag byte, off int) (any, error) {
 	switch tag {
 	case ',':
+		if len(payload) == 0 {
+			return emptyBytes, nil
+		}
 		return payload, nil
 	case ';':
 		if !utf8.Valid(payload) {
 			return nil, p.errf(off, "str item is not valid UTF-8")
+		}
+		if v, ok := internValue(payload); ok {
+			return v, nil
 		}
 		return string(payload), nil
 	case '#':
@@ -426,14 +432,11 @@ func (d *Decoder) Offset() int64 { return d.start }
 // InputOffset returns the number of bytes consumed from the stream so far.
 func (d *Decoder) InputOffset() int64 { return d.off }
 
-// Buffered returns the reader the Decoder reads from, positioned after the
-// last decoded item. It lets a caller peek at what comes next.
-func (d *Decoder) Buffered() *bufio.Reader { return d.r }
-
 // Decode reads the next item. It returns io.EOF when the stream ends
 // cleanly before a new item, and a *SyntaxError (wrapping
-// io.ErrUnexpectedEOF when the stream is truncated) for malformed input.
-// []byte values in the result are backed by a buffer owned by that result.
+// io.ErrUnexpectedEOF when the stream is truncated) for malformed input;
+// after an error the stream position is unspecified. []byte values in the
+// result share one buffer, allocated for that item alone.
 func (d *Decoder) Decode() (any, error) {
 	d.start = d.off
 	// Length prefix.

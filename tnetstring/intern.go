@@ -49,3 +49,34 @@ func internKey(b []byte) string {
 	}
 	return string(b)
 }
+
+// Common str values of flow state, boxed once: a decoded value that equals
+// one of them costs no allocation. Strings are immutable, so sharing them
+// between flows is safe.
+var valueTable = func() *[256][]any {
+	vals := []string{"", "http", "tcp", "udp", "dns", "regular", "transparent", "socks5", "upstream",
+		"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3", "QUICv1", "127.0.0.1", "::1", ":default:",
+		"request", "response", "TLS_AES_256_GCM_SHA384", "TLS_AES_128_GCM_SHA256",
+		"TLS_CHACHA20_POLY1305_SHA256", "ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384",
+		"ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384"}
+	var t [256][]any
+	for _, v := range vals {
+		h := internHash(v)
+		t[h] = append(t[h], any(v))
+	}
+	return &t
+}()
+
+// emptyBytes is a shared, boxed empty []byte. With a capacity of zero,
+// appending to it allocates, so sharing it is safe.
+var emptyBytes any = []byte{}
+
+// internValue returns the boxed common value equal to b, if there is one.
+func internValue(b []byte) (any, bool) {
+	for _, v := range valueTable[internHash(b)] {
+		if v.(string) == string(b) {
+			return v, true
+		}
+	}
+	return nil, false
+}

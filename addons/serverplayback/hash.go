@@ -166,25 +166,35 @@ func parseQSL(qs string) []pair {
 	return out
 }
 
-// unquotePlus is Python's urllib.parse.unquote_plus with errors="replace".
+// unquotePlus is Python's urllib.parse.unquote_plus with errors="replace":
+// "+" becomes a space, and runs of ASCII text have their %-escapes decoded
+// as UTF-8, invalid bytes replaced; other characters are kept as they are.
 func unquotePlus(s string) string {
-	if !strings.ContainsAny(s, "+%") {
+	s = strings.ReplaceAll(s, "+", " ")
+	if !strings.Contains(s, "%") {
 		return s
 	}
-	var b []byte
+	var out strings.Builder
+	var run []byte
+	flush := func() {
+		out.WriteString(decodeReplace(run))
+		run = run[:0]
+	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
-		case c == '+':
-			b = append(b, ' ')
+		case c >= utf8.RuneSelf:
+			flush()
+			out.WriteByte(c)
 		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
-			b = append(b, unhex(s[i+1])<<4|unhex(s[i+2]))
+			run = append(run, unhex(s[i+1])<<4|unhex(s[i+2]))
 			i += 2
 		default:
-			b = append(b, c)
+			run = append(run, c)
 		}
 	}
-	return decodeReplace(b)
+	flush()
+	return out.String()
 }
 
 func isHex(c byte) bool {
@@ -201,13 +211,23 @@ func unhex(c byte) byte {
 	return c - 'a' + 10
 }
 
-// decodeReplace decodes UTF-8, replacing invalid bytes with U+FFFD as
-// Python's decode(errors="replace").
+// decodeReplace decodes UTF-8, replacing each invalid byte with U+FFFD as
+// Python's decode(errors="replace") does.
 func decodeReplace(b []byte) string {
 	if utf8.Valid(b) {
 		return string(b)
 	}
-	return strings.ToValidUTF8(string(b), "\uFFFD")
+	var sb strings.Builder
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		if r == utf8.RuneError && n == 1 {
+			sb.WriteString("\uFFFD")
+		} else {
+			sb.Write(b[:n])
+		}
+		b = b[n:]
+	}
+	return sb.String()
 }
 
 // urlencodedForm is mitmproxy's Request.urlencoded_form: the fields of an

@@ -313,7 +313,8 @@ func TestParseQSL(t *testing.T) {
 		{"&&a=1&", "[{a 1}]"},
 		{"q=a+b%20c", "[{q a b c}]"},
 		{"bad=%zz%4", "[{bad %zz%4}]"},
-		{"x=%ff", "[{x \uFFFD}]"},
+		{"x=%ff%fe", "[{x \uFFFD\uFFFD}]"},
+		{"x=\xe8%41", "[{x \xe8A}]"},
 		{"a=1;b=2", "[{a 1;b=2}]"},
 	}
 	for _, tt := range tests {

@@ -115,3 +115,58 @@ func TestShutdownOnSIGINT(t *testing.T) {
 		t.Error("listener still open after shutdown")
 	}
 }
+
+func TestDumperOutput(t *testing.T) {
+	origin := testutil.HTTPOrigin(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Origin", "yes")
+		w.Write([]byte("hello"))
+	}))
+	refused := func() string {
+		ln, _ := net.Listen("tcp", "127.0.0.1:0")
+		defer ln.Close()
+		return ln.Addr().String()
+	}()
+	for _, tc := range []struct {
+		args []string
+		want []string
+		not  []string
+	}{
+		{nil, []string{": GET " + origin.URL + "/a\n", "<< 200 OK 5b\n", "client connect", " << connection to " + refused + " refused"}, []string{"X-Origin"}},
+		{[]string{"-q"}, nil, []string{"GET ", "client connect"}},
+		{[]string{"--flow-detail", "2"}, []string{"    X-Origin: yes\n"}, []string{"hello\n"}},
+		{[]string{"-dd"}, []string{"    X-Origin: yes\n", "hello"}, nil},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			md := testutil.StartMitmdump(t, tc.args...)
+			c := md.Client()
+			resp, err := c.Get(origin.URL + "/a")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			resp, err = c.Get("http://" + refused + "/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 502 {
+				t.Errorf("refused: status %d", resp.StatusCode)
+			}
+			time.Sleep(100 * time.Millisecond)
+			if code := md.Stop(t); code != 0 {
+				t.Errorf("exit %d", code)
+			}
+			out := md.Stdout()
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			for _, n := range tc.not {
+				if strings.Contains(out, n) {
+					t.Errorf("output has %q:\n%s", n, out)
+				}
+			}
+		})
+	}
+}

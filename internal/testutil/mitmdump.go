@@ -110,7 +110,8 @@ func StartMitmdump(t testing.TB, args ...string) *Mitmdump {
 func StartMitmdumpWith(t testing.TB, o Options, args ...string) *Mitmdump {
 	t.Helper()
 	bin := Binary(t)
-	base := []string{"--listen-host", "127.0.0.1", "-p", "0", "--set", "confdir=" + t.TempDir()}
+	port := freePort(t)
+	base := []string{"--listen-host", "127.0.0.1", "-p", port, "--set", "confdir=" + t.TempDir()}
 	cmd := exec.Command(bin, append(base, args...)...)
 	if o.Dir != "" {
 		cmd.Dir = o.Dir
@@ -154,10 +155,17 @@ func StartMitmdumpWith(t testing.TB, o Options, args ...string) *Mitmdump {
 	if o.NoListen {
 		return md
 	}
+	// Wait until the proxy accepts connections (the listening line is not
+	// printed with -q).
+	md.Addr = net.JoinHostPort("127.0.0.1", port)
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if m := listenRe.FindStringSubmatch(md.Output()); m != nil {
 			md.Addr = strings.Replace(m[1], "*", "127.0.0.1", 1)
+			return md
+		}
+		if c, err := net.DialTimeout("tcp", md.Addr, 100*time.Millisecond); err == nil {
+			c.Close()
 			return md
 		}
 		select {
@@ -168,6 +176,17 @@ func StartMitmdumpWith(t testing.TB, o Options, args ...string) *Mitmdump {
 	}
 	t.Fatalf("mitmdump did not start listening:\n%s", md.Output())
 	return nil
+}
+
+// freePort returns a port that was free a moment ago.
+func freePort(t testing.TB) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return port
 }
 
 // Output is everything mitmdump wrote so far, stdout then stderr.

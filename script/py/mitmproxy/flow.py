@@ -66,7 +66,7 @@ class Flow:
     __slots__ = (
         "_call", "_fl_raw", "_fl", "id", "_client_conn", "_server_conn", "_cc_raw", "_sc_raw", "live",
         "_error", "_intercepted", "_is_replay", "_marked", "_metadata", "_comment", "_timestamp_created",
-        "_actions", "__dict__", "__weakref__",
+        "_actions", "_touched", "_live0", "__dict__", "__weakref__",
     )
 
     def __init__(self, client_conn, server_conn, live=False):
@@ -86,6 +86,8 @@ class Flow:
         self._comment = ""
         self._timestamp_created = time.time()
         self._actions = []
+        self._touched = True
+        self._live0 = live
 
     # Hook flows --------------------------------------------------------
 
@@ -100,6 +102,8 @@ class Flow:
         self._sc_raw = env.get("sc")
         self._client_conn = self._server_conn = None
         self._actions = []
+        self._touched = False
+        self._live0 = self.live
 
     def _load_fl(self):
         st = loads(self._fl_raw) if self._fl_raw is not None else {}
@@ -116,6 +120,7 @@ class Flow:
 
     def _fld(self):
         if self._fl is None:
+            self._touched = True
             self._load_fl()
 
     def _flow_changes(self, out):
@@ -140,13 +145,20 @@ class Flow:
             out["metadata"] = self._metadata
 
     def _snapshot(self):
-        """What a handler may roll back to: the changes so far."""
+        """What a handler may roll back to: the changes so far (None: the
+        flow as mitmgo sent it)."""
+        if not self._touched:
+            return None
         return (self._changes(), list(self._actions), self.live)
 
     def _rollback(self, snap):
         """Undo what the last handler did (it raised)."""
-        changes, actions, live = snap
         self._reset()
+        if snap is None:
+            self.live = self._live0
+            self._touched = False
+            return
+        changes, actions, live = snap
         self.live = live
         changes = dict(changes)
         changes.pop("actions", None)
@@ -232,6 +244,7 @@ class Flow:
 
     @property
     def client_conn(self):
+        self._touched = True
         if self._client_conn is None and self._cc_raw is not None:
             from .connection import Client
 
@@ -240,10 +253,12 @@ class Flow:
 
     @client_conn.setter
     def client_conn(self, value):
+        self._touched = True
         self._client_conn = value
 
     @property
     def server_conn(self):
+        self._touched = True
         if self._server_conn is None and self._sc_raw is not None:
             from .connection import Server
 
@@ -252,6 +267,7 @@ class Flow:
 
     @server_conn.setter
     def server_conn(self, value):
+        self._touched = True
         self._server_conn = value
 
     # Control -----------------------------------------------------------
@@ -287,6 +303,7 @@ class Flow:
     accept_intercept = resume
 
     def _action(self, name):
+        self._touched = True
         call = self._call
         if call is not None and not call.finished:
             self._actions.append(name)

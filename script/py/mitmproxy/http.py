@@ -1001,18 +1001,21 @@ class HTTPFlow(flow.Flow):
 
     @property
     def request(self):
+        self._touched = True
         if self._request is _PENDING:
             self._request = self._orig_request = self._msg("rq", Request, self._rq_raw)
         return self._request
 
     @request.setter
     def request(self, value):
+        self._touched = True
         if self._orig_request is _PENDING and self._rq_raw is not None:
             self.request  # decode the original first, so the change is seen
         self._request = value
 
     @property
     def response(self):
+        self._touched = True
         if self._response is _PENDING:
             self._response = self._orig_response = self._msg("rs", Response, self._rs_raw)
         return self._response
@@ -1021,12 +1024,14 @@ class HTTPFlow(flow.Flow):
     def response(self, value):
         if value is not None and not isinstance(value, Response):
             raise TypeError("flow.response must be a Response, not %s" % type(value).__name__)
+        self._touched = True
         if self._orig_response is _PENDING and self._rs_raw is not None:
             self.response
         self._response = value
 
     @property
     def websocket(self):
+        self._touched = True
         if self._websocket is _PENDING:
             from .websocket import WebSocketData
 
@@ -1035,6 +1040,7 @@ class HTTPFlow(flow.Flow):
 
     @websocket.setter
     def websocket(self, value):
+        self._touched = True
         self._websocket = value
 
     @property
@@ -1047,6 +1053,8 @@ class HTTPFlow(flow.Flow):
 
     def _changes(self):
         out = {}
+        if not self._touched:
+            return out
         self._flow_changes(out)
         for key, cur, orig in (("request", self._request, self._orig_request),
                                ("response", self._response, self._orig_response)):

@@ -49,6 +49,7 @@ class TCPFlow(flow.Flow):
 
     @property
     def messages(self):
+        self._touched = True
         if self._messages is None:
             st = loads(self._tm_raw) if self._tm_raw is not None else []
             self._orig_messages = st

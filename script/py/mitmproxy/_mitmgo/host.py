@@ -43,7 +43,10 @@ import sys
 import threading
 import traceback
 
+from .. import connection as _connection
 from .. import exceptions
+from .. import http as _http
+from .. import tcp as _tcp
 from . import runtime, tnetstring
 
 _HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -682,20 +685,15 @@ class Host:
     def _build(self, name, msg, call):
         """The handler arguments for a hook: (args, changed-object, flow,
         args for the 0.18-era name)."""
-        from ..connection import Client, Server
-
+        Client, Server = _connection.Client, _connection.Server
         live = bool(msg.get("live"))
         if name in HTTP_HOOKS:
-            from ..http import HTTPFlow
-
-            f = HTTPFlow.__new__(HTTPFlow)
+            f = _http.HTTPFlow.__new__(_http.HTTPFlow)
             f._init_hook(call, msg)
             self._restore(f)
             return (f,), f, f, (f,)
         if name in TCP_HOOKS:
-            from ..tcp import TCPFlow
-
-            f = TCPFlow.__new__(TCPFlow)
+            f = _tcp.TCPFlow.__new__(_tcp.TCPFlow)
             f._init_hook(call, msg)
             self._restore(f)
             return (f,), f, f, (f,)

@@ -15,72 +15,57 @@ class TNetStringError(ValueError):
 
 def dumps(value):
     """Encode value as one tnetstring item."""
-    out = []
-    _dump(value, out.append)
-    return b"".join(out)
+    return _dump(value)
 
 
-def _dump(v, emit):
-    # Ordered by frequency in flow states.
+def _dump(v):
+    # Ordered by frequency in flow states and messages.
     t = type(v)
     if t is bytes:
-        emit(b"%d:" % len(v))
-        emit(v)
-        emit(b",")
-    elif t is str:
+        return b"%d:%s," % (len(v), v)
+    if t is str:
         try:
             b = v.encode("utf-8")
         except UnicodeEncodeError:
             # Surrogate-escaped text (undecodable wire bytes): send the bytes.
             b = v.encode("utf-8", "surrogateescape")
-            emit(b"%d:" % len(b))
-            emit(b)
-            emit(b",")
-            return
-        emit(b"%d:" % len(b))
-        emit(b)
-        emit(b";")
-    elif v is None:
-        emit(b"0:~")
-    elif t is bool:
-        emit(b"4:true!" if v else b"5:false!")
-    elif t is int:
-        s = b"%d" % v
-        emit(b"%d:%s#" % (len(s), s))
-    elif t is float:
-        s = repr(v).encode()
-        emit(b"%d:%s^" % (len(s), s))
-    elif t is dict or isinstance(v, dict):
+            return b"%d:%s," % (len(b), b)
+        return b"%d:%s;" % (len(b), b)
+    if t is list or t is tuple:
+        body = b"".join([_dump(x) for x in v])
+        return b"%d:%s]" % (len(body), body)
+    if t is dict:
         parts = []
-        add = parts.append
         for k, x in reversed(list(v.items())):
-            _dump(k if isinstance(k, (str, bytes)) else str(k), add)
-            _dump(x, add)
+            parts.append(_dump(k if type(k) is str or type(k) is bytes else str(k)))
+            parts.append(_dump(x))
         body = b"".join(parts)
-        emit(b"%d:" % len(body))
-        emit(body)
-        emit(b"}")
-    elif t is list or t is tuple or isinstance(v, (list, tuple)):
-        parts = []
-        add = parts.append
-        for x in v:
-            _dump(x, add)
-        body = b"".join(parts)
-        emit(b"%d:" % len(body))
-        emit(body)
-        emit(b"]")
-    elif isinstance(v, (bytearray, memoryview)):
-        _dump(bytes(v), emit)
-    elif isinstance(v, bool):
-        _dump(bool(v), emit)
-    elif isinstance(v, int):
-        _dump(int(v), emit)
-    elif isinstance(v, float):
-        _dump(float(v), emit)
-    elif isinstance(v, str):
-        _dump(str(v), emit)
-    else:
-        raise TNetStringError("cannot encode a %s" % type(v).__name__)
+        return b"%d:%s}" % (len(body), body)
+    if v is None:
+        return b"0:~"
+    if t is bool:
+        return b"4:true!" if v else b"5:false!"
+    if t is int:
+        s = b"%d" % v
+        return b"%d:%s#" % (len(s), s)
+    if t is float:
+        s = repr(v).encode()
+        return b"%d:%s^" % (len(s), s)
+    if isinstance(v, (bytearray, memoryview)):
+        return _dump(bytes(v))
+    if isinstance(v, bool):
+        return _dump(bool(v))
+    if isinstance(v, int):
+        return _dump(int(v))
+    if isinstance(v, float):
+        return _dump(float(v))
+    if isinstance(v, str):
+        return _dump(str(v))
+    if isinstance(v, dict):
+        return _dump(dict(v))
+    if isinstance(v, (list, tuple)):
+        return _dump(list(v))
+    raise TNetStringError("cannot encode a %s" % type(v).__name__)
 
 
 def loads(data):
@@ -94,51 +79,73 @@ def loads(data):
 def parse(data, pos):
     """Decode the item at data[pos:]; return it and the offset after it."""
     colon = data.index(b":", pos)
-    n = int(data[pos:colon])
     start = colon + 1
-    end = start + n
+    end = start + int(data[pos:colon])
     if end >= len(data):
         raise TNetStringError("item runs past the end of the data")
     tag = data[end]
+    if tag == 125 or tag == 93:  # } ]
+        return _container(data, start, end, tag), end + 1
+    return _leaf(data, start, end, tag), end + 1
+
+
+def _leaf(data, start, end, tag):
     if tag == 44:  # ,
-        return data[start:end], end + 1
+        return data[start:end]
     if tag == 59:  # ;
-        return data[start:end].decode("utf-8"), end + 1
-    if tag == 125:  # }
-        pairs = []
-        i = start
-        while i < end:
-            k, i = parse(data, i)
-            if type(k) is bytes:
-                k = k.decode("utf-8", "surrogateescape")
-            v, i = parse(data, i)
-            pairs.append((k, v))
-        if i != end:
-            raise TNetStringError("dict item overruns its length")
-        pairs.reverse()
-        return dict(pairs), end + 1
-    if tag == 93:  # ]
-        out = []
-        i = start
-        while i < end:
-            v, i = parse(data, i)
-            out.append(v)
-        if i != end:
-            raise TNetStringError("list item overruns its length")
-        return out, end + 1
+        return data[start:end].decode("utf-8")
     if tag == 35:  # #
-        return int(data[start:end]), end + 1
+        return int(data[start:end])
     if tag == 126:  # ~
-        if n:
+        if end != start:
             raise TNetStringError("null with a payload")
-        return None, end + 1
+        return None
     if tag == 33:  # !
         p = data[start:end]
         if p == b"true":
-            return True, end + 1
+            return True
         if p == b"false":
-            return False, end + 1
+            return False
         raise TNetStringError("invalid bool %r" % p)
     if tag == 94:  # ^
-        return float(data[start:end]), end + 1
+        return float(data[start:end])
     raise TNetStringError("unknown tag %r" % chr(tag))
+
+
+def _container(data, i, end, tag):
+    # Leaves are decoded in line: a flow state is mostly leaves, and a call
+    # per item is most of the cost.
+    index = data.index
+    out = []
+    append = out.append
+    while i < end:
+        colon = index(b":", i)
+        s = colon + 1
+        e = s + int(data[i:colon])
+        if e >= end:
+            raise TNetStringError("item overruns its list or dict")
+        t = data[e]
+        if t == 44:
+            append(data[s:e])
+        elif t == 59:
+            append(data[s:e].decode("utf-8"))
+        elif t == 125 or t == 93:
+            append(_container(data, s, e, t))
+        else:
+            append(_leaf(data, s, e, t))
+        i = e + 1
+    if i != end:
+        raise TNetStringError("item overruns its list or dict")
+    if tag == 93:
+        return out
+    n = len(out)
+    if n % 2:
+        raise TNetStringError("dict with an odd number of items")
+    # Keys and values alternate; entries are stored in reverse.
+    d = {}
+    for j in range(n - 2, -1, -2):
+        k = out[j]
+        if type(k) is bytes:
+            k = k.decode("utf-8", "surrogateescape")
+        d[k] = out[j + 1]
+    return d

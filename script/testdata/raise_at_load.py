@@ -1,0 +1,8 @@
+x = 1
+
+
+def helper():
+    raise ValueError("boom at load")
+
+
+helper()

@@ -1,0 +1,2 @@
+def response(flow)
+    flow.response.headers["x"] = "y"
