@@ -10,7 +10,10 @@ package flow
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
+
+	"github.com/mitmgo/mitmgo/tnetstring"
 )
 
 // KilledMessage is the error message of a killed flow.
@@ -83,12 +86,14 @@ func (m *Metadata) Set(key string, value any) {
 // Len is the number of keys.
 func (m *Metadata) Len() int { return len(m.Keys) }
 
+// clone copies the metadata deeply: values of the serialisable types
+// ([]byte, []any, *tnetstring.Dict) are copied, not shared.
 func (m Metadata) clone() Metadata {
 	c := Metadata{Keys: append([]string(nil), m.Keys...)}
 	if m.Values != nil {
 		c.Values = make(map[string]any, len(m.Values))
 		for k, v := range m.Values {
-			c.Values[k] = v
+			c.Values[k] = tnetstring.Clone(v)
 		}
 	}
 	return c
@@ -110,10 +115,13 @@ func (f *Flow) Kill() error {
 	if !f.Killable() {
 		return ErrNotKillable
 	}
+	// Everything is set before Resume releases a waiter in WaitForResume:
+	// the flow's goroutine reads these right after, and closing the channel
+	// is what orders the writes before its reads (Kill is typically called
+	// from another goroutine while the flow is intercepted).
 	f.Error = NewError(KilledMessage)
-	f.Resume()
-	f.Intercepted = false
 	f.Live = false
+	f.Resume()
 	return nil
 }
 
@@ -190,7 +198,8 @@ func (f *HTTPFlow) TimestampStart() float64 {
 }
 
 // Copy returns a deep copy with a new id that is not live, as mitmproxy's
-// flow.copy().
+// flow.copy() (which goes through the state dict): nothing reachable from
+// the copy is shared with f.
 func (f *HTTPFlow) Copy() *HTTPFlow {
 	c := &HTTPFlow{
 		Flow: Flow{
@@ -206,11 +215,36 @@ func (f *HTTPFlow) Copy() *HTTPFlow {
 		ws.Messages = append([]*WebSocketMessage(nil), f.WebSocket.Messages...)
 		for i, m := range ws.Messages {
 			mc := *m
+			mc.Content = cloneBytes(m.Content)
 			ws.Messages[i] = &mc
+		}
+		if f.WebSocket.ClosedByClient != nil {
+			b := *f.WebSocket.ClosedByClient
+			ws.ClosedByClient = &b
 		}
 		c.WebSocket = &ws
 	}
 	return c
+}
+
+func cloneBytes(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	return append([]byte{}, b...)
+}
+
+func cloneTLSInfo(t TLSInfo) TLSInfo {
+	if t.CertificateList != nil {
+		certs := make([][]byte, len(t.CertificateList))
+		for i, c := range t.CertificateList {
+			certs[i] = cloneBytes(c)
+		}
+		t.CertificateList = certs
+	}
+	t.ALPNOffers = slices.Clone(t.ALPNOffers)
+	t.CipherList = slices.Clone(t.CipherList)
+	return t
 }
 
 func cloneError(e *Error) *Error {
@@ -226,6 +260,8 @@ func cloneClient(c *Client) *Client {
 		return nil
 	}
 	cc := *c
+	cc.TLSInfo = cloneTLSInfo(c.TLSInfo)
+	cc.MitmCert = cloneBytes(c.MitmCert)
 	return &cc
 }
 
@@ -234,6 +270,11 @@ func cloneServer(s *Server) *Server {
 		return nil
 	}
 	sc := *s
+	sc.TLSInfo = cloneTLSInfo(s.TLSInfo)
+	if s.Via != nil {
+		via := *s.Via
+		sc.Via = &via
+	}
 	return &sc
 }
 

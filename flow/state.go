@@ -157,7 +157,14 @@ func webSocketState(ws *WebSocketData) any {
 	} else {
 		d.Set("close_code", int64(ws.CloseCode))
 	}
-	d.Set("close_reason", optStr(ws.CloseReason))
+	if ws.CloseCode != 0 {
+		// A closed connection has a reason, "" when the peer gave none
+		// (mitmproxy sets close_code and close_reason together); an open
+		// one has neither.
+		d.Set("close_reason", ws.CloseReason)
+	} else {
+		d.Set("close_reason", optStr(ws.CloseReason))
+	}
 	d.Set("timestamp_end", optFloat(ws.TimestampEnd))
 	return d
 }
@@ -189,9 +196,18 @@ func strList(ss []string, asBytes bool) []any {
 	return out
 }
 
-func connState(d *tnetstring.Dict, peer, sock Address, id, transport, errMsg string, t *TLSInfo, tsStart, tsEnd float64, startOptional bool) {
-	d.Set("peername", addrState(peer))
-	d.Set("sockname", addrState(sock))
+// connState writes the fields Client and Server share. A server's peername,
+// sockname and timestamp_start may be null (not connected yet); a client's
+// may not: mitmproxy's Client types them Address and float, and its files
+// hold ["", 0] for an unknown client address (io/compat.py).
+func connState(d *tnetstring.Dict, peer, sock Address, id, transport, errMsg string, t *TLSInfo, tsStart, tsEnd float64, isServer bool) {
+	if isServer {
+		d.Set("peername", addrState(peer))
+		d.Set("sockname", addrState(sock))
+	} else {
+		d.Set("peername", []any{peer.Host, int64(peer.Port)})
+		d.Set("sockname", []any{sock.Host, int64(sock.Port)})
+	}
 	d.Set("id", id)
 	if transport == "" {
 		transport = "tcp"
@@ -210,7 +226,7 @@ func connState(d *tnetstring.Dict, peer, sock Address, id, transport, errMsg str
 	d.Set("cipher_list", strList(t.CipherList, false))
 	d.Set("tls_version", optStr(t.TLSVersion))
 	d.Set("sni", optStr(t.SNI))
-	if startOptional {
+	if isServer {
 		d.Set("timestamp_start", optFloat(tsStart))
 	} else {
 		d.Set("timestamp_start", tsStart)

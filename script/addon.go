@@ -301,7 +301,7 @@ func (a *Addon) syncScripts(pythonChanged bool) error {
 	var (
 		order   []*scriptState
 		fresh   []*scriptState
-		decls   []any
+		decls   []decl
 		changed bool
 	)
 	for i, w := range want {
@@ -363,16 +363,24 @@ func (a *Addon) sendOrder(h *host) {
 	}
 }
 
+// decl is an option a script declared in load().
+type decl struct {
+	s *scriptState
+	d any
+}
+
 // loadScript (re)loads one script in the child; it returns the options the
 // script declared. Called with the life lock held.
-func (a *Addon) loadScript(h *host, s *scriptState) []any {
+func (a *Addon) loadScript(h *host, s *scriptState) []decl {
 	a.log.Info("Loading script " + s.path)
 	if st, err := os.Stat(s.path); err == nil {
 		s.mtime, s.size = st.ModTime(), st.Size()
 	}
 	m := newMsg("load")
 	m.Set("sid", s.sid)
-	m.Set("path", s.abs)
+	// The path as given, as mitmproxy shows it in tracebacks; the child
+	// runs in our working directory.
+	m.Set("path", s.path)
 	m.Set("name", s.path)
 	argv := make([]any, len(s.argv))
 	for i, x := range s.argv {
@@ -391,7 +399,11 @@ func (a *Addon) loadScript(h *host, s *scriptState) []any {
 	} else {
 		s.err = fmt.Errorf("script %s did not load (the error is in the log)", s.path)
 	}
-	return reply.List("options")
+	var out []decl
+	for _, d := range reply.List("options") {
+		out = append(out, decl{s, d})
+	}
+	return out
 }
 
 // configureScript runs configure(all options) on a freshly loaded script.
@@ -420,9 +432,9 @@ func (a *Addon) configureScript(h *host, s *scriptState) {
 
 // declare adds the options scripts declared in load(); an option declared
 // already (by an earlier load of the script) stays as it is.
-func (a *Addon) declare(decls []any) {
-	for _, d := range decls {
-		l, ok := d.([]any)
+func (a *Addon) declare(decls []decl) {
+	for _, dc := range decls {
+		l, ok := dc.d.([]any)
 		if !ok || len(l) < 4 {
 			continue
 		}
@@ -432,7 +444,7 @@ func (a *Addon) declare(decls []any) {
 		}
 		kind, def, err := goOption(anyStr(l[1]), l[2])
 		if err != nil {
-			a.log.Error(fmt.Sprintf("Option %s: %v", name, err))
+			a.log.Error(fmt.Sprintf("in script %s: option %s: %v", dc.s.path, name, err))
 			continue
 		}
 		var choices []string
@@ -445,7 +457,8 @@ func (a *Addon) declare(decls []any) {
 		}
 		if err := a.opts.Add(name, kind, def, anyStr(l[3]), choices...); err != nil {
 			// A --set value the scripts' configure rejected, typically.
-			a.log.Error(err.Error())
+			dc.s.err = fmt.Errorf("in script %s: %w", dc.s.path, err)
+			a.log.Error(dc.s.err.Error())
 		}
 	}
 }
@@ -926,7 +939,7 @@ func (a *Addon) restart(cause error) {
 			a.life.Unlock()
 			continue
 		}
-		var decls []any
+		var decls []decl
 		for _, s := range a.scripts {
 			decls = append(decls, a.loadScript(h, s)...)
 		}
@@ -1002,7 +1015,7 @@ func (a *Addon) checkScripts() {
 		}
 	}
 	h := a.liveHost()
-	var decls []any
+	var decls []decl
 	if h != nil {
 		for _, s := range changed {
 			decls = append(decls, a.loadScript(h, s)...)

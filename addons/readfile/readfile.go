@@ -15,6 +15,7 @@ package readfile
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -104,7 +105,8 @@ func (r *ReadFile) Busy() bool { return r.pending.Load() }
 // file it dispatches the flows before the damage, logs what mitmproxy logs
 // and returns an error naming the file and the byte offset (wrapping the
 // *flowfile.CorruptError, *flowfile.VersionError or *flowfile.HARError).
-// A cancelled ctx stops the read between two flows.
+// A cancelled ctx (mitmgo shutting down) stops the read between two flows;
+// that is not an error.
 func (r *ReadFile) ReadAll(ctx context.Context) error {
 	defer r.pending.Store(false)
 	path := r.opts.String("rfile")
@@ -112,6 +114,9 @@ func (r *ReadFile) ReadAll(ctx context.Context) error {
 		return nil
 	}
 	_, err := r.ReadPath(ctx, path)
+	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return nil
+	}
 	return err
 }
 

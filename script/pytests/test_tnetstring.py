@@ -1,0 +1,39 @@
+import unittest
+
+from mitmproxy._mitmgo import tnetstring
+
+
+class TestTNetString(unittest.TestCase):
+    def test_roundtrip(self):
+        for v in [None, True, False, 0, -5, 2 ** 70, 1.5, -0.0, b"", b"\x00\xff", "", "héllo", [],
+                  [1, [2, [3]]], {}, {"a": 1, "b": [b"x", None]}, {"z": 1, "a": 2}]:
+            with self.subTest(v=v):
+                self.assertEqual(tnetstring.loads(tnetstring.dumps(v)), v)
+
+    def test_dict_order_survives(self):
+        d = {"z": 1, "a": 2, "m": 3}
+        self.assertEqual(list(tnetstring.loads(tnetstring.dumps(d))), ["z", "a", "m"])
+
+    def test_wire_format(self):
+        # mitmproxy writes dict entries back to front.
+        self.assertEqual(tnetstring.dumps({"a": 1, "b": b"x"}), b"16:1:b;1:x,1:a;1:1#}")
+        self.assertEqual(tnetstring.dumps([1, "x"]), b"8:1:1#1:x;]")
+        self.assertEqual(tnetstring.dumps(1.5), b"3:1.5^")
+
+    def test_surrogates_become_bytes(self):
+        s = b"\xff".decode("utf-8", "surrogateescape")
+        self.assertEqual(tnetstring.loads(tnetstring.dumps(s)), b"\xff")
+
+    def test_errors(self):
+        for bad in [b"3:ab,", b"1:a?", b"2:1:a]x", b"x:", b"4:1:a;}"]:
+            with self.subTest(bad=bad):
+                with self.assertRaises((ValueError, IndexError)):
+                    tnetstring.loads(bad)
+
+    def test_unencodable(self):
+        with self.assertRaises(tnetstring.TNetStringError):
+            tnetstring.dumps(object())
+
+
+if __name__ == "__main__":
+    unittest.main()
