@@ -3,6 +3,7 @@ package flow
 import (
 	"context"
 	"errors"
+	"net"
 	"regexp"
 	"sync"
 	"testing"
@@ -293,5 +294,25 @@ func TestAddress(t *testing.T) {
 	}
 	if (&TLSInfo{}).TLSEstablished() || !(&TLSInfo{TimestampTLSSetup: 1}).TLSEstablished() {
 		t.Error("TLSEstablished")
+	}
+}
+
+func TestAddrFrom(t *testing.T) {
+	tests := []struct {
+		in   net.Addr
+		want Address
+	}{
+		{&net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: 80}, Address{"127.0.0.1", 80}},
+		// IPv4-mapped IPv6 shows as IPv4, as mitmproxy does.
+		{&net.TCPAddr{IP: net.ParseIP("::ffff:10.0.0.1"), Port: 1}, Address{"10.0.0.1", 1}},
+		{&net.TCPAddr{IP: net.ParseIP("::1"), Port: 8080}, Address{"::1", 8080}},
+		{&net.UDPAddr{IP: net.ParseIP("192.0.2.1"), Port: 53}, Address{"192.0.2.1", 53}},
+		{nil, Address{}},
+		{&net.UnixAddr{Name: "/tmp/sock", Net: "unix"}, Address{Host: "/tmp/sock"}},
+	}
+	for _, tt := range tests {
+		if got := AddrFrom(tt.in); got != tt.want {
+			t.Errorf("AddrFrom(%v) = %#v, want %#v", tt.in, got, tt.want)
+		}
 	}
 }

@@ -302,6 +302,12 @@ func (cc *clientConn) answerFromAddon(f *flow.HTTPFlow) bool {
 	if resp.TimestampEnd == 0 {
 		resp.TimestampEnd = nowSeconds()
 	}
+	// As mitmproxy: an addon's response goes through responseheaders and
+	// response like one from a server (modify_headers applies to it).
+	cc.s.m.ResponseHeaders(f)
+	if !cc.afterHook(f) {
+		return false
+	}
 	cc.s.m.Response(f)
 	if !cc.afterHook(f) {
 		return false

@@ -10,6 +10,7 @@ import (
 	"github.com/mitmgo/mitmgo/addons/blocklist"
 	"github.com/mitmgo/mitmgo/addons/clientplayback"
 	"github.com/mitmgo/mitmgo/addons/dumper"
+	"github.com/mitmgo/mitmgo/addons/export"
 	"github.com/mitmgo/mitmgo/addons/keepserving"
 	"github.com/mitmgo/mitmgo/addons/maplocal"
 	"github.com/mitmgo/mitmgo/addons/mapremote"
@@ -25,6 +26,7 @@ import (
 	"github.com/mitmgo/mitmgo/addons/stickycookie"
 	"github.com/mitmgo/mitmgo/addons/termlog"
 	"github.com/mitmgo/mitmgo/addons/tlsconfig"
+	"github.com/mitmgo/mitmgo/addons/upstreamauth"
 	"github.com/mitmgo/mitmgo/proxy"
 )
 
@@ -46,6 +48,7 @@ func buildChain(m *addon.Manager, srv *proxy.Server, env Env) ([]any, error) {
 		anticache.New(),
 		anticomp.New(),
 		clientplayback.New(m, srv),
+		export.New(),
 		onboarding.New(tlsConfig.Store),
 		proxyauth.New(),
 		srv,
@@ -62,6 +65,7 @@ func buildChain(m *addon.Manager, srv *proxy.Server, env Env) ([]any, error) {
 		save.New(),
 		sh,
 		tlsConfig,
+		upstreamauth.New(),
 		dumper.New(out, tty),
 		keepserving.New(m),
 		readfile.New(m),
