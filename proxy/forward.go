@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"sync"
 
 	"github.com/mitmgo/mitmgo/flow"
@@ -217,7 +218,14 @@ func (cc *clientConn) upgrade(f *flow.HTTPFlow, sc *serverConn) bool {
 	resp := f.Response
 	resp.RawContent = []byte{}
 	resp.TimestampEnd = nowSeconds()
-	cc.s.m.Response(f)
+	m := cc.s.m
+	isWebSocket := strings.EqualFold(resp.Headers.Get("upgrade"), "websocket") && cc.s.m.Options().Bool("websocket")
+	if isWebSocket {
+		// As mitmproxy, the flow carries its WebSocket data from the
+		// response hook on. Messages are relayed but not yet parsed.
+		f.WebSocket = &flow.WebSocketData{}
+	}
+	m.Response(f)
 	if !cc.afterHook(f) {
 		cc.closeServer(sc)
 		return false
@@ -227,9 +235,16 @@ func (cc *clientConn) upgrade(f *flow.HTTPFlow, sc *serverConn) bool {
 		cc.closeServer(sc)
 		return false
 	}
-	f.Live = false
+	if isWebSocket {
+		m.WebSocketStart(f)
+	}
 	relay(cc.br, cc.stream, sc.br, sc.conn)
 	cc.closeServer(sc)
+	if isWebSocket {
+		f.WebSocket.TimestampEnd = nowSeconds()
+		m.WebSocketEnd(f)
+	}
+	f.Live = false
 	return false
 }
 

@@ -101,4 +101,3 @@ func defaultCacheBase() (string, bool) {
 	}
 	return "", false
 }
-

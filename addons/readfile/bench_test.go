@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/mitmgo/mitmgo/addon"
@@ -13,7 +16,9 @@ import (
 
 // smallFlows encodes n small HTTP flows (a GET with a few headers and a
 // short HTML response, about 1.5 kB each) as a version 21 flow file.
-func smallFlows(b *testing.B, n int) []byte {
+func smallFlows(b *testing.B, n int) []byte { return smallFlowsT(b, n) }
+
+func smallFlowsT(b testing.TB, n int) []byte {
 	b.Helper()
 	var buf bytes.Buffer
 	w := flowfile.NewWriter(&buf, flowfile.Version21)
@@ -60,4 +65,60 @@ func BenchmarkReadFile(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "flows/s")
+}
+
+// heapWatch samples the live heap while flows are dispatched.
+type heapWatch struct {
+	n    int
+	peak uint64
+}
+
+func (h *heapWatch) Response(*flow.HTTPFlow) {
+	h.n++
+	if h.n%2000 == 0 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		h.peak = max(h.peak, ms.HeapAlloc)
+	}
+}
+
+// TestStreamingMemory reads a 40 MB file and checks that the live heap
+// stays far below the file's size: flows are streamed, not loaded whole.
+func TestStreamingMemory(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("slow, and the race detector skews memory; skipped with -short and -race")
+	}
+	const n = 20000
+	data := smallFlowsT(t, n)
+	path := filepath.Join(t.TempDir(), "big.mitm")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	size := len(data)
+	data = nil
+	runtime.GC()
+	var base runtime.MemStats
+	runtime.ReadMemStats(&base)
+
+	m := addon.NewManager()
+	rf := New(m)
+	hw := &heapWatch{}
+	if err := m.Add(rf, hw); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Options().Set("rfile=" + path); err != nil {
+		t.Fatal(err)
+	}
+	if err := rf.ReadAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if hw.n != n {
+		t.Fatalf("%d flows read, want %d", hw.n, n)
+	}
+	grown := int64(hw.peak) - int64(base.HeapAlloc)
+	t.Logf("file %d MB; live heap grew by at most %.1f MB while reading", size>>20, float64(grown)/(1<<20))
+	if grown > int64(size)/8 {
+		t.Errorf("live heap grew by %d bytes reading a %d byte file: flows are not streamed", grown, size)
+	}
 }

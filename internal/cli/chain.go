@@ -40,6 +40,10 @@ func buildChain(m *addon.Manager, srv *proxy.Server, env Env) ([]any, error) {
 	tty := env.isTerminal(out)
 	tlsConfig := tlsconfig.New()
 	sh := savehar.New()
+	rf := readfile.New(m)
+	if env.Stdin != nil {
+		rf.Stdin = env.Stdin
+	}
 	sh.Stdout = out
 	chain := []any{
 		termlog.New(out, tty),
@@ -68,7 +72,7 @@ func buildChain(m *addon.Manager, srv *proxy.Server, env Env) ([]any, error) {
 		upstreamauth.New(),
 		dumper.New(out, tty),
 		keepserving.New(m),
-		readfile.New(m),
+		rf,
 	)
 	return chain, nil
 }

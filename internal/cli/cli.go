@@ -207,29 +207,65 @@ func run(m *addon.Manager, srv *proxy.Server, errCheck *startupErrors, env Env) 
 	m.Running()
 
 	status := 0
-	if runner, ok := fileRunner(m); ok {
-		if err := runner.run(ctx); err != nil {
-			log.Error(err.Error())
-			status = 1
-		}
-		if !serving && !m.Options().Bool("keepserving") {
-			stop()
-		}
-	} else if !serving && !m.Options().Bool("keepserving") {
+	// Reading a file (-r) runs beside the proxy, so a signal interrupts it.
+	var readDone chan error
+	if r, ok := fileRunner(m); ok {
+		readDone = make(chan error, 1)
+		go func() { readDone <- r.run(ctx) }()
+	}
+	// With -r, -C or -S (and no keepserving) the keepserving addon shuts
+	// mitmdump down once that work is done. Without a server and without
+	// such work there is nothing to do.
+	if !serving && !m.Options().Bool("keepserving") && !exitsWhenDone(m) {
 		stop()
 	}
-
-	select {
-	case <-sig:
-	case <-ctx.Done():
-	case err := <-serveDone:
-		if err != nil {
-			log.Error(fmt.Sprintf("proxy server stopped: %v", err))
+wait:
+	for {
+		select {
+		case <-sig:
+			break wait
+		case <-ctx.Done():
+			break wait
+		case err := <-readDone:
+			readDone = nil
+			if err != nil {
+				log.Error(err.Error())
+				status = 1
+			}
+		case err := <-serveDone:
+			if err != nil {
+				log.Error(fmt.Sprintf("proxy server stopped: %v", err))
+				status = 1
+			}
+			break wait
+		}
+	}
+	stop()
+	if readDone != nil {
+		if err := <-readDone; err != nil {
+			log.Error(err.Error())
 			status = 1
 		}
 	}
 	shutdown(srv, m)
+	if s, ok := m.Get("save"); ok {
+		if se, ok := s.(interface{ Err() error }); ok && se.Err() != nil {
+			fmt.Fprintf(env.Stderr, "mitmdump: saving flows failed: %v\n", se.Err())
+			status = 1
+		}
+	}
 	return status
+}
+
+// exitsWhenDone asks the keepserving addon whether mitmdump has work (-r,
+// -C, -S) after which it exits by itself.
+func exitsWhenDone(m *addon.Manager) bool {
+	a, ok := m.Get("keepserving")
+	if !ok {
+		return false
+	}
+	k, ok := a.(interface{ ExitsWhenDone() bool })
+	return ok && k.ExitsWhenDone()
 }
 
 // shutdown stops the proxy (requests in flight get a few seconds to finish)

@@ -169,6 +169,7 @@ class Host:
         self.closed = False
         self.tick_handle = None
         self.rbuf = bytearray()
+        self.need = 0
         self.inbox = collections.deque()
         self.draining = False
         self.loop_thread = threading.get_ident()
@@ -226,7 +227,9 @@ class Host:
         requests are delivered at once, everything else queued in order."""
         while True:
             try:
-                chunk = os.read(self.rfd, 1 << 16)
+                # Small reads for small messages; the rest of a large one
+                # (its length is known) in one go.
+                chunk = os.read(self.rfd, max(self.need, 1 << 16))
             except BlockingIOError:
                 break
             except OSError as e:
@@ -236,33 +239,41 @@ class Host:
                 self.eof(None)
                 return
             self.rbuf += chunk
-            if len(chunk) < (1 << 16):
+            self.need -= len(chunk)
+            if self.need <= 0:
                 break
         buf = self.rbuf
         pos = 0
         n = len(buf)
+        self.need = 0
         parse = tnetstring.parse
-        while pos < n:
-            i = buf.find(b":", pos)
-            if i < 0:
-                if n - pos > 20:
-                    self.eof("bad message from mitmgo")
-                    return
-                break
-            end = i + 1 + int(buf[pos:i]) + 1
-            if end > n:
-                break
-            msg, _ = parse(bytes(buf[pos:end]), 0)
-            pos = end
-            if msg.get("cmd") == "reply":
-                with self.plock:
-                    slot = self.pending.pop(msg.get("rid"), None)
-                if slot is not None:
-                    slot[1] = msg.get("data")
-                    slot[2] = msg.get("err")
-                    slot[0].set()
-                continue
-            self.inbox.append(msg)
+        view = memoryview(buf)
+        try:
+            while pos < n:
+                i = buf.find(b":", pos)
+                if i < 0:
+                    if n - pos > 20:
+                        self.eof("bad message from mitmgo")
+                        return
+                    break
+                end = i + 1 + int(buf[pos:i]) + 1
+                if end > n:
+                    self.need = end - n
+                    break
+                # One copy out of the buffer; bodies are sliced from it.
+                msg, _ = parse(bytes(view[pos:end]), 0)
+                pos = end
+                if msg.get("cmd") == "reply":
+                    with self.plock:
+                        slot = self.pending.pop(msg.get("rid"), None)
+                    if slot is not None:
+                        slot[1] = msg.get("data")
+                        slot[2] = msg.get("err")
+                        slot[0].set()
+                    continue
+                self.inbox.append(msg)
+        finally:
+            view.release()
         if pos:
             del buf[:pos]
 
@@ -875,6 +886,22 @@ def _sync_log_level(options):
         logging.getLogger().setLevel(_LEVELS[v])
 
 
+def _grow_pipes(*fds):
+    """Bigger pipe buffers (Linux): a large body crosses in fewer reads."""
+    try:
+        import fcntl
+    except ImportError:
+        return
+    setsz = getattr(fcntl, "F_SETPIPE_SZ", 1031 if sys.platform.startswith("linux") else None)
+    if setsz is None:
+        return
+    for fd in fds:
+        try:
+            fcntl.fcntl(fd, setsz, 1 << 20)
+        except OSError:
+            pass
+
+
 def _install_finder():
     """Missing mitmproxy modules say they are missing from mitmgo."""
     import importlib.abc
@@ -902,6 +929,7 @@ def main():
         rfd, wfd = int(sys.argv[1]), int(sys.argv[2])
     os.set_inheritable(rfd, False)
     os.set_inheritable(wfd, False)
+    _grow_pipes(rfd, wfd)
     sys.argv = [sys.argv[0]]
     host = Host(rfd, wfd)
     runtime.host = host

@@ -1,0 +1,5 @@
+//go:build !race
+
+package readfile
+
+const raceEnabled = false
