@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -356,7 +358,9 @@ func (o *Options) CheckDeferred() error {
 }
 
 // Update sets typed values, then tells the addons (configure). If an addon
-// rejects the change, every value is restored and the error returned.
+// rejects the change, every value is restored, the addons are told again
+// (so those that accepted the new values before the rejection go back to the
+// old ones, as mitmproxy's rollback does), and the error is returned.
 func (o *Options) Update(values map[string]any) error {
 	if len(values) == 0 {
 		return nil
@@ -390,6 +394,9 @@ func (o *Options) Update(values map[string]any) error {
 	}
 	if err := changed(updated); err != nil {
 		o.restore(old)
+		// The old values were accepted before; an error now has nowhere
+		// to go but the one already being returned.
+		_ = changed(updated)
 		return err
 	}
 	return nil
@@ -417,8 +424,16 @@ func (o *Options) LoadYAML(path string) error {
 	if err := yaml.Unmarshal(data, &raw); err != nil {
 		return fmt.Errorf("%s: invalid YAML: %w", path, err)
 	}
+	// Specs are built in name order (the map has none), keeping the order
+	// of each list's items.
+	names := make([]string, 0, len(raw))
+	for name := range raw {
+		names = append(names, name)
+	}
+	sort.Strings(names)
 	var specs []string
-	for name, v := range raw {
+	for _, name := range names {
+		v := raw[name]
 		switch val := v.(type) {
 		case []any:
 			if len(val) == 0 {
@@ -433,7 +448,6 @@ func (o *Options) LoadYAML(path string) error {
 			specs = append(specs, fmt.Sprintf("%s=%v", name, val))
 		}
 	}
-	sort.Strings(specs)
 	if err := o.Set(specs...); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
@@ -441,24 +455,49 @@ func (o *Options) LoadYAML(path string) error {
 }
 
 // Dump writes every option with its help text and current value as YAML, the
-// form of mitmdump --options.
+// form of mitmdump --options (mitmproxy's optmanager.dump_defaults): each
+// option preceded by an empty line and its help wrapped at 70 columns as
+// Python's textwrap does, ending in " Type <kind>." or, for options with
+// choices, " Valid values are 'a', 'b'.".
+//
+// One difference remains: an unset optional value is written "null", where
+// mitmproxy's YAML writer leaves the value empty ("name:").
 func (o *Options) Dump() string {
 	var sb strings.Builder
-	for i, name := range o.Names() {
+	for _, name := range o.Names() {
 		opt, v, _ := o.Lookup(name)
-		if i > 0 {
-			sb.WriteByte('\n')
-		}
-		help := opt.Help
+		help := strings.TrimSpace(opt.Help)
 		if len(opt.Choices) > 0 {
-			help += " Valid values are " + strings.Join(opt.Choices, ", ") + "."
+			quoted := make([]string, len(opt.Choices))
+			for i, c := range opt.Choices {
+				quoted[i] = pyRepr(c)
+			}
+			help += " Valid values are " + strings.Join(quoted, ", ") + "."
+		} else {
+			help += " Type " + opt.Kind.String() + "."
 		}
-		for _, line := range wrap(help+" Type "+opt.Kind.String()+".", 78) {
+		sb.WriteByte('\n')
+		for _, line := range wrap(help, 70) {
 			sb.WriteString("# " + line + "\n")
 		}
-		sb.WriteString(name + ": " + yamlValue(v) + "\n")
+		sb.WriteString(name + ":")
+		if val := yamlValue(v); strings.HasPrefix(val, "\n") {
+			sb.WriteString(val) // a block sequence starts on the next line
+		} else {
+			sb.WriteString(" " + val)
+		}
+		sb.WriteByte('\n')
 	}
 	return sb.String()
+}
+
+// pyRepr quotes a string as Python's repr does for plain text.
+func pyRepr(s string) string {
+	if strings.Contains(s, "'") && !strings.Contains(s, `"`) {
+		return `"` + strings.ReplaceAll(s, `\`, `\\`) + `"`
+	}
+	r := strings.NewReplacer(`\`, `\\`, "'", `\'`)
+	return "'" + r.Replace(s) + "'"
 }
 
 func yamlValue(v any) string {
@@ -478,6 +517,12 @@ func yamlValue(v any) string {
 			return "[]"
 		}
 	}
+	if s, ok := v.(string); ok && strings.ContainsAny(s, "\r\n") {
+		// A double-quoted scalar stays on the option's line, as ruamel
+		// writes it (yaml.v3 would start a literal block); Go's escapes
+		// are valid YAML ones.
+		return strconv.Quote(s)
+	}
 	out, err := yaml.Marshal(v)
 	if err != nil {
 		return fmt.Sprint(v)
@@ -486,25 +531,111 @@ func yamlValue(v any) string {
 	if strings.Contains(s, "\n") {
 		return "\n" + s
 	}
+	// mitmproxy's YAML writer (ruamel) quotes with single quotes where
+	// yaml.v3 uses double ones for simple strings: '' rather than "".
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' && !strings.Contains(s, `\`) {
+		return "'" + strings.ReplaceAll(s[1:len(s)-1], "'", "''") + "'"
+	}
 	return s
 }
 
+// wrap breaks text into lines of at most width characters the way Python's
+// textwrap.wrap does with its defaults: tabs expand, whitespace becomes spaces,
+// runs of spaces inside a line are kept, lines neither start nor end with
+// spaces, words may break after a hyphen between letters ("url-" "encoded"),
+// and words longer than width are cut.
 func wrap(text string, width int) []string {
-	var lines []string
-	line := ""
-	for _, w := range strings.Fields(text) {
-		if line != "" && len(line)+1+len(w) > width {
-			lines = append(lines, line)
-			line = w
-			continue
+	// Tabs expand to 8-column stops (str.expandtabs), then every
+	// whitespace character is a space.
+	var sb strings.Builder
+	col := 0
+	for _, r := range text {
+		switch {
+		case r == '\t':
+			n := 8 - col%8
+			sb.WriteString(strings.Repeat(" ", n))
+			col += n
+		case r == '\n' || r == '\r':
+			sb.WriteByte(' ')
+			col = 0
+		case unicode.IsSpace(r):
+			sb.WriteByte(' ')
+			col++
+		default:
+			sb.WriteRune(r)
+			col++
 		}
-		if line != "" {
-			line += " "
-		}
-		line += w
 	}
-	if line != "" {
-		lines = append(lines, line)
+	text = sb.String()
+	chunks := wrapChunks(text)
+	var lines []string
+	for len(chunks) > 0 {
+		var line []string
+		n := 0
+		if len(lines) > 0 && strings.TrimSpace(chunks[0]) == "" {
+			chunks = chunks[1:] // no leading space on later lines
+		}
+		for len(chunks) > 0 && n+utf8.RuneCountInString(chunks[0]) <= width {
+			line = append(line, chunks[0])
+			n += utf8.RuneCountInString(chunks[0])
+			chunks = chunks[1:]
+		}
+		if len(chunks) > 0 && utf8.RuneCountInString(chunks[0]) > width {
+			// A word longer than a line is cut where the line ends.
+			cut := max(width-n, 1)
+			if n > 0 && width-n < 1 {
+				cut = 0
+			}
+			if cut > 0 {
+				r := []rune(chunks[0])
+				line = append(line, string(r[:cut]))
+				chunks[0] = string(r[cut:])
+			}
+		}
+		if len(line) > 0 && strings.TrimSpace(line[len(line)-1]) == "" {
+			line = line[:len(line)-1]
+		}
+		if len(line) > 0 {
+			lines = append(lines, strings.Join(line, ""))
+		}
 	}
 	return lines
+}
+
+// wrapChunks splits text into runs of spaces and words, splitting words
+// after a hyphen preceded by two letters (or letter-letter-) and followed by
+// two letters, as textwrap's wordsep_re does.
+func wrapChunks(text string) []string {
+	isLetter := func(b byte) bool { return b == '_' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= 0x80 }
+	var chunks []string
+	for len(text) > 0 {
+		if text[0] == ' ' {
+			n := len(text) - len(strings.TrimLeft(text, " "))
+			chunks = append(chunks, text[:n])
+			text = text[n:]
+			continue
+		}
+		end := strings.IndexByte(text, ' ')
+		if end < 0 {
+			end = len(text)
+		}
+		word := text[:end]
+		start := 0
+		for i := 1; i < len(word)-1; i++ {
+			if word[i] != '-' {
+				continue
+			}
+			before := i >= 2 && isLetter(word[i-1]) && isLetter(word[i-2]) ||
+				i >= 3 && isLetter(word[i-1]) && word[i-2] == '-' && isLetter(word[i-3])
+			rest := word[i+1:]
+			after := len(rest) >= 2 && isLetter(rest[0]) && (isLetter(rest[1]) || len(rest) >= 3 && rest[1] == '-' && isLetter(rest[2]))
+			if before && after {
+				chunks = append(chunks, word[start:i+1])
+				start = i + 1
+			}
+		}
+		chunks = append(chunks, word[start:])
+		text = text[end:]
+	}
+	return chunks
 }

@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -32,26 +31,18 @@ func cpuTimes(pid int) (time.Duration, bool) {
 	return time.Duration(ut+st) * 10 * time.Millisecond, true
 }
 
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // reportCPU adds the CPU time per operation of the Python child: on a busy
 // machine it says more than the wall time. (This process's CPU time is not
 // reported: in a ping-pong loop it is mostly the scheduler spinning.)
 func reportCPU(b *testing.B, e *env, run func()) {
 	pid := e.a.liveHost().cmd.Process.Pid
 	py0, ok := cpuTimes(pid)
-	go0 := selfCPU()
 	b.ResetTimer()
 	run()
 	b.StopTimer()
 	if py1, ok2 := cpuTimes(pid); ok && ok2 {
 		b.ReportMetric(float64((py1-py0).Microseconds())/float64(b.N), "py-cpu-µs/op")
 	}
-	_ = go0
 }
 
 // BenchmarkHookRoundTrip measures one response hook through the Python

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 )
 
 // pyFiles is the Python side: the host entry point and the mitmproxy (and
@@ -90,7 +91,24 @@ func extractPython(base string) (string, error) {
 		}
 		return "", fmt.Errorf("extracting the Python script host: %w", err)
 	}
+	removeStale(base, dst)
 	return dst, nil
+}
+
+// staleAfter is how old the tree of another mitmgo version must be before
+// it is removed: a running mitmgo of that version may still need it.
+const staleAfter = 30 * 24 * time.Hour
+
+func removeStale(base, keep string) {
+	old, _ := filepath.Glob(filepath.Join(base, "python-*"))
+	for _, d := range old {
+		if d == keep {
+			continue
+		}
+		if st, err := os.Stat(d); err == nil && time.Since(st.ModTime()) > staleAfter {
+			os.RemoveAll(d)
+		}
+	}
 }
 
 // defaultCacheBase is where the Python tree goes unless Config.CacheDir says

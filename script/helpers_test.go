@@ -3,6 +3,7 @@ package script
 import (
 	"fmt"
 	"log/slog"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -140,22 +141,23 @@ func newEnv(t testing.TB, cfg Config, sets []string, scripts ...string) *env {
 	return &env{m: m, a: a, log: rec}
 }
 
-var (
-	cacheOnce sync.Once
-	cacheDir  string
-)
+// cacheDir is one extraction directory for the whole test binary, made and
+// removed by TestMain.
+var cacheDir string
 
-// testCacheDir is one extraction directory for the whole test binary.
-func testCacheDir(t testing.TB) string {
-	cacheOnce.Do(func() {
-		d, err := filepath.Abs(filepath.Join(t.TempDir(), "..", "..", fmt.Sprintf("mitmgo-script-test-%d", time.Now().UnixNano())))
-		if err != nil {
-			panic(err)
-		}
-		cacheDir = d
-	})
-	return cacheDir
+func TestMain(m *testing.M) {
+	d, err := os.MkdirTemp("", "mitmgo-script-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	cacheDir = d
+	code := m.Run()
+	os.RemoveAll(d)
+	os.Exit(code)
 }
+
+func testCacheDir(testing.TB) string { return cacheDir }
 
 // newFlow returns a live flow with a request and, if status != 0, a
 // response.

@@ -139,6 +139,9 @@ func (a *Addon) httpHook(i int, f *flow.HTTPFlow) {
 		return
 	}
 	reply, err := h.call(context.Background(), msg, func(req *tnetstring.Dict) (any, error) {
+		if req.Str("op") == "filter" {
+			return h.filterOp(req, f)
+		}
 		return serveBody(f, req)
 	})
 	if err != nil {
@@ -356,7 +359,12 @@ func (a *Addon) tcpHook(i int, f *flow.TCPFlow) {
 		return
 	}
 	m.Set("f", b)
-	reply, err := h.call(context.Background(), m, nil)
+	reply, err := h.call(context.Background(), m, func(req *tnetstring.Dict) (any, error) {
+		if req.Str("op") == "filter" {
+			return h.filterOp(req, f)
+		}
+		return nil, fmt.Errorf("unknown request %q", req.Str("op"))
+	})
 	if err != nil {
 		a.callFailed(hookNames[i], err)
 		return

@@ -52,6 +52,8 @@ type host struct {
 	stderrMu   sync.Mutex
 	stderrTail []string
 
+	filters filterCache
+
 	// python is the interpreter's path; version its version, from init.
 	python  string
 	version string
@@ -241,6 +243,8 @@ func (h *host) answer(req *tnetstring.Dict, serve server) {
 	switch op := req.Str("op"); {
 	case op == "codec":
 		data, err = codec(req)
+	case op == "filter" && serve == nil:
+		data, err = h.filterOp(req, nil)
 	case serve != nil:
 		data, err = serve(req)
 	default:
@@ -271,6 +275,11 @@ func (h *host) send(msg *tnetstring.Dict) error {
 	return nil
 }
 
+// slowCall is how long a hook may run before the log says so: mitmproxy's
+// handlers may block for as long as they like (the seed's blocking example
+// sleeps 5 s), so a slow call is reported, never abandoned.
+const slowCall = 30 * time.Second
+
 // call sends msg (given a fresh id) and waits for the reply, answering the
 // child's requests with serve meanwhile. An "err" in the reply is returned
 // as an error, together with the reply.
@@ -294,8 +303,21 @@ func (h *host) call(ctx context.Context, msg *tnetstring.Dict, serve server) (*t
 	if err := h.send(msg); err != nil {
 		return nil, err
 	}
+	var slow <-chan time.Time
+	if msg.Str("cmd") == "hook" {
+		t := time.NewTimer(slowCall)
+		defer t.Stop()
+		slow = t.C
+	}
+	start := time.Now()
 	for {
 		select {
+		case <-slow:
+			h.events.hostLog(slog.LevelWarn, fmt.Sprintf("Script host: the %s hook has been running for %s; "+
+				"a handler may be stuck (the flow waits for it)", msg.Str("hook"), time.Since(start).Round(time.Second)), false)
+			t := time.NewTimer(slowCall)
+			defer t.Stop()
+			slow = t.C
 		case m := <-ch:
 			if m.Str("cmd") == "req" {
 				h.answer(m, serve)

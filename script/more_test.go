@@ -1,7 +1,9 @@
 package script
 
 import (
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -172,5 +174,71 @@ def done():
 	}
 	if got := order(); got != "" {
 		t.Fatalf("without scripts = %q", got)
+	}
+}
+
+func TestInterpreterFailsToStart(t *testing.T) {
+	needPython(t)
+	// An interpreter that cannot run the host (too old, broken) is
+	// reported with what it wrote to stderr.
+	fake := filepath.Join(t.TempDir(), "python3")
+	writeFile(t, fake, "#!/bin/sh\necho 'mitmgo scripts need Python 3.8 or newer; fake is Python 3.6' >&2\nexit 3\n")
+	if err := os.Chmod(fake, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	m := addon.NewManager()
+	a := NewWithConfig(Config{CacheDir: testCacheDir(t), ReloadInterval: -1})
+	if err := m.Add(a); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("MITMGO_PYTHON", fake)
+	err := m.Options().Set("scripts=testdata/seed/add_header.py")
+	if err == nil || !strings.Contains(err.Error(), "need Python 3.8 or newer; fake is Python 3.6") || !strings.Contains(err.Error(), fake) {
+		t.Fatalf("err = %v", err)
+	}
+	m.Done()
+}
+
+func TestFlowFilter(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "filters.py"), `
+import threading
+from mitmproxy import ctx, flowfilter
+
+flt = None
+
+def load(loader):
+    loader.add_option("flt", str, "~d example.com & ~m POST", "The filter.")
+
+def configure(updated):
+    global flt
+    if "flt" in updated:
+        try:
+            flt = flowfilter.parse(ctx.options.flt)
+        except ValueError as e:
+            from mitmproxy import exceptions
+            raise exceptions.OptionsError(str(e))
+
+def request(flow):
+    flow.request.headers["x-live"] = str(flowfilter.match(flt, flow))
+    # Changed in this handler: matched on the state the script sees.
+    flow.request.method = "GET"
+    flow.request.headers["x-changed"] = str(flt(flow))
+    flow.request.headers["x-str"] = str(flowfilter.match("~h x-live", flow))
+    flow.request.headers["x-desc"] = str(flt)
+`)
+	e := newEnv(t, Config{}, nil, filepath.Join(dir, "filters.py"))
+	f := newFlow(t, "POST", "http://example.com/", 0, "")
+	e.m.Request(f)
+	h := f.Request.Headers
+	if h.Get("x-live") != "True" || h.Get("x-changed") != "False" || h.Get("x-str") != "True" {
+		t.Fatalf("matches: %s\n%s", h, e.log.text())
+	}
+	if !strings.Contains(h.Get("x-desc"), "domain matches") {
+		t.Fatalf("description %q", h.Get("x-desc"))
+	}
+	err := e.m.Options().Set("flt=~bogus")
+	if err == nil || !strings.Contains(err.Error(), "Invalid filter expression") {
+		t.Fatalf("a bad filter: %v", err)
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/mitmgo/mitmgo/addons/tlsconfig"
 	"github.com/mitmgo/mitmgo/addons/upstreamauth"
 	"github.com/mitmgo/mitmgo/proxy"
+	"github.com/mitmgo/mitmgo/script"
 )
 
 // buildChain returns mitmdump's addons in mitmproxy's order (tools/dump.py
@@ -78,7 +79,7 @@ func buildChain(m *addon.Manager, srv *proxy.Server, env Env) ([]any, error) {
 }
 
 // scriptAddons is where mitmproxy's ScriptLoader sits in the chain.
-func scriptAddons(m *addon.Manager) []any { return nil }
+func scriptAddons(m *addon.Manager) []any { return []any{script.New()} }
 
 // fileRunnerAddon is implemented by the readfile addon.
 type fileRunnerAddon interface {

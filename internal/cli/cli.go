@@ -48,17 +48,23 @@ func (e Env) isTerminal(w io.Writer) bool {
 // startupErrors records error-level log entries until the proxy is running,
 // as mitmproxy's errorcheck addon: any of them makes mitmdump exit 1.
 type startupErrors struct {
-	mu      sync.Mutex
-	running bool
-	errs    []string
+	fromScript func(*addon.LogEntry) bool
+	mu         sync.Mutex
+	running    bool
+	errs       []string
 }
 
 func (s *startupErrors) Name() string { return "errorcheck" }
 
 func (s *startupErrors) AddLog(e *addon.LogEntry) {
+	// A script's own output (ctx.log.error in the seed's logging.py) is not
+	// a start-up failure; the script host logs load failures itself.
+	if s.fromScript != nil && s.fromScript(e) {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.running && e.Level >= slog.LevelError {
+	if !s.running && e.Level >= slog.LevelError && e.Level < addon.LevelAlert {
 		s.errs = append(s.errs, e.Msg)
 	}
 }
@@ -94,6 +100,11 @@ func Main(args []string, env Env) int {
 	if err := m.Add(errCheck); err != nil {
 		fmt.Fprintf(env.Stderr, "mitmdump: %v\n", err)
 		return 1
+	}
+	if a, ok := m.Get("scriptloader"); ok {
+		if fs, ok := a.(interface{ FromScript(*addon.LogEntry) bool }); ok {
+			errCheck.fromScript = fs.FromScript
+		}
 	}
 
 	flags := newFlagSet(opts)

@@ -80,6 +80,17 @@ func readLine(br *bufio.Reader, budget *int) ([]byte, error) {
 	return line, nil
 }
 
+// hasCRorNUL reports a CR or NUL. RFC 9110 §5.5 calls them invalid and
+// dangerous in a field value (a bare CR can end a line for one parser and not
+// for another, which is how requests are smuggled), and RFC 9112 §2.2 forbids
+// a bare CR anywhere in the head. An LF cannot occur: it ends the line.
+func hasCRorNUL(b []byte) bool {
+	return bytes.IndexByte(b, '\r') >= 0 || bytes.IndexByte(b, 0) >= 0
+}
+
+// trimOWS removes optional whitespace (SP and HTAB, RFC 9110 §5.6.3).
+func trimOWS(b []byte) []byte { return bytes.Trim(b, " \t") }
+
 func isTokenChar(c byte) bool {
 	if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
 		return true
@@ -101,12 +112,24 @@ func readHeaders(br *bufio.Reader, budget *int) (flow.Headers, error) {
 		if len(line) == 0 {
 			return h, nil
 		}
+		if hasCRorNUL(line) {
+			return nil, protoErr("invalid character (CR or NUL) in header line %q", truncate(line))
+		}
 		if line[0] == ' ' || line[0] == '\t' {
-			// obs-fold: a continuation of the previous value (RFC 9112 §5.2).
+			// obs-fold: a continuation of the previous value, replaced by
+			// one SP as RFC 9112 §5.2 asks of a proxy. Empty parts add
+			// nothing, so the value has no leading or trailing whitespace
+			// and forwards (and re-parses) unchanged.
 			if len(h) == 0 {
-				return nil, protoErr("invalid header continuation line %q", line)
+				return nil, protoErr("invalid header continuation line %q", truncate(line))
 			}
-			h[len(h)-1].Value += " " + string(bytes.TrimSpace(line))
+			if cont := trimOWS(line); len(cont) > 0 {
+				if last := &h[len(h)-1]; last.Value == "" {
+					last.Value = string(cont)
+				} else {
+					last.Value += " " + string(cont)
+				}
+			}
 			continue
 		}
 		colon := bytes.IndexByte(line, ':')
@@ -119,7 +142,7 @@ func readHeaders(br *bufio.Reader, budget *int) (flow.Headers, error) {
 				return nil, protoErr("invalid header name %q", truncate(name))
 			}
 		}
-		value := bytes.Trim(line[colon+1:], " \t")
+		value := trimOWS(line[colon+1:])
 		h = append(h, flow.Field{Name: string(name), Value: string(value)})
 	}
 }
@@ -152,23 +175,27 @@ func ReadRequestHead(br *bufio.Reader, maxBytes int) (*RequestHead, error) {
 	if sp1 <= 0 || sp2 <= sp1 {
 		return nil, protoErr("invalid request line %q", truncate(line))
 	}
-	method, target, proto := line[:sp1], bytes.TrimSpace(line[sp1+1:sp2]), line[sp2+1:]
+	method, target, proto := line[:sp1], bytes.Trim(line[sp1+1:sp2], " "), line[sp2+1:]
 	for _, c := range method {
 		if !isTokenChar(c) {
 			return nil, protoErr("invalid request method %q", truncate(method))
 		}
 	}
-	if len(target) == 0 || bytes.IndexByte(target, ' ') >= 0 {
+	if len(target) == 0 || bytes.ContainsFunc(target, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		// No whitespace or control characters: mitmproxy splits the
+		// line on whitespace, and a CR or NUL here is a smuggling vector.
 		return nil, protoErr("invalid request target %q", truncate(target))
 	}
 	if !validProto(proto) {
 		return nil, protoErr("invalid HTTP version %q", truncate(proto))
 	}
-	h, err := readHeaders(br, &budget)
-	if err != nil {
+	// line points into br's buffer, which reading the headers may
+	// overwrite (when the head arrives in several reads): copy it out first.
+	head := &RequestHead{Method: string(method), Target: string(target), Proto: string(proto)}
+	if head.Headers, err = readHeaders(br, &budget); err != nil {
 		return nil, err
 	}
-	return &RequestHead{Method: string(method), Target: string(target), Proto: string(proto), Headers: h}, nil
+	return head, nil
 }
 
 func validProto(p []byte) bool {
@@ -193,16 +220,18 @@ func ReadResponseHead(br *bufio.Reader, maxBytes int) (*ResponseHead, error) {
 	}
 	reason := ""
 	if len(line) > 12 {
-		if line[12] != ' ' {
+		if line[12] != ' ' || hasCRorNUL(line) {
 			return nil, protoErr("invalid status line %q", truncate(line))
 		}
 		reason = string(line[13:])
 	}
-	h, err := readHeaders(br, &budget)
-	if err != nil {
+	// line points into br's buffer, which reading the headers may
+	// overwrite: copy what is kept first.
+	head := &ResponseHead{Proto: string(line[:8]), Status: status, Reason: reason}
+	if head.Headers, err = readHeaders(br, &budget); err != nil {
 		return nil, err
 	}
-	return &ResponseHead{Proto: string(line[:8]), Status: status, Reason: reason, Headers: h}, nil
+	return head, nil
 }
 
 // BodyKind is how a message body is delimited.
@@ -243,9 +272,11 @@ func contentLength(h flow.Headers) (int64, bool, error) {
 	var n int64 = -1
 	for _, v := range values {
 		for _, part := range strings.Split(v, ",") {
-			part = strings.TrimSpace(part)
+			part = strings.Trim(part, " \t")
+			// Content-Length = 1*DIGIT: ParseInt alone would take "+5" and
+			// "-0", which other parsers read differently.
 			m, err := strconv.ParseInt(part, 10, 64)
-			if err != nil || m < 0 || part[0] == '+' {
+			if err != nil || !isDigits(part) {
 				return 0, false, protoErr("invalid Content-Length %q", v)
 			}
 			if n != -1 && m != n {
@@ -255,6 +286,24 @@ func contentLength(h flow.Headers) (int64, bool, error) {
 		}
 	}
 	return n, true, nil
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func isHexDigits(b []byte) bool {
+	for _, c := range b {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return len(b) > 0
 }
 
 // RequestFraming determines a request's body delimitation (RFC 9112 §6.3).
@@ -414,9 +463,10 @@ func (c *ChunkedReader) Read(p []byte) (int, error) {
 		if i := bytes.IndexByte(line, ';'); i >= 0 {
 			line = line[:i]
 		}
-		line = bytes.TrimSpace(line)
+		line = trimOWS(line)
+		// chunk-size = 1*HEXDIG: ParseInt alone would accept a sign.
 		size, err := strconv.ParseInt(string(line), 16, 64)
-		if err != nil || size < 0 || len(line) == 0 {
+		if err != nil || !isHexDigits(line) {
 			return 0, c.fail(protoErr("invalid chunk size %q", truncate(line)))
 		}
 		if size == 0 {

@@ -226,10 +226,47 @@ func TestReadHeadShortReads(t *testing.T) {
 	if _, err := ReadRequestHead(br, DefaultMaxHeaderBytes); err != nil {
 		t.Fatalf("data with EOF: %v", err)
 	}
-	br = bufio.NewReader(iotest.TimeoutReader(strings.NewReader(in)))
-	br.Peek(1)
-	if _, err := ReadRequestHead(br, DefaultMaxHeaderBytes); !errors.Is(err, iotest.ErrTimeout) {
+	// A read error (not EOF) is passed on as it is.
+	errRead := errors.New("connection reset")
+	br = bufio.NewReader(io.MultiReader(strings.NewReader("GET / HTTP/1.1\r\nHost: a"), iotest.ErrReader(errRead)))
+	if _, err := ReadRequestHead(br, DefaultMaxHeaderBytes); !errors.Is(err, errRead) {
 		t.Fatalf("read error: %v", err)
+	}
+}
+
+// segments returns its parts in separate reads, as TCP segments arrive.
+type segments []string
+
+func (s *segments) Read(p []byte) (int, error) {
+	if len(*s) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, (*s)[0])
+	if (*s)[0] = (*s)[0][n:]; (*s)[0] == "" {
+		*s = (*s)[1:]
+	}
+	return n, nil
+}
+
+// Regression: the start line was a slice of the bufio buffer and was
+// converted to strings only after the headers had been read, so a head
+// arriving in several reads came out with a garbled method, target, proto.
+func TestReadHeadInSegments(t *testing.T) {
+	for size := 16; size <= 128; size += 8 {
+		r := &segments{"GET /index.html HTTP/1.1\r\n", "Host: example.com\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n\r\n"}
+		h, err := ReadRequestHead(bufio.NewReaderSize(r, size), DefaultMaxHeaderBytes)
+		if err != nil {
+			t.Fatalf("buffer %d: %v", size, err)
+		}
+		want := RequestHead{"GET", "/index.html", "HTTP/1.1", flow.NewHeaders("Host", "example.com", "User-Agent", "curl/8.5.0", "Accept", "*/*")}
+		if !reflect.DeepEqual(*h, want) {
+			t.Fatalf("buffer %d: %+v", size, *h)
+		}
+		rs := &segments{"HTTP/1.1 200 OK\r\n", "Content-Type: text/html\r\nServer: nginx/1.25.3\r\nVary: Accept-Encoding\r\n\r\n"}
+		resp, err := ReadResponseHead(bufio.NewReaderSize(rs, size), DefaultMaxHeaderBytes)
+		if err != nil || resp.Proto != "HTTP/1.1" || resp.Status != 200 || resp.Reason != "OK" || len(resp.Headers) != 3 {
+			t.Fatalf("buffer %d: %+v %v", size, resp, err)
+		}
 	}
 }
 
@@ -447,8 +484,10 @@ func TestBodyReader(t *testing.T) {
 		}
 		return string(b), r, br
 	}
-	if got, _, br := read("NEXT", Framing{Kind: NoBody}); got != "" || br.Buffered() != 4 {
+	if got, _, br := read("NEXT", Framing{Kind: NoBody}); got != "" {
 		t.Errorf("NoBody read %q", got)
+	} else if rest, _ := io.ReadAll(br); string(rest) != "NEXT" {
+		t.Errorf("NoBody consumed the input: %q left", rest)
 	}
 	if got, _, _ := read("helloNEXT", Framing{Kind: Length, Length: 5}); got != "hello" {
 		t.Errorf("Length read %q", got)

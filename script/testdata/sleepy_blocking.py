@@ -1,4 +1,4 @@
-"""nonblocking.py's shape with a short sleep, for fast tests."""
+"""sleepy.py without @concurrent: the handlers run one at a time."""
 import time
 
 from mitmproxy import ctx
@@ -8,5 +8,5 @@ from mitmproxy.script import concurrent
 
 def request(flow):
     ctx.log.info("handle request: %s%s" % (flow.request.host, flow.request.path))
-    time.sleep(0.5)
+    time.sleep(1)
     ctx.log.info("start  request: %s%s" % (flow.request.host, flow.request.path))

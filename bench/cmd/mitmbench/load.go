@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -15,20 +16,49 @@ import (
 	"time"
 )
 
+// Scenarios: how the load generator talks to the origin.
+const (
+	// scenarioHTTP is plain HTTP over keep-alive connections.
+	scenarioHTTP = "http"
+	// scenarioHTTPS is HTTPS over keep-alive connections: one handshake
+	// per connection, before the warm-up, then requests.
+	scenarioHTTPS = "https"
+	// scenarioHTTPSNewConn opens a new TLS connection for every request
+	// (TCP, CONNECT through a proxy, a full handshake, one request,
+	// close), so the handshakes dominate.
+	scenarioHTTPSNewConn = "https-newconn"
+)
+
+// scenarios lists them in the order they run and are reported.
+var scenarios = []string{scenarioHTTP, scenarioHTTPS, scenarioHTTPSNewConn}
+
 // loadConfig describes one load run.
 type loadConfig struct {
+	// scenario is one of scenarios.
+	scenario string
 	// target is where connections go: the origin, or a proxy.
 	target string
-	// viaProxy sends absolute-form requests, as clients of a proxy do.
-	viaProxy    bool
-	originAddr  string
+	// viaProxy sends absolute-form requests for plain HTTP, and CONNECT
+	// before the handshake for HTTPS, as clients of a proxy do.
+	viaProxy bool
+	// originAddr is the origin's listener for this scenario (plain or TLS).
+	originAddr string
+	// tlsConfig is the client's TLS configuration, for the HTTPS
+	// scenarios. It must have no ClientSessionCache, so that every new
+	// connection pays for a full handshake.
+	tlsConfig   *tls.Config
 	path        string
 	conns       int
 	duration    time.Duration
 	warmup      time.Duration
 	maxRequests int64
-	// ioTimeout bounds every request, so a stuck proxy cannot hang the run.
+	// ioTimeout bounds every request (and, with a new connection per
+	// request, the connect and handshake too), so a stuck proxy cannot
+	// hang the run.
 	ioTimeout time.Duration
+	// cpu, if set, reports the proxy's CPU time so far; it is sampled when
+	// the measured period begins and ends.
+	cpu func() time.Duration
 }
 
 // loadResult is what a run measured (warm-up excluded).
@@ -38,6 +68,10 @@ type loadResult struct {
 	elapsed   time.Duration
 	latencies []time.Duration
 	bytes     int64
+	// proxyCPU is the proxy's CPU time during the measured period; valid
+	// when hasCPU.
+	proxyCPU time.Duration
+	hasCPU   bool
 }
 
 func (r *loadResult) rps() float64 {
@@ -56,25 +90,115 @@ func (r *loadResult) percentile(p float64) time.Duration {
 	return r.latencies[i]
 }
 
-// runLoad drives cfg.conns keep-alive connections as fast as the target
-// answers, for the warm-up and then cfg.duration, or until cfg.maxRequests
-// measured requests are done.
-func runLoad(ctx context.Context, cfg loadConfig) (*loadResult, error) {
-	req := "GET " + cfg.path + " HTTP/1.1\r\nHost: " + cfg.originAddr + "\r\nUser-Agent: mitmbench\r\n\r\n"
-	if cfg.viaProxy {
-		req = "GET http://" + cfg.originAddr + cfg.path + " HTTP/1.1\r\nHost: " + cfg.originAddr + "\r\nUser-Agent: mitmbench\r\n\r\n"
+// request is the request the scenario sends, always for the same path.
+func (cfg *loadConfig) request() string {
+	target := cfg.path
+	if cfg.viaProxy && cfg.scenario == scenarioHTTP {
+		target = "http://" + cfg.originAddr + cfg.path
 	}
+	req := "GET " + target + " HTTP/1.1\r\nHost: " + cfg.originAddr + "\r\nUser-Agent: mitmbench\r\n"
+	if cfg.scenario == scenarioHTTPSNewConn {
+		// Tell the servers too: they may close without waiting.
+		req += "Connection: close\r\n"
+	}
+	return req + "\r\n"
+}
+
+// dial opens one connection ready for requests: TCP, then for HTTPS a
+// CONNECT through the proxy and the TLS handshake. Everything must be done
+// by deadline.
+func (cfg *loadConfig) dial(deadline time.Time) (net.Conn, *bufio.Reader, error) {
+	c, err := net.DialTimeout("tcp", cfg.target, time.Until(deadline))
+	if err != nil {
+		return nil, nil, err
+	}
+	c.SetDeadline(deadline)
+	if cfg.tlsConfig == nil {
+		return c, bufio.NewReaderSize(c, 64<<10), nil
+	}
+	if cfg.viaProxy {
+		if err := connectTunnel(c, cfg.originAddr); err != nil {
+			c.Close()
+			return nil, nil, err
+		}
+	}
+	tc := tls.Client(c, cfg.tlsConfig)
+	if err := tc.Handshake(); err != nil {
+		c.Close()
+		return nil, nil, fmt.Errorf("TLS handshake with %s: %w", cfg.target, err)
+	}
+	return tc, bufio.NewReaderSize(tc, 64<<10), nil
+}
+
+// connectTunnel asks the proxy on c for a tunnel to addr and reads its
+// answer, which must be a 2xx.
+func connectTunnel(c net.Conn, addr string) error {
+	if _, err := io.WriteString(c, "CONNECT "+addr+" HTTP/1.1\r\nHost: "+addr+"\r\nUser-Agent: mitmbench\r\n\r\n"); err != nil {
+		return fmt.Errorf("CONNECT: %w", err)
+	}
+	br := bufio.NewReaderSize(c, 4096)
+	line, err := br.ReadSlice('\n')
+	if err != nil {
+		return fmt.Errorf("CONNECT: %w", err)
+	}
+	if len(line) < 12 || line[9] != '2' {
+		return fmt.Errorf("%w: CONNECT answered %q", errBadResponse, strings.TrimSpace(string(line)))
+	}
+	for {
+		h, err := br.ReadSlice('\n')
+		if err != nil {
+			return fmt.Errorf("CONNECT: %w", err)
+		}
+		if len(h) <= 2 {
+			break
+		}
+	}
+	// The server speaks only after our ClientHello; anything already
+	// here would be lost with br.
+	if br.Buffered() > 0 {
+		return fmt.Errorf("%w: data after the CONNECT response", errBadResponse)
+	}
+	return nil
+}
+
+// runLoad drives cfg.conns workers as fast as the target answers, for the
+// warm-up and then cfg.duration, or until cfg.maxRequests measured requests
+// are done. Keep-alive workers connect (and shake hands) before the warm-up
+// starts; with a new connection per request, a request's latency covers
+// connect, CONNECT, handshake, request and response.
+func runLoad(ctx context.Context, cfg loadConfig) (*loadResult, error) {
+	req := cfg.request()
+	newConn := cfg.scenario == scenarioHTTPSNewConn
 	var (
 		measuring atomic.Bool
 		stop      atomic.Bool
 		claimed   atomic.Int64
 		errCount  atomic.Int64
 		wg        sync.WaitGroup
+		ready     sync.WaitGroup
 		mu        sync.Mutex
 		all       []time.Duration
 		total     int64
 		totalB    int64
+		lastErr   error
 	)
+	fail := func(err error) {
+		if stop.Load() {
+			return
+		}
+		errCount.Add(1)
+		mu.Lock()
+		lastErr = err
+		mu.Unlock()
+	}
+	// claim reports whether one more request may start.
+	claim := func(measured bool) bool {
+		if measured && cfg.maxRequests > 0 && claimed.Add(1) > cfg.maxRequests {
+			stop.Store(true)
+			return false
+		}
+		return true
+	}
 	worker := func() {
 		defer wg.Done()
 		var lat []time.Duration
@@ -91,52 +215,98 @@ func runLoad(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 			totalB += nb
 			mu.Unlock()
 		}()
-		for !stop.Load() {
-			if c == nil {
-				var err error
-				c, err = net.DialTimeout("tcp", cfg.target, cfg.ioTimeout)
-				if err != nil {
-					errCount.Add(1)
-					time.Sleep(10 * time.Millisecond)
-					continue
-				}
-				br = bufio.NewReaderSize(c, 64<<10)
-			}
-			measured := measuring.Load()
-			if measured && cfg.maxRequests > 0 && claimed.Add(1) > cfg.maxRequests {
-				stop.Store(true)
-				return
-			}
-			start := time.Now()
-			c.SetDeadline(start.Add(cfg.ioTimeout))
-			size, err := roundTrip(c, br, req)
-			if err != nil {
-				if !stop.Load() {
-					errCount.Add(1)
-				}
-				c.Close()
-				c = nil
-				continue
-			}
+		record := func(measured bool, start time.Time, size int64) {
 			if measured && measuring.Load() {
 				lat = append(lat, time.Since(start))
 				n++
 				nb += size
 			}
 		}
+		if newConn {
+			ready.Done()
+			for !stop.Load() {
+				measured := measuring.Load()
+				if !claim(measured) {
+					return
+				}
+				start := time.Now()
+				nc, nbr, err := cfg.dial(start.Add(cfg.ioTimeout))
+				if err != nil {
+					fail(err)
+					pause(&stop)
+					continue
+				}
+				size, err := roundTrip(nc, nbr, req)
+				nc.Close()
+				if err != nil && !errors.Is(err, errConnClose) {
+					fail(err)
+					continue
+				}
+				record(measured, start, size)
+			}
+			return
+		}
+		first := true
+		for !stop.Load() {
+			if c == nil {
+				var err error
+				c, br, err = cfg.dial(time.Now().Add(cfg.ioTimeout))
+				if first {
+					first = false
+					ready.Done()
+				}
+				if err != nil {
+					c = nil
+					fail(err)
+					pause(&stop)
+					continue
+				}
+			}
+			measured := measuring.Load()
+			if !claim(measured) {
+				return
+			}
+			start := time.Now()
+			c.SetDeadline(start.Add(cfg.ioTimeout))
+			size, err := roundTrip(c, br, req)
+			if err != nil && !errors.Is(err, errConnClose) {
+				fail(err)
+				c.Close()
+				c = nil
+				continue
+			}
+			record(measured, start, size)
+			if err != nil { // the server closes; the next request needs a new connection
+				c.Close()
+				c = nil
+			}
+		}
 	}
 	wg.Add(cfg.conns)
+	ready.Add(cfg.conns)
 	for i := 0; i < cfg.conns; i++ {
 		go worker()
+	}
+	// Every worker is ready after at most one dial, which ioTimeout bounds.
+	readyCh := make(chan struct{})
+	go func() { ready.Wait(); close(readyCh) }()
+	select {
+	case <-readyCh:
+	case <-ctx.Done():
 	}
 	select {
 	case <-time.After(cfg.warmup):
 	case <-ctx.Done():
 	}
 	errCount.Store(0)
+	var cpu0 time.Duration
+	if cfg.cpu != nil {
+		cpu0 = cfg.cpu()
+	}
 	measuring.Store(true)
 	began := time.Now()
 	deadline := time.NewTimer(cfg.duration)
+	defer deadline.Stop()
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	select {
@@ -145,21 +315,43 @@ func runLoad(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 	case <-done:
 	}
 	measuring.Store(false)
+	elapsed := time.Since(began)
+	var cpu1 time.Duration
+	if cfg.cpu != nil {
+		cpu1 = cfg.cpu()
+	}
 	stop.Store(true)
 	<-done
-	elapsed := time.Since(began)
 	if elapsed > cfg.duration {
 		elapsed = cfg.duration
 	}
 	slices.Sort(all)
-	res := &loadResult{requests: total, errors: errCount.Load(), elapsed: elapsed, latencies: all, bytes: totalB}
+	res := &loadResult{requests: total, errors: errCount.Load(), elapsed: elapsed, latencies: all, bytes: totalB,
+		proxyCPU: cpu1 - cpu0, hasCPU: cfg.cpu != nil && cpu1 >= cpu0}
 	if res.requests == 0 {
+		if lastErr != nil {
+			return res, fmt.Errorf("no request to %s succeeded (%d errors, last: %w)", cfg.target, res.errors, lastErr)
+		}
 		return res, fmt.Errorf("no request to %s succeeded (%d errors)", cfg.target, res.errors)
 	}
 	return res, nil
 }
 
-var errBadResponse = errors.New("bad response")
+// pause keeps a worker whose connection failed from spinning, unless the
+// run is stopping.
+func pause(stop *atomic.Bool) {
+	if !stop.Load() {
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+var (
+	errBadResponse = errors.New("bad response")
+	// errConnClose follows a complete response after which the server
+	// closes the connection (Connection: close): the response counts,
+	// the connection is done.
+	errConnClose = errors.New("server closes the connection")
+)
 
 // roundTrip sends one request and reads the whole response, returning the
 // body size.
@@ -206,7 +398,7 @@ func roundTrip(c net.Conn, br *bufio.Reader, req string) (int64, error) {
 		return 0, fmt.Errorf("%w: no length", errBadResponse)
 	}
 	if err == nil && closeAfter {
-		err = io.EOF // the next request needs a new connection
+		err = errConnClose
 	}
 	return n, err
 }

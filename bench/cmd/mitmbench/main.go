@@ -1,9 +1,15 @@
 // Command mitmbench measures what a proxy costs: it starts a fast HTTP/1.1
-// origin on loopback, drives it with keep-alive connections directly and
-// through proxies (mitmgo's mitmdump, built from ./cmd/mitmdump; optionally
-// Debian's mitmdump; or any proxy given with -proxy), and prints requests
-// per second and p50/p99 latency with ratios against the direct run, plus
-// each started proxy's start-to-listening time, peak RSS and CPU time.
+// origin on loopback (plain HTTP, and HTTPS with a self-signed certificate
+// made at start), drives it directly and through proxies (mitmgo's
+// mitmdump, built from ./cmd/mitmdump; optionally Debian's mitmdump; or any
+// proxy given with -proxy), and prints requests per second and p50/p99
+// latency with ratios against the direct run of the same scenario, plus each
+// started proxy's start-to-listening time, peak RSS and CPU time.
+//
+// Scenarios: plain HTTP keep-alive, HTTPS keep-alive (CONNECT, then TLS with
+// the proxy's minted certificate), and HTTPS with a new connection and a
+// full handshake per request. With -script, the started proxies are also
+// measured with a script loaded (-s).
 //
 // Everything stays on 127.0.0.1 and every run is bounded by -d (and -n);
 // see bench/README.md.
@@ -11,6 +17,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -19,7 +27,9 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -32,34 +42,47 @@ type options struct {
 	warmup       time.Duration
 	maxRequests  int64
 	bodies       []string
+	scenarios    []string
 	proxy        string
+	proxyCA      string
 	mitmgo       bool
 	mitmgoBin    string
 	compare      bool
 	mitmproxyBin string
 	proxyArgs    []string
+	script       string
+	scriptOnly   bool
+	originKey    string
+	sslInsecure  bool
 	startTimeout time.Duration
 	ioTimeout    time.Duration
 }
 
 func main() {
 	var o options
-	var bodies, proxyArgs string
-	flag.IntVar(&o.conns, "c", 32, "concurrent keep-alive connections")
+	var bodies, scens, proxyArgs string
+	flag.IntVar(&o.conns, "c", 32, "concurrent connections (workers)")
 	flag.DurationVar(&o.duration, "d", 5*time.Second, "measured duration of each run")
 	flag.DurationVar(&o.warmup, "warmup", 500*time.Millisecond, "unmeasured warm-up before each run")
 	flag.Int64Var(&o.maxRequests, "n", 0, "stop a run after this many measured requests (0: only -d bounds it)")
 	flag.StringVar(&bodies, "bodies", "small,large", "bodies to fetch: small (200 B), large (64 KiB)")
+	flag.StringVar(&scens, "scenarios", strings.Join(scenarios, ","), "scenarios to run: http (keep-alive), https (keep-alive), https-newconn (a new TLS connection per request)")
 	flag.StringVar(&o.proxy, "proxy", "", "also measure an already running proxy at host:port (loopback only)")
+	flag.StringVar(&o.proxyCA, "proxy-ca", "", "CA certificate (PEM) of the -proxy proxy, for the HTTPS scenarios")
 	flag.BoolVar(&o.mitmgo, "mitmgo", true, "build ./cmd/mitmdump and measure it")
 	flag.StringVar(&o.mitmgoBin, "mitmgo-bin", "", "use this mitmgo mitmdump binary instead of building one")
 	flag.BoolVar(&o.compare, "compare-mitmproxy", false, "also measure Debian's mitmproxy mitmdump, when installed")
 	flag.StringVar(&o.mitmproxyBin, "mitmproxy-bin", "mitmdump", "mitmproxy's mitmdump for -compare-mitmproxy")
 	flag.StringVar(&proxyArgs, "proxy-args", "-q", "extra arguments for the proxies the harness starts (space-separated)")
+	flag.StringVar(&o.script, "script", "", "also measure the started proxies with -s SCRIPT (a path, optionally followed by its arguments)")
+	flag.BoolVar(&o.scriptOnly, "script-only", false, "with -script, measure the started proxies only with the script")
+	flag.StringVar(&o.originKey, "origin-key", "p256", "key of the origin's certificate: "+strings.Join(originKeyTypes, " or "))
+	flag.BoolVar(&o.sslInsecure, "ssl-insecure", false, "start the proxies with -k instead of trusting the origin's certificate (ssl_verify_upstream_trusted_ca)")
 	flag.DurationVar(&o.startTimeout, "start-timeout", 60*time.Second, "how long a started proxy may take to listen")
-	flag.DurationVar(&o.ioTimeout, "io-timeout", 10*time.Second, "how long one request may take")
+	flag.DurationVar(&o.ioTimeout, "io-timeout", 10*time.Second, "how long one request may take (with https-newconn: connect, handshake and request)")
 	flag.Parse()
 	o.bodies = strings.Split(bodies, ",")
+	o.scenarios = strings.Split(scens, ",")
 	o.proxyArgs = strings.Fields(proxyArgs)
 
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -77,13 +100,16 @@ type target struct {
 	addr string
 	// start launches the proxy; nil for direct and external proxies.
 	start func(ctx context.Context, confdir string) (*proxyProc, error)
+	// roots are what the client trusts in the HTTPS scenarios: the
+	// origin's certificate, plus the proxy's CA once known.
+	roots *x509.CertPool
 }
 
 // row is one measured run.
 type row struct {
-	target, body string
-	res          *loadResult
-	err          error
+	target, scenario, body string
+	res                    *loadResult
+	err                    error
 }
 
 // procStats are the measurements of a started proxy.
@@ -92,17 +118,49 @@ type procStats struct {
 	coldStart, warmStart time.Duration
 	peakRSS              int64
 	cpu                  time.Duration
-	requests             int64
 }
 
-func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
+func (o *options) validate() error {
 	for _, b := range o.bodies {
 		if _, ok := bodySizes["/"+b]; !ok {
 			return fmt.Errorf("unknown body %q (use small or large)", b)
 		}
 	}
-	warnIfBusy(stderr)
-	org, err := startOrigin()
+	for _, s := range o.scenarios {
+		if !slices.Contains(scenarios, s) {
+			return fmt.Errorf("unknown scenario %q (use %s)", s, strings.Join(scenarios, ", "))
+		}
+	}
+	if !slices.Contains(originKeyTypes, o.originKey) {
+		return fmt.Errorf("unknown -origin-key %q (use %s)", o.originKey, strings.Join(originKeyTypes, " or "))
+	}
+	if o.scriptOnly && o.script == "" {
+		return errors.New("-script-only needs -script")
+	}
+	if o.script != "" {
+		// The first word is the file; the rest are the script's arguments.
+		path := strings.Fields(o.script)[0]
+		if _, err := os.Stat(path); err != nil {
+			return fmt.Errorf("-script: %w", err)
+		}
+	}
+	if o.proxy != "" {
+		if err := checkLoopback(o.proxy); err != nil {
+			return err
+		}
+	}
+	if o.conns < 1 || o.duration <= 0 || o.ioTimeout <= 0 {
+		return errors.New("-c, -d and -io-timeout must be positive")
+	}
+	return nil
+}
+
+func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
+	if err := o.validate(); err != nil {
+		return err
+	}
+	loadBefore := warnIfBusy(stderr)
+	org, err := startOrigin(o.originKey)
 	if err != nil {
 		return err
 	}
@@ -113,13 +171,40 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
+	originCert := filepath.Join(tmp, "origin-cert.pem")
+	if err := os.WriteFile(originCert, org.certPEM, 0o600); err != nil {
+		return err
+	}
+	originRoots := func() *x509.CertPool {
+		pool := x509.NewCertPool()
+		pool.AddCert(org.cert)
+		return pool
+	}
 
-	targets := []target{{name: "direct"}}
+	// What every started proxy needs: trust in the origin's certificate,
+	// so that it can verify the upstream as it does by default.
+	required := []string{"--set", "ssl_verify_upstream_trusted_ca=" + originCert}
+	if o.sslInsecure {
+		required = []string{"-k"}
+	}
+	targets := []target{{name: "direct", roots: originRoots()}}
 	if o.proxy != "" {
-		if err := checkLoopback(o.proxy); err != nil {
-			return err
+		t := target{name: "proxy " + o.proxy, addr: o.proxy, roots: originRoots()}
+		if o.proxyCA != "" {
+			if err := readCA(t.roots, o.proxyCA); err != nil {
+				return fmt.Errorf("-proxy-ca: %w", err)
+			}
 		}
-		targets = append(targets, target{name: "proxy " + o.proxy, addr: o.proxy})
+		targets = append(targets, t)
+	}
+	addStarted := func(name, bin string) {
+		if !o.scriptOnly {
+			targets = append(targets, proxyTarget(name, bin, required, o.proxyArgs, o.startTimeout, stderr))
+		}
+		if o.script != "" {
+			args := append(slices.Clone(required), "-s", o.script)
+			targets = append(targets, proxyTarget(name+" +script", bin, args, o.proxyArgs, o.startTimeout, stderr))
+		}
 	}
 	if o.mitmgo {
 		bin := o.mitmgoBin
@@ -132,7 +217,7 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			}
 		}
 		if bin != "" {
-			targets = append(targets, proxyTarget("mitmgo", bin, o, stderr))
+			addStarted("mitmgo", bin)
 		}
 	}
 	if o.compare {
@@ -140,12 +225,16 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		if err != nil {
 			fmt.Fprintf(stderr, "skipping mitmproxy: %s not found (apt-get install mitmproxy)\n", o.mitmproxyBin)
 		} else {
-			targets = append(targets, proxyTarget("mitmproxy", bin, o, stderr))
+			addStarted("mitmproxy", bin)
 		}
 	}
+	runs := len(targets) * len(o.scenarios) * len(o.bodies)
+	fmt.Fprintf(stderr, "%d runs of %v each (plus proxy start-ups): about %v\n",
+		runs, o.warmup+o.duration, time.Duration(runs)*(o.warmup+o.duration))
 
 	var rows []row
 	var procs []procStats
+	var skipped []string
 	for i, t := range targets {
 		if ctx.Err() != nil {
 			break
@@ -163,6 +252,7 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			cold, err := t.start(ctx, confdir)
 			if err != nil {
 				fmt.Fprintf(stderr, "skipping %s: %v\n", t.name, err)
+				skipped = append(skipped, t.name+": "+firstLine(err))
 				continue
 			}
 			cold.stop()
@@ -170,25 +260,41 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			p, err = t.start(ctx, confdir)
 			if err != nil {
 				fmt.Fprintf(stderr, "skipping %s: %v\n", t.name, err)
+				skipped = append(skipped, t.name+": "+firstLine(err))
 				continue
 			}
 			t.addr = p.addr
+			t.roots = originRoots()
+			if err := readCA(t.roots, filepath.Join(confdir, caFile)); err != nil {
+				fmt.Fprintf(stderr, "%s: no CA to trust (%v); its HTTPS runs will fail unless it does not intercept\n", t.name, err)
+			}
 			stats = procStats{target: t.name, coldStart: cold.startup, warmStart: p.startup}
 		}
 		cpuBefore := time.Duration(0)
 		if p != nil {
 			cpuBefore = p.cpuTime()
 		}
-		for _, b := range o.bodies {
-			fmt.Fprintf(stderr, "measuring %s, %s body, %d connections, %v ...\n", t.name, b, o.conns, o.duration)
-			res, err := runLoad(ctx, loadConfig{
-				target: firstNonEmpty(t.addr, org.addr()), viaProxy: t.addr != "", originAddr: org.addr(),
-				path: "/" + b, conns: o.conns, duration: o.duration, warmup: o.warmup,
-				maxRequests: o.maxRequests, ioTimeout: o.ioTimeout,
-			})
-			rows = append(rows, row{target: t.name, body: b, res: res, err: err})
-			if res != nil {
-				stats.requests += res.requests
+		for _, sc := range o.scenarios {
+			for _, b := range o.bodies {
+				if ctx.Err() != nil {
+					break
+				}
+				fmt.Fprintf(stderr, "measuring %s, %s, %s body, %d connections, %v ...\n", t.name, sc, b, o.conns, o.duration)
+				cfg := loadConfig{
+					scenario: sc, target: firstNonEmpty(t.addr, org.addr()), viaProxy: t.addr != "", originAddr: org.addr(),
+					path: "/" + b, conns: o.conns, duration: o.duration, warmup: o.warmup,
+					maxRequests: o.maxRequests, ioTimeout: o.ioTimeout,
+				}
+				if sc != scenarioHTTP {
+					cfg.originAddr = org.tlsAddr()
+					cfg.target = firstNonEmpty(t.addr, org.tlsAddr())
+					cfg.tlsConfig = clientTLS(t.roots)
+				}
+				if p != nil {
+					cfg.cpu = p.cpuTime
+				}
+				res, err := runLoad(ctx, cfg)
+				rows = append(rows, row{target: t.name, scenario: sc, body: b, res: res, err: err})
 			}
 		}
 		if p != nil {
@@ -198,36 +304,65 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			procs = append(procs, stats)
 		}
 	}
-	printReport(stdout, o, rows, procs)
+	printReport(stdout, o, rows, procs, skipped, loadBefore, loadAvg())
 	return ctx.Err()
 }
 
-func proxyTarget(name, bin string, o options, stderr io.Writer) target {
-	args := o.proxyArgs
+// clientTLS is the load generator's TLS configuration: it trusts roots, and
+// has no session cache, so that every new connection pays for a full
+// handshake, as a client seeing the server for the first time does.
+func clientTLS(roots *x509.CertPool) *tls.Config {
+	return &tls.Config{
+		RootCAs: roots,
+		// An IP address: verified against the certificate's IP SANs,
+		// and sent as no SNI, so the proxy names the leaf after the
+		// CONNECT target.
+		ServerName:         "127.0.0.1",
+		NextProtos:         []string{"http/1.1"},
+		ClientSessionCache: nil,
+	}
+}
+
+// proxyTarget is a proxy the harness starts: bin with required arguments
+// (trust in the origin, a script) and extra ones (-proxy-args).
+func proxyTarget(name, bin string, required, extra []string, timeout time.Duration, stderr io.Writer) target {
 	return target{name: name, start: func(ctx context.Context, confdir string) (*proxyProc, error) {
-		p, err := startProxy(ctx, name, bin, args, confdir, o.startTimeout)
-		if err != nil && len(args) > 0 && strings.Contains(err.Error(), "unknown option") {
+		p, err := startProxy(ctx, name, bin, append(slices.Clone(required), extra...), confdir, timeout)
+		if err != nil && len(extra) > 0 && strings.Contains(err.Error(), "unknown option") {
 			// A mitmdump that lacks the options -q sets (an early mitmgo)
-			// is measured with its default output instead.
-			fmt.Fprintf(stderr, "%s does not take %q; measuring it without\n", name, strings.Join(args, " "))
-			args = nil
-			p, err = startProxy(ctx, name, bin, args, confdir, o.startTimeout)
+			// is measured with its default output instead; if that does
+			// not help either, the first error is the one to report.
+			if p2, err2 := startProxy(ctx, name, bin, required, confdir, timeout); err2 == nil {
+				fmt.Fprintf(stderr, "%s does not take %q; measuring it without\n", name, strings.Join(extra, " "))
+				extra = nil
+				return p2, nil
+			}
 		}
 		return p, err
 	}}
 }
 
-// warnIfBusy says so when the machine is already loaded: other work on the
-// CPUs skews every number.
-func warnIfBusy(stderr io.Writer) {
+// loadAvg is the 1-minute load average, or "n/a".
+func loadAvg() string {
 	data, err := os.ReadFile("/proc/loadavg")
 	if err != nil {
-		return
+		return "n/a"
 	}
+	if f := strings.Fields(string(data)); len(f) > 0 {
+		return f[0]
+	}
+	return "n/a"
+}
+
+// warnIfBusy says so when the machine is already loaded: other work on the
+// CPUs skews every number. It returns the load average.
+func warnIfBusy(stderr io.Writer) string {
+	avg := loadAvg()
 	var load float64
-	if _, err := fmt.Sscan(string(data), &load); err == nil && load > float64(runtime.NumCPU()) {
+	if _, err := fmt.Sscan(avg, &load); err == nil && load > float64(runtime.NumCPU()) {
 		fmt.Fprintf(stderr, "warning: load average %.1f on %d CPUs; results will be noisy\n", load, runtime.NumCPU())
 	}
+	return avg
 }
 
 func firstNonEmpty(a, b string) string {
@@ -254,53 +389,88 @@ func checkLoopback(hostport string) error {
 	return nil
 }
 
-func printReport(w io.Writer, o options, rows []row, procs []procStats) {
-	direct := map[string]*loadResult{}
+// scenarioTitles head the report's tables.
+var scenarioTitles = map[string]string{
+	scenarioHTTP:         "http: plain HTTP, keep-alive (absolute-form requests to the proxy)",
+	scenarioHTTPS:        "https: HTTPS, keep-alive (CONNECT and one handshake per connection, before the warm-up)",
+	scenarioHTTPSNewConn: "https-newconn: HTTPS, a new connection per request (TCP, CONNECT, full handshake, one request, close)",
+}
+
+// firstLine is an error's message up to the proxy output it may carry,
+// plus that output's last line, which says why a proxy did not start.
+func firstLine(err error) string {
+	lines := strings.Split(strings.TrimSpace(err.Error()), "\n")
+	if len(lines) == 1 {
+		return lines[0]
+	}
+	return lines[0] + " " + strings.TrimSpace(lines[len(lines)-1])
+}
+
+func printReport(w io.Writer, o options, rows []row, procs []procStats, skipped []string, loadBefore, loadAfter string) {
+	type key struct{ scenario, body string }
+	direct := map[key]*loadResult{}
 	for _, r := range rows {
 		if r.target == "direct" && r.err == nil {
-			direct[r.body] = r.res
+			direct[key{r.scenario, r.body}] = r.res
 		}
 	}
-	fmt.Fprintf(w, "\n%d connections, %v per run after %v warm-up, origin and proxies on 127.0.0.1\n\n",
-		o.conns, o.duration, o.warmup)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\tbody\treq/s\tp50\tp99\treq/s ratio\tp50 ratio\tp99 ratio\terrors\t")
-	for _, r := range rows {
-		if r.err != nil {
-			fmt.Fprintf(tw, "%s\t%s\tfailed: %v\t\t\t\t\t\t\t\n", r.target, r.body, r.err)
-			continue
+	fmt.Fprintf(w, "\n%d connections, %v per run after %v warm-up, origin (%s certificate) and proxies on 127.0.0.1\n",
+		o.conns, o.duration, o.warmup, o.originKey)
+	fmt.Fprintf(w, "load average %s before, %s after, %d CPUs\n", loadBefore, loadAfter, runtime.NumCPU())
+	for _, sc := range o.scenarios {
+		fmt.Fprintf(w, "\n%s\n\n", scenarioTitles[sc])
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "target\tbody\treq/s\tp50\tp99\treq/s ratio\tp50 ratio\tp99 ratio\tproxy CPU/req\terrors\t")
+		for _, b := range o.bodies {
+			d := direct[key{sc, b}]
+			for _, r := range rows {
+				if r.scenario != sc || r.body != b {
+					continue
+				}
+				if r.err != nil {
+					fmt.Fprintf(tw, "%s\t%s\tfailed: %v\t\t\t\t\t\t\t\t\n", r.target, r.body, r.err)
+					continue
+				}
+				cpu := "-"
+				if r.res.hasCPU && r.res.requests > 0 {
+					cpu = fmtDur(r.res.proxyCPU / time.Duration(r.res.requests))
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", r.target, r.body, r.res.rps(),
+					fmtDur(r.res.percentile(50)), fmtDur(r.res.percentile(99)),
+					ratio(r.res.rps(), d, (*loadResult).rps),
+					ratioDur(r.res.percentile(50), d, 50), ratioDur(r.res.percentile(99), d, 99), cpu, r.res.errors)
+			}
 		}
-		d := direct[r.body]
-		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%d\t\n", r.target, r.body, r.res.rps(),
-			fmtDur(r.res.percentile(50)), fmtDur(r.res.percentile(99)),
-			ratio(r.res.rps(), d, (*loadResult).rps),
-			ratioDur(r.res.percentile(50), d, 50), ratioDur(r.res.percentile(99), d, 99), r.res.errors)
+		tw.Flush()
 	}
-	tw.Flush()
-	if len(procs) == 0 {
-		return
+	if len(procs) > 0 {
+		fmt.Fprintln(w)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "proxy\tstart, cold\tstart, warm\tpeak RSS\tCPU, all runs\t")
+		for _, p := range procs {
+			rss := "n/a"
+			if p.peakRSS > 0 {
+				rss = fmt.Sprintf("%.1f MiB", float64(p.peakRSS)/(1<<20))
+			}
+			cpu := "n/a"
+			if p.cpu > 0 {
+				cpu = fmt.Sprintf("%.2fs", p.cpu.Seconds())
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", p.target, fmtDur(p.coldStart), fmtDur(p.warmStart), rss, cpu)
+		}
+		tw.Flush()
 	}
-	fmt.Fprintln(w)
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "proxy\tstart, cold\tstart, warm\tpeak RSS\tCPU\tCPU per 1k req\t")
-	for _, p := range procs {
-		perK := "-"
-		if p.requests > 0 && p.cpu > 0 {
-			perK = fmtDur(p.cpu * 1000 / time.Duration(p.requests))
+	if len(skipped) > 0 {
+		fmt.Fprintln(w)
+		for _, sk := range skipped {
+			fmt.Fprintf(w, "not measured: %s\n", sk)
 		}
-		rss := "n/a"
-		if p.peakRSS > 0 {
-			rss = fmt.Sprintf("%.1f MiB", float64(p.peakRSS)/(1<<20))
-		}
-		cpu := "n/a"
-		if p.cpu > 0 {
-			cpu = fmt.Sprintf("%.2fs", p.cpu.Seconds())
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", p.target, fmtDur(p.coldStart), fmtDur(p.warmStart), rss, cpu, perK)
 	}
-	tw.Flush()
-	fmt.Fprintln(w, "\nratios are against direct: req/s ratio below 1 and latency ratios above 1 are the proxy's cost.")
-	fmt.Fprintln(w, "start is the time from exec until the proxy accepts a TCP connection (cold: empty confdir, CA generated).")
+	fmt.Fprintln(w, "\nratios are against direct in the same scenario: req/s ratio below 1 and latency ratios above 1 are the proxy's cost.")
+	fmt.Fprintln(w, "proxy CPU/req is the proxy's CPU time (with its child processes) during the measured period per request.")
+	if len(procs) > 0 {
+		fmt.Fprintln(w, "start is the time from exec until the proxy accepts a TCP connection (cold: empty confdir, CA generated).")
+	}
 }
 
 func ratio(v float64, d *loadResult, f func(*loadResult) float64) string {

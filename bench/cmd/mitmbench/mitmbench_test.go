@@ -2,48 +2,419 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
 	"net"
+	"net/url"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
 
-// TestLoadAgainstOrigin runs short, bounded loads against the built-in
-// origin, directly and in the absolute form a proxy receives (which the
-// origin accepts as well).
-func TestLoadAgainstOrigin(t *testing.T) {
-	o, err := startOrigin()
+// fakeProxyEnv makes the test binary act as a proxy that the harness
+// starts (see fakeMitmdump); its value is a file that records the
+// arguments.
+const fakeProxyEnv = "MITMBENCH_FAKE_MITMDUMP"
+
+func TestMain(m *testing.M) {
+	if path := os.Getenv(fakeProxyEnv); path != "" {
+		if err := fakeMitmdump(path, os.Args[1:]); err != nil {
+			fmt.Fprintln(os.Stderr, "fake mitmdump:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// fakeMitmdump stands in for mitmdump: it appends its arguments to
+// argsFile, writes a CA certificate into the confdir as mitmdump does,
+// listens on -p as a tunnelling proxy, and exits on SIGINT.
+func fakeMitmdump(argsFile string, args []string) error {
+	f, err := os.OpenFile(argsFile, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(f, strings.Join(args, "\x00"))
+	f.Close()
+	var port, confdir string
+	for i, a := range args {
+		if a == "-p" && i+1 < len(args) {
+			port = args[i+1]
+		}
+		if c, ok := strings.CutPrefix(a, "confdir="); ok {
+			confdir = c
+		}
+	}
+	if port == "" || confdir == "" {
+		return errors.New("no -p or confdir")
+	}
+	_, _, caPEM, err := selfSignedCert("p256")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(confdir, caFile), caPEM, 0o600); err != nil {
+		return err
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	ln, err := net.Listen("tcp", "127.0.0.1:"+port)
+	if err != nil {
+		return err
+	}
+	p := serveTunnelProxy(ln)
+	<-sig
+	p.close()
+	return nil
+}
+
+// tunnelProxy is a trivial proxy: CONNECT becomes a raw tunnel (the client
+// sees the origin's own certificate), an absolute-form request is relayed
+// with its connection to the origin unchanged (the origin accepts
+// absolute-form targets).
+type tunnelProxy struct {
+	ln    net.Listener
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+}
+
+func serveTunnelProxy(ln net.Listener) *tunnelProxy {
+	p := &tunnelProxy{ln: ln, conns: map[net.Conn]struct{}{}}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			if !p.track(c) {
+				return
+			}
+			p.wg.Add(1)
+			go func() {
+				defer p.wg.Done()
+				p.handle(c)
+			}()
+		}
+	}()
+	return p
+}
+
+// track registers c for close; false when the proxy is closing.
+func (p *tunnelProxy) track(c net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.conns == nil {
+		c.Close()
+		return false
+	}
+	p.conns[c] = struct{}{}
+	return true
+}
+
+func (p *tunnelProxy) untrack(c net.Conn) {
+	c.Close()
+	p.mu.Lock()
+	delete(p.conns, c)
+	p.mu.Unlock()
+}
+
+func (p *tunnelProxy) handle(c net.Conn) {
+	defer p.untrack(c)
+	br := bufio.NewReader(c)
+	var head bytes.Buffer
+	line, err := br.ReadString('\n')
+	if err != nil {
+		return
+	}
+	head.WriteString(line)
+	for {
+		h, err := br.ReadString('\n')
+		if err != nil {
+			return
+		}
+		head.WriteString(h)
+		if strings.TrimSpace(h) == "" {
+			break
+		}
+	}
+	fields := strings.Fields(line)
+	if len(fields) != 3 {
+		return
+	}
+	host := fields[1]
+	if fields[0] != "CONNECT" {
+		u, err := url.Parse(fields[1])
+		if err != nil {
+			return
+		}
+		host = u.Host
+	}
+	up, err := net.DialTimeout("tcp", host, 5*time.Second)
+	if err != nil {
+		io.WriteString(c, "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+		return
+	}
+	if !p.track(up) {
+		return
+	}
+	defer p.untrack(up)
+	if fields[0] == "CONNECT" {
+		io.WriteString(c, "HTTP/1.1 200 Connection established\r\n\r\n")
+	} else {
+		up.Write(head.Bytes())
+	}
+	done := make(chan struct{})
+	go func() {
+		io.Copy(up, br)
+		up.Close()
+		close(done)
+	}()
+	io.Copy(c, up)
+	c.Close()
+	<-done
+}
+
+func (p *tunnelProxy) addr() string { return p.ln.Addr().String() }
+
+func (p *tunnelProxy) close() {
+	p.ln.Close()
+	p.mu.Lock()
+	for c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+	p.mu.Unlock()
+	p.wg.Wait()
+}
+
+func startTunnelProxy(t *testing.T) *tunnelProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := serveTunnelProxy(ln)
+	t.Cleanup(p.close)
+	return p
+}
+
+// TestLoadScenarios runs every scenario briefly against the built-in
+// origin, directly and through the tunnelling proxy.
+func TestLoadScenarios(t *testing.T) {
+	o, err := startOrigin("p256")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer o.close()
+	proxy := startTunnelProxy(t)
+	roots := x509.NewCertPool()
+	roots.AddCert(o.cert)
 	for _, tt := range []struct {
-		path     string
-		viaProxy bool
-		max      int64
+		scenario, path string
+		viaProxy       bool
+		max            int64
 	}{
-		{"/small", false, 0}, {"/large", true, 0}, {"/small", true, 50},
+		// Plain HTTP runs for its duration; the TLS runs stop after a
+		// number of requests instead, which stays quick and reliable
+		// when -race and a busy machine make handshakes slow (the
+		// duration is then only an upper bound).
+		{scenarioHTTP, "/small", false, 0},
+		{scenarioHTTP, "/large", true, 0},
+		{scenarioHTTP, "/small", true, 50},
+		{scenarioHTTPS, "/small", false, 40},
+		{scenarioHTTPS, "/large", true, 40},
+		{scenarioHTTPSNewConn, "/small", false, 12},
+		{scenarioHTTPSNewConn, "/large", true, 12},
 	} {
-		res, err := runLoad(context.Background(), loadConfig{
-			target: o.addr(), viaProxy: tt.viaProxy, originAddr: o.addr(), path: tt.path, conns: 4,
-			duration: 200 * time.Millisecond, warmup: 20 * time.Millisecond, maxRequests: tt.max, ioTimeout: 5 * time.Second,
+		name := fmt.Sprintf("%s%s,proxy=%v,n=%d", tt.scenario, tt.path, tt.viaProxy, tt.max)
+		t.Run(name, func(t *testing.T) {
+			cfg := loadConfig{
+				scenario: tt.scenario, target: o.addr(), viaProxy: tt.viaProxy, originAddr: o.addr(),
+				path: tt.path, conns: 4, duration: 150 * time.Millisecond, warmup: 20 * time.Millisecond,
+				maxRequests: tt.max, ioTimeout: 5 * time.Second,
+			}
+			if tt.scenario != scenarioHTTP {
+				cfg.target, cfg.originAddr, cfg.tlsConfig = o.tlsAddr(), o.tlsAddr(), clientTLS(roots)
+				cfg.duration = 5 * time.Second
+			}
+			if tt.viaProxy {
+				cfg.target = proxy.addr()
+			}
+			before := o.handshakes.Load()
+			res, err := runLoad(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.errors != 0 || res.requests == 0 || len(res.latencies) != int(res.requests) {
+				t.Errorf("%d requests, %d errors, %d latencies", res.requests, res.errors, len(res.latencies))
+			}
+			if want := int64(bodySizes[tt.path]) * res.requests; res.bytes != want {
+				t.Errorf("read %d body bytes, want %d", res.bytes, want)
+			}
+			if tt.max > 0 && res.requests > tt.max {
+				t.Errorf("%d requests, more than -n %d", res.requests, tt.max)
+			}
+			if res.percentile(50) > res.percentile(99) {
+				t.Errorf("percentiles out of order")
+			}
+			switch hs := o.handshakes.Load() - before; tt.scenario {
+			case scenarioHTTP:
+				if hs != 0 {
+					t.Errorf("%d TLS handshakes for plain HTTP", hs)
+				}
+			case scenarioHTTPS:
+				if hs != int64(cfg.conns) {
+					t.Errorf("%d TLS handshakes for %d keep-alive connections", hs, cfg.conns)
+				}
+			case scenarioHTTPSNewConn:
+				// Warm-up requests shake hands too.
+				if hs < res.requests {
+					t.Errorf("%d TLS handshakes for %d requests on new connections", hs, res.requests)
+				}
+			}
 		})
-		if err != nil {
-			t.Fatalf("%s: %v", tt.path, err)
+	}
+}
+
+func TestClientTLSHasNoSessionCache(t *testing.T) {
+	if c := clientTLS(x509.NewCertPool()); c.ClientSessionCache != nil || c.SessionTicketsDisabled {
+		t.Errorf("clientTLS: ClientSessionCache %v; want nil, so that every handshake is a full one", c.ClientSessionCache)
+	}
+}
+
+// TestRunEndToEnd runs the whole harness briefly: direct, the tunnelling
+// proxy given with -proxy, and the test binary standing in for a mitmdump
+// it starts, with and without a script.
+func TestRunEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	argsFile := filepath.Join(dir, "args")
+	t.Setenv(fakeProxyEnv, argsFile)
+	// A program built with -race sleeps a second at exit unless told not
+	// to; the fake proxy is started and stopped four times.
+	t.Setenv("GORACE", "atexit_sleep_ms=0")
+	script := filepath.Join(dir, "add_header.py")
+	if err := os.WriteFile(script, []byte("def response(flow):\n    flow.response.headers[\"newheader\"] = \"foo\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	proxy := startTunnelProxy(t)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, log bytes.Buffer
+	err = run(context.Background(), options{
+		// Each run ends after 8 requests (5s only bounds it), so that
+		// slow handshakes under -race on a busy machine still finish.
+		conns: 2, duration: 5 * time.Second, maxRequests: 8, warmup: 10 * time.Millisecond,
+		bodies: []string{"small"}, scenarios: scenarios, proxy: proxy.addr(),
+		mitmgo: true, mitmgoBin: exe, proxyArgs: []string{"-q"}, script: script + " arg1",
+		originKey: "p256", startTimeout: 10 * time.Second, ioTimeout: 5 * time.Second,
+	}, &out, &log)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, log.String())
+	}
+	report := out.String()
+	for _, want := range []string{scenarioTitles[scenarioHTTP], scenarioTitles[scenarioHTTPS], scenarioTitles[scenarioHTTPSNewConn], "mitmgo +script", "start, cold"} {
+		if !strings.Contains(report, want) {
+			t.Errorf("report lacks %q:\n%s", want, report)
 		}
-		if res.errors != 0 || res.requests == 0 || len(res.latencies) != int(res.requests) {
-			t.Errorf("%s: %d requests, %d errors, %d latencies", tt.path, res.requests, res.errors, len(res.latencies))
+	}
+	if strings.Contains(report, "failed") {
+		t.Errorf("a run failed:\n%s\n%s", report, log.String())
+	}
+	// 3 tables x 4 targets: direct, proxy, mitmgo, mitmgo +script.
+	if n := strings.Count(report, " small "); n != 12 {
+		t.Errorf("%d result rows, want 12:\n%s", n, report)
+	}
+	data, err := os.ReadFile(argsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Cold and warm start of each of the two started targets.
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("%d proxy starts, want 4:\n%s", len(lines), data)
+	}
+	for i, l := range lines {
+		args := strings.Split(l, "\x00")
+		joined := strings.Join(args, " ")
+		if !strings.Contains(joined, "--set ssl_verify_upstream_trusted_ca=") || !strings.Contains(joined, "-q") {
+			t.Errorf("start %d: %q lacks the upstream trust or -proxy-args", i, joined)
 		}
-		if want := int64(bodySizes[tt.path]) * res.requests; res.bytes != want {
-			t.Errorf("%s: read %d body bytes, want %d", tt.path, res.bytes, want)
+		hasScript := strings.Contains(joined, "-s "+script+" arg1")
+		if wantScript := i >= 2; hasScript != wantScript {
+			t.Errorf("start %d: script passed = %v, want %v: %q", i, hasScript, wantScript, joined)
 		}
-		if tt.max > 0 && res.requests > tt.max {
-			t.Errorf("%s: %d requests, more than -n %d", tt.path, res.requests, tt.max)
+	}
+}
+
+func TestOptionsValidate(t *testing.T) {
+	base := options{bodies: []string{"small"}, scenarios: scenarios, originKey: "p256", conns: 1, duration: time.Second, ioTimeout: time.Second}
+	for _, tt := range []struct {
+		name   string
+		change func(*options)
+		ok     bool
+	}{
+		{"defaults", func(*options) {}, true},
+		{"unknown scenario", func(o *options) { o.scenarios = []string{"h3"} }, false},
+		{"unknown body", func(o *options) { o.bodies = []string{"huge"} }, false},
+		{"unknown key", func(o *options) { o.originKey = "dsa" }, false},
+		{"missing script", func(o *options) { o.script = "/nonexistent/x.py" }, false},
+		{"script-only without script", func(o *options) { o.scriptOnly = true }, false},
+		{"remote proxy", func(o *options) { o.proxy = "10.0.0.1:8080" }, false},
+		{"no connections", func(o *options) { o.conns = 0 }, false},
+	} {
+		o := base
+		tt.change(&o)
+		if err := o.validate(); (err == nil) != tt.ok {
+			t.Errorf("%s: validate() = %v", tt.name, err)
 		}
-		if res.percentile(50) > res.percentile(99) {
-			t.Errorf("percentiles out of order")
+	}
+}
+
+func TestConnectTunnelRefused(t *testing.T) {
+	server, client := net.Pipe()
+	defer client.Close()
+	go func() {
+		defer server.Close()
+		br := bufio.NewReader(server)
+		for {
+			l, err := br.ReadString('\n')
+			if err != nil || l == "\r\n" {
+				break
+			}
 		}
+		server.Write([]byte("HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n"))
+	}()
+	if err := connectTunnel(client, "127.0.0.1:1"); err == nil || !strings.Contains(err.Error(), "407") {
+		t.Errorf("got %v, want a 407 error", err)
+	}
+}
+
+func TestRoundTripConnectionClose(t *testing.T) {
+	server, client := net.Pipe()
+	defer client.Close()
+	go func() {
+		defer server.Close()
+		bufio.NewReader(server).ReadString('\n')
+		server.Write([]byte("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: " + strconv.Itoa(3) + "\r\n\r\nabc"))
+	}()
+	n, err := roundTrip(client, bufio.NewReader(client), "GET / HTTP/1.1\r\n\r\n")
+	if n != 3 || !errors.Is(err, errConnClose) {
+		t.Errorf("roundTrip = %d, %v; want 3, errConnClose", n, err)
 	}
 }
 

@@ -3,52 +3,105 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // origin is a minimal, fast HTTP/1.1 server on loopback: keep-alive, and a
 // fixed body per path, so that the proxy, not the origin, is what the
-// benchmark measures.
+// benchmark measures. It listens twice: plain HTTP on ln, and HTTPS on tlsLn
+// with a self-signed certificate for 127.0.0.1 made at start.
 type origin struct {
 	ln        net.Listener
+	tlsLn     net.Listener
+	tlsConf   *tls.Config
+	cert      *x509.Certificate
+	certPEM   []byte
 	responses map[string][]byte
 	wg        sync.WaitGroup
 	mu        sync.Mutex
 	conns     map[net.Conn]struct{}
 	closed    bool
+	// handshakes counts completed TLS handshakes, so that tests can
+	// check that a new connection per request costs one each time.
+	handshakes atomic.Int64
 }
+
+// originKeyTypes are the key types -origin-key accepts.
+var originKeyTypes = []string{"rsa2048", "p256"}
 
 // bodySizes are the bodies the origin serves, by path.
 var bodySizes = map[string]int{"/small": 200, "/large": 64 << 10}
 
-func startOrigin() (*origin, error) {
+// startOrigin starts both listeners; keyType (one of originKeyTypes) is the
+// key of the origin's certificate.
+func startOrigin(keyType string) (*origin, error) {
+	cert, leaf, certPEM, err := selfSignedCert(keyType)
+	if err != nil {
+		return nil, fmt.Errorf("origin certificate: %w", err)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("origin: %w", err)
 	}
-	o := &origin{ln: ln, responses: map[string][]byte{}, conns: map[net.Conn]struct{}{}}
+	tlsLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("origin: %w", err)
+	}
+	o := &origin{
+		ln: ln, tlsLn: tlsLn, cert: leaf, certPEM: certPEM,
+		responses: map[string][]byte{}, conns: map[net.Conn]struct{}{},
+		tlsConf: &tls.Config{
+			Certificates: []tls.Certificate{cert},
+			NextProtos:   []string{"http/1.1"},
+			// No client of the benchmark resumes sessions, so issuing
+			// tickets would only add work to every handshake.
+			SessionTicketsDisabled: true,
+		},
+	}
 	for path, n := range bodySizes {
 		body := bytes.Repeat([]byte("x"), n)
 		head := "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " + strconv.Itoa(n) + "\r\n\r\n"
 		o.responses[path] = append([]byte(head), body...)
 	}
-	o.wg.Add(1)
-	go o.serve()
+	o.wg.Add(2)
+	go o.serve(ln, false)
+	go o.serve(tlsLn, true)
 	return o, nil
 }
 
+// addr is the plain HTTP listener's address.
 func (o *origin) addr() string { return o.ln.Addr().String() }
 
-func (o *origin) serve() {
+// tlsAddr is the HTTPS listener's address.
+func (o *origin) tlsAddr() string { return o.tlsLn.Addr().String() }
+
+// handshakeTimeout bounds a TLS handshake with the origin, so that a client
+// that stalls cannot keep a goroutine past close.
+const handshakeTimeout = 10 * time.Second
+
+func (o *origin) serve(ln net.Listener, useTLS bool) {
 	defer o.wg.Done()
 	for {
-		c, err := o.ln.Accept()
+		c, err := ln.Accept()
 		if err != nil {
 			return
 		}
@@ -63,7 +116,18 @@ func (o *origin) serve() {
 		o.wg.Add(1)
 		go func() {
 			defer o.wg.Done()
-			o.handle(c)
+			if useTLS {
+				tc := tls.Server(c, o.tlsConf)
+				c.SetDeadline(time.Now().Add(handshakeTimeout))
+				if err := tc.Handshake(); err == nil {
+					o.handshakes.Add(1)
+					c.SetDeadline(time.Time{})
+					o.handle(tc)
+				}
+				c.Close()
+			} else {
+				o.handle(c)
+			}
 			o.mu.Lock()
 			delete(o.conns, c)
 			o.mu.Unlock()
@@ -157,5 +221,54 @@ func (o *origin) close() {
 	}
 	o.mu.Unlock()
 	o.ln.Close()
+	o.tlsLn.Close()
 	o.wg.Wait()
+}
+
+// selfSignedCert makes the origin's certificate: self-signed, valid for
+// 127.0.0.1 and localhost for a day, usable for server authentication. A
+// client (or a proxy, with ssl_verify_upstream_trusted_ca) trusts it by
+// having this very certificate among its roots.
+func selfSignedCert(keyType string) (tls.Certificate, *x509.Certificate, []byte, error) {
+	var key crypto.Signer
+	var err error
+	usage := x509.KeyUsageDigitalSignature
+	switch keyType {
+	case "rsa2048":
+		key, err = rsa.GenerateKey(rand.Reader, 2048)
+		usage |= x509.KeyUsageKeyEncipherment
+	case "p256":
+		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	default:
+		err = fmt.Errorf("unknown key type %q (use %s)", keyType, strings.Join(originKeyTypes, " or "))
+	}
+	if err != nil {
+		return tls.Certificate{}, nil, nil, err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return tls.Certificate{}, nil, nil, err
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: "127.0.0.1", Organization: []string{"mitmbench origin"}},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(24 * time.Hour),
+		KeyUsage:              usage,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		DNSNames:              []string{"localhost"},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		return tls.Certificate{}, nil, nil, err
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return tls.Certificate{}, nil, nil, err
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, leaf, certPEM, nil
 }

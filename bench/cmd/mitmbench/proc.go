@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -92,10 +93,20 @@ func (p *proxyProc) stop() {
 	}
 }
 
-// peakRSS is the process's high-water resident set size (VmHWM), in bytes;
-// 0 where /proc does not tell.
+// peakRSS is the sum of the high-water resident set sizes (VmHWM) of the
+// proxy and its descendants (mitmgo runs scripts in a python3 child), in
+// bytes; 0 where /proc does not tell. The peaks need not coincide, so the
+// sum is an upper bound for a process tree.
 func (p *proxyProc) peakRSS() int64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	var sum int64
+	for _, pid := range procTree(p.cmd.Process.Pid) {
+		sum += vmHWM(pid)
+	}
+	return sum
+}
+
+func vmHWM(pid int) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0
 	}
@@ -111,26 +122,78 @@ func (p *proxyProc) peakRSS() int64 {
 	return 0
 }
 
-// cpuTime is the CPU time (user + system) the process has used so far; 0
-// where /proc does not tell. It assumes the usual 100 clock ticks a second.
+// cpuTime is the CPU time (user + system) the proxy and its descendants
+// have used so far; 0 where /proc does not tell.
 func (p *proxyProc) cpuTime() time.Duration {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
-	if err != nil {
-		return 0
+	var sum time.Duration
+	for _, pid := range procTree(p.cmd.Process.Pid) {
+		if f := procStat(pid); len(f) >= 13 {
+			sum += ticks(f[11]) + ticks(f[12])
+		}
 	}
-	// The command name may hold spaces; fields count from after its ")".
+	return sum
+}
+
+// ticks converts clock ticks to time, assuming the usual 100 a second.
+func ticks(s string) time.Duration {
+	n, _ := strconv.ParseInt(s, 10, 64)
+	return time.Duration(n) * 10 * time.Millisecond
+}
+
+// procStat returns the fields of /proc/PID/stat after the command name
+// (which may hold spaces), so field 0 is the state and field 1 the parent.
+func procStat(pid int) []string {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil
+	}
 	s := string(data)
 	i := strings.LastIndexByte(s, ')')
 	if i < 0 {
-		return 0
+		return nil
 	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 13 {
-		return 0
+	return strings.Fields(s[i+1:])
+}
+
+// procTree returns root and all its live descendants, found through the
+// parent of every process in /proc; just root where /proc cannot be read.
+func procTree(root int) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return []int{root}
 	}
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(utime+stime) * 10 * time.Millisecond
+	children := map[int][]int{}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == root {
+			continue
+		}
+		if f := procStat(pid); len(f) >= 2 {
+			ppid, _ := strconv.Atoi(f[1])
+			children[ppid] = append(children[ppid], pid)
+		}
+	}
+	tree := []int{root}
+	for i := 0; i < len(tree); i++ {
+		tree = append(tree, children[tree[i]]...)
+	}
+	return tree
+}
+
+// caFile is where mitmproxy (and mitmgo) keep the CA certificate in a
+// confdir.
+const caFile = "mitmproxy-ca-cert.pem"
+
+// readCA adds the certificates of a PEM file to pool.
+func readCA(pool *x509.CertPool, path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if !pool.AppendCertsFromPEM(data) {
+		return fmt.Errorf("no PEM certificate in %s", path)
+	}
+	return nil
 }
 
 // limitedWriter keeps at most max bytes of a proxy's output, for error

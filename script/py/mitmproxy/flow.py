@@ -166,6 +166,28 @@ class Flow:
             self._apply(changes)
         self._actions = actions
 
+    def _base_state(self):
+        """The flow-level part of the state dict, as it is now."""
+        st = {"version": 21, "type": self.type, "id": self.id}
+        err = self.error
+        st["error"] = err.get_state() if err else None
+        st["intercepted"] = self.intercepted
+        st["is_replay"] = self.is_replay
+        st["marked"] = self.marked
+        st["metadata"] = self.metadata
+        st["comment"] = self.comment
+        st["timestamp_created"] = self.timestamp_created
+        st["backup"] = None
+        for key, raw, obj in (("client_conn", self._cc_raw, self._client_conn),
+                              ("server_conn", self._sc_raw, self._server_conn)):
+            if obj is not None:
+                st[key] = obj.get_state()
+            elif raw is not None:
+                st[key] = loads(raw)
+            else:
+                st[key] = None
+        return st
+
     # Flow-level attributes ---------------------------------------------
 
     @property

@@ -1081,6 +1081,15 @@ class HTTPFlow(flow.Flow):
             out["actions"] = list(self._actions)
         return out
 
+    def _full_state(self):
+        """The whole flow as a state dict (bodies fetched if needed)."""
+        st = self._base_state()
+        st["request"] = self.request.get_state() if self.request is not None else None
+        st["response"] = self.response.get_state() if self.response is not None else None
+        ws = self.websocket
+        st["websocket"] = ws.get_state() if ws is not None else None
+        return st
+
     def _reset(self):
         """Forget everything decoded, back to the state mitmgo sent."""
         self._request = self._orig_request = _PENDING if self._rq_raw is not None else None

@@ -76,6 +76,11 @@ class TCPFlow(flow.Flow):
             out["actions"] = list(self._actions)
         return out
 
+    def _full_state(self):
+        st = self._base_state()
+        st["messages"] = [m.get_state() for m in self.messages]
+        return st
+
     def _reset(self):
         self._messages = None
         self._orig_messages = None

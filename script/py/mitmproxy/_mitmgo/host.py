@@ -4,31 +4,36 @@ mitmgo starts one python3 child for all scripts and talks to it over two
 pipes: it writes to file descriptor 3 and reads from 4 (stdout and stderr stay
 free for the scripts' print()). Each message is one tnetstring dict.
 
-The main thread runs an asyncio loop that also reads the pipe (one thread
-handles a plain hook call from the bytes in to the reply out). Handlers run on
-that loop one at a time, in order,
-as in mitmproxy; ``async def`` handlers are awaited there, and ``@concurrent``
-handlers run on a thread pool so they do not hold up other flows. Several
-hook calls can therefore be in progress at once; each has its own id.
+The main thread runs an asyncio loop that also reads the pipe, so one thread
+takes a plain hook call from the bytes in to the reply out. Handlers run on
+that loop one at a time, in order, as in mitmproxy; ``async def`` handlers
+are awaited there, and ``@concurrent`` handlers run on a thread pool so they
+do not hold up other flows. Several hook calls can therefore be in progress
+at once; each has its own id.
 
 Protocol, mitmgo -> host (all with "cmd" and, if they need an answer, "id"):
   init        options: every option's value
   load        sid, path, argv, name: (re)load a script (done on the old one)
   unload      sid
+  order       sids: the scripts' order
   configure   updated: option names, options: their values, sids: scripts
               (all if absent), load: bool (errors are load errors)
-  running, done
+  options     options: values only (a rejected change rolled back)
+  running     sids (all if absent)
+  done
   hook        hook: name, fid, live, and the flow's parts as nested
-              tnetstrings: f (flow fields), rq, rs, ws, tm, cc, sc; lazy:
-              parts whose body was left out (fetched on first use)
+              tnetstrings: f (flow fields), rq, rs, ws, tm (TCP messages),
+              cc, sc (connections); lazy: parts whose body was left out
+              (fetched on first use); hook-specific extras (sni, alpn ...)
   reply       rid, data or err: the answer to a request of ours
 
 host -> mitmgo:
-  ret         id, and for hooks changes: what handlers changed; for lifecycle
-              commands hooks: the set of hooks scripts define, ok, err,
-              options (declarations from load)
+  ret         id, and for hooks changes: what handlers changed (see
+              changes.go); for lifecycle commands hooks: the hooks scripts
+              define, ok, options (declarations from load), err
   log         level, msg, script: whether the script wrote it
-  req         rid, call, op (body, codec): wait for a reply
+  req         rid, call (0: none), op: body (part), codec (dir, enc, data),
+              filter (expr, parse, state); mitmgo answers with a reply
   set_options options; shutdown; flowop fid, op (after a hook returned)
 """
 import asyncio
@@ -247,33 +252,28 @@ class Host:
         n = len(buf)
         self.need = 0
         parse = tnetstring.parse
-        view = memoryview(buf)
-        try:
-            while pos < n:
-                i = buf.find(b":", pos)
-                if i < 0:
-                    if n - pos > 20:
-                        self.eof("bad message from mitmgo")
-                        return
-                    break
-                end = i + 1 + int(buf[pos:i]) + 1
-                if end > n:
-                    self.need = end - n
-                    break
-                # One copy out of the buffer; bodies are sliced from it.
-                msg, _ = parse(bytes(view[pos:end]), 0)
-                pos = end
-                if msg.get("cmd") == "reply":
-                    with self.plock:
-                        slot = self.pending.pop(msg.get("rid"), None)
-                    if slot is not None:
-                        slot[1] = msg.get("data")
-                        slot[2] = msg.get("err")
-                        slot[0].set()
-                    continue
-                self.inbox.append(msg)
-        finally:
-            view.release()
+        while pos < n:
+            i = buf.find(b":", pos)
+            if i < 0:
+                if n - pos > 20:
+                    self.eof("bad message from mitmgo")
+                    return
+                break
+            end = i + 1 + int(buf[pos:i]) + 1
+            if end > n:
+                self.need = end - n
+                break
+            # Parsed in place: values are copied out of the buffer once.
+            msg, pos = parse(buf, pos)
+            if msg.get("cmd") == "reply":
+                with self.plock:
+                    slot = self.pending.pop(msg.get("rid"), None)
+                if slot is not None:
+                    slot[1] = msg.get("data")
+                    slot[2] = msg.get("err")
+                    slot[0].set()
+                continue
+            self.inbox.append(msg)
         if pos:
             del buf[:pos]
 
@@ -947,9 +947,19 @@ def main():
     asyncio.set_event_loop(host.loop)
     os.set_blocking(rfd, False)
     host.loop.add_reader(rfd, host.on_readable)
+    prof = None
+    if os.environ.get("MITMGO_PYPROFILE"):
+        # Developer aid: profile the host, written at exit.
+        import cProfile
+
+        prof = cProfile.Profile()
+        prof.enable()
     try:
         host.loop.run_forever()
     finally:
+        if prof is not None:
+            prof.disable()
+            prof.dump_stats(os.environ["MITMGO_PYPROFILE"])
         host.executor.shutdown(wait=False)
         try:
             sys.stdout.flush()

@@ -77,21 +77,29 @@ def loads(data):
 
 
 def parse(data, pos):
-    """Decode the item at data[pos:]; return it and the offset after it."""
+    """Decode the item at data[pos:]; return it and the offset after it.
+
+    data may be a bytearray (a read buffer): bytes values are then copied
+    out of it once, through a memoryview."""
     colon = data.index(b":", pos)
     start = colon + 1
     end = start + int(data[pos:colon])
     if end >= len(data):
         raise TNetStringError("item runs past the end of the data")
     tag = data[end]
+    if type(data) is bytearray:
+        with memoryview(data) as mv:
+            if tag == 125 or tag == 93:  # } ]
+                return _container(data, start, end, tag, mv), end + 1
+            return _leaf(data, start, end, tag, mv), end + 1
     if tag == 125 or tag == 93:  # } ]
-        return _container(data, start, end, tag), end + 1
-    return _leaf(data, start, end, tag), end + 1
+        return _container(data, start, end, tag, None), end + 1
+    return _leaf(data, start, end, tag, None), end + 1
 
 
-def _leaf(data, start, end, tag):
+def _leaf(data, start, end, tag, mv):
     if tag == 44:  # ,
-        return data[start:end]
+        return data[start:end] if mv is None else bytes(mv[start:end])
     if tag == 59:  # ;
         return data[start:end].decode("utf-8")
     if tag == 35:  # #
@@ -112,7 +120,7 @@ def _leaf(data, start, end, tag):
     raise TNetStringError("unknown tag %r" % chr(tag))
 
 
-def _container(data, i, end, tag):
+def _container(data, i, end, tag, mv):
     # Leaves are decoded in line: a flow state is mostly leaves, and a call
     # per item is most of the cost.
     index = data.index
@@ -126,13 +134,13 @@ def _container(data, i, end, tag):
             raise TNetStringError("item overruns its list or dict")
         t = data[e]
         if t == 44:
-            append(data[s:e])
+            append(data[s:e] if mv is None else bytes(mv[s:e]))
         elif t == 59:
             append(data[s:e].decode("utf-8"))
         elif t == 125 or t == 93:
-            append(_container(data, s, e, t))
+            append(_container(data, s, e, t, mv))
         else:
-            append(_leaf(data, s, e, t))
+            append(_leaf(data, s, e, t, mv))
         i = e + 1
     if i != end:
         raise TNetStringError("item overruns its list or dict")
