@@ -84,11 +84,11 @@ func TestConcurrentDispatchAndOptions(t *testing.T) {
 				case 1:
 					err = m.Options().Set("hosts=a", fmt.Sprintf("hosts=b%d", u))
 				case 2:
-					err = m.Options().Update(map[string]any{"flow_limit": -1}) // rejected
-					if err != nil {
-						rejected.Add(1)
-					}
-					err = nil
+					// Concurrent updates are not serialised against each
+					// other (a configure sees the current values), so a
+					// rejected update here could fail a concurrent valid one;
+					// rejections are checked after the workers, below.
+					err = m.Options().Set(fmt.Sprintf("flow_limit=%d", i+1))
 				case 3:
 					_ = m.Options().Dump()
 					err = m.Add(named2{fmt.Sprintf("late-%d-%d", u, i)})
@@ -111,6 +111,11 @@ func TestConcurrentDispatchAndOptions(t *testing.T) {
 	// One debug entry per request and one info entry per flow.
 	if got := c.logs.Load(); got != 2*workers*perWorker {
 		t.Errorf("log hook saw %d entries, want %d", got, 2*workers*perWorker)
+	}
+	for range 50 {
+		if err := m.Options().Update(map[string]any{"flow_limit": -1}); err != nil {
+			rejected.Add(1)
+		}
 	}
 	if rejected.Load() != 50 || m.Options().Int("flow_limit") < 0 {
 		t.Errorf("rejected %d updates; flow_limit %d", rejected.Load(), m.Options().Int("flow_limit"))
