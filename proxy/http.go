@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"html"
 	"net"
-	"net/http"
 	"strconv"
 	"strings"
 
@@ -49,7 +48,7 @@ func (cc *clientConn) httpLoop(tun *tunnel) {
 // errorPage builds the small HTML page the proxy answers with when it
 // cannot forward a request, in mitmproxy's shape.
 func errorPage(status int, msg string) *flow.Response {
-	reason := http.StatusText(status)
+	reason := flow.ReasonPhrase(status)
 	body := fmt.Sprintf("<html>\n<head>\n    <title>%d %s</title>\n</head>\n<body>\n    <h1>%d %s</h1>\n    <p>%s</p>\n</body>\n</html>\n",
 		status, reason, status, reason, html.EscapeString(msg))
 	r := flow.NewResponse(status, []byte(body), flow.NewHeaders(

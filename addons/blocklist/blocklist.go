@@ -23,6 +23,7 @@ import (
 	"github.com/mitmgo/mitmgo/addon"
 	"github.com/mitmgo/mitmgo/filter"
 	"github.com/mitmgo/mitmgo/flow"
+	"github.com/mitmgo/mitmgo/internal/spec"
 )
 
 // OptionName is the option that holds the rules.
@@ -102,15 +103,7 @@ func (b *BlockList) SetRules(rules []Rule) {
 // ParseRules parses block_list values; the error names the option and the
 // value that failed.
 func ParseRules(options []string) ([]Rule, error) {
-	rules := make([]Rule, 0, len(options))
-	for _, option := range options {
-		r, err := ParseRule(option)
-		if err != nil {
-			return nil, fmt.Errorf("Cannot parse %s option %s: %w", OptionName, option, err)
-		}
-		rules = append(rules, r)
-	}
-	return rules, nil
+	return spec.ParseAll(OptionName, options, ParseRule)
 }
 
 // ErrParameters is wrapped by ParseRule when a rule does not have exactly

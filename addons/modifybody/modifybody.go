@@ -77,13 +77,9 @@ func (m *ModifyBody) Configure(updated map[string]bool) error {
 		return nil
 	}
 	if updated[OptionName] {
-		var rules []rule
-		for _, option := range m.ctx.Options.Strings(OptionName) {
-			r, err := parseRule(option)
-			if err != nil {
-				return fmt.Errorf("Cannot parse %s option %s: %w", OptionName, option, err)
-			}
-			rules = append(rules, r)
+		rules, err := spec.ParseAll(OptionName, m.ctx.Options.Strings(OptionName), parseRule)
+		if err != nil {
+			return err
 		}
 		m.rules.Store(&rules)
 	}

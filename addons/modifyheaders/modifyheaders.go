@@ -67,13 +67,9 @@ func (m *ModifyHeaders) Configure(updated map[string]bool) error {
 	if !updated[OptionName] || m.ctx == nil {
 		return nil
 	}
-	var rules []rule
-	for _, option := range m.ctx.Options.Strings(OptionName) {
-		r, err := parseRule(option)
-		if err != nil {
-			return fmt.Errorf("Cannot parse %s option %s: %w", OptionName, option, err)
-		}
-		rules = append(rules, r)
+	rules, err := spec.ParseAll(OptionName, m.ctx.Options.Strings(OptionName), parseRule)
+	if err != nil {
+		return err
 	}
 	m.rules.Store(&rules)
 	return nil

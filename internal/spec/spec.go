@@ -64,3 +64,18 @@ func Parse(option string) (Spec, error) {
 	}
 	return Spec{}, ErrParameters
 }
+
+// ParseAll parses every value of a rule option with parse. The first bad
+// value rejects the whole option, with mitmproxy's message naming the option
+// and the value, so an addon never applies half of a new setting.
+func ParseAll[T any](option string, values []string, parse func(string) (T, error)) ([]T, error) {
+	rules := make([]T, 0, len(values))
+	for _, v := range values {
+		r, err := parse(v)
+		if err != nil {
+			return nil, fmt.Errorf("Cannot parse %s option %s: %w", option, v, err)
+		}
+		rules = append(rules, r)
+	}
+	return rules, nil
+}
