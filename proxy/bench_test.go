@@ -16,13 +16,13 @@ import (
 func fastOrigin(b *testing.B, bodySize int) string {
 	resp := fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s", bodySize, strings.Repeat("x", bodySize))
 	o := testutil.StartRawOrigin(b, func(c net.Conn, r *bufio.Reader) {
-		w := bufio.NewWriter(c)
+		// One write per response, as a real server does.
+		out := []byte(resp)
 		for {
 			if _, err := testutil.ReadRequest(r); err != nil {
 				return
 			}
-			w.WriteString(resp)
-			if w.Flush() != nil {
+			if _, err := c.Write(out); err != nil {
 				return
 			}
 		}

@@ -47,6 +47,13 @@ func (c *idleConn) Write(p []byte) (int, error) {
 	return c.Conn.Write(p)
 }
 
+// writeBuffers writes bufs with one writev where the connection supports it
+// (net.Buffers does that for TCP connections, not for wrappers like this).
+func (c *idleConn) writeBuffers(bufs *net.Buffers) (int64, error) {
+	c.refresh()
+	return bufs.WriteTo(c.Conn)
+}
+
 // isTimeout reports an idle timeout.
 func isTimeout(err error) bool {
 	var ne net.Error

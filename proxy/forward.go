@@ -17,7 +17,7 @@ import (
 func (cc *clientConn) forward(f *flow.HTTPFlow, reqStream *bodyStream, cfg *Config) bool {
 	m := cc.s.m
 	req := f.Request
-	key := upstreamKey(req.Scheme, req.Host, req.Port)
+	key := upstreamKey{req.Scheme, req.Host, req.Port}
 	var sc *serverConn
 	var rh *h1.ResponseHead
 	if cc.tunnelErr != nil {
@@ -106,7 +106,9 @@ func (cc *clientConn) forward(f *flow.HTTPFlow, reqStream *bodyStream, cfg *Conf
 		return false
 	}
 	resp = f.Response
-	cc.writeResponse(resp, req.Method == "HEAD")
+	if err := cc.writeResponse(resp, req.Method == "HEAD"); err != nil {
+		return false
+	}
 	if err := cc.bw.Flush(); err != nil {
 		return false
 	}
@@ -156,12 +158,13 @@ func (cc *clientConn) writeRequest(sc *serverConn, req *flow.Request, body *body
 	if proto != "HTTP/1.0" && proto != "HTTP/1.1" {
 		proto = "HTTP/1.1"
 	}
-	h1.WriteRequestHead(sc.bw, req.Method, req.Path, proto, req.Headers)
-	_, chunked := transferChunked(req.Headers)
+	head := h1.AppendRequestHead(sc.bw.AvailableBuffer(), req.Method, req.Path, proto, req.Headers)
 	if body != nil {
+		sc.bw.Write(head)
 		if err := sc.bw.Flush(); err != nil {
 			return err
 		}
+		_, chunked := transferChunked(req.Headers)
 		trailers, err := body.copyTo(sc.bw, chunked)
 		req.Trailers = trailers
 		if body.store {
@@ -170,8 +173,8 @@ func (cc *clientConn) writeRequest(sc *serverConn, req *flow.Request, body *body
 		req.TimestampEnd = nowSeconds()
 		return err
 	}
-	if len(req.RawContent) > 0 || chunked {
-		h1.WriteBody(sc.bw, chunked, req.RawContent, req.Trailers)
+	if err := writeMessage(sc.bw, sc.conn, head, req.RawContent, req.Trailers, req.Headers); err != nil {
+		return err
 	}
 	return sc.bw.Flush()
 }
@@ -308,8 +311,9 @@ func (cc *clientConn) handleConnect(f *flow.HTTPFlow, head *h1.RequestHead) bool
 		return false
 	}
 	if f.Response != nil && f.Response.StatusCode/100 != 2 {
-		cc.writeResponse(f.Response, false)
-		_ = cc.bw.Flush()
+		if cc.writeResponse(f.Response, false) == nil {
+			_ = cc.bw.Flush()
+		}
 		return false
 	}
 	// Eager connection strategy: connect upstream before accepting the

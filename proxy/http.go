@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"html"
@@ -62,19 +63,46 @@ func errorPage(status int, msg string) *flow.Response {
 // sendErrorPage answers the client with an error page; the connection is
 // closed afterwards.
 func (cc *clientConn) sendErrorPage(status int, msg string) {
-	r := errorPage(status, msg)
-	cc.writeResponse(r, false)
-	_ = cc.bw.Flush()
+	if cc.writeResponse(errorPage(status, msg), false) == nil {
+		_ = cc.bw.Flush()
+	}
 }
 
-// writeResponse writes a complete response to the client (not flushed).
-func (cc *clientConn) writeResponse(r *flow.Response, headRequest bool) {
-	h1.WriteResponseHead(cc.bw, r.HTTPVersion, r.StatusCode, r.Reason, r.Headers)
+// writeResponse writes a complete response to the client. What it leaves in
+// cc.bw is not flushed.
+func (cc *clientConn) writeResponse(r *flow.Response, headRequest bool) error {
+	head := h1.AppendResponseHead(cc.bw.AvailableBuffer(), r.HTTPVersion, r.StatusCode, r.Reason, r.Headers)
 	if headRequest || r.StatusCode/100 == 1 || r.StatusCode == 204 || r.StatusCode == 304 {
-		return
+		_, err := cc.bw.Write(head)
+		return err
 	}
-	_, chunked := transferChunked(r.Headers)
-	h1.WriteBody(cc.bw, chunked, r.RawContent, r.Trailers)
+	return writeMessage(cc.bw, cc.stream, head, r.RawContent, r.Trailers, r.Headers)
+}
+
+// largeBody is the body size from which a message goes out as its head and
+// body in one writev, instead of the body being copied through the
+// connection's bufio.Writer (which would also take two writes).
+const largeBody = 16 << 10
+
+// writeMessage writes a message head (which may point into bw's free space,
+// as from bw.AvailableBuffer) and its whole body, framed as its headers say.
+// What it leaves in bw is not flushed.
+func writeMessage(bw *bufio.Writer, conn net.Conn, head, body []byte, trailers, h flow.Headers) error {
+	_, chunked := transferChunked(h)
+	if !chunked && len(body) >= largeBody && bw.Buffered() == 0 {
+		if ic, ok := conn.(*idleConn); ok {
+			bufs := net.Buffers{head, body}
+			_, err := ic.writeBuffers(&bufs)
+			return err
+		}
+	}
+	if _, err := bw.Write(head); err != nil {
+		return err
+	}
+	if chunked || len(body) > 0 {
+		h1.WriteBody(bw, chunked, body, trailers)
+	}
+	return nil
 }
 
 func transferChunked(h flow.Headers) (present, chunked bool) {
@@ -192,10 +220,18 @@ func (cc *clientConn) handleRequest(head *h1.RequestHead, tun *tunnel) bool {
 		}
 		req.Scheme, req.Authority, req.Host, req.Port, req.Path = scheme, authority, host, port, path
 	}
-	if tun != nil && tun.server != nil {
+	switch {
+	case tun != nil && tun.server != nil:
 		f.ServerConn = tun.server
-	} else {
-		f.ServerConn = flow.NewServer(flow.Address{Host: req.Host, Port: req.Port})
+	default:
+		// The connection the request will most likely go over: a kept one
+		// to the same server (as mitmproxy, whose flows on one server
+		// connection share its id), else the one to be opened.
+		if sc := cc.peekUpstream(upstreamKey{req.Scheme, req.Host, req.Port}); sc != nil {
+			f.ServerConn = sc.server
+		} else {
+			f.ServerConn = flow.NewServer(flow.Address{Host: req.Host, Port: req.Port})
+		}
 	}
 
 	if head.Proto == "HTTP/1.1" && strings.EqualFold(req.Headers.Get("expect"), "100-continue") {
@@ -315,7 +351,9 @@ func (cc *clientConn) answerFromAddon(f *flow.HTTPFlow) bool {
 	if resp.HTTPVersion == "" {
 		resp.HTTPVersion = "HTTP/1.1"
 	}
-	cc.writeResponse(resp, f.Request.Method == "HEAD")
+	if err := cc.writeResponse(resp, f.Request.Method == "HEAD"); err != nil {
+		return false
+	}
 	if err := cc.bw.Flush(); err != nil {
 		return false
 	}

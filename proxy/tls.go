@@ -46,7 +46,7 @@ func (cc *clientConn) interceptTunnel(sc *serverConn, host string, port int) {
 	switch {
 	case tlshello.LooksLikeTLS(head):
 	case looksLikeHTTP(head):
-		sc.key = upstreamKey("http", host, port)
+		sc.key = upstreamKey{"http", host, port}
 		cc.keepUpstream(sc, cc.s.Config().MaxUpstreamPerClient)
 		cc.httpLoop(&tunnel{scheme: "http", host: host, port: port, server: sc.server})
 		return
@@ -132,7 +132,7 @@ func (cc *clientConn) interceptTunnel(sc *serverConn, host string, port int) {
 		cc.closeServer(sc)
 		cc.tunnelErr = upstreamErr
 	} else {
-		sc.key = upstreamKey("https", host, port)
+		sc.key = upstreamKey{"https", host, port}
 		cc.keepUpstream(sc, cc.s.Config().MaxUpstreamPerClient)
 	}
 	cc.httpLoop(tun)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strconv"
 	"syscall"
 
 	"github.com/mitmgo/mitmgo/addon"
@@ -17,7 +16,7 @@ import (
 
 // serverConn is a connection to an upstream server.
 type serverConn struct {
-	key    string
+	key    upstreamKey
 	raw    net.Conn
 	conn   net.Conn
 	br     *bufio.Reader
@@ -25,12 +24,27 @@ type serverConn struct {
 	server *flow.Server
 }
 
-func upstreamKey(scheme, host string, port int) string {
-	return scheme + "://" + net.JoinHostPort(host, strconv.Itoa(port))
+// upstreamKey is what a kept server connection can be reused for.
+type upstreamKey struct {
+	scheme, host string
+	port         int
+}
+
+// peekUpstream returns the kept connection takeUpstream would return,
+// leaving it kept.
+func (cc *clientConn) peekUpstream(key upstreamKey) *serverConn {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	for i := len(cc.upstream) - 1; i >= 0; i-- {
+		if sc := cc.upstream[i]; sc.key == key {
+			return sc
+		}
+	}
+	return nil
 }
 
 // takeUpstream removes and returns a kept connection for key.
-func (cc *clientConn) takeUpstream(key string) *serverConn {
+func (cc *clientConn) takeUpstream(key upstreamKey) *serverConn {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
 	for i := len(cc.upstream) - 1; i >= 0; i-- {
@@ -96,7 +110,7 @@ func (cc *clientConn) connectUpstream(f *flow.HTTPFlow, scheme, host string, por
 	}
 	conn := net.Conn(&idleConn{Conn: raw, timeout: cfg.IdleTimeout})
 	sc := &serverConn{
-		key: upstreamKey(scheme, host, port), raw: raw, conn: conn,
+		key: upstreamKey{scheme, host, port}, raw: raw, conn: conn,
 		br: bufio.NewReaderSize(conn, bufSize), bw: bufio.NewWriterSize(conn, bufSize),
 		server: server,
 	}

@@ -31,6 +31,12 @@ func FuzzReadRequestHead(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		const limit = 4096
 		h, err := ReadRequestHead(bufio.NewReaderSize(bytes.NewReader(data), 16), limit)
+		// A head that fits the reader's buffer takes another path through
+		// readHead than one that does not: both must agree.
+		hBig, errBig := ReadRequestHead(bufio.NewReaderSize(bytes.NewReader(data), 64<<10), limit)
+		if (err == nil) != (errBig == nil) || err == nil && !reflect.DeepEqual(h, hBig) {
+			t.Fatalf("small and large buffers disagree:\n%+v %v\n%+v %v", h, err, hBig, errBig)
+		}
 		if err != nil {
 			checkReadError(t, err)
 			return

@@ -84,12 +84,12 @@ func readLine(br *bufio.Reader, budget *int) ([]byte, error) {
 // dangerous in a field value (a bare CR can end a line for one parser and not
 // for another, which is how requests are smuggled), and RFC 9112 §2.2 forbids
 // a bare CR anywhere in the head. An LF cannot occur: it ends the line.
-func hasCRorNUL(b []byte) bool {
-	return bytes.IndexByte(b, '\r') >= 0 || bytes.IndexByte(b, 0) >= 0
+func hasCRorNUL(s string) bool {
+	return strings.IndexByte(s, '\r') >= 0 || strings.IndexByte(s, 0) >= 0
 }
 
 // trimOWS removes optional whitespace (SP and HTAB, RFC 9110 §5.6.3).
-func trimOWS(b []byte) []byte { return bytes.Trim(b, " \t") }
+func trimOWS(s string) string { return strings.Trim(s, " \t") }
 
 func isTokenChar(c byte) bool {
 	if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
@@ -98,17 +98,108 @@ func isTokenChar(c byte) bool {
 	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }
 
-// readHeaders reads header fields up to the empty line.
-func readHeaders(br *bufio.Reader, budget *int) (flow.Headers, error) {
-	h := make(flow.Headers, 0, 12)
-	for {
-		line, err := readLine(br, budget)
+// readHead reads a message head: the start line and the header fields up to
+// and including the empty line that ends them, returned as one string so that
+// a head costs one allocation (the parsed fields are substrings of it).
+// Up to skipEmpty empty lines before the start line are dropped. It returns
+// io.EOF when the input ends before the head's first byte.
+func readHead(br *bufio.Reader, maxBytes, skipEmpty int) (string, error) {
+	for i := 0; i < skipEmpty; i++ {
+		b, err := br.Peek(1)
 		if err != nil {
-			if err == io.EOF {
-				return nil, io.ErrUnexpectedEOF
-			}
-			return nil, err
+			return "", err
 		}
+		if b[0] == '\r' {
+			if b, err = br.Peek(2); err != nil && len(b) < 2 {
+				return "", unexpectedEOF(err)
+			}
+		}
+		if b[0] == '\n' || b[0] == '\r' && b[1] == '\n' {
+			_, _ = br.Discard(len(b))
+			continue
+		}
+		break
+	}
+	// The usual case: the whole head is in the reader's buffer, or arrives
+	// in it after a few reads. The scan resumes where it stopped; Peek keeps
+	// offsets relative to the unread data valid when the buffer slides.
+	pos, lineStart := 0, 0
+	for {
+		buf, _ := br.Peek(br.Buffered())
+		for ; pos < len(buf); pos++ {
+			if buf[pos] != '\n' {
+				continue
+			}
+			if n := pos - lineStart; n == 0 || n == 1 && buf[lineStart] == '\r' {
+				end := pos + 1
+				if end > maxBytes {
+					return "", ErrHeaderTooLarge
+				}
+				s := string(buf[:end])
+				_, _ = br.Discard(end)
+				return s, nil
+			}
+			lineStart = pos + 1
+		}
+		if len(buf) > maxBytes {
+			return "", ErrHeaderTooLarge
+		}
+		if len(buf) == br.Size() {
+			// A head larger than the buffer: gather it line by line.
+			return readLongHead(br, maxBytes)
+		}
+		if _, err := br.Peek(len(buf) + 1); err != nil && br.Buffered() == len(buf) {
+			if len(buf) == 0 {
+				return "", err
+			}
+			return "", unexpectedEOF(err)
+		}
+	}
+}
+
+// readLongHead is readHead for heads that do not fit the reader's buffer.
+func readLongHead(br *bufio.Reader, maxBytes int) (string, error) {
+	var head []byte
+	lineStart := 0
+	for {
+		chunk, err := br.ReadSlice('\n')
+		head = append(head, chunk...)
+		if len(head) > maxBytes {
+			return "", ErrHeaderTooLarge
+		}
+		switch {
+		case err == bufio.ErrBufferFull:
+			continue
+		case err != nil:
+			return "", unexpectedEOF(err)
+		}
+		if line := head[lineStart : len(head)-1]; len(line) == 0 || len(line) == 1 && line[0] == '\r' {
+			return string(head), nil
+		}
+		lineStart = len(head)
+	}
+}
+
+func unexpectedEOF(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// cutLine splits the first line (without its CRLF or bare LF) off s.
+func cutLine(s string) (line, rest string) {
+	line, rest, _ = strings.Cut(s, "\n")
+	return strings.TrimSuffix(line, "\r"), rest
+}
+
+// parseFields parses header fields from a head's text after the start line,
+// ending with the empty line.
+func parseFields(s string) (flow.Headers, error) {
+	h := make(flow.Headers, 0, strings.Count(s, "\n"))
+	for {
+		var line string
+		line, s = cutLine(s)
 		if len(line) == 0 {
 			return h, nil
 		}
@@ -125,63 +216,55 @@ func readHeaders(br *bufio.Reader, budget *int) (flow.Headers, error) {
 			}
 			if cont := trimOWS(line); len(cont) > 0 {
 				if last := &h[len(h)-1]; last.Value == "" {
-					last.Value = string(cont)
+					last.Value = cont
 				} else {
-					last.Value += " " + string(cont)
+					last.Value += " " + cont
 				}
 			}
 			continue
 		}
-		colon := bytes.IndexByte(line, ':')
+		colon := strings.IndexByte(line, ':')
 		if colon <= 0 {
 			return nil, protoErr("invalid header line %q", truncate(line))
 		}
 		name := line[:colon]
-		for _, c := range name {
-			if !isTokenChar(c) {
+		for i := 0; i < len(name); i++ {
+			if !isTokenChar(name[i]) {
 				return nil, protoErr("invalid header name %q", truncate(name))
 			}
 		}
-		value := trimOWS(line[colon+1:])
-		h = append(h, flow.Field{Name: string(name), Value: string(value)})
+		h = append(h, flow.Field{Name: name, Value: trimOWS(line[colon+1:])})
 	}
 }
 
-func truncate(b []byte) []byte {
+func truncate[T string | []byte](b T) string {
 	if len(b) > 80 {
-		return append(b[:77:77], "..."...)
+		return string(b[:77]) + "..."
 	}
-	return b
+	return string(b)
 }
 
 // ReadRequestHead reads a request line and headers. It returns io.EOF when the
 // connection closed cleanly before a new request began.
 func ReadRequestHead(br *bufio.Reader, maxBytes int) (*RequestHead, error) {
-	budget := maxBytes
-	var line []byte
-	var err error
 	// Tolerate empty lines before a request (RFC 9112 §2.2).
-	for i := 0; ; i++ {
-		line, err = readLine(br, &budget)
-		if err != nil {
-			return nil, err
-		}
-		if len(line) > 0 || i > 4 {
-			break
-		}
+	s, err := readHead(br, maxBytes, 5)
+	if err != nil {
+		return nil, err
 	}
-	sp1 := bytes.IndexByte(line, ' ')
-	sp2 := bytes.LastIndexByte(line, ' ')
+	line, rest := cutLine(s)
+	sp1 := strings.IndexByte(line, ' ')
+	sp2 := strings.LastIndexByte(line, ' ')
 	if sp1 <= 0 || sp2 <= sp1 {
 		return nil, protoErr("invalid request line %q", truncate(line))
 	}
-	method, target, proto := line[:sp1], bytes.Trim(line[sp1+1:sp2], " "), line[sp2+1:]
-	for _, c := range method {
-		if !isTokenChar(c) {
+	method, target, proto := line[:sp1], strings.Trim(line[sp1+1:sp2], " "), line[sp2+1:]
+	for i := 0; i < len(method); i++ {
+		if !isTokenChar(method[i]) {
 			return nil, protoErr("invalid request method %q", truncate(method))
 		}
 	}
-	if len(target) == 0 || bytes.ContainsFunc(target, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+	if len(target) == 0 || strings.ContainsFunc(target, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 		// No whitespace or control characters: mitmproxy splits the
 		// line on whitespace, and a CR or NUL here is a smuggling vector.
 		return nil, protoErr("invalid request target %q", truncate(target))
@@ -189,33 +272,36 @@ func ReadRequestHead(br *bufio.Reader, maxBytes int) (*RequestHead, error) {
 	if !validProto(proto) {
 		return nil, protoErr("invalid HTTP version %q", truncate(proto))
 	}
-	// line points into br's buffer, which reading the headers may
-	// overwrite (when the head arrives in several reads): copy it out first.
-	head := &RequestHead{Method: string(method), Target: string(target), Proto: string(proto)}
-	if head.Headers, err = readHeaders(br, &budget); err != nil {
+	h, err := parseFields(rest)
+	if err != nil {
 		return nil, err
 	}
-	return head, nil
+	return &RequestHead{Method: method, Target: target, Proto: proto, Headers: h}, nil
 }
 
-func validProto(p []byte) bool {
-	return len(p) == 8 && bytes.HasPrefix(p, []byte("HTTP/")) && p[5] >= '0' && p[5] <= '9' && p[6] == '.' && p[7] >= '0' && p[7] <= '9'
+func validProto(p string) bool {
+	return len(p) == 8 && strings.HasPrefix(p, "HTTP/") && p[5] >= '0' && p[5] <= '9' && p[6] == '.' && p[7] >= '0' && p[7] <= '9'
 }
 
 // ReadResponseHead reads a status line and headers.
 func ReadResponseHead(br *bufio.Reader, maxBytes int) (*ResponseHead, error) {
-	budget := maxBytes
-	line, err := readLine(br, &budget)
+	s, err := readHead(br, maxBytes, 0)
 	if err != nil {
 		return nil, err
 	}
+	line, rest := cutLine(s)
 	// "HTTP/1.1 200 OK"; the reason may be empty or absent.
 	if len(line) < 12 || !validProto(line[:8]) || line[8] != ' ' {
 		return nil, protoErr("invalid status line %q", truncate(line))
 	}
-	code := line[9:12]
-	status, err := strconv.Atoi(string(code))
-	if err != nil || status < 100 || status > 999 {
+	status := 0
+	for _, c := range []byte(line[9:12]) {
+		if c < '0' || c > '9' {
+			return nil, protoErr("invalid status code in %q", truncate(line))
+		}
+		status = status*10 + int(c-'0')
+	}
+	if status < 100 {
 		return nil, protoErr("invalid status code in %q", truncate(line))
 	}
 	reason := ""
@@ -223,15 +309,13 @@ func ReadResponseHead(br *bufio.Reader, maxBytes int) (*ResponseHead, error) {
 		if line[12] != ' ' || hasCRorNUL(line) {
 			return nil, protoErr("invalid status line %q", truncate(line))
 		}
-		reason = string(line[13:])
+		reason = line[13:]
 	}
-	// line points into br's buffer, which reading the headers may
-	// overwrite: copy what is kept first.
-	head := &ResponseHead{Proto: string(line[:8]), Status: status, Reason: reason}
-	if head.Headers, err = readHeaders(br, &budget); err != nil {
+	h, err := parseFields(rest)
+	if err != nil {
 		return nil, err
 	}
-	return head, nil
+	return &ResponseHead{Proto: line[:8], Status: status, Reason: reason, Headers: h}, nil
 }
 
 // BodyKind is how a message body is delimited.
@@ -259,33 +343,34 @@ func isChunked(h flow.Headers) (present, chunked bool) {
 	if !ok {
 		return false, false
 	}
-	parts := strings.Split(te, ",")
-	last := strings.ToLower(strings.TrimSpace(parts[len(parts)-1]))
-	return true, last == "chunked"
+	last := te
+	if i := strings.LastIndexByte(te, ','); i >= 0 {
+		last = te[i+1:]
+	}
+	return true, strings.EqualFold(strings.TrimSpace(last), "chunked")
 }
 
 func contentLength(h flow.Headers) (int64, bool, error) {
-	values := h.GetAll("content-length")
-	if len(values) == 0 {
-		return 0, false, nil
-	}
 	var n int64 = -1
-	for _, v := range values {
-		for _, part := range strings.Split(v, ",") {
+	for _, f := range h {
+		if !strings.EqualFold(f.Name, "content-length") {
+			continue
+		}
+		for part := range strings.SplitSeq(f.Value, ",") {
 			part = strings.Trim(part, " \t")
 			// Content-Length = 1*DIGIT: ParseInt alone would take "+5" and
 			// "-0", which other parsers read differently.
 			m, err := strconv.ParseInt(part, 10, 64)
 			if err != nil || !isDigits(part) {
-				return 0, false, protoErr("invalid Content-Length %q", v)
+				return 0, false, protoErr("invalid Content-Length %q", f.Value)
 			}
 			if n != -1 && m != n {
-				return 0, false, protoErr("conflicting Content-Length values %q", strings.Join(values, ", "))
+				return 0, false, protoErr("conflicting Content-Length values %q", strings.Join(h.GetAll("content-length"), ", "))
 			}
 			n = m
 		}
 	}
-	return n, true, nil
+	return n, n != -1, nil
 }
 
 func isDigits(s string) bool {
@@ -463,15 +548,18 @@ func (c *ChunkedReader) Read(p []byte) (int, error) {
 		if i := bytes.IndexByte(line, ';'); i >= 0 {
 			line = line[:i]
 		}
-		line = trimOWS(line)
+		line = bytes.Trim(line, " \t")
 		// chunk-size = 1*HEXDIG: ParseInt alone would accept a sign.
 		size, err := strconv.ParseInt(string(line), 16, 64)
 		if err != nil || !isHexDigits(line) {
 			return 0, c.fail(protoErr("invalid chunk size %q", truncate(line)))
 		}
 		if size == 0 {
-			tb := DefaultMaxHeaderBytes
-			tr, err := readHeaders(c.br, &tb)
+			ts, err := readHead(c.br, DefaultMaxHeaderBytes, 0)
+			if err != nil {
+				return 0, c.fail(err)
+			}
+			tr, err := parseFields(ts)
 			if err != nil {
 				return 0, c.fail(err)
 			}
@@ -511,36 +599,50 @@ func (c *ChunkedReader) Done() bool { return c.done }
 
 // WriteHeaders writes header fields as "Name: value\r\n" and the empty line.
 func WriteHeaders(w *bufio.Writer, h flow.Headers) {
+	w.Write(AppendHeaders(w.AvailableBuffer(), h))
+}
+
+// AppendHeaders is WriteHeaders appending to dst.
+func AppendHeaders(dst []byte, h flow.Headers) []byte {
 	for _, f := range h {
-		w.WriteString(f.Name)
-		w.WriteString(": ")
-		w.WriteString(f.Value)
-		w.WriteString("\r\n")
+		dst = append(dst, f.Name...)
+		dst = append(dst, ": "...)
+		dst = append(dst, f.Value...)
+		dst = append(dst, "\r\n"...)
 	}
-	w.WriteString("\r\n")
+	return append(dst, "\r\n"...)
 }
 
 // WriteRequestHead writes a request line and headers.
 func WriteRequestHead(w *bufio.Writer, method, target, proto string, h flow.Headers) {
-	w.WriteString(method)
-	w.WriteByte(' ')
-	w.WriteString(target)
-	w.WriteByte(' ')
-	w.WriteString(proto)
-	w.WriteString("\r\n")
-	WriteHeaders(w, h)
+	w.Write(AppendRequestHead(w.AvailableBuffer(), method, target, proto, h))
+}
+
+// AppendRequestHead is WriteRequestHead appending to dst.
+func AppendRequestHead(dst []byte, method, target, proto string, h flow.Headers) []byte {
+	dst = append(dst, method...)
+	dst = append(dst, ' ')
+	dst = append(dst, target...)
+	dst = append(dst, ' ')
+	dst = append(dst, proto...)
+	dst = append(dst, "\r\n"...)
+	return AppendHeaders(dst, h)
 }
 
 // WriteResponseHead writes a status line and headers.
 func WriteResponseHead(w *bufio.Writer, proto string, status int, reason string, h flow.Headers) {
-	w.WriteString(proto)
-	w.WriteByte(' ')
-	var buf [8]byte
-	w.Write(strconv.AppendInt(buf[:0], int64(status), 10))
-	w.WriteByte(' ')
-	w.WriteString(reason)
-	w.WriteString("\r\n")
-	WriteHeaders(w, h)
+	w.Write(AppendResponseHead(w.AvailableBuffer(), proto, status, reason, h))
+}
+
+// AppendResponseHead is WriteResponseHead appending to dst.
+func AppendResponseHead(dst []byte, proto string, status int, reason string, h flow.Headers) []byte {
+	dst = append(dst, proto...)
+	dst = append(dst, ' ')
+	dst = strconv.AppendInt(dst, int64(status), 10)
+	dst = append(dst, ' ')
+	dst = append(dst, reason...)
+	dst = append(dst, "\r\n"...)
+	return AppendHeaders(dst, h)
 }
 
 // WriteBody writes a whole body in the given framing. Chunked bodies are
@@ -558,8 +660,7 @@ func WriteBody(w *bufio.Writer, chunked bool, body []byte, trailers flow.Headers
 
 // WriteChunk writes one chunk of a chunked body.
 func WriteChunk(w *bufio.Writer, p []byte) {
-	var buf [16]byte
-	w.Write(strconv.AppendInt(buf[:0], int64(len(p)), 16))
+	w.Write(strconv.AppendInt(w.AvailableBuffer(), int64(len(p)), 16))
 	w.WriteString("\r\n")
 	w.Write(p)
 	w.WriteString("\r\n")

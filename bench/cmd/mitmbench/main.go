@@ -1,10 +1,12 @@
-// Command mitmbench measures what a proxy costs: it starts a fast HTTP/1.1
+// Command mitmbench measures what a proxy costs: it starts an HTTP/1.1
 // origin on loopback (plain HTTP, and HTTPS with a self-signed certificate
-// made at start), drives it directly and through proxies (mitmgo's
-// mitmdump, built from ./cmd/mitmdump; optionally Debian's mitmdump; or any
-// proxy given with -proxy), and prints requests per second and p50/p99
-// latency with ratios against the direct run of the same scenario, plus each
-// started proxy's start-to-listening time, peak RSS and CPU time.
+// made at start; its own minimal server, or net/http with -origin nethttp),
+// drives it directly and through proxies (mitmgo's mitmdump, built from
+// ./cmd/mitmdump; optionally Debian's mitmdump, and nginx as a forward
+// proxy for plain HTTP; or any proxy given with -proxy), and prints
+// requests per second and p50/p99 latency with ratios against the direct
+// run of the same scenario, plus each started proxy's start-to-listening
+// time, peak RSS and CPU time.
 //
 // Scenarios: plain HTTP keep-alive, HTTPS keep-alive (CONNECT, then TLS with
 // the proxy's minted certificate), and HTTPS with a new connection and a
@@ -53,6 +55,9 @@ type options struct {
 	script       string
 	scriptOnly   bool
 	originKey    string
+	originKind   string
+	compareNginx bool
+	nginxBin     string
 	sslInsecure  bool
 	startTimeout time.Duration
 	ioTimeout    time.Duration
@@ -77,6 +82,9 @@ func main() {
 	flag.StringVar(&o.script, "script", "", "also measure the started proxies with -s SCRIPT (a path, optionally followed by its arguments)")
 	flag.BoolVar(&o.scriptOnly, "script-only", false, "with -script, measure the started proxies only with the script")
 	flag.StringVar(&o.originKey, "origin-key", "p256", "key of the origin's certificate: "+strings.Join(originKeyTypes, " or "))
+	flag.StringVar(&o.originKind, "origin", originRaw, "the origin's server: raw (the harness's own, fastest) or nethttp (a plain net/http server)")
+	flag.BoolVar(&o.compareNginx, "compare-nginx", false, "also measure nginx as a forward proxy in the http scenario, when installed")
+	flag.StringVar(&o.nginxBin, "nginx-bin", "nginx", "nginx binary for -compare-nginx")
 	flag.BoolVar(&o.sslInsecure, "ssl-insecure", false, "start the proxies with -k instead of trusting the origin's certificate (ssl_verify_upstream_trusted_ca)")
 	flag.DurationVar(&o.startTimeout, "start-timeout", 60*time.Second, "how long a started proxy may take to listen")
 	flag.DurationVar(&o.ioTimeout, "io-timeout", 10*time.Second, "how long one request may take (with https-newconn: connect, handshake and request)")
@@ -103,13 +111,18 @@ type target struct {
 	// roots are what the client trusts in the HTTPS scenarios: the
 	// origin's certificate, plus the proxy's CA once known.
 	roots *x509.CertPool
+	// httpOnly marks a forward proxy without CONNECT (nginx): measured
+	// in the http scenario only, and without a CA to read.
+	httpOnly bool
 }
 
-// row is one measured run.
+// row is one measured run, or with note, why a target was not measured
+// in a scenario.
 type row struct {
 	target, scenario, body string
 	res                    *loadResult
 	err                    error
+	note                   string
 }
 
 // procStats are the measurements of a started proxy.
@@ -130,6 +143,9 @@ func (o *options) validate() error {
 		if !slices.Contains(scenarios, s) {
 			return fmt.Errorf("unknown scenario %q (use %s)", s, strings.Join(scenarios, ", "))
 		}
+	}
+	if !slices.Contains(originKinds, o.originKind) {
+		return fmt.Errorf("unknown -origin %q (use %s)", o.originKind, strings.Join(originKinds, " or "))
 	}
 	if !slices.Contains(originKeyTypes, o.originKey) {
 		return fmt.Errorf("unknown -origin-key %q (use %s)", o.originKey, strings.Join(originKeyTypes, " or "))
@@ -160,7 +176,7 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		return err
 	}
 	loadBefore := warnIfBusy(stderr)
-	org, err := startOrigin(o.originKey)
+	org, err := startOrigin(o.originKind, o.originKey)
 	if err != nil {
 		return err
 	}
@@ -228,13 +244,32 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			addStarted("mitmproxy", bin)
 		}
 	}
-	runs := len(targets) * len(o.scenarios) * len(o.bodies)
+	var skipped []string
+	if o.compareNginx {
+		bin, err := findNginx(o.nginxBin)
+		switch {
+		case !slices.Contains(o.scenarios, scenarioHTTP):
+			fmt.Fprintln(stderr, "skipped: nginx is measured in the http scenario only (it has no CONNECT)")
+		case err != nil:
+			fmt.Fprintf(stderr, "skipped: nginx not found (%s; apt-get install nginx-light); going on without it\n", o.nginxBin)
+			skipped = append(skipped, "nginx: "+o.nginxBin+" not found")
+		default:
+			targets = append(targets, nginxTarget(bin, nginxBuild(ctx, bin), org.addr(), o.conns, o.startTimeout, o.ioTimeout))
+		}
+	}
+	runs := 0
+	for _, t := range targets {
+		if t.httpOnly {
+			runs += len(o.bodies)
+		} else {
+			runs += len(o.scenarios) * len(o.bodies)
+		}
+	}
 	fmt.Fprintf(stderr, "%d runs of %v each (plus proxy start-ups): about %v\n",
 		runs, o.warmup+o.duration, time.Duration(runs)*(o.warmup+o.duration))
 
 	var rows []row
 	var procs []procStats
-	var skipped []string
 	for i, t := range targets {
 		if ctx.Err() != nil {
 			break
@@ -265,8 +300,11 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			}
 			t.addr = p.addr
 			t.roots = originRoots()
-			if err := readCA(t.roots, filepath.Join(confdir, caFile)); err != nil {
-				fmt.Fprintf(stderr, "%s: no CA to trust (%v); its HTTPS runs will fail unless it does not intercept\n", t.name, err)
+			// A plain HTTP forward proxy intercepts nothing and has no CA.
+			if !t.httpOnly {
+				if err := readCA(t.roots, filepath.Join(confdir, caFile)); err != nil {
+					fmt.Fprintf(stderr, "%s: no CA to trust (%v); its HTTPS runs will fail unless it does not intercept\n", t.name, err)
+				}
 			}
 			stats = procStats{target: t.name, coldStart: cold.startup, warmStart: p.startup}
 		}
@@ -275,6 +313,11 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			cpuBefore = p.cpuTime()
 		}
 		for _, sc := range o.scenarios {
+			if t.httpOnly && sc != scenarioHTTP {
+				rows = append(rows, row{target: t.name, scenario: sc,
+					note: "not measured here: it has no CONNECT (a forward proxy for plain HTTP only)"})
+				continue
+			}
 			for _, b := range o.bodies {
 				if ctx.Err() != nil {
 					break
@@ -414,8 +457,9 @@ func printReport(w io.Writer, o options, rows []row, procs []procStats, skipped 
 			direct[key{r.scenario, r.body}] = r.res
 		}
 	}
-	fmt.Fprintf(w, "\n%d connections, %v per run after %v warm-up, origin (%s certificate) and proxies on 127.0.0.1\n",
-		o.conns, o.duration, o.warmup, o.originKey)
+	fmt.Fprintf(w, "\n%d connections, %v per run after %v warm-up, origin and proxies on 127.0.0.1\n",
+		o.conns, o.duration, o.warmup)
+	fmt.Fprintf(w, "origin: %s (%s), %s certificate\n", o.originKind, originDescriptions[o.originKind], o.originKey)
 	fmt.Fprintf(w, "load average %s before, %s after, %d CPUs\n", loadBefore, loadAfter, runtime.NumCPU())
 	for _, sc := range o.scenarios {
 		fmt.Fprintf(w, "\n%s\n\n", scenarioTitles[sc])
@@ -424,7 +468,7 @@ func printReport(w io.Writer, o options, rows []row, procs []procStats, skipped 
 		for _, b := range o.bodies {
 			d := direct[key{sc, b}]
 			for _, r := range rows {
-				if r.scenario != sc || r.body != b {
+				if r.scenario != sc || r.body != b || r.note != "" {
 					continue
 				}
 				if r.err != nil {
@@ -442,6 +486,11 @@ func printReport(w io.Writer, o options, rows []row, procs []procStats, skipped 
 			}
 		}
 		tw.Flush()
+		for _, r := range rows {
+			if r.scenario == sc && r.note != "" {
+				fmt.Fprintf(w, "  %s: %s\n", r.target, r.note)
+			}
+		}
 	}
 	if len(procs) > 0 {
 		fmt.Fprintln(w)

@@ -4,15 +4,18 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -211,10 +214,16 @@ func startTunnelProxy(t *testing.T) *tunnelProxy {
 	return p
 }
 
-// TestLoadScenarios runs every scenario briefly against the built-in
+// TestLoadScenarios runs every scenario briefly against each kind of
 // origin, directly and through the tunnelling proxy.
 func TestLoadScenarios(t *testing.T) {
-	o, err := startOrigin("p256")
+	for _, kind := range originKinds {
+		t.Run(kind, func(t *testing.T) { testLoadScenarios(t, kind) })
+	}
+}
+
+func testLoadScenarios(t *testing.T, kind string) {
+	o, err := startOrigin(kind, "p256")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,7 +330,7 @@ func TestRunEndToEnd(t *testing.T) {
 		conns: 2, duration: 5 * time.Second, maxRequests: 8, warmup: 10 * time.Millisecond,
 		bodies: []string{"small"}, scenarios: scenarios, proxy: proxy.addr(),
 		mitmgo: true, mitmgoBin: exe, proxyArgs: []string{"-q"}, script: script + " arg1",
-		originKey: "p256", startTimeout: 10 * time.Second, ioTimeout: 5 * time.Second,
+		originKey: "p256", originKind: originRaw, startTimeout: 10 * time.Second, ioTimeout: 5 * time.Second,
 	}, &out, &log)
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, log.String())
@@ -362,7 +371,7 @@ func TestRunEndToEnd(t *testing.T) {
 }
 
 func TestOptionsValidate(t *testing.T) {
-	base := options{bodies: []string{"small"}, scenarios: scenarios, originKey: "p256", conns: 1, duration: time.Second, ioTimeout: time.Second}
+	base := options{bodies: []string{"small"}, scenarios: scenarios, originKey: "p256", originKind: originRaw, conns: 1, duration: time.Second, ioTimeout: time.Second}
 	for _, tt := range []struct {
 		name   string
 		change func(*options)
@@ -372,6 +381,8 @@ func TestOptionsValidate(t *testing.T) {
 		{"unknown scenario", func(o *options) { o.scenarios = []string{"h3"} }, false},
 		{"unknown body", func(o *options) { o.bodies = []string{"huge"} }, false},
 		{"unknown key", func(o *options) { o.originKey = "dsa" }, false},
+		{"unknown origin", func(o *options) { o.originKind = "nginx" }, false},
+		{"nethttp origin", func(o *options) { o.originKind = originNetHTTP }, true},
 		{"missing script", func(o *options) { o.script = "/nonexistent/x.py" }, false},
 		{"script-only without script", func(o *options) { o.scriptOnly = true }, false},
 		{"remote proxy", func(o *options) { o.proxy = "10.0.0.1:8080" }, false},
@@ -465,4 +476,220 @@ func FuzzReadRequest(f *testing.F) {
 			t.Errorf("absolute-form target not reduced: %q", path)
 		}
 	})
+}
+
+// TestNetHTTPOrigin fetches both bodies from the nethttp origin with
+// net/http's client over HTTP and HTTPS; the client offers h2 as well, and
+// the origin must still answer in HTTP/1.1.
+func TestNetHTTPOrigin(t *testing.T) {
+	o, err := startOrigin(originNetHTTP, "p256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.close()
+	roots := x509.NewCertPool()
+	roots.AddCert(o.cert)
+	tr := &http.Transport{
+		TLSClientConfig:   &tls.Config{RootCAs: roots, NextProtos: []string{"h2", "http/1.1"}},
+		ForceAttemptHTTP2: true,
+	}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+	for _, tt := range []struct {
+		base, path string
+		status     int
+	}{
+		{"http://" + o.addr(), "/small", 200},
+		{"http://" + o.addr(), "/large", 200},
+		{"https://" + o.tlsAddr(), "/small", 200},
+		{"https://" + o.tlsAddr(), "/large", 200},
+		{"http://" + o.addr(), "/missing", 404},
+	} {
+		t.Run(tt.base+tt.path, func(t *testing.T) {
+			// Twice: the second request reuses the connection.
+			for range 2 {
+				resp, err := client.Get(tt.base + tt.path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if resp.StatusCode != tt.status || resp.Proto != "HTTP/1.1" {
+					t.Fatalf("%s %d, want HTTP/1.1 %d", resp.Proto, resp.StatusCode, tt.status)
+				}
+				if tt.status != 200 {
+					continue
+				}
+				if want := bodySizes[tt.path]; len(body) != want || resp.ContentLength != int64(want) {
+					t.Errorf("body %d bytes, Content-Length %d; want %d", len(body), resp.ContentLength, want)
+				}
+				if ct := resp.Header.Get("Content-Type"); ct != "text/plain" {
+					t.Errorf("Content-Type %q", ct)
+				}
+				if resp.TLS != nil && resp.TLS.NegotiatedProtocol != "http/1.1" {
+					t.Errorf("ALPN %q, want http/1.1", resp.TLS.NegotiatedProtocol)
+				}
+			}
+		})
+	}
+	if hs := o.handshakes.Load(); hs != 1 {
+		t.Errorf("%d TLS handshakes for one keep-alive connection", hs)
+	}
+}
+
+func TestNginxConfig(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		root  bool
+		build string
+		want  []string
+		not   []string
+	}{
+		{"root, full build", true, "configure arguments: --with-http_ssl_module", []string{"user root;", "uwsgi_temp_path /d/uwsgi;", "scgi_temp_path /d/scgi;"}, nil},
+		{"user, no uwsgi", false, "configure arguments: --without-http_uwsgi_module", []string{"scgi_temp_path /d/scgi;", "fastcgi_temp_path /d/fastcgi;"}, []string{"user ", "uwsgi_temp_path"}},
+	} {
+		conf := nginxConfig("/d", 8080, "127.0.0.1:9", 32, tt.root, tt.build)
+		common := []string{
+			"daemon off;", "master_process on;", "worker_processes auto;", "error_log /d/error.log", "pid /d/nginx.pid;",
+			"access_log off;", "client_body_temp_path /d/client_body;", "proxy_temp_path /d/proxy;",
+			"server 127.0.0.1:9;", "keepalive 64;", "listen 127.0.0.1:8080;", "proxy_pass http://origin_up;",
+			"proxy_http_version 1.1;", `proxy_set_header Connection "";`, "proxy_set_header Host $http_host;", "proxy_buffering on;",
+		}
+		for _, w := range append(common, tt.want...) {
+			if !strings.Contains(conf, w) {
+				t.Errorf("%s: config lacks %q:\n%s", tt.name, w, conf)
+			}
+		}
+		for _, n := range tt.not {
+			if strings.Contains(conf, n) {
+				t.Errorf("%s: config has %q:\n%s", tt.name, n, conf)
+			}
+		}
+		if strings.Count(conf, "{") != strings.Count(conf, "}") {
+			t.Errorf("%s: unbalanced braces:\n%s", tt.name, conf)
+		}
+	}
+}
+
+// TestRunNginx runs the harness with -compare-nginx against the nethttp
+// origin: nginx is measured in the http scenario and noted as not measured
+// in https, and no nginx process is left afterwards.
+func TestRunNginx(t *testing.T) {
+	if _, err := findNginx("nginx"); err != nil {
+		t.Skip("nginx not installed (apt-get install nginx-light); skipping the nginx comparison")
+	}
+	// The harness's temporary directory, and with it nginx's
+	// configuration path, is then under this test's own directory.
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	var out, log bytes.Buffer
+	err := run(context.Background(), options{
+		conns: 2, duration: 5 * time.Second, maxRequests: 20, warmup: 10 * time.Millisecond,
+		bodies: []string{"small", "large"}, scenarios: []string{scenarioHTTP, scenarioHTTPS},
+		compareNginx: true, nginxBin: "nginx",
+		originKey: "p256", originKind: originNetHTTP, startTimeout: 10 * time.Second, ioTimeout: 5 * time.Second,
+	}, &out, &log)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, log.String())
+	}
+	report := out.String()
+	for _, want := range []string{"origin: nethttp", "nginx: not measured here", "start, cold"} {
+		if !strings.Contains(report, want) {
+			t.Errorf("report lacks %q:\n%s\n%s", want, report, log.String())
+		}
+	}
+	if strings.Contains(report, "failed") || strings.Contains(report, "not measured: nginx") {
+		t.Errorf("nginx was not measured:\n%s\n%s", report, log.String())
+	}
+	results, stats := 0, 0
+	for _, l := range strings.Split(report, "\n") {
+		f := strings.Fields(l)
+		switch {
+		case len(f) == 10 && (f[1] == "small" || f[1] == "large"):
+			// target body req/s p50 p99 3 ratios CPU/req errors
+			results++
+			if f[0] == nginxName && f[9] != "0" {
+				t.Errorf("nginx had errors: %q", l)
+			}
+		case len(f) >= 5 && f[0] == nginxName:
+			stats++
+			if f[3] == "n/a" && runtime.GOOS == "linux" {
+				t.Errorf("no peak RSS for nginx: %q", l)
+			}
+		}
+	}
+	// Direct small and large in http and https, nginx in http only.
+	if results != 6 || stats != 1 {
+		t.Errorf("%d result rows, want 6; %d nginx stats rows, want 1:\n%s", results, stats, report)
+	}
+	if left := processesMentioning(tmp); len(left) > 0 {
+		t.Errorf("nginx processes left running: %v", left)
+	}
+}
+
+// processesMentioning lists the processes whose command line contains s.
+func processesMentioning(s string) []string {
+	entries, _ := os.ReadDir("/proc")
+	var found []string
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err == nil && strings.Contains(string(cmdline), s) {
+			found = append(found, e.Name()+": "+strings.ReplaceAll(string(cmdline), "\x00", " "))
+		}
+	}
+	return found
+}
+
+// TestRunNginxMissing: without nginx the harness says so and measures the
+// rest.
+func TestRunNginxMissing(t *testing.T) {
+	var out, log bytes.Buffer
+	err := run(context.Background(), options{
+		conns: 1, duration: 5 * time.Second, maxRequests: 5, warmup: 10 * time.Millisecond,
+		bodies: []string{"small"}, scenarios: []string{scenarioHTTP},
+		compareNginx: true, nginxBin: filepath.Join(t.TempDir(), "no-nginx"),
+		originKey: "p256", originKind: originRaw, startTimeout: 10 * time.Second, ioTimeout: 5 * time.Second,
+	}, &out, &log)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, log.String())
+	}
+	if !strings.Contains(log.String(), "skipped: nginx not found") {
+		t.Errorf("no skip message:\n%s", log.String())
+	}
+	if !strings.Contains(out.String(), "not measured: nginx") || !strings.Contains(out.String(), "direct  small") {
+		t.Errorf("report:\n%s", out.String())
+	}
+}
+
+// TestNginxProbeFails starts nginx for an origin that is not there: the
+// start fails, and the error shows nginx's error log.
+func TestNginxProbeFails(t *testing.T) {
+	bin, err := findNginx("nginx")
+	if err != nil {
+		t.Skip("nginx not installed (apt-get install nginx-light)")
+	}
+	port, err := freePort() // free a moment ago: nothing listens there
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := nginxTarget(bin, nginxBuild(context.Background(), bin), "127.0.0.1:"+strconv.Itoa(port), 1, 10*time.Second, 5*time.Second)
+	dir := t.TempDir()
+	p, err := tg.start(context.Background(), dir)
+	if err == nil {
+		p.stop()
+		t.Fatal("nginx started for an origin that does not listen")
+	}
+	t.Log(err)
+	if msg := err.Error(); !strings.Contains(msg, "does not proxy") || !strings.Contains(msg, "nginx error log") {
+		t.Errorf("error does not explain itself: %v", err)
+	}
+	if left := processesMentioning(dir); len(left) > 0 {
+		t.Errorf("nginx processes left running: %v", left)
+	}
 }

@@ -15,8 +15,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"math/big"
 	"net"
+	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,11 +27,34 @@ import (
 	"time"
 )
 
-// origin is a minimal, fast HTTP/1.1 server on loopback: keep-alive, and a
-// fixed body per path, so that the proxy, not the origin, is what the
-// benchmark measures. It listens twice: plain HTTP on ln, and HTTPS on tlsLn
-// with a self-signed certificate for 127.0.0.1 made at start.
+// Origin kinds (-origin): which server answers the requests.
+const (
+	// originRaw is the harness's own minimal HTTP/1.1 server: it answers
+	// in microseconds, so that as much as possible of the measured cost
+	// is the proxy's.
+	originRaw = "raw"
+	// originNetHTTP is a plain net/http server, as a typical Go origin
+	// is; slower than raw, which makes direct slower and every proxy's
+	// ratio kinder, closer to figures measured against such an origin.
+	originNetHTTP = "nethttp"
+)
+
+// originKinds are the kinds -origin accepts.
+var originKinds = []string{originRaw, originNetHTTP}
+
+// originDescriptions name the kinds in the report.
+var originDescriptions = map[string]string{
+	originRaw:     "the harness's own HTTP/1.1 server",
+	originNetHTTP: "a plain Go net/http server",
+}
+
+// origin is an HTTP/1.1 server on loopback: keep-alive, and a fixed body
+// per path, so that the proxy, not the origin, is what the benchmark
+// measures. It listens twice: plain HTTP on ln, and HTTPS on tlsLn with a
+// self-signed certificate for 127.0.0.1 made at start. Its kind says what
+// serves: the harness's own minimal server (raw) or net/http (nethttp).
 type origin struct {
+	kind      string
 	ln        net.Listener
 	tlsLn     net.Listener
 	tlsConf   *tls.Config
@@ -39,6 +65,8 @@ type origin struct {
 	mu        sync.Mutex
 	conns     map[net.Conn]struct{}
 	closed    bool
+	// servers are the net/http servers of a nethttp origin (plain, TLS).
+	servers []*http.Server
 	// handshakes counts completed TLS handshakes, so that tests can
 	// check that a new connection per request costs one each time.
 	handshakes atomic.Int64
@@ -50,9 +78,13 @@ var originKeyTypes = []string{"rsa2048", "p256"}
 // bodySizes are the bodies the origin serves, by path.
 var bodySizes = map[string]int{"/small": 200, "/large": 64 << 10}
 
-// startOrigin starts both listeners; keyType (one of originKeyTypes) is the
-// key of the origin's certificate.
-func startOrigin(keyType string) (*origin, error) {
+// startOrigin starts both listeners with the server of kind (one of
+// originKinds); keyType (one of originKeyTypes) is the key of the origin's
+// certificate.
+func startOrigin(kind, keyType string) (*origin, error) {
+	if !slices.Contains(originKinds, kind) {
+		return nil, fmt.Errorf("unknown origin %q (use %s)", kind, strings.Join(originKinds, " or "))
+	}
 	cert, leaf, certPEM, err := selfSignedCert(keyType)
 	if err != nil {
 		return nil, fmt.Errorf("origin certificate: %w", err)
@@ -67,7 +99,7 @@ func startOrigin(keyType string) (*origin, error) {
 		return nil, fmt.Errorf("origin: %w", err)
 	}
 	o := &origin{
-		ln: ln, tlsLn: tlsLn, cert: leaf, certPEM: certPEM,
+		kind: kind, ln: ln, tlsLn: tlsLn, cert: leaf, certPEM: certPEM,
 		responses: map[string][]byte{}, conns: map[net.Conn]struct{}{},
 		tlsConf: &tls.Config{
 			Certificates: []tls.Certificate{cert},
@@ -82,10 +114,67 @@ func startOrigin(keyType string) (*origin, error) {
 		head := "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " + strconv.Itoa(n) + "\r\n\r\n"
 		o.responses[path] = append([]byte(head), body...)
 	}
+	if kind == originNetHTTP {
+		o.serveNetHTTP()
+		return o, nil
+	}
 	o.wg.Add(2)
 	go o.serve(ln, false)
 	go o.serve(tlsLn, true)
 	return o, nil
+}
+
+// serveNetHTTP serves both listeners with ordinary net/http servers: a
+// handler that sets the headers and writes the body, as a Go origin would,
+// with net/http's defaults otherwise (it adds a Date header). HTTPS stays
+// HTTP/1.1: the listener offers only http/1.1 in ALPN, and TLSNextProto is
+// empty, so net/http does not set up HTTP/2.
+func (o *origin) serveNetHTTP() {
+	bodies := map[string][]byte{}
+	lengths := map[string]string{}
+	for path, n := range bodySizes {
+		bodies[path] = bytes.Repeat([]byte("x"), n)
+		lengths[path] = strconv.Itoa(n)
+	}
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// r.URL.Path is the path of absolute-form targets too.
+		body, ok := bodies[r.URL.Path]
+		if !ok {
+			w.Header().Set("Content-Length", "0")
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		w.Header().Set("Content-Length", lengths[r.URL.Path])
+		w.Write(body)
+	})
+	// net/http counts no handshakes; the TLS configuration does, as
+	// VerifyConnection runs once per completed handshake on the server
+	// side too (with or without client certificates).
+	tlsConf := o.tlsConf.Clone()
+	tlsConf.VerifyConnection = func(tls.ConnectionState) error {
+		o.handshakes.Add(1)
+		return nil
+	}
+	listeners := []net.Listener{o.ln, tls.NewListener(o.tlsLn, tlsConf)}
+	for _, ln := range listeners {
+		srv := &http.Server{
+			Handler: handler,
+			// Bounds the TLS handshake and every request's header, so
+			// that a stalled client cannot keep a goroutine past close.
+			ReadHeaderTimeout: handshakeTimeout,
+			TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){},
+			// Clients that hang up mid-handshake (the end of a run) are
+			// no news; the load generator counts real errors.
+			ErrorLog: log.New(io.Discard, "", 0),
+		}
+		o.servers = append(o.servers, srv)
+		o.wg.Add(1)
+		go func() {
+			defer o.wg.Done()
+			srv.Serve(ln)
+		}()
+	}
 }
 
 // addr is the plain HTTP listener's address.
@@ -214,6 +303,14 @@ func readRequest(r *bufio.Reader) (path string, closeAfter bool, err error) {
 }
 
 func (o *origin) close() {
+	if o.servers != nil {
+		// Close shuts the listeners and every connection; Serve returns.
+		for _, srv := range o.servers {
+			srv.Close()
+		}
+		o.wg.Wait()
+		return
+	}
 	o.mu.Lock()
 	o.closed = true
 	for c := range o.conns {

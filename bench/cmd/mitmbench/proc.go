@@ -22,6 +22,8 @@ type proxyProc struct {
 	startup time.Duration
 	out     *bytes.Buffer
 	exited  chan struct{}
+	// stopSignal asks the proxy to exit; nil means SIGINT.
+	stopSignal os.Signal
 }
 
 // freePort returns a loopback port that was free a moment ago.
@@ -42,14 +44,28 @@ func startProxy(ctx context.Context, name, bin string, args []string, confdir st
 	if err != nil {
 		return nil, err
 	}
-	addr := "127.0.0.1:" + strconv.Itoa(port)
 	full := append([]string{"--listen-host", "127.0.0.1", "-p", strconv.Itoa(port), "--set", "confdir=" + confdir}, args...)
 	cmd := exec.Command(bin, full...)
+	cmd.Env = append(os.Environ(), "HOME="+confdir)
+	return startProcess(ctx, name, cmd, "127.0.0.1:"+strconv.Itoa(port), timeout, nil)
+}
+
+// startProcess starts cmd, which is to listen on addr, and measures the
+// time from starting it until it accepts a TCP connection. If it exits or
+// does not listen in time, the error carries its output and extraLog (a
+// log file it writes, when not nil).
+func startProcess(ctx context.Context, name string, cmd *exec.Cmd, addr string, timeout time.Duration, extraLog func() string) (*proxyProc, error) {
 	out := &bytes.Buffer{}
 	cmd.Stdout = &limitedWriter{buf: out, max: 1 << 20}
 	cmd.Stderr = cmd.Stdout
-	cmd.Env = append(os.Environ(), "HOME="+confdir)
 	p := &proxyProc{name: name, cmd: cmd, addr: addr, out: out, exited: make(chan struct{})}
+	logs := func() string {
+		s := out.String()
+		if extraLog != nil {
+			s += extraLog()
+		}
+		return s
+	}
 	began := time.Now()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", name, err)
@@ -65,7 +81,7 @@ func startProxy(ctx context.Context, name, bin string, args []string, confdir st
 		}
 		select {
 		case <-p.exited:
-			return nil, fmt.Errorf("%s exited before listening:\n%s", name, out.String())
+			return nil, fmt.Errorf("%s exited before listening:\n%s", name, logs())
 		case <-ctx.Done():
 			p.stop()
 			return nil, ctx.Err()
@@ -73,22 +89,33 @@ func startProxy(ctx context.Context, name, bin string, args []string, confdir st
 		}
 		if time.Now().After(deadline) {
 			p.stop()
-			return nil, fmt.Errorf("%s did not listen on %s within %v:\n%s", name, addr, timeout, out.String())
+			return nil, fmt.Errorf("%s did not listen on %s within %v:\n%s", name, addr, timeout, logs())
 		}
 	}
 }
 
-// stop interrupts the proxy (as Ctrl-C would) and kills it if it does not
-// exit within five seconds.
+// stop asks the proxy to exit (with stopSignal, or SIGINT as Ctrl-C
+// would) and, if it has not exited within five seconds, kills it and the
+// processes it started (nginx's workers do not end with their master).
 func (p *proxyProc) stop() {
 	if p.cmd.Process == nil {
 		return
 	}
-	p.cmd.Process.Signal(os.Interrupt)
+	sig := p.stopSignal
+	if sig == nil {
+		sig = os.Interrupt
+	}
+	p.cmd.Process.Signal(sig)
 	select {
 	case <-p.exited:
 	case <-time.After(5 * time.Second):
+		tree := procTree(p.cmd.Process.Pid)
 		p.cmd.Process.Kill()
+		for _, pid := range tree[1:] {
+			if child, err := os.FindProcess(pid); err == nil {
+				child.Kill()
+			}
+		}
 		<-p.exited
 	}
 }
