@@ -281,28 +281,53 @@ func (t *TLSConfig) TLSStartServer(d *addon.TLSData) {
 		}
 	}
 	if st.clientCerts != "" {
-		if cert, err := loadClientCert(expandHome(st.clientCerts), d.Server.SNI); err != nil {
-			t.ctx.Log.Warn("client_certs: " + err.Error())
-		} else if cert != nil {
+		// In a directory mitmproxy looks for "<sni>.pem", or for
+		// "<address>.pem" when the connection has no SNI (a client that
+		// addresses the server by IP sends none). Looking up the SNI only
+		// left such servers without their certificate.
+		name := d.Server.SNI
+		if name == "" {
+			name = d.Server.Address.Host
+		}
+		cert, err := loadClientCert(expandHome(st.clientCerts), name)
+		switch {
+		case err != nil:
+			// mitmproxy fails the server connection when the certificate
+			// cannot be loaded ("Cannot load TLS client certificate").
+			// Going on without it only hid the reason behind the server's
+			// "certificate required"; failing the handshake puts it in the
+			// flow's error and the client's 502.
+			err = fmt.Errorf("client_certs: cannot load the TLS client certificate: %w", err)
+			t.ctx.Log.Error(err.Error())
+			cfg.VerifyConnection = func(tls.ConnectionState) error { return err }
+		case cert != nil:
 			cfg.Certificates = []tls.Certificate{*cert}
 		}
 	}
 	d.Config = cfg
 }
 
-// loadClientCert finds the client certificate for sni: the file itself, or
-// in a directory <sni>.pem, as mitmproxy does.
-func loadClientCert(path, sni string) (*tls.Certificate, error) {
+// loadClientCert finds the client certificate for a server: path itself when
+// it is a file, else <name>.pem in the directory path, as mitmproxy does. It
+// returns nil, nil when the directory has no file for name. The PEM holds
+// the certificate (then its chain) and the private key, in either order:
+// OpenSSL, which mitmproxy uses, takes the first key and the certificates
+// wherever they are in the file, and so does tls.X509KeyPair.
+func loadClientCert(path, name string) (*tls.Certificate, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, err
 	}
 	if fi.IsDir() {
-		if sni == "" {
+		// The name comes from the client's ClientHello: never let it
+		// leave the directory.
+		if name == "" || strings.ContainsRune(name, '/') || strings.ContainsRune(name, filepath.Separator) {
 			return nil, nil
 		}
-		path = filepath.Join(path, sni+".pem")
-		if _, err := os.Stat(path); err != nil {
+		path = filepath.Join(path, name+".pem")
+		// Like mitmproxy's os.path.isfile: anything but a regular file
+		// (or a link to one) is no certificate.
+		if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {
 			return nil, nil
 		}
 	}
