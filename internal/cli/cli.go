@@ -141,13 +141,19 @@ func Main(args []string, env Env) int {
 			}
 		}
 	}
-	// confdir first: config.yaml lives there, and flags override it.
+	// confdir first: config.yaml lives there, and flags override it. Set
+	// all its values at once, so that only the last one takes effect (each
+	// applied confdir would get a CA of its own).
+	var confdirs []string
 	for _, s := range specs {
 		if strings.HasPrefix(s, "confdir=") {
-			if err := opts.Set(s); err != nil {
-				fmt.Fprintf(env.Stderr, "mitmdump: %v\n", err)
-				return 2
-			}
+			confdirs = append(confdirs, s)
+		}
+	}
+	if len(confdirs) > 0 {
+		if err := opts.Set(confdirs...); err != nil {
+			fmt.Fprintf(env.Stderr, "mitmdump: %v\n", err)
+			return 2
 		}
 	}
 	if err := opts.LoadYAML(filepath.Join(ExpandHome(opts.String("confdir")), "config.yaml")); err != nil {

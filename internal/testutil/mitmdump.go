@@ -118,7 +118,9 @@ func StartMitmdumpWith(t testing.TB, o Options, args ...string) *Mitmdump {
 	} else {
 		cmd.Dir = t.TempDir()
 	}
-	cmd.Env = append(os.Environ(), o.Env...)
+	// A -race binary sleeps a second before exiting unless told not to;
+	// o.Env may still set GORACE (the last value wins).
+	cmd.Env = append(append(os.Environ(), "GORACE=atexit_sleep_ms=0"), o.Env...)
 	md := &Mitmdump{Cmd: cmd, done: make(chan struct{})}
 	cmd.Stdout = &md.stdout
 	cmd.Stderr = &md.stderr
@@ -147,6 +149,9 @@ func StartMitmdumpWith(t testing.TB, o Options, args ...string) *Mitmdump {
 				_ = cmd.Process.Kill()
 				<-md.done
 			}
+		}
+		if strings.Contains(md.stderr.String(), "WARNING: DATA RACE") {
+			t.Errorf("the race detector reported a data race in mitmdump")
 		}
 		if t.Failed() {
 			t.Logf("mitmdump stdout:\n%s\nmitmdump stderr:\n%s", md.stdout.String(), md.stderr.String())

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -59,6 +61,63 @@ type loadConfig struct {
 	// cpu, if set, reports the proxy's CPU time so far; it is sampled when
 	// the measured period begins and ends.
 	cpu func() time.Duration
+	// client selects the load generator: clientRaw (the harness's own
+	// minimal HTTP/1.1 client) or clientNetHTTP (net/http's Client).
+	client string
+}
+
+// Load generators (-client).
+const (
+	clientRaw     = "raw"
+	clientNetHTTP = "nethttp"
+)
+
+// clientKinds are the load generators -client accepts.
+var clientKinds = []string{clientRaw, clientNetHTTP}
+
+// clientDescriptions say what each load generator is, for the report.
+var clientDescriptions = map[string]string{
+	clientRaw:     "the harness's own HTTP/1.1 client, fastest",
+	clientNetHTTP: "net/http's Client, one per worker",
+}
+
+// netHTTPClient is a net/http client for one worker: through the proxy when
+// there is one, a new connection per request for https-newconn.
+func (cfg *loadConfig) netHTTPClient() *http.Client {
+	tr := &http.Transport{
+		TLSClientConfig:     cfg.tlsConfig,
+		DisableCompression:  true,
+		DisableKeepAlives:   cfg.scenario == scenarioHTTPSNewConn,
+		MaxIdleConnsPerHost: 1,
+		ForceAttemptHTTP2:   false,
+	}
+	if cfg.viaProxy {
+		tr.Proxy = http.ProxyURL(&url.URL{Scheme: "http", Host: cfg.target})
+	}
+	return &http.Client{Transport: tr, Timeout: cfg.ioTimeout}
+}
+
+// url is the address the net/http client asks for.
+func (cfg *loadConfig) url() string {
+	scheme := "http"
+	if cfg.tlsConfig != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + cfg.originAddr + cfg.path
+}
+
+// netHTTPRoundTrip sends one request with c and reads the whole body.
+func netHTTPRoundTrip(c *http.Client, u string) (int64, error) {
+	resp, err := c.Get(u)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	n, err := io.Copy(io.Discard, resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("status %s", resp.Status)
+	}
+	return n, err
 }
 
 // loadResult is what a run measured (warm-up excluded).
@@ -221,6 +280,27 @@ func runLoad(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 				n++
 				nb += size
 			}
+		}
+		if cfg.client == clientNetHTTP {
+			hc := cfg.netHTTPClient()
+			defer hc.CloseIdleConnections()
+			u := cfg.url()
+			ready.Done()
+			for !stop.Load() {
+				measured := measuring.Load()
+				if !claim(measured) {
+					return
+				}
+				start := time.Now()
+				size, err := netHTTPRoundTrip(hc, u)
+				if err != nil {
+					fail(err)
+					pause(&stop)
+					continue
+				}
+				record(measured, start, size)
+			}
+			return
 		}
 		if newConn {
 			ready.Done()

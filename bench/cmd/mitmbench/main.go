@@ -56,6 +56,7 @@ type options struct {
 	scriptOnly   bool
 	originKey    string
 	originKind   string
+	clientKind   string
 	compareNginx bool
 	nginxBin     string
 	sslInsecure  bool
@@ -82,6 +83,7 @@ func main() {
 	flag.StringVar(&o.script, "script", "", "also measure the started proxies with -s SCRIPT (a path, optionally followed by its arguments)")
 	flag.BoolVar(&o.scriptOnly, "script-only", false, "with -script, measure the started proxies only with the script")
 	flag.StringVar(&o.originKey, "origin-key", "p256", "key of the origin's certificate: "+strings.Join(originKeyTypes, " or "))
+	flag.StringVar(&o.clientKind, "client", clientRaw, "the load generator: raw (the harness's own, fastest) or nethttp (net/http's Client)")
 	flag.StringVar(&o.originKind, "origin", originRaw, "the origin's server: raw (the harness's own, fastest) or nethttp (a plain net/http server)")
 	flag.BoolVar(&o.compareNginx, "compare-nginx", false, "also measure nginx as a forward proxy in the http scenario, when installed")
 	flag.StringVar(&o.nginxBin, "nginx-bin", "nginx", "nginx binary for -compare-nginx")
@@ -143,6 +145,9 @@ func (o *options) validate() error {
 		if !slices.Contains(scenarios, s) {
 			return fmt.Errorf("unknown scenario %q (use %s)", s, strings.Join(scenarios, ", "))
 		}
+	}
+	if !slices.Contains(clientKinds, o.clientKind) {
+		return fmt.Errorf("unknown -client %q (use %s)", o.clientKind, strings.Join(clientKinds, " or "))
 	}
 	if !slices.Contains(originKinds, o.originKind) {
 		return fmt.Errorf("unknown -origin %q (use %s)", o.originKind, strings.Join(originKinds, " or "))
@@ -326,7 +331,7 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 				cfg := loadConfig{
 					scenario: sc, target: firstNonEmpty(t.addr, org.addr()), viaProxy: t.addr != "", originAddr: org.addr(),
 					path: "/" + b, conns: o.conns, duration: o.duration, warmup: o.warmup,
-					maxRequests: o.maxRequests, ioTimeout: o.ioTimeout,
+					maxRequests: o.maxRequests, ioTimeout: o.ioTimeout, client: o.clientKind,
 				}
 				if sc != scenarioHTTP {
 					cfg.originAddr = org.tlsAddr()
@@ -460,6 +465,7 @@ func printReport(w io.Writer, o options, rows []row, procs []procStats, skipped 
 	fmt.Fprintf(w, "\n%d connections, %v per run after %v warm-up, origin and proxies on 127.0.0.1\n",
 		o.conns, o.duration, o.warmup)
 	fmt.Fprintf(w, "origin: %s (%s), %s certificate\n", o.originKind, originDescriptions[o.originKind], o.originKey)
+	fmt.Fprintf(w, "client: %s (%s)\n", o.clientKind, clientDescriptions[o.clientKind])
 	fmt.Fprintf(w, "load average %s before, %s after, %d CPUs\n", loadBefore, loadAfter, runtime.NumCPU())
 	for _, sc := range o.scenarios {
 		fmt.Fprintf(w, "\n%s\n\n", scenarioTitles[sc])
