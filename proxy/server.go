@@ -28,6 +28,9 @@ type Server struct {
 	m   *addon.Manager
 	log *slog.Logger
 	cfg atomic.Pointer[Config]
+	// writeBufs holds the buffers in which TLS records are gathered before
+	// they are written (see coalescingConn).
+	writeBufs *sync.Pool
 
 	mu        sync.Mutex
 	listeners []net.Listener
@@ -39,7 +42,7 @@ type Server struct {
 // New returns a proxy server dispatching to m. Register it with m.Add so its
 // options exist, then call Listen and Serve.
 func New(m *addon.Manager) *Server {
-	s := &Server{m: m, log: m.Log(), conns: map[*clientConn]struct{}{}}
+	s := &Server{m: m, log: m.Log(), conns: map[*clientConn]struct{}{}, writeBufs: newWriteBufPool()}
 	return s
 }
 

@@ -100,7 +100,8 @@ func (cc *clientConn) interceptTunnel(sc *serverConn, host string, port int) {
 			return c, err
 		}
 	}
-	tconn := tls.Server(&bufferedConn{Conn: cc.conn, r: cc.br}, cfg)
+	raw := newCoalescingConn(cc.conn, cc.s.writeBufs)
+	tconn := tls.Server(&bufferedConn{Conn: raw, r: cc.br}, cfg)
 	ctx, cancel := context.WithTimeout(cc.ctx(), cc.s.Config().ConnectTimeout)
 	err = tconn.HandshakeContext(ctx)
 	cancel()
@@ -126,7 +127,7 @@ func (cc *clientConn) interceptTunnel(sc *serverConn, host string, port int) {
 
 	cc.stream = tconn
 	cc.br = bufio.NewReaderSize(tconn, bufSize)
-	cc.bw = bufio.NewWriterSize(tconn, bufSize)
+	cc.bw = bufio.NewWriterSize(&tlsWriter{conn: tconn, raw: raw}, bufSize)
 	tun := &tunnel{scheme: "https", host: host, port: port, server: sc.server}
 	if upstreamErr != nil {
 		cc.closeServer(sc)
@@ -150,7 +151,8 @@ func (cc *clientConn) startServerTLS(sc *serverConn, sni string, alpn []string, 
 	if sd.Config == nil {
 		return errors.New("no TLS configuration for the server connection (is the tlsconfig addon loaded?)")
 	}
-	tconn := tls.Client(sc.conn, sd.Config)
+	raw := newCoalescingConn(sc.conn, cc.s.writeBufs)
+	tconn := tls.Client(raw, sd.Config)
 	ctx, cancel := context.WithTimeout(cc.ctx(), cc.s.Config().ConnectTimeout)
 	err := tconn.HandshakeContext(ctx)
 	cancel()
@@ -166,7 +168,7 @@ func (cc *clientConn) startServerTLS(sc *serverConn, sni string, alpn []string, 
 	m.TLSEstablishedServer(sd)
 	sc.conn = tconn
 	sc.br = bufio.NewReaderSize(tconn, bufSize)
-	sc.bw = bufio.NewWriterSize(tconn, bufSize)
+	sc.bw = bufio.NewWriterSize(&tlsWriter{conn: tconn, raw: raw}, bufSize)
 	return nil
 }
 
