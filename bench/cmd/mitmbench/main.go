@@ -146,6 +146,9 @@ func (o *options) validate() error {
 			return fmt.Errorf("unknown scenario %q (use %s)", s, strings.Join(scenarios, ", "))
 		}
 	}
+	if o.clientKind == "" {
+		o.clientKind = clientRaw
+	}
 	if !slices.Contains(clientKinds, o.clientKind) {
 		return fmt.Errorf("unknown -client %q (use %s)", o.clientKind, strings.Join(clientKinds, " or "))
 	}

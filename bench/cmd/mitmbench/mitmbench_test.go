@@ -214,15 +214,17 @@ func startTunnelProxy(t *testing.T) *tunnelProxy {
 	return p
 }
 
-// TestLoadScenarios runs every scenario briefly against each kind of
-// origin, directly and through the tunnelling proxy.
+// TestLoadScenarios runs every scenario briefly with each load generator
+// against each kind of origin, directly and through the tunnelling proxy.
 func TestLoadScenarios(t *testing.T) {
 	for _, kind := range originKinds {
-		t.Run(kind, func(t *testing.T) { testLoadScenarios(t, kind) })
+		for _, client := range clientKinds {
+			t.Run(kind+"/"+client, func(t *testing.T) { testLoadScenarios(t, kind, client) })
+		}
 	}
 }
 
-func testLoadScenarios(t *testing.T, kind string) {
+func testLoadScenarios(t *testing.T, kind, client string) {
 	o, err := startOrigin(kind, "p256")
 	if err != nil {
 		t.Fatal(err)
@@ -253,7 +255,7 @@ func testLoadScenarios(t *testing.T, kind string) {
 			cfg := loadConfig{
 				scenario: tt.scenario, target: o.addr(), viaProxy: tt.viaProxy, originAddr: o.addr(),
 				path: tt.path, conns: 4, duration: 150 * time.Millisecond, warmup: 20 * time.Millisecond,
-				maxRequests: tt.max, ioTimeout: 5 * time.Second,
+				maxRequests: tt.max, ioTimeout: 5 * time.Second, client: client,
 			}
 			if tt.scenario != scenarioHTTP {
 				cfg.target, cfg.originAddr, cfg.tlsConfig = o.tlsAddr(), o.tlsAddr(), clientTLS(roots)
