@@ -35,10 +35,8 @@ type upstreamKey struct {
 func (cc *clientConn) peekUpstream(key upstreamKey) *serverConn {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
-	for i := len(cc.upstream) - 1; i >= 0; i-- {
-		if sc := cc.upstream[i]; sc.key == key {
-			return sc
-		}
+	if i := cc.findUpstream(key); i >= 0 {
+		return cc.upstream[i]
 	}
 	return nil
 }
@@ -47,13 +45,24 @@ func (cc *clientConn) peekUpstream(key upstreamKey) *serverConn {
 func (cc *clientConn) takeUpstream(key upstreamKey) *serverConn {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
+	i := cc.findUpstream(key)
+	if i < 0 {
+		return nil
+	}
+	sc := cc.upstream[i]
+	cc.upstream = append(cc.upstream[:i], cc.upstream[i+1:]...)
+	return sc
+}
+
+// findUpstream is the index of the most recently kept connection for key,
+// or -1. cc.mu must be held.
+func (cc *clientConn) findUpstream(key upstreamKey) int {
 	for i := len(cc.upstream) - 1; i >= 0; i-- {
-		if sc := cc.upstream[i]; sc.key == key {
-			cc.upstream = append(cc.upstream[:i], cc.upstream[i+1:]...)
-			return sc
+		if cc.upstream[i].key == key {
+			return i
 		}
 	}
-	return nil
+	return -1
 }
 
 // keepUpstream stores a connection for reuse, closing the least recently

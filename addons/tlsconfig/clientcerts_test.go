@@ -19,7 +19,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -127,34 +126,16 @@ func writeFile(t *testing.T, path string, parts ...[]byte) string {
 	return path
 }
 
-// lockedBuffer collects the origin's error log.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // mtlsOrigin is an HTTPS origin on 127.0.0.1 (also reachable as localhost)
 // that requires a client certificate issued by clientCA and answers with
 // the certificate's CN. Its log records rejected handshakes.
 type mtlsOrigin struct {
 	*httptest.Server
-	log *lockedBuffer
+	log *testutil.SyncBuffer
 }
 
 func startMTLSOrigin(t *testing.T, server issued, clientCA *x509.Certificate) *mtlsOrigin {
-	o := &mtlsOrigin{log: &lockedBuffer{}}
+	o := &mtlsOrigin{log: &testutil.SyncBuffer{}}
 	o.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "client cn="+r.TLS.PeerCertificates[0].Subject.CommonName)
 	}))
