@@ -200,7 +200,10 @@ func (cc *clientConn) readResponseHead(sc *serverConn) (*h1.ResponseHead, error)
 
 func describeResponseError(err error) string {
 	var pe *h1.ProtocolError
+	var ce *clientCertError
 	switch {
+	case errors.As(err, &ce):
+		return ce.Error()
 	case errors.As(err, &pe):
 		return "invalid response: " + pe.Msg
 	case errors.Is(err, h1.ErrHeaderTooLarge):

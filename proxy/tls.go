@@ -151,14 +151,17 @@ func (cc *clientConn) startServerTLS(sc *serverConn, sni string, alpn []string, 
 	if sd.Config == nil {
 		return errors.New("no TLS configuration for the server connection (is the tlsconfig addon loaded?)")
 	}
+	cfg, certWatch := watchClientCert(sd.Config)
 	raw := newCoalescingConn(sc.conn, cc.s.writeBufs)
-	tconn := tls.Client(raw, sd.Config)
+	tconn := tls.Client(raw, cfg)
 	ctx, cancel := context.WithTimeout(cc.ctx(), cc.s.Config().ConnectTimeout)
 	err := tconn.HandshakeContext(ctx)
 	cancel()
 	if err != nil {
 		sd.Err = err
-		msg := describeTLSError(sc.server.Address.String(), err)
+		// TLS 1.2: a server that wanted a client certificate fails the
+		// handshake with a generic alert; say what it lacked.
+		msg := describeTLSError(sc.server.Address.String(), certWatch.explain(err))
 		sc.server.Error = msg
 		cc.log.Info("Server TLS handshake failed. " + msg)
 		m.TLSFailedServer(sd)
@@ -167,7 +170,13 @@ func (cc *clientConn) startServerTLS(sc *serverConn, sni string, alpn []string, 
 	recordServerTLS(sc.server, tconn.ConnectionState())
 	m.TLSEstablishedServer(sd)
 	sc.conn = tconn
-	sc.br = bufio.NewReaderSize(tconn, bufSize)
+	if certWatch.asked && !certWatch.sent {
+		// TLS 1.3: the server checks the certificate after our side of the
+		// handshake is done, and its alert comes with the response.
+		sc.br = bufio.NewReaderSize(&clientCertReader{r: tconn, w: certWatch}, bufSize)
+	} else {
+		sc.br = bufio.NewReaderSize(tconn, bufSize)
+	}
 	sc.bw = bufio.NewWriterSize(&tlsWriter{conn: tconn, raw: raw}, bufSize)
 	return nil
 }

@@ -219,6 +219,9 @@ func TestClientCerts(t *testing.T) {
 	trusted := writePEM(t, server.cert)
 
 	alice, bob := pki.direct, pki.chained
+	// How the proxy explains a server's alert after it asked for a client
+	// certificate and none was sent; the alert's name follows.
+	const noClientCert = "the server asked for a TLS client certificate and none was sent (see the client_certs option; TLS alert: "
 	tests := []struct {
 		name string
 		// setup writes the certificates into dir and returns the option's
@@ -298,7 +301,7 @@ func TestClientCerts(t *testing.T) {
 			// checks its certificate, so the server's alert comes with the
 			// response.
 			host:          "localhost",
-			want502:       []string{"server localhost:", "certificate required"},
+			want502:       []string{"server localhost:", ": " + noClientCert + "certificate required)"},
 			wantOriginLog: "client didn't provide a certificate",
 		},
 		{
@@ -312,14 +315,14 @@ func TestClientCerts(t *testing.T) {
 			},
 			host:          "localhost",
 			args:          []string{"--set", "tls_version_server_max=TLS1_2"},
-			want502:       []string{"TLS handshake with localhost:", "handshake failure"},
+			want502:       []string{"TLS handshake with localhost:", " failed: " + noClientCert + "handshake failure)"},
 			wantOriginLog: "client didn't provide a certificate",
 		},
 		{
 			name:          "no client_certs",
 			setup:         func(t *testing.T, dir string) string { return "" },
 			host:          "127.0.0.1",
-			want502:       []string{"server 127.0.0.1:", "certificate required"},
+			want502:       []string{"server 127.0.0.1:", ": " + noClientCert + "certificate required)"},
 			wantOriginLog: "client didn't provide a certificate",
 		},
 		{
