@@ -232,3 +232,5 @@ func runIn[T string | []byte](l *litRun, s T) bool {
 	}
 	return false
 }
+
+func isASCIILetter(r rune) bool { return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' }

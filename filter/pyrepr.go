@@ -8,8 +8,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/mitmgo/mitmgo/internal/pyrepr"
 )
 
 // ~meta matches "key: value" lines rendered with Python's str() of each
@@ -67,9 +67,9 @@ func writePyRepr(sb *strings.Builder, v any, depth int) {
 	case float32:
 		sb.WriteString(pyFloat(float64(x)))
 	case string:
-		writePyStr(sb, x)
+		pyrepr.WriteStr(sb, x)
 	case []byte:
-		writePyBytes(sb, x)
+		pyrepr.WriteBytes(sb, x)
 	case []any:
 		sb.WriteByte('[')
 		for i, e := range x {
@@ -85,7 +85,7 @@ func writePyRepr(sb *strings.Builder, v any, depth int) {
 			if i > 0 {
 				sb.WriteString(", ")
 			}
-			writePyStr(sb, e)
+			pyrepr.WriteStr(sb, e)
 		}
 		sb.WriteByte(']')
 	case map[string]any:
@@ -99,7 +99,7 @@ func writePyRepr(sb *strings.Builder, v any, depth int) {
 			if i > 0 {
 				sb.WriteString(", ")
 			}
-			writePyStr(sb, k)
+			pyrepr.WriteStr(sb, k)
 			sb.WriteString(": ")
 			writePyRepr(sb, x[k], depth+1)
 		}
@@ -114,7 +114,7 @@ func writePyRepr(sb *strings.Builder, v any, depth int) {
 			if i > 0 {
 				sb.WriteString(", ")
 			}
-			writePyStr(sb, k)
+			pyrepr.WriteStr(sb, k)
 			sb.WriteString(": ")
 			val, _ := x.Get(k)
 			writePyRepr(sb, val, depth+1)
@@ -140,82 +140,6 @@ func isNilPointer(v any) bool {
 		return rv.IsNil()
 	}
 	return false
-}
-
-// writePyStr writes repr() of a str. Bytes that are not UTF-8 show as the
-// lone surrogates Python's surrogateescape would have made of them.
-func writePyStr(sb *strings.Builder, s string) {
-	quote := byte('\'')
-	if strings.IndexByte(s, '\'') >= 0 && strings.IndexByte(s, '"') < 0 {
-		quote = '"'
-	}
-	sb.WriteByte(quote)
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			fmt.Fprintf(sb, `\udc%02x`, s[i])
-			i++
-			continue
-		}
-		i += size
-		switch {
-		case r == rune(quote) || r == '\\':
-			sb.WriteByte('\\')
-			sb.WriteRune(r)
-		case r == '\t':
-			sb.WriteString(`\t`)
-		case r == '\n':
-			sb.WriteString(`\n`)
-		case r == '\r':
-			sb.WriteString(`\r`)
-		case r < ' ' || r == 0x7f:
-			fmt.Fprintf(sb, `\x%02x`, r)
-		case r < utf8.RuneSelf:
-			sb.WriteRune(r)
-		case unicode.IsPrint(r):
-			sb.WriteRune(r)
-		case r <= 0xff:
-			fmt.Fprintf(sb, `\x%02x`, r)
-		case r <= 0xffff:
-			fmt.Fprintf(sb, `\u%04x`, r)
-		default:
-			fmt.Fprintf(sb, `\U%08x`, r)
-		}
-	}
-	sb.WriteByte(quote)
-}
-
-// writePyBytes writes repr() of a bytes value.
-func writePyBytes(sb *strings.Builder, b []byte) {
-	quote := byte('\'')
-	hasSingle, hasDouble := false, false
-	for _, c := range b {
-		hasSingle = hasSingle || c == '\''
-		hasDouble = hasDouble || c == '"'
-	}
-	if hasSingle && !hasDouble {
-		quote = '"'
-	}
-	sb.WriteByte('b')
-	sb.WriteByte(quote)
-	for _, c := range b {
-		switch {
-		case c == quote || c == '\\':
-			sb.WriteByte('\\')
-			sb.WriteByte(c)
-		case c == '\t':
-			sb.WriteString(`\t`)
-		case c == '\n':
-			sb.WriteString(`\n`)
-		case c == '\r':
-			sb.WriteString(`\r`)
-		case c < ' ' || c >= 0x7f:
-			fmt.Fprintf(sb, `\x%02x`, c)
-		default:
-			sb.WriteByte(c)
-		}
-	}
-	sb.WriteByte(quote)
 }
 
 // pyFloat formats f as Python's repr(float): the shortest digits that round

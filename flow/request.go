@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mitmgo/mitmgo/internal/cookies"
 )
 
 // Request is an HTTP request with mitmproxy's semantics.
@@ -241,33 +243,31 @@ func (r *Request) SetQuery(q MultiDict) {
 	r.Path = p
 }
 
-// Cookies returns the request's cookies from every Cookie header, in order.
+// Cookies returns the request's cookies from every Cookie header, in order,
+// parsed as mitmproxy's Request.cookies: a value may be quoted (with
+// backslash escapes), and a name without "=" has an empty value.
 func (r *Request) Cookies() MultiDict {
 	var out MultiDict
 	for _, h := range r.Headers.GetAll("cookie") {
-		for _, part := range strings.Split(h, ";") {
-			part = strings.TrimSpace(part)
-			if part == "" {
-				continue
-			}
-			k, v, _ := strings.Cut(part, "=")
-			out = append(out, Pair{strings.TrimSpace(k), strings.TrimSpace(v)})
+		for _, p := range cookies.ParseCookieHeader(h) {
+			out = append(out, Pair{p.Name, p.Value})
 		}
 	}
 	return out
 }
 
-// SetCookies replaces the Cookie header with cookies.
-func (r *Request) SetCookies(cookies MultiDict) {
-	if len(cookies) == 0 {
+// SetCookies replaces the Cookie header with cookies, quoting values as
+// mitmproxy's format_cookie_header; no cookies remove the header.
+func (r *Request) SetCookies(c MultiDict) {
+	if len(c) == 0 {
 		r.Headers.Del("cookie")
 		return
 	}
-	parts := make([]string, len(cookies))
-	for i, c := range cookies {
-		parts[i] = c.Key + "=" + c.Value
+	pairs := make([]cookies.Pair, len(c))
+	for i, p := range c {
+		pairs[i] = cookies.Pair{Name: p.Key, Value: p.Value}
 	}
-	r.Headers.Set("cookie", strings.Join(parts, "; "))
+	r.Headers.Set("cookie", cookies.FormatCookieHeader(pairs))
 }
 
 // URLEncodedForm returns the form fields of an

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mitmgo/mitmgo/internal/pyrepr"
 	"github.com/mitmgo/mitmgo/tnetstring"
 )
 
@@ -40,9 +41,9 @@ func dump(sb *strings.Builder, v any, indent int) {
 	case []byte:
 		if len(v) > maxDumpBytes {
 			sum := sha256.Sum256(v)
-			fmt.Fprintf(sb, "%s...(%d bytes, sha256 %x)", bytesRepr(v[:maxDumpBytes]), len(v), sum[:8])
+			fmt.Fprintf(sb, "%s...(%d bytes, sha256 %x)", pyrepr.Bytes(v[:maxDumpBytes]), len(v), sum[:8])
 		} else {
-			sb.WriteString(bytesRepr(v))
+			sb.WriteString(pyrepr.Bytes(v))
 		}
 	case []any:
 		if len(v) == 0 {
@@ -87,7 +88,7 @@ func dump(sb *strings.Builder, v any, indent int) {
 		for _, e := range v.Entries {
 			sb.WriteString(pad + "  ")
 			if e.BytesKey {
-				sb.WriteString(bytesRepr([]byte(e.Key)))
+				sb.WriteString(pyrepr.Bytes([]byte(e.Key)))
 			} else {
 				sb.WriteString(strconv.Quote(e.Key))
 			}

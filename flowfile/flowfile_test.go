@@ -638,28 +638,6 @@ func TestHTTPHelpers(t *testing.T) {
 	if got := parseQS("a=1&b=%41+x&c&&d=%zz&e=%ff"); fmt.Sprint(got) != "[[a 1] [b A x] [c ] [d %zz] [e \xff]]" {
 		t.Errorf("parseQS = %q", got)
 	}
-	if got := parseCookieHeader(`a=b; c="q\"x"; d`); fmt.Sprint(got) != `[[a b] [c q"x] [d ]]` {
-		t.Errorf("parseCookieHeader = %q", got)
-	}
-	cs := parseSetCookieHeader("id=1; Path=/x; HttpOnly; expires=Wed, 21 Oct 2015 07:28:00 GMT, two=2; SameSite=Lax")
-	if len(cs) != 2 || cs[0].name != "id" || *cs[0].value != "1" || cs[1].name != "two" {
-		t.Fatalf("parseSetCookieHeader = %+v", cs)
-	}
-	if v, ok := cs[0].attr("path"); !ok || *v != "/x" {
-		t.Error("path attr")
-	}
-	if v, ok := cs[0].attr("httponly"); !ok || v != nil {
-		t.Error("flag attr")
-	}
-	if v, ok := cs[0].attr("Expires"); !ok || *v != "Wed, 21 Oct 2015 07:28:00 GMT" {
-		t.Errorf("expires attr %v", v)
-	}
-	if got := bytesRepr([]byte("a'b\"\\\n\x00\xff")); got != `b'a\'b"\\\n\x00\xff'` {
-		t.Errorf("bytesRepr = %s", got)
-	}
-	if got := bytesRepr([]byte("it's")); got != `b"it's"` {
-		t.Errorf("bytesRepr = %s", got)
-	}
 	for _, tt := range []struct{ ct, want string }{
 		{"text/html; charset=ISO-8859-1", "ISO-8859-1"}, {"application/json", "utf8"}, {"text/html", "utf8"},
 		{"image/png", "latin-1"}, {"text/plain; charset=gbk", "gb18030"}, {"text/css", "utf8"},

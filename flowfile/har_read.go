@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mitmgo/mitmgo/internal/statuscodes"
 	"github.com/mitmgo/mitmgo/tnetstring"
 )
 
@@ -596,7 +597,7 @@ func harEntryToFlow(e map[string]any, newID func() string, now func() time.Time)
 	resp.Set("timestamp_start", tsStart)
 	resp.Set("timestamp_end", tsEnd)
 	resp.Set("status_code", status)
-	resp.Set("reason", []byte(reasonPhrases[status]))
+	resp.Set("reason", []byte(harReason(status)))
 
 	f := tnetstring.NewDict()
 	f.Set("version", int64(FormatVersion))
@@ -647,21 +648,12 @@ func decodeBase64(s string) ([]byte, error) {
 	return b, nil
 }
 
-// reasonPhrases is mitmproxy's http.status_codes.RESPONSES.
-var reasonPhrases = map[int64]string{
-	100: "Continue", 101: "Switching Protocols", 102: "Processing", 103: "Early Hints",
-	200: "OK", 201: "Created", 202: "Accepted", 203: "Non-Authoritative Information",
-	204: "No Content", 205: "Reset Content.", 206: "Partial Content", 207: "Multi-Status",
-	300: "Multiple Choices", 301: "Moved Permanently", 302: "Found", 303: "See Other",
-	304: "Not Modified", 305: "Use Proxy", 307: "Temporary Redirect", 308: "Permanent Redirect",
-	400: "Bad Request", 401: "Unauthorized", 402: "Payment Required", 403: "Forbidden",
-	404: "Not Found", 405: "Method Not Allowed", 406: "Not Acceptable",
-	407: "Proxy Authentication Required", 408: "Request Time-out", 409: "Conflict", 410: "Gone",
-	411: "Length Required", 412: "Precondition Failed", 413: "Payload Too Large",
-	414: "Request-URI Too Long", 415: "Unsupported Media Type",
-	416: "Requested Range not satisfiable", 417: "Expectation Failed", 418: "I'm a teapot",
-	444: "No Response", 499: "Client Closed Request", 500: "Internal Server Error",
-	501: "Not Implemented", 502: "Bad Gateway", 503: "Service Unavailable",
-	504: "Gateway Time-out", 505: "HTTP Version not supported",
-	507: "Insufficient Storage Space", 510: "Not Extended",
+// harReason is mitmproxy's status_codes.RESPONSES.get(status, "") (the
+// table behind flow.ReasonPhrase), which its HAR importer uses as the
+// reason: HAR files carry a statusText, but mitmproxy ignores it.
+func harReason(status int64) string {
+	if status < 0 || status > 999 {
+		return "" // no code of the table, and int(status) could wrap
+	}
+	return statuscodes.Reason(int(status))
 }

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/net/idna"
 
+	"github.com/mitmgo/mitmgo/internal/cookies"
 	"github.com/mitmgo/mitmgo/tnetstring"
 )
 
@@ -217,10 +218,10 @@ func harEntry(f *tnetstring.Dict, seen map[string]bool) jobj {
 	if method == "CONNECT" {
 		u = "https://" + u + "/"
 	}
-	var cookies []any
+	var reqCookies []any
 	for _, hv := range qh.getAll("Cookie") {
-		for _, p := range parseCookieHeader(hv) {
-			cookies = append(cookies, jobj{{"name", p[0]}, {"value", p[1]}})
+		for _, p := range cookies.ParseCookieHeader(hv) {
+			reqCookies = append(reqCookies, jobj{{"name", p.Name}, {"value", p.Value}})
 		}
 	}
 	var query []any
@@ -232,7 +233,7 @@ func harEntry(f *tnetstring.Dict, seen map[string]bool) jobj {
 		{"method", method},
 		{"url", u},
 		{"httpVersion", req.Str("http_version")},
-		{"cookies", orEmpty(cookies)},
+		{"cookies", orEmpty(reqCookies)},
 		{"headers", harHeaders(qh)},
 		{"queryString", orEmpty(query)},
 		{"headersSize", headersReprLen(qh)},
@@ -311,33 +312,29 @@ func harHeaders(h headerList) []any {
 func responseCookies(h headerList) []any {
 	out := []any{}
 	for _, hv := range h.getAll("set-cookie") {
-		for _, c := range parseSetCookieHeader(hv) {
+		for _, c := range cookies.ParseSetCookieHeader(hv) {
 			// attrs.get(name, default) returns the last value, which is
 			// None for a flag-style attribute.
 			attrOr := func(name string, def any) any {
-				v, ok := c.attr(name)
+				a, ok := c.Attr(name)
 				switch {
 				case !ok:
 					return def
-				case v == nil:
+				case a.Flag:
 					return nil
 				}
-				return *v
+				return a.Value
 			}
 			var value any
-			if c.value != nil {
-				value = *c.value
+			if !c.Flag {
+				value = c.Value
 			}
 			pathV, domainV := attrOr("path", "/"), attrOr("domain", "")
-			_, httpOnly := c.attr("httpOnly")
-			_, secure := c.attr("secure")
-			cookie := jobj{{"name", c.name}, {"value", value}, {"path", pathV}, {"domain", domainV}, {"httpOnly", httpOnly}, {"secure", secure}}
-			if v, ok := c.attr("sameSite"); ok {
-				if v == nil {
-					cookie.add("sameSite", nil)
-				} else {
-					cookie.add("sameSite", *v)
-				}
+			_, httpOnly := c.Attr("httpOnly")
+			_, secure := c.Attr("secure")
+			cookie := jobj{{"name", c.Name}, {"value", value}, {"path", pathV}, {"domain", domainV}, {"httpOnly", httpOnly}, {"secure", secure}}
+			if _, ok := c.Attr("sameSite"); ok {
+				cookie.add("sameSite", attrOr("sameSite", nil))
 			}
 			out = append(out, cookie)
 		}

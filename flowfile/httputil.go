@@ -16,12 +16,14 @@ import (
 	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/htmlindex"
 	"golang.org/x/text/encoding/ianaindex"
+
+	"github.com/mitmgo/mitmgo/internal/pyrepr"
 )
 
 // This file holds the parts of mitmproxy's HTTP message behaviour that the
 // HAR import and export need: header access on state-dict header lists,
-// content-encoding, charset inference and text codecs, cookies and query
-// strings. Text is handled as Python's str would be: a Go string holding
+// content-encoding, charset inference and text codecs, and query strings
+// (cookies are internal/cookies). Text is handled as Python's str would be: a Go string holding
 // UTF-8, where invalid bytes stand for surrogate-escaped bytes (Python's
 // "surrogateescape" error handler), which the JSON writer emits as \udcXX.
 
@@ -526,142 +528,6 @@ func isMostlyBin(s []byte) bool {
 	return float64(n)/float64(len(s)) > 0.3
 }
 
-// cookie parsing, as mitmproxy/net/http/cookies.py.
-
-func readUntil(s string, start int, term string) (string, int) {
-	if start == len(s) {
-		return "", start + 1
-	}
-	for i := start; i < len(s); i++ {
-		if strings.IndexByte(term, s[i]) >= 0 {
-			return s[start:i], i
-		}
-	}
-	return s[start:], len(s)
-}
-
-func readQuoted(s string, start int) (string, int) {
-	var sb strings.Builder
-	escaping := false
-	i := start
-	for i = start + 1; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case escaping:
-			sb.WriteByte(c)
-			escaping = false
-		case c == '"':
-			return sb.String(), i + 1
-		case c == '\\':
-			escaping = true
-		default:
-			sb.WriteByte(c)
-		}
-	}
-	return sb.String(), i + 1
-}
-
-func readValue(s string, start int, delims string) (string, int) {
-	if start >= len(s) {
-		return "", start
-	}
-	if s[start] == '"' {
-		return readQuoted(s, start)
-	}
-	return readUntil(s, start, delims)
-}
-
-func lstrip(s string) string { return strings.TrimLeft(s, " \t\n\r\v\f") }
-
-// parseCookieHeader parses a Cookie header into name/value pairs.
-func parseCookieHeader(s string) [][2]string {
-	var pairs [][2]string
-	off := 0
-	for {
-		var lhs, rhs string
-		lhs, off = readUntil(s, off, ";=")
-		lhs = lstrip(lhs)
-		if off < len(s) && s[off] == '=' {
-			rhs, off = readValue(s, off+1, ";")
-		}
-		if rhs != "" || lhs != "" {
-			pairs = append(pairs, [2]string{lhs, rhs})
-		}
-		off++
-		if off >= len(s) {
-			break
-		}
-	}
-	return pairs
-}
-
-type cookieAttr struct {
-	name  string
-	value *string
-}
-
-type setCookie struct {
-	name  string
-	value *string
-	attrs []cookieAttr
-}
-
-// parseSetCookieHeader parses a Set-Cookie header, which may hold several
-// comma-separated cookies.
-func parseSetCookieHeader(s string) []setCookie {
-	var cookies [][]cookieAttr
-	var pairs []cookieAttr
-	off := 0
-	for {
-		var lhs string
-		lhs, off = readUntil(s, off, ";=,")
-		lhs = lstrip(lhs)
-		if off < len(s) && s[off] == '=' {
-			var rhs string
-			rhs, off = readValue(s, off+1, ";,")
-			if strings.ToLower(lhs) == "expires" && len(rhs) <= 3 {
-				var trail string
-				trail, off = readValue(s, off+1, ";,")
-				rhs = rhs + "," + trail
-			}
-			r := rhs
-			pairs = append(pairs, cookieAttr{lhs, &r})
-		} else if lhs != "" {
-			pairs = append(pairs, cookieAttr{lhs, nil})
-		}
-		if off < len(s) && s[off] == ',' {
-			cookies = append(cookies, pairs)
-			pairs = nil
-		}
-		off++
-		if off >= len(s) {
-			break
-		}
-	}
-	if len(pairs) > 0 || len(cookies) == 0 {
-		cookies = append(cookies, pairs)
-	}
-	var out []setCookie
-	for _, p := range cookies {
-		if len(p) > 0 {
-			out = append(out, setCookie{name: p[0].name, value: p[0].value, attrs: p[1:]})
-		}
-	}
-	return out
-}
-
-// attr returns the last value of a cookie attribute, case-insensitively.
-func (c setCookie) attr(name string) (*string, bool) {
-	var v *string
-	found := false
-	for _, a := range c.attrs {
-		if strings.EqualFold(a.name, name) {
-			v, found = a.value, true
-		}
-	}
-	return v, found
-}
-
 // parseQS is urllib.parse.parse_qsl(s, keep_blank_values=True,
 // errors="surrogateescape").
 func parseQS(s string) [][2]string {
@@ -711,39 +577,6 @@ func unquotePlus(s string) string {
 	return string(b)
 }
 
-// bytesRepr is Python's repr() of a bytes object.
-func bytesRepr(b []byte) string {
-	quote := byte('\'')
-	if bytes.IndexByte(b, '\'') >= 0 && bytes.IndexByte(b, '"') < 0 {
-		quote = '"'
-	}
-	var sb strings.Builder
-	sb.WriteByte('b')
-	sb.WriteByte(quote)
-	for _, c := range b {
-		switch {
-		case c == quote || c == '\\':
-			sb.WriteByte('\\')
-			sb.WriteByte(c)
-		case c == '\t':
-			sb.WriteString(`\t`)
-		case c == '\n':
-			sb.WriteString(`\n`)
-		case c == '\r':
-			sb.WriteString(`\r`)
-		case c < 0x20 || c >= 0x7f:
-			const hexd = "0123456789abcdef"
-			sb.WriteString(`\x`)
-			sb.WriteByte(hexd[c>>4])
-			sb.WriteByte(hexd[c&15])
-		default:
-			sb.WriteByte(c)
-		}
-	}
-	sb.WriteByte(quote)
-	return sb.String()
-}
-
 // headersReprLen is len(str(headers)) for mitmproxy's Headers:
 // "Headers[(b'name', b'value'), ...]".
 func headersReprLen(h headerList) int {
@@ -752,7 +585,7 @@ func headersReprLen(h headerList) int {
 		if i > 0 {
 			n += 2
 		}
-		n += len("(, )") + len(bytesRepr(f[0])) + len(bytesRepr(f[1]))
+		n += len("(, )") + len(pyrepr.Bytes(f[0])) + len(pyrepr.Bytes(f[1]))
 	}
 	return n
 }

@@ -539,7 +539,7 @@ func (p *printer) responseLine(f *flow.HTTPFlow) {
 
 	reason := resp.Reason
 	if resp.HTTPVersion == "HTTP/2.0" || resp.HTTPVersion == "HTTP/3" {
-		reason = statusReasons[resp.StatusCode]
+		reason = flow.ReasonPhrase(resp.StatusCode)
 	}
 	reason = p.style.Apply(human.EscapeControl(reason, true), human.Style{Fg: color, Bold: human.On})
 

@@ -17,6 +17,7 @@ import (
 	"github.com/mitmgo/mitmgo/addon"
 	"github.com/mitmgo/mitmgo/filter"
 	"github.com/mitmgo/mitmgo/flow"
+	"github.com/mitmgo/mitmgo/internal/cookies"
 )
 
 // OptionName is the option that holds the filter.
@@ -37,24 +38,33 @@ type origin struct {
 	path   string
 }
 
-// cookies holds one origin's cookies in the order they were first set.
-type cookies struct {
+// jarCookies holds one origin's cookies in the order they were first set.
+type jarCookies struct {
 	names  []string
 	values map[string]string
+	// bare names the cookies set without "=": mitmproxy stores their value
+	// None and sends them back as the bare name.
+	bare map[string]bool
 }
 
-func (c *cookies) set(name, value string) {
+func (c *jarCookies) set(name, value string, bare bool) {
 	if _, ok := c.values[name]; !ok {
 		c.names = append(c.names, name)
 	}
 	c.values[name] = value
+	if bare {
+		c.bare[name] = true
+	} else {
+		delete(c.bare, name)
+	}
 }
 
-func (c *cookies) del(name string) {
+func (c *jarCookies) del(name string) {
 	if _, ok := c.values[name]; !ok {
 		return
 	}
 	delete(c.values, name)
+	delete(c.bare, name)
 	for i, n := range c.names {
 		if n == name {
 			c.names = append(c.names[:i], c.names[i+1:]...)
@@ -72,12 +82,12 @@ type StickyCookie struct {
 
 	mu      sync.Mutex
 	origins []origin // in insertion order, as mitmproxy's dict
-	jar     map[origin]*cookies
+	jar     map[origin]*jarCookies
 }
 
 // New returns the addon, off until the option is set.
 func New() *StickyCookie {
-	return &StickyCookie{now: time.Now, jar: map[origin]*cookies{}}
+	return &StickyCookie{now: time.Now, jar: map[origin]*jarCookies{}}
 }
 
 // Load declares stickycookie.
@@ -114,35 +124,35 @@ func (s *StickyCookie) Response(f *flow.HTTPFlow) {
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, header := range f.Response.Headers.GetAll("set-cookie") {
-		for _, c := range parseSetCookie(header) {
-			key := origin{domain: f.Request.Host, port: f.Request.Port, path: "/"}
-			if d, ok := c.attr("domain"); ok {
-				key.domain = d
-			}
-			if p, ok := c.attr("path"); ok {
-				key.path = p
-			}
-			if !hostMatches(f.Request.Host, key.domain) {
-				continue
-			}
-			if c.expired(now) {
-				if jc := s.jar[key]; jc != nil {
-					jc.del(c.name)
-					if len(jc.names) == 0 {
-						s.remove(key)
-					}
-				}
-				continue
-			}
-			jc := s.jar[key]
-			if jc == nil {
-				jc = &cookies{values: map[string]string{}}
-				s.jar[key] = jc
-				s.origins = append(s.origins, key)
-			}
-			jc.set(c.name, c.value)
+	for _, c := range f.Response.Cookies() {
+		key := origin{domain: f.Request.Host, port: f.Request.Port, path: "/"}
+		// A flag-style Domain or Path (no "=") reads as "": mitmproxy
+		// fails on its None there.
+		if d, ok := c.Attr("domain"); ok {
+			key.domain = d.Value
 		}
+		if p, ok := c.Attr("path"); ok {
+			key.path = p.Value
+		}
+		if !hostMatches(f.Request.Host, key.domain) {
+			continue
+		}
+		if c.Expired(now) {
+			if jc := s.jar[key]; jc != nil {
+				jc.del(c.Name)
+				if len(jc.names) == 0 {
+					s.remove(key)
+				}
+			}
+			continue
+		}
+		jc := s.jar[key]
+		if jc == nil {
+			jc = &jarCookies{values: map[string]string{}, bare: map[string]bool{}}
+			s.jar[key] = jc
+			s.origins = append(s.origins, key)
+		}
+		jc.set(c.Name, c.Value, c.Flag)
 	}
 }
 
@@ -164,20 +174,20 @@ func (s *StickyCookie) Request(f *flow.HTTPFlow) {
 	if flt == nil || f.Request == nil || !(*flt).Match(f) {
 		return
 	}
-	var pairs [][2]string
+	var pairs []cookies.Pair
 	s.mu.Lock()
 	for _, key := range s.origins {
 		if hostMatches(f.Request.Host, key.domain) && f.Request.Port == key.port && hasPrefix(f.Request.Path, key.path) {
 			jc := s.jar[key]
 			for _, name := range jc.names {
-				pairs = append(pairs, [2]string{name, jc.values[name]})
+				pairs = append(pairs, cookies.Pair{Name: name, Value: jc.values[name], Flag: jc.bare[name]})
 			}
 		}
 	}
 	s.mu.Unlock()
 	if len(pairs) > 0 {
 		f.Metadata.Set("stickycookie", true)
-		f.Request.Headers.Set("cookie", formatCookieHeader(pairs))
+		f.Request.Headers.Set("cookie", cookies.FormatCookieHeader(pairs))
 	}
 }
 

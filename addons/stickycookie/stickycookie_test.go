@@ -5,7 +5,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/mitmgo/mitmgo/addon"
 	"github.com/mitmgo/mitmgo/flow"
@@ -217,92 +216,6 @@ func TestConcurrentUse(t *testing.T) {
 	wg.Wait()
 }
 
-func TestParseSetCookie(t *testing.T) {
-	// Expectations from mitmproxy 8.1.1's parse_set_cookie_header.
-	tests := []struct {
-		in   string
-		want []setCookie
-	}{
-		{"SSID=mooo; domain=.google.com, FOO=bar; Domain=.google.com; Path=/; Expires=Wed, 13-Jan-2021 22:23:01 GMT; Secure; ",
-			[]setCookie{{"SSID", "mooo", [][2]string{{"domain", ".google.com"}}},
-				{"FOO", "bar", [][2]string{{"Domain", ".google.com"}, {"Path", "/"}, {"Expires", "Wed, 13-Jan-2021 22:23:01 GMT"}, {"Secure", ""}}}}},
-		{`a="quo\"ted;,"; Path=/x`, []setCookie{{"a", `quo"ted;,`, [][2]string{{"Path", "/x"}}}}},
-		{"noval", []setCookie{{"noval", "", nil}}},
-		{" , ,a=b", []setCookie{{"a", "b", nil}}},
-		{"a=b; expires=Thu, 01 Jan 1970 00:00:00 GMT, c=d", []setCookie{{"a", "b", [][2]string{{"expires", "Thu, 01 Jan 1970 00:00:00 GMT"}}}, {"c", "d", nil}}},
-		{`x="unterminated`, []setCookie{{"x", "unterminated", nil}}},
-		{"k=v;", []setCookie{{"k", "v", nil}}},
-		{"=v", []setCookie{{"", "v", nil}}},
-		{"", nil},
-	}
-	for _, tt := range tests {
-		if got := parseSetCookie(tt.in); !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("parseSetCookie(%q) =\n%v\nwant\n%v", tt.in, got, tt.want)
-		}
-	}
-	c := parseSetCookie("a=b; Max-Age=0; max-age=5")[0]
-	if v, _ := c.attr("MAX-AGE"); v != "5" {
-		t.Errorf("attr lookup = %q, want the last value", v)
-	}
-}
-
-func TestFormatCookieHeader(t *testing.T) {
-	got := formatCookieHeader([][2]string{{"a", "b c"}, {"d", `e"f\`}, {"g", "h"}})
-	if want := `a="b c"; d="e\"f\\"; g=h`; got != want {
-		t.Errorf("got %s, want %s", got, want)
-	}
-}
-
-func TestParseDate(t *testing.T) {
-	// Expectations from CPython 3.11's email.utils.parsedate_tz + mktime_tz.
-	tests := []struct {
-		in   string
-		want int64
-		ok   bool
-	}{
-		{"Wed, 13-Jan-2021 22:23:01 GMT", 1610576581, true},
-		{"Thu, 01 Jan 1970 00:00:00 GMT", 0, true},
-		{"Sun Nov  6 08:49:37 1994", 784111777, true},
-		{"Sunday, 06-Nov-94 08:49:37 GMT", 784111777, true},
-		{"6 Nov 1994 08:49 +0130", 784106340, true},
-		{"Nov 6 1994 08:49:37 -0000", 784111777, true},
-		{"06 November 94 08.49.37 EST", 784129777, true},
-		{"garbage", 0, false},
-		{"", 0, false},
-		{"Wed, 13 Foo 2021 22:23:01 GMT", 0, false},
-		{"13 Jan 2021 22", 0, false},
-	}
-	for _, tt := range tests {
-		got, ok := parseDate(tt.in)
-		if ok != tt.ok || (ok && got.Unix() != tt.want) {
-			t.Errorf("parseDate(%q) = %v (%d), %v; want %d, %v", tt.in, got, got.Unix(), ok, tt.want, tt.ok)
-		}
-	}
-}
-
-func TestExpired(t *testing.T) {
-	now := time.Unix(1700000000, 0)
-	tests := []struct {
-		cookie string
-		want   bool
-	}{
-		{"a=b", false},
-		{"a=b; Expires=Thu, 01 Jan 1970 00:00:00 GMT", true},
-		{"a=b; Expires=Thu, 01 Jan 2099 00:00:00 GMT", false},
-		{"a=b; Expires=nonsense; Max-Age=0", false},
-		{"a=b; Max-Age=0", true},
-		{"a=b; Max-Age=-1", true},
-		{"a=b; Max-Age=10", false},
-		{"a=b; Max-Age=x", false},
-	}
-	for _, tt := range tests {
-		c := parseSetCookie(tt.cookie)[0]
-		if got := c.expired(now); got != tt.want {
-			t.Errorf("%q expired = %v, want %v", tt.cookie, got, tt.want)
-		}
-	}
-}
-
 func TestDomainMatch(t *testing.T) {
 	tests := []struct {
 		a, b string
@@ -326,23 +239,21 @@ func TestDomainMatch(t *testing.T) {
 	}
 }
 
-func FuzzParseSetCookie(f *testing.F) {
-	for _, s := range []string{"a=b; Path=/", `a="x\"y"`, "a=b; expires=Wed, 21 Oct", ",,,=", `"`, "a=\"", "expires=Wed"} {
-		f.Add(s)
+// TestRequestBareCookie: a cookie set without "=" is stored as mitmproxy
+// stores its value None, and sent back as the bare name.
+func TestRequestBareCookie(t *testing.T) {
+	_, sc := setup(t, ".*")
+	respond(t, sc, "http://example.com/", "bare; Path=/", "empty=", "a=1")
+	respond(t, sc, "http://example.com/", "a")
+	f := newFlow(t, "http://example.com/")
+	sc.Request(f)
+	if got, want := f.Request.Headers.Get("cookie"), "bare; empty=; a"; got != want {
+		t.Errorf("cookie = %q, want %q", got, want)
 	}
-	f.Fuzz(func(t *testing.T, s string) {
-		for _, c := range parseSetCookie(s) {
-			c.expired(time.Now())
-			c.attr("domain")
-		}
-	})
-}
-
-func FuzzParseDate(f *testing.F) {
-	for _, s := range []string{"Wed, 13-Jan-2021 22:23:01 GMT", "Sun Nov  6 08:49:37 1994", "1 2 3 4 5", "a, b c", "x 1 jan 1:2 -"} {
-		f.Add(s)
+	respond(t, sc, "http://example.com/", "a=2")
+	f = newFlow(t, "http://example.com/")
+	sc.Request(f)
+	if got, want := f.Request.Headers.Get("cookie"), "bare; empty=; a=2"; got != want {
+		t.Errorf("cookie = %q, want %q", got, want)
 	}
-	f.Fuzz(func(t *testing.T, s string) {
-		parseDate(s)
-	})
 }

@@ -1,20 +1,25 @@
-// Package pyre runs the Python regular expressions that mitmproxy's options
-// contain (map_remote, map_local, modify_body) on Go's regexp engine, with
-// Python's replacement-template semantics for re.sub: \1, \g<1>, \g<name>,
-// \g<0>, and the escapes \n \t \\ and octal.
+// Package pyre runs Python regular expressions on Go's regexp engine: the
+// filter language's regexes and the ones mitmproxy's options contain
+// (map_remote, map_local, modify_body, ignore_hosts).
 //
-// Go's engine (RE2) runs in linear time, which matters for patterns applied
-// to every flow, but it does not support everything Python's re does:
+// Translate rewrites a Python `re` pattern in Go's RE2 syntax, with
+// Python's error messages for what Python rejects and a clear error for
+// what RE2 cannot run (backreferences, lookaround, conditionals, atomic
+// groups, possessive quantifiers). Go's engine runs in linear time, which
+// matters for patterns applied to every flow.
 //
-//   - backreferences in the pattern ((?P=name), \1) and lookaround ((?=...),
-//     (?!...), (?<=...), (?<!...)) are refused by Compile;
-//   - \d, \w, \s and \b are ASCII-only, as with Python's re.ASCII;
+// Compile is the translation for the options, with Python's replacement
+// templates for re.sub (ParseTemplate, Sub): \1, \g<1>, \g<name>, \g<0>,
+// and the escapes \n \t \\ and octal. It compiles as Python does with
+// re.ASCII, and so:
+//
+//   - \d, \w, \s, \b and case folding are ASCII-only (what Python does for
+//     modify_body's bytes patterns; a str pattern may ask for Unicode with
+//     (?u));
 //   - $ matches only at the very end (Python also matches before a final
-//     newline);
+//     newline, which RE2 cannot do without taking the newline);
 //   - an empty match right after a non-empty one is skipped, as in Python
 //     before 3.7 (re.sub("x*", "-", "abxd") gives "-a-b-d-", not "-a-b--d-").
-//
-// Compile accepts Python's \Z (as \z) and {,n} (as {0,n}).
 package pyre
 
 import (
@@ -23,72 +28,19 @@ import (
 	"strings"
 )
 
-// Compile compiles a Python pattern. dotAll is Python's re.DOTALL ("." also
-// matches a newline).
+// Compile compiles a Python pattern for the options that hold one. dotAll
+// is Python's re.DOTALL ("." also matches a newline). The error is a
+// *RegexError.
 func Compile(pattern string, dotAll bool) (*regexp.Regexp, error) {
-	p := translate(pattern)
+	flags := ASCII
 	if dotAll {
-		p = "(?s)" + p
+		flags |= DotAll
 	}
-	re, err := regexp.Compile(p)
+	tr, err := Translate(pattern, Options{Flags: flags})
 	if err != nil {
 		return nil, err
 	}
-	return re, nil
-}
-
-// translate rewrites the Python-only spellings that have an exact RE2
-// equivalent. It tracks escapes and character classes so that it only
-// touches syntax, never literal text.
-func translate(p string) string {
-	if !strings.Contains(p, `\Z`) && !strings.Contains(p, "{,") {
-		return p
-	}
-	var b strings.Builder
-	inClass := false
-	for i := 0; i < len(p); i++ {
-		c := p[i]
-		switch {
-		case c == '\\' && i+1 < len(p):
-			if p[i+1] == 'Z' && !inClass {
-				b.WriteString(`\z`)
-			} else {
-				b.WriteByte(c)
-				b.WriteByte(p[i+1])
-			}
-			i++
-			continue
-		case inClass:
-			if c == ']' {
-				inClass = false
-			}
-		case c == '[':
-			inClass = true
-			b.WriteByte(c)
-			// A ']' right after '[' or '[^' is a literal member.
-			if i+1 < len(p) && p[i+1] == '^' {
-				b.WriteByte('^')
-				i++
-			}
-			if i+1 < len(p) && p[i+1] == ']' {
-				b.WriteByte(']')
-				i++
-			}
-			continue
-		case c == '{' && i+1 < len(p) && p[i+1] == ',':
-			// Python reads "{,n}" as "{0,n}"; RE2 would take it literally.
-			j := i + 2
-			for j < len(p) && p[j] >= '0' && p[j] <= '9' {
-				j++
-			}
-			if j > i+2 && j < len(p) && p[j] == '}' {
-				b.WriteString("{0")
-				continue
-			}
-		}
-		b.WriteByte(c)
-	}
-	return b.String()
+	return tr.Compile()
 }
 
 // Template is a parsed re.sub replacement.
@@ -141,8 +93,8 @@ func ParseTemplate(repl string, re *regexp.Regexp, isBytes bool) (*Template, err
 		t.pieces = append(t.pieces, piece{group: n})
 		return nil
 	}
-	isOct := func(i int) bool { return i < len(repl) && repl[i] >= '0' && repl[i] <= '7' }
-	isDigit := func(i int) bool { return i < len(repl) && repl[i] >= '0' && repl[i] <= '9' }
+	octAt := func(i int) bool { return i < len(repl) && repl[i] >= '0' && repl[i] <= '7' }
+	digitAt := func(i int) bool { return i < len(repl) && repl[i] >= '0' && repl[i] <= '9' }
 	for i := 0; i < len(repl); i++ {
 		c := repl[i]
 		if c != '\\' {
@@ -174,7 +126,7 @@ func ParseTemplate(repl string, re *regexp.Regexp, isBytes bool) (*Template, err
 			i += 2 + end
 			var n int
 			if isIdentifier(name) {
-				n = re.SubexpIndex(name)
+				n = re.SubexpIndex(GroupName(name))
 				if n < 0 {
 					return nil, &TemplateError{fmt.Sprintf("unknown group name %q", name), start}
 				}
@@ -195,14 +147,14 @@ func ParseTemplate(repl string, re *regexp.Regexp, isBytes bool) (*Template, err
 			}
 		case c == '0':
 			v := 0
-			for k := 0; k < 2 && isOct(i+1); k++ {
+			for k := 0; k < 2 && octAt(i+1); k++ {
 				i++
 				v = v<<3 + int(repl[i]-'0')
 			}
 			char(v & 0xff)
 		case c >= '1' && c <= '9':
-			if isDigit(i + 1) {
-				if c <= '7' && isOct(i+1) && isOct(i+2) {
+			if digitAt(i + 1) {
+				if c <= '7' && octAt(i+1) && octAt(i+2) {
 					v := int(c-'0')<<6 + int(repl[i+1]-'0')<<3 + int(repl[i+2]-'0')
 					if v > 0o377 {
 						return nil, &TemplateError{fmt.Sprintf(`octal escape value %s outside of range 0-0o377`, repl[start:i+3]), start}
@@ -251,19 +203,6 @@ func ParseTemplate(repl string, re *regexp.Regexp, isBytes bool) (*Template, err
 	}
 	flush()
 	return t, nil
-}
-
-func isIdentifier(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, r := range s {
-		letter := r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || r >= 0x80
-		if !letter && !(i > 0 && r >= '0' && r <= '9') {
-			return false
-		}
-	}
-	return true
 }
 
 func isDecimal(s string) bool {

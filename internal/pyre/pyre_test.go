@@ -2,6 +2,7 @@ package pyre
 
 import (
 	"errors"
+	"fmt"
 	goregexp "regexp"
 	"strings"
 	"testing"
@@ -43,15 +44,7 @@ func TestSubString(t *testing.T) {
 			t.Fatalf("Compile(%q): %v", tt.pattern, err)
 		}
 		tmpl, err := ParseTemplate(tt.repl, re, false)
-		if tt.wantErr != "" {
-			var te *TemplateError
-			if err == nil || !errors.As(err, &te) || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Errorf("ParseTemplate(%q) error = %v, want %q", tt.repl, err, tt.wantErr)
-			}
-			continue
-		}
-		if err != nil {
-			t.Errorf("ParseTemplate(%q): %v", tt.repl, err)
+		if !succeeded[*TemplateError](t, fmt.Sprintf("ParseTemplate(%q)", tt.repl), err, tt.wantErr) {
 			continue
 		}
 		if got, _ := SubString(re, tmpl, tt.src); got != tt.want {
@@ -72,22 +65,65 @@ func TestBytesTemplateOctalIsOneByte(t *testing.T) {
 	}
 }
 
-func TestTranslate(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{`a{,2}`, `a{0,2}`},
-		{`a{,}`, `a{,}`},
-		{`a\{,2}`, `a\{,2}`},
-		{`[{,2}]`, `[{,2}]`},
-		{`x\Z`, `x\z`},
-		{`[\Z]`, `[\Z]`},
-		{`\\Z`, `\\Z`},
-		{`[]\Z]\Z`, `[]\Z]\z`},
-		{`[^]]\Z`, `[^]]\z`},
+// TestCompileSyntax: the Python spellings RE2 lacks are rewritten, and
+// what Python rejects is rejected, without touching literal text.
+func TestCompileSyntax(t *testing.T) {
+	tests := []struct {
+		pattern, subject string
+		match            bool
+		wantErr          string
+	}{
+		{`^a{,2}$`, "aa", true, ""},
+		{`^a{,2}$`, "aaa", false, ""},
+		{`^a{,}$`, "aaaa", true, ""}, // Python reads {,} as {0,}
+		{`a\{,2}`, "a{,2}", true, ""},
+		{`[{,2}]`, ",", true, ""},
+		{`x\Z`, "x", true, ""},
+		{`x\Z`, "x\n", false, ""},
+		{`\\Z`, `\Z`, true, ""},
+		{`[]Z]\Z`, "]", true, ""},
+		{`[]\Z]\Z`, "", false, `bad escape \Z`}, // inside a class too
+		{`[^]]\Z`, "a", true, ""},
+		{`[\Z]`, "", false, `bad escape \Z`},
+		{`(?x) a b # comment`, "ab", true, ""},
+		{`\u00e9`, "é", true, ""},
+		{`\d`, "٣", false, ""}, // re.ASCII
+		{`(?u)\d`, "٣", true, ""},
+		{`(?i)k`, "\u212a", false, ""}, // ASCII case folding: not the Kelvin sign
+		{`\s`, "\v", true, ""},
+		{`a$`, "a\n", false, ""}, // $ is the very end only
+		{`(?m)a$`, "a\nb", true, ""},
+		{`\pL`, "", false, `bad escape \p`},
+		{`\x{41}`, "", false, `incomplete escape \x`},
+		{`(?<n>a)`, "", false, "unknown extension ?<n"},
+		{`(?P<n>a)(?P<n>b)`, "", false, "redefinition of group name 'n'"},
+		{`a(?=b)`, "", false, "lookahead assertions (?=...) are not supported by Go's RE2 engine"},
+		{`a{1001}`, "", false, "above 1000, the limit of Go's RE2 engine"},
 	}
 	for _, tt := range tests {
-		if got := translate(tt.in); got != tt.want {
-			t.Errorf("translate(%q) = %q, want %q", tt.in, got, tt.want)
+		re, err := Compile(tt.pattern, false)
+		if !succeeded[*RegexError](t, fmt.Sprintf("Compile(%q)", tt.pattern), err, tt.wantErr) {
+			continue
 		}
+		if got := re.MatchString(tt.subject); got != tt.match {
+			t.Errorf("Compile(%q) (go %q) on %q = %v, want %v", tt.pattern, re, tt.subject, got, tt.match)
+		}
+	}
+}
+
+// TestGroupNames: a Python group name that Go would refuse still works in
+// a template.
+func TestGroupNames(t *testing.T) {
+	re := mustCompile(t, `(?P<café>\w+)@(?P<_x1>\w+)`, false)
+	tmpl, err := ParseTemplate(`\g<_x1>/\g<café>`, re, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, n := SubString(re, tmpl, "me@host"); got != "host/me" || n != 1 {
+		t.Errorf("got %q (%d), want host/me", got, n)
+	}
+	if GroupName("café") == "café" || GroupName("a_1") != "a_1" {
+		t.Errorf("GroupName: %q %q", GroupName("café"), GroupName("a_1"))
 	}
 }
 
@@ -124,6 +160,25 @@ func TestLiteral(t *testing.T) {
 			t.Errorf("Literal(%q) = %q, %v; want %q, %v", tt.repl, s, ok, tt.want, tt.literal)
 		}
 	}
+}
+
+// succeeded checks the error of what: with want set, it must be an E whose
+// text contains want, and the case is done; without, there must be none.
+// It reports whether the case goes on.
+func succeeded[E error](t *testing.T, what string, err error, want string) bool {
+	t.Helper()
+	var target E
+	switch {
+	case want != "":
+		if !errors.As(err, &target) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s error = %v, want %q", what, err, want)
+		}
+		return false
+	case err != nil:
+		t.Errorf("%s: %v", what, err)
+		return false
+	}
+	return true
 }
 
 func mustCompile(t *testing.T, p string, dotAll bool) *goregexp.Regexp {

@@ -1,9 +1,14 @@
-package dumper
+// Package statuscodes holds mitmproxy's table of HTTP reason phrases
+// (mitmproxy/net/http/status_codes.py), which Response.make, the HAR
+// importer and the dumper (for HTTP/2 and HTTP/3, which carry no reason)
+// use. flow.ReasonPhrase is its public face; flowfile, which flow's tests
+// import, reads it here.
+package statuscodes
 
-// statusReasons is mitmproxy's status code table
-// (mitmproxy.net.http.status_codes.RESPONSES). HTTP/2 and HTTP/3 carry no
-// reason phrase, so the dumper shows these.
-var statusReasons = map[int]string{
+// reasons is mitmproxy's RESPONSES. It differs from net/http's StatusText
+// in wording ("Request Time-out", "Payload Too Large", ...) and in the codes
+// it knows.
+var reasons = map[int]string{
 	100: "Continue", 101: "Switching Protocols", 102: "Processing", 103: "Early Hints",
 	200: "OK", 201: "Created", 202: "Accepted", 203: "Non-Authoritative Information",
 	204: "No Content", 205: "Reset Content.", 206: "Partial Content", 207: "Multi-Status",
@@ -20,3 +25,8 @@ var statusReasons = map[int]string{
 	503: "Service Unavailable", 504: "Gateway Time-out", 505: "HTTP Version not supported",
 	507: "Insufficient Storage Space", 510: "Not Extended",
 }
+
+// Reason is mitmproxy's reason phrase for status, "" when the table has
+// none (status_codes.RESPONSES.get(status, "")). mitmproxy's table has no
+// 308 Permanent Redirect: that code gets "".
+func Reason(status int) string { return reasons[status] }
