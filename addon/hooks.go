@@ -84,6 +84,19 @@ type (
 	HTTPConnectUpstreamHook interface{ HTTPConnectUpstream(f *flow.HTTPFlow) }
 )
 
+// FlowKeeper is implemented by an addon that tells whether it may still
+// hold a flow, or part of one such as a message body, after the hooks that
+// handed the flow over have returned (a list of flows kept for later, a
+// queue written by another goroutine). When no addon that receives HTTP
+// flows keeps them, the proxy reuses the memory of a finished flow's large
+// bodies for the next flows, which saves allocating, zeroing and collecting
+// them. An addon that receives HTTP flows and does not implement FlowKeeper
+// is taken to keep them, so addons written without knowing of FlowKeeper
+// stay correct.
+type FlowKeeper interface {
+	KeepsFlows() bool
+}
+
 // WebSocket hooks.
 type (
 	WebSocketStartHook   interface{ WebSocketStart(f *flow.HTTPFlow) }

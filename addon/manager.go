@@ -169,6 +169,36 @@ func NewManager() *Manager {
 // Options is the manager's options registry.
 func (m *Manager) Options() *Options { return m.opts }
 
+// KeepsFlows reports whether an addon may hold on to an HTTP flow after its
+// hooks returned (see FlowKeeper). It asks every time, so an addon's answer
+// may change as it runs (a script that intercepted a flow keeps it).
+func (m *Manager) KeepsFlows() bool {
+	for _, e := range m.chain.Load().all {
+		if k, ok := e.addon.(FlowKeeper); ok {
+			if k.KeepsFlows() {
+				return true
+			}
+			continue
+		}
+		if receivesHTTPFlows(e.addon) {
+			return true
+		}
+	}
+	return false
+}
+
+// receivesHTTPFlows reports whether a implements a hook that is handed an
+// *flow.HTTPFlow.
+func receivesHTTPFlows(a any) bool {
+	switch a.(type) {
+	case RequestHeadersHook, RequestHook, ResponseHeadersHook, ResponseHook, ErrorHook,
+		HTTPConnectHook, HTTPConnectUpstreamHook,
+		WebSocketStartHook, WebSocketMessageHook, WebSocketEndHook:
+		return true
+	}
+	return false
+}
+
 // Log is the logger whose entries reach the log hooks (termlog prints them).
 func (m *Manager) Log() *slog.Logger { return m.log }
 

@@ -463,3 +463,47 @@ func ExampleManager() {
 	fmt.Println(m.Names(), f.Comment)
 	// Output: [a b] a b
 }
+
+type (
+	// responseWatcher receives flows and says nothing: taken to keep them.
+	responseWatcher struct{}
+	// responsePrinter receives flows and declares it keeps none.
+	responsePrinter struct{}
+	// flowCollector receives flows and keeps them while collecting.
+	flowCollector struct{ collecting bool }
+	// connCounter receives no flows at all.
+	connCounter struct{}
+)
+
+func (responseWatcher) Response(*flow.HTTPFlow)    {}
+func (responsePrinter) Response(*flow.HTTPFlow)    {}
+func (responsePrinter) KeepsFlows() bool           { return false }
+func (*flowCollector) WebSocketEnd(*flow.HTTPFlow) {}
+func (c *flowCollector) KeepsFlows() bool          { return c.collecting }
+func (connCounter) ClientConnected(*flow.Client)   {}
+
+func TestKeepsFlows(t *testing.T) {
+	tests := []struct {
+		name   string
+		addons []any
+		want   bool
+	}{
+		{"no addons", nil, false},
+		{"addons without flow hooks", []any{connCounter{}}, false},
+		{"a flow hook, no declaration", []any{connCounter{}, responseWatcher{}}, true},
+		{"declared not to keep", []any{responsePrinter{}, connCounter{}}, false},
+		{"declared to keep", []any{responsePrinter{}, &flowCollector{collecting: true}}, true},
+		{"the answer may change", []any{&flowCollector{collecting: false}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := NewManager()
+			if err := m.Add(tt.addons...); err != nil {
+				t.Fatal(err)
+			}
+			if got := m.KeepsFlows(); got != tt.want {
+				t.Errorf("KeepsFlows() = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

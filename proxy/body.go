@@ -10,8 +10,22 @@ import (
 
 // readBody reads a whole body. A body of unknown length that grows past the
 // stream_large_bodies threshold is not buffered further: readBody returns a
-// bodyStream holding what was read so far and the rest of the body.
-func readBody(br *bufio.Reader, fr h1.Framing, cfg *Config) ([]byte, flow.Headers, *bodyStream, error) {
+// bodyStream holding what was read so far and the rest of the body. A large
+// Content-Length body is read into a recycled buffer, which goes back to the
+// pool when the flow is done (see recycleBodies).
+func (cc *clientConn) readBody(br *bufio.Reader, fr h1.Framing, cfg *Config) ([]byte, flow.Headers, *bodyStream, error) {
+	if fr.Kind == h1.Length && (cfg.BodySizeLimit < 0 || fr.Length <= cfg.BodySizeLimit) {
+		if b := cc.s.bodies.get(fr.Length); b != nil {
+			cc.pooled = append(cc.pooled, b)
+			// Capped: an addon appending to the body gets a copy, not the
+			// rest of the buffer.
+			body := (*b)[:fr.Length:fr.Length]
+			if err := h1.ReadFullBody(br, body); err != nil {
+				return nil, nil, nil, err
+			}
+			return body, nil, nil, nil
+		}
+	}
 	if cfg.StreamLargeBodies < 0 || fr.Kind == h1.Length || fr.Kind == h1.NoBody {
 		body, trailers, err := h1.ReadBody(br, fr, cfg.BodySizeLimit)
 		return body, trailers, nil, err

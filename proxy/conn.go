@@ -96,6 +96,10 @@ type clientConn struct {
 	// upstream holds idle server connections kept for this client's next
 	// requests, most recently used last.
 	upstream []*serverConn
+
+	// pooled are the recycled buffers holding the bodies of the flow in
+	// progress.
+	pooled []*[]byte
 }
 
 func (s *Server) newClientConn(conn net.Conn) *clientConn {

@@ -82,7 +82,7 @@ func (cc *clientConn) forward(f *flow.HTTPFlow, reqStream *bodyStream, cfg *Conf
 	if resp.Stream || exceeds(framing, cfg.StreamLargeBodies) {
 		return cc.streamResponse(f, sc, newBodyStream(sc.br, framing, nil, cfg), serverKeep)
 	}
-	body, trailers, tail, err := readBody(sc.br, framing, cfg)
+	body, trailers, tail, err := cc.readBody(sc.br, framing, cfg)
 	switch {
 	case errors.Is(err, h1.ErrBodyTooLarge):
 		cc.closeServer(sc)

@@ -40,7 +40,9 @@ func (cc *clientConn) httpLoop(tun *tunnel) {
 		if !cc.setState(stateBusy) {
 			return
 		}
-		if !cc.handleRequest(head, tun) {
+		more := cc.handleRequest(head, tun)
+		cc.recycleBodies()
+		if !more {
 			return
 		}
 	}
@@ -260,7 +262,7 @@ func (cc *clientConn) handleRequest(head *h1.RequestHead, tun *tunnel) bool {
 	if req.Stream || exceeds(framing, cfg.StreamLargeBodies) {
 		streamBody = newBodyStream(cc.br, framing, nil, cfg)
 	} else {
-		body, trailers, tail, err := readBody(cc.br, framing, cfg)
+		body, trailers, tail, err := cc.readBody(cc.br, framing, cfg)
 		switch {
 		case errors.Is(err, h1.ErrBodyTooLarge):
 			cc.sendErrorPage(413, fmt.Sprintf("Request body exceeds the body_size_limit (%d bytes)", cfg.BodySizeLimit))

@@ -104,13 +104,23 @@ func startProxy(t *testing.T, rec *recorder, sets ...string) string {
 func startProxyB(b *testing.B, sets ...string) string { return startProxyTB(b, nil, sets...) }
 
 func startProxyTB(t testing.TB, rec *recorder, sets ...string) string {
+	var extra []any
+	if rec != nil {
+		extra = append(extra, rec)
+	}
+	return startProxyAddons(t, extra, sets...)
+}
+
+// startProxyWith runs a proxy in-process with one addon of the test's.
+func startProxyWith(t *testing.T, a any, sets ...string) string {
+	t.Helper()
+	return startProxyAddons(t, []any{a}, sets...)
+}
+
+func startProxyAddons(t testing.TB, extra []any, sets ...string) string {
 	m := addon.NewManager()
 	srv := proxy.New(m)
-	addons := []any{srv}
-	if rec != nil {
-		addons = append(addons, rec)
-	}
-	if err := m.Add(addons...); err != nil {
+	if err := m.Add(append([]any{srv}, extra...)...); err != nil {
 		t.Fatal(err)
 	}
 	if err := m.Options().Set(append([]string{"listen_host=127.0.0.1", "listen_port=0"}, sets...)...); err != nil {

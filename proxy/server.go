@@ -31,6 +31,8 @@ type Server struct {
 	// writeBufs holds the buffers in which TLS records are gathered before
 	// they are written (see coalescingConn).
 	writeBufs *sync.Pool
+	// bodies recycles the buffers of large bodies (see recycleBodies).
+	bodies bodyPool
 
 	mu        sync.Mutex
 	listeners []net.Listener

@@ -501,3 +501,9 @@ func connStates(c *flow.Client, s *flow.Server) (cc, sc *tnetstring.Dict) {
 	}
 	return cc, sc
 }
+
+// KeepsFlows reports whether a script intercepted a flow it may still
+// resume or kill (see addon.FlowKeeper). Nothing else of a flow stays with
+// the script host after a hook: the script works on a copy in the Python
+// process, and a body left out of a call can be fetched only during it.
+func (a *Addon) KeepsFlows() bool { return a.nIntercept.Load() > 0 }

@@ -47,3 +47,6 @@ func (a *AntiCache) Request(f *flow.HTTPFlow) {
 		f.Request.Anticache()
 	}
 }
+
+// KeepsFlows is false: it only edits request headers in place (see addon.FlowKeeper).
+func (a *AntiCache) KeepsFlows() bool { return false }

@@ -45,3 +45,6 @@ func (a *AntiComp) Request(f *flow.HTTPFlow) {
 		f.Request.Anticomp()
 	}
 }
+
+// KeepsFlows is false: it only edits request headers in place (see addon.FlowKeeper).
+func (a *AntiComp) KeepsFlows() bool { return false }

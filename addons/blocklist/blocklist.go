@@ -178,3 +178,6 @@ func (b *BlockList) Request(f *flow.HTTPFlow) {
 		f.Response = flow.NewResponse(r.Status, nil, flow.NewHeaders("Server", server))
 	}
 }
+
+// KeepsFlows is false: it answers matching requests and keeps nothing (see addon.FlowKeeper).
+func (b *BlockList) KeepsFlows() bool { return false }

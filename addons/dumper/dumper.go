@@ -562,3 +562,6 @@ func (p *printer) responseLine(f *flow.HTTPFlow) {
 	}
 	p.echo(replay+arrows+" "+version+code+" "+reason+" "+size, 0, human.Style{})
 }
+
+// KeepsFlows is false: it prints each flow before its hook returns (see addon.FlowKeeper).
+func (d *Dumper) KeepsFlows() bool { return false }

@@ -397,3 +397,6 @@ func (m *MapLocal) log() *slog.Logger {
 	}
 	return slog.New(slog.DiscardHandler)
 }
+
+// KeepsFlows is false: it answers requests from files and keeps nothing (see addon.FlowKeeper).
+func (m *MapLocal) KeepsFlows() bool { return false }

@@ -113,3 +113,6 @@ func (m *MapRemote) log() *slog.Logger {
 	}
 	return slog.New(slog.DiscardHandler)
 }
+
+// KeepsFlows is false: it rewrites request URLs in place (see addon.FlowKeeper).
+func (m *MapRemote) KeepsFlows() bool { return false }

@@ -180,3 +180,6 @@ func (m *ModifyBody) log() *slog.Logger {
 	}
 	return slog.New(slog.DiscardHandler)
 }
+
+// KeepsFlows is false: it replaces bodies with new ones and keeps neither (see addon.FlowKeeper).
+func (m *ModifyBody) KeepsFlows() bool { return false }

@@ -185,3 +185,6 @@ func (m *ModifyHeaders) log() *slog.Logger {
 	}
 	return slog.New(slog.DiscardHandler)
 }
+
+// KeepsFlows is false: it edits headers in place (see addon.FlowKeeper).
+func (m *ModifyHeaders) KeepsFlows() bool { return false }

@@ -72,3 +72,6 @@ var (
 	_ addon.LoadHook    = (*Onboarding)(nil)
 	_ addon.RequestHook = (*Onboarding)(nil)
 )
+
+// KeepsFlows is false: it answers requests for the onboarding host and keeps nothing (see addon.FlowKeeper).
+func (o *Onboarding) KeepsFlows() bool { return false }

@@ -324,3 +324,6 @@ func toValidUTF8(b []byte) string {
 	}
 	return sb.String()
 }
+
+// KeepsFlows is false: it checks credentials and keeps nothing of the flow (see addon.FlowKeeper).
+func (p *ProxyAuth) KeepsFlows() bool { return false }

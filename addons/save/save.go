@@ -451,3 +451,6 @@ func expandHome(p string) string {
 	}
 	return p
 }
+
+// KeepsFlows is false: it tracks flows only until their response or error hook, where it writes them out before returning (see addon.FlowKeeper).
+func (s *Save) KeepsFlows() bool { return false }

@@ -321,3 +321,6 @@ func expandHome(p string) string {
 	}
 	return p
 }
+
+// KeepsFlows is false: it holds flows only between their responseheaders and response hooks, and writes each entry before the response hook returns (see addon.FlowKeeper).
+func (s *SaveHar) KeepsFlows() bool { return false }

@@ -310,3 +310,6 @@ func (s *ServerPlayback) Request(f *flow.HTTPFlow) {
 		f.IsReplay = "response"
 	}
 }
+
+// KeepsFlows is false: it keeps the flows loaded from files (whose bodies the proxy never recycles), not live ones (see addon.FlowKeeper).
+func (s *ServerPlayback) KeepsFlows() bool { return false }

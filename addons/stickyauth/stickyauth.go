@@ -85,3 +85,6 @@ func (s *StickyAuth) Request(f *flow.HTTPFlow) {
 		f.Request.Headers.Set("authorization", auth)
 	}
 }
+
+// KeepsFlows is false: it keeps header values, which are copies (see addon.FlowKeeper).
+func (s *StickyAuth) KeepsFlows() bool { return false }

@@ -192,3 +192,6 @@ func (s *StickyCookie) Request(f *flow.HTTPFlow) {
 }
 
 func hasPrefix(s, prefix string) bool { return len(s) >= len(prefix) && s[:len(prefix)] == prefix }
+
+// KeepsFlows is false: it keeps cookie values parsed out of headers, not the flows (see addon.FlowKeeper).
+func (s *StickyCookie) KeepsFlows() bool { return false }

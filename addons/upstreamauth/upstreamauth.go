@@ -108,3 +108,6 @@ func (u *UpstreamAuth) RequestHeaders(f *flow.HTTPFlow) {
 		f.Request.Headers.Set("Authorization", *auth)
 	}
 }
+
+// KeepsFlows is false: it only adds a request header (see addon.FlowKeeper).
+func (u *UpstreamAuth) KeepsFlows() bool { return false }

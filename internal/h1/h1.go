@@ -451,11 +451,8 @@ func ReadBody(br *bufio.Reader, f Framing, limit int64) ([]byte, flow.Headers, e
 			return nil, nil, ErrBodyTooLarge
 		}
 		buf := make([]byte, f.Length)
-		if _, err := io.ReadFull(br, buf); err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			return nil, nil, fmt.Errorf("reading body: %w", err)
+		if err := ReadFullBody(br, buf); err != nil {
+			return nil, nil, err
 		}
 		return buf, nil, nil
 	case Chunked:
@@ -492,6 +489,15 @@ func ReadBody(br *bufio.Reader, f Framing, limit int64) ([]byte, flow.Headers, e
 		}
 		return buf, nil, nil
 	}
+}
+
+// ReadFullBody reads a Content-Length body of len(buf) bytes into buf (a
+// buffer the caller recycles, where ReadBody would allocate one).
+func ReadFullBody(br *bufio.Reader, buf []byte) error {
+	if _, err := io.ReadFull(br, buf); err != nil {
+		return fmt.Errorf("reading body: %w", unexpectedEOF(err))
+	}
+	return nil
 }
 
 // BodyReader returns a reader over the body's payload (chunked coding
