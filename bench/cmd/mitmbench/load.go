@@ -281,49 +281,50 @@ func runLoad(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 				nb += size
 			}
 		}
+		// each sends requests with do, each on its own, until the run
+		// stops; a failure that is not the request's own (a dial) pauses.
+		each := func(do func() (size int64, pauseAfter bool, err error)) {
+			ready.Done()
+			for !stop.Load() {
+				measured := measuring.Load()
+				if !claim(measured) {
+					return
+				}
+				start := time.Now()
+				size, pauseAfter, err := do()
+				if err != nil {
+					fail(err)
+					if pauseAfter {
+						pause(&stop)
+					}
+					continue
+				}
+				record(measured, start, size)
+			}
+		}
 		if cfg.client == clientNetHTTP {
 			hc := cfg.netHTTPClient()
 			defer hc.CloseIdleConnections()
 			u := cfg.url()
-			ready.Done()
-			for !stop.Load() {
-				measured := measuring.Load()
-				if !claim(measured) {
-					return
-				}
-				start := time.Now()
+			each(func() (int64, bool, error) {
 				size, err := netHTTPRoundTrip(hc, u)
-				if err != nil {
-					fail(err)
-					pause(&stop)
-					continue
-				}
-				record(measured, start, size)
-			}
+				return size, true, err
+			})
 			return
 		}
 		if newConn {
-			ready.Done()
-			for !stop.Load() {
-				measured := measuring.Load()
-				if !claim(measured) {
-					return
-				}
-				start := time.Now()
-				nc, nbr, err := cfg.dial(start.Add(cfg.ioTimeout))
+			each(func() (int64, bool, error) {
+				nc, nbr, err := cfg.dial(time.Now().Add(cfg.ioTimeout))
 				if err != nil {
-					fail(err)
-					pause(&stop)
-					continue
+					return 0, true, err
 				}
 				size, err := roundTrip(nc, nbr, req)
 				nc.Close()
-				if err != nil && !errors.Is(err, errConnClose) {
-					fail(err)
-					continue
+				if errors.Is(err, errConnClose) {
+					err = nil
 				}
-				record(measured, start, size)
-			}
+				return size, false, err
+			})
 			return
 		}
 		first := true
