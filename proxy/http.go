@@ -222,18 +222,16 @@ func (cc *clientConn) handleRequest(head *h1.RequestHead, tun *tunnel) bool {
 		}
 		req.Scheme, req.Authority, req.Host, req.Port, req.Path = scheme, authority, host, port, path
 	}
-	switch {
-	case tun != nil && tun.server != nil:
+	// The flow's server is the connection the request will most likely go
+	// over: the tunnel's, a kept one to the same server (as in mitmproxy,
+	// flows on one server connection share its id), else the one to be
+	// opened.
+	if tun != nil && tun.server != nil {
 		f.ServerConn = tun.server
-	default:
-		// The connection the request will most likely go over: a kept one
-		// to the same server (as mitmproxy, whose flows on one server
-		// connection share its id), else the one to be opened.
-		if sc := cc.peekUpstream(upstreamKey{req.Scheme, req.Host, req.Port}); sc != nil {
-			f.ServerConn = sc.server
-		} else {
-			f.ServerConn = flow.NewServer(flow.Address{Host: req.Host, Port: req.Port})
-		}
+	} else if sc := cc.peekUpstream(upstreamKey{req.Scheme, req.Host, req.Port}); sc != nil {
+		f.ServerConn = sc.server
+	} else {
+		f.ServerConn = flow.NewServer(flow.Address{Host: req.Host, Port: req.Port})
 	}
 
 	if head.Proto == "HTTP/1.1" && strings.EqualFold(req.Headers.Get("expect"), "100-continue") {

@@ -126,10 +126,13 @@ func readHead(br *bufio.Reader, maxBytes, skipEmpty int) (string, error) {
 	pos, lineStart := 0, 0
 	for {
 		buf, _ := br.Peek(br.Buffered())
-		for ; pos < len(buf); pos++ {
-			if buf[pos] != '\n' {
-				continue
+		for pos < len(buf) {
+			i := bytes.IndexByte(buf[pos:], '\n')
+			if i < 0 {
+				pos = len(buf)
+				break
 			}
+			pos += i
 			if n := pos - lineStart; n == 0 || n == 1 && buf[lineStart] == '\r' {
 				end := pos + 1
 				if end > maxBytes {
@@ -139,7 +142,8 @@ func readHead(br *bufio.Reader, maxBytes, skipEmpty int) (string, error) {
 				_, _ = br.Discard(end)
 				return s, nil
 			}
-			lineStart = pos + 1
+			pos++
+			lineStart = pos
 		}
 		if len(buf) > maxBytes {
 			return "", ErrHeaderTooLarge
