@@ -37,6 +37,12 @@ func benchRoundTrips(b *testing.B, addr, target string, bodySize int) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	benchConnRoundTrips(b, c, target, bodySize)
+}
+
+// benchConnRoundTrips sends b.N GET requests on c and reads each response;
+// it closes c.
+func benchConnRoundTrips(b *testing.B, c net.Conn, target string, bodySize int) {
 	defer c.Close()
 	br := bufio.NewReaderSize(c, 64<<10)
 	req := []byte("GET " + target + " HTTP/1.1\r\nHost: bench\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")

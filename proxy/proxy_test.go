@@ -119,6 +119,9 @@ func startProxyWith(t *testing.T, a any, sets ...string) string {
 
 func startProxyAddons(t testing.TB, extra []any, sets ...string) string {
 	m := addon.NewManager()
+	// Declared by the command line in mitmdump; the tlsconfig addon
+	// reads it.
+	m.Options().MustAdd("confdir", addon.String, "~/.mitmproxy", "")
 	srv := proxy.New(m)
 	if err := m.Add(append([]any{srv}, extra...)...); err != nil {
 		t.Fatal(err)
