@@ -12,6 +12,10 @@
 // flow, one addon after another in registration order, so an addon sees what
 // earlier addons changed. Different flows run concurrently: addons must be
 // safe for concurrent use across flows.
+//
+// An addon may keep the flows it is handed. The proxy then leaves their
+// memory alone; an addon that keeps none says so with FlowKeeper, which lets
+// the proxy reuse the buffers of large bodies.
 package addon
 
 import (
