@@ -47,11 +47,13 @@ func (c *idleConn) Write(p []byte) (int, error) {
 	return c.Conn.Write(p)
 }
 
-// writeBuffers writes bufs with one writev where the connection supports it
-// (net.Buffers does that for TCP connections, not for wrappers like this).
-func (c *idleConn) writeBuffers(bufs *net.Buffers) (int64, error) {
+// writeHeadBody writes both with one writev (net.Buffers does that for TCP
+// connections, not for wrappers like this one).
+func (c *idleConn) writeHeadBody(head, body []byte) error {
 	c.refresh()
-	return bufs.WriteTo(c.Conn)
+	bufs := net.Buffers{head, body}
+	_, err := bufs.WriteTo(c.Conn)
+	return err
 }
 
 // isTimeout reports an idle timeout.
@@ -79,6 +81,8 @@ type clientConn struct {
 	stream net.Conn
 	br     *bufio.Reader
 	bw     *bufio.Writer
+	// direct writes large messages past bw (see writeMessage).
+	direct directWriter
 	client *flow.Client
 	log    *slog.Logger
 	// ctx ends when the connection is force-closed.
@@ -110,7 +114,7 @@ func (s *Server) newClientConn(conn net.Conn) *clientConn {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &clientConn{
 		ctx: func() context.Context { return ctx }, cancel: cancel,
-		s: s, raw: conn, conn: ic, stream: ic,
+		s: s, raw: conn, conn: ic, stream: ic, direct: ic,
 		br:     bufio.NewReaderSize(ic, bufSize),
 		bw:     bufio.NewWriterSize(ic, bufSize),
 		client: client,

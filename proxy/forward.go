@@ -173,7 +173,7 @@ func (cc *clientConn) writeRequest(sc *serverConn, req *flow.Request, body *body
 		req.TimestampEnd = nowSeconds()
 		return err
 	}
-	if err := writeMessage(sc.bw, sc.conn, head, req.RawContent, req.Trailers, req.Headers); err != nil {
+	if err := writeMessage(sc.bw, sc.direct, head, req.RawContent, req.Trailers, req.Headers); err != nil {
 		return err
 	}
 	return sc.bw.Flush()

@@ -78,7 +78,7 @@ func (cc *clientConn) writeResponse(r *flow.Response, headRequest bool) error {
 		_, err := cc.bw.Write(head)
 		return err
 	}
-	return writeMessage(cc.bw, cc.stream, head, r.RawContent, r.Trailers, r.Headers)
+	return writeMessage(cc.bw, cc.direct, head, r.RawContent, r.Trailers, r.Headers)
 }
 
 // largeBody is the body size from which a message goes out as its head and
@@ -86,17 +86,21 @@ func (cc *clientConn) writeResponse(r *flow.Response, headRequest bool) error {
 // connection's bufio.Writer (which would also take two writes).
 const largeBody = 16 << 10
 
+// directWriter sends a message head and a large body at once, with one
+// system call, bypassing the connection's bufio.Writer (which would copy
+// the body and take two writes): idleConn with writev, tlsWriter by
+// gathering the records.
+type directWriter interface {
+	writeHeadBody(head, body []byte) error
+}
+
 // writeMessage writes a message head (which may point into bw's free space,
 // as from bw.AvailableBuffer) and its whole body, framed as its headers say.
 // What it leaves in bw is not flushed.
-func writeMessage(bw *bufio.Writer, conn net.Conn, head, body []byte, trailers, h flow.Headers) error {
+func writeMessage(bw *bufio.Writer, direct directWriter, head, body []byte, trailers, h flow.Headers) error {
 	_, chunked := transferChunked(h)
-	if !chunked && len(body) >= largeBody && bw.Buffered() == 0 {
-		if ic, ok := conn.(*idleConn); ok {
-			bufs := net.Buffers{head, body}
-			_, err := ic.writeBuffers(&bufs)
-			return err
-		}
+	if !chunked && len(body) >= largeBody && bw.Buffered() == 0 && direct != nil {
+		return direct.writeHeadBody(head, body)
 	}
 	if _, err := bw.Write(head); err != nil {
 		return err

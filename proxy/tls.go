@@ -126,8 +126,10 @@ func (cc *clientConn) interceptTunnel(sc *serverConn, host string, port int) {
 	m.TLSEstablishedClient(cd)
 
 	cc.stream = tconn
+	tw := &tlsWriter{conn: tconn, raw: raw}
 	cc.br = bufio.NewReaderSize(tconn, bufSize)
-	cc.bw = bufio.NewWriterSize(&tlsWriter{conn: tconn, raw: raw}, bufSize)
+	cc.bw = bufio.NewWriterSize(tw, bufSize)
+	cc.direct = tw
 	tun := &tunnel{scheme: "https", host: host, port: port, server: sc.server}
 	if upstreamErr != nil {
 		cc.closeServer(sc)
@@ -177,7 +179,9 @@ func (cc *clientConn) startServerTLS(sc *serverConn, sni string, alpn []string, 
 	} else {
 		sc.br = bufio.NewReaderSize(tconn, bufSize)
 	}
-	sc.bw = bufio.NewWriterSize(&tlsWriter{conn: tconn, raw: raw}, bufSize)
+	tw := &tlsWriter{conn: tconn, raw: raw}
+	sc.bw = bufio.NewWriterSize(tw, bufSize)
+	sc.direct = tw
 	return nil
 }
 

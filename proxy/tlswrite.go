@@ -83,11 +83,47 @@ type tlsWriter struct {
 	raw  *coalescingConn
 }
 
+// maxGather bounds what one gathering holds, so that a large write (a whole
+// body written at once) is not copied whole: it goes out in pieces of this
+// size, one system call each.
+const maxGather = 128 << 10
+
 func (w *tlsWriter) Write(p []byte) (int, error) {
+	n := 0
+	for len(p) > 0 {
+		piece := p[:min(len(p), maxGather)]
+		w.raw.gather()
+		m, err := w.conn.Write(piece)
+		if ferr := w.raw.flush(); err == nil {
+			err = ferr
+		}
+		n += m
+		if err != nil {
+			return n, err
+		}
+		p = p[len(piece):]
+	}
+	return n, nil
+}
+
+// writeHeadBody sends a message's head and body as TLS records with one
+// system call (see writeMessage), or with Write's pieces when they are
+// larger than maxGather.
+func (w *tlsWriter) writeHeadBody(head, body []byte) error {
+	if len(head)+len(body) > maxGather {
+		if _, err := w.Write(head); err != nil {
+			return err
+		}
+		_, err := w.Write(body)
+		return err
+	}
 	w.raw.gather()
-	n, err := w.conn.Write(p)
+	_, err := w.conn.Write(head)
+	if err == nil {
+		_, err = w.conn.Write(body)
+	}
 	if ferr := w.raw.flush(); err == nil {
 		err = ferr
 	}
-	return n, err
+	return err
 }

@@ -16,11 +16,13 @@ import (
 
 // serverConn is a connection to an upstream server.
 type serverConn struct {
-	key    upstreamKey
-	raw    net.Conn
-	conn   net.Conn
-	br     *bufio.Reader
-	bw     *bufio.Writer
+	key  upstreamKey
+	raw  net.Conn
+	conn net.Conn
+	br   *bufio.Reader
+	bw   *bufio.Writer
+	// direct writes large messages past bw (see writeMessage).
+	direct directWriter
 	server *flow.Server
 }
 
@@ -117,11 +119,11 @@ func (cc *clientConn) connectUpstream(f *flow.HTTPFlow, scheme, host string, por
 	if tc, ok := raw.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
 	}
-	conn := net.Conn(&idleConn{Conn: raw, timeout: cfg.IdleTimeout})
+	ic := &idleConn{Conn: raw, timeout: cfg.IdleTimeout}
 	sc := &serverConn{
-		key: upstreamKey{scheme, host, port}, raw: raw, conn: conn,
-		br: bufio.NewReaderSize(conn, bufSize), bw: bufio.NewWriterSize(conn, bufSize),
-		server: server,
+		key: upstreamKey{scheme, host, port}, raw: raw, conn: ic,
+		br: bufio.NewReaderSize(ic, bufSize), bw: bufio.NewWriterSize(ic, bufSize),
+		direct: ic, server: server,
 	}
 	if server.TLS {
 		// An https:// request in absolute form: TLS to the server, set up
