@@ -81,9 +81,9 @@ func (cc *clientConn) writeResponse(r *flow.Response, headRequest bool) error {
 	return writeMessage(cc.bw, cc.direct, head, r.RawContent, r.Trailers, r.Headers)
 }
 
-// largeBody is the body size from which a message goes out as its head and
-// body in one writev, instead of the body being copied through the
-// connection's bufio.Writer (which would also take two writes).
+// largeBody is the body size from which a message goes out through the
+// connection's directWriter instead of being copied through its
+// bufio.Writer.
 const largeBody = 16 << 10
 
 // directWriter sends a message head and a large body at once, with one
