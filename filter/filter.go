@@ -291,64 +291,55 @@ func describeAt(s string, pos int) string {
 
 // parseOr parses and-expressions joined by '|'.
 func (p *parser) parseOr() (node, bool, error) {
-	first, ok, err := p.parseAnd()
-	if !ok || err != nil {
-		return nil, false, err
-	}
-	list := []node{first}
-	for {
-		save := p.pos
-		p.skipSpace()
-		if p.pos >= len(p.src) || p.src[p.pos] != '|' {
-			p.pos = save
-			break
-		}
-		p.pos++
-		n, ok, err := p.parseAnd()
-		if err != nil {
-			return nil, false, err
-		}
-		if !ok {
-			p.pos = save
-			break
-		}
-		list = append(list, n)
-	}
-	if len(list) == 1 {
-		return first, true, nil
+	list, ok, err := p.parseJoined('|', p.parseAnd)
+	if !ok || err != nil || len(list) == 1 {
+		return first(list), ok, err
 	}
 	return &orNode{list: list}, true, nil
 }
 
 // parseAnd parses not-expressions joined by '&'.
 func (p *parser) parseAnd() (node, bool, error) {
-	first, ok, err := p.parseNot()
+	list, ok, err := p.parseJoined('&', p.parseNot)
+	if !ok || err != nil || len(list) == 1 {
+		return first(list), ok, err
+	}
+	return &andNode{list: list}, true, nil
+}
+
+// parseJoined parses one or more operands (with next) joined by op. An op
+// not followed by an operand is left unread.
+func (p *parser) parseJoined(op byte, next func() (node, bool, error)) ([]node, bool, error) {
+	n, ok, err := next()
 	if !ok || err != nil {
 		return nil, false, err
 	}
-	list := []node{first}
+	list := []node{n}
 	for {
 		save := p.pos
 		p.skipSpace()
-		if p.pos >= len(p.src) || p.src[p.pos] != '&' {
+		if p.pos >= len(p.src) || p.src[p.pos] != op {
 			p.pos = save
-			break
+			return list, true, nil
 		}
 		p.pos++
-		n, ok, err := p.parseNot()
+		n, ok, err := next()
 		if err != nil {
 			return nil, false, err
 		}
 		if !ok {
 			p.pos = save
-			break
+			return list, true, nil
 		}
 		list = append(list, n)
 	}
-	if len(list) == 1 {
-		return first, true, nil
+}
+
+func first(list []node) node {
+	if len(list) == 0 {
+		return nil
 	}
-	return &andNode{list: list}, true, nil
+	return list[0]
 }
 
 // maxDepth bounds nesting so that hostile input cannot exhaust the stack.
