@@ -7,6 +7,7 @@ package onboarding
 import (
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"github.com/mitmgo/mitmgo/addon"
 	"github.com/mitmgo/mitmgo/certs"
@@ -17,6 +18,9 @@ import (
 type Onboarding struct {
 	ctx   *addon.Context
 	store func() *certs.Store
+	// host is onboarding_host, "" while onboarding is off: read on every
+	// request, so kept here rather than looked up in the options.
+	host atomic.Pointer[string]
 }
 
 // New returns the addon; store gives the current certificate authority
@@ -33,14 +37,24 @@ func (o *Onboarding) Load(l *addon.Loader) {
 	l.AddOption("onboarding_host", addon.String, "mitm.it", "Onboarding app domain. For transparent mode, use an IP when a DNS entry for the app domain is not present.")
 }
 
+// Configure notes whether onboarding is on, and for which host.
+func (o *Onboarding) Configure(map[string]bool) error {
+	host := ""
+	if o.ctx.Options.Bool("onboarding") {
+		host = o.ctx.Options.String("onboarding_host")
+	}
+	o.host.Store(&host)
+	return nil
+}
+
 // Request answers requests for the onboarding host.
 func (o *Onboarding) Request(f *flow.HTTPFlow) {
-	opts := o.ctx.Options
-	if !opts.Bool("onboarding") || f.Response != nil {
+	hp := o.host.Load()
+	if hp == nil || *hp == "" || f.Response != nil || f.Request == nil {
 		return
 	}
-	host := opts.String("onboarding_host")
-	if !strings.EqualFold(f.Request.PrettyHost(), host) && !strings.EqualFold(f.Request.Host, host) {
+	host := *hp
+	if !strings.EqualFold(f.Request.Host, host) && !strings.EqualFold(f.Request.PrettyHost(), host) {
 		return
 	}
 	store := o.store()
@@ -69,8 +83,9 @@ func (o *Onboarding) Request(f *flow.HTTPFlow) {
 }
 
 var (
-	_ addon.LoadHook    = (*Onboarding)(nil)
-	_ addon.RequestHook = (*Onboarding)(nil)
+	_ addon.LoadHook      = (*Onboarding)(nil)
+	_ addon.ConfigureHook = (*Onboarding)(nil)
+	_ addon.RequestHook   = (*Onboarding)(nil)
 )
 
 // KeepsFlows is false: it answers requests for the onboarding host and keeps nothing (see addon.FlowKeeper).

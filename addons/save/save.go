@@ -297,7 +297,13 @@ func (s *Save) track(f any) {
 // save writes a completed flow, unless the filter rejects it.
 func (s *Save) save(f any) {
 	cfg := s.cfg.Load()
-	if cfg.spec == "" || s.ioErr.Load() {
+	if cfg.spec == "" {
+		// Nothing is tracked while saving is off (track adds nothing, and
+		// turning it off wrote and forgot the open flows): no lock to take
+		// on every response.
+		return
+	}
+	if s.ioErr.Load() {
 		s.untrack(f)
 		return
 	}

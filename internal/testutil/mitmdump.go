@@ -51,12 +51,39 @@ func Binary(t testing.TB) string {
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build ./cmd/mitmdump: %v\n%s", err, out)
+			return
 		}
+		statSources(RepoRoot())
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
 	return binPath
+}
+
+// statSources looks at every file the binary is built from. go test caches
+// a package's result keyed on the package's own dependencies and on the
+// files its tests open or stat; the binary is built by a subprocess, so
+// without this, a change elsewhere in the module (in proxy/, say) would
+// leave the cached result of an end-to-end test standing.
+func statSources(root string) {
+	_ = filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if d.IsDir() {
+			if name := d.Name(); path != root && (strings.HasPrefix(name, ".") || name == "testdata") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		name := d.Name()
+		if strings.HasSuffix(name, ".go") && !strings.HasSuffix(name, "_test.go") ||
+			strings.HasSuffix(name, ".py") || name == "go.mod" || name == "go.sum" {
+			_, _ = os.Stat(path)
+		}
+		return nil
+	})
 }
 
 // SyncBuffer is a bytes.Buffer safe for a writer goroutine and readers
