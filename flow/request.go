@@ -192,6 +192,11 @@ func (r *Request) PrettyHost() string {
 	if authority == "" {
 		return r.Host
 	}
+	if !strings.Contains(authority, ":") {
+		// No port (and not IPv6): SplitHostPort would only fail, and
+		// allocate its error, on every request.
+		return authority
+	}
 	if h, _, err := net.SplitHostPort(authority); err == nil {
 		return h
 	}
