@@ -15,13 +15,19 @@ import (
 )
 
 // bufferedConn reads through a bufio.Reader that may already hold bytes
-// peeked from the connection (the ClientHello).
+// peeked from the connection (the ClientHello); once those are read, it
+// reads the connection directly, saving crypto/tls a copy.
 type bufferedConn struct {
 	net.Conn
 	r *bufio.Reader
 }
 
-func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+func (c *bufferedConn) Read(p []byte) (int, error) {
+	if c.r.Buffered() == 0 {
+		return c.Conn.Read(p)
+	}
+	return c.r.Read(p)
+}
 
 // looksLikeHTTP reports whether a tunnel starts with an HTTP/1 request.
 func looksLikeHTTP(b []byte) bool {
