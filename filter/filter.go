@@ -24,6 +24,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -608,4 +609,32 @@ func (p *parser) compile(tok token, op *opInfo) (*pyRegex, error) {
 		}
 	}
 	return rx, nil
+}
+
+// Optional holds the filter of an option that may be unset. Flows read it
+// while Configure replaces it, so it is swapped atomically.
+type Optional struct{ p atomic.Pointer[Filter] }
+
+// Set parses expr; "" unsets the filter. On an error the current filter
+// stays.
+func (o *Optional) Set(expr string) error {
+	if expr == "" {
+		o.p.Store(nil)
+		return nil
+	}
+	f, err := Parse(expr)
+	if err != nil {
+		return err
+	}
+	o.p.Store(&f)
+	return nil
+}
+
+// Get returns the filter, nil when unset (Match takes nil as matching
+// every flow).
+func (o *Optional) Get() Filter {
+	if p := o.p.Load(); p != nil {
+		return *p
+	}
+	return nil
 }

@@ -51,7 +51,7 @@ type SaveHar struct {
 	opts *addon.Options
 	log  *slog.Logger
 
-	filt atomic.Pointer[filterBox]
+	filt filter.Optional
 	on   atomic.Bool // hardump is set
 
 	// pending holds the flows between their responseheaders and response
@@ -65,8 +65,6 @@ type SaveHar struct {
 	hw   *flowfile.HARWriter
 	err  error // first error writing the temporary file
 }
-
-type filterBox struct{ f filter.Filter }
 
 // New returns the savehar addon.
 func New() *SaveHar { return &SaveHar{Stdout: os.Stdout} }
@@ -83,15 +81,9 @@ func (s *SaveHar) Load(l *addon.Loader) {
 // checks at once that its directory can be written.
 func (s *SaveHar) Configure(updated map[string]bool) error {
 	if updated["save_stream_filter"] {
-		var box filterBox
-		if expr := s.opts.String("save_stream_filter"); expr != "" {
-			f, err := filter.Parse(expr)
-			if err != nil {
-				return fmt.Errorf("option save_stream_filter: %w", err)
-			}
-			box.f = f
+		if err := s.filt.Set(s.opts.String("save_stream_filter")); err != nil {
+			return fmt.Errorf("option save_stream_filter: %w", err)
 		}
-		s.filt.Store(&box)
 	}
 	if !updated["hardump"] {
 		return nil
@@ -197,7 +189,7 @@ func (s *SaveHar) add(f *flow.HTTPFlow) {
 	if !s.on.Load() {
 		return
 	}
-	if box := s.filt.Load(); box != nil && !filter.Match(box.f, f) {
+	if !filter.Match(s.filt.Get(), f) {
 		return
 	}
 	d := f.State()

@@ -7,7 +7,6 @@ package stickyauth
 import (
 	"fmt"
 	"sync"
-	"sync/atomic"
 
 	"github.com/mitmgo/mitmgo/addon"
 	"github.com/mitmgo/mitmgo/filter"
@@ -27,7 +26,7 @@ var (
 // concurrent use.
 type StickyAuth struct {
 	ctx *addon.Context
-	flt atomic.Pointer[filter.Filter]
+	flt filter.Optional
 
 	mu    sync.Mutex
 	hosts map[string]string
@@ -48,23 +47,16 @@ func (s *StickyAuth) Configure(updated map[string]bool) error {
 	if !updated[OptionName] || s.ctx == nil {
 		return nil
 	}
-	expr := s.ctx.Options.String(OptionName)
-	if expr == "" {
-		s.flt.Store(nil)
-		return nil
-	}
-	flt, err := filter.Parse(expr)
-	if err != nil {
+	if err := s.flt.Set(s.ctx.Options.String(OptionName)); err != nil {
 		return fmt.Errorf("%s: %w", OptionName, err)
 	}
-	s.flt.Store(&flt)
 	return nil
 }
 
 // Request records the Authorization header of any request while the addon
 // is on, and adds the recorded one to matching requests without one.
 func (s *StickyAuth) Request(f *flow.HTTPFlow) {
-	flt := s.flt.Load()
+	flt := s.flt.Get()
 	if flt == nil || f.Request == nil {
 		return
 	}
@@ -75,7 +67,7 @@ func (s *StickyAuth) Request(f *flow.HTTPFlow) {
 		s.mu.Unlock()
 		return
 	}
-	if !(*flt).Match(f) {
+	if !flt.Match(f) {
 		return
 	}
 	s.mu.Lock()

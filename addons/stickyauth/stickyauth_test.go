@@ -38,20 +38,20 @@ func newFlow(t *testing.T, url string, headers ...string) *flow.HTTPFlow {
 
 func TestConfigure(t *testing.T) {
 	m, sa := setup(t, "")
-	if sa.flt.Load() != nil {
+	if sa.flt.Get() != nil {
 		t.Fatal("on without a filter")
 	}
-	if err := m.Options().Update(map[string]any{OptionName: "~s"}); err != nil || sa.flt.Load() == nil {
+	if err := m.Options().Update(map[string]any{OptionName: "~s"}); err != nil || sa.flt.Get() == nil {
 		t.Fatal(err)
 	}
 	err := m.Options().Update(map[string]any{OptionName: "~b"})
 	if err == nil || !strings.Contains(err.Error(), "stickyauth") || !strings.Contains(err.Error(), "Invalid filter expression") {
 		t.Fatalf("error %v", err)
 	}
-	if sa.flt.Load() == nil {
+	if sa.flt.Get() == nil {
 		t.Fatal("rejected filter dropped the active one")
 	}
-	if err := m.Options().Update(map[string]any{OptionName: nil}); err != nil || sa.flt.Load() != nil {
+	if err := m.Options().Update(map[string]any{OptionName: nil}); err != nil || sa.flt.Get() != nil {
 		t.Fatal(err)
 	}
 }

@@ -11,7 +11,6 @@ package stickycookie
 import (
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/mitmgo/mitmgo/addon"
@@ -76,7 +75,7 @@ func (c *jarCookies) del(name string) {
 // StickyCookie is the cookie jar. It is safe for concurrent use.
 type StickyCookie struct {
 	ctx *addon.Context
-	flt atomic.Pointer[filter.Filter]
+	flt filter.Optional
 	// now is the clock for cookie expiry.
 	now func() time.Time
 
@@ -102,23 +101,16 @@ func (s *StickyCookie) Configure(updated map[string]bool) error {
 	if !updated[OptionName] || s.ctx == nil {
 		return nil
 	}
-	expr := s.ctx.Options.String(OptionName)
-	if expr == "" {
-		s.flt.Store(nil)
-		return nil
-	}
-	flt, err := filter.Parse(expr)
-	if err != nil {
+	if err := s.flt.Set(s.ctx.Options.String(OptionName)); err != nil {
 		return fmt.Errorf("%s: %w", OptionName, err)
 	}
-	s.flt.Store(&flt)
 	return nil
 }
 
 // Response stores the cookies the response sets (or deletes expired ones),
 // for every flow while the addon is on: only requests are filtered.
 func (s *StickyCookie) Response(f *flow.HTTPFlow) {
-	if s.flt.Load() == nil || f.Response == nil || f.Request == nil {
+	if s.flt.Get() == nil || f.Response == nil || f.Request == nil {
 		return
 	}
 	now := s.now()
@@ -170,8 +162,8 @@ func (s *StickyCookie) remove(key origin) {
 // cookies for their host, port and path, and marks the flow with the
 // metadata key "stickycookie".
 func (s *StickyCookie) Request(f *flow.HTTPFlow) {
-	flt := s.flt.Load()
-	if flt == nil || f.Request == nil || !(*flt).Match(f) {
+	flt := s.flt.Get()
+	if flt == nil || f.Request == nil || !flt.Match(f) {
 		return
 	}
 	var pairs []cookies.Pair

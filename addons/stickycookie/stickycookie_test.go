@@ -59,19 +59,19 @@ func TestConfigure(t *testing.T) {
 	if err := m.Options().Update(map[string]any{OptionName: "~b"}); err == nil || !strings.Contains(err.Error(), "stickycookie") {
 		t.Fatalf("error %v, want one naming the option", err)
 	}
-	if sc.flt.Load() != nil {
+	if sc.flt.Get() != nil {
 		t.Fatal("invalid filter left active")
 	}
-	if err := m.Options().Update(map[string]any{OptionName: "foo"}); err != nil || sc.flt.Load() == nil {
+	if err := m.Options().Update(map[string]any{OptionName: "foo"}); err != nil || sc.flt.Get() == nil {
 		t.Fatalf("err %v", err)
 	}
 	if err := m.Options().Update(map[string]any{OptionName: "~b"}); err == nil {
 		t.Fatal("invalid filter accepted")
 	}
-	if sc.flt.Load() == nil {
+	if sc.flt.Get() == nil {
 		t.Fatal("active filter dropped by a rejected one")
 	}
-	if err := m.Options().Update(map[string]any{OptionName: nil}); err != nil || sc.flt.Load() != nil {
+	if err := m.Options().Update(map[string]any{OptionName: nil}); err != nil || sc.flt.Get() != nil {
 		t.Fatalf("err %v", err)
 	}
 }
