@@ -61,7 +61,14 @@ type named[H any] struct {
 // chain holds, for each hook, the addons that implement it, in order. It is
 // rebuilt on registration and read without locks.
 type chain struct {
-	all                  []entry
+	all []entry
+	// keepers are the addons that say whether they keep flows
+	// (FlowKeeper); undeclared is set when an addon receives HTTP flows
+	// without saying, so that it must be assumed to keep them. Both are
+	// worked out once per chain: KeepsFlows is asked for every request.
+	keepers    []FlowKeeper
+	undeclared bool
+
 	load                 []named[LoadHook]
 	configure            []named[ConfigureHook]
 	running              []named[RunningHook]
@@ -107,7 +114,7 @@ func collect[H any](entries []entry) []named[H] {
 }
 
 func buildChain(entries []entry) *chain {
-	return &chain{
+	c := &chain{
 		all:                  entries,
 		load:                 collect[LoadHook](entries),
 		configure:            collect[ConfigureHook](entries),
@@ -142,6 +149,14 @@ func buildChain(entries []entry) *chain {
 		tlsFailedClient:      collect[TLSFailedClientHook](entries),
 		tlsFailedServer:      collect[TLSFailedServerHook](entries),
 	}
+	for _, e := range entries {
+		if k, ok := e.addon.(FlowKeeper); ok {
+			c.keepers = append(c.keepers, k)
+		} else if receivesHTTPFlows(e.addon) {
+			c.undeclared = true
+		}
+	}
+	return c
 }
 
 // Manager is the ordered addon chain. It dispatches every hook to the addons
@@ -173,14 +188,12 @@ func (m *Manager) Options() *Options { return m.opts }
 // hooks returned (see FlowKeeper). It asks every time, so an addon's answer
 // may change as it runs (a script that intercepted a flow keeps it).
 func (m *Manager) KeepsFlows() bool {
-	for _, e := range m.chain.Load().all {
-		if k, ok := e.addon.(FlowKeeper); ok {
-			if k.KeepsFlows() {
-				return true
-			}
-			continue
-		}
-		if receivesHTTPFlows(e.addon) {
+	c := m.chain.Load()
+	if c.undeclared {
+		return true
+	}
+	for _, k := range c.keepers {
+		if k.KeepsFlows() {
 			return true
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -203,5 +204,51 @@ func TestRawTunnelForNonTLS(t *testing.T) {
 	buf := make([]byte, 7)
 	if _, err := io.ReadFull(br, buf); err != nil || string(buf) != "\x00binary" {
 		t.Fatalf("%q %v", buf, err)
+	}
+}
+
+// TestUpstreamSessionResumption: a second connection to the same server
+// resumes the TLS session of the first (as a browser would), and the flow
+// still knows the server's certificate, which a resumed handshake does not
+// send again: the leaf for the client still mirrors its names.
+func TestUpstreamSessionResumption(t *testing.T) {
+	var mu sync.Mutex
+	var resumed []bool
+	origin := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	}))
+	origin.TLS = &tls.Config{VerifyConnection: func(cs tls.ConnectionState) error {
+		mu.Lock()
+		resumed = append(resumed, cs.DidResume)
+		mu.Unlock()
+		return nil
+	}}
+	origin.StartTLS()
+	t.Cleanup(origin.Close)
+
+	confdir := t.TempDir()
+	md := testutil.StartMitmdump(t, "--set", "confdir="+confdir,
+		"--set", "ssl_verify_upstream_trusted_ca="+writePEM(t, origin.Certificate()))
+	client := proxyClient(t, md, confdir)
+	// A new CONNECT, and so a new server connection, for every request.
+	client.Transport.(*http.Transport).DisableKeepAlives = true
+	for i := range 3 {
+		resp, err := client.Get(origin.URL + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(body) != "ok" {
+			t.Fatalf("request %d: %d %q", i, resp.StatusCode, body)
+		}
+		if names := fmt.Sprint(resp.TLS.PeerCertificates[0].DNSNames); !strings.Contains(names, "example.com") {
+			t.Errorf("request %d: leaf names %v do not mirror the upstream certificate", i, names)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(resumed) != 3 || resumed[0] || !resumed[1] || !resumed[2] {
+		t.Errorf("upstream handshakes resumed: %v, want [false true true]", resumed)
 	}
 }

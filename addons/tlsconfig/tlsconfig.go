@@ -31,7 +31,19 @@ type TLSConfig struct {
 	state  *state
 	store  *certs.Store
 	storeK string // the options the store was opened with
+
+	// sessions keeps TLS sessions with upstream servers, so that the next
+	// connection to a server resumes instead of repeating the full
+	// handshake (its certificate, signature and our verification of
+	// both), as browsers do. It outlives option changes safely: crypto/tls
+	// resumes only sessions that still verify under the connection's own
+	// settings (an unverified session is never resumed with verification
+	// on; the chain must still lead to one of the current roots).
+	sessions tls.ClientSessionCache
 }
+
+// upstreamSessions is how many upstream servers' sessions are kept.
+const upstreamSessions = 1024
 
 // state is the configuration derived from the options.
 type state struct {
@@ -48,7 +60,9 @@ type state struct {
 }
 
 // New returns the addon.
-func New() *TLSConfig { return &TLSConfig{} }
+func New() *TLSConfig {
+	return &TLSConfig{sessions: tls.NewLRUClientSessionCache(upstreamSessions)}
+}
 
 // Name is the addon's name.
 func (t *TLSConfig) Name() string { return "tlsconfig" }
@@ -274,6 +288,9 @@ func (t *TLSConfig) TLSStartServer(d *addon.TLSData) {
 		// Verify against the address we connected to (an IP literal).
 		cfg.ServerName = d.Server.Address.Host
 	}
+	if t.sessions != nil {
+		cfg.ClientSessionCache = serverSessions{t.sessions, d.Server.Address.String()}
+	}
 	for _, p := range d.Server.ALPNOffers {
 		// Only HTTP/1.1 is spoken on the server side for now.
 		if p == "http/1.1" {
@@ -305,6 +322,24 @@ func (t *TLSConfig) TLSStartServer(d *addon.TLSData) {
 		}
 	}
 	d.Config = cfg
+}
+
+// serverSessions is the session cache as one server connection sees it.
+// crypto/tls files sessions under the server name alone; two servers with
+// one name on different ports (or addresses) would then be offered each
+// other's sessions, each refused, each replacing the other's. Prefixing the
+// address keeps them apart.
+type serverSessions struct {
+	cache   tls.ClientSessionCache
+	address string
+}
+
+func (s serverSessions) Get(key string) (*tls.ClientSessionState, bool) {
+	return s.cache.Get(s.address + " " + key)
+}
+
+func (s serverSessions) Put(key string, cs *tls.ClientSessionState) {
+	s.cache.Put(s.address+" "+key, cs)
 }
 
 // loadClientCert finds the client certificate for a server: path itself when

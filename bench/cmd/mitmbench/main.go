@@ -125,6 +125,9 @@ type row struct {
 	res                    *loadResult
 	err                    error
 	note                   string
+	// handshakes and resumed count the origin's TLS handshakes during the
+	// run (warm-up included), and those of them that resumed a session.
+	handshakes, resumed int64
 }
 
 // procStats are the measurements of a started proxy.
@@ -344,8 +347,10 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 				if p != nil {
 					cfg.cpu = p.cpuTime
 				}
+				hs, rs := org.handshakes.Load(), org.resumed.Load()
 				res, err := runLoad(ctx, cfg)
-				rows = append(rows, row{target: t.name, scenario: sc, body: b, res: res, err: err})
+				rows = append(rows, row{target: t.name, scenario: sc, body: b, res: res, err: err,
+					handshakes: org.handshakes.Load() - hs, resumed: org.resumed.Load() - rs})
 			}
 		}
 		if p != nil {
@@ -495,6 +500,9 @@ func printReport(w io.Writer, o options, rows []row, procs []procStats, skipped 
 			}
 		}
 		tw.Flush()
+		if sc == scenarioHTTPSNewConn {
+			printResumed(w, o, rows)
+		}
 		for _, r := range rows {
 			if r.scenario == sc && r.note != "" {
 				fmt.Fprintf(w, "  %s: %s\n", r.target, r.note)
@@ -528,6 +536,23 @@ func printReport(w io.Writer, o options, rows []row, procs []procStats, skipped 
 	fmt.Fprintln(w, "proxy CPU/req is the proxy's CPU time (with its child processes) during the measured period per request.")
 	if len(procs) > 0 {
 		fmt.Fprintln(w, "start is the time from exec until the proxy accepts a TCP connection (cold: empty confdir, CA generated).")
+	}
+}
+
+// printResumed says how many of the origin's handshakes on new connections
+// resumed a session: none from the harness's client, which never resumes;
+// from a proxy, as many as it keeps sessions with the origin.
+func printResumed(w io.Writer, o options, rows []row) {
+	var parts []string
+	for _, b := range o.bodies {
+		for _, r := range rows {
+			if r.scenario == scenarioHTTPSNewConn && r.body == b && r.err == nil && r.note == "" && r.handshakes > 0 {
+				parts = append(parts, fmt.Sprintf("%s, %s: %.0f%%", r.target, b, 100*float64(r.resumed)/float64(r.handshakes)))
+			}
+		}
+	}
+	if len(parts) > 0 {
+		fmt.Fprintf(w, "  origin TLS handshakes that resumed a session: %s\n", strings.Join(parts, "; "))
 	}
 }
 

@@ -338,7 +338,7 @@ func TestRunEndToEnd(t *testing.T) {
 		t.Fatalf("run: %v\n%s", err, log.String())
 	}
 	report := out.String()
-	for _, want := range []string{scenarioTitles[scenarioHTTP], scenarioTitles[scenarioHTTPS], scenarioTitles[scenarioHTTPSNewConn], "mitmgo +script", "start, cold"} {
+	for _, want := range []string{scenarioTitles[scenarioHTTP], scenarioTitles[scenarioHTTPS], scenarioTitles[scenarioHTTPSNewConn], "mitmgo +script", "start, cold", "origin TLS handshakes that resumed a session: direct, small: 0%"} {
 		if !strings.Contains(report, want) {
 			t.Errorf("report lacks %q:\n%s", want, report)
 		}

@@ -68,8 +68,10 @@ type origin struct {
 	// servers are the net/http servers of a nethttp origin (plain, TLS).
 	servers []*http.Server
 	// handshakes counts completed TLS handshakes, so that tests can
-	// check that a new connection per request costs one each time.
+	// check that a new connection per request costs one each time;
+	// resumed counts those that resumed an earlier session.
 	handshakes atomic.Int64
+	resumed    atomic.Int64
 }
 
 // originKeyTypes are the key types -origin-key accepts.
@@ -104,10 +106,20 @@ func startOrigin(kind, keyType string) (*origin, error) {
 		tlsConf: &tls.Config{
 			Certificates: []tls.Certificate{cert},
 			NextProtos:   []string{"http/1.1"},
-			// No client of the benchmark resumes sessions, so issuing
-			// tickets would only add work to every handshake.
-			SessionTicketsDisabled: true,
+			// Session tickets are issued, as by any real origin: the
+			// harness's own client never resumes (every direct handshake
+			// is a full one and pays for the ticket), while a proxy that
+			// keeps sessions with servers, as browsers do, may resume.
 		},
+	}
+	// VerifyConnection runs once per completed handshake on the server
+	// side too, full or resumed, for the raw and the net/http server alike.
+	o.tlsConf.VerifyConnection = func(cs tls.ConnectionState) error {
+		o.handshakes.Add(1)
+		if cs.DidResume {
+			o.resumed.Add(1)
+		}
+		return nil
 	}
 	for path, n := range bodySizes {
 		body := bytes.Repeat([]byte("x"), n)
@@ -148,15 +160,7 @@ func (o *origin) serveNetHTTP() {
 		w.Header().Set("Content-Length", lengths[r.URL.Path])
 		w.Write(body)
 	})
-	// net/http counts no handshakes; the TLS configuration does, as
-	// VerifyConnection runs once per completed handshake on the server
-	// side too (with or without client certificates).
-	tlsConf := o.tlsConf.Clone()
-	tlsConf.VerifyConnection = func(tls.ConnectionState) error {
-		o.handshakes.Add(1)
-		return nil
-	}
-	listeners := []net.Listener{o.ln, tls.NewListener(o.tlsLn, tlsConf)}
+	listeners := []net.Listener{o.ln, tls.NewListener(o.tlsLn, o.tlsConf)}
 	for _, ln := range listeners {
 		srv := &http.Server{
 			Handler: handler,
@@ -209,7 +213,6 @@ func (o *origin) serve(ln net.Listener, useTLS bool) {
 				tc := tls.Server(c, o.tlsConf)
 				c.SetDeadline(time.Now().Add(handshakeTimeout))
 				if err := tc.Handshake(); err == nil {
-					o.handshakes.Add(1)
 					c.SetDeadline(time.Time{})
 					o.handle(tc)
 				}
