@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/mitmgo/mitmgo/addon"
+	"github.com/mitmgo/mitmgo/flow"
 	"github.com/mitmgo/mitmgo/internal/tlshello"
 )
 
@@ -96,16 +97,7 @@ func (cc *clientConn) interceptTunnel(sc *serverConn, host string, port int) {
 		return
 	}
 	cfg := cd.Config.Clone()
-	if get := cfg.GetCertificate; get != nil {
-		// Record the certificate we present, as mitmproxy's mitmcert.
-		cfg.GetCertificate = func(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
-			c, err := get(h)
-			if err == nil && c != nil && len(c.Certificate) > 0 {
-				cc.client.MitmCert = c.Certificate[0]
-			}
-			return c, err
-		}
-	}
+	recordResumed := recordMitmCert(cfg, cc.client)
 	raw := newCoalescingConn(cc.conn, cc.s.writeBufs)
 	tconn := tls.Server(&bufferedConn{Conn: raw, r: cc.br}, cfg)
 	ctx, cancel := context.WithTimeout(cc.ctx(), cc.s.Config().ConnectTimeout)
@@ -125,6 +117,9 @@ func (cc *clientConn) interceptTunnel(sc *serverConn, host string, port int) {
 		return
 	}
 	st := tconn.ConnectionState()
+	if st.DidResume {
+		recordResumed()
+	}
 	cc.client.TimestampTLSSetup = nowSeconds()
 	cc.client.TLSVersion = tlsVersionName(st.Version)
 	cc.client.Cipher = tls.CipherSuiteName(st.CipherSuite)
@@ -145,6 +140,39 @@ func (cc *clientConn) interceptTunnel(sc *serverConn, host string, port int) {
 		cc.keepUpstream(sc, cc.s.Config().MaxUpstreamPerClient)
 	}
 	cc.httpLoop(tun)
+}
+
+// recordMitmCert makes cfg record the certificate we present to the client
+// as its mitmcert, as mitmproxy does. A resumed handshake presents none and
+// never asks GetCertificate: the returned function then records the one the
+// client was shown for the same hello, which is the one it resumes with.
+func recordMitmCert(cfg *tls.Config, client *flow.Client) (recordResumed func()) {
+	get := cfg.GetCertificate
+	if get == nil {
+		return func() {}
+	}
+	record := func(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
+		c, err := get(h)
+		if err == nil && c != nil && len(c.Certificate) > 0 {
+			client.MitmCert = c.Certificate[0]
+		}
+		return c, err
+	}
+	cfg.GetCertificate = record
+	var hello *tls.ClientHelloInfo
+	next := cfg.GetConfigForClient
+	cfg.GetConfigForClient = func(h *tls.ClientHelloInfo) (*tls.Config, error) {
+		hello = h
+		if next != nil {
+			return next(h)
+		}
+		return nil, nil
+	}
+	return func() {
+		if hello != nil && client.MitmCert == nil {
+			record(hello)
+		}
+	}
 }
 
 // startServerTLS runs the TLS handshake with the server, asking the addons

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mitmgo/mitmgo/flow"
+	"github.com/mitmgo/mitmgo/flowfile"
 	"github.com/mitmgo/mitmgo/internal/testutil"
 )
 
@@ -250,5 +252,70 @@ func TestUpstreamSessionResumption(t *testing.T) {
 	defer mu.Unlock()
 	if len(resumed) != 3 || resumed[0] || !resumed[1] || !resumed[2] {
 		t.Errorf("upstream handshakes resumed: %v, want [false true true]", resumed)
+	}
+}
+
+// TestClientSessionResumption: a client that comes back resumes its TLS
+// session with the proxy, which needs the ticket keys to outlive the
+// connection that issued the ticket. The resumed connection's flow still
+// records the certificate the client was shown (mitmcert), although a
+// resumed handshake sends none.
+func TestClientSessionResumption(t *testing.T) {
+	origin := tlsOrigin(t)
+	confdir := t.TempDir()
+	flows := filepath.Join(t.TempDir(), "flows")
+	md := testutil.StartMitmdump(t, "--set", "confdir="+confdir, "-w", flows,
+		"--set", "ssl_verify_upstream_trusted_ca="+writePEM(t, origin.Certificate()))
+	client := proxyClient(t, md, confdir)
+	tr := client.Transport.(*http.Transport)
+	tr.DisableKeepAlives = true
+	tr.TLSClientConfig.ClientSessionCache = tls.NewLRUClientSessionCache(8)
+	var resumed []bool
+	for i := range 3 {
+		resp, err := client.Get(origin.URL + "/again")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("request %d: status %d", i, resp.StatusCode)
+		}
+		resumed = append(resumed, resp.TLS.DidResume)
+	}
+	if resumed[0] || !resumed[1] || !resumed[2] {
+		t.Errorf("client handshakes resumed: %v, want [false true true]", resumed)
+	}
+	md.Stop(t)
+
+	fh, err := os.Open(flows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	r := flowfile.NewReader(fh)
+	n := 0
+	for ; ; n++ {
+		d, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := flow.FromState(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cert, err := x509.ParseCertificate(f.(*flow.HTTPFlow).ClientConn.MitmCert)
+		if err != nil {
+			t.Fatalf("flow %d: mitmcert: %v", n, err)
+		}
+		if err := cert.VerifyHostname("127.0.0.1"); err != nil {
+			t.Errorf("flow %d: mitmcert: %v", n, err)
+		}
+	}
+	if n != 3 {
+		t.Errorf("%d flows saved, want 3", n)
 	}
 }

@@ -6,6 +6,7 @@
 package tlsconfig
 
 import (
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
@@ -17,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/mitmgo/mitmgo/addon"
 	"github.com/mitmgo/mitmgo/certs"
@@ -40,6 +42,12 @@ type TLSConfig struct {
 	// settings (an unverified session is never resumed with verification
 	// on; the chain must still lead to one of the current roots).
 	sessions tls.ClientSessionCache
+	// tickets are the keys of the session tickets handed to clients, one
+	// set for all connections so that a client's next connection can
+	// resume (with a fresh tls.Config per connection and no keys given,
+	// crypto/tls would make new keys for each, and no ticket would ever
+	// be accepted again).
+	tickets ticketKeys
 }
 
 // upstreamSessions is how many upstream servers' sessions are kept.
@@ -391,11 +399,10 @@ func (t *TLSConfig) TLSStartClient(d *addon.TLSData) {
 			upstream = c
 		}
 	}
-	cfg := &tls.Config{
-		GetCertificate: store.GetCertificateFor(d.Server.Address.Host, upstream),
-		MinVersion:     st.clientMin,
-		MaxVersion:     st.clientMax,
-	}
+	cfg := t.tickets.config(time.Now()).Clone()
+	cfg.GetCertificate = store.GetCertificateFor(d.Server.Address.Host, upstream)
+	cfg.MinVersion = st.clientMin
+	cfg.MaxVersion = st.clientMax
 	switch {
 	case d.Server.ALPN != "":
 		cfg.NextProtos = []string{d.Server.ALPN}
@@ -407,6 +414,39 @@ func (t *TLSConfig) TLSStartClient(d *addon.TLSData) {
 		}
 	}
 	d.Config = cfg
+}
+
+// ticketKeys rotates the session ticket keys as crypto/tls does for a
+// single long-lived configuration: a new key every day, tickets accepted
+// for a week.
+type ticketKeys struct {
+	mu      sync.Mutex
+	keys    [][32]byte
+	created time.Time
+	// base holds the keys; every client connection's configuration is a
+	// clone of it.
+	base *tls.Config
+}
+
+const (
+	ticketKeyRotation = 24 * time.Hour
+	ticketKeyLifetime = 7 * 24 * time.Hour
+)
+
+func (k *ticketKeys) config(now time.Time) *tls.Config {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.base != nil && now.Sub(k.created) < ticketKeyRotation {
+		return k.base
+	}
+	var key [32]byte
+	rand.Read(key[:]) // never fails (crypto/rand.Read panics rather)
+	keep := int(ticketKeyLifetime/ticketKeyRotation) - 1
+	k.keys = append([][32]byte{key}, k.keys[:min(len(k.keys), keep)]...)
+	k.base = &tls.Config{}
+	k.base.SetSessionTicketKeys(k.keys)
+	k.created = now
+	return k.base
 }
 
 // PEM returns the CA certificate in PEM form (for tests and onboarding).
