@@ -86,6 +86,13 @@ type (
 	HTTPConnectHook interface{ HTTPConnect(f *flow.HTTPFlow) }
 	// HTTPConnectUpstreamHook: a CONNECT is about to go to an upstream proxy.
 	HTTPConnectUpstreamHook interface{ HTTPConnectUpstream(f *flow.HTTPFlow) }
+	// HTTPConnectedHook: the CONNECT succeeded and the tunnel is open
+	// (mitmproxy 10.4).
+	HTTPConnectedHook interface{ HTTPConnected(f *flow.HTTPFlow) }
+	// HTTPConnectErrorHook: the CONNECT failed: the server was unreachable,
+	// or an addon refused it. Unlike in ErrorHook, f.Error may be nil
+	// (mitmproxy 10.4).
+	HTTPConnectErrorHook interface{ HTTPConnectError(f *flow.HTTPFlow) }
 )
 
 // FlowKeeper is implemented by an addon that tells whether it may still

@@ -87,6 +87,8 @@ type chain struct {
 	error                []named[ErrorHook]
 	httpConnect          []named[HTTPConnectHook]
 	httpConnectUpstream  []named[HTTPConnectUpstreamHook]
+	httpConnected        []named[HTTPConnectedHook]
+	httpConnectError     []named[HTTPConnectErrorHook]
 	webSocketStart       []named[WebSocketStartHook]
 	webSocketMessage     []named[WebSocketMessageHook]
 	webSocketEnd         []named[WebSocketEndHook]
@@ -134,6 +136,8 @@ func buildChain(entries []entry) *chain {
 		error:                collect[ErrorHook](entries),
 		httpConnect:          collect[HTTPConnectHook](entries),
 		httpConnectUpstream:  collect[HTTPConnectUpstreamHook](entries),
+		httpConnected:        collect[HTTPConnectedHook](entries),
+		httpConnectError:     collect[HTTPConnectErrorHook](entries),
 		webSocketStart:       collect[WebSocketStartHook](entries),
 		webSocketMessage:     collect[WebSocketMessageHook](entries),
 		webSocketEnd:         collect[WebSocketEndHook](entries),
@@ -205,7 +209,7 @@ func (m *Manager) KeepsFlows() bool {
 func receivesHTTPFlows(a any) bool {
 	switch a.(type) {
 	case RequestHeadersHook, RequestHook, ResponseHeadersHook, ResponseHook, ErrorHook,
-		HTTPConnectHook, HTTPConnectUpstreamHook,
+		HTTPConnectHook, HTTPConnectUpstreamHook, HTTPConnectedHook, HTTPConnectErrorHook,
 		WebSocketStartHook, WebSocketMessageHook, WebSocketEndHook:
 		return true
 	}
@@ -430,6 +434,16 @@ func (m *Manager) HTTPConnect(f *flow.HTTPFlow) {
 // HTTPConnectUpstream fires http_connect_upstream.
 func (m *Manager) HTTPConnectUpstream(f *flow.HTTPFlow) {
 	run(m, m.chain.Load().httpConnectUpstream, "http_connect_upstream", func(h HTTPConnectUpstreamHook) { h.HTTPConnectUpstream(f) })
+}
+
+// HTTPConnected fires http_connected.
+func (m *Manager) HTTPConnected(f *flow.HTTPFlow) {
+	run(m, m.chain.Load().httpConnected, "http_connected", func(h HTTPConnectedHook) { h.HTTPConnected(f) })
+}
+
+// HTTPConnectError fires http_connect_error.
+func (m *Manager) HTTPConnectError(f *flow.HTTPFlow) {
+	run(m, m.chain.Load().httpConnectError, "http_connect_error", func(h HTTPConnectErrorHook) { h.HTTPConnectError(f) })
 }
 
 // WebSocketStart fires websocket_start.

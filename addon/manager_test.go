@@ -210,6 +210,8 @@ func (e *everything) Response(*flow.HTTPFlow)                  { e.rec("response
 func (e *everything) Error(*flow.HTTPFlow)                     { e.rec("error") }
 func (e *everything) HTTPConnect(*flow.HTTPFlow)               { e.rec("http_connect") }
 func (e *everything) HTTPConnectUpstream(*flow.HTTPFlow)       { e.rec("http_connect_upstream") }
+func (e *everything) HTTPConnected(*flow.HTTPFlow)             { e.rec("http_connected") }
+func (e *everything) HTTPConnectError(*flow.HTTPFlow)          { e.rec("http_connect_error") }
 func (e *everything) WebSocketStart(*flow.HTTPFlow)            { e.rec("websocket_start") }
 func (e *everything) WebSocketMessage(*flow.HTTPFlow)          { e.rec("websocket_message") }
 func (e *everything) WebSocketEnd(*flow.HTTPFlow)              { e.rec("websocket_end") }
@@ -251,6 +253,8 @@ func fireAll(m *Manager) []string {
 		{"error", func() { m.Error(hf) }},
 		{"http_connect", func() { m.HTTPConnect(hf) }},
 		{"http_connect_upstream", func() { m.HTTPConnectUpstream(hf) }},
+		{"http_connected", func() { m.HTTPConnected(hf) }},
+		{"http_connect_error", func() { m.HTTPConnectError(hf) }},
 		{"websocket_start", func() { m.WebSocketStart(hf) }},
 		{"websocket_message", func() { m.WebSocketMessage(hf) }},
 		{"websocket_end", func() { m.WebSocketEnd(hf) }},

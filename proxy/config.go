@@ -3,6 +3,7 @@ package proxy
 import (
 	"fmt"
 	"math"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +31,16 @@ type Config struct {
 	// MaxUpstreamPerClient bounds the idle upstream connections one client
 	// connection keeps for reuse.
 	MaxUpstreamPerClient int
+	// ConnectAddr is the local IP address upstream connections are made
+	// from (connect_addr); "" lets the system choose.
+	ConnectAddr string
+	// Debug logs the proxy core's inner workings (proxy_debug).
+	Debug bool
+	// Lazy defers server connections until a request needs one
+	// (connection_strategy=lazy): a CONNECT is answered at once, and an
+	// intercepted tunnel connects when its first request is forwarded, so
+	// that server replay or map_local can answer while offline.
+	Lazy bool
 }
 
 // DefaultListenPort is regular mode's port.
@@ -53,6 +64,8 @@ func declareOptions(l *addon.Loader) {
 	l.AddOption("normalize_outbound_headers", addon.Bool, true, "Normalize outgoing HTTP/2 header names, but emit a warning when doing so. HTTP/2 does not allow uppercase header names. This option makes sure that HTTP/2 headers set in custom scripts are lowercased before they are sent.")
 	l.AddOption("rawtcp", addon.Bool, true, "Enable/disable raw TCP connections. TCP connections are enabled by default.")
 	l.AddOption("websocket", addon.Bool, true, "Enable/disable WebSocket support. WebSocket support is enabled by default.")
+	l.AddOption("connect_addr", addon.OptionalString, nil, "Set the local IP address that mitmproxy should use when connecting to upstream servers.")
+	l.AddOption("proxy_debug", addon.Bool, false, "Enable debug logs in the proxy core.")
 	l.AddOption("http2", addon.Bool, true, "Enable/disable HTTP/2 support. HTTP/2 support is enabled by default (mitmgo: HTTP/1.1 only for now).")
 }
 
@@ -63,6 +76,15 @@ func buildConfig(o *addon.Options) (*Config, error) {
 		KeepHostHeader:       o.Bool("keep_host_header"),
 		StoreStreamedBodies:  o.Bool("store_streamed_bodies"),
 		MaxUpstreamPerClient: 8,
+		Debug:                o.Bool("proxy_debug"),
+		Lazy:                 o.String("connection_strategy") == "lazy",
+	}
+	if a := o.String("connect_addr"); a != "" {
+		ip, err := netip.ParseAddr(a)
+		if err != nil || ip.Zone() != "" {
+			return nil, fmt.Errorf("option connect_addr: invalid connection address %q, specify a valid IP address", a)
+		}
+		c.ConnectAddr = ip.String()
 	}
 	if o.IsSet("listen_port") {
 		c.ListenPort = o.Int("listen_port")

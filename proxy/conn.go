@@ -96,6 +96,10 @@ type clientConn struct {
 	// tunnelErr is set when the server of an intercepted tunnel could not
 	// be reached over TLS: every request in the tunnel gets it as a 502.
 	tunnelErr error
+	// lazyTLS is the TLS the client spoke to an intercepted tunnel whose
+	// server was not connected yet (connection_strategy=lazy): the server
+	// connection made later for its host uses the client's SNI.
+	lazyTLS *lazyTLS
 
 	// upstream holds idle server connections kept for this client's next
 	// requests, most recently used last.
@@ -161,6 +165,12 @@ func (cc *clientConn) forceClose() {
 		sc.conn.Close()
 	}
 }
+
+// debug reports whether proxy_debug is on: the core then logs its inner
+// workings at debug level (shown with termlog_verbosity=debug), as
+// mitmproxy's does. Callers check it before building a message, so that
+// the hot path pays nothing while it is off.
+func (cc *clientConn) debug() bool { return cc.s.Config().Debug }
 
 func (cc *clientConn) serve() {
 	m := cc.s.m

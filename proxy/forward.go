@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -26,6 +27,9 @@ func (cc *clientConn) forward(f *flow.HTTPFlow, reqStream *bodyStream, cfg *Conf
 	for attempt := 0; ; attempt++ {
 		sc = cc.takeUpstream(key)
 		reused := sc != nil
+		if reused && cc.debug() {
+			cc.log.Debug("reusing the kept connection to " + sc.server.Address.String())
+		}
 		if sc == nil {
 			var err error
 			sc, err = cc.connectUpstream(f, req.Scheme, req.Host, req.Port, cfg)
@@ -49,6 +53,9 @@ func (cc *clientConn) forward(f *flow.HTTPFlow, reqStream *bodyStream, cfg *Conf
 		if reused && reqStream == nil && attempt == 0 && ioDone(err) && !isTimeout(err) {
 			// The server closed a kept-alive connection before we used it:
 			// the request never reached it, so retry on a new connection.
+			if cc.debug() {
+				cc.log.Debug("the kept connection was closed by the server (" + describeIOError(err) + "); retrying on a new one")
+			}
 			continue
 		}
 		return cc.failFlow(f, "server "+sc.server.Address.String()+": "+describeResponseError(err), 502)
@@ -70,6 +77,10 @@ func (cc *clientConn) forward(f *flow.HTTPFlow, reqStream *bodyStream, cfg *Conf
 		return cc.failFlow(f, fmt.Sprintf("server %s sent an invalid response: %v", sc.server.Address, ferr), 502)
 	}
 
+	if cc.debug() {
+		cc.log.Debug(fmt.Sprintf("response head: %s %d %s, %d header fields, body %s, server connection %s", rh.Proto, rh.Status, rh.Reason,
+			len(rh.Headers), framing, map[bool]string{true: "reusable", false: "closed after it"}[serverKeep]))
+	}
 	m.ResponseHeaders(f)
 	if !cc.afterHook(f) {
 		cc.closeServer(sc)
@@ -80,6 +91,9 @@ func (cc *clientConn) forward(f *flow.HTTPFlow, reqStream *bodyStream, cfg *Conf
 	}
 
 	if resp.Stream || exceeds(framing, cfg.StreamLargeBodies) {
+		if cc.debug() {
+			cc.log.Debug("streaming the response body (" + framing.String() + ")")
+		}
 		return cc.streamResponse(f, sc, newBodyStream(sc.br, framing, nil, cfg), serverKeep)
 	}
 	body, trailers, tail, err := cc.readBody(sc.br, framing, cfg)
@@ -91,6 +105,9 @@ func (cc *clientConn) forward(f *flow.HTTPFlow, reqStream *bodyStream, cfg *Conf
 		cc.closeServer(sc)
 		return cc.failFlow(f, "server "+sc.server.Address.String()+" disconnected while sending the response body: "+describeIOError(err), 502)
 	case tail != nil:
+		if cc.debug() {
+			cc.log.Debug(fmt.Sprintf("streaming the response body: more than stream_large_bodies (%d bytes) arrived", cfg.StreamLargeBodies))
+		}
 		return cc.streamResponse(f, sc, tail, serverKeep)
 	}
 	resp.RawContent, resp.Trailers = body, trailers
@@ -244,6 +261,9 @@ func (cc *clientConn) upgrade(f *flow.HTTPFlow, sc *serverConn) bool {
 	if isWebSocket {
 		m.WebSocketStart(f)
 	}
+	if cc.debug() {
+		cc.log.Debug("protocol switched: relaying bytes both ways until both sides close")
+	}
 	relay(cc.br, cc.stream, sc.br, sc.conn)
 	cc.closeServer(sc)
 	if isWebSocket {
@@ -308,32 +328,47 @@ func (cc *clientConn) handleConnect(f *flow.HTTPFlow, head *h1.RequestHead) bool
 	req.Authority, req.Host, req.Port, req.Scheme, req.Path = head.Target, host, port, "http", ""
 	req.RawContent = []byte{}
 	req.TimestampEnd = nowSeconds()
-	f.ServerConn = flow.NewServer(flow.Address{Host: host, Port: port})
+	server := flow.NewServer(flow.Address{Host: host, Port: port})
+	f.ServerConn = server
 	m.HTTPConnect(f)
 	if !cc.afterHook(f) {
 		return false
 	}
-	if f.Response != nil && f.Response.StatusCode/100 != 2 {
+	var sc *serverConn
+	if f.Response == nil && !cfg.Lazy {
+		// Eager connection strategy: connect upstream before accepting
+		// the tunnel, so that an unreachable server is reported to the
+		// client, and TLS can mirror the server's certificate and ALPN.
+		sc, err = cc.connectUpstream(f, "tcp", host, port, cfg)
+		if err != nil {
+			f.Response = flow.NewResponse(502, []byte(fmt.Sprintf("Cannot connect to %s: %v "+
+				"If you plan to redirect requests away from this server, consider setting `connection_strategy` to `lazy` to suppress early connections.",
+				net.JoinHostPort(host, strconv.Itoa(port)), err)), nil)
+		}
+	}
+	if f.Response == nil {
+		// As mitmproxy: no header at all, which some clients (Android
+		// emulators' -http-proxy) need.
+		now := nowSeconds()
+		f.Response = &flow.Response{
+			Message:    flow.Message{HTTPVersion: req.HTTPVersion, Headers: flow.Headers{}, RawContent: []byte{}, TimestampStart: now, TimestampEnd: now},
+			StatusCode: 200, Reason: "Connection established",
+		}
+	}
+	f.Live = false
+	if f.Response.StatusCode/100 != 2 {
+		m.HTTPConnectError(f)
 		if cc.writeResponse(f.Response, false) == nil {
 			_ = cc.bw.Flush()
 		}
 		return false
 	}
-	// Eager connection strategy: connect upstream before accepting the
-	// tunnel, so an unreachable server is reported to the client as a 502.
-	sc, err := cc.connectUpstream(f, "tcp", host, port, cfg)
-	if err != nil {
-		f.Error = flow.NewError(err.Error())
-		cc.sendErrorPage(502, err.Error())
-		return false
-	}
-	cc.bw.WriteString("HTTP/1.1 200 Connection established\r\n\r\n")
-	if err := cc.bw.Flush(); err != nil {
+	m.HTTPConnected(f)
+	if err := cc.writeResponse(f.Response, false); err != nil || cc.bw.Flush() != nil {
 		cc.closeServer(sc)
 		return false
 	}
-	f.Live = false
 	cc.setState(stateBusy)
-	cc.interceptTunnel(sc, host, port)
+	cc.interceptTunnel(f, sc, server)
 	return false
 }

@@ -31,6 +31,9 @@ func (cc *clientConn) httpLoop(tun *tunnel) {
 		head, err := h1.ReadRequestHead(cc.br, h1.DefaultMaxHeaderBytes)
 		if err != nil {
 			if ioDone(err) {
+				if cc.debug() {
+					cc.log.Debug("client connection done: " + describeIOError(err))
+				}
 				return
 			}
 			cc.log.Info(fmt.Sprintf("Bad HTTP request: %v", err))
@@ -40,7 +43,13 @@ func (cc *clientConn) httpLoop(tun *tunnel) {
 		if !cc.setState(stateBusy) {
 			return
 		}
+		if cc.debug() {
+			cc.log.Debug(fmt.Sprintf("request head: %s %s %s, %d header fields", head.Method, truncateString(head.Target, 200), head.Proto, len(head.Headers)))
+		}
 		more := cc.handleRequest(head, tun)
+		if !more && cc.debug() {
+			cc.log.Debug("client connection not kept alive after this request")
+		}
 		cc.recycleBodies()
 		if !more {
 			return

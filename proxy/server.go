@@ -65,9 +65,46 @@ func (s *Server) Configure(map[string]bool) error {
 }
 
 var (
-	_ addon.LoadHook      = (*Server)(nil)
-	_ addon.ConfigureHook = (*Server)(nil)
+	_ addon.LoadHook          = (*Server)(nil)
+	_ addon.ConfigureHook     = (*Server)(nil)
+	_ addon.ServerConnectHook = (*Server)(nil)
 )
+
+// errSelfConnect is mitmproxy's error for a request to the proxy itself.
+const errSelfConnect = "Request destination unknown. Unable to figure out where this request should be forwarded to."
+
+// ServerConnect refuses to connect to the proxy's own address, which would
+// only loop back in, and sets the local address of upstream connections
+// (connect_addr), as mitmproxy's proxyserver addon does in this hook: later
+// addons see both, and may still change the local address.
+func (s *Server) ServerConnect(d *addon.ServerConnectionData) {
+	if s.isOwnAddress(d.Server.Address) {
+		d.Server.Error = errSelfConnect
+	}
+	if c := s.Config(); d.Server.Sockname.Host == "" && c.ConnectAddr != "" {
+		d.Server.Sockname = flow.Address{Host: c.ConnectAddr}
+	}
+}
+
+// isOwnAddress reports whether a is one of the proxy's listening ports on a
+// loopback name or the listen host.
+func (s *Server) isOwnAddress(a flow.Address) bool {
+	switch a.Host {
+	case "localhost", "127.0.0.1", "::1":
+	default:
+		if h := s.Config().ListenHost; h == "" || h != a.Host {
+			return false
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ln := range s.listeners {
+		if flow.AddrFrom(ln.Addr()).Port == a.Port {
+			return true
+		}
+	}
+	return false
+}
 
 // Config returns the current configuration.
 func (s *Server) Config() *Config {

@@ -40,11 +40,32 @@ func looksLikeHTTP(b []byte) bool {
 	return false
 }
 
+// lazyTLS is what the client's TLS said about a server not connected yet.
+type lazyTLS struct {
+	host string
+	port int
+	sni  string
+}
+
 // interceptTunnel takes over a CONNECT tunnel after the 200: TLS is
 // intercepted (unless an addon ignores the connection), plain HTTP is served
-// as HTTP, anything else is relayed untouched.
-func (cc *clientConn) interceptTunnel(sc *serverConn, host string, port int) {
+// as HTTP, anything else is relayed untouched. sc is the server connection,
+// nil under the lazy connection strategy: server describes the server then,
+// and the connection is made once something needs it.
+func (cc *clientConn) interceptTunnel(f *flow.HTTPFlow, sc *serverConn, server *flow.Server) {
 	m := cc.s.m
+	host, port := server.Address.Host, server.Address.Port
+	// passThrough relays the tunnel untouched, connecting first if needed.
+	passThrough := func() {
+		if sc == nil {
+			var err error
+			if sc, err = cc.connectUpstream(f, "tcp", host, port, cc.s.Config()); err != nil {
+				return
+			}
+		}
+		relay(cc.br, cc.stream, sc.br, sc.conn)
+		cc.closeServer(sc)
+	}
 	head, err := cc.br.Peek(4)
 	if err != nil && len(head) == 0 {
 		cc.closeServer(sc)
@@ -53,30 +74,39 @@ func (cc *clientConn) interceptTunnel(sc *serverConn, host string, port int) {
 	switch {
 	case tlshello.LooksLikeTLS(head):
 	case looksLikeHTTP(head):
-		sc.key = upstreamKey{"http", host, port}
-		cc.keepUpstream(sc, cc.s.Config().MaxUpstreamPerClient)
-		cc.httpLoop(&tunnel{scheme: "http", host: host, port: port, server: sc.server})
+		if sc != nil {
+			server = sc.server
+			sc.key = upstreamKey{"http", host, port}
+			cc.keepUpstream(sc, cc.s.Config().MaxUpstreamPerClient)
+		}
+		cc.httpLoop(&tunnel{scheme: "http", host: host, port: port, server: server})
 		return
 	default:
-		relay(cc.br, cc.stream, sc.br, sc.conn)
-		cc.closeServer(sc)
+		passThrough()
 		return
 	}
 	hello, err := tlshello.Peek(cc.br)
 	if err != nil {
 		cc.log.Info(fmt.Sprintf("Cannot parse the TLS ClientHello (%v); passing the connection through.", err))
-		relay(cc.br, cc.stream, sc.br, sc.conn)
-		cc.closeServer(sc)
+		passThrough()
 		return
 	}
+	if sc != nil {
+		server = sc.server
+	}
 	chd := &addon.ClientHelloData{
-		Client: cc.client, Server: sc.server, SNI: hello.SNI, ALPNProtocols: hello.ALPN,
-		EstablishServerTLSFirst: true,
+		Client: cc.client, Server: server, SNI: hello.SNI, ALPNProtocols: hello.ALPN,
+		EstablishServerTLSFirst: sc != nil,
+	}
+	if cc.debug() {
+		cc.log.Debug(fmt.Sprintf("TLS ClientHello: sni %q, alpn %q", hello.SNI, hello.ALPN))
 	}
 	m.TLSClientHello(chd)
 	if chd.IgnoreConnection {
-		relay(cc.br, cc.stream, sc.br, sc.conn)
-		cc.closeServer(sc)
+		if cc.debug() {
+			cc.log.Debug("TLS connection passed through without interception (ignore_hosts, allow_hosts or an addon)")
+		}
+		passThrough()
 		return
 	}
 	cc.client.TLS = true
@@ -87,9 +117,18 @@ func (cc *clientConn) interceptTunnel(sc *serverConn, host string, port int) {
 	if sni == "" && net.ParseIP(host) == nil {
 		sni = host
 	}
-	upstreamErr := cc.startServerTLS(sc, sni, hello.ALPN, chd)
+	var upstreamErr error
+	if sc != nil {
+		upstreamErr = cc.startServerTLS(sc, sni, hello.ALPN, chd)
+	} else {
+		// Lazy: the client's handshake comes first, with a certificate
+		// for its SNI alone; the server is connected for the first
+		// request that needs it, with the same SNI.
+		server.TLS, server.SNI, server.ALPNOffers = true, sni, hello.ALPN
+		cc.lazyTLS = &lazyTLS{host: host, port: port, sni: sni}
+	}
 
-	cd := &addon.TLSData{Client: cc.client, Server: sc.server, IsClient: true, ClientHello: chd}
+	cd := &addon.TLSData{Client: cc.client, Server: server, IsClient: true, ClientHello: chd}
 	m.TLSStartClient(cd)
 	if cd.Config == nil {
 		cc.log.Error("No TLS configuration for the client connection (is the tlsconfig addon loaded?)")
@@ -124,6 +163,14 @@ func (cc *clientConn) interceptTunnel(sc *serverConn, host string, port int) {
 	cc.client.TLSVersion = tlsVersionName(st.Version)
 	cc.client.Cipher = tls.CipherSuiteName(st.CipherSuite)
 	cc.client.ALPN = st.NegotiatedProtocol
+	if cc.debug() {
+		cc.log.Debug(fmt.Sprintf("TLS with the client established: %s, %s, alpn %q, resumed %v", cc.client.TLSVersion, cc.client.Cipher, st.NegotiatedProtocol, st.DidResume))
+	}
+	// The client's own certificates, when a tls_start_client hook asked
+	// for them (request_client_cert).
+	for _, c := range st.PeerCertificates {
+		cc.client.CertificateList = append(cc.client.CertificateList, c.Raw)
+	}
 	m.TLSEstablishedClient(cd)
 
 	cc.stream = tconn
@@ -131,11 +178,13 @@ func (cc *clientConn) interceptTunnel(sc *serverConn, host string, port int) {
 	cc.br = bufio.NewReaderSize(tconn, bufSize)
 	cc.bw = bufio.NewWriterSize(tw, bufSize)
 	cc.direct = tw
-	tun := &tunnel{scheme: "https", host: host, port: port, server: sc.server}
-	if upstreamErr != nil {
+	tun := &tunnel{scheme: "https", host: host, port: port, server: server}
+	switch {
+	case sc == nil:
+	case upstreamErr != nil:
 		cc.closeServer(sc)
 		cc.tunnelErr = upstreamErr
-	} else {
+	default:
 		sc.key = upstreamKey{"https", host, port}
 		cc.keepUpstream(sc, cc.s.Config().MaxUpstreamPerClient)
 	}
@@ -203,7 +252,11 @@ func (cc *clientConn) startServerTLS(sc *serverConn, sni string, alpn []string, 
 		m.TLSFailedServer(sd)
 		return errors.New(msg)
 	}
-	recordServerTLS(sc.server, tconn.ConnectionState())
+	st := tconn.ConnectionState()
+	recordServerTLS(sc.server, st)
+	if cc.debug() {
+		cc.log.Debug(fmt.Sprintf("TLS with the server %s established: %s, %s, alpn %q, resumed %v", sc.server.Address, sc.server.TLSVersion, sc.server.Cipher, st.NegotiatedProtocol, st.DidResume))
+	}
 	m.TLSEstablishedServer(sd)
 	sc.conn = tconn
 	if certWatch.asked && !certWatch.sent {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"syscall"
 
 	"github.com/mitmgo/mitmgo/addon"
@@ -106,6 +107,17 @@ func (cc *clientConn) connectUpstream(f *flow.HTTPFlow, scheme, host string, por
 	addr := server.Address.String()
 	server.TimestampStart = nowSeconds()
 	d := net.Dialer{Timeout: cfg.ConnectTimeout}
+	if local := server.Sockname; local.Host != "" {
+		// connect_addr, or an addon's choice in server_connect.
+		ip, err := netip.ParseAddr(local.Host)
+		if err != nil {
+			server.Error = fmt.Sprintf("cannot connect from %s: not an IP address", local)
+			cc.log.Info("server connect error: " + server.Error)
+			m.ServerConnectError(data)
+			return nil, errors.New(server.Error)
+		}
+		d.LocalAddr = &net.TCPAddr{IP: ip.AsSlice(), Port: local.Port}
+	}
 	raw, err := d.DialContext(cc.ctx(), "tcp", addr)
 	if err != nil {
 		server.Error = describeDialError(addr, err, cfg)
@@ -128,7 +140,13 @@ func (cc *clientConn) connectUpstream(f *flow.HTTPFlow, scheme, host string, por
 	if server.TLS {
 		// An https:// request in absolute form: TLS to the server, set up
 		// by the addons as for intercepted tunnels.
-		if err := cc.startServerTLS(sc, host, []string{"http/1.1"}, nil); err != nil {
+		sni := host
+		if l := cc.lazyTLS; l != nil && l.host == host && l.port == port {
+			// The first request of a lazily connected tunnel: the
+			// server gets the SNI the client sent.
+			sni = l.sni
+		}
+		if err := cc.startServerTLS(sc, sni, []string{"http/1.1"}, nil); err != nil {
 			raw.Close()
 			return nil, err
 		}
@@ -167,7 +185,11 @@ func tlsVersionName(v uint16) string {
 	return ""
 }
 
+// closeServer closes a server connection; nil (none made yet) is fine.
 func (cc *clientConn) closeServer(sc *serverConn) {
+	if sc == nil {
+		return
+	}
 	sc.conn.Close()
 	sc.server.TimestampEnd = nowSeconds()
 	cc.log.Info("server disconnect " + sc.server.Address.String())

@@ -292,3 +292,37 @@ func readFile(t *testing.T, path string) string {
 	}
 	return string(b)
 }
+
+// TestE2EConnectHooks: a script's http_connect, http_connected and
+// http_connect_error (mitmproxy 10.4) run for CONNECT requests, with the
+// flow's response in the last two.
+func TestE2EConnectHooks(t *testing.T) {
+	needScripts(t)
+	script := `import logging
+
+def http_connect(flow):
+    logging.info("http_connect %s" % flow.request.host_header)
+
+def http_connected(flow):
+    logging.info("http_connected %d %s" % (flow.response.status_code, flow.response.reason))
+
+def http_connect_error(flow):
+    logging.info("http_connect_error %d error=%s" % (flow.response.status_code, flow.error))
+`
+	dir := seedDir(t, map[string]string{"connect.py": script})
+	origin := testutil.HTTPOrigin(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	md := testutil.StartMitmdumpWith(t, testutil.Options{Dir: dir}, "-s", "connect.py")
+	up := strings.TrimPrefix(origin.URL, "http://")
+	down := testutil.UnusedAddr(t)
+	for _, target := range []string{up, down} {
+		c := md.Dial(t)
+		fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", target, target)
+		buf := make([]byte, 256)
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		c.Read(buf)
+		c.Close()
+	}
+	md.WaitOutput(t, "http_connect_error 502 error=None", 10*time.Second)
+	md.WaitOutput(t, "http_connected 200 Connection established", 10*time.Second)
+	md.WaitOutput(t, "http_connect "+up, 10*time.Second)
+}

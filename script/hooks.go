@@ -19,6 +19,8 @@ const (
 	hError
 	hHTTPConnect
 	hHTTPConnectUpstream
+	hHTTPConnected
+	hHTTPConnectError
 	hWebSocketStart
 	hWebSocketMessage
 	hWebSocketEnd
@@ -45,7 +47,7 @@ const (
 // hookNames are mitmproxy's names of the hooks above, in order.
 var hookNames = [numHooks]string{
 	"requestheaders", "request", "responseheaders", "response", "error",
-	"http_connect", "http_connect_upstream",
+	"http_connect", "http_connect_upstream", "http_connected", "http_connect_error",
 	"websocket_start", "websocket_message", "websocket_end",
 	"tcp_start", "tcp_message", "tcp_end", "tcp_error",
 	"client_connected", "client_disconnected",
@@ -70,6 +72,8 @@ var (
 	_ addon.ErrorHook                = (*Addon)(nil)
 	_ addon.HTTPConnectHook          = (*Addon)(nil)
 	_ addon.HTTPConnectUpstreamHook  = (*Addon)(nil)
+	_ addon.HTTPConnectedHook        = (*Addon)(nil)
+	_ addon.HTTPConnectErrorHook     = (*Addon)(nil)
 	_ addon.WebSocketStartHook       = (*Addon)(nil)
 	_ addon.WebSocketMessageHook     = (*Addon)(nil)
 	_ addon.WebSocketEndHook         = (*Addon)(nil)
@@ -105,6 +109,8 @@ func (a *Addon) HTTPConnect(f *flow.HTTPFlow)     { a.httpHook(hHTTPConnect, f) 
 func (a *Addon) HTTPConnectUpstream(f *flow.HTTPFlow) {
 	a.httpHook(hHTTPConnectUpstream, f)
 }
+func (a *Addon) HTTPConnected(f *flow.HTTPFlow)    { a.httpHook(hHTTPConnected, f) }
+func (a *Addon) HTTPConnectError(f *flow.HTTPFlow) { a.httpHook(hHTTPConnectError, f) }
 func (a *Addon) WebSocketStart(f *flow.HTTPFlow)   { a.httpHook(hWebSocketStart, f) }
 func (a *Addon) WebSocketMessage(f *flow.HTTPFlow) { a.httpHook(hWebSocketMessage, f) }
 

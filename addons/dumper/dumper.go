@@ -29,6 +29,7 @@ var (
 	_ addon.ConfigureHook        = (*Dumper)(nil)
 	_ addon.ResponseHook         = (*Dumper)(nil)
 	_ addon.ErrorHook            = (*Dumper)(nil)
+	_ addon.HTTPConnectErrorHook = (*Dumper)(nil)
 	_ addon.WebSocketMessageHook = (*Dumper)(nil)
 	_ addon.WebSocketEndHook     = (*Dumper)(nil)
 	_ addon.TCPMessageHook       = (*Dumper)(nil)
@@ -186,6 +187,11 @@ func (d *Dumper) Response(f *flow.HTTPFlow) { d.dumpHTTP(f) }
 
 // Error prints a flow that failed.
 func (d *Dumper) Error(f *flow.HTTPFlow) { d.dumpHTTP(f) }
+
+// HTTPConnectError prints a CONNECT that failed (mitmproxy >= 10.4 prints
+// it in this hook; 8.1.1 did in response): the request line and the
+// proxy's answer, such as "<< 502 Bad Gateway 180b".
+func (d *Dumper) HTTPConnectError(f *flow.HTTPFlow) { d.dumpHTTP(f) }
 
 func (d *Dumper) dumpHTTP(f *flow.HTTPFlow) {
 	c := d.cfg.Load()

@@ -342,6 +342,22 @@ type Framing struct {
 	Length int64
 }
 
+// String describes the framing for logs: "no body", "content-length 42",
+// "chunked", "until close".
+func (f Framing) String() string {
+	switch f.Kind {
+	case NoBody:
+		return "no body"
+	case Length:
+		return "content-length " + strconv.FormatInt(f.Length, 10)
+	case Chunked:
+		return "chunked"
+	case UntilClose:
+		return "until close"
+	}
+	return "unknown framing"
+}
+
 func isChunked(h flow.Headers) (present, chunked bool) {
 	te, ok := h.Lookup("transfer-encoding")
 	if !ok {

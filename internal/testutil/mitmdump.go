@@ -213,13 +213,19 @@ func StartMitmdumpWith(t testing.TB, o Options, args ...string) *Mitmdump {
 
 // freePort returns a port that was free a moment ago.
 func freePort(t testing.TB) string {
+	_, port, _ := net.SplitHostPort(UnusedAddr(t))
+	return port
+}
+
+// UnusedAddr is a loopback address nothing listened on a moment ago: a
+// server that refuses connections.
+func UnusedAddr(t testing.TB) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	return port
+	return ln.Addr().String()
 }
 
 // Output is everything mitmdump wrote so far, stdout then stderr.

@@ -72,7 +72,7 @@ LIFECYCLE = {"load", "configure", "running", "done"}
 LEGACY = {"clientconnect": "client_connected", "clientdisconnect": "client_disconnected",
           "serverconnect": "server_connected", "serverdisconnect": "server_disconnected"}
 # Hooks after which mitmgo will not send the flow again.
-FINAL_HOOKS = {"error", "websocket_end", "tcp_end", "tcp_error"}
+FINAL_HOOKS = {"error", "http_connected", "http_connect_error", "websocket_end", "tcp_end", "tcp_error"}
 # Every name looked up on scripts.
 HOOK_NAMES = sorted(HTTP_HOOKS | TCP_HOOKS | CLIENT_HOOKS | SERVER_HOOKS | TLS_HOOKS | {"tls_clienthello"}
                     | LIFECYCLE | set(LEGACY) | {"tick"})

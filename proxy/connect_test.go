@@ -1,0 +1,240 @@
+package proxy_test
+
+import (
+	"bufio"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mitmgo/mitmgo/addon"
+	"github.com/mitmgo/mitmgo/addons/tlsconfig"
+	"github.com/mitmgo/mitmgo/flow"
+	"github.com/mitmgo/mitmgo/internal/testutil"
+)
+
+// connectRecorder records the CONNECT hooks and the server connections.
+type connectRecorder struct {
+	mu      sync.Mutex
+	events  []string
+	flows   []*flow.HTTPFlow
+	refuse  int // status an http_connect hook answers with
+	answer  bool
+	servers []string // the SNI of each server connection, "-" without TLS
+}
+
+func (r *connectRecorder) add(ev string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, ev)
+}
+
+func (r *connectRecorder) HTTPConnect(f *flow.HTTPFlow) {
+	r.add("http_connect")
+	if r.refuse != 0 {
+		f.Response = flow.NewResponse(r.refuse, []byte("not you"), nil)
+	}
+}
+
+func (r *connectRecorder) HTTPConnected(f *flow.HTTPFlow) {
+	r.add(fmt.Sprintf("http_connected %d", f.Response.StatusCode))
+}
+
+func (r *connectRecorder) HTTPConnectError(f *flow.HTTPFlow) {
+	r.add(fmt.Sprintf("http_connect_error %d", f.Response.StatusCode))
+	r.mu.Lock()
+	r.flows = append(r.flows, f)
+	r.mu.Unlock()
+}
+
+// Request answers inside the tunnel without a server when asked to.
+func (r *connectRecorder) Request(f *flow.HTTPFlow) {
+	r.add("request " + f.Request.Scheme)
+	if r.answer {
+		f.Response = flow.NewResponse(200, []byte("answered by an addon"), nil)
+	}
+}
+
+func (r *connectRecorder) ServerConnected(d *addon.ServerConnectionData) {
+	sni := "-"
+	if d.Server.TLS {
+		sni = d.Server.SNI
+	}
+	r.mu.Lock()
+	r.servers = append(r.servers, sni)
+	r.mu.Unlock()
+	r.add("server_connected")
+}
+
+func (r *connectRecorder) Events() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.events...)
+}
+
+// connectThrough sends a CONNECT and returns the connection, a reader
+// positioned after the answer's head, and the answer's status line.
+func connectThrough(t *testing.T, proxyAddr, target string) (net.Conn, *bufio.Reader, string) {
+	t.Helper()
+	c, err := net.Dial("tcp", proxyAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", target, target)
+	br := bufio.NewReader(c)
+	status, err := br.ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if line == "\r\n" {
+			break
+		}
+	}
+	return c, br, strings.TrimSpace(status)
+}
+
+func TestConnectHooks(t *testing.T) {
+	origin := peerOrigin(t)
+	tests := []struct {
+		name       string
+		target     string
+		refuse     int
+		wantStatus string
+		wantBody   string
+		wantEvents []string
+	}{
+		{name: "connected", target: origin.Addr, wantStatus: "HTTP/1.1 200 Connection established",
+			wantEvents: []string{"http_connect", "server_connected", "http_connected 200"}},
+		// As mitmproxy: the answer is a response, not a flow error, and
+		// says how to avoid connecting early.
+		{name: "server unreachable", target: testutil.UnusedAddr(t), wantStatus: "HTTP/1.1 502 Bad Gateway",
+			wantBody:   "Cannot connect to 127.0.0.1:",
+			wantEvents: []string{"http_connect", "http_connect_error 502"}},
+		{name: "refused by an addon", target: origin.Addr, refuse: 403, wantStatus: "HTTP/1.1 403 Forbidden",
+			wantBody: "not you", wantEvents: []string{"http_connect", "http_connect_error 403"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := &connectRecorder{refuse: tt.refuse}
+			addr := startProxyWith(t, rec)
+			c, br, status := connectThrough(t, addr, tt.target)
+			if status != tt.wantStatus {
+				t.Errorf("status %q, want %q", status, tt.wantStatus)
+			}
+			if tt.wantBody != "" {
+				body, _ := io.ReadAll(br)
+				if !strings.Contains(string(body), tt.wantBody) {
+					t.Errorf("body %q, want it to contain %q", body, tt.wantBody)
+				}
+				if strings.Contains(tt.wantBody, "Cannot connect") && !strings.Contains(string(body), "connection_strategy") {
+					t.Errorf("body %q does not suggest connection_strategy=lazy", body)
+				}
+			}
+			c.Close()
+			if got := strings.Join(rec.Events(), ", "); got != strings.Join(tt.wantEvents, ", ") {
+				t.Errorf("hooks %s, want %s", got, strings.Join(tt.wantEvents, ", "))
+			}
+			for _, f := range rec.flows {
+				if f.Error != nil || f.Live {
+					t.Errorf("failed CONNECT flow: error %v, live %v; want no error (the response says it) and not live", f.Error, f.Live)
+				}
+			}
+		})
+	}
+}
+
+// TestLazyConnect: with connection_strategy=lazy a CONNECT is answered at
+// once, and nothing connects to the server until a request needs it, so an
+// addon (server replay, map_local) can answer with the server offline.
+func TestLazyConnect(t *testing.T) {
+	offline := testutil.UnusedAddr(t)
+
+	t.Run("plain HTTP in the tunnel, answered by an addon", func(t *testing.T) {
+		rec := &connectRecorder{answer: true}
+		addr := startProxyWith(t, rec, "connection_strategy=lazy")
+		c, br, status := connectThrough(t, addr, offline)
+		if status != "HTTP/1.1 200 Connection established" {
+			t.Fatalf("status %q", status)
+		}
+		if body := get(t, c, br, offline, "/x"); body != "answered by an addon" {
+			t.Errorf("body %q", body)
+		}
+		if got := strings.Join(rec.Events(), ", "); got != "http_connect, http_connected 200, request http" {
+			t.Errorf("hooks %s", got)
+		}
+	})
+
+	t.Run("TLS in the tunnel, answered by an addon", func(t *testing.T) {
+		rec := &connectRecorder{answer: true}
+		confdir := t.TempDir()
+		addr := startProxyAddons(t, []any{tlsconfig.New(), rec}, "connection_strategy=lazy", "confdir="+confdir)
+		c, _, _ := connectThrough(t, addr, "example.com:443")
+		tc := tls.Client(c, &tls.Config{RootCAs: caPool(t, confdir), ServerName: "example.com"})
+		if body := get(t, tc, bufio.NewReader(tc), "example.com", "/x"); body != "answered by an addon" {
+			t.Errorf("body %q", body)
+		}
+		if got := strings.Join(rec.Events(), ", "); got != "http_connect, http_connected 200, request https" {
+			t.Errorf("hooks %s (no server connection expected)", got)
+		}
+	})
+
+	t.Run("TLS in the tunnel, forwarded with the client's SNI", func(t *testing.T) {
+		origin := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, "origin saw SNI %q", r.TLS.ServerName)
+		}))
+		t.Cleanup(origin.Close)
+		rec := &connectRecorder{}
+		confdir := t.TempDir()
+		addr := startProxyAddons(t, []any{tlsconfig.New(), rec}, "connection_strategy=lazy", "confdir="+confdir, "ssl_insecure=true")
+		target := strings.TrimPrefix(origin.URL, "https://")
+		c, _, _ := connectThrough(t, addr, target)
+		// The test certificate is valid for example.com.
+		tc := tls.Client(c, &tls.Config{RootCAs: caPool(t, confdir), ServerName: "example.com"})
+		if body := get(t, tc, bufio.NewReader(tc), "example.com", "/"); body != `origin saw SNI "example.com"` {
+			t.Errorf("body %q", body)
+		}
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		if strings.Join(rec.servers, ",") != "example.com" {
+			t.Errorf("server connections (by SNI): %v, want one, made for the request", rec.servers)
+		}
+	})
+}
+
+// get sends a GET for path to host on w and returns the body read from r.
+func get(t *testing.T, w io.Writer, r *bufio.Reader, host, path string) string {
+	t.Helper()
+	fmt.Fprintf(w, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", path, host)
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	return string(body)
+}
+
+func caPool(t *testing.T, confdir string) *x509.CertPool {
+	pem, err := os.ReadFile(filepath.Join(confdir, "mitmproxy-ca-cert.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	return pool
+}

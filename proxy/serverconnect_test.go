@@ -1,0 +1,116 @@
+package proxy_test
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+
+	"github.com/mitmgo/mitmgo/addon"
+	"github.com/mitmgo/mitmgo/internal/testutil"
+	"github.com/mitmgo/mitmgo/proxy"
+)
+
+// peerOrigin answers every request with the address it was connected from.
+func peerOrigin(t *testing.T) *testutil.RawOrigin {
+	return testutil.StartRawOrigin(t, func(c net.Conn, r *bufio.Reader) {
+		for {
+			if _, err := testutil.ReadRequest(r); err != nil {
+				return
+			}
+			host, _, _ := net.SplitHostPort(c.RemoteAddr().String())
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(host), host)
+		}
+	})
+}
+
+// sockname records the local address an addon sees in server_connect.
+type sockname struct{ seen, set string }
+
+func (s *sockname) ServerConnect(d *addon.ServerConnectionData) {
+	s.seen = d.Server.Sockname.Host
+	if s.set != "" {
+		d.Server.Sockname.Host = s.set
+	}
+}
+
+func TestConnectAddr(t *testing.T) {
+	origin := peerOrigin(t)
+	get := "GET http://" + origin.Addr + "/ HTTP/1.1\r\nHost: " + origin.Addr + "\r\nConnection: close\r\n\r\n"
+	tests := []struct {
+		name       string
+		sets       []string
+		addonSets  string
+		wantSeen   string
+		wantPeer   string
+		wantStatus string
+	}{
+		{name: "system's choice", wantPeer: "127.0.0.1", wantStatus: "200 OK"},
+		// All of 127/8 is loopback on Linux: a second local address.
+		{name: "connect_addr", sets: []string{"connect_addr=127.0.0.2"}, wantSeen: "127.0.0.2", wantPeer: "127.0.0.2", wantStatus: "200 OK"},
+		// As in mitmproxy, the option is applied in server_connect, and
+		// a later addon may choose otherwise.
+		{name: "an addon overrides it", sets: []string{"connect_addr=127.0.0.2"}, addonSets: "127.0.0.3", wantSeen: "127.0.0.2", wantPeer: "127.0.0.3", wantStatus: "200 OK"},
+		{name: "an addon sets a name", addonSets: "localhost", wantStatus: "502 Bad Gateway", wantPeer: "cannot connect from localhost:0: not an IP address"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := &sockname{set: tt.addonSets}
+			addr := startProxyWith(t, a, tt.sets...)
+			got := roundTrip(t, addr, get)
+			if !strings.HasPrefix(got, "HTTP/1.1 "+tt.wantStatus) || !strings.Contains(got, tt.wantPeer) {
+				t.Errorf("response %q, want %s naming %s", got, tt.wantStatus, tt.wantPeer)
+			}
+			if a.seen != tt.wantSeen {
+				t.Errorf("server_connect saw sockname %q, want %q", a.seen, tt.wantSeen)
+			}
+		})
+	}
+}
+
+func TestConnectAddrInvalid(t *testing.T) {
+	m := addon.NewManager()
+	m.Options().MustAdd("confdir", addon.String, "~/.mitmproxy", "")
+	if err := m.Add(proxy.New(m)); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"example.com", "127.0.0.1:80", "fe80::1%eth0"} {
+		err := m.Options().Set("connect_addr=" + v)
+		if err == nil {
+			err = m.ConfigureAll()
+		}
+		if err == nil || !strings.Contains(err.Error(), "connect_addr") || !strings.Contains(err.Error(), v) {
+			t.Errorf("connect_addr=%s: error %v, want one naming the option and the value", v, err)
+		}
+	}
+}
+
+// TestSelfConnect: a request to the proxy's own address would loop back
+// into the proxy; mitmproxy refuses it before connecting, and so do we.
+func TestSelfConnect(t *testing.T) {
+	rec := &recorder{}
+	addr := startProxy(t, rec)
+	_, port, _ := net.SplitHostPort(addr)
+	for _, host := range []string{"127.0.0.1", "localhost"} {
+		target := net.JoinHostPort(host, port)
+		for _, req := range []string{
+			"GET http://" + target + "/ HTTP/1.1\r\nHost: " + target + "\r\n\r\n",
+			"CONNECT " + target + " HTTP/1.1\r\nHost: " + target + "\r\n\r\n",
+		} {
+			got := roundTrip(t, addr, req)
+			if !strings.HasPrefix(got, "HTTP/1.1 502") || !strings.Contains(got, "Request destination unknown") {
+				t.Errorf("%s: got %q, want a 502 saying the destination is unknown", strings.Fields(req)[0], got)
+			}
+		}
+	}
+	// The GETs end in the error hook; failed CONNECTs in http_connect_error.
+	if n := len(rec.Flows()); n != 2 {
+		t.Errorf("%d flows ended in the error hook, want 2", n)
+	}
+	for _, f := range rec.Flows() {
+		if f.Error == nil || !strings.Contains(f.Error.Msg, "Request destination unknown") {
+			t.Errorf("flow %s %s: error %v", f.Request.Method, f.Request.URL(), f.Error)
+		}
+	}
+}
