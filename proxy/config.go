@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/mitmgo/mitmgo/addon"
+	"github.com/mitmgo/mitmgo/flow"
+	"github.com/mitmgo/mitmgo/internal/h1"
 )
 
 // Config is a snapshot of the options the proxy core reads. Connections load
@@ -41,6 +43,26 @@ type Config struct {
 	// intercepted tunnel connects when its first request is forwarded, so
 	// that server replay or map_local can answer while offline.
 	Lazy bool
+	// ValidateInboundHeaders refuses messages with invalid header names or
+	// with both Transfer-Encoding and Content-Length
+	// (validate_inbound_headers): both open the door to request smuggling.
+	ValidateInboundHeaders bool
+}
+
+// headOptions are the options messages are read with.
+func (c *Config) headOptions() []h1.HeadOption {
+	if c.ValidateInboundHeaders {
+		return nil
+	}
+	return []h1.HeadOption{h1.AnyHeaderNames}
+}
+
+// validate applies validate_inbound_headers to a message just read.
+func (c *Config) validate(h flow.Headers) error {
+	if !c.ValidateInboundHeaders {
+		return nil
+	}
+	return h1.ValidateHeaders(h)
 }
 
 // DefaultListenPort is regular mode's port.
@@ -71,13 +93,14 @@ func declareOptions(l *addon.Loader) {
 
 func buildConfig(o *addon.Options) (*Config, error) {
 	c := &Config{
-		ListenHost:           o.String("listen_host"),
-		ListenPort:           DefaultListenPort,
-		KeepHostHeader:       o.Bool("keep_host_header"),
-		StoreStreamedBodies:  o.Bool("store_streamed_bodies"),
-		MaxUpstreamPerClient: 8,
-		Debug:                o.Bool("proxy_debug"),
-		Lazy:                 o.String("connection_strategy") == "lazy",
+		ListenHost:             o.String("listen_host"),
+		ListenPort:             DefaultListenPort,
+		KeepHostHeader:         o.Bool("keep_host_header"),
+		StoreStreamedBodies:    o.Bool("store_streamed_bodies"),
+		MaxUpstreamPerClient:   8,
+		Debug:                  o.Bool("proxy_debug"),
+		Lazy:                   o.String("connection_strategy") == "lazy",
+		ValidateInboundHeaders: o.Bool("validate_inbound_headers"),
 	}
 	if a := o.String("connect_addr"); a != "" {
 		ip, err := netip.ParseAddr(a)

@@ -200,7 +200,11 @@ func (cc *clientConn) writeRequest(sc *serverConn, req *flow.Request, body *body
 // responses other than 101 through to the client.
 func (cc *clientConn) readResponseHead(sc *serverConn) (*h1.ResponseHead, error) {
 	for {
-		rh, err := h1.ReadResponseHead(sc.br, h1.DefaultMaxHeaderBytes)
+		cfg := cc.s.Config()
+		rh, err := h1.ReadResponseHead(sc.br, h1.DefaultMaxHeaderBytes, cfg.headOptions()...)
+		if err == nil {
+			err = cfg.validate(rh.Headers)
+		}
 		if err != nil {
 			return nil, err
 		}

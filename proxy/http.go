@@ -28,7 +28,11 @@ func (cc *clientConn) httpLoop(tun *tunnel) {
 		if !cc.setState(stateIdle) {
 			return
 		}
-		head, err := h1.ReadRequestHead(cc.br, h1.DefaultMaxHeaderBytes)
+		cfg := cc.s.Config()
+		head, err := h1.ReadRequestHead(cc.br, h1.DefaultMaxHeaderBytes, cfg.headOptions()...)
+		if err == nil {
+			err = cfg.validate(head.Headers)
+		}
 		if err != nil {
 			if ioDone(err) {
 				if cc.debug() {

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -65,6 +66,21 @@ type state struct {
 	clientMax    uint16
 	serverMin    uint16
 	serverMax    uint16
+	client       sideState
+	server       sideState
+	// requestClientCert asks clients for a certificate (any, or none).
+	requestClientCert bool
+}
+
+// sideState is what ciphers_<side> and tls_ecdh_curve_<side> configure.
+type sideState struct {
+	// ciphers are for tls.Config.CipherSuites; nil: crypto/tls's defaults.
+	ciphers []uint16
+	// cipherList is the option as mitmproxy records it in the flow's
+	// connection (cipher_list): split at the colons.
+	cipherList []string
+	// curves are for tls.Config.CurvePreferences; nil: the defaults.
+	curves []tls.CurveID
 }
 
 // New returns the addon.
@@ -95,7 +111,11 @@ func (t *TLSConfig) Load(l *addon.Loader) {
 	for _, side := range []string{"client", "server"} {
 		l.AddOption("tls_version_"+side+"_min", addon.String, "TLS1_2", "Set the minimum TLS version for "+side+" connections.", tlsVersions...)
 		l.AddOption("tls_version_"+side+"_max", addon.String, "UNBOUNDED", "Set the maximum TLS version for "+side+" connections.", tlsVersions...)
+		l.AddOption("tls_ecdh_curve_"+side, addon.OptionalString, nil, "Use a specific elliptic curve for ECDHE key exchange on "+side+" connections. OpenSSL syntax, for example \"prime256v1\" (see `openssl ecparam -list_curves`).")
 	}
+	l.AddOption("ciphers_client", addon.OptionalString, nil, "Set supported ciphers for client <-> mitmproxy connections using OpenSSL syntax.")
+	l.AddOption("ciphers_server", addon.OptionalString, nil, "Set supported ciphers for mitmproxy <-> server connections using OpenSSL syntax.")
+	l.AddOption("request_client_cert", addon.Bool, false, "Requests a client certificate (TLS message 'CertificateRequest') to establish a mutual TLS connection between client and mitmproxy (combined with 'client_certs' option for mitmproxy and upstream).")
 }
 
 func tlsVersion(name string, isMin bool) uint16 {
@@ -127,8 +147,16 @@ func (t *TLSConfig) Configure(updated map[string]bool) error {
 		clientMax:    tlsVersion(o.String("tls_version_client_max"), false),
 		serverMin:    tlsVersion(o.String("tls_version_server_min"), true),
 		serverMax:    tlsVersion(o.String("tls_version_server_max"), false),
+
+		requestClientCert: o.Bool("request_client_cert"),
 	}
 	var err error
+	if st.client, err = t.sideOptions("client", st.clientMax, updated); err != nil {
+		return err
+	}
+	if st.server, err = t.sideOptions("server", st.serverMax, updated); err != nil {
+		return err
+	}
 	if st.ignore, err = compileHosts("ignore_hosts", o.Strings("ignore_hosts")); err != nil {
 		return err
 	}
@@ -174,6 +202,71 @@ func (t *TLSConfig) Configure(updated map[string]bool) error {
 	t.state, t.store, t.storeK = st, store, storeKey
 	t.mu.Unlock()
 	return nil
+}
+
+// sideOptions reads ciphers_<side> and tls_ecdh_curve_<side>; maxVersion
+// is tls_version_<side>_max (0: unbounded).
+func (t *TLSConfig) sideOptions(side string, maxVersion uint16, updated map[string]bool) (sideState, error) {
+	o := t.ctx.Options
+	var ss sideState
+	cipherOpt, curveOpt := "ciphers_"+side, "tls_ecdh_curve_"+side
+	// An empty value is as unset, as mitmproxy takes any false value.
+	if v := o.String(cipherOpt); v != "" {
+		cl, err := parseCiphers(v)
+		if err != nil {
+			return ss, fmt.Errorf("option %s: %w", cipherOpt, err)
+		}
+		if len(cl.ids) == 0 && maxVersion != 0 && maxVersion < tls.VersionTLS13 {
+			return ss, fmt.Errorf("option %s: %q names only TLS 1.3 cipher suites, but tls_version_%s_max rules out TLS 1.3", cipherOpt, v, side)
+		}
+		if len(cl.skipped) > 0 && updated[cipherOpt] {
+			t.ctx.Log.Warn(fmt.Sprintf("option %s: left out %s: not implemented by Go's TLS", cipherOpt, strings.Join(cl.skipped, ", ")))
+		}
+		ss.ciphers, ss.cipherList = cl.ids, strings.Split(v, ":")
+	}
+	if v := o.String(curveOpt); v != "" {
+		curves, err := parseCurves(v)
+		if err != nil {
+			return ss, fmt.Errorf("option %s: %w", curveOpt, err)
+		}
+		ss.curves = curves
+	}
+	return ss, nil
+}
+
+// connCiphers returns the cipher suites for one connection. As in
+// mitmproxy, a cipher list the connection already has (one an addon set,
+// or a replayed flow's) wins over the option; a connection without one
+// gets the option's recorded into it (its flows' cipher_list).
+func connCiphers(ss sideState, conn *[]string) ([]uint16, error) {
+	switch {
+	case len(*conn) == 0:
+		if ss.cipherList != nil {
+			*conn = slices.Clone(ss.cipherList)
+		}
+		return ss.ciphers, nil
+	case slices.Equal(*conn, ss.cipherList):
+		return ss.ciphers, nil
+	}
+	cl, err := parseCiphers(strings.Join(*conn, ":"))
+	if err != nil {
+		return nil, fmt.Errorf("the connection's cipher list: %w", err)
+	}
+	return cl.ids, nil
+}
+
+// failVerification makes a client handshake fail with err once the
+// server's certificate is in, after any check cfg already makes.
+func failVerification(cfg *tls.Config, err error) {
+	prev := cfg.VerifyConnection
+	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+		if prev != nil {
+			if perr := prev(cs); perr != nil {
+				return perr
+			}
+		}
+		return err
+	}
 }
 
 // Store returns the certificate authority (nil before configure).
@@ -278,8 +371,9 @@ func (t *TLSConfig) TLSClientHello(d *addon.ClientHelloData) {
 }
 
 // TLSStartServer configures the handshake with the server: verification
-// (unless ssl_insecure), SNI, the client's ALPN offers we can speak, and a
-// client certificate when client_certs has one.
+// (unless ssl_insecure), SNI, the client's ALPN offers we can speak, a
+// client certificate when client_certs has one, and the versions, cipher
+// suites (ciphers_server) and curves (tls_ecdh_curve_server) allowed.
 func (t *TLSConfig) TLSStartServer(d *addon.TLSData) {
 	st, _ := t.snapshot()
 	if st == nil {
@@ -291,6 +385,7 @@ func (t *TLSConfig) TLSStartServer(d *addon.TLSData) {
 		RootCAs:            st.roots,
 		MinVersion:         st.serverMin,
 		MaxVersion:         st.serverMax,
+		CurvePreferences:   st.server.curves,
 	}
 	if cfg.ServerName == "" {
 		// Verify against the address we connected to (an IP literal).
@@ -324,11 +419,19 @@ func (t *TLSConfig) TLSStartServer(d *addon.TLSData) {
 			// flow's error and the client's 502.
 			err = fmt.Errorf("client_certs: cannot load the TLS client certificate: %w", err)
 			t.ctx.Log.Error(err.Error())
-			cfg.VerifyConnection = func(tls.ConnectionState) error { return err }
+			failVerification(cfg, err)
 		case cert != nil:
 			cfg.Certificates = []tls.Certificate{*cert}
 		}
 	}
+	ciphers, err := connCiphers(st.server, &d.Server.CipherList)
+	if err != nil {
+		// mitmproxy fails the connection on a cipher list OpenSSL refuses.
+		err = fmt.Errorf("ciphers_server: %w", err)
+		t.ctx.Log.Error(err.Error())
+		failVerification(cfg, err)
+	}
+	cfg.CipherSuites = ciphers
 	d.Config = cfg
 }
 
@@ -387,7 +490,9 @@ func loadClientCert(path, name string) (*tls.Certificate, error) {
 
 // TLSStartClient configures the handshake with the client: a leaf minted for
 // the SNI (or the CONNECT host), with the server certificate's names when
-// upstream_cert is on, and the ALPN the server chose.
+// upstream_cert is on, the ALPN the server chose, the versions, cipher
+// suites (ciphers_client) and curves (tls_ecdh_curve_client) allowed, and
+// a certificate request when request_client_cert is on.
 func (t *TLSConfig) TLSStartClient(d *addon.TLSData) {
 	st, store := t.snapshot()
 	if st == nil || store == nil {
@@ -403,6 +508,21 @@ func (t *TLSConfig) TLSStartClient(d *addon.TLSData) {
 	cfg.GetCertificate = store.GetCertificateFor(d.Server.Address.Host, upstream)
 	cfg.MinVersion = st.clientMin
 	cfg.MaxVersion = st.clientMax
+	cfg.CurvePreferences = st.client.curves
+	ciphers, err := connCiphers(st.client, &d.Client.CipherList)
+	if err != nil {
+		err = fmt.Errorf("ciphers_client: %w", err)
+		t.ctx.Log.Error(err.Error())
+		cfg.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) { return nil, err }
+	}
+	cfg.CipherSuites = ciphers
+	if st.requestClientCert {
+		// Ask for a certificate and take whatever comes, or nothing, as
+		// mitmproxy does with its accept-everything verify callback: the
+		// certificate is recorded (the flow's client_conn
+		// certificate_list), not checked.
+		cfg.ClientAuth = tls.RequestClientCert
+	}
 	switch {
 	case d.Server.ALPN != "":
 		cfg.NextProtos = []string{d.Server.ALPN}

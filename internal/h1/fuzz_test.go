@@ -37,6 +37,23 @@ func FuzzReadRequestHead(f *testing.F) {
 		if (err == nil) != (errBig == nil) || err == nil && !reflect.DeepEqual(h, hBig) {
 			t.Fatalf("small and large buffers disagree:\n%+v %v\n%+v %v", h, err, hBig, errBig)
 		}
+		// With validate_inbound_headers off, any header name goes: a
+		// head accepted strictly reads the same, and one accepted leniently
+		// survives a write/read cycle too.
+		hAny, errAny := ReadRequestHead(bufio.NewReaderSize(bytes.NewReader(data), 16), limit, AnyHeaderNames)
+		if err == nil && (errAny != nil || !reflect.DeepEqual(h, hAny)) {
+			t.Fatalf("AnyHeaderNames refuses or changes a valid head: %v\n%+v\n%+v", errAny, h, hAny)
+		}
+		if errAny == nil {
+			_ = ValidateHeaders(hAny.Headers)
+			var buf bytes.Buffer
+			w := bufio.NewWriter(&buf)
+			WriteRequestHead(w, hAny.Method, hAny.Target, hAny.Proto, hAny.Headers)
+			w.Flush()
+			if again, err := ReadRequestHead(bufio.NewReader(&buf), 4*limit, AnyHeaderNames); err != nil || !reflect.DeepEqual(hAny, again) {
+				t.Fatalf("lenient head changed by a write/read cycle: %v\n%+v\n%+v", err, hAny, again)
+			}
+		}
 		if err != nil {
 			checkReadError(t, err)
 			return

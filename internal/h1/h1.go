@@ -197,9 +197,45 @@ func cutLine(s string) (line, rest string) {
 	return strings.TrimSuffix(line, "\r"), rest
 }
 
+// HeadOption relaxes how a message head is read.
+type HeadOption int
+
+const (
+	// AnyHeaderNames accepts any non-empty header name, not only RFC 9110
+	// tokens: what mitmproxy reads with validate_inbound_headers off. CR
+	// and NUL are refused all the same.
+	AnyHeaderNames HeadOption = iota + 1
+)
+
+func anyNames(opts []HeadOption) bool {
+	for _, o := range opts {
+		if o == AnyHeaderNames {
+			return true
+		}
+	}
+	return false
+}
+
+// ValidateHeaders refuses what mitmproxy's validate_inbound_headers
+// refuses besides invalid names: a message with both Transfer-Encoding and
+// Content-Length, which front and back ends may frame differently (request
+// smuggling; RFC 9112 §6.1).
+func ValidateHeaders(h flow.Headers) error {
+	te, cl := false, false
+	for _, f := range h {
+		te = te || strings.EqualFold(f.Name, "transfer-encoding")
+		cl = cl || strings.EqualFold(f.Name, "content-length")
+	}
+	if te && cl {
+		return protoErr("received both a Transfer-Encoding and a Content-Length header, refusing as recommended in RFC 7230 Section 3.3.3 " +
+			"(disable the validate_inbound_headers option to skip this security check)")
+	}
+	return nil
+}
+
 // parseFields parses header fields from a head's text after the start line,
-// ending with the empty line.
-func parseFields(s string) (flow.Headers, error) {
+// ending with the empty line. anyName accepts names that are not tokens.
+func parseFields(s string, anyName bool) (flow.Headers, error) {
 	h := make(flow.Headers, 0, strings.Count(s, "\n"))
 	for {
 		var line string
@@ -232,9 +268,9 @@ func parseFields(s string) (flow.Headers, error) {
 			return nil, protoErr("invalid header line %q", truncate(line))
 		}
 		name := line[:colon]
-		for i := 0; i < len(name); i++ {
+		for i := 0; i < len(name) && !anyName; i++ {
 			if !isTokenChar(name[i]) {
-				return nil, protoErr("invalid header name %q", truncate(name))
+				return nil, protoErr("invalid header name %q (disable the validate_inbound_headers option to accept it)", truncate(name))
 			}
 		}
 		h = append(h, flow.Field{Name: name, Value: trimOWS(line[colon+1:])})
@@ -250,7 +286,7 @@ func truncate[T string | []byte](b T) string {
 
 // ReadRequestHead reads a request line and headers. It returns io.EOF when the
 // connection closed cleanly before a new request began.
-func ReadRequestHead(br *bufio.Reader, maxBytes int) (*RequestHead, error) {
+func ReadRequestHead(br *bufio.Reader, maxBytes int, opts ...HeadOption) (*RequestHead, error) {
 	// Tolerate empty lines before a request (RFC 9112 §2.2).
 	s, err := readHead(br, maxBytes, 5)
 	if err != nil {
@@ -276,7 +312,7 @@ func ReadRequestHead(br *bufio.Reader, maxBytes int) (*RequestHead, error) {
 	if !validProto(proto) {
 		return nil, protoErr("invalid HTTP version %q", truncate(proto))
 	}
-	h, err := parseFields(rest)
+	h, err := parseFields(rest, anyNames(opts))
 	if err != nil {
 		return nil, err
 	}
@@ -288,7 +324,7 @@ func validProto(p string) bool {
 }
 
 // ReadResponseHead reads a status line and headers.
-func ReadResponseHead(br *bufio.Reader, maxBytes int) (*ResponseHead, error) {
+func ReadResponseHead(br *bufio.Reader, maxBytes int, opts ...HeadOption) (*ResponseHead, error) {
 	s, err := readHead(br, maxBytes, 0)
 	if err != nil {
 		return nil, err
@@ -315,7 +351,7 @@ func ReadResponseHead(br *bufio.Reader, maxBytes int) (*ResponseHead, error) {
 		}
 		reason = line[13:]
 	}
-	h, err := parseFields(rest)
+	h, err := parseFields(rest, anyNames(opts))
 	if err != nil {
 		return nil, err
 	}
@@ -585,7 +621,7 @@ func (c *ChunkedReader) Read(p []byte) (int, error) {
 			if err != nil {
 				return 0, c.fail(err)
 			}
-			tr, err := parseFields(ts)
+			tr, err := parseFields(ts, false)
 			if err != nil {
 				return 0, c.fail(err)
 			}
