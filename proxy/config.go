@@ -47,6 +47,9 @@ type Config struct {
 	// with both Transfer-Encoding and Content-Length
 	// (validate_inbound_headers): both open the door to request smuggling.
 	ValidateInboundHeaders bool
+	// RawTCP relays tunnels that carry neither TLS nor HTTP as they are
+	// (rawtcp); without it they are read as HTTP, as mitmproxy does.
+	RawTCP bool
 }
 
 // headOptions are the options messages are read with.
@@ -101,6 +104,7 @@ func buildConfig(o *addon.Options) (*Config, error) {
 		Debug:                  o.Bool("proxy_debug"),
 		Lazy:                   o.String("connection_strategy") == "lazy",
 		ValidateInboundHeaders: o.Bool("validate_inbound_headers"),
+		RawTCP:                 o.Bool("rawtcp"),
 	}
 	if a := o.String("connect_addr"); a != "" {
 		ip, err := netip.ParseAddr(a)

@@ -238,3 +238,32 @@ func caPool(t *testing.T, confdir string) *x509.CertPool {
 	pool.AppendCertsFromPEM(pem)
 	return pool
 }
+
+// TestRawTCPOption: a tunnel carrying neither TLS nor HTTP is relayed as it
+// is; with rawtcp off it is read as HTTP, as mitmproxy does, and garbage is
+// refused.
+func TestRawTCPOption(t *testing.T) {
+	echo := testutil.StartRawOrigin(t, func(c net.Conn, r *bufio.Reader) { io.Copy(c, r) })
+	for _, rawtcp := range []bool{true, false} {
+		addr := startProxy(t, nil, fmt.Sprintf("rawtcp=%v", rawtcp))
+		c, br, status := connectThrough(t, addr, echo.Addr)
+		if status != "HTTP/1.1 200 Connection established" {
+			t.Fatalf("status %q", status)
+		}
+		const msg = "\x00binary\r\n\r\n"
+		io.WriteString(c, msg)
+		got := make([]byte, len(msg))
+		n, _ := io.ReadFull(br, got)
+		got = got[:n]
+		if !rawtcp {
+			rest, _ := io.ReadAll(br)
+			got = append(got, rest...)
+		}
+		if rawtcp && string(got) != msg {
+			t.Errorf("rawtcp on: got %q, want the bytes echoed", got)
+		}
+		if !rawtcp && !strings.HasPrefix(string(got), "HTTP/1.1 400 Bad Request") {
+			t.Errorf("rawtcp off: got %q, want a 400", got)
+		}
+	}
+}

@@ -113,7 +113,7 @@ func (s *Server) Config() *Config {
 	}
 	c, err := buildConfig(s.m.Options())
 	if err != nil {
-		c = &Config{ListenPort: DefaultListenPort, StreamLargeBodies: -1, BodySizeLimit: -1, IdleTimeout: 600 * time.Second, ConnectTimeout: 30 * time.Second, MaxUpstreamPerClient: 8, ValidateInboundHeaders: true}
+		c = &Config{ListenPort: DefaultListenPort, StreamLargeBodies: -1, BodySizeLimit: -1, IdleTimeout: 600 * time.Second, ConnectTimeout: 30 * time.Second, MaxUpstreamPerClient: 8, ValidateInboundHeaders: true, RawTCP: true}
 	}
 	return c
 }

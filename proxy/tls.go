@@ -73,7 +73,7 @@ func (cc *clientConn) interceptTunnel(f *flow.HTTPFlow, sc *serverConn, server *
 	}
 	switch {
 	case tlshello.LooksLikeTLS(head):
-	case looksLikeHTTP(head):
+	case looksLikeHTTP(head) || !cc.s.Config().RawTCP:
 		if sc != nil {
 			server = sc.server
 			sc.key = upstreamKey{"http", host, port}

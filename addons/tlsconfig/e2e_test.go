@@ -319,3 +319,27 @@ func TestClientSessionResumption(t *testing.T) {
 		t.Errorf("%d flows saved, want 3", n)
 	}
 }
+
+// TestAddUpstreamCertsToClientChain: the client gets our leaf and then the
+// server's own certificates, only with the option on.
+func TestAddUpstreamCertsToClientChain(t *testing.T) {
+	origin := tlsOrigin(t)
+	for _, on := range []bool{false, true} {
+		confdir := t.TempDir()
+		md := testutil.StartMitmdump(t, "--set", "confdir="+confdir, "-k",
+			"--set", fmt.Sprintf("add_upstream_certs_to_client_chain=%v", on))
+		resp, err := proxyClient(t, md, confdir).Get(origin.URL + "/chain")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		chain := resp.TLS.PeerCertificates
+		if chain[0].Issuer.CommonName != "mitmproxy" {
+			t.Errorf("option %v: the leaf is issued by %q", on, chain[0].Issuer.CommonName)
+		}
+		last := chain[len(chain)-1]
+		if got := last.Equal(origin.Certificate()); got != on {
+			t.Errorf("option %v: the chain ends with the server's certificate: %v (%d certificates)", on, got, len(chain))
+		}
+	}
+}

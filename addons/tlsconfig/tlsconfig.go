@@ -70,6 +70,9 @@ type state struct {
 	server       sideState
 	// requestClientCert asks clients for a certificate (any, or none).
 	requestClientCert bool
+	// addUpstreamCerts appends the server's certificates to the chain
+	// served to the client (add_upstream_certs_to_client_chain).
+	addUpstreamCerts bool
 }
 
 // sideState is what ciphers_<side> and tls_ecdh_curve_<side> configure.
@@ -149,6 +152,7 @@ func (t *TLSConfig) Configure(updated map[string]bool) error {
 		serverMax:    tlsVersion(o.String("tls_version_server_max"), false),
 
 		requestClientCert: o.Bool("request_client_cert"),
+		addUpstreamCerts:  o.Bool("add_upstream_certs_to_client_chain"),
 	}
 	var err error
 	if st.client, err = t.sideOptions("client", st.clientMax, updated); err != nil {
@@ -506,6 +510,9 @@ func (t *TLSConfig) TLSStartClient(d *addon.TLSData) {
 	}
 	cfg := t.tickets.config(time.Now()).Clone()
 	cfg.GetCertificate = store.GetCertificateFor(d.Server.Address.Host, upstream)
+	if st.addUpstreamCerts && len(d.Server.CertificateList) > 0 {
+		cfg.GetCertificate = withExtraCerts(cfg.GetCertificate, d.Server.CertificateList)
+	}
 	cfg.MinVersion = st.clientMin
 	cfg.MaxVersion = st.clientMax
 	cfg.CurvePreferences = st.client.curves
@@ -534,6 +541,22 @@ func (t *TLSConfig) TLSStartClient(d *addon.TLSData) {
 		}
 	}
 	d.Config = cfg
+}
+
+// withExtraCerts serves get's certificate with extra appended to its chain,
+// as mitmproxy does for add_upstream_certs_to_client_chain: a client that
+// checks the server's own certificates (pinning them, say) finds them
+// there. The certificate get returns is shared (cached), so it is copied.
+func withExtraCerts(get func(*tls.ClientHelloInfo) (*tls.Certificate, error), extra [][]byte) func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	return func(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
+		c, err := get(h)
+		if err != nil || c == nil {
+			return c, err
+		}
+		withExtra := *c
+		withExtra.Certificate = append(slices.Clip(c.Certificate), extra...)
+		return &withExtra, nil
+	}
 }
 
 // ticketKeys rotates the session ticket keys as crypto/tls does for a
