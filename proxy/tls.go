@@ -13,6 +13,7 @@ import (
 	"github.com/mitmgo/mitmgo/addon"
 	"github.com/mitmgo/mitmgo/flow"
 	"github.com/mitmgo/mitmgo/internal/tlshello"
+	"github.com/mitmgo/mitmgo/internal/tlsnames"
 )
 
 // bufferedConn reads through a bufio.Reader that may already hold bytes
@@ -161,7 +162,7 @@ func (cc *clientConn) interceptTunnel(f *flow.HTTPFlow, sc *serverConn, server *
 	}
 	cc.client.TimestampTLSSetup = nowSeconds()
 	cc.client.TLSVersion = tlsVersionName(st.Version)
-	cc.client.Cipher = tls.CipherSuiteName(st.CipherSuite)
+	cc.client.Cipher = tlsnames.CipherName(st.CipherSuite) // as mitmproxy (OpenSSL) names it
 	cc.client.ALPN = st.NegotiatedProtocol
 	if cc.debug() {
 		cc.log.Debug(fmt.Sprintf("TLS with the client established: %s, %s, alpn %q, resumed %v", cc.client.TLSVersion, cc.client.Cipher, st.NegotiatedProtocol, st.DidResume))

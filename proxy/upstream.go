@@ -13,6 +13,7 @@ import (
 	"github.com/mitmgo/mitmgo/addon"
 	"github.com/mitmgo/mitmgo/flow"
 	"github.com/mitmgo/mitmgo/internal/h1"
+	"github.com/mitmgo/mitmgo/internal/tlsnames"
 )
 
 // serverConn is a connection to an upstream server.
@@ -164,7 +165,7 @@ func recordServerTLS(server *flow.Server, st tls.ConnectionState) {
 	server.TimestampTLSSetup = nowSeconds()
 	server.ALPN = st.NegotiatedProtocol
 	server.TLSVersion = tlsVersionName(st.Version)
-	server.Cipher = tls.CipherSuiteName(st.CipherSuite)
+	server.Cipher = tlsnames.CipherName(st.CipherSuite) // as mitmproxy (OpenSSL) names it
 	server.CertificateList = server.CertificateList[:0]
 	for _, c := range st.PeerCertificates {
 		server.CertificateList = append(server.CertificateList, c.Raw)

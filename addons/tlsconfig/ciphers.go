@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/mitmgo/mitmgo/internal/tlsnames"
 )
 
 // The options ciphers_client and ciphers_server are OpenSSL cipher
@@ -67,42 +69,44 @@ const (
 // cipherSuite is a TLS 1.0-1.2 suite crypto/tls implements, with its
 // OpenSSL name and classification.
 type cipherSuite struct {
-	id      uint16
-	openssl string
-	kx      keyExchange
-	au      authMethod
-	enc     encryption
-	mac     macAlg
-	proto   uint16
-	bits    int // the cipher's strength, as OpenSSL counts it
+	id    uint16
+	kx    keyExchange
+	au    authMethod
+	enc   encryption
+	mac   macAlg
+	proto uint16
+	bits  int // the cipher's strength, as OpenSSL counts it
 }
 
+// name is OpenSSL's name of the suite.
+func (c *cipherSuite) name() string { return tlsnames.CipherName(c.id) }
+
 // cipherSuites are the suites of tls.CipherSuites and
-// tls.InsecureCipherSuites for TLS 1.0-1.2, under the names OpenSSL gives
-// their IANA counterparts.
+// tls.InsecureCipherSuites for TLS 1.0-1.2 (named by internal/tlsnames as
+// OpenSSL names their IANA counterparts).
 var cipherSuites = []cipherSuite{
-	{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, "ECDHE-ECDSA-AES128-GCM-SHA256", kxECDHE, auECDSA, encAES128GCM, macAEAD, protoTLS12, 128},
-	{tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, "ECDHE-ECDSA-AES256-GCM-SHA384", kxECDHE, auECDSA, encAES256GCM, macAEAD, protoTLS12, 256},
-	{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, "ECDHE-RSA-AES128-GCM-SHA256", kxECDHE, auRSA, encAES128GCM, macAEAD, protoTLS12, 128},
-	{tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, "ECDHE-RSA-AES256-GCM-SHA384", kxECDHE, auRSA, encAES256GCM, macAEAD, protoTLS12, 256},
-	{tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, "ECDHE-ECDSA-CHACHA20-POLY1305", kxECDHE, auECDSA, encCHACHA20, macAEAD, protoTLS12, 256},
-	{tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, "ECDHE-RSA-CHACHA20-POLY1305", kxECDHE, auRSA, encCHACHA20, macAEAD, protoTLS12, 256},
-	{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256, "ECDHE-ECDSA-AES128-SHA256", kxECDHE, auECDSA, encAES128, macSHA256, protoTLS12, 128},
-	{tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256, "ECDHE-RSA-AES128-SHA256", kxECDHE, auRSA, encAES128, macSHA256, protoTLS12, 128},
-	{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, "ECDHE-ECDSA-AES128-SHA", kxECDHE, auECDSA, encAES128, macSHA1, protoTLS1, 128},
-	{tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA, "ECDHE-ECDSA-AES256-SHA", kxECDHE, auECDSA, encAES256, macSHA1, protoTLS1, 256},
-	{tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, "ECDHE-RSA-AES128-SHA", kxECDHE, auRSA, encAES128, macSHA1, protoTLS1, 128},
-	{tls.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA, "ECDHE-RSA-AES256-SHA", kxECDHE, auRSA, encAES256, macSHA1, protoTLS1, 256},
-	{tls.TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA, "ECDHE-RSA-DES-CBC3-SHA", kxECDHE, auRSA, enc3DES, macSHA1, protoTLS1, 112},
-	{tls.TLS_ECDHE_ECDSA_WITH_RC4_128_SHA, "ECDHE-ECDSA-RC4-SHA", kxECDHE, auECDSA, encRC4, macSHA1, protoTLS1, 128},
-	{tls.TLS_ECDHE_RSA_WITH_RC4_128_SHA, "ECDHE-RSA-RC4-SHA", kxECDHE, auRSA, encRC4, macSHA1, protoTLS1, 128},
-	{tls.TLS_RSA_WITH_AES_128_GCM_SHA256, "AES128-GCM-SHA256", kxRSA, auRSA, encAES128GCM, macAEAD, protoTLS12, 128},
-	{tls.TLS_RSA_WITH_AES_256_GCM_SHA384, "AES256-GCM-SHA384", kxRSA, auRSA, encAES256GCM, macAEAD, protoTLS12, 256},
-	{tls.TLS_RSA_WITH_AES_128_CBC_SHA256, "AES128-SHA256", kxRSA, auRSA, encAES128, macSHA256, protoTLS12, 128},
-	{tls.TLS_RSA_WITH_AES_128_CBC_SHA, "AES128-SHA", kxRSA, auRSA, encAES128, macSHA1, protoSSL3, 128},
-	{tls.TLS_RSA_WITH_AES_256_CBC_SHA, "AES256-SHA", kxRSA, auRSA, encAES256, macSHA1, protoSSL3, 256},
-	{tls.TLS_RSA_WITH_3DES_EDE_CBC_SHA, "DES-CBC3-SHA", kxRSA, auRSA, enc3DES, macSHA1, protoSSL3, 112},
-	{tls.TLS_RSA_WITH_RC4_128_SHA, "RC4-SHA", kxRSA, auRSA, encRC4, macSHA1, protoSSL3, 128},
+	{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, kxECDHE, auECDSA, encAES128GCM, macAEAD, protoTLS12, 128},
+	{tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, kxECDHE, auECDSA, encAES256GCM, macAEAD, protoTLS12, 256},
+	{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, kxECDHE, auRSA, encAES128GCM, macAEAD, protoTLS12, 128},
+	{tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, kxECDHE, auRSA, encAES256GCM, macAEAD, protoTLS12, 256},
+	{tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, kxECDHE, auECDSA, encCHACHA20, macAEAD, protoTLS12, 256},
+	{tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, kxECDHE, auRSA, encCHACHA20, macAEAD, protoTLS12, 256},
+	{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256, kxECDHE, auECDSA, encAES128, macSHA256, protoTLS12, 128},
+	{tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256, kxECDHE, auRSA, encAES128, macSHA256, protoTLS12, 128},
+	{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, kxECDHE, auECDSA, encAES128, macSHA1, protoTLS1, 128},
+	{tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA, kxECDHE, auECDSA, encAES256, macSHA1, protoTLS1, 256},
+	{tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, kxECDHE, auRSA, encAES128, macSHA1, protoTLS1, 128},
+	{tls.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA, kxECDHE, auRSA, encAES256, macSHA1, protoTLS1, 256},
+	{tls.TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA, kxECDHE, auRSA, enc3DES, macSHA1, protoTLS1, 112},
+	{tls.TLS_ECDHE_ECDSA_WITH_RC4_128_SHA, kxECDHE, auECDSA, encRC4, macSHA1, protoTLS1, 128},
+	{tls.TLS_ECDHE_RSA_WITH_RC4_128_SHA, kxECDHE, auRSA, encRC4, macSHA1, protoTLS1, 128},
+	{tls.TLS_RSA_WITH_AES_128_GCM_SHA256, kxRSA, auRSA, encAES128GCM, macAEAD, protoTLS12, 128},
+	{tls.TLS_RSA_WITH_AES_256_GCM_SHA384, kxRSA, auRSA, encAES256GCM, macAEAD, protoTLS12, 256},
+	{tls.TLS_RSA_WITH_AES_128_CBC_SHA256, kxRSA, auRSA, encAES128, macSHA256, protoTLS12, 128},
+	{tls.TLS_RSA_WITH_AES_128_CBC_SHA, kxRSA, auRSA, encAES128, macSHA1, protoSSL3, 128},
+	{tls.TLS_RSA_WITH_AES_256_CBC_SHA, kxRSA, auRSA, encAES256, macSHA1, protoSSL3, 256},
+	{tls.TLS_RSA_WITH_3DES_EDE_CBC_SHA, kxRSA, auRSA, enc3DES, macSHA1, protoSSL3, 112},
+	{tls.TLS_RSA_WITH_RC4_128_SHA, kxRSA, auRSA, encRC4, macSHA1, protoSSL3, 128},
 }
 
 // suiteByName finds a suite by its OpenSSL or IANA name, upper-cased.
@@ -110,7 +114,7 @@ var suiteByName = func() map[string]*cipherSuite {
 	m := map[string]*cipherSuite{}
 	for i := range cipherSuites {
 		s := &cipherSuites[i]
-		m[s.openssl] = s
+		m[s.name()] = s
 		m[tls.CipherSuiteName(s.id)] = s
 	}
 	// crypto/tls's own names for the ChaCha20 suites lack the hash.
@@ -481,7 +485,7 @@ func cipherSelection(elem string, cl *cipherList) (sel func(*cipherSuite) bool, 
 func opensslSuiteNames() []string {
 	names := make([]string, len(cipherSuites))
 	for i, c := range cipherSuites {
-		names[i] = c.openssl
+		names[i] = c.name()
 	}
 	return names
 }

@@ -21,19 +21,19 @@ func TestCipherSuiteTable(t *testing.T) {
 	names := map[string]bool{}
 	for _, c := range cipherSuites {
 		if !goSuites[c.id] {
-			t.Errorf("%s (%#04x) is not a TLS 1.0-1.2 suite of crypto/tls", c.openssl, c.id)
+			t.Errorf("%s (%#04x) is not a TLS 1.0-1.2 suite of crypto/tls", c.name(), c.id)
 		}
-		if seen[c.id] || names[c.openssl] {
-			t.Errorf("%s (%#04x) is in the table twice", c.openssl, c.id)
+		if seen[c.id] || names[c.name()] {
+			t.Errorf("%s (%#04x) is in the table twice", c.name(), c.id)
 		}
-		seen[c.id], names[c.openssl] = true, true
+		seen[c.id], names[c.name()] = true, true
 		if got := suiteByName[tls.CipherSuiteName(c.id)]; got == nil || got.id != c.id {
-			t.Errorf("the IANA name %s does not find %s", tls.CipherSuiteName(c.id), c.openssl)
+			t.Errorf("the IANA name %s does not find %s", tls.CipherSuiteName(c.id), c.name())
 		}
-		if unimplementedSuite(c.openssl) != true {
+		if unimplementedSuite(c.name()) != true {
 			// The heuristic for suites Go lacks must at least know the
 			// words of those it has.
-			t.Errorf("%s does not have the form of an OpenSSL suite name", c.openssl)
+			t.Errorf("%s does not have the form of an OpenSSL suite name", c.name())
 		}
 	}
 	for id := range goSuites {
@@ -84,7 +84,7 @@ func opensslNames(ids []uint16) []string {
 	for _, id := range ids {
 		for _, c := range cipherSuites {
 			if c.id == id {
-				out = append(out, c.openssl)
+				out = append(out, c.name())
 			}
 		}
 	}
