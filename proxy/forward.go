@@ -139,7 +139,7 @@ func (cc *clientConn) streamResponse(f *flow.HTTPFlow, sc *serverConn, body *bod
 	req := f.Request
 	h1.WriteResponseHead(cc.bw, resp.HTTPVersion, resp.StatusCode, resp.Reason, resp.Headers)
 	_, chunked := transferChunked(resp.Headers)
-	trailers, err := body.copyTo(cc.bw, chunked)
+	trailers, err := body.copyTo(cc.bw, chunked, &cc.s.bodies)
 	if err != nil {
 		cc.closeServer(sc)
 		var se *streamError
@@ -182,7 +182,7 @@ func (cc *clientConn) writeRequest(sc *serverConn, req *flow.Request, body *body
 			return err
 		}
 		_, chunked := transferChunked(req.Headers)
-		trailers, err := body.copyTo(sc.bw, chunked)
+		trailers, err := body.copyTo(sc.bw, chunked, &cc.s.bodies)
 		req.Trailers = trailers
 		if body.store {
 			req.RawContent = body.stored
