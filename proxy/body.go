@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"errors"
 	"io"
 
 	"github.com/mitmgo/mitmgo/flow"
@@ -92,6 +93,33 @@ const (
 	streamBufLarge = 256 << 10
 )
 
+// pump reads src to its end, handing each piece to write. It reads through a
+// small buffer from pool until a read fills it, then through a large one
+// (see streamBufSmall). The error is write's, or src's other than io.EOF.
+func pump(src io.Reader, pool *bodyPool, write func([]byte) error) error {
+	held := pool.get(streamBufSmall)
+	defer func() { pool.put(held) }()
+	buf := *held
+	for {
+		n, err := src.Read(buf)
+		if werr := write(buf[:n]); werr != nil {
+			return werr
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if n == len(buf) && len(buf) < streamBufLarge {
+			// More was waiting than the buffer held: a bulk transfer.
+			pool.put(held)
+			held = pool.get(streamBufLarge)
+			buf = *held
+		}
+	}
+}
+
 // copyTo forwards the body to w, chunked or raw, and returns the trailers.
 // Each piece is flushed as it goes so the receiver sees data as soon as the
 // sender produces it (server-sent events, downloads). Its buffers come from
@@ -121,26 +149,12 @@ func (b *bodyStream) copyTo(w *bufio.Writer, chunked bool, pool *bodyPool) (flow
 	if err := write(b.prefix); err != nil {
 		return nil, err
 	}
-	held := pool.get(streamBufSmall)
-	defer func() { pool.put(held) }()
-	buf := *held
-	for {
-		n, err := b.r.Read(buf)
-		if werr := write(buf[:n]); werr != nil {
-			return nil, werr
+	if err := pump(b.r, pool, write); err != nil {
+		var se *streamError
+		if !errors.As(err, &se) {
+			err = &streamError{read: true, err: err}
 		}
-		if n == len(buf) && len(buf) < streamBufLarge {
-			// More was waiting than the buffer held: a bulk transfer.
-			pool.put(held)
-			held = pool.get(streamBufLarge)
-			buf = *held
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, &streamError{read: true, err: err}
-		}
+		return nil, err
 	}
 	var trailers flow.Headers
 	if cr, ok := b.r.(*h1.ChunkedReader); ok {

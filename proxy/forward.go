@@ -268,7 +268,7 @@ func (cc *clientConn) upgrade(f *flow.HTTPFlow, sc *serverConn) bool {
 	if cc.debug() {
 		cc.log.Debug("protocol switched: relaying bytes both ways until both sides close")
 	}
-	relay(cc.br, cc.stream, sc.br, sc.conn)
+	relay(cc.br, cc.stream, sc.br, sc.conn, &cc.s.bodies)
 	cc.closeServer(sc)
 	if isWebSocket {
 		f.WebSocket.TimestampEnd = nowSeconds()
@@ -280,24 +280,27 @@ func (cc *clientConn) upgrade(f *flow.HTTPFlow, sc *serverConn) bool {
 
 // relay copies bytes both ways until both directions are done. When one side
 // finishes sending, the other side's write half is closed so it sees EOF.
-func relay(clientR io.Reader, clientW net.Conn, serverR io.Reader, serverW net.Conn) {
+func relay(clientR io.Reader, clientW net.Conn, serverR io.Reader, serverW net.Conn, pool *bodyPool) {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		clientToServer(clientR, serverW)
+		clientToServer(clientR, serverW, pool)
 	}()
-	serverToClient(serverR, clientW)
+	serverToClient(serverR, clientW, pool)
 	wg.Wait()
 }
 
-func clientToServer(r io.Reader, w net.Conn) { copyAndHalfClose(w, r) }
-func serverToClient(r io.Reader, w net.Conn) { copyAndHalfClose(w, r) }
+func clientToServer(r io.Reader, w net.Conn, pool *bodyPool) { copyAndHalfClose(w, r, pool) }
+func serverToClient(r io.Reader, w net.Conn, pool *bodyPool) { copyAndHalfClose(w, r, pool) }
 
 type closeWriter interface{ CloseWrite() error }
 
-func copyAndHalfClose(dst net.Conn, src io.Reader) {
-	_, err := io.Copy(dst, src)
+func copyAndHalfClose(dst net.Conn, src io.Reader, pool *bodyPool) {
+	err := pump(src, pool, func(p []byte) error {
+		_, err := dst.Write(p)
+		return err
+	})
 	if err == nil {
 		if cw, ok := unwrapConn(dst).(closeWriter); ok {
 			if cw.CloseWrite() == nil {

@@ -64,7 +64,7 @@ func (cc *clientConn) interceptTunnel(f *flow.HTTPFlow, sc *serverConn, server *
 				return
 			}
 		}
-		relay(cc.br, cc.stream, sc.br, sc.conn)
+		relay(cc.br, cc.stream, sc.br, sc.conn, &cc.s.bodies)
 		cc.closeServer(sc)
 	}
 	head, err := cc.br.Peek(4)
