@@ -267,3 +267,32 @@ func TestRawTCPOption(t *testing.T) {
 		}
 	}
 }
+
+// TestServerSpeaksFirst: in SMTP, IMAP or FTP the server greets first and
+// the client waits for it. A tunnel to such a server must not wait for the
+// client (both would hang): the greeting goes through, then the dialogue.
+func TestServerSpeaksFirst(t *testing.T) {
+	smtp := testutil.StartRawOrigin(t, func(c net.Conn, r *bufio.Reader) {
+		io.WriteString(c, "220 smtp.example ready\r\n")
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return
+		}
+		io.WriteString(c, "250 hello "+strings.TrimPrefix(line, "HELO "))
+	})
+	for _, rawtcp := range []bool{true, false} {
+		addr := startProxy(t, nil, fmt.Sprintf("rawtcp=%v", rawtcp))
+		c, br, status := connectThrough(t, addr, smtp.Addr)
+		if status != "HTTP/1.1 200 Connection established" {
+			t.Fatalf("status %q", status)
+		}
+		greeting, err := br.ReadString('\n')
+		if err != nil || greeting != "220 smtp.example ready\r\n" {
+			t.Fatalf("rawtcp=%v: greeting %q, %v", rawtcp, greeting, err)
+		}
+		io.WriteString(c, "HELO client\r\n")
+		if reply, err := br.ReadString('\n'); err != nil || reply != "250 hello client\r\n" {
+			t.Errorf("rawtcp=%v: reply %q, %v", rawtcp, reply, err)
+		}
+	}
+}

@@ -67,12 +67,18 @@ func (cc *clientConn) interceptTunnel(f *flow.HTTPFlow, sc *serverConn, server *
 		relay(cc.br, cc.stream, sc.br, sc.conn, &cc.s.bodies)
 		cc.closeServer(sc)
 	}
-	head, err := cc.br.Peek(4)
-	if err != nil && len(head) == 0 {
+	head, serverFirst, err := cc.tunnelStart(sc)
+	if err != nil {
 		cc.closeServer(sc)
 		return
 	}
 	switch {
+	case serverFirst:
+		if cc.debug() {
+			cc.log.Debug("the server spoke first: relaying the tunnel as it is")
+		}
+		passThrough()
+		return
 	case tlshello.LooksLikeTLS(head):
 	case looksLikeHTTP(head) || !cc.s.Config().RawTCP:
 		if sc != nil {
