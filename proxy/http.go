@@ -224,12 +224,29 @@ func (cc *clientConn) handleRequest(head *h1.RequestHead, tun *tunnel) bool {
 	case tun != nil && strings.HasPrefix(head.Target, "/") || tun != nil && head.Target == "*":
 		req.Scheme, req.Host, req.Port, req.Path = tun.scheme, tun.host, tun.port, head.Target
 	case strings.HasPrefix(head.Target, "/") || head.Target == "*":
-		// A plain request to the proxy's own port: most likely a browser
-		// pointed at the proxy as if it were a web server.
-		cc.log.Info(fmt.Sprintf("Not a proxy request: %s %s", head.Method, truncateString(head.Target, 100)))
-		cc.sendErrorPage(400, "This is mitmgo, an HTTP proxy, not a web server. Configure your client to use "+
-			cc.client.Sockname.String()+" as its HTTP(S) proxy; requests to it must use absolute URLs (GET http://example.com/ HTTP/1.1).")
-		return false
+		// Origin form outside a tunnel. As mitmproxy, the Host header
+		// says where it goes, unless it names the proxy itself: then it is
+		// a plain request to the proxy, most likely a browser pointed at
+		// the proxy as if it were a web server.
+		hostHeader, ok := req.Headers.Lookup("host")
+		if !ok {
+			cc.log.Info(fmt.Sprintf("Bad HTTP request: %s %s without a Host header", head.Method, truncateString(head.Target, 100)))
+			cc.sendErrorPage(400, "HTTP request has no host header, destination unknown.")
+			return false
+		}
+		host, port, err := splitAuthority(hostHeader, 80)
+		// The address the client reached us at counts as our own too: a
+		// proxy listening on all interfaces, asked for itself by a LAN
+		// address, would otherwise connect to itself, again and again.
+		own := err == nil && (cc.s.isOwnAddress(flow.Address{Host: host, Port: port}) ||
+			host == cc.client.Sockname.Host && port == cc.client.Sockname.Port)
+		if err != nil || own {
+			cc.log.Info(fmt.Sprintf("Not a proxy request: %s %s", head.Method, truncateString(head.Target, 100)))
+			cc.sendErrorPage(400, "This is mitmgo, an HTTP proxy, not a web server. Configure your client to use "+
+				cc.client.Sockname.String()+" as its HTTP(S) proxy; requests to it must use absolute URLs (GET http://example.com/ HTTP/1.1).")
+			return false
+		}
+		req.Scheme, req.Host, req.Port, req.Path = "http", host, port, head.Target
 	default:
 		scheme, authority, host, port, path, err := parseTarget(head.Target)
 		if err != nil {

@@ -3,6 +3,7 @@ package proxy_test
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -112,5 +113,43 @@ func TestSelfConnect(t *testing.T) {
 		if f.Error == nil || !strings.Contains(f.Error.Msg, "Request destination unknown") {
 			t.Errorf("flow %s %s: error %v", f.Request.Method, f.Request.URL(), f.Error)
 		}
+	}
+}
+
+// TestOriginFormByHost: as mitmproxy, a request in origin form (or
+// asterisk form) goes where its Host header says, byte for byte; without a
+// Host header, or with the proxy's own address in it, it is refused.
+func TestOriginFormByHost(t *testing.T) {
+	origin := testutil.StartRawOrigin(t, func(c net.Conn, r *bufio.Reader) {
+		if _, err := testutil.ReadRequest(r); err != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	})
+	addr := startProxy(t, nil)
+	tests := []struct {
+		name, req, wantStatus, wantSent string
+	}{
+		{"origin form", "GET /x?y HTTP/1.1\r\nHost: " + origin.Addr + "\r\nConnection: close\r\n\r\n",
+			"HTTP/1.1 200 OK", "GET /x?y HTTP/1.1\r\nHost: " + origin.Addr + "\r\nConnection: close\r\n\r\n"},
+		{"asterisk form", "OPTIONS * HTTP/1.1\r\nHost: " + origin.Addr + "\r\nConnection: close\r\n\r\n",
+			"HTTP/1.1 200 OK", "OPTIONS * HTTP/1.1\r\nHost: " + origin.Addr + "\r\nConnection: close\r\n\r\n"},
+		{"no Host", "GET /x HTTP/1.1\r\n\r\n", "HTTP/1.1 400 Bad Request", ""},
+		{"the proxy itself", "GET / HTTP/1.1\r\nHost: " + addr + "\r\n\r\n", "HTTP/1.1 400 Bad Request", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := origin.Conns()
+			got := roundTrip(t, addr, tt.req)
+			if !strings.HasPrefix(got, tt.wantStatus) {
+				t.Fatalf("got %q, want %s", got, tt.wantStatus)
+			}
+			switch conns := origin.Conns(); {
+			case tt.wantSent == "" && conns != before:
+				t.Errorf("the origin was connected to")
+			case tt.wantSent != "" && (conns != before+1 || string(origin.Received(before)) != tt.wantSent):
+				t.Errorf("the origin received %q, want %q", origin.Received(before), tt.wantSent)
+			}
+		})
 	}
 }
