@@ -114,11 +114,14 @@ func (cc *clientConn) forward(f *flow.HTTPFlow, reqStream *bodyStream, cfg *Conf
 	resp.TimestampEnd = nowSeconds()
 	if serverKeep {
 		cc.keepUpstream(sc, cfg.MaxUpstreamPerClient)
-	} else {
-		cc.closeServer(sc)
 	}
 
 	m.Response(f)
+	if !serverKeep {
+		// After the hook, as mitmproxy: the flow is printed before the
+		// "server disconnect" line.
+		cc.closeServer(sc)
+	}
 	if !cc.afterHook(f) {
 		return false
 	}
@@ -161,10 +164,11 @@ func (cc *clientConn) streamResponse(f *flow.HTTPFlow, sc *serverConn, body *bod
 	resp.TimestampEnd = nowSeconds()
 	if serverKeep {
 		cc.keepUpstream(sc, cc.s.Config().MaxUpstreamPerClient)
-	} else {
-		cc.closeServer(sc)
 	}
 	cc.s.m.Response(f)
+	if !serverKeep {
+		cc.closeServer(sc)
+	}
 	f.Live = false
 	return serverKeep && !wantsClose(req.HTTPVersion, req.Headers) && !wantsClose(resp.HTTPVersion, resp.Headers)
 }
