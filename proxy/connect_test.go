@@ -296,3 +296,51 @@ func TestServerSpeaksFirst(t *testing.T) {
 		}
 	}
 }
+
+// TestDecryptedNonHTTP: inside intercepted TLS, a server that greets first
+// (IMAPS) and a client protocol that is not HTTP are relayed decrypted, as
+// mitmproxy does, instead of waiting for (or refusing) an HTTP request.
+func TestDecryptedNonHTTP(t *testing.T) {
+	// Go's test certificate, borrowed from an httptest server.
+	hs := httptest.NewUnstartedServer(nil)
+	hs.StartTLS()
+	serverTLS := &tls.Config{Certificates: hs.TLS.Certificates}
+	hs.Close()
+	for _, greet := range []bool{true, false} {
+		ln, err := tls.Listen("tcp", "127.0.0.1:0", serverTLS)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		go func() {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			if greet {
+				io.WriteString(c, "* OK IMAP4rev1 ready\r\n")
+			}
+			line, _ := bufio.NewReader(c).ReadString('\n')
+			io.WriteString(c, "echo "+line)
+		}()
+		confdir := t.TempDir()
+		addr := startProxyAddons(t, []any{tlsconfig.New()}, "confdir="+confdir, "ssl_insecure=true")
+		c, _, status := connectThrough(t, addr, ln.Addr().String())
+		if status != "HTTP/1.1 200 Connection established" {
+			t.Fatalf("status %q", status)
+		}
+		// No ALPN: the client does not say it speaks HTTP.
+		tc := tls.Client(c, &tls.Config{RootCAs: caPool(t, confdir), ServerName: "127.0.0.1"})
+		br := bufio.NewReader(tc)
+		if greet {
+			if line, err := br.ReadString('\n'); err != nil || line != "* OK IMAP4rev1 ready\r\n" {
+				t.Fatalf("greeting %q, %v", line, err)
+			}
+		}
+		io.WriteString(tc, "PING 1\r\n")
+		if line, err := br.ReadString('\n'); err != nil || line != "echo PING 1\r\n" {
+			t.Errorf("greet=%v: reply %q, %v", greet, line, err)
+		}
+	}
+}

@@ -185,6 +185,13 @@ func (cc *clientConn) interceptTunnel(f *flow.HTTPFlow, sc *serverConn, server *
 	cc.br = bufio.NewReaderSize(tconn, bufSize)
 	cc.bw = bufio.NewWriterSize(tw, bufSize)
 	cc.direct = tw
+	if sc != nil && upstreamErr == nil && st.NegotiatedProtocol != "http/1.1" && !cc.decryptedHTTP(sc) {
+		// Not HTTP inside the TLS (IMAPS, MQTT over TLS...): relayed
+		// decrypted, as mitmproxy does (it makes it a TCP flow).
+		relay(cc.br, cc.stream, sc.br, sc.conn, &cc.s.bodies)
+		cc.closeServer(sc)
+		return
+	}
 	tun := &tunnel{scheme: "https", host: host, port: port, server: server}
 	switch {
 	case sc == nil:
@@ -196,6 +203,26 @@ func (cc *clientConn) interceptTunnel(f *flow.HTTPFlow, sc *serverConn, server *
 		cc.keepUpstream(sc, cc.s.Config().MaxUpstreamPerClient)
 	}
 	cc.httpLoop(tun)
+}
+
+// decryptedHTTP reports whether an intercepted TLS connection whose client
+// did not ask for HTTP in ALPN carries HTTP. As for a plain tunnel (see
+// tunnelStart), the first bytes from either side decide: a server that
+// greets first (IMAPS, POP3S) or a client whose first bytes are no HTTP
+// request make it a relay, unless rawtcp is off. A connection that ends
+// before either side says anything counts as HTTP, which then ends it.
+func (cc *clientConn) decryptedHTTP(sc *serverConn) bool {
+	head, serverFirst, err := cc.tunnelStart(sc)
+	switch {
+	case err != nil, !cc.s.Config().RawTCP:
+		return true
+	case serverFirst:
+		if cc.debug() {
+			cc.log.Debug("the server spoke first inside TLS: relaying the decrypted stream")
+		}
+		return false
+	}
+	return looksLikeHTTP(head)
 }
 
 // recordMitmCert makes cfg record the certificate we present to the client
