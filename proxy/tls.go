@@ -127,6 +127,11 @@ func (cc *clientConn) interceptTunnel(f *flow.HTTPFlow, sc *serverConn, server *
 	var upstreamErr error
 	if sc != nil {
 		upstreamErr = cc.startServerTLS(sc, sni, hello.ALPN, chd)
+		if upstreamErr != nil {
+			// As mitmproxy: the client still gets its handshake, so that
+			// its requests can be answered with the reason.
+			cc.log.Info(fmt.Sprintf("Unable to establish TLS connection with server (%v). Trying to establish TLS with client anyway.", upstreamErr))
+		}
 	} else {
 		// Lazy: the client's handshake comes first, with a certificate
 		// for its SNI alone; the server is connected for the first
