@@ -162,7 +162,7 @@ func (cc *clientConn) interceptTunnel(f *flow.HTTPFlow, sc *serverConn, server *
 		}
 		cc.log.Warn(fmt.Sprintf("Client TLS handshake failed. The client does not trust the proxy's certificate for %s (%v). "+
 			"Install the mitmproxy CA certificate in the client (browse to http://mitm.it/ through the proxy), "+
-			"or the client pins its certificates: add the host to ignore_hosts to pass it through.", name, tlsErrorText(err)))
+			"or the client pins its certificates: add the host to ignore_hosts to pass it through.", name, clientTLSErrorText(err)))
 		m.TLSFailedClient(cd)
 		cc.closeServer(sc)
 		return
@@ -332,5 +332,17 @@ func describeTLSError(addr string, err error) string {
 func tlsErrorText(err error) string {
 	s := err.Error()
 	s = strings.TrimPrefix(s, "remote error: ")
+	return s
+}
+
+// clientTLSErrorText explains why a client's handshake failed. OpenSSL
+// clients (curl, Python) that reject the certificate send their alert in a
+// way crypto/tls cannot decrypt, and it reports "bad record MAC": said as
+// it is, that reads like data corruption.
+func clientTLSErrorText(err error) string {
+	s := tlsErrorText(err)
+	if strings.Contains(s, "bad record MAC") {
+		return "the client aborted the handshake after our certificate; " + s
+	}
 	return s
 }
