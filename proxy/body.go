@@ -102,8 +102,10 @@ func pump(src io.Reader, pool *bodyPool, write func([]byte) error) error {
 	buf := *held
 	for {
 		n, err := src.Read(buf)
-		if werr := write(buf[:n]); werr != nil {
-			return werr
+		if n > 0 {
+			if werr := write(buf[:n]); werr != nil {
+				return werr
+			}
 		}
 		if err == io.EOF {
 			return nil

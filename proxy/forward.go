@@ -285,30 +285,61 @@ func (cc *clientConn) upgrade(f *flow.HTTPFlow, sc *serverConn) bool {
 // relay copies bytes both ways until both directions are done. When one side
 // finishes sending, the other side's write half is closed so it sees EOF.
 func relay(clientR io.Reader, clientW net.Conn, serverR io.Reader, serverW net.Conn, pool *bodyPool) {
+	relayThrough(clientR, clientW, serverR, serverW, pool, nil)
+}
+
+// relayThrough is relay with a look at every piece: pass, when not nil, is
+// handed each piece and the side it came from, and returns what to send on
+// (nothing drops it) or an error that ends the relay. It returns the first
+// error either direction met, nil when both ended cleanly.
+func relayThrough(clientR io.Reader, clientW net.Conn, serverR io.Reader, serverW net.Conn, pool *bodyPool,
+	pass func(fromClient bool, p []byte) ([]byte, error)) error {
+	var first struct {
+		sync.Mutex
+		err error
+	}
+	note := func(err error) {
+		first.Lock()
+		if first.err == nil {
+			first.err = err
+		}
+		first.Unlock()
+	}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		clientToServer(clientR, serverW, pool)
+		if err := copyAndHalfClose(serverW, clientR, pool, pass, true); err != nil {
+			note(err)
+		}
 	}()
-	serverToClient(serverR, clientW, pool)
+	if err := copyAndHalfClose(clientW, serverR, pool, pass, false); err != nil {
+		note(err)
+	}
 	wg.Wait()
+	return first.err
 }
-
-func clientToServer(r io.Reader, w net.Conn, pool *bodyPool) { copyAndHalfClose(w, r, pool) }
-func serverToClient(r io.Reader, w net.Conn, pool *bodyPool) { copyAndHalfClose(w, r, pool) }
 
 type closeWriter interface{ CloseWrite() error }
 
-func copyAndHalfClose(dst net.Conn, src io.Reader, pool *bodyPool) {
+// copyAndHalfClose copies src to dst (through pass, see relayThrough) and
+// then closes dst's write half; on an error it closes dst entirely, which
+// ends the other direction too. It returns the error.
+func copyAndHalfClose(dst net.Conn, src io.Reader, pool *bodyPool, pass func(bool, []byte) ([]byte, error), fromClient bool) error {
 	err := pump(src, pool, func(p []byte) error {
+		if pass != nil {
+			var err error
+			if p, err = pass(fromClient, p); err != nil || len(p) == 0 {
+				return err
+			}
+		}
 		_, err := dst.Write(p)
 		return err
 	})
 	if err == nil {
 		if cw, ok := unwrapConn(dst).(closeWriter); ok {
 			if cw.CloseWrite() == nil {
-				return
+				return nil
 			}
 		}
 	}
@@ -317,6 +348,7 @@ func copyAndHalfClose(dst net.Conn, src io.Reader, pool *bodyPool) {
 	if c, ok := src.(net.Conn); ok {
 		c.Close()
 	}
+	return err
 }
 
 func unwrapConn(c net.Conn) net.Conn {

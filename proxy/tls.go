@@ -56,16 +56,30 @@ type lazyTLS struct {
 func (cc *clientConn) interceptTunnel(f *flow.HTTPFlow, sc *serverConn, server *flow.Server) {
 	m := cc.s.m
 	host, port := server.Address.Host, server.Address.Port
-	// passThrough relays the tunnel untouched, connecting first if needed.
-	passThrough := func() {
+	// connect makes the server connection now if the lazy strategy has
+	// not made it yet.
+	connect := func() bool {
 		if sc == nil {
 			var err error
 			if sc, err = cc.connectUpstream(f, "tcp", host, port, cc.s.Config()); err != nil {
-				return
+				return false
 			}
 		}
-		relay(cc.br, cc.stream, sc.br, sc.conn, &cc.s.bodies)
-		cc.closeServer(sc)
+		return true
+	}
+	// passThrough relays the tunnel untouched (ignore_hosts, a hello we
+	// cannot read): no flow, as in mitmproxy.
+	passThrough := func() {
+		if connect() {
+			relay(cc.br, cc.stream, sc.br, sc.conn, &cc.s.bodies)
+			cc.closeServer(sc)
+		}
+	}
+	// asTCP relays a tunnel that is neither TLS nor HTTP as a TCP flow.
+	asTCP := func() {
+		if connect() {
+			cc.relayTCP(cc.br, cc.stream, sc)
+		}
 	}
 	head, serverFirst, err := cc.tunnelStart(sc)
 	if err != nil {
@@ -75,9 +89,9 @@ func (cc *clientConn) interceptTunnel(f *flow.HTTPFlow, sc *serverConn, server *
 	switch {
 	case serverFirst:
 		if cc.debug() {
-			cc.log.Debug("the server spoke first: relaying the tunnel as it is")
+			cc.log.Debug("the server spoke first: relaying the tunnel as a TCP flow")
 		}
-		passThrough()
+		asTCP()
 		return
 	case tlshello.LooksLikeTLS(head):
 	case looksLikeHTTP(head) || !cc.s.Config().RawTCP:
@@ -89,7 +103,7 @@ func (cc *clientConn) interceptTunnel(f *flow.HTTPFlow, sc *serverConn, server *
 		cc.httpLoop(&tunnel{scheme: "http", host: host, port: port, server: server})
 		return
 	default:
-		passThrough()
+		asTCP()
 		return
 	}
 	hello, err := tlshello.Peek(cc.br)
@@ -191,10 +205,9 @@ func (cc *clientConn) interceptTunnel(f *flow.HTTPFlow, sc *serverConn, server *
 	cc.bw = bufio.NewWriterSize(tw, bufSize)
 	cc.direct = tw
 	if sc != nil && upstreamErr == nil && st.NegotiatedProtocol != "http/1.1" && !cc.decryptedHTTP(sc) {
-		// Not HTTP inside the TLS (IMAPS, MQTT over TLS...): relayed
-		// decrypted, as mitmproxy does (it makes it a TCP flow).
-		relay(cc.br, cc.stream, sc.br, sc.conn, &cc.s.bodies)
-		cc.closeServer(sc)
+		// Not HTTP inside the TLS (IMAPS, MQTT over TLS...): a TCP flow
+		// of the decrypted stream, as in mitmproxy.
+		cc.relayTCP(cc.br, cc.stream, sc)
 		return
 	}
 	tun := &tunnel{scheme: "https", host: host, port: port, server: server}

@@ -1,9 +1,11 @@
 package script_test
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -325,4 +327,67 @@ def http_connect_error(flow):
 	md.WaitOutput(t, "http_connect_error 502 error=None", 10*time.Second)
 	md.WaitOutput(t, "http_connected 200 Connection established", 10*time.Second)
 	md.WaitOutput(t, "http_connect "+up, 10*time.Second)
+}
+
+// TestE2ETCPMessages: a tunnel that is neither TLS nor HTTP is a TCP flow:
+// a script changes its messages in tcp_message (as mitmproxy's
+// tcp-simple.py example), the dumper prints each one, and -w saves the
+// flow when it ends.
+func TestE2ETCPMessages(t *testing.T) {
+	needScripts(t)
+	script := `from mitmproxy import tcp
+
+def tcp_message(flow: tcp.TCPFlow):
+    message = flow.messages[-1]
+    message.content = message.content.replace(b"foo", b"bar")
+`
+	dir := seedDir(t, map[string]string{"tcpsimple.py": script})
+	echo := testutil.StartRawOrigin(t, func(c net.Conn, r *bufio.Reader) {
+		line, err := r.ReadString('\n')
+		if err == nil {
+			io.WriteString(c, "echo "+line)
+		}
+	})
+	flows := filepath.Join(dir, "tcp.flows")
+	md := testutil.StartMitmdumpWith(t, testutil.Options{Dir: dir}, "-s", "tcpsimple.py", "-w", flows)
+	c := md.Dial(t)
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\n\r\n", echo.Addr)
+	br := bufio.NewReader(c)
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if line == "\r\n" {
+			break
+		}
+	}
+	io.WriteString(c, "\x01foo\n")
+	if line, err := br.ReadString('\n'); err != nil || line != "echo \x01bar\n" {
+		t.Fatalf("reply %q, %v\n%s", line, err, md.Output())
+	}
+	c.Close()
+	md.WaitOutput(t, "<- tcp <- "+echo.Addr, 10*time.Second)
+	if !strings.Contains(md.Output(), "-> tcp -> "+echo.Addr) {
+		t.Errorf("the dumper printed no client message:\n%s", md.Output())
+	}
+	md.Stop(t)
+	fh, err := os.Open(flows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	d, err := flowfile.NewReader(fh).Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := flow.FromState(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tf, ok := f.(*flow.TCPFlow)
+	if !ok || len(tf.Messages) != 2 || string(tf.Messages[0].Content) != "\x01bar\n" {
+		t.Errorf("saved flow %T %+v", f, f)
+	}
 }

@@ -1,0 +1,141 @@
+package proxy_test
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mitmgo/mitmgo/flow"
+	"github.com/mitmgo/mitmgo/internal/testutil"
+)
+
+// tcpRecorder records the TCP hooks and changes what the client sends.
+type tcpRecorder struct {
+	mu     sync.Mutex
+	events []string
+	ended  chan *flow.TCPFlow
+	// change rewrites client messages: "upper", "drop" (the word "drop"),
+	// "kill" (on the word "kill").
+	change string
+}
+
+func (r *tcpRecorder) add(ev string) {
+	r.mu.Lock()
+	r.events = append(r.events, ev)
+	r.mu.Unlock()
+}
+
+func (r *tcpRecorder) TCPStart(*flow.TCPFlow) { r.add("tcp_start") }
+func (r *tcpRecorder) TCPMessage(f *flow.TCPFlow) {
+	m := f.Messages[len(f.Messages)-1]
+	r.add("tcp_message")
+	if !m.FromClient {
+		return
+	}
+	switch {
+	case r.change == "upper":
+		m.Content = bytes.ToUpper(m.Content)
+	case r.change == "drop" && bytes.Contains(m.Content, []byte("drop")):
+		m.Content = nil
+	case r.change == "kill" && bytes.Contains(m.Content, []byte("kill")):
+		f.Kill()
+	}
+}
+func (r *tcpRecorder) TCPEnd(f *flow.TCPFlow)   { r.add("tcp_end"); r.ended <- f }
+func (r *tcpRecorder) TCPError(f *flow.TCPFlow) { r.add("tcp_error"); r.ended <- f }
+
+func (r *tcpRecorder) wait(t *testing.T) *flow.TCPFlow {
+	t.Helper()
+	select {
+	case f := <-r.ended:
+		return f
+	case <-time.After(10 * time.Second):
+		t.Fatal("the TCP flow did not end")
+		return nil
+	}
+}
+
+// lineEcho answers every line with "echo " and the line.
+func lineEcho(t *testing.T) *testutil.RawOrigin {
+	return testutil.StartRawOrigin(t, func(c net.Conn, r *bufio.Reader) {
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			io.WriteString(c, "echo "+line)
+		}
+	})
+}
+
+// TestTCPFlow: a tunnel that carries neither TLS nor HTTP is a TCP flow, as
+// in mitmproxy: tcp_start, a tcp_message per piece, whose content addons may
+// change or drop, then tcp_end; a killed flow ends the tunnel with
+// tcp_error.
+func TestTCPFlow(t *testing.T) {
+	t.Run("messages, changed", func(t *testing.T) {
+		origin := lineEcho(t)
+		rec := &tcpRecorder{ended: make(chan *flow.TCPFlow, 1), change: "upper"}
+		addr := startProxyWith(t, rec)
+		c, br, _ := connectThrough(t, addr, origin.Addr)
+		io.WriteString(c, "\x00hello\n")
+		if line, err := br.ReadString('\n'); err != nil || line != "echo \x00HELLO\n" {
+			t.Fatalf("reply %q, %v", line, err)
+		}
+		c.Close()
+		f := rec.wait(t)
+		if len(f.Messages) != 2 || string(f.Messages[0].Content) != "\x00HELLO\n" || !f.Messages[0].FromClient ||
+			string(f.Messages[1].Content) != "echo \x00HELLO\n" || f.Messages[1].FromClient {
+			for _, m := range f.Messages {
+				t.Logf("message from client %v: %q", m.FromClient, m.Content)
+			}
+			t.Errorf("%d messages", len(f.Messages))
+		}
+		if f.Error != nil || f.Live {
+			t.Errorf("error %v, live %v", f.Error, f.Live)
+		}
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		if got := strings.Join(rec.events, ","); got != "tcp_start,tcp_message,tcp_message,tcp_end" {
+			t.Errorf("hooks %s", got)
+		}
+	})
+	t.Run("dropped", func(t *testing.T) {
+		origin := lineEcho(t)
+		rec := &tcpRecorder{ended: make(chan *flow.TCPFlow, 1), change: "drop"}
+		addr := startProxyWith(t, rec)
+		c, br, _ := connectThrough(t, addr, origin.Addr)
+		io.WriteString(c, "\x00drop this\n")
+		time.Sleep(50 * time.Millisecond)
+		io.WriteString(c, "\x00keep\n")
+		if line, err := br.ReadString('\n'); err != nil || line != "echo \x00keep\n" {
+			t.Fatalf("reply %q, %v", line, err)
+		}
+		c.Close()
+		rec.wait(t)
+	})
+	t.Run("killed", func(t *testing.T) {
+		origin := lineEcho(t)
+		rec := &tcpRecorder{ended: make(chan *flow.TCPFlow, 1), change: "kill"}
+		addr := startProxyWith(t, rec)
+		c, br, _ := connectThrough(t, addr, origin.Addr)
+		io.WriteString(c, "\x00kill\n")
+		if rest, _ := io.ReadAll(br); len(rest) != 0 {
+			t.Errorf("the client got %q after the kill", rest)
+		}
+		f := rec.wait(t)
+		if !f.Killed() {
+			t.Errorf("flow error %v, want killed", f.Error)
+		}
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		if last := rec.events[len(rec.events)-1]; last != "tcp_error" {
+			t.Errorf("hooks %v, want tcp_error last", rec.events)
+		}
+	})
+}
