@@ -11,6 +11,7 @@ import (
 	"github.com/mitmgo/mitmgo/addon"
 	"github.com/mitmgo/mitmgo/flow"
 	"github.com/mitmgo/mitmgo/internal/h1"
+	"github.com/mitmgo/mitmgo/internal/hostmatch"
 )
 
 // Config is a snapshot of the options the proxy core reads. Connections load
@@ -50,6 +51,9 @@ type Config struct {
 	// RawTCP relays tunnels that carry neither TLS nor HTTP as they are
 	// (rawtcp); without it they are read as HTTP, as mitmproxy does.
 	RawTCP bool
+	// TCPHosts are the tunnels relayed as TCP flows whatever they carry,
+	// TLS intercepted (tcp_hosts).
+	TCPHosts hostmatch.List
 }
 
 // headOptions are the options messages are read with.
@@ -89,6 +93,7 @@ func declareOptions(l *addon.Loader) {
 	l.AddOption("normalize_outbound_headers", addon.Bool, true, "Normalize outgoing HTTP/2 header names, but emit a warning when doing so. HTTP/2 does not allow uppercase header names. This option makes sure that HTTP/2 headers set in custom scripts are lowercased before they are sent.")
 	l.AddOption("rawtcp", addon.Bool, true, "Enable/disable raw TCP connections. TCP connections are enabled by default.")
 	l.AddOption("websocket", addon.Bool, true, "Enable/disable WebSocket support. WebSocket support is enabled by default.")
+	l.AddOption("tcp_hosts", addon.Strings, []string{}, "Generic TCP SSL proxy mode for all hosts that match the pattern. Similar to --ignore-hosts, but SSL connections are intercepted. The communication contents are printed to the log in verbose mode.")
 	l.AddOption("connect_addr", addon.OptionalString, nil, "Set the local IP address that mitmproxy should use when connecting to upstream servers.")
 	l.AddOption("proxy_debug", addon.Bool, false, "Enable debug logs in the proxy core.")
 	l.AddOption("http2", addon.Bool, true, "Enable/disable HTTP/2 support. HTTP/2 support is enabled by default (mitmgo: HTTP/1.1 only for now).")
@@ -106,6 +111,10 @@ func buildConfig(o *addon.Options) (*Config, error) {
 		ValidateInboundHeaders: o.Bool("validate_inbound_headers"),
 		RawTCP:                 o.Bool("rawtcp"),
 	}
+	var err error
+	if c.TCPHosts, err = hostmatch.Compile("tcp_hosts", o.Strings("tcp_hosts")); err != nil {
+		return nil, err
+	}
 	if a := o.String("connect_addr"); a != "" {
 		ip, err := netip.ParseAddr(a)
 		if err != nil || ip.Zone() != "" {
@@ -119,7 +128,6 @@ func buildConfig(o *addon.Options) (*Config, error) {
 			return nil, fmt.Errorf("option listen_port: %d is not a valid port (0-65535)", c.ListenPort)
 		}
 	}
-	var err error
 	if c.StreamLargeBodies, err = optionalSize(o, "stream_large_bodies"); err != nil {
 		return nil, err
 	}

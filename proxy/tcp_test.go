@@ -3,13 +3,17 @@ package proxy_test
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/mitmgo/mitmgo/addons/tlsconfig"
 	"github.com/mitmgo/mitmgo/flow"
 	"github.com/mitmgo/mitmgo/internal/testutil"
 )
@@ -138,4 +142,65 @@ func TestTCPFlow(t *testing.T) {
 			t.Errorf("hooks %v, want tcp_error last", rec.events)
 		}
 	})
+}
+
+// TestTCPHosts: tcp_hosts makes a tunnel a TCP flow whatever it carries:
+// HTTP is not parsed, and TLS is intercepted with the decrypted stream as
+// the flow's messages. Other hosts are HTTP as usual.
+func TestTCPHosts(t *testing.T) {
+	origin := testutil.StartRawOrigin(t, func(c net.Conn, r *bufio.Reader) {
+		if _, err := testutil.ReadRequest(r); err == nil {
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+		}
+	})
+	_, port, _ := net.SplitHostPort(origin.Addr)
+	for _, pattern := range []string{`^127\.0\.0\.1:` + port + `$`, `^nomatch$`} {
+		rec := &tcpRecorder{ended: make(chan *flow.TCPFlow, 1)}
+		addr := startProxyWith(t, rec, "tcp_hosts="+pattern)
+		c, br, _ := connectThrough(t, addr, origin.Addr)
+		io.WriteString(c, "GET /plain HTTP/1.1\r\nHost: x\r\n\r\n")
+		if line, err := br.ReadString('\n'); err != nil || line != "HTTP/1.1 200 OK\r\n" {
+			t.Fatalf("%s: %q, %v", pattern, line, err)
+		}
+		c.Close()
+		tcp := pattern != "^nomatch$"
+		if tcp {
+			if f := rec.wait(t); len(f.Messages) == 0 || !strings.HasPrefix(string(f.Messages[0].Content), "GET /plain") {
+				t.Errorf("%s: messages %v", pattern, f.Messages)
+			}
+		} else {
+			time.Sleep(50 * time.Millisecond)
+			rec.mu.Lock()
+			if len(rec.events) != 0 {
+				t.Errorf("%s: TCP hooks %v for an HTTP tunnel", pattern, rec.events)
+			}
+			rec.mu.Unlock()
+		}
+	}
+}
+
+// TestTCPHostsTLS: with tcp_hosts, TLS is still intercepted, and what the
+// client sends inside it, HTTP or not, is the TCP flow's decrypted messages.
+func TestTCPHostsTLS(t *testing.T) {
+	origin := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "secret")
+	}))
+	t.Cleanup(origin.Close)
+	target := strings.TrimPrefix(origin.URL, "https://")
+	rec := &tcpRecorder{ended: make(chan *flow.TCPFlow, 1)}
+	confdir := t.TempDir()
+	addr := startProxyAddons(t, []any{tlsconfig.New(), rec}, "confdir="+confdir, "ssl_insecure=true", "tcp_hosts=example\\.com")
+	c, _, _ := connectThrough(t, addr, target)
+	tc := tls.Client(c, &tls.Config{RootCAs: caPool(t, confdir), ServerName: "example.com", NextProtos: []string{"http/1.1"}})
+	if body := get(t, tc, bufio.NewReader(tc), "example.com", "/inside"); body != "secret" {
+		t.Fatalf("body %q", body)
+	}
+	if leaf := tc.ConnectionState().PeerCertificates[0]; leaf.Issuer.CommonName != "mitmproxy" {
+		t.Errorf("leaf issued by %q: not intercepted", leaf.Issuer.CommonName)
+	}
+	tc.Close()
+	f := rec.wait(t)
+	if len(f.Messages) < 2 || !strings.HasPrefix(string(f.Messages[0].Content), "GET /inside HTTP/1.1") || f.ServerConn.SNI != "example.com" {
+		t.Errorf("flow: %d messages, first %q, server SNI %q", len(f.Messages), f.Messages[0].Content, f.ServerConn.SNI)
+	}
 }

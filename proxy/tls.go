@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 
 	"github.com/mitmgo/mitmgo/addon"
@@ -94,6 +95,9 @@ func (cc *clientConn) interceptTunnel(f *flow.HTTPFlow, sc *serverConn, server *
 		asTCP()
 		return
 	case tlshello.LooksLikeTLS(head):
+	case cc.isTCPHost(server, sc, ""):
+		asTCP()
+		return
 	case looksLikeHTTP(head) || !cc.s.Config().RawTCP:
 		if sc != nil {
 			server = sc.server
@@ -204,6 +208,16 @@ func (cc *clientConn) interceptTunnel(f *flow.HTTPFlow, sc *serverConn, server *
 	cc.br = bufio.NewReaderSize(tconn, bufSize)
 	cc.bw = bufio.NewWriterSize(tw, bufSize)
 	cc.direct = tw
+	if upstreamErr == nil && cc.isTCPHost(server, sc, hello.SNI) {
+		// tcp_hosts: TLS intercepted, the rest a TCP flow.
+		if sc == nil {
+			if sc, upstreamErr = cc.connectUpstream(f, "https", host, port, cc.s.Config()); upstreamErr != nil {
+				return
+			}
+		}
+		cc.relayTCP(cc.br, cc.stream, sc)
+		return
+	}
 	if sc != nil && upstreamErr == nil && st.NegotiatedProtocol != "http/1.1" && !cc.decryptedHTTP(sc) {
 		// Not HTTP inside the TLS (IMAPS, MQTT over TLS...): a TCP flow
 		// of the decrypted stream, as in mitmproxy.
@@ -221,6 +235,24 @@ func (cc *clientConn) interceptTunnel(f *flow.HTTPFlow, sc *serverConn, server *
 		cc.keepUpstream(sc, cc.s.Config().MaxUpstreamPerClient)
 	}
 	cc.httpLoop(tun)
+}
+
+// isTCPHost reports whether tcp_hosts makes the tunnel to server a TCP flow
+// whatever it carries (HTTP included), matching "host:port", the server's
+// address once connected, and "sni:port" once the ClientHello is read.
+func (cc *clientConn) isTCPHost(server *flow.Server, sc *serverConn, sni string) bool {
+	hosts := cc.s.Config().TCPHosts
+	if len(hosts) == 0 {
+		return false
+	}
+	forms := []string{server.Address.String()}
+	if sni != "" {
+		forms = append(forms, net.JoinHostPort(sni, strconv.Itoa(server.Address.Port)))
+	}
+	if sc != nil && sc.server.Peername.Host != "" {
+		forms = append(forms, sc.server.Peername.String())
+	}
+	return hosts.Match(forms...)
 }
 
 // decryptedHTTP reports whether an intercepted TLS connection whose client

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,7 +22,7 @@ import (
 
 	"github.com/mitmgo/mitmgo/addon"
 	"github.com/mitmgo/mitmgo/certs"
-	"github.com/mitmgo/mitmgo/internal/pyre"
+	"github.com/mitmgo/mitmgo/internal/hostmatch"
 )
 
 // TLSConfig is the addon. The zero value is not usable; use New.
@@ -60,8 +59,8 @@ type state struct {
 	upstreamCert bool
 	roots        *x509.CertPool // nil: the system roots
 	clientCerts  string         // file or directory
-	ignore       []*regexp.Regexp
-	allow        []*regexp.Regexp
+	ignore       hostmatch.List
+	allow        hostmatch.List
 	clientMin    uint16
 	clientMax    uint16
 	serverMin    uint16
@@ -161,10 +160,10 @@ func (t *TLSConfig) Configure(updated map[string]bool) error {
 	if st.server, err = t.sideOptions("server", st.serverMax, updated); err != nil {
 		return err
 	}
-	if st.ignore, err = compileHosts("ignore_hosts", o.Strings("ignore_hosts")); err != nil {
+	if st.ignore, err = hostmatch.Compile("ignore_hosts", o.Strings("ignore_hosts")); err != nil {
 		return err
 	}
-	if st.allow, err = compileHosts("allow_hosts", o.Strings("allow_hosts")); err != nil {
+	if st.allow, err = hostmatch.Compile("allow_hosts", o.Strings("allow_hosts")); err != nil {
 		return err
 	}
 	if len(st.ignore) > 0 && len(st.allow) > 0 {
@@ -286,19 +285,6 @@ func (t *TLSConfig) snapshot() (*state, *certs.Store) {
 	return t.state, t.store
 }
 
-func compileHosts(option string, patterns []string) ([]*regexp.Regexp, error) {
-	var out []*regexp.Regexp
-	for _, p := range patterns {
-		// mitmproxy matches case-insensitively against "host:port".
-		re, err := pyre.Compile("(?i)"+p, false)
-		if err != nil {
-			return nil, fmt.Errorf("option %s: invalid regular expression %q: %w", option, p, err)
-		}
-		out = append(out, re)
-	}
-	return out, nil
-}
-
 func expandHome(p string) string {
 	if strings.HasPrefix(p, "~/") {
 		if h, err := os.UserHomeDir(); err == nil {
@@ -339,18 +325,6 @@ func trustedRoots(caFile, caDir string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-// hostMatches reports whether any of the host:port forms matches.
-func hostMatches(res []*regexp.Regexp, forms ...string) bool {
-	for _, re := range res {
-		for _, f := range forms {
-			if f != "" && re.MatchString(f) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // TLSClientHello passes connections through untouched when ignore_hosts
 // matches (or allow_hosts does not).
 func (t *TLSConfig) TLSClientHello(d *addon.ClientHelloData) {
@@ -366,10 +340,10 @@ func (t *TLSConfig) TLSClientHello(d *addon.ClientHelloData) {
 	if d.Server.Peername.Host != "" {
 		forms = append(forms, d.Server.Peername.String())
 	}
-	if len(st.ignore) > 0 && hostMatches(st.ignore, forms...) {
+	if len(st.ignore) > 0 && st.ignore.Match(forms...) {
 		d.IgnoreConnection = true
 	}
-	if len(st.allow) > 0 && !hostMatches(st.allow, forms...) {
+	if len(st.allow) > 0 && !st.allow.Match(forms...) {
 		d.IgnoreConnection = true
 	}
 }
