@@ -35,6 +35,9 @@ func TestBadInputToTheTool(t *testing.T) {
 		{"bad size", []string{"--set", "body_size_limit=lots"}, `option body_size_limit: invalid size "lots"`},
 		{"bad port", []string{"-p", "http"}, `invalid port "http"`},
 		{"bad mode", []string{"--mode", "socks5"}, `option mode: "socks5" is not supported`},
+		// mitmproxy's --key-size and --tcp-hosts reach their options.
+		{"key size flag", []string{"--key-size", "512"}, "option key_size: 512 bits is too small"},
+		{"tcp hosts flag", []string{"--tcp-hosts", "("}, `option tcp_hosts: invalid regular expression "("`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, stderr := runCLI(append([]string{"--set", "confdir=" + dir}, tc.args...)...)

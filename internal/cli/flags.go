@@ -51,6 +51,7 @@ func newFlagSet(opts *addon.Options) *flagSet {
 	fs.BoolVarP(&f.noServer, "no-server", "n", false, "start without a proxy server")
 	fs.StringArrayVarP(&f.modes, "mode", "m", nil, "the proxy mode (repeatable)")
 
+	f.addBool(opts, "server", "", "server")
 	f.addString(opts, "listen-host", "", "listen_host")
 	f.addString(opts, "listen-port", "p", "listen_port")
 	f.addString(opts, "confdir", "", "confdir")
@@ -68,6 +69,8 @@ func newFlagSet(opts *addon.Options) *flagSet {
 	f.addString(opts, "readfile-filter", "", "readfile_filter")
 	f.addString(opts, "dumper-filter", "", "dumper_filter")
 	f.addString(opts, "client-replay-concurrency", "", "client_replay_concurrency")
+	f.addString(opts, "cert-passphrase", "", "cert_passphrase")
+	f.addString(opts, "key-size", "", "key_size")
 	f.addList(opts, "ignore-hosts", "", "ignore_hosts")
 	f.addList(opts, "allow-hosts", "", "allow_hosts")
 	f.addList(opts, "tcp-hosts", "", "tcp_hosts")
