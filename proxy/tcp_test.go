@@ -204,3 +204,16 @@ func TestTCPHostsTLS(t *testing.T) {
 		t.Errorf("flow: %d messages, first %q, server SNI %q", len(f.Messages), f.Messages[0].Content, f.ServerConn.SNI)
 	}
 }
+
+// TestShortFirstMessage: a client whose first message is shorter than an
+// HTTP method ("A\n") and that waits for the answer is not kept waiting
+// for more bytes.
+func TestShortFirstMessage(t *testing.T) {
+	origin := lineEcho(t)
+	addr := startProxy(t, nil)
+	c, br, _ := connectThrough(t, addr, origin.Addr)
+	io.WriteString(c, "A\n")
+	if line, err := br.ReadString('\n'); err != nil || line != "echo A\n" {
+		t.Fatalf("reply %q, %v", line, err)
+	}
+}

@@ -32,10 +32,24 @@ func (c *bufferedConn) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
+// httpStarts are the first four bytes of HTTP/1 requests.
+var httpStarts = []string{"GET ", "POST", "PUT ", "HEAD", "DELE", "OPTI", "PATC", "TRAC"}
+
 // looksLikeHTTP reports whether a tunnel starts with an HTTP/1 request.
 func looksLikeHTTP(b []byte) bool {
-	for _, m := range []string{"GET ", "POST", "PUT ", "HEAD", "DELE", "OPTI", "PATC", "TRAC"} {
+	for _, m := range httpStarts {
 		if strings.HasPrefix(string(b), m) {
+			return true
+		}
+	}
+	return false
+}
+
+// mayBecomeHTTP reports whether b, shorter than four bytes, is the start
+// of an HTTP/1 request, so that more of it is worth waiting for.
+func mayBecomeHTTP(b []byte) bool {
+	for _, m := range httpStarts {
+		if len(b) < len(m) && strings.HasPrefix(m, string(b)) {
 			return true
 		}
 	}

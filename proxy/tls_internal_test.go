@@ -19,3 +19,19 @@ func TestClientTLSErrorText(t *testing.T) {
 		}
 	}
 }
+
+func TestMayBecomeHTTP(t *testing.T) {
+	tests := []struct {
+		in   string
+		want bool
+	}{
+		{"G", true}, {"GE", true}, {"GET", true}, {"DEL", true},
+		{"GET ", false}, // complete: looksLikeHTTP decides
+		{"A\n", false}, {"HI\n", false}, {"\x00", false}, {"g", false},
+	}
+	for _, tt := range tests {
+		if got := mayBecomeHTTP([]byte(tt.in)); got != tt.want {
+			t.Errorf("mayBecomeHTTP(%q) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}

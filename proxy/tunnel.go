@@ -13,7 +13,7 @@ import (
 // connection (sc, nil under the lazy strategy), data from either side ends
 // the wait, as in mitmproxy, whose next layer is decided on data from either
 // side. serverFirst reports that the server sent something: the tunnel is
-// then relayed as it is (a TLS or HTTP server never speaks first).
+// then a TCP flow (a TLS or HTTP server never speaks first).
 func (cc *clientConn) tunnelStart(sc *serverConn) (head []byte, serverFirst bool, err error) {
 	if sc == nil {
 		_, err = cc.br.Peek(1)
@@ -30,10 +30,10 @@ func (cc *clientConn) tunnelStart(sc *serverConn) (head []byte, serverFirst bool
 	// A TLS record header (3 bytes) or an HTTP method (4 letters) that
 	// arrived cut short is waited for; the client is still sending it.
 	need := 1
-	switch b, _ := cc.br.Peek(1); {
+	switch b, _ := cc.br.Peek(cc.br.Buffered()); {
 	case b[0] == 0x16:
 		need = 3
-	case b[0] >= 'A' && b[0] <= 'Z':
+	case mayBecomeHTTP(b):
 		need = 4
 	}
 	head, err = cc.br.Peek(max(need, cc.br.Buffered()))
