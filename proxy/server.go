@@ -86,6 +86,30 @@ func (s *Server) ServerConnect(d *addon.ServerConnectionData) {
 	}
 }
 
+// dialedSelf reports whether an upstream connection reached one of the
+// proxy's own listeners: a listener's port, at its address, or at any
+// address of this machine for a listener on all interfaces (a connection to
+// an address of this machine comes from that same address).
+func (s *Server) dialedSelf(c net.Conn) bool {
+	ra, ok1 := c.RemoteAddr().(*net.TCPAddr)
+	la, ok2 := c.LocalAddr().(*net.TCPAddr)
+	if !ok1 || !ok2 {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ln := range s.listeners {
+		own, ok := ln.Addr().(*net.TCPAddr)
+		if !ok || own.Port != ra.Port {
+			continue
+		}
+		if own.IP.IsUnspecified() && ra.IP.Equal(la.IP) || own.IP.Equal(ra.IP) {
+			return true
+		}
+	}
+	return false
+}
+
 // isOwnAddress reports whether a is one of the proxy's listening ports on a
 // loopback name or the listen host.
 func (s *Server) isOwnAddress(a flow.Address) bool {

@@ -120,6 +120,12 @@ func (cc *clientConn) connectUpstream(f *flow.HTTPFlow, scheme, host string, por
 		d.LocalAddr = &net.TCPAddr{IP: ip.AsSlice(), Port: local.Port}
 	}
 	raw, err := d.DialContext(cc.ctx(), "tcp", addr)
+	if err == nil && cc.s.dialedSelf(raw) {
+		// A name or address form the server_connect check does not
+		// know still led back to us: every hop would open another.
+		raw.Close()
+		err = errors.New(errSelfConnect)
+	}
 	if err != nil {
 		server.Error = describeDialError(addr, err, cfg)
 		cc.log.Info("server connect error: " + server.Error)
