@@ -64,8 +64,9 @@ type lazyTLS struct {
 }
 
 // interceptTunnel takes over a CONNECT tunnel after the 200: TLS is
-// intercepted (unless an addon ignores the connection), plain HTTP is served
-// as HTTP, anything else is relayed untouched. sc is the server connection,
+// intercepted (unless an addon ignores the connection: then it is relayed
+// untouched), plain HTTP is served as HTTP, anything else (or anything to a
+// tcp_hosts host) is a TCP flow. sc is the server connection,
 // nil under the lazy connection strategy: server describes the server then,
 // and the connection is made once something needs it.
 func (cc *clientConn) interceptTunnel(f *flow.HTTPFlow, sc *serverConn, server *flow.Server) {
