@@ -217,3 +217,34 @@ func TestShortFirstMessage(t *testing.T) {
 		t.Fatalf("reply %q, %v", line, err)
 	}
 }
+
+// TestHTTP2PriorKnowledgeWarned: an HTTP/2 client in a tunnel gets its bytes
+// relayed (a TCP flow), with a warning that says why there are no HTTP flows.
+func TestHTTP2PriorKnowledgeWarned(t *testing.T) {
+	origin := testutil.StartRawOrigin(t, func(c net.Conn, r *bufio.Reader) {
+		buf := make([]byte, 24)
+		if _, err := io.ReadFull(r, buf); err == nil {
+			c.Write(buf[:3])
+		}
+	})
+	md := testutil.StartMitmdump(t)
+	c := md.Dial(t)
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "CONNECT "+origin.Addr+" HTTP/1.1\r\n\r\n")
+	br := bufio.NewReader(c)
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if line == "\r\n" {
+			break
+		}
+	}
+	io.WriteString(c, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+	got := make([]byte, 3)
+	if _, err := io.ReadFull(br, got); err != nil || string(got) != "PRI" {
+		t.Fatalf("the preface was not relayed (%q, %v)\n%s", got, err, md.Output())
+	}
+	md.WaitOutput(t, "The client speaks HTTP/2", 10*time.Second)
+}

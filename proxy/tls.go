@@ -122,6 +122,7 @@ func (cc *clientConn) interceptTunnel(f *flow.HTTPFlow, sc *serverConn, server *
 		cc.httpLoop(&tunnel{scheme: "http", host: host, port: port, server: server})
 		return
 	default:
+		cc.warnHTTP2(head)
 		asTCP()
 		return
 	}
@@ -287,7 +288,22 @@ func (cc *clientConn) decryptedHTTP(sc *serverConn) bool {
 		}
 		return false
 	}
-	return looksLikeHTTP(head)
+	if looksLikeHTTP(head) {
+		return true
+	}
+	cc.warnHTTP2(head)
+	return false
+}
+
+// warnHTTP2 says so when a tunnel that becomes a TCP flow starts with the
+// HTTP/2 connection preface: mitmgo speaks HTTP/1 only for now, so such a
+// client (prior knowledge, or h2 chosen without ALPN) gets its bytes
+// relayed, not HTTP flows; without this line the flow's binary messages
+// would be all the user sees.
+func (cc *clientConn) warnHTTP2(head []byte) {
+	if strings.HasPrefix(string(head), "PRI * HTTP/2.0") {
+		cc.log.Warn("The client speaks HTTP/2, which mitmgo does not intercept yet: relaying its bytes as a TCP flow.")
+	}
 }
 
 // recordMitmCert makes cfg record the certificate we present to the client
