@@ -90,6 +90,15 @@ func FuzzReadResponseHead(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		const limit = 4096
 		h, err := ReadResponseHead(bufio.NewReaderSize(bytes.NewReader(data), 16), limit)
+		// As for requests: lenient reading accepts every strict head
+		// unchanged (validate_inbound_headers off).
+		hAny, errAny := ReadResponseHead(bufio.NewReaderSize(bytes.NewReader(data), 16), limit, AnyHeaderNames)
+		if err == nil && (errAny != nil || !reflect.DeepEqual(h, hAny)) {
+			t.Fatalf("AnyHeaderNames refuses or changes a valid head: %v\n%+v\n%+v", errAny, h, hAny)
+		}
+		if errAny == nil {
+			_ = ValidateHeaders(hAny.Headers)
+		}
 		if err != nil {
 			checkReadError(t, err)
 			return
