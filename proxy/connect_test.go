@@ -14,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/mitmgo/mitmgo/addon"
 	"github.com/mitmgo/mitmgo/addons/tlsconfig"
@@ -81,34 +80,6 @@ func (r *connectRecorder) Events() []string {
 	return append([]string(nil), r.events...)
 }
 
-// connectThrough sends a CONNECT and returns the connection, a reader
-// positioned after the answer's head, and the answer's status line.
-func connectThrough(t *testing.T, proxyAddr, target string) (net.Conn, *bufio.Reader, string) {
-	t.Helper()
-	c, err := net.Dial("tcp", proxyAddr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", target, target)
-	br := bufio.NewReader(c)
-	status, err := br.ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		line, err := br.ReadString('\n')
-		if err != nil {
-			t.Fatal(err)
-		}
-		if line == "\r\n" {
-			break
-		}
-	}
-	return c, br, strings.TrimSpace(status)
-}
-
 func TestConnectHooks(t *testing.T) {
 	origin := peerOrigin(t)
 	tests := []struct {
@@ -133,7 +104,7 @@ func TestConnectHooks(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := &connectRecorder{refuse: tt.refuse}
 			addr := startProxyWith(t, rec)
-			c, br, status := connectThrough(t, addr, tt.target)
+			c, br, status := testutil.ConnectTunnel(t, addr, tt.target)
 			if status != tt.wantStatus {
 				t.Errorf("status %q, want %q", status, tt.wantStatus)
 			}
@@ -168,7 +139,7 @@ func TestLazyConnect(t *testing.T) {
 	t.Run("plain HTTP in the tunnel, answered by an addon", func(t *testing.T) {
 		rec := &connectRecorder{answer: true}
 		addr := startProxyWith(t, rec, "connection_strategy=lazy")
-		c, br, status := connectThrough(t, addr, offline)
+		c, br, status := testutil.ConnectTunnel(t, addr, offline)
 		if status != "HTTP/1.1 200 Connection established" {
 			t.Fatalf("status %q", status)
 		}
@@ -184,7 +155,7 @@ func TestLazyConnect(t *testing.T) {
 		rec := &connectRecorder{answer: true}
 		confdir := t.TempDir()
 		addr := startProxyAddons(t, []any{tlsconfig.New(), rec}, "connection_strategy=lazy", "confdir="+confdir)
-		c, _, _ := connectThrough(t, addr, "example.com:443")
+		c, _, _ := testutil.ConnectTunnel(t, addr, "example.com:443")
 		tc := tls.Client(c, &tls.Config{RootCAs: caPool(t, confdir), ServerName: "example.com"})
 		if body := get(t, tc, bufio.NewReader(tc), "example.com", "/x"); body != "answered by an addon" {
 			t.Errorf("body %q", body)
@@ -203,7 +174,7 @@ func TestLazyConnect(t *testing.T) {
 		confdir := t.TempDir()
 		addr := startProxyAddons(t, []any{tlsconfig.New(), rec}, "connection_strategy=lazy", "confdir="+confdir, "ssl_insecure=true")
 		target := strings.TrimPrefix(origin.URL, "https://")
-		c, _, _ := connectThrough(t, addr, target)
+		c, _, _ := testutil.ConnectTunnel(t, addr, target)
 		// The test certificate is valid for example.com.
 		tc := tls.Client(c, &tls.Config{RootCAs: caPool(t, confdir), ServerName: "example.com"})
 		if body := get(t, tc, bufio.NewReader(tc), "example.com", "/"); body != `origin saw SNI "example.com"` {
@@ -246,7 +217,7 @@ func TestRawTCPOption(t *testing.T) {
 	echo := testutil.StartRawOrigin(t, func(c net.Conn, r *bufio.Reader) { io.Copy(c, r) })
 	for _, rawtcp := range []bool{true, false} {
 		addr := startProxy(t, nil, fmt.Sprintf("rawtcp=%v", rawtcp))
-		c, br, status := connectThrough(t, addr, echo.Addr)
+		c, br, status := testutil.ConnectTunnel(t, addr, echo.Addr)
 		if status != "HTTP/1.1 200 Connection established" {
 			t.Fatalf("status %q", status)
 		}
@@ -282,7 +253,7 @@ func TestServerSpeaksFirst(t *testing.T) {
 	})
 	for _, rawtcp := range []bool{true, false} {
 		addr := startProxy(t, nil, fmt.Sprintf("rawtcp=%v", rawtcp))
-		c, br, status := connectThrough(t, addr, smtp.Addr)
+		c, br, status := testutil.ConnectTunnel(t, addr, smtp.Addr)
 		if status != "HTTP/1.1 200 Connection established" {
 			t.Fatalf("status %q", status)
 		}
@@ -326,7 +297,7 @@ func TestDecryptedNonHTTP(t *testing.T) {
 		}()
 		confdir := t.TempDir()
 		addr := startProxyAddons(t, []any{tlsconfig.New()}, "confdir="+confdir, "ssl_insecure=true")
-		c, _, status := connectThrough(t, addr, ln.Addr().String())
+		c, _, status := testutil.ConnectTunnel(t, addr, ln.Addr().String())
 		if status != "HTTP/1.1 200 Connection established" {
 			t.Fatalf("status %q", status)
 		}

@@ -86,7 +86,7 @@ func TestTCPFlow(t *testing.T) {
 		origin := lineEcho(t)
 		rec := &tcpRecorder{ended: make(chan *flow.TCPFlow, 1), change: "upper"}
 		addr := startProxyWith(t, rec)
-		c, br, _ := connectThrough(t, addr, origin.Addr)
+		c, br, _ := testutil.ConnectTunnel(t, addr, origin.Addr)
 		io.WriteString(c, "\x00hello\n")
 		if line, err := br.ReadString('\n'); err != nil || line != "echo \x00HELLO\n" {
 			t.Fatalf("reply %q, %v", line, err)
@@ -113,7 +113,7 @@ func TestTCPFlow(t *testing.T) {
 		origin := lineEcho(t)
 		rec := &tcpRecorder{ended: make(chan *flow.TCPFlow, 1), change: "drop"}
 		addr := startProxyWith(t, rec)
-		c, br, _ := connectThrough(t, addr, origin.Addr)
+		c, br, _ := testutil.ConnectTunnel(t, addr, origin.Addr)
 		io.WriteString(c, "\x00drop this\n")
 		time.Sleep(50 * time.Millisecond)
 		io.WriteString(c, "\x00keep\n")
@@ -127,7 +127,7 @@ func TestTCPFlow(t *testing.T) {
 		origin := lineEcho(t)
 		rec := &tcpRecorder{ended: make(chan *flow.TCPFlow, 1), change: "kill"}
 		addr := startProxyWith(t, rec)
-		c, br, _ := connectThrough(t, addr, origin.Addr)
+		c, br, _ := testutil.ConnectTunnel(t, addr, origin.Addr)
 		io.WriteString(c, "\x00kill\n")
 		if rest, _ := io.ReadAll(br); len(rest) != 0 {
 			t.Errorf("the client got %q after the kill", rest)
@@ -157,7 +157,7 @@ func TestTCPHosts(t *testing.T) {
 	for _, pattern := range []string{`^127\.0\.0\.1:` + port + `$`, `^nomatch$`} {
 		rec := &tcpRecorder{ended: make(chan *flow.TCPFlow, 1)}
 		addr := startProxyWith(t, rec, "tcp_hosts="+pattern)
-		c, br, _ := connectThrough(t, addr, origin.Addr)
+		c, br, _ := testutil.ConnectTunnel(t, addr, origin.Addr)
 		io.WriteString(c, "GET /plain HTTP/1.1\r\nHost: x\r\n\r\n")
 		if line, err := br.ReadString('\n'); err != nil || line != "HTTP/1.1 200 OK\r\n" {
 			t.Fatalf("%s: %q, %v", pattern, line, err)
@@ -190,7 +190,7 @@ func TestTCPHostsTLS(t *testing.T) {
 	rec := &tcpRecorder{ended: make(chan *flow.TCPFlow, 1)}
 	confdir := t.TempDir()
 	addr := startProxyAddons(t, []any{tlsconfig.New(), rec}, "confdir="+confdir, "ssl_insecure=true", "tcp_hosts=example\\.com")
-	c, _, _ := connectThrough(t, addr, target)
+	c, _, _ := testutil.ConnectTunnel(t, addr, target)
 	tc := tls.Client(c, &tls.Config{RootCAs: caPool(t, confdir), ServerName: "example.com", NextProtos: []string{"http/1.1"}})
 	if body := get(t, tc, bufio.NewReader(tc), "example.com", "/inside"); body != "secret" {
 		t.Fatalf("body %q", body)
@@ -211,7 +211,7 @@ func TestTCPHostsTLS(t *testing.T) {
 func TestShortFirstMessage(t *testing.T) {
 	origin := lineEcho(t)
 	addr := startProxy(t, nil)
-	c, br, _ := connectThrough(t, addr, origin.Addr)
+	c, br, _ := testutil.ConnectTunnel(t, addr, origin.Addr)
 	io.WriteString(c, "A\n")
 	if line, err := br.ReadString('\n'); err != nil || line != "echo A\n" {
 		t.Fatalf("reply %q, %v", line, err)
@@ -228,19 +228,7 @@ func TestHTTP2PriorKnowledgeWarned(t *testing.T) {
 		}
 	})
 	md := testutil.StartMitmdump(t)
-	c := md.Dial(t)
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	io.WriteString(c, "CONNECT "+origin.Addr+" HTTP/1.1\r\n\r\n")
-	br := bufio.NewReader(c)
-	for {
-		line, err := br.ReadString('\n')
-		if err != nil {
-			t.Fatal(err)
-		}
-		if line == "\r\n" {
-			break
-		}
-	}
+	c, br, _ := testutil.ConnectTunnel(t, md.Addr, origin.Addr)
 	io.WriteString(c, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
 	got := make([]byte, 3)
 	if _, err := io.ReadFull(br, got); err != nil || string(got) != "PRI" {

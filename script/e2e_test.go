@@ -350,19 +350,7 @@ def tcp_message(flow: tcp.TCPFlow):
 	})
 	flows := filepath.Join(dir, "tcp.flows")
 	md := testutil.StartMitmdumpWith(t, testutil.Options{Dir: dir}, "-s", "tcpsimple.py", "-w", flows)
-	c := md.Dial(t)
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\n\r\n", echo.Addr)
-	br := bufio.NewReader(c)
-	for {
-		line, err := br.ReadString('\n')
-		if err != nil {
-			t.Fatal(err)
-		}
-		if line == "\r\n" {
-			break
-		}
-	}
+	c, br, _ := testutil.ConnectTunnel(t, md.Addr, echo.Addr)
 	io.WriteString(c, "\x01foo\n")
 	if line, err := br.ReadString('\n'); err != nil || line != "echo \x01bar\n" {
 		t.Fatalf("reply %q, %v\n%s", line, err, md.Output())
