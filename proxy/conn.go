@@ -28,6 +28,13 @@ type idleConn struct {
 	// last is when the deadline was last pushed out (UnixNano); reads and
 	// writes may run on different goroutines.
 	last atomic.Int64
+	// sys does the reads and writes of TCP connections (see sysIO); nil
+	// for others, which use Conn's.
+	sys *sysIO
+}
+
+func newIdleConn(c net.Conn, timeout time.Duration) *idleConn {
+	return &idleConn{Conn: c, timeout: timeout, sys: newSysIO(c)}
 }
 
 func (c *idleConn) refresh() {
@@ -39,11 +46,17 @@ func (c *idleConn) refresh() {
 
 func (c *idleConn) Read(p []byte) (int, error) {
 	c.refresh()
+	if c.sys != nil {
+		return c.sys.read(p)
+	}
 	return c.Conn.Read(p)
 }
 
 func (c *idleConn) Write(p []byte) (int, error) {
 	c.refresh()
+	if c.sys != nil {
+		return c.sys.writev(p, nil)
+	}
 	return c.Conn.Write(p)
 }
 
@@ -51,6 +64,10 @@ func (c *idleConn) Write(p []byte) (int, error) {
 // connections, not for wrappers like this one).
 func (c *idleConn) writeHeadBody(head, body []byte) error {
 	c.refresh()
+	if c.sys != nil {
+		_, err := c.sys.writev(head, body)
+		return err
+	}
 	bufs := net.Buffers{head, body}
 	_, err := bufs.WriteTo(c.Conn)
 	return err
@@ -113,7 +130,7 @@ type clientConn struct {
 func (s *Server) newClientConn(conn net.Conn) *clientConn {
 	client := flow.NewClient(flow.AddrFrom(conn.RemoteAddr()), flow.AddrFrom(conn.LocalAddr()), "regular")
 	cfg := s.Config()
-	ic := &idleConn{Conn: conn, timeout: cfg.IdleTimeout}
+	ic := newIdleConn(conn, cfg.IdleTimeout)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	return &clientConn{

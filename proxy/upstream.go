@@ -138,7 +138,7 @@ func (cc *clientConn) connectUpstream(f *flow.HTTPFlow, scheme, host string, por
 	if tc, ok := raw.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
 	}
-	ic := &idleConn{Conn: raw, timeout: cfg.IdleTimeout}
+	ic := newIdleConn(raw, cfg.IdleTimeout)
 	sc := &serverConn{
 		key: upstreamKey{scheme, host, port}, raw: raw, conn: ic,
 		br: bufio.NewReaderSize(ic, bufSize), bw: bufio.NewWriterSize(ic, bufSize),

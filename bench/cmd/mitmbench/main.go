@@ -62,6 +62,7 @@ type options struct {
 	sslInsecure  bool
 	startTimeout time.Duration
 	ioTimeout    time.Duration
+	rounds       int
 }
 
 func main() {
@@ -90,6 +91,7 @@ func main() {
 	flag.BoolVar(&o.sslInsecure, "ssl-insecure", false, "start the proxies with -k instead of trusting the origin's certificate (ssl_verify_upstream_trusted_ca)")
 	flag.DurationVar(&o.startTimeout, "start-timeout", 60*time.Second, "how long a started proxy may take to listen")
 	flag.DurationVar(&o.ioTimeout, "io-timeout", 10*time.Second, "how long one request may take (with https-newconn: connect, handshake and request)")
+	flag.IntVar(&o.rounds, "rounds", 1, "repeat every run this many times, the targets taking turns, and report medians (steadier figures on a busy machine)")
 	flag.Parse()
 	o.bodies = strings.Split(bodies, ",")
 	o.scenarios = strings.Split(scens, ",")
@@ -116,15 +118,20 @@ type target struct {
 	// httpOnly marks a forward proxy without CONNECT (nginx): measured
 	// in the http scenario only, and without a CA to read.
 	httpOnly bool
+	// proc and stats are the started proxy and its measurements.
+	proc  *proxyProc
+	stats *procStats
 }
 
 // row is one measured run, or with note, why a target was not measured
 // in a scenario.
 type row struct {
 	target, scenario, body string
-	res                    *loadResult
-	err                    error
-	note                   string
+	// round counts from 0 (see -rounds).
+	round int
+	res   *loadResult
+	err   error
+	note  string
 	// handshakes and resumed count the origin's TLS handshakes during the
 	// run (warm-up included), and those of them that resumed a session.
 	handshakes, resumed int64
@@ -135,7 +142,9 @@ type procStats struct {
 	target               string
 	coldStart, warmStart time.Duration
 	peakRSS              int64
-	cpu                  time.Duration
+	// cpu is the CPU time of the runs: the proxy's total less what its
+	// start-up took (cpuAtStart).
+	cpu, cpuAtStart time.Duration
 }
 
 func (o *options) validate() error {
@@ -178,6 +187,12 @@ func (o *options) validate() error {
 	}
 	if o.conns < 1 || o.duration <= 0 || o.ioTimeout <= 0 {
 		return errors.New("-c, -d and -io-timeout must be positive")
+	}
+	if o.rounds == 0 {
+		o.rounds = 1
+	}
+	if o.rounds < 1 {
+		return errors.New("-rounds must be positive")
 	}
 	return nil
 }
@@ -276,88 +291,117 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			runs += len(o.scenarios) * len(o.bodies)
 		}
 	}
+	runs *= o.rounds
 	fmt.Fprintf(stderr, "%d runs of %v each (plus proxy start-ups): about %v\n",
 		runs, o.warmup+o.duration, time.Duration(runs)*(o.warmup+o.duration))
 
-	var rows []row
-	var procs []procStats
-	for i, t := range targets {
+	// Every proxy is started before the first run and stopped after the
+	// last, so that rounds can take turns (see -rounds).
+	var procs []*procStats
+	var started []*proxyProc
+	defer func() {
+		for _, p := range started {
+			p.stop()
+		}
+	}()
+	var ready []*target
+	for i := range targets {
+		t := &targets[i]
 		if ctx.Err() != nil {
 			break
 		}
-		var p *proxyProc
-		var stats procStats
-		if t.start != nil {
-			confdir := fmt.Sprintf("%s/confdir-%d", tmp, i)
-			if err := os.MkdirAll(confdir, 0o700); err != nil {
-				return err
-			}
-			// The first start writes a CA into the empty confdir; the
-			// second is what a user sees every day.
-			fmt.Fprintf(stderr, "starting %s (cold) ...\n", t.name)
-			cold, err := t.start(ctx, confdir)
-			if err != nil {
-				fmt.Fprintf(stderr, "skipping %s: %v\n", t.name, err)
-				skipped = append(skipped, t.name+": "+firstLine(err))
-				continue
-			}
-			cold.stop()
-			fmt.Fprintf(stderr, "starting %s (warm) ...\n", t.name)
-			p, err = t.start(ctx, confdir)
-			if err != nil {
-				fmt.Fprintf(stderr, "skipping %s: %v\n", t.name, err)
-				skipped = append(skipped, t.name+": "+firstLine(err))
-				continue
-			}
-			t.addr = p.addr
-			t.roots = originRoots()
-			// A plain HTTP forward proxy intercepts nothing and has no CA.
-			if !t.httpOnly {
-				if err := readCA(t.roots, filepath.Join(confdir, caFile)); err != nil {
-					fmt.Fprintf(stderr, "%s: no CA to trust (%v); its HTTPS runs will fail unless it does not intercept\n", t.name, err)
-				}
-			}
-			stats = procStats{target: t.name, coldStart: cold.startup, warmStart: p.startup}
+		if t.start == nil {
+			ready = append(ready, t)
+			continue
 		}
-		cpuBefore := time.Duration(0)
-		if p != nil {
-			cpuBefore = p.cpuTime()
+		confdir := fmt.Sprintf("%s/confdir-%d", tmp, i)
+		if err := os.MkdirAll(confdir, 0o700); err != nil {
+			return err
 		}
+		// The first start writes a CA into the empty confdir; the
+		// second is what a user sees every day.
+		fmt.Fprintf(stderr, "starting %s (cold) ...\n", t.name)
+		cold, err := t.start(ctx, confdir)
+		if err != nil {
+			fmt.Fprintf(stderr, "skipping %s: %v\n", t.name, err)
+			skipped = append(skipped, t.name+": "+firstLine(err))
+			continue
+		}
+		cold.stop()
+		fmt.Fprintf(stderr, "starting %s (warm) ...\n", t.name)
+		p, err := t.start(ctx, confdir)
+		if err != nil {
+			fmt.Fprintf(stderr, "skipping %s: %v\n", t.name, err)
+			skipped = append(skipped, t.name+": "+firstLine(err))
+			continue
+		}
+		started = append(started, p)
+		t.proc = p
+		t.addr = p.addr
+		t.roots = originRoots()
+		// A plain HTTP forward proxy intercepts nothing and has no CA.
+		if !t.httpOnly {
+			if err := readCA(t.roots, filepath.Join(confdir, caFile)); err != nil {
+				fmt.Fprintf(stderr, "%s: no CA to trust (%v); its HTTPS runs will fail unless it does not intercept\n", t.name, err)
+			}
+		}
+		t.stats = &procStats{target: t.name, coldStart: cold.startup, warmStart: p.startup, cpuAtStart: p.cpuTime()}
+		procs = append(procs, t.stats)
+		ready = append(ready, t)
+	}
+
+	var rows []row
+	for _, t := range ready {
 		for _, sc := range o.scenarios {
 			if t.httpOnly && sc != scenarioHTTP {
 				rows = append(rows, row{target: t.name, scenario: sc,
 					note: "not measured here: it has no CONNECT (a forward proxy for plain HTTP only)"})
-				continue
-			}
-			for _, b := range o.bodies {
-				if ctx.Err() != nil {
-					break
-				}
-				fmt.Fprintf(stderr, "measuring %s, %s, %s body, %d connections, %v ...\n", t.name, sc, b, o.conns, o.duration)
-				cfg := loadConfig{
-					scenario: sc, target: firstNonEmpty(t.addr, org.addr()), viaProxy: t.addr != "", originAddr: org.addr(),
-					path: "/" + b, conns: o.conns, duration: o.duration, warmup: o.warmup,
-					maxRequests: o.maxRequests, ioTimeout: o.ioTimeout, client: o.clientKind,
-				}
-				if sc != scenarioHTTP {
-					cfg.originAddr = org.tlsAddr()
-					cfg.target = firstNonEmpty(t.addr, org.tlsAddr())
-					cfg.tlsConfig = clientTLS(t.roots)
-				}
-				if p != nil {
-					cfg.cpu = p.cpuTime
-				}
-				hs, rs := org.handshakes.Load(), org.resumed.Load()
-				res, err := runLoad(ctx, cfg)
-				rows = append(rows, row{target: t.name, scenario: sc, body: b, res: res, err: err,
-					handshakes: org.handshakes.Load() - hs, resumed: org.resumed.Load() - rs})
 			}
 		}
-		if p != nil {
-			stats.cpu = p.cpuTime() - cpuBefore
-			stats.peakRSS = p.peakRSS()
-			p.stop()
-			procs = append(procs, stats)
+	}
+	measure := func(t *target, sc, b string, round int) {
+		fmt.Fprintf(stderr, "measuring %s, %s, %s body, %d connections, %v", t.name, sc, b, o.conns, o.duration)
+		if o.rounds > 1 {
+			fmt.Fprintf(stderr, ", round %d of %d", round+1, o.rounds)
+		}
+		fmt.Fprintln(stderr, " ...")
+		cfg := loadConfig{
+			scenario: sc, target: firstNonEmpty(t.addr, org.addr()), viaProxy: t.addr != "", originAddr: org.addr(),
+			path: "/" + b, conns: o.conns, duration: o.duration, warmup: o.warmup,
+			maxRequests: o.maxRequests, ioTimeout: o.ioTimeout, client: o.clientKind,
+		}
+		if sc != scenarioHTTP {
+			cfg.originAddr = org.tlsAddr()
+			cfg.target = firstNonEmpty(t.addr, org.tlsAddr())
+			cfg.tlsConfig = clientTLS(t.roots)
+		}
+		if t.proc != nil {
+			cfg.cpu = t.proc.cpuTime
+		}
+		hs, rs := org.handshakes.Load(), org.resumed.Load()
+		res, err := runLoad(ctx, cfg)
+		rows = append(rows, row{target: t.name, scenario: sc, body: b, round: round, res: res, err: err,
+			handshakes: org.handshakes.Load() - hs, resumed: org.resumed.Load() - rs})
+	}
+	for round := 0; round < o.rounds; round++ {
+		for _, sc := range o.scenarios {
+			for _, b := range o.bodies {
+				// Each round starts with a different target, so that none
+				// always runs right after another's load.
+				for i := range ready {
+					t := ready[(i+round)%len(ready)]
+					if ctx.Err() != nil || t.httpOnly && sc != scenarioHTTP {
+						continue
+					}
+					measure(t, sc, b, round)
+				}
+			}
+		}
+	}
+	for _, t := range ready {
+		if t.proc != nil {
+			t.stats.cpu = t.proc.cpuTime() - t.stats.cpuAtStart
+			t.stats.peakRSS = t.proc.peakRSS()
 		}
 	}
 	printReport(stdout, o, rows, procs, skipped, loadBefore, loadAvg())
@@ -462,16 +506,12 @@ func firstLine(err error) string {
 	return lines[0] + " " + strings.TrimSpace(lines[len(lines)-1])
 }
 
-func printReport(w io.Writer, o options, rows []row, procs []procStats, skipped []string, loadBefore, loadAfter string) {
-	type key struct{ scenario, body string }
-	direct := map[key]*loadResult{}
-	for _, r := range rows {
-		if r.target == "direct" && r.err == nil {
-			direct[key{r.scenario, r.body}] = r.res
-		}
-	}
+func printReport(w io.Writer, o options, rows []row, procs []*procStats, skipped []string, loadBefore, loadAfter string) {
 	fmt.Fprintf(w, "\n%d connections, %v per run after %v warm-up, origin and proxies on 127.0.0.1\n",
 		o.conns, o.duration, o.warmup)
+	if o.rounds > 1 {
+		fmt.Fprintf(w, "%d rounds, the targets taking turns; figures are medians over the rounds, ratios the medians of each round's ratio\n", o.rounds)
+	}
 	fmt.Fprintf(w, "origin: %s (%s), %s certificate\n", o.originKind, originDescriptions[o.originKind], o.originKey)
 	fmt.Fprintf(w, "client: %s (%s)\n", o.clientKind, clientDescriptions[o.clientKind])
 	fmt.Fprintf(w, "load average %s before, %s after, %d CPUs\n", loadBefore, loadAfter, runtime.NumCPU())
@@ -479,27 +519,41 @@ func printReport(w io.Writer, o options, rows []row, procs []procStats, skipped 
 		fmt.Fprintf(w, "\n%s\n\n", scenarioTitles[sc])
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "target\tbody\treq/s\tp50\tp99\treq/s ratio\tp50 ratio\tp99 ratio\tproxy CPU/req\terrors\t")
+		var byRound []string
+		var failures []string
 		for _, b := range o.bodies {
-			d := direct[key{sc, b}]
-			for _, r := range rows {
-				if r.scenario != sc || r.body != b || r.note != "" {
+			for _, g := range groupRuns(rows, sc, b) {
+				for _, r := range g.failed {
+					failures = append(failures, fmt.Sprintf("%s, %s body, round %d: %v", r.target, r.body, r.round+1, r.err))
+				}
+				if len(g.ok) == 0 {
+					if len(g.failed) > 0 {
+						fmt.Fprintf(tw, "%s\t%s\tfailed: %v\t\t\t\t\t\t\t\t\n", g.target, b, g.failed[0].err)
+					}
 					continue
 				}
-				if r.err != nil {
-					fmt.Fprintf(tw, "%s\t%s\tfailed: %v\t\t\t\t\t\t\t\t\n", r.target, r.body, r.err)
-					continue
-				}
+				a := aggregate(g.ok, directRuns(rows, sc, b))
 				cpu := "-"
-				if r.res.hasCPU && r.res.requests > 0 {
-					cpu = fmtDur(r.res.proxyCPU / time.Duration(r.res.requests))
+				if a.requests > 0 && a.hasCPU {
+					cpu = fmtDur(a.cpu / time.Duration(a.requests))
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", r.target, r.body, r.res.rps(),
-					fmtDur(r.res.percentile(50)), fmtDur(r.res.percentile(99)),
-					ratio(r.res.rps(), d, (*loadResult).rps),
-					ratioDur(r.res.percentile(50), d, 50), ratioDur(r.res.percentile(99), d, 99), cpu, r.res.errors)
+				fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", g.target, b, a.rps,
+					fmtDur(a.p50), fmtDur(a.p99), fmtRatio(a.rpsRatio), fmtRatio(a.p50Ratio), fmtRatio(a.p99Ratio), cpu, a.errors)
+				if o.rounds > 1 && g.target != "direct" && len(a.rpsRatios) > 0 {
+					byRound = append(byRound, fmt.Sprintf("  %s, %s body: %s", g.target, b, joinRatios(a.rpsRatios)))
+				}
 			}
 		}
 		tw.Flush()
+		if len(byRound) > 0 {
+			fmt.Fprintln(w, "\n  req/s ratio in each round:")
+			for _, l := range byRound {
+				fmt.Fprintln(w, l)
+			}
+		}
+		for _, f := range failures {
+			fmt.Fprintf(w, "  failed: %s\n", f)
+		}
 		if sc == scenarioHTTPSNewConn {
 			printResumed(w, o, rows)
 		}
@@ -545,29 +599,20 @@ func printReport(w io.Writer, o options, rows []row, procs []procStats, skipped 
 func printResumed(w io.Writer, o options, rows []row) {
 	var parts []string
 	for _, b := range o.bodies {
-		for _, r := range rows {
-			if r.scenario == scenarioHTTPSNewConn && r.body == b && r.err == nil && r.note == "" && r.handshakes > 0 {
-				parts = append(parts, fmt.Sprintf("%s, %s: %.0f%%", r.target, b, 100*float64(r.resumed)/float64(r.handshakes)))
+		for _, g := range groupRuns(rows, scenarioHTTPSNewConn, b) {
+			var handshakes, resumed int64
+			for _, r := range g.ok {
+				handshakes += r.handshakes
+				resumed += r.resumed
+			}
+			if handshakes > 0 {
+				parts = append(parts, fmt.Sprintf("%s, %s: %.0f%%", g.target, b, 100*float64(resumed)/float64(handshakes)))
 			}
 		}
 	}
 	if len(parts) > 0 {
 		fmt.Fprintf(w, "  origin TLS handshakes that resumed a session: %s\n", strings.Join(parts, "; "))
 	}
-}
-
-func ratio(v float64, d *loadResult, f func(*loadResult) float64) string {
-	if d == nil || f(d) == 0 {
-		return "-"
-	}
-	return fmt.Sprintf("%.2f", v/f(d))
-}
-
-func ratioDur(v time.Duration, d *loadResult, p float64) string {
-	if d == nil || d.percentile(p) == 0 {
-		return "-"
-	}
-	return fmt.Sprintf("%.2f", float64(v)/float64(d.percentile(p)))
 }
 
 func fmtDur(d time.Duration) string {

@@ -389,6 +389,8 @@ func TestOptionsValidate(t *testing.T) {
 		{"script-only without script", func(o *options) { o.scriptOnly = true }, false},
 		{"remote proxy", func(o *options) { o.proxy = "10.0.0.1:8080" }, false},
 		{"no connections", func(o *options) { o.conns = 0 }, false},
+		{"rounds", func(o *options) { o.rounds = 5 }, true},
+		{"negative rounds", func(o *options) { o.rounds = -1 }, false},
 	} {
 		o := base
 		tt.change(&o)

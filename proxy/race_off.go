@@ -1,0 +1,6 @@
+//go:build !race
+
+package proxy
+
+// raceEnabled: built with -race (see sysIO).
+const raceEnabled = false

@@ -1,0 +1,239 @@
+package proxy
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// tcpPair returns both ends of a loopback TCP connection.
+func tcpPair(t *testing.T) (*net.TCPConn, *net.TCPConn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := <-accepted
+	if s == nil {
+		t.Fatal("accept failed")
+	}
+	t.Cleanup(func() { c.Close(); s.Close() })
+	return c.(*net.TCPConn), s.(*net.TCPConn)
+}
+
+var sysIOVariants = []struct {
+	name string
+	ops  fdOps
+}{
+	{"raw", rawOps},
+	{"annotated", annotatedOps},
+}
+
+// countingOps counts what ops' system calls did.
+type countingOps struct {
+	partial, again, readAgain int
+}
+
+func (c *countingOps) wrap(ops fdOps) fdOps {
+	return fdOps{
+		read: func(fd uintptr, p []byte) (int, syscall.Errno) {
+			n, e := ops.read(fd, p)
+			if e == syscall.EAGAIN {
+				c.readAgain++
+			}
+			return n, e
+		},
+		writev: func(fd uintptr, a, b []byte, iov *[2]syscall.Iovec) (int, syscall.Errno) {
+			n, e := ops.writev(fd, a, b, iov)
+			switch {
+			case e == syscall.EAGAIN:
+				c.again++
+			case e == 0 && n < len(a)+len(b):
+				c.partial++
+			}
+			return n, e
+		},
+	}
+}
+
+// TestSysIOTransfers writes head and body pairs of many sizes, some far
+// larger than the socket buffers so that writes are partial and wait, and
+// reads them back through sysIO on the other end: every byte arrives, in
+// order, whichever buffer a partial write ended in.
+func TestSysIOTransfers(t *testing.T) {
+	for _, v := range sysIOVariants {
+		t.Run(v.name, func(t *testing.T) {
+			a, b := tcpPair(t)
+			var wc, rc countingOps
+			w, r := newSysIOWith(a, wc.wrap(v.ops)), newSysIOWith(b, rc.wrap(v.ops))
+			sizes := [][2]int{{0, 1}, {1, 0}, {105, 200}, {105, 64 << 10}, {5 << 20, 17}, {1 << 10, 6 << 20}, {3 << 20, 3 << 20}}
+			for _, sz := range sizes {
+				head := bytes.Repeat([]byte{'h'}, sz[0])
+				body := make([]byte, sz[1])
+				for i := range body {
+					body[i] = byte(i * 7)
+				}
+				want := append(append([]byte{}, head...), body...)
+				errc := make(chan error, 1)
+				go func() {
+					n, err := w.writev(head, body)
+					if err == nil && n != len(want) {
+						err = errors.New("short write")
+					}
+					errc <- err
+				}()
+				got := make([]byte, 0, len(want))
+				buf := make([]byte, 5000) // odd-sized reads, slower than the writer
+				for len(got) < len(want) {
+					n, err := r.read(buf[:min(len(buf), len(want)-len(got))])
+					if err != nil {
+						t.Fatalf("%v: read after %d bytes: %v", sz, len(got), err)
+					}
+					got = append(got, buf[:n]...)
+				}
+				if err := <-errc; err != nil {
+					t.Fatalf("%v: write: %v", sz, err)
+				}
+				if !bytes.Equal(got, want) {
+					t.Fatalf("%v: bytes differ", sz)
+				}
+			}
+			// Otherwise the test proved less than it says.
+			if wc.partial == 0 || wc.again == 0 || rc.readAgain == 0 {
+				t.Errorf("partial writes %d, writes that waited %d, reads that waited %d: want some of each", wc.partial, wc.again, rc.readAgain)
+			}
+		})
+	}
+}
+
+// TestSysIOErrors checks that sysIO fails as net.Conn does, with the same
+// messages and the same checks holding: end of stream, deadline, reset by
+// the peer, use after close.
+func TestSysIOErrors(t *testing.T) {
+	type result struct {
+		n   int
+		err error
+	}
+	cases := []struct {
+		name string
+		// do sets up the failure on the pair (ours is a, the peer b)
+		// and makes the failing call through rd or wr.
+		do    func(a, b *net.TCPConn, rd func([]byte) (int, error), wr func([]byte) (int, error)) result
+		check func(error) bool
+	}{
+		{"peer closes: EOF", func(a, b *net.TCPConn, rd, _ func([]byte) (int, error)) result {
+			b.Close()
+			n, err := rd(make([]byte, 10))
+			return result{n, err}
+		}, func(err error) bool { return err == io.EOF }},
+		{"read deadline", func(a, b *net.TCPConn, rd, _ func([]byte) (int, error)) result {
+			_ = a.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+			n, err := rd(make([]byte, 10))
+			return result{n, err}
+		}, isTimeout},
+		{"reset by peer", func(a, b *net.TCPConn, rd, _ func([]byte) (int, error)) result {
+			_ = b.SetLinger(0)
+			b.Close()
+			time.Sleep(20 * time.Millisecond)
+			n, err := rd(make([]byte, 10))
+			return result{n, err}
+		}, func(err error) bool { return errors.Is(err, syscall.ECONNRESET) }},
+		{"write after reset", func(a, b *net.TCPConn, _, wr func([]byte) (int, error)) result {
+			_ = b.SetLinger(0)
+			b.Close()
+			time.Sleep(20 * time.Millisecond)
+			n, err := wr([]byte("hello"))
+			return result{n, err}
+		}, func(err error) bool {
+			return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+		}},
+		{"read after close", func(a, b *net.TCPConn, rd, _ func([]byte) (int, error)) result {
+			a.Close()
+			n, err := rd(make([]byte, 10))
+			return result{n, err}
+		}, func(err error) bool { return errors.Is(err, net.ErrClosed) }},
+		{"write after close", func(a, b *net.TCPConn, _, wr func([]byte) (int, error)) result {
+			a.Close()
+			n, err := wr([]byte("x"))
+			return result{n, err}
+		}, func(err error) bool { return errors.Is(err, net.ErrClosed) }},
+	}
+	// The message without the addresses, which differ between pairs.
+	shape := func(err error, a *net.TCPConn) string {
+		if err == nil {
+			return "<nil>"
+		}
+		s := strings.ReplaceAll(err.Error(), a.LocalAddr().String(), "LOCAL")
+		return strings.ReplaceAll(s, a.RemoteAddr().String(), "REMOTE")
+	}
+	for _, tc := range cases {
+		for _, v := range sysIOVariants {
+			t.Run(tc.name+"/"+v.name, func(t *testing.T) {
+				a, b := tcpPair(t)
+				want := tc.do(a, b, a.Read, a.Write)
+				a2, b2 := tcpPair(t)
+				s := newSysIOWith(a2, v.ops)
+				got := tc.do(a2, b2, s.read, func(p []byte) (int, error) { return s.writev(p, nil) })
+				if !tc.check(got.err) {
+					t.Errorf("error %v (%T) fails the check", got.err, got.err)
+				}
+				if gs, ws := shape(got.err, a2), shape(want.err, a); gs != ws || got.n != want.n {
+					t.Errorf("got %d, %q; net.Conn gives %d, %q", got.n, gs, want.n, ws)
+				}
+			})
+		}
+	}
+}
+
+// TestSysIONoAllocs: a read and a write allocate nothing (the closures
+// handed to RawConn are made once).
+func TestSysIONoAllocs(t *testing.T) {
+	a, b := tcpPair(t)
+	w, r := newSysIOWith(a, rawOps), newSysIOWith(b, rawOps)
+	head, body, buf := []byte("head"), []byte("body"), make([]byte, 8)
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := w.writev(head, body); err != nil {
+			t.Fatal(err)
+		}
+		for got := 0; got < 8; {
+			n, err := r.read(buf[got:])
+			if err != nil {
+				t.Fatal(err)
+			}
+			got += n
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per write and read, want 0", allocs)
+	}
+}
+
+// TestIdleConnUsesSysIO: TCP connections get raw I/O, others keep
+// net.Conn's.
+func TestIdleConnUsesSysIO(t *testing.T) {
+	a, _ := tcpPair(t)
+	if newIdleConn(a, time.Minute).sys == nil {
+		t.Error("a TCP connection has no sysIO")
+	}
+	p, q := net.Pipe()
+	defer p.Close()
+	defer q.Close()
+	if newIdleConn(p, time.Minute).sys != nil {
+		t.Error("a pipe has sysIO")
+	}
+}

@@ -1,0 +1,17 @@
+//go:build !linux
+
+package proxy
+
+import (
+	"errors"
+	"net"
+)
+
+// sysIO is Linux-only (see sysio_linux.go); elsewhere connections use
+// net.Conn's own Read and Write.
+type sysIO struct{}
+
+func newSysIO(net.Conn) *sysIO { return nil }
+
+func (*sysIO) read([]byte) (int, error)        { return 0, errors.ErrUnsupported }
+func (*sysIO) writev(_, _ []byte) (int, error) { return 0, errors.ErrUnsupported }
