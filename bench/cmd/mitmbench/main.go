@@ -47,6 +47,7 @@ type options struct {
 	scenarios    []string
 	proxy        string
 	proxyCA      string
+	proxyPID     int
 	mitmgo       bool
 	mitmgoBin    string
 	compare      bool
@@ -76,6 +77,7 @@ func main() {
 	flag.StringVar(&scens, "scenarios", strings.Join(scenarios, ","), "scenarios to run: http (keep-alive), https (keep-alive), https-newconn (a new TLS connection per request)")
 	flag.StringVar(&o.proxy, "proxy", "", "also measure an already running proxy at host:port (loopback only)")
 	flag.StringVar(&o.proxyCA, "proxy-ca", "", "CA certificate (PEM) of the -proxy proxy, for the HTTPS scenarios")
+	flag.IntVar(&o.proxyPID, "proxy-pid", 0, "process ID of the -proxy proxy: report its CPU time per request and peak RSS")
 	flag.BoolVar(&o.mitmgo, "mitmgo", true, "build ./cmd/mitmdump and measure it")
 	flag.StringVar(&o.mitmgoBin, "mitmgo-bin", "", "use this mitmgo mitmdump binary instead of building one")
 	flag.BoolVar(&o.compare, "compare-mitmproxy", false, "also measure Debian's mitmproxy mitmdump, when installed")
@@ -118,9 +120,12 @@ type target struct {
 	// httpOnly marks a forward proxy without CONNECT (nginx): measured
 	// in the http scenario only, and without a CA to read.
 	httpOnly bool
-	// proc and stats are the started proxy and its measurements.
+	// proc is the started proxy; stats are the measurements of a started
+	// proxy or of a -proxy given with -proxy-pid, whose CPU time cpu
+	// reads.
 	proc  *proxyProc
 	stats *procStats
+	cpu   func() time.Duration
 }
 
 // row is one measured run, or with note, why a target was not measured
@@ -145,6 +150,7 @@ type procStats struct {
 	// cpu is the CPU time of the runs: the proxy's total less what its
 	// start-up took (cpuAtStart).
 	cpu, cpuAtStart time.Duration
+	peakRSSOf       func() int64
 }
 
 func (o *options) validate() error {
@@ -183,6 +189,14 @@ func (o *options) validate() error {
 	if o.proxy != "" {
 		if err := checkLoopback(o.proxy); err != nil {
 			return err
+		}
+	}
+	if o.proxyPID != 0 {
+		if o.proxy == "" {
+			return errors.New("-proxy-pid needs -proxy")
+		}
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d/stat", o.proxyPID)); err != nil {
+			return fmt.Errorf("-proxy-pid %d: no such process (%w)", o.proxyPID, err)
 		}
 	}
 	if o.conns < 1 || o.duration <= 0 || o.ioTimeout <= 0 {
@@ -236,6 +250,11 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			if err := readCA(t.roots, o.proxyCA); err != nil {
 				return fmt.Errorf("-proxy-ca: %w", err)
 			}
+		}
+		if o.proxyPID > 0 {
+			pid := o.proxyPID
+			t.cpu = func() time.Duration { return treeCPU(pid) }
+			t.stats = &procStats{target: t.name, cpuAtStart: t.cpu(), peakRSSOf: func() int64 { return treePeakRSS(pid) }}
 		}
 		targets = append(targets, t)
 	}
@@ -345,8 +364,8 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 				fmt.Fprintf(stderr, "%s: no CA to trust (%v); its HTTPS runs will fail unless it does not intercept\n", t.name, err)
 			}
 		}
-		t.stats = &procStats{target: t.name, coldStart: cold.startup, warmStart: p.startup, cpuAtStart: p.cpuTime()}
-		procs = append(procs, t.stats)
+		t.cpu = p.cpuTime
+		t.stats = &procStats{target: t.name, coldStart: cold.startup, warmStart: p.startup, cpuAtStart: p.cpuTime(), peakRSSOf: p.peakRSS}
 		ready = append(ready, t)
 	}
 
@@ -375,9 +394,7 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			cfg.target = firstNonEmpty(t.addr, org.tlsAddr())
 			cfg.tlsConfig = clientTLS(t.roots)
 		}
-		if t.proc != nil {
-			cfg.cpu = t.proc.cpuTime
-		}
+		cfg.cpu = t.cpu
 		hs, rs := org.handshakes.Load(), org.resumed.Load()
 		res, err := runLoad(ctx, cfg)
 		rows = append(rows, row{target: t.name, scenario: sc, body: b, round: round, res: res, err: err,
@@ -399,9 +416,10 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		}
 	}
 	for _, t := range ready {
-		if t.proc != nil {
-			t.stats.cpu = t.proc.cpuTime() - t.stats.cpuAtStart
-			t.stats.peakRSS = t.proc.peakRSS()
+		if t.stats != nil {
+			t.stats.cpu = t.cpu() - t.stats.cpuAtStart
+			t.stats.peakRSS = t.stats.peakRSSOf()
+			procs = append(procs, t.stats)
 		}
 	}
 	printReport(stdout, o, rows, procs, skipped, loadBefore, loadAvg())
@@ -576,7 +594,11 @@ func printReport(w io.Writer, o options, rows []row, procs []*procStats, skipped
 			if p.cpu > 0 {
 				cpu = fmt.Sprintf("%.2fs", p.cpu.Seconds())
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", p.target, fmtDur(p.coldStart), fmtDur(p.warmStart), rss, cpu)
+			cold, warm := "-", "-" // not started here (-proxy)
+			if p.warmStart > 0 {
+				cold, warm = fmtDur(p.coldStart), fmtDur(p.warmStart)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", p.target, cold, warm, rss, cpu)
 		}
 		tw.Flush()
 	}

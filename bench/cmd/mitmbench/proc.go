@@ -124,9 +124,12 @@ func (p *proxyProc) stop() {
 // proxy and its descendants (mitmgo runs scripts in a python3 child), in
 // bytes; 0 where /proc does not tell. The peaks need not coincide, so the
 // sum is an upper bound for a process tree.
-func (p *proxyProc) peakRSS() int64 {
+func (p *proxyProc) peakRSS() int64 { return treePeakRSS(p.cmd.Process.Pid) }
+
+// treePeakRSS sums the peak RSS of process pid and its descendants.
+func treePeakRSS(root int) int64 {
 	var sum int64
-	for _, pid := range procTree(p.cmd.Process.Pid) {
+	for _, pid := range procTree(root) {
 		sum += vmHWM(pid)
 	}
 	return sum
@@ -151,9 +154,12 @@ func vmHWM(pid int) int64 {
 
 // cpuTime is the CPU time (user + system) the proxy and its descendants
 // have used so far; 0 where /proc does not tell.
-func (p *proxyProc) cpuTime() time.Duration {
+func (p *proxyProc) cpuTime() time.Duration { return treeCPU(p.cmd.Process.Pid) }
+
+// treeCPU is the CPU time process pid and its descendants have used.
+func treeCPU(root int) time.Duration {
 	var sum time.Duration
-	for _, pid := range procTree(p.cmd.Process.Pid) {
+	for _, pid := range procTree(root) {
 		if f := procStat(pid); len(f) >= 13 {
 			sum += ticks(f[11]) + ticks(f[12])
 		}

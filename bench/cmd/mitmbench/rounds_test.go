@@ -82,7 +82,8 @@ func TestMedian(t *testing.T) {
 // TestRunRounds runs the harness with three rounds: each started proxy is
 // started once (cold and warm), every target runs once per round, each
 // round opens with a different target, and the report gives each round's
-// ratio and their median.
+// ratio and their median. The -proxy is this process, given with
+// -proxy-pid: its CPU time per request and peak RSS are reported.
 func TestRunRounds(t *testing.T) {
 	dir := t.TempDir()
 	argsFile := filepath.Join(dir, "args")
@@ -96,7 +97,7 @@ func TestRunRounds(t *testing.T) {
 	var out, log bytes.Buffer
 	err = run(context.Background(), options{
 		conns: 2, duration: 5 * time.Second, maxRequests: 8, warmup: 10 * time.Millisecond,
-		bodies: []string{"small"}, scenarios: []string{scenarioHTTP}, proxy: proxy.addr(),
+		bodies: []string{"small"}, scenarios: []string{scenarioHTTP}, proxy: proxy.addr(), proxyPID: os.Getpid(),
 		mitmgo: true, mitmgoBin: exe, proxyArgs: []string{"-q"}, rounds: 3,
 		originKey: "p256", originKind: originRaw, startTimeout: 10 * time.Second, ioTimeout: 5 * time.Second,
 	}, &out, &log)
@@ -117,6 +118,15 @@ func TestRunRounds(t *testing.T) {
 	perRound := regexp.MustCompile(`(?m)^  (mitmgo|proxy \S+), small body: \d\.\d\d \d\.\d\d \d\.\d\d \(median \d\.\d\d\)$`)
 	if n := len(perRound.FindAllString(report, -1)); n != 2 {
 		t.Errorf("%d lines of ratios by round, want 2:\n%s", n, report)
+	}
+	// The -proxy row has a CPU time per request, and a line in the
+	// proxies' table without start times.
+	external := regexp.MustCompile(`(?m)^ +proxy \S+ +small( +\S+){6} +\d+µs +0 *$`)
+	if !external.MatchString(report) {
+		t.Errorf("no CPU time per request for the -proxy-pid proxy:\n%s", report)
+	}
+	if !regexp.MustCompile(`(?m)^ +proxy \S+ +- +- +\d+\.\d MiB +\d+\.\d\ds *$`).MatchString(report) {
+		t.Errorf("no peak RSS and CPU for the -proxy-pid proxy:\n%s", report)
 	}
 	data, err := os.ReadFile(argsFile)
 	if err != nil {
