@@ -393,7 +393,7 @@ func TestOptionsValidate(t *testing.T) {
 		{"negative rounds", func(o *options) { o.rounds = -1 }, false},
 		{"proxy-pid without -proxy", func(o *options) { o.proxyPID = os.Getpid() }, false},
 		{"proxy-pid", func(o *options) { o.proxy, o.proxyPID = "127.0.0.1:8080", os.Getpid() }, true},
-		{"proxy-pid of no process", func(o *options) { o.proxy, o.proxyPID = "127.0.0.1:8080", 1 << 30 }, false},
+		{"proxy-pid of no process", func(o *options) { o.proxy, o.proxyPID = "127.0.0.1:8080", 1<<30 }, false},
 	} {
 		o := base
 		tt.change(&o)
