@@ -21,6 +21,7 @@ import (
 	"github.com/mitmgo/mitmgo/addons/dumper/contentview"
 	"github.com/mitmgo/mitmgo/addons/internal/human"
 	"github.com/mitmgo/mitmgo/flow"
+	"github.com/mitmgo/mitmgo/internal/tty"
 )
 
 // Compile-time checks that the Dumper implements the hooks it relies on.
@@ -66,14 +67,14 @@ type Dumper struct {
 	cfg   atomic.Pointer[config]
 }
 
-// New returns a dumper writing to w. tty says whether w is a terminal:
+// New returns a dumper writing to w. isTTY says whether w is a terminal:
 // only then are colours used and long URLs cut to the terminal's width at
 // flow_detail 1.
-func New(w io.Writer, tty bool) *Dumper {
-	d := &Dumper{w: w, style: human.Styler(tty)}
+func New(w io.Writer, isTTY bool) *Dumper {
+	d := &Dumper{w: w, style: human.Styler(isTTY)}
 	d.cfg.Store(&config{detail: 1, view: "auto", cutoff: DefaultLinesCutoff})
-	if tty {
-		fn := terminalWidth(w)
+	if isTTY {
+		fn := tty.Width(w)
 		d.width.Store(&fn)
 	}
 	return d

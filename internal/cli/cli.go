@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/mitmgo/mitmgo/addon"
+	"github.com/mitmgo/mitmgo/internal/tty"
 	"github.com/mitmgo/mitmgo/proxy"
 )
 
@@ -37,12 +38,7 @@ func (e Env) isTerminal(w io.Writer) bool {
 	if e.IsTerminal != nil {
 		return e.IsTerminal(w)
 	}
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return tty.IsTerminal(w)
 }
 
 // startupErrors records error-level log entries until the proxy is running,
