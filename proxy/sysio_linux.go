@@ -21,8 +21,11 @@ import (
 // loopback a write runs the receiver's TCP stack too, and a 64 KiB one
 // takes tens of microseconds: under load most were handed off, and the
 // thread switches, futex wake-ups and the monitor's own wake-ups (every
-// 20µs while it keeps finding Ps to take) cost the proxy a fifth of its CPU
-// time per request. A raw system call keeps its P.
+// 20µs while it keeps finding Ps to take) cost the proxy a quarter of its
+// CPU time per request (64 -> 49µs for 200-byte responses, 95 -> 68µs for
+// 64 KiB ones, mitmbench with the net/http client and origin). A raw
+// system call keeps its P; the monitor, finding nothing to take, backs off
+// (4,500 wake-ups a second -> 100).
 type sysIO struct {
 	rc    syscall.RawConn
 	laddr net.Addr
