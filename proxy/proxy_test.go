@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -499,6 +500,72 @@ func TestStreamLargeBodies(t *testing.T) {
 	if f.Response.RawContent != nil || f.Request.RawContent != nil {
 		t.Errorf("streamed bodies were stored")
 	}
+}
+
+// TestStreamedBodyCutShort: a streamed Content-Length body whose sender
+// goes away before the declared length is a failed transfer, not a
+// complete body. A response cut short ends the client's connection (the
+// client sees the body is short, and does not wait for the rest); a
+// request cut short fails the flow and closes the server connection at
+// once (the proxy used to wait for a response the server would never
+// send, holding both connections until the server gave up).
+func TestStreamedBodyCutShort(t *testing.T) {
+	t.Run("response", func(t *testing.T) {
+		origin := testutil.StartRawOrigin(t, func(c net.Conn, r *bufio.Reader) {
+			testutil.ReadRequest(r)
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n%s", strings.Repeat("x", 300_000))
+			// Closed by the caller on return: 700,000 bytes short.
+		})
+		rec := &recorder{}
+		addr := startProxy(t, rec, "stream_large_bodies=10k")
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		fmt.Fprintf(c, "GET http://%s/ HTTP/1.1\r\nHost: x\r\n\r\n", origin.Addr)
+		got, err := io.ReadAll(c)
+		if err != nil {
+			t.Fatalf("the client connection was not closed: %v after %d bytes", err, len(got))
+		}
+		if body := got[bytes.Index(got, []byte("\r\n\r\n"))+4:]; len(body) != 300_000 {
+			t.Errorf("client got %d body bytes, want the 300000 sent", len(body))
+		}
+		rec.waitEvent(t, "error")
+		if f := rec.Flows()[0]; f.Error == nil || !strings.Contains(f.Error.Msg, "disconnected while sending the response body") {
+			t.Errorf("flow error = %v", f.Error)
+		}
+	})
+	t.Run("request", func(t *testing.T) {
+		originSaw := make(chan error, 1)
+		origin := testutil.StartRawOrigin(t, func(c net.Conn, r *bufio.Reader) {
+			testutil.ReadRequest(r) // the head; then the body until the proxy gives up
+			_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			_, err := io.Copy(io.Discard, r)
+			originSaw <- err
+		})
+		rec := &recorder{}
+		addr := startProxy(t, rec, "stream_large_bodies=10k")
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(c, "POST http://%s/ HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n%s", origin.Addr, strings.Repeat("y", 150_000))
+		c.Close()
+		select {
+		case err := <-originSaw:
+			if err != nil {
+				t.Errorf("origin: %v, want the proxy to close the connection", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the proxy kept the server connection open")
+		}
+		rec.waitEvent(t, "error")
+		if f := rec.Flows()[0]; f.Error == nil || !strings.Contains(f.Error.Msg, "client disconnected while sending the request body") {
+			t.Errorf("flow error = %v", f.Error)
+		}
+	})
 }
 
 func TestUpgradeTunnel(t *testing.T) {

@@ -564,12 +564,39 @@ func BodyReader(br *bufio.Reader, f Framing) io.Reader {
 	case NoBody:
 		return bytes.NewReader(nil)
 	case Length:
-		return io.LimitReader(br, f.Length)
+		return &lengthReader{r: br, left: f.Length}
 	case Chunked:
 		return NewChunkedReader(br)
 	default:
 		return br
 	}
+}
+
+// lengthReader reads a Content-Length body: exactly left bytes. Unlike
+// io.LimitReader, a connection that ends before them is an error
+// (io.ErrUnexpectedEOF), not the body's end: a streamed body cut short
+// must not pass for a complete one.
+type lengthReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (l *lengthReader) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	switch {
+	case err == io.EOF && l.left > 0:
+		return n, io.ErrUnexpectedEOF
+	case err == nil && l.left == 0:
+		return n, io.EOF
+	}
+	return n, err
 }
 
 // ChunkedReader decodes the chunked transfer coding.

@@ -502,6 +502,51 @@ func TestBodyReader(t *testing.T) {
 	}
 }
 
+// TestBodyReaderLengthCutShort: a Content-Length body that ends early is
+// an error, whatever the sizes of the reads; a complete one ends with
+// io.EOF and leaves what follows it unread.
+func TestBodyReaderLengthCutShort(t *testing.T) {
+	for _, tt := range []struct {
+		in      string
+		length  int64
+		readLen int
+		want    string
+		err     error
+	}{
+		{"hello", 5, 1, "hello", nil},
+		{"helloNEXT", 5, 64, "hello", nil},
+		{"hel", 5, 64, "hel", io.ErrUnexpectedEOF},
+		{"hel", 5, 1, "hel", io.ErrUnexpectedEOF},
+		{"", 5, 64, "", io.ErrUnexpectedEOF},
+		{"", 0, 64, "", nil},
+	} {
+		br := reader(tt.in)
+		r := BodyReader(br, Framing{Kind: Length, Length: tt.length})
+		var got []byte
+		buf := make([]byte, tt.readLen)
+		var err error
+		for {
+			var n int
+			n, err = r.Read(buf)
+			got = append(got, buf[:n]...)
+			if err != nil {
+				break
+			}
+		}
+		if err == io.EOF {
+			err = nil
+		}
+		if string(got) != tt.want || err != tt.err {
+			t.Errorf("%q, Content-Length %d, reads of %d: got %q, %v; want %q, %v", tt.in, tt.length, tt.readLen, got, err, tt.want, tt.err)
+		}
+		if tt.err == nil && strings.HasPrefix(tt.in, tt.want) {
+			if rest, _ := io.ReadAll(br); string(rest) != tt.in[len(tt.want):] {
+				t.Errorf("%q: %q left after the body, want %q", tt.in, rest, tt.in[len(tt.want):])
+			}
+		}
+	}
+}
+
 func TestChunkedReader(t *testing.T) {
 	tests := []struct {
 		name         string
