@@ -171,16 +171,14 @@ func (cc *clientConn) shutdown() {
 }
 
 // forceClose closes the connection whatever it is doing; the flow in flight
-// sees an error.
+// sees an error. Cancelling the context closes its server connections,
+// kept or in use (see connectUpstream).
 func (cc *clientConn) forceClose() {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
 	cc.state = stateClosed
 	cc.raw.Close()
 	cc.cancel()
-	for _, sc := range cc.upstream {
-		sc.conn.Close()
-	}
 }
 
 // debug reports whether proxy_debug is on: the core then logs its inner

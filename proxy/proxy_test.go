@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -675,4 +676,62 @@ func TestIdleTimeoutButMovingTransferNotCut(t *testing.T) {
 	if n != 0 || err == nil || time.Since(start) > 5*time.Second {
 		t.Fatalf("idle connection not closed: %d %v after %s", n, err, time.Since(start))
 	}
+}
+
+// TestShutdownClosesBusyServerConn: a shutdown that runs out of time
+// closes the server connection a flow is waiting on, so that it ends at
+// once instead of when the server answers or tcp_timeout runs out.
+func TestShutdownClosesBusyServerConn(t *testing.T) {
+	gotRequest := make(chan struct{})
+	release := make(chan struct{})
+	defer close(release)
+	origin := testutil.StartRawOrigin(t, func(c net.Conn, r *bufio.Reader) {
+		testutil.ReadRequest(r)
+		close(gotRequest)
+		<-release // never answers
+	})
+	m := addon.NewManager()
+	m.Options().MustAdd("confdir", addon.String, "~/.mitmproxy", "")
+	srv := proxy.New(m)
+	rec := &recorder{}
+	if err := m.Add(srv, rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Options().Set("listen_host=127.0.0.1", "listen_port=0"); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.ConfigureAll(); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := srv.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan struct{})
+	go func() { _ = srv.Serve(ln); close(served) }()
+
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "GET http://%s/ HTTP/1.1\r\nHost: x\r\n\r\n", origin.Addr)
+	<-gotRequest
+
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	shut := make(chan error, 1)
+	go func() { shut <- srv.Shutdown(ctx) }()
+	select {
+	case err := <-shut:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Shutdown = %v, want the deadline (a flow was in flight)", err)
+		}
+	case <-time.After(5 * time.Second):
+		// Released by the deferred close(release): the origin's
+		// handler returns and closes the connection.
+		t.Fatal("Shutdown still waits for a flow whose server never answers")
+	}
+	<-served
+	rec.waitEvent(t, "error")
 }

@@ -89,14 +89,24 @@ func TestSysIOTransfers(t *testing.T) {
 					body[i] = byte(i * 7)
 				}
 				want := append(append([]byte{}, head...), body...)
+				// Small transfers: the reader waits for the writer; large
+				// ones: the writer fills the socket and waits for the
+				// reader.
+				large := len(want) > 1<<20
 				errc := make(chan error, 1)
 				go func() {
+					if !large {
+						time.Sleep(20 * time.Millisecond)
+					}
 					n, err := w.writev(head, body)
 					if err == nil && n != len(want) {
 						err = errors.New("short write")
 					}
 					errc <- err
 				}()
+				if large {
+					time.Sleep(50 * time.Millisecond)
+				}
 				got := make([]byte, 0, len(want))
 				buf := make([]byte, 5000) // odd-sized reads, slower than the writer
 				for len(got) < len(want) {

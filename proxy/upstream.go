@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -26,6 +27,9 @@ type serverConn struct {
 	// direct writes large messages past bw (see writeMessage).
 	direct directWriter
 	server *flow.Server
+	// unwatch stops the watch that closes raw when the client connection
+	// is force-closed (see connectUpstream).
+	unwatch func() bool
 }
 
 // upstreamKey is what a kept server connection can be reused for.
@@ -143,6 +147,11 @@ func (cc *clientConn) connectUpstream(f *flow.HTTPFlow, scheme, host string, por
 		key: upstreamKey{scheme, host, port}, raw: raw, conn: ic,
 		br: bufio.NewReaderSize(ic, bufSize), bw: bufio.NewWriterSize(ic, bufSize),
 		direct: ic, server: server,
+		// A shutdown that runs out of patience cancels the client
+		// connection's context; the server connection in use, which no
+		// list holds (a flow waiting for its response), must close too,
+		// or the flow waits for the server as long as tcp_timeout.
+		unwatch: context.AfterFunc(cc.ctx(), func() { raw.Close() }),
 	}
 	if server.TLS {
 		// An https:// request in absolute form: TLS to the server, set up
@@ -198,6 +207,9 @@ func (cc *clientConn) closeServer(sc *serverConn) {
 		return
 	}
 	sc.conn.Close()
+	if sc.unwatch != nil {
+		sc.unwatch()
+	}
 	sc.server.TimestampEnd = nowSeconds()
 	cc.log.Info("server disconnect " + sc.server.Address.String())
 	cc.s.m.ServerDisconnected(&addon.ServerConnectionData{Server: sc.server, Client: cc.client})

@@ -325,6 +325,23 @@ func validProto(p string) bool {
 
 // ReadResponseHead reads a status line and headers.
 func ReadResponseHead(br *bufio.Reader, maxBytes int, opts ...HeadOption) (*ResponseHead, error) {
+	// A server that answers with something else than HTTP is told as soon
+	// as its first bytes show it, not when it closes the connection (or
+	// fills maxBytes) without ever ending a head.
+	b, err := br.Peek(5)
+	switch {
+	case len(b) == 5 && string(b) != "HTTP/":
+		buffered, _ := br.Peek(br.Buffered())
+		line, _, _ := strings.Cut(string(buffered), "\n")
+		return nil, protoErr("invalid status line %q", truncate(strings.TrimSuffix(line, "\r")))
+	case err != nil:
+		// bufio hands a read error out once: it is this one's to
+		// return (a reset must not turn into a clean end).
+		if len(b) == 0 {
+			return nil, err
+		}
+		return nil, unexpectedEOF(err)
+	}
 	s, err := readHead(br, maxBytes, 0)
 	if err != nil {
 		return nil, err

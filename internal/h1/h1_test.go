@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 	"testing/iotest"
 
 	"github.com/mitmgo/mitmgo/flow"
@@ -729,5 +730,34 @@ func TestProtocolErrorMessage(t *testing.T) {
 	_, err := ReadRequestHead(reader("GET / HTTP/1.1\r\n"+strings.Repeat("x", 200)+"\r\n\r\n"), DefaultMaxHeaderBytes)
 	if err == nil || len(err.Error()) > 120 || !strings.Contains(err.Error(), "...") {
 		t.Errorf("long bad line not truncated in the message: %v", err)
+	}
+}
+
+// TestReadResponseHeadNotHTTP: bytes that cannot begin a status line are
+// refused as soon as they arrive, even when no head end follows and the
+// server keeps the connection open.
+func TestReadResponseHeadNotHTTP(t *testing.T) {
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	go pw.Write([]byte("\x16\x03\x01garbage without an end"))
+	done := make(chan error, 1)
+	go func() {
+		_, err := ReadResponseHead(bufio.NewReader(pr), DefaultMaxHeaderBytes)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "invalid status line") {
+			t.Errorf("err = %v, want an invalid status line", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("ReadResponseHead waited for the end of a head that is not HTTP")
+	}
+	// Short answers still wait for more, and a real one still parses.
+	if _, err := ReadResponseHead(reader("HTT"), DefaultMaxHeaderBytes); err == nil || strings.Contains(err.Error(), "invalid status line") {
+		t.Errorf("3 bytes then EOF: %v, want an unexpected EOF", err)
+	}
+	if _, err := ReadResponseHead(reader("HTTP/1.1 204 No Content\r\n\r\n"), DefaultMaxHeaderBytes); err != nil {
+		t.Error(err)
 	}
 }
