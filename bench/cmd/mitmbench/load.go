@@ -62,8 +62,10 @@ type loadConfig struct {
 	// the measured period begins and ends.
 	cpu func() time.Duration
 	// client selects the load generator: clientRaw (the harness's own
-	// minimal HTTP/1.1 client) or clientNetHTTP (net/http's Client).
+	// minimal HTTP/1.1 client), clientNetHTTP (net/http's Client) or
+	// clientWrk (wrk, run as wrkBin).
 	client string
+	wrkBin string
 }
 
 // Load generators (-client).
@@ -73,12 +75,13 @@ const (
 )
 
 // clientKinds are the load generators -client accepts.
-var clientKinds = []string{clientRaw, clientNetHTTP}
+var clientKinds = []string{clientRaw, clientNetHTTP, clientWrk}
 
 // clientDescriptions say what each load generator is, for the report.
 var clientDescriptions = map[string]string{
 	clientRaw:     "the harness's own HTTP/1.1 client, fastest",
 	clientNetHTTP: "net/http's Client, one per worker",
+	clientWrk:     "wrk, a load generator in C; latencies are its percentiles",
 }
 
 // netHTTPClient is a net/http client for one worker: through the proxy when
@@ -126,7 +129,10 @@ type loadResult struct {
 	errors    int64
 	elapsed   time.Duration
 	latencies []time.Duration
-	bytes     int64
+	// pcts are percentiles when there are no latencies (wrk reports
+	// only those).
+	pcts  map[float64]time.Duration
+	bytes int64
 	// proxyCPU is the proxy's CPU time during the measured period; valid
 	// when hasCPU.
 	proxyCPU time.Duration
@@ -142,6 +148,9 @@ func (r *loadResult) rps() float64 {
 
 // percentile returns the p-th percentile (0-100) of the latencies.
 func (r *loadResult) percentile(p float64) time.Duration {
+	if r.pcts != nil {
+		return r.pcts[p]
+	}
 	if len(r.latencies) == 0 {
 		return 0
 	}
@@ -226,6 +235,9 @@ func connectTunnel(c net.Conn, addr string) error {
 // starts; with a new connection per request, a request's latency covers
 // connect, CONNECT, handshake, request and response.
 func runLoad(ctx context.Context, cfg loadConfig) (*loadResult, error) {
+	if cfg.client == clientWrk {
+		return runWrk(ctx, cfg, cfg.wrkBin)
+	}
 	req := cfg.request()
 	newConn := cfg.scenario == scenarioHTTPSNewConn
 	var (

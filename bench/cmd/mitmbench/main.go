@@ -58,6 +58,7 @@ type options struct {
 	originKey    string
 	originKind   string
 	clientKind   string
+	wrkBin       string
 	compareNginx bool
 	nginxBin     string
 	sslInsecure  bool
@@ -86,7 +87,8 @@ func main() {
 	flag.StringVar(&o.script, "script", "", "also measure the started proxies with -s SCRIPT (a path, optionally followed by its arguments)")
 	flag.BoolVar(&o.scriptOnly, "script-only", false, "with -script, measure the started proxies only with the script")
 	flag.StringVar(&o.originKey, "origin-key", "p256", "key of the origin's certificate: "+strings.Join(originKeyTypes, " or "))
-	flag.StringVar(&o.clientKind, "client", clientRaw, "the load generator: raw (the harness's own, fastest) or nethttp (net/http's Client)")
+	flag.StringVar(&o.clientKind, "client", clientRaw, "the load generator: raw (the harness's own, fastest Go client), nethttp (net/http's Client) or wrk (the C load generator, http scenario only)")
+	flag.StringVar(&o.wrkBin, "wrk-bin", "wrk", "wrk binary for -client wrk")
 	flag.StringVar(&o.originKind, "origin", originRaw, "the origin's server: raw (the harness's own, fastest) or nethttp (a plain net/http server)")
 	flag.BoolVar(&o.compareNginx, "compare-nginx", false, "also measure nginx as a forward proxy in the http scenario, when installed")
 	flag.StringVar(&o.nginxBin, "nginx-bin", "nginx", "nginx binary for -compare-nginx")
@@ -168,7 +170,21 @@ func (o *options) validate() error {
 		o.clientKind = clientRaw
 	}
 	if !slices.Contains(clientKinds, o.clientKind) {
-		return fmt.Errorf("unknown -client %q (use %s)", o.clientKind, strings.Join(clientKinds, " or "))
+		return fmt.Errorf("unknown -client %q (use %s)", o.clientKind, strings.Join(clientKinds, ", "))
+	}
+	if o.clientKind == clientWrk {
+		if slices.ContainsFunc(o.scenarios, func(s string) bool { return s != scenarioHTTP }) {
+			return fmt.Errorf("-client wrk drives the http scenario only (it has no CONNECT): add -scenarios http")
+		}
+		if o.maxRequests > 0 {
+			return errors.New("-client wrk runs for -d; it has no -n")
+		}
+		if o.wrkBin == "" {
+			o.wrkBin = "wrk"
+		}
+		if _, err := exec.LookPath(o.wrkBin); err != nil {
+			return fmt.Errorf("-client wrk: %s not found (apt-get install wrk, or -wrk-bin)", o.wrkBin)
+		}
 	}
 	if !slices.Contains(originKinds, o.originKind) {
 		return fmt.Errorf("unknown -origin %q (use %s)", o.originKind, strings.Join(originKinds, " or "))
@@ -387,7 +403,7 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		cfg := loadConfig{
 			scenario: sc, target: firstNonEmpty(t.addr, org.addr()), viaProxy: t.addr != "", originAddr: org.addr(),
 			path: "/" + b, conns: o.conns, duration: o.duration, warmup: o.warmup,
-			maxRequests: o.maxRequests, ioTimeout: o.ioTimeout, client: o.clientKind,
+			maxRequests: o.maxRequests, ioTimeout: o.ioTimeout, client: o.clientKind, wrkBin: o.wrkBin,
 		}
 		if sc != scenarioHTTP {
 			cfg.originAddr = org.tlsAddr()
