@@ -219,6 +219,9 @@ func startTunnelProxy(t *testing.T) *tunnelProxy {
 func TestLoadScenarios(t *testing.T) {
 	for _, kind := range originKinds {
 		for _, client := range clientKinds {
+			if client == clientWrk {
+				continue // http only, no -n, not always installed: TestRunWrk
+			}
 			t.Run(kind+"/"+client, func(t *testing.T) { testLoadScenarios(t, kind, client) })
 		}
 	}

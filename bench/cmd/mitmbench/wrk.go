@@ -30,6 +30,9 @@ func runWrk(ctx context.Context, cfg loadConfig, bin string) (*loadResult, error
 	if cfg.scenario != scenarioHTTP {
 		return nil, fmt.Errorf("wrk drives the %s scenario only", scenarioHTTP)
 	}
+	if bin == "" {
+		bin = "wrk"
+	}
 	dir, err := os.MkdirTemp("", "mitmbench-wrk")
 	if err != nil {
 		return nil, err
