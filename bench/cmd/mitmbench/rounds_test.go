@@ -121,7 +121,7 @@ func TestRunRounds(t *testing.T) {
 	}
 	// The -proxy row has a CPU time per request, and a line in the
 	// proxies' table without start times.
-	external := regexp.MustCompile(`(?m)^ +proxy \S+ +small( +\S+){6} +\d+µs +0 *$`)
+	external := regexp.MustCompile(`(?m)^ +proxy \S+ +small( +\S+){6} +(\d+µs|[\d.]+m?s) +0 *$`)
 	if !external.MatchString(report) {
 		t.Errorf("no CPU time per request for the -proxy-pid proxy:\n%s", report)
 	}
