@@ -557,14 +557,16 @@ func printReport(w io.Writer, o options, rows []row, procs []*procStats, skipped
 		var failures []string
 		for _, b := range o.bodies {
 			for _, g := range groupRuns(rows, sc, b) {
-				for _, r := range g.failed {
-					failures = append(failures, fmt.Sprintf("%s, %s body, round %d: %v", r.target, r.body, r.round+1, r.err))
-				}
 				if len(g.ok) == 0 {
 					if len(g.failed) > 0 {
 						fmt.Fprintf(tw, "%s\t%s\tfailed: %v\t\t\t\t\t\t\t\t\n", g.target, b, g.failed[0].err)
 					}
 					continue
+				}
+				// Some rounds failed, others not: the row is the
+				// others', the failures are listed below the table.
+				for _, r := range g.failed {
+					failures = append(failures, fmt.Sprintf("%s, %s body, round %d: %v", r.target, r.body, r.round+1, r.err))
 				}
 				a := aggregate(g.ok, directRuns(rows, sc, b))
 				cpu := "-"
