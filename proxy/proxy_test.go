@@ -120,6 +120,21 @@ func startProxyWith(t *testing.T, a any, sets ...string) string {
 }
 
 func startProxyAddons(t testing.TB, extra []any, sets ...string) string {
+	srv, ln := listenProxy(t, extra, sets...)
+	done := make(chan struct{})
+	go func() { _ = srv.Serve(ln); close(done) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		<-done
+	})
+	return ln.Addr().String()
+}
+
+// listenProxy makes a proxy server with the extra addons and option
+// settings, listening on 127.0.0.1; the caller serves and shuts it down.
+func listenProxy(t testing.TB, extra []any, sets ...string) (*proxy.Server, net.Listener) {
 	m := addon.NewManager()
 	// Declared by the command line in mitmdump; the tlsconfig addon
 	// reads it.
@@ -138,15 +153,7 @@ func startProxyAddons(t testing.TB, extra []any, sets ...string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
-	go func() { _ = srv.Serve(ln); close(done) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-		<-done
-	})
-	return ln.Addr().String()
+	return srv, ln
 }
 
 // roundTrip sends raw bytes to the proxy and reads until the connection
@@ -690,23 +697,8 @@ func TestShutdownClosesBusyServerConn(t *testing.T) {
 		close(gotRequest)
 		<-release // never answers
 	})
-	m := addon.NewManager()
-	m.Options().MustAdd("confdir", addon.String, "~/.mitmproxy", "")
-	srv := proxy.New(m)
 	rec := &recorder{}
-	if err := m.Add(srv, rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Options().Set("listen_host=127.0.0.1", "listen_port=0"); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.ConfigureAll(); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := srv.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, ln := listenProxy(t, []any{rec})
 	served := make(chan struct{})
 	go func() { _ = srv.Serve(ln); close(served) }()
 

@@ -309,27 +309,35 @@ func TestClientTLSHasNoSessionCache(t *testing.T) {
 	}
 }
 
+// useFakeMitmdump makes the test binary stand in for the mitmdump the
+// harness starts (see TestMain): exe is the binary to give as -mitmgo-bin,
+// and every start appends its arguments to argsFile.
+func useFakeMitmdump(t *testing.T) (exe, argsFile string) {
+	argsFile = filepath.Join(t.TempDir(), "args")
+	t.Setenv(fakeProxyEnv, argsFile)
+	// A program built with -race sleeps a second at exit unless told not
+	// to, and the fake proxy is started and stopped several times.
+	t.Setenv("GORACE", "atexit_sleep_ms=0")
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return exe, argsFile
+}
+
 // TestRunEndToEnd runs the whole harness briefly: direct, the tunnelling
 // proxy given with -proxy, and the test binary standing in for a mitmdump
 // it starts, with and without a script.
 func TestRunEndToEnd(t *testing.T) {
+	exe, argsFile := useFakeMitmdump(t)
 	dir := t.TempDir()
-	argsFile := filepath.Join(dir, "args")
-	t.Setenv(fakeProxyEnv, argsFile)
-	// A program built with -race sleeps a second at exit unless told not
-	// to; the fake proxy is started and stopped four times.
-	t.Setenv("GORACE", "atexit_sleep_ms=0")
 	script := filepath.Join(dir, "add_header.py")
 	if err := os.WriteFile(script, []byte("def response(flow):\n    flow.response.headers[\"newheader\"] = \"foo\"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	proxy := startTunnelProxy(t)
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out, log bytes.Buffer
-	err = run(context.Background(), options{
+	err := run(context.Background(), options{
 		// Each run ends after 8 requests (5s only bounds it), so that
 		// slow handshakes under -race on a busy machine still finish.
 		conns: 2, duration: 5 * time.Second, maxRequests: 8, warmup: 10 * time.Millisecond,

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -85,17 +84,10 @@ func TestMedian(t *testing.T) {
 // ratio and their median. The -proxy is this process, given with
 // -proxy-pid: its CPU time per request and peak RSS are reported.
 func TestRunRounds(t *testing.T) {
-	dir := t.TempDir()
-	argsFile := filepath.Join(dir, "args")
-	t.Setenv(fakeProxyEnv, argsFile)
-	t.Setenv("GORACE", "atexit_sleep_ms=0")
+	exe, argsFile := useFakeMitmdump(t)
 	proxy := startTunnelProxy(t)
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out, log bytes.Buffer
-	err = run(context.Background(), options{
+	err := run(context.Background(), options{
 		conns: 2, duration: 5 * time.Second, maxRequests: 8, warmup: 10 * time.Millisecond,
 		bodies: []string{"small"}, scenarios: []string{scenarioHTTP}, proxy: proxy.addr(), proxyPID: os.Getpid(),
 		mitmgo: true, mitmgoBin: exe, proxyArgs: []string{"-q"}, rounds: 3,
