@@ -240,14 +240,9 @@ func (m *Mitmdump) Stderr() string { return m.stderr.String() }
 // WaitOutput waits until the output contains substr.
 func (m *Mitmdump) WaitOutput(t testing.TB, substr string, timeout time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		if strings.Contains(m.Output(), substr) {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !Poll(timeout, func() bool { return strings.Contains(m.Output(), substr) }) {
+		t.Fatalf("mitmdump output does not contain %q after %s:\n%s", substr, timeout, m.Output())
 	}
-	t.Fatalf("mitmdump output does not contain %q after %s:\n%s", substr, timeout, m.Output())
 }
 
 // Wait waits for the process to exit and returns its exit status.
