@@ -41,8 +41,6 @@ type Flow struct {
 	Error      *Error
 	ClientConn *Client
 	ServerConn *Server
-	// Intercepted is true while the flow is paused.
-	Intercepted bool
 	// IsReplay is "", "request" (client replay) or "response" (server replay).
 	IsReplay string
 	// Marked is "" when unmarked; mitmproxy's default marker is ":default:".
@@ -53,11 +51,19 @@ type Flow struct {
 	Metadata         Metadata
 	Comment          string
 	TimestampCreated float64
-	// Live is true while the flow belongs to an active connection.
-	Live bool
 
-	mu      sync.Mutex
-	resumed chan struct{}
+	// mu guards the control state below, which other goroutines (a UI, a
+	// script host thread, a command) change while the flow's own
+	// goroutine runs its hooks or waits.
+	mu sync.Mutex
+	// live is true while the flow belongs to an active connection.
+	live bool
+	// intercepted is true while the flow is paused; resumed is closed
+	// when it is resumed.
+	intercepted bool
+	resumed     chan struct{}
+	// killed is set by Kill.
+	killed bool
 }
 
 // Metadata is a flow's free-form metadata, kept in insertion order.
@@ -100,54 +106,92 @@ func (m Metadata) clone() Metadata {
 }
 
 func newFlow(client *Client, server *Server, live bool) Flow {
-	return Flow{ID: NewID(), ClientConn: client, ServerConn: server, TimestampCreated: nowSeconds(), Live: live}
+	return Flow{ID: NewID(), ClientConn: client, ServerConn: server, TimestampCreated: nowSeconds(), live: live}
+}
+
+// IsLive reports whether the flow belongs to an active connection.
+func (f *Flow) IsLive() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.live
+}
+
+// SetLive marks the flow as belonging to an active connection, or not. The
+// proxy ends a flow with SetLive(false); a replay makes one live again.
+func (f *Flow) SetLive(live bool) {
+	f.mu.Lock()
+	f.live = live
+	f.mu.Unlock()
 }
 
 // Killable reports whether Kill may be called: the flow is live and not
 // killed already.
 func (f *Flow) Killable() bool {
-	return f.Live && !(f.Error != nil && f.Error.Msg == KilledMessage)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.live && !f.killed
 }
 
 // Kill marks the flow as killed: the proxy drops its connection at the next
 // step. It is a no-op returning ErrNotKillable on flows that are not live.
+//
+// Kill may be called from any goroutine while the flow is intercepted (the
+// proxy then waits in WaitForResume, and Kill's writes happen before the
+// wait returns) and from the flow's own hooks; its Error is set at once, as
+// mitmproxy's flow.kill() does.
 func (f *Flow) Kill() error {
-	if !f.Killable() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.live || f.killed {
 		return ErrNotKillable
 	}
-	// Everything is set before Resume releases a waiter in WaitForResume:
-	// the flow's goroutine reads these right after, and closing the channel
-	// is what orders the writes before its reads (Kill is typically called
-	// from another goroutine while the flow is intercepted).
+	f.killed = true
+	f.live = false
 	f.Error = NewError(KilledMessage)
-	f.Live = false
-	f.Resume()
+	f.resumeLocked()
 	return nil
 }
 
-// Killed reports whether the flow was killed.
-func (f *Flow) Killed() bool { return f.Error != nil && f.Error.Msg == KilledMessage }
+// Killed reports whether the flow was killed: by Kill, or, for a flow read
+// from a file, as its recorded error says.
+func (f *Flow) Killed() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.killed
+}
+
+// IsIntercepted reports whether the flow is paused.
+func (f *Flow) IsIntercepted() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.intercepted
+}
 
 // Intercept pauses the flow: the proxy waits at the next step until Resume
 // (or Kill) is called.
 func (f *Flow) Intercept() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.Intercepted {
+	if f.intercepted {
 		return
 	}
-	f.Intercepted = true
+	f.intercepted = true
 	f.resumed = make(chan struct{})
 }
 
-// Resume continues an intercepted flow.
+// Resume continues an intercepted flow. It may be called from any
+// goroutine.
 func (f *Flow) Resume() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if !f.Intercepted {
+	f.resumeLocked()
+}
+
+func (f *Flow) resumeLocked() {
+	if !f.intercepted {
 		return
 	}
-	f.Intercepted = false
+	f.intercepted = false
 	if f.resumed != nil {
 		close(f.resumed)
 		f.resumed = nil
@@ -155,7 +199,7 @@ func (f *Flow) Resume() {
 }
 
 // WaitForResume blocks while the flow is intercepted, until Resume, Kill or
-// the context ends.
+// the context ends. It returns at once for a flow that is not intercepted.
 func (f *Flow) WaitForResume(ctx context.Context) error {
 	f.mu.Lock()
 	ch := f.resumed
@@ -169,6 +213,15 @@ func (f *Flow) WaitForResume(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// setControl restores the control state of a flow read from a state dict
+// or copied: a flow that is not live is never waited on, so an intercepted
+// one gets no channel until Intercept is called again.
+func (f *Flow) setControl(intercepted, killed bool) {
+	f.mu.Lock()
+	f.intercepted, f.killed = intercepted, killed
+	f.mu.Unlock()
 }
 
 // HTTPFlow is one HTTP request and its response, or the error that ended it.
@@ -204,12 +257,13 @@ func (f *HTTPFlow) Copy() *HTTPFlow {
 	c := &HTTPFlow{
 		Flow: Flow{
 			ID: NewID(), Error: cloneError(f.Error), ClientConn: cloneClient(f.ClientConn), ServerConn: cloneServer(f.ServerConn),
-			Intercepted: f.Intercepted, IsReplay: f.IsReplay, Marked: f.Marked,
+			IsReplay: f.IsReplay, Marked: f.Marked,
 			Metadata: f.Metadata.clone(), Comment: f.Comment, TimestampCreated: f.TimestampCreated,
 		},
 		Request:  f.Request.Clone(),
 		Response: f.Response.Clone(),
 	}
+	c.setControl(f.IsIntercepted(), f.Killed())
 	if f.WebSocket != nil {
 		ws := *f.WebSocket
 		ws.Messages = append([]*WebSocketMessage(nil), f.WebSocket.Messages...)

@@ -31,7 +31,7 @@ func TestNewFlows(t *testing.T) {
 	c := NewClient(Address{"127.0.0.1", 5000}, Address{"127.0.0.1", 8080}, "regular")
 	s := NewServer(Address{"example.com", 443})
 	f := NewHTTPFlow(c, s)
-	if !f.Live || f.ID == "" || f.TimestampCreated == 0 || f.Type() != "http" || f.ClientConn != c || f.ServerConn != s {
+	if !f.IsLive() || f.ID == "" || f.TimestampCreated == 0 || f.Type() != "http" || f.ClientConn != c || f.ServerConn != s {
 		t.Errorf("NewHTTPFlow = %+v", f)
 	}
 	if f.TimestampStart() != f.TimestampCreated {
@@ -42,7 +42,7 @@ func TestNewFlows(t *testing.T) {
 		t.Errorf("TimestampStart = %v, want the request's", f.TimestampStart())
 	}
 	tf := NewTCPFlow(c, s)
-	if !tf.Live || tf.Type() != "tcp" || tf.ID == f.ID {
+	if !tf.IsLive() || tf.Type() != "tcp" || tf.ID == f.ID {
 		t.Errorf("NewTCPFlow = %+v", tf)
 	}
 	if c.TransportProtocol != "tcp" || c.ID == "" || c.TimestampStart == 0 || s.TransportProtocol != "tcp" || s.ID == "" {
@@ -62,8 +62,8 @@ func TestKill(t *testing.T) {
 	if !f.Killed() || f.Error == nil || KilledMessage != "Connection killed." || f.Error.Msg != KilledMessage || f.Error.Timestamp == 0 {
 		t.Errorf("after Kill: error %+v", f.Error)
 	}
-	if f.Intercepted || f.Live || f.Killable() {
-		t.Errorf("after Kill: intercepted %v live %v killable %v", f.Intercepted, f.Live, f.Killable())
+	if f.IsIntercepted() || f.IsLive() || f.Killable() {
+		t.Errorf("after Kill: intercepted %v live %v killable %v", f.IsIntercepted(), f.IsLive(), f.Killable())
 	}
 	if err := f.Kill(); !errors.Is(err, ErrNotKillable) {
 		t.Errorf("second Kill = %v, want ErrNotKillable", err)
@@ -94,7 +94,7 @@ func TestInterceptResume(t *testing.T) {
 	f.Resume() // no-op
 	f.Intercept()
 	f.Intercept() // idempotent
-	if !f.Intercepted {
+	if !f.IsIntercepted() {
 		t.Fatal("not intercepted")
 	}
 	done := make(chan error, 1)
@@ -113,7 +113,7 @@ func TestInterceptResume(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("WaitForResume did not return after Resume")
 	}
-	if f.Intercepted {
+	if f.IsIntercepted() {
 		t.Error("still intercepted after Resume")
 	}
 
@@ -157,7 +157,7 @@ func TestKillFromAnotherGoroutine(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The proxy reads these right after the wait.
-		killed, live := f.Killed(), f.Live
+		killed, live := f.Killed(), f.IsLive()
 		wg.Wait()
 		if !killed || live {
 			t.Fatalf("after the wait: killed %v live %v", killed, live)
@@ -192,8 +192,8 @@ func fullFlow() *HTTPFlow {
 func TestCopy(t *testing.T) {
 	f := fullFlow()
 	c := f.Copy()
-	if c.ID == f.ID || c.Live {
-		t.Errorf("copy: id %q (orig %q), live %v", c.ID, f.ID, c.Live)
+	if c.ID == f.ID || c.IsLive() {
+		t.Errorf("copy: id %q (orig %q), live %v", c.ID, f.ID, c.IsLive())
 	}
 	// Same state apart from the id (mitmproxy's test_copy).
 	a, b := f.State(), c.State()
@@ -238,12 +238,12 @@ func TestCopyIsNotLiveButKeepsIntercepted(t *testing.T) {
 	f.Request = treq()
 	f.Intercept()
 	c := f.Copy()
-	if c.Live || c.Killable() || !c.Intercepted {
-		t.Errorf("copy: live %v killable %v intercepted %v", c.Live, c.Killable(), c.Intercepted)
+	if c.IsLive() || c.Killable() || !c.IsIntercepted() {
+		t.Errorf("copy: live %v killable %v intercepted %v", c.IsLive(), c.Killable(), c.IsIntercepted())
 	}
 	// The copy has its own pause state.
 	c.Resume()
-	if !f.Intercepted {
+	if !f.IsIntercepted() {
 		t.Error("resuming the copy resumed the original")
 	}
 }
@@ -313,6 +313,43 @@ func TestAddrFrom(t *testing.T) {
 	for _, tt := range tests {
 		if got := AddrFrom(tt.in); got != tt.want {
 			t.Errorf("AddrFrom(%v) = %#v, want %#v", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestInterceptRace resumes and kills intercepted flows from other
+// goroutines while the flow's own goroutine waits and then reads the
+// outcome, and a third goroutine polls the state (as a UI does). Under
+// -race this fails if any of the control state is read or written without
+// the flow's lock.
+func TestInterceptRace(t *testing.T) {
+	for i := range 200 {
+		f := NewHTTPFlow(nil, nil)
+		f.Intercept()
+		kill := i%2 == 0
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for f.IsIntercepted() {
+				_ = f.Killable()
+			}
+		}()
+		go func() {
+			if kill {
+				_ = f.Kill()
+			} else {
+				f.Resume()
+			}
+		}()
+		if err := f.WaitForResume(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		<-done
+		if got := f.Killed(); got != kill {
+			t.Fatalf("round %d: Killed() = %v, want %v", i, got, kill)
+		}
+		if kill && (f.Error == nil || f.Error.Msg != KilledMessage || f.IsLive()) {
+			t.Fatalf("round %d: killed flow has error %v, live %v", i, f.Error, f.IsLive())
 		}
 	}
 }

@@ -57,7 +57,7 @@ func (f *Flow) state(typ string) *tnetstring.Dict {
 	}
 	d.Set("client_conn", clientState(f.ClientConn))
 	d.Set("server_conn", serverState(f.ServerConn))
-	d.Set("intercepted", f.Intercepted)
+	d.Set("intercepted", f.IsIntercepted())
 	d.Set("is_replay", optStr(f.IsReplay))
 	d.Set("marked", f.Marked)
 	md := tnetstring.NewDict()
@@ -283,7 +283,7 @@ func FromState(d *tnetstring.Dict) (any, error) {
 	}
 	base.ClientConn = clientFromState(d.Dict("client_conn"))
 	base.ServerConn = serverFromState(d.Dict("server_conn"))
-	base.Intercepted = d.Bool("intercepted")
+	base.setControl(d.Bool("intercepted"), base.Error != nil && base.Error.Msg == KilledMessage)
 	base.IsReplay = d.Str("is_replay")
 	base.Marked = d.Str("marked")
 	if md := d.Dict("metadata"); md != nil {
@@ -339,7 +339,8 @@ func FromState(d *tnetstring.Dict) (any, error) {
 // mutex, so it is never copied whole).
 func moveFlow(dst, src *Flow) {
 	dst.ID, dst.Error, dst.ClientConn, dst.ServerConn = src.ID, src.Error, src.ClientConn, src.ServerConn
-	dst.Intercepted, dst.IsReplay, dst.Marked = src.Intercepted, src.IsReplay, src.Marked
+	dst.IsReplay, dst.Marked = src.IsReplay, src.Marked
+	dst.setControl(src.IsIntercepted(), src.Killed())
 	dst.Metadata, dst.Comment, dst.TimestampCreated = src.Metadata, src.Comment, src.TimestampCreated
 }
 

@@ -57,7 +57,7 @@ func typicalFlow() *HTTPFlow {
 	f := NewHTTPFlow(client, server)
 	f.ID = "d2b0c6b4-3c9a-4e0f-8f4e-1a2b3c4d5e6f"
 	f.TimestampCreated = 1700000000.0078125
-	f.Live = false
+	f.SetLive(false)
 	f.Metadata.Set("note", "from a test")
 	f.Request = &Request{
 		Message: Message{
@@ -561,7 +561,7 @@ func TestStateRoundTrip(t *testing.T) {
 	closed := true
 	full := typicalFlow()
 	full.Error = &Error{Msg: "boom", Timestamp: 9}
-	full.Intercepted = true
+	full.Intercept()
 	full.Marked = ":grapes:"
 	full.Comment = "a comment"
 	full.IsReplay = "request"
@@ -593,12 +593,12 @@ func TestStateRoundTrip(t *testing.T) {
 			var state *tnetstring.Dict
 			switch g := got.(type) {
 			case *HTTPFlow:
-				if g.Live {
+				if g.IsLive() {
 					t.Error("a flow from state is live")
 				}
 				state = g.State()
 			case *TCPFlow:
-				if g.Live {
+				if g.IsLive() {
 					t.Error("a flow from state is live")
 				}
 				state = g.State()

@@ -122,8 +122,8 @@ func TestConnectHooks(t *testing.T) {
 				t.Errorf("hooks %s, want %s", got, strings.Join(tt.wantEvents, ", "))
 			}
 			for _, f := range rec.flows {
-				if f.Error != nil || f.Live {
-					t.Errorf("failed CONNECT flow: error %v, live %v; want no error (the response says it) and not live", f.Error, f.Live)
+				if f.Error != nil || f.IsLive() {
+					t.Errorf("failed CONNECT flow: error %v, live %v; want no error (the response says it) and not live", f.Error, f.IsLive())
 				}
 			}
 		})

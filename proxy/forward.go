@@ -132,7 +132,7 @@ func (cc *clientConn) forward(f *flow.HTTPFlow, reqStream *bodyStream, cfg *Conf
 	if err := cc.bw.Flush(); err != nil {
 		return false
 	}
-	f.Live = false
+	f.SetLive(false)
 	return framing.Kind != h1.UntilClose && !wantsClose(req.HTTPVersion, req.Headers) && !wantsClose(resp.HTTPVersion, resp.Headers)
 }
 
@@ -169,7 +169,7 @@ func (cc *clientConn) streamResponse(f *flow.HTTPFlow, sc *serverConn, body *bod
 	if !serverKeep {
 		cc.closeServer(sc)
 	}
-	f.Live = false
+	f.SetLive(false)
 	return serverKeep && !wantsClose(req.HTTPVersion, req.Headers) && !wantsClose(resp.HTTPVersion, resp.Headers)
 }
 
@@ -278,7 +278,7 @@ func (cc *clientConn) upgrade(f *flow.HTTPFlow, sc *serverConn) bool {
 		f.WebSocket.TimestampEnd = nowSeconds()
 		m.WebSocketEnd(f)
 	}
-	f.Live = false
+	f.SetLive(false)
 	return false
 }
 
@@ -398,7 +398,7 @@ func (cc *clientConn) handleConnect(f *flow.HTTPFlow, head *h1.RequestHead) bool
 			StatusCode: 200, Reason: "Connection established",
 		}
 	}
-	f.Live = false
+	f.SetLive(false)
 	if f.Response.StatusCode/100 != 2 {
 		m.HTTPConnectError(f)
 		if cc.writeResponse(f.Response, false) == nil {

@@ -331,14 +331,14 @@ func truncateString(s string, n int) string {
 // afterHook checks a flow after a hook: waits while it is intercepted and
 // reports false (the connection must close) when it was killed.
 func (cc *clientConn) afterHook(f *flow.HTTPFlow) bool {
-	if f.Intercepted {
+	if f.IsIntercepted() {
 		if err := f.WaitForResume(cc.ctx()); err != nil {
 			cc.failFlow(f, "connection closed while the flow was intercepted", 0)
 			return false
 		}
 	}
 	if f.Killed() {
-		f.Live = false
+		f.SetLive(false)
 		cc.s.m.Error(f)
 		return false
 	}
@@ -351,7 +351,7 @@ func (cc *clientConn) failFlow(f *flow.HTTPFlow, msg string, status int) bool {
 	if f.Error == nil {
 		f.Error = flow.NewError(msg)
 	}
-	f.Live = false
+	f.SetLive(false)
 	if status != 0 {
 		cc.sendErrorPage(status, msg)
 	}
@@ -391,7 +391,7 @@ func (cc *clientConn) answerFromAddon(f *flow.HTTPFlow) bool {
 	if err := cc.bw.Flush(); err != nil {
 		return false
 	}
-	f.Live = false
+	f.SetLive(false)
 	return !wantsClose(f.Request.HTTPVersion, f.Request.Headers) && !wantsClose(resp.HTTPVersion, resp.Headers)
 }
 

@@ -43,7 +43,7 @@ func (cc *clientConn) relayTCP(clientR io.Reader, clientW net.Conn, sc *serverCo
 		err = relayThrough(clientR, clientW, sc.br, sc.conn, &cc.s.bodies, pass)
 	}
 	cc.closeServer(sc)
-	f.Live = false
+	f.SetLive(false)
 	if err != nil && f.Error == nil {
 		f.Error = flow.NewError(describeIOError(err))
 	}

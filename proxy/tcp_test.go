@@ -100,8 +100,8 @@ func TestTCPFlow(t *testing.T) {
 			}
 			t.Errorf("%d messages", len(f.Messages))
 		}
-		if f.Error != nil || f.Live {
-			t.Errorf("error %v, live %v", f.Error, f.Live)
+		if f.Error != nil || f.IsLive() {
+			t.Errorf("error %v, live %v", f.Error, f.IsLive())
 		}
 		rec.mu.Lock()
 		defer rec.mu.Unlock()

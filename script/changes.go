@@ -107,9 +107,7 @@ func applyActions(f *flow.Flow, actions []any) {
 	for _, a := range actions {
 		switch anyStr(a) {
 		case "kill":
-			if err := f.Kill(); err != nil && f.Killed() {
-				f.Live = false
-			}
+			_ = f.Kill() // a flow that is not live any more has nothing to kill
 		case "intercept":
 			f.Intercept()
 		case "resume":

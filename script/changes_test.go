@@ -64,12 +64,12 @@ func TestApplyHTTP(t *testing.T) {
 			}},
 		{"kill", dict("actions", []any{"kill"}, "error", dict("msg", flow.KilledMessage, "timestamp", 2.0)),
 			func(t *testing.T, f *flow.HTTPFlow) {
-				if !f.Killed() || f.Live {
-					t.Errorf("killed %v live %v", f.Killed(), f.Live)
+				if !f.Killed() || f.IsLive() {
+					t.Errorf("killed %v live %v", f.Killed(), f.IsLive())
 				}
 			}},
 		{"intercept", dict("actions", []any{"intercept"}), func(t *testing.T, f *flow.HTTPFlow) {
-			if !f.Intercepted {
+			if !f.IsIntercepted() {
 				t.Error("not intercepted")
 			}
 		}},

@@ -169,7 +169,7 @@ func (a *Addon) httpMessage(hook string, f *flow.HTTPFlow) (*tnetstring.Dict, er
 	m := newMsg("hook")
 	m.Set("hook", hook)
 	m.Set("fid", f.ID)
-	m.Set("live", f.Live)
+	m.Set("live", f.IsLive())
 	var lazy []any
 	var reqBody, respBody []byte
 	if f.Request != nil {
@@ -277,7 +277,7 @@ func (a *Addon) track(f *flow.Flow, ch *tnetstring.Dict) {
 	}
 	a.flowsMu.Lock()
 	defer a.flowsMu.Unlock()
-	if f.Intercepted {
+	if f.IsIntercepted() {
 		if _, ok := a.intercepted[f.ID]; !ok {
 			a.intercepted[f.ID] = f
 			a.nIntercept.Add(1)
@@ -349,7 +349,7 @@ func (a *Addon) tcpHook(i int, f *flow.TCPFlow) {
 	m := newMsg("hook")
 	m.Set("hook", hookNames[i])
 	m.Set("fid", f.ID)
-	m.Set("live", f.Live)
+	m.Set("live", f.IsLive())
 	var err error
 	for _, s := range [...][2]string{{"messages", "tm"}, {"client_conn", "cc"}, {"server_conn", "sc"}} {
 		if err = moveSection(st, s[0], m, s[1]); err != nil {

@@ -83,7 +83,7 @@ def request(flow):
 	e := newEnv(t, Config{}, nil, filepath.Join(dir, "hold.py"))
 	f := newFlow(t, "GET", "http://example.com/", 0, "")
 	e.m.Request(f)
-	if !f.Intercepted {
+	if !f.IsIntercepted() {
 		t.Fatal("not intercepted")
 	}
 	done := make(chan struct{})
@@ -96,7 +96,7 @@ def request(flow):
 	case <-time.After(5 * time.Second):
 		t.Fatal("resume() after the hook returned did not reach the flow")
 	}
-	if f.Intercepted {
+	if f.IsIntercepted() {
 		t.Fatal("still intercepted")
 	}
 }

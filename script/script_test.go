@@ -447,10 +447,10 @@ func TestFlowAPI(t *testing.T) {
 		return f
 	}
 
-	if f := req("/kill"); !f.Killed() || f.Live {
-		t.Errorf("kill: killed %v live %v", f.Killed(), f.Live)
+	if f := req("/kill"); !f.Killed() || f.IsLive() {
+		t.Errorf("kill: killed %v live %v", f.Killed(), f.IsLive())
 	}
-	if f := req("/intercept"); !f.Intercepted {
+	if f := req("/intercept"); !f.IsIntercepted() {
 		t.Error("intercept: not intercepted")
 	}
 	if f := req("/url"); f.Request.URL() != "https://other.example:8443/new?a=1" || f.Request.Headers.Get("host") != "other.example:8443" {
@@ -631,7 +631,7 @@ def done():
 `)
 	e := newEnv(t, Config{}, nil, filepath.Join(dir, "events.py"))
 	f := newFlow(t, "GET", "http://example.com/", 200, "x")
-	f.Live = false
+	f.SetLive(false)
 	for _, hook := range []func(*flow.HTTPFlow){e.m.RequestHeaders, e.m.Request, e.m.ResponseHeaders, e.m.Response} {
 		hook(f)
 	}

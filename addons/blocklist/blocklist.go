@@ -158,7 +158,7 @@ func parseStatus(text string) (int, error) {
 // Request blocks live requests that no one has answered yet.
 func (b *BlockList) Request(f *flow.HTTPFlow) {
 	rules := b.rules.Load()
-	if rules == nil || f.Response != nil || f.Error != nil || !f.Live {
+	if rules == nil || f.Response != nil || f.Error != nil || !f.IsLive() {
 		return
 	}
 	for i := range *rules {

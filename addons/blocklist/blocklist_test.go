@@ -157,7 +157,7 @@ func TestBlockSkips(t *testing.T) {
 	}
 
 	loaded := newFlow(t, "http://example.com/")
-	loaded.Live = false
+	loaded.SetLive(false)
 	m.Request(loaded)
 	if loaded.Response != nil {
 		t.Error("answered a flow that is not live")

@@ -158,9 +158,9 @@ func (c *ClientPlayback) check(f any) string {
 	busy := c.inflight[hf] || slices.Contains(c.queue, hf)
 	c.mu.Unlock()
 	switch {
-	case hf.Live || busy:
+	case hf.IsLive() || busy:
 		return "Can't replay live flow."
-	case hf.Intercepted:
+	case hf.IsIntercepted():
 		return "Can't replay intercepted flow."
 	case hf.Request == nil:
 		return "Can't replay flow with missing request."
@@ -277,7 +277,7 @@ func (c *ClientPlayback) replay(f *flow.HTTPFlow) {
 		if r := recover(); r != nil {
 			c.log.Error(fmt.Sprintf("Client replay has crashed! %v", r))
 		}
-		f.Live = false
+		f.SetLive(false)
 		c.mu.Lock()
 		delete(c.inflight, f)
 		c.mu.Unlock()
@@ -353,7 +353,7 @@ func prepare(f *flow.HTTPFlow) {
 		srv.SNI = f.Request.PrettyHost()
 	}
 	f.ServerConn = srv
-	f.Live = true
+	f.SetLive(true)
 }
 
 func now() float64 { return float64(time.Now().UnixNano()) / 1e9 }

@@ -128,7 +128,7 @@ func recordedFlow(t testing.TB, method, url, body string) *flow.HTTPFlow {
 	f := flow.NewHTTPFlow(flow.NewClient(flow.Address{Host: "127.0.0.1", Port: 5555}, flow.Address{Host: "127.0.0.1", Port: 8080}, "regular"), flow.NewServer(flow.Address{}))
 	f.Request = r
 	f.Response = flow.NewResponse(299, []byte("old"), nil)
-	f.Live = false
+	f.SetLive(false)
 	return f
 }
 
@@ -211,8 +211,8 @@ func TestReplayFromFile(t *testing.T) {
 	}
 	mu.Unlock()
 	for _, f := range rec.order {
-		if f.IsReplay != "request" || f.Response == nil || !strings.HasPrefix(string(f.Response.RawContent), "new ") || f.Live {
-			t.Errorf("flow %s: is_replay %q, live %v, response %+v", f.Request.Path, f.IsReplay, f.Live, f.Response)
+		if f.IsReplay != "request" || f.Response == nil || !strings.HasPrefix(string(f.Response.RawContent), "new ") || f.IsLive() {
+			t.Errorf("flow %s: is_replay %q, live %v, response %+v", f.Request.Path, f.IsReplay, f.IsLive(), f.Response)
 		}
 		if f.ServerConn.Address.Port != f.Request.Port {
 			t.Errorf("server connection %v for port %d", f.ServerConn.Address, f.Request.Port)
@@ -325,7 +325,7 @@ func TestHookOutcomes(t *testing.T) {
 func TestNotReplayable(t *testing.T) {
 	c, rec, _ := setup(t, newNetSender(), nil)
 	live := recordedFlow(t, "GET", "http://127.0.0.1:1/", "")
-	live.Live = true
+	live.SetLive(true)
 	noContent := recordedFlow(t, "GET", "http://127.0.0.1:1/", "")
 	noContent.Request.RawContent = nil
 	ws := recordedFlow(t, "GET", "http://127.0.0.1:1/", "")

@@ -150,7 +150,7 @@ func (m *jsonMessage) message(t testing.TB) flow.Message {
 func (s *scenario) flow(t testing.TB) *flow.HTTPFlow {
 	client := flow.NewClient(flow.Address(s.Client), flow.Address{Host: "127.0.0.1", Port: 8080}, "regular")
 	f := flow.NewHTTPFlow(client, flow.NewServer(flow.Address(s.Server)))
-	f.Live = false
+	f.SetLive(false)
 	f.IsReplay = s.IsReplay
 	r := s.Request
 	f.Request = &flow.Request{

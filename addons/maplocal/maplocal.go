@@ -124,7 +124,7 @@ func (c candidate) String() string {
 // Request answers live, unanswered requests that a rule maps to a file.
 func (m *MapLocal) Request(f *flow.HTTPFlow) {
 	rules := m.rules.Load()
-	if rules == nil || len(*rules) == 0 || f.Response != nil || f.Error != nil || !f.Live || f.Request == nil {
+	if rules == nil || len(*rules) == 0 || f.Response != nil || f.Error != nil || !f.IsLive() || f.Request == nil {
 		return
 	}
 	url := f.Request.PrettyURL()

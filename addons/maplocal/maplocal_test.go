@@ -253,7 +253,7 @@ func TestSkipsAnsweredKilledAndDeadFlows(t *testing.T) {
 	killed := newFlow(t, "http://example.com/")
 	_ = killed.Kill()
 	dead := newFlow(t, "http://example.com/")
-	dead.Live = false
+	dead.SetLive(false)
 	ml.Request(answered)
 	ml.Request(killed)
 	ml.Request(dead)

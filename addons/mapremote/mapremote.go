@@ -86,7 +86,7 @@ func parseRule(option string) (rule, error) {
 // Request rewrites the URL of live requests that no one has answered yet.
 func (m *MapRemote) Request(f *flow.HTTPFlow) {
 	rules := m.rules.Load()
-	if rules == nil || f.Response != nil || f.Error != nil || !f.Live || f.Request == nil {
+	if rules == nil || f.Response != nil || f.Error != nil || !f.IsLive() || f.Request == nil {
 		return
 	}
 	for i := range *rules {

@@ -132,7 +132,7 @@ func TestSkipsAnsweredKilledAndDeadFlows(t *testing.T) {
 		t.Fatal(err)
 	}
 	dead := newFlow(t, "https://example.org/")
-	dead.Live = false
+	dead.SetLive(false)
 	for _, f := range []*flow.HTTPFlow{answered, killed, dead} {
 		mr.Request(f)
 		if got := f.Request.URL(); got != "https://example.org/" {

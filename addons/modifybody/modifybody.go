@@ -118,7 +118,7 @@ func parseRule(option string) (rule, error) {
 
 // Request rewrites the body of live requests that have no response yet.
 func (m *ModifyBody) Request(f *flow.HTTPFlow) {
-	if f.Response != nil || f.Error != nil || !f.Live || f.Request == nil {
+	if f.Response != nil || f.Error != nil || !f.IsLive() || f.Request == nil {
 		return
 	}
 	m.run(f)
@@ -126,7 +126,7 @@ func (m *ModifyBody) Request(f *flow.HTTPFlow) {
 
 // Response rewrites the body of live responses.
 func (m *ModifyBody) Response(f *flow.HTTPFlow) {
-	if f.Error != nil || !f.Live {
+	if f.Error != nil || !f.IsLive() {
 		return
 	}
 	m.run(f)

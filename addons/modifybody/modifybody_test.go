@@ -219,7 +219,7 @@ func TestSkipsAnsweredKilledDead(t *testing.T) {
 	mb.Request(killed)
 	mb.Response(killed)
 	dead := tflow(t, "foo", ptr("foo"))
-	dead.Live = false
+	dead.SetLive(false)
 	mb.Response(dead)
 	for _, f := range []*flow.HTTPFlow{answered, killed, dead} {
 		if string(f.Request.RawContent) != "foo" {

@@ -130,7 +130,7 @@ func checkValue(v []byte) error {
 // RequestHeaders applies the rules to the request headers of live flows
 // that have no response yet.
 func (m *ModifyHeaders) RequestHeaders(f *flow.HTTPFlow) {
-	if f.Response != nil || f.Error != nil || !f.Live || f.Request == nil {
+	if f.Response != nil || f.Error != nil || !f.IsLive() || f.Request == nil {
 		return
 	}
 	m.run(f, &f.Request.Headers)
@@ -138,7 +138,7 @@ func (m *ModifyHeaders) RequestHeaders(f *flow.HTTPFlow) {
 
 // ResponseHeaders applies the rules to the response headers of live flows.
 func (m *ModifyHeaders) ResponseHeaders(f *flow.HTTPFlow) {
-	if f.Response == nil || f.Error != nil || !f.Live {
+	if f.Response == nil || f.Error != nil || !f.IsLive() {
 		return
 	}
 	m.run(f, &f.Response.Headers)

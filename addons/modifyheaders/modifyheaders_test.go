@@ -179,7 +179,7 @@ func TestRequestHeadersSkipsAnsweredKilledDead(t *testing.T) {
 	killed := tflow(t, false)
 	_ = killed.Kill()
 	dead := tflow(t, false)
-	dead.Live = false
+	dead.SetLive(false)
 	for _, f := range []*flow.HTTPFlow{answered, killed, dead} {
 		mh.RequestHeaders(f)
 		if got := f.Request.Headers.Get("one"); got != "xxx" {

@@ -146,7 +146,7 @@ func TestMitmproxyFiles(t *testing.T) {
 				}
 			}
 			for _, f := range rec.flows {
-				if hf, ok := f.(*flow.HTTPFlow); ok && hf.Live {
+				if hf, ok := f.(*flow.HTTPFlow); ok && hf.IsLive() {
 					t.Errorf("flow %s loaded live", hf.ID)
 				}
 			}

@@ -53,7 +53,7 @@ func req(t testing.TB, method, url, body string, headers ...string) *flow.HTTPFl
 // recorded is a flow with a response whose body names it.
 func recorded(t testing.TB, name, method, url, body string, headers ...string) *flow.HTTPFlow {
 	f := req(t, method, url, body, headers...)
-	f.Live = false
+	f.SetLive(false)
 	f.Response = flow.NewResponse(200, []byte(name), nil)
 	return f
 }
