@@ -9,48 +9,109 @@ import (
 	"github.com/mitmgo/mitmgo/internal/h1"
 )
 
+// bodyReader is an incoming message body, whatever framed it: HTTP/1's
+// Content-Length, chunks or the connection's end, or HTTP/2's DATA frames.
+type bodyReader interface {
+	io.Reader
+	// size is the body's length where the framing declares it, -1 where
+	// only its end tells (chunked, until close, most HTTP/2 bodies).
+	size() int64
+	// trailers are the trailer fields, once Read has returned io.EOF.
+	trailers() flow.Headers
+}
+
+// h1Body is an HTTP/1 message body read from br as framing says.
+type h1Body struct {
+	br      *bufio.Reader
+	framing h1.Framing
+	r       io.Reader
+}
+
+func newH1Body(br *bufio.Reader, fr h1.Framing) *h1Body {
+	return &h1Body{br: br, framing: fr, r: h1.BodyReader(br, fr)}
+}
+
+func (b *h1Body) Read(p []byte) (int, error) { return b.r.Read(p) }
+
+func (b *h1Body) size() int64 {
+	switch b.framing.Kind {
+	case h1.Length:
+		return b.framing.Length
+	case h1.NoBody:
+		return 0
+	}
+	return -1
+}
+
+func (b *h1Body) trailers() flow.Headers {
+	if cr, ok := b.r.(*h1.ChunkedReader); ok {
+		return cr.Trailers
+	}
+	return nil
+}
+
+// readFull fills body from a body of known size: straight from the
+// connection's buffer for HTTP/1.
+func readFull(src bodyReader, body []byte) error {
+	if b, ok := src.(*h1Body); ok {
+		return h1.ReadFullBody(b.br, body)
+	}
+	_, err := io.ReadFull(src, body)
+	if errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF
+	}
+	return err
+}
+
 // readBody reads a whole body. A body of unknown length that grows past the
 // stream_large_bodies threshold is not buffered further: readBody returns a
 // bodyStream holding what was read so far and the rest of the body. A large
-// Content-Length body is read into a recycled buffer, which goes back to the
-// pool when the flow is done (see recycleBodies).
-func (cc *clientConn) readBody(br *bufio.Reader, fr h1.Framing, cfg *Config) ([]byte, flow.Headers, *bodyStream, error) {
-	if fr.Kind == h1.Length && (cfg.BodySizeLimit < 0 || fr.Length <= cfg.BodySizeLimit) {
-		if b := cc.s.bodies.get(fr.Length); b != nil {
-			cc.pooled = append(cc.pooled, b)
+// body of known size is read into a recycled buffer, which goes back to the
+// pool when the flow is done (see flowRun.recycle).
+func (r *flowRun) readBody(src bodyReader) ([]byte, flow.Headers, *bodyStream, error) {
+	cfg := r.cfg
+	n := src.size()
+	if n == 0 {
+		if _, ok := src.(*h1Body); ok {
+			return []byte{}, nil, nil, nil
+		}
+		// An empty HTTP/2 body may still carry trailers.
+		if _, err := io.Copy(io.Discard, src); err != nil {
+			return nil, nil, nil, err
+		}
+		return []byte{}, src.trailers(), nil, nil
+	}
+	if n > 0 && (cfg.BodySizeLimit < 0 || n <= cfg.BodySizeLimit) {
+		if b := r.cc.s.bodies.get(n); b != nil {
+			r.pooled = append(r.pooled, b)
 			// Capped: an addon appending to the body gets a copy, not the
 			// rest of the buffer.
-			body := (*b)[:fr.Length:fr.Length]
-			if err := h1.ReadFullBody(br, body); err != nil {
+			body := (*b)[:n:n]
+			if err := readFull(src, body); err != nil {
 				return nil, nil, nil, err
 			}
-			return body, nil, nil, nil
+			return body, endOfBody(src), nil, nil
 		}
 	}
-	if cfg.StreamLargeBodies < 0 || fr.Kind == h1.Length || fr.Kind == h1.NoBody {
-		body, trailers, err := h1.ReadBody(br, fr, cfg.BodySizeLimit)
+	if hb, ok := src.(*h1Body); ok && (cfg.StreamLargeBodies < 0 || n >= 0) {
+		body, trailers, err := h1.ReadBody(hb.br, hb.framing, cfg.BodySizeLimit)
 		return body, trailers, nil, err
 	}
-	r := h1.BodyReader(br, fr)
-	buf := make([]byte, 0, 4096)
+	buf := make([]byte, 0, min(max(n, 512), 4096))
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
 		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
+		m, err := src.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+m]
 		if cfg.BodySizeLimit >= 0 && int64(len(buf)) > cfg.BodySizeLimit {
 			return nil, nil, nil, h1.ErrBodyTooLarge
 		}
-		if int64(len(buf)) > cfg.StreamLargeBodies {
-			return nil, nil, &bodyStream{prefix: buf, r: r, limit: cfg.BodySizeLimit, store: cfg.StoreStreamedBodies}, nil
+		if cfg.StreamLargeBodies >= 0 && int64(len(buf)) > cfg.StreamLargeBodies {
+			return nil, nil, &bodyStream{prefix: buf, src: src, limit: cfg.BodySizeLimit, store: cfg.StoreStreamedBodies}, nil
 		}
 		if err == io.EOF {
-			var trailers flow.Headers
-			if cr, ok := r.(*h1.ChunkedReader); ok {
-				trailers = cr.Trailers
-			}
-			return buf, trailers, nil, nil
+			return buf, src.trailers(), nil, nil
 		}
 		if err != nil {
 			return nil, nil, nil, err
@@ -58,10 +119,20 @@ func (cc *clientConn) readBody(br *bufio.Reader, fr h1.Framing, cfg *Config) ([]
 	}
 }
 
+// endOfBody reads past the end of a body read to its declared size, so
+// that HTTP/2 trailers arrive, and returns its trailers.
+func endOfBody(src bodyReader) flow.Headers {
+	if _, ok := src.(*h1Body); ok {
+		return nil
+	}
+	_, _ = io.Copy(io.Discard, src)
+	return src.trailers()
+}
+
 // bodyStream is a body forwarded as it arrives instead of being buffered.
 type bodyStream struct {
 	prefix []byte
-	r      io.Reader
+	src    bodyReader
 	limit  int64
 	// store keeps a copy of the body (store_streamed_bodies).
 	store  bool
@@ -69,8 +140,8 @@ type bodyStream struct {
 	total  int64
 }
 
-func newBodyStream(br *bufio.Reader, fr h1.Framing, prefix []byte, cfg *Config) *bodyStream {
-	return &bodyStream{prefix: prefix, r: h1.BodyReader(br, fr), limit: cfg.BodySizeLimit, store: cfg.StoreStreamedBodies}
+func newBodyStream(src bodyReader, cfg *Config) *bodyStream {
+	return &bodyStream{src: src, limit: cfg.BodySizeLimit, store: cfg.StoreStreamedBodies}
 }
 
 // streamError tells which side of a copy failed.
@@ -81,6 +152,38 @@ type streamError struct {
 
 func (e *streamError) Error() string { return e.err.Error() }
 func (e *streamError) Unwrap() error { return e.err }
+
+// bodySink is where a streamed body goes: the client's or the server's side
+// of an exchange, framed as that side's protocol wants.
+type bodySink interface {
+	// write sends p at once: a streamed body reaches its receiver as the
+	// sender produces it (server-sent events, downloads).
+	write(p []byte) error
+	// close ends the body, with trailers if there are any.
+	close(trailers flow.Headers) error
+}
+
+// h1Sink writes an HTTP/1 body, chunked or as it is.
+type h1Sink struct {
+	w       *bufio.Writer
+	chunked bool
+}
+
+func (s h1Sink) write(p []byte) error {
+	if s.chunked {
+		h1.WriteChunk(s.w, p)
+	} else if _, err := s.w.Write(p); err != nil {
+		return err
+	}
+	return s.w.Flush()
+}
+
+func (s h1Sink) close(trailers flow.Headers) error {
+	if s.chunked {
+		h1.WriteLastChunk(s.w, trailers)
+	}
+	return s.w.Flush()
+}
 
 // Streamed bodies are copied through a small buffer while the sender trickles
 // (server-sent events: a stream may stay open for hours, and a buffer is
@@ -122,11 +225,10 @@ func pump(src io.Reader, pool *bodyPool, write func([]byte) error) error {
 	}
 }
 
-// copyTo forwards the body to w, chunked or raw, and returns the trailers.
-// Each piece is flushed as it goes so the receiver sees data as soon as the
-// sender produces it (server-sent events, downloads). Its buffers come from
-// and go back to pool.
-func (b *bodyStream) copyTo(w *bufio.Writer, chunked bool, pool *bodyPool) (flow.Headers, error) {
+// copyTo forwards the body to sink and returns the trailers. Its buffers
+// come from and go back to pool. A failure to read is a *streamError with
+// read set; a failure to write, one without.
+func (b *bodyStream) copyTo(sink bodySink, pool *bodyPool) (flow.Headers, error) {
 	write := func(p []byte) error {
 		if len(p) == 0 {
 			return nil
@@ -138,12 +240,7 @@ func (b *bodyStream) copyTo(w *bufio.Writer, chunked bool, pool *bodyPool) (flow
 		if b.store {
 			b.stored = append(b.stored, p...)
 		}
-		if chunked {
-			h1.WriteChunk(w, p)
-		} else if _, err := w.Write(p); err != nil {
-			return &streamError{err: err}
-		}
-		if err := w.Flush(); err != nil {
+		if err := sink.write(p); err != nil {
 			return &streamError{err: err}
 		}
 		return nil
@@ -151,21 +248,15 @@ func (b *bodyStream) copyTo(w *bufio.Writer, chunked bool, pool *bodyPool) (flow
 	if err := write(b.prefix); err != nil {
 		return nil, err
 	}
-	if err := pump(b.r, pool, write); err != nil {
+	if err := pump(b.src, pool, write); err != nil {
 		var se *streamError
 		if !errors.As(err, &se) {
 			err = &streamError{read: true, err: err}
 		}
 		return nil, err
 	}
-	var trailers flow.Headers
-	if cr, ok := b.r.(*h1.ChunkedReader); ok {
-		trailers = cr.Trailers
-	}
-	if chunked {
-		h1.WriteLastChunk(w, trailers)
-	}
-	if err := w.Flush(); err != nil {
+	trailers := b.src.trailers()
+	if err := sink.close(trailers); err != nil {
 		return nil, &streamError{err: err}
 	}
 	return trailers, nil

@@ -51,19 +51,3 @@ func (p *bodyPool) put(b *[]byte) {
 		p.classes[c].Put(b)
 	}
 }
-
-// recycleBodies is called when a flow is done (its hooks have returned and
-// its response is written or it failed): the body buffers it used go back
-// to the pool unless an addon may still hold the flow.
-func (cc *clientConn) recycleBodies() {
-	if len(cc.pooled) == 0 {
-		return
-	}
-	if !cc.s.m.KeepsFlows() {
-		for _, b := range cc.pooled {
-			cc.s.bodies.put(b)
-		}
-	}
-	clear(cc.pooled)
-	cc.pooled = cc.pooled[:0]
-}

@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"io"
 	"testing"
+
+	"github.com/mitmgo/mitmgo/flow"
 )
 
 func TestBodyClass(t *testing.T) {
@@ -85,8 +87,8 @@ func TestStreamBuffers(t *testing.T) {
 			var out bytes.Buffer
 			w := bufio.NewWriter(&out)
 			var pool bodyPool
-			b := &bodyStream{r: r, limit: -1}
-			if _, err := b.copyTo(w, false, &pool); err != nil {
+			b := &bodyStream{src: unsizedBody{r}, limit: -1}
+			if _, err := b.copyTo(h1Sink{w: w}, &pool); err != nil {
 				t.Fatal(err)
 			}
 			if out.Len() != want {
@@ -108,3 +110,9 @@ func TestStreamBuffers(t *testing.T) {
 		})
 	}
 }
+
+// unsizedBody is a body of unknown size without trailers.
+type unsizedBody struct{ io.Reader }
+
+func (unsizedBody) size() int64            { return -1 }
+func (unsizedBody) trailers() flow.Headers { return nil }

@@ -39,6 +39,11 @@ type Config struct {
 	ConnectAddr string
 	// Debug logs the proxy core's inner workings (proxy_debug).
 	Debug bool
+	// HTTP2 speaks HTTP/2 where client and server can (http2).
+	HTTP2 bool
+	// WebSocket gives upgraded WebSocket connections their hooks
+	// (websocket); without it they are relayed like any other upgrade.
+	WebSocket bool
 	// Lazy defers server connections until a request needs one
 	// (connection_strategy=lazy): a CONNECT is answered at once, and an
 	// intercepted tunnel connects when its first request is forwarded, so
@@ -76,27 +81,38 @@ func (c *Config) validate(h flow.Headers) error {
 const DefaultListenPort = 8080
 
 // declareOptions declares the core options of the proxy server, with
-// mitmproxy's names, defaults and help.
-func declareOptions(l *addon.Loader) {
-	l.AddOption("server", addon.Bool, true, "Start a proxy server. Enabled by default.")
-	l.AddOption("listen_host", addon.String, "", "Address to bind proxy server(s) to (may be overridden for individual modes, see `mode`).")
-	l.AddOption("listen_port", addon.OptionalInt, nil, "Port to bind proxy server(s) to (may be overridden for individual modes, see `mode`). By default, the port is mode-specific. The default regular HTTP proxy spawns on port 8080.")
-	l.AddOption("mode", addon.Strings, []string{"regular"}, "The proxy server type(s) to spawn. Can be passed multiple times. mitmgo supports regular mode; other modes are refused with an error.")
-	l.AddOption("stream_large_bodies", addon.OptionalString, nil, "Stream data to the client if request or response body exceeds the given threshold. If streamed, the body will not be stored in any way, and such responses cannot be modified. Understands k/m/g suffixes, i.e. 3m for 3 megabytes.")
-	l.AddOption("body_size_limit", addon.OptionalString, nil, "Byte size limit of HTTP request and response bodies. Understands k/m/g suffixes, i.e. 3m for 3 megabytes.")
-	l.AddOption("store_streamed_bodies", addon.Bool, false, "Store HTTP request and response bodies when streamed (see `stream_large_bodies`). This increases memory consumption, but makes it possible to inspect streamed bodies.")
-	l.AddOption("tcp_timeout", addon.Int, 600, "Close idle TCP connections after this many seconds.")
-	l.AddOption("connect_timeout", addon.Int, 30, "Give up establishing an upstream connection after this many seconds (mitmgo).")
-	l.AddOption("keep_host_header", addon.Bool, false, "Reverse Proxy: Keep the original host header instead of rewriting it to the reverse proxy target.")
-	l.AddOption("connection_strategy", addon.String, "eager", "Determine when server connections should be established. When set to lazy, mitmproxy tries to defer establishing an upstream connection as long as possible. This makes it possible to use server replay while being offline. When set to eager, mitmproxy can detect protocols with server-side greetings, as well as accurately mirror TLS ALPN negotiation.", "eager", "lazy")
-	l.AddOption("validate_inbound_headers", addon.Bool, true, "Make sure that incoming HTTP requests are not malformed. Disabling this option makes mitmproxy vulnerable to HTTP smuggling attacks.")
-	l.AddOption("normalize_outbound_headers", addon.Bool, true, "Normalize outgoing HTTP/2 header names, but emit a warning when doing so. HTTP/2 does not allow uppercase header names. This option makes sure that HTTP/2 headers set in custom scripts are lowercased before they are sent.")
-	l.AddOption("rawtcp", addon.Bool, true, "Enable/disable raw TCP connections. TCP connections are enabled by default.")
-	l.AddOption("websocket", addon.Bool, true, "Enable/disable WebSocket support. WebSocket support is enabled by default.")
-	l.AddOption("tcp_hosts", addon.Strings, []string{}, "Generic TCP SSL proxy mode for all hosts that match the pattern. Similar to --ignore-hosts, but SSL connections are intercepted. The communication contents are printed to the log in verbose mode.")
-	l.AddOption("connect_addr", addon.OptionalString, nil, "Set the local IP address that mitmproxy should use when connecting to upstream servers.")
-	l.AddOption("proxy_debug", addon.Bool, false, "Enable debug logs in the proxy core.")
-	l.AddOption("http2", addon.Bool, true, "Enable/disable HTTP/2 support. HTTP/2 support is enabled by default (mitmgo: HTTP/1.1 only for now).")
+// mitmproxy's names, defaults and help, through add (a Loader's AddOption).
+func declareOptions(add func(name string, kind addon.Kind, def any, help string, choices ...string)) {
+	add("server", addon.Bool, true, "Start a proxy server. Enabled by default.")
+	add("listen_host", addon.String, "", "Address to bind proxy server(s) to (may be overridden for individual modes, see `mode`).")
+	add("listen_port", addon.OptionalInt, nil, "Port to bind proxy server(s) to (may be overridden for individual modes, see `mode`). By default, the port is mode-specific. The default regular HTTP proxy spawns on port 8080.")
+	add("mode", addon.Strings, []string{"regular"}, "The proxy server type(s) to spawn. Can be passed multiple times. mitmgo supports regular mode; other modes are refused with an error.")
+	add("stream_large_bodies", addon.OptionalString, nil, "Stream data to the client if request or response body exceeds the given threshold. If streamed, the body will not be stored in any way, and such responses cannot be modified. Understands k/m/g suffixes, i.e. 3m for 3 megabytes.")
+	add("body_size_limit", addon.OptionalString, nil, "Byte size limit of HTTP request and response bodies. Understands k/m/g suffixes, i.e. 3m for 3 megabytes.")
+	add("store_streamed_bodies", addon.Bool, false, "Store HTTP request and response bodies when streamed (see `stream_large_bodies`). This increases memory consumption, but makes it possible to inspect streamed bodies.")
+	add("tcp_timeout", addon.Int, 600, "Close idle TCP connections after this many seconds.")
+	add("connect_timeout", addon.Int, 30, "Give up establishing an upstream connection after this many seconds (mitmgo).")
+	add("keep_host_header", addon.Bool, false, "Reverse Proxy: Keep the original host header instead of rewriting it to the reverse proxy target.")
+	add("connection_strategy", addon.String, "eager", "Determine when server connections should be established. When set to lazy, mitmproxy tries to defer establishing an upstream connection as long as possible. This makes it possible to use server replay while being offline. When set to eager, mitmproxy can detect protocols with server-side greetings, as well as accurately mirror TLS ALPN negotiation.", "eager", "lazy")
+	add("validate_inbound_headers", addon.Bool, true, "Make sure that incoming HTTP requests are not malformed. Disabling this option makes mitmproxy vulnerable to HTTP smuggling attacks.")
+	add("normalize_outbound_headers", addon.Bool, true, "Normalize outgoing HTTP/2 header names, but emit a warning when doing so. HTTP/2 does not allow uppercase header names. This option makes sure that HTTP/2 headers set in custom scripts are lowercased before they are sent.")
+	add("rawtcp", addon.Bool, true, "Enable/disable raw TCP connections. TCP connections are enabled by default.")
+	add("websocket", addon.Bool, true, "Enable/disable WebSocket support. WebSocket support is enabled by default.")
+	add("tcp_hosts", addon.Strings, []string{}, "Generic TCP SSL proxy mode for all hosts that match the pattern. Similar to --ignore-hosts, but SSL connections are intercepted. The communication contents are printed to the log in verbose mode.")
+	add("connect_addr", addon.OptionalString, nil, "Set the local IP address that mitmproxy should use when connecting to upstream servers.")
+	add("proxy_debug", addon.Bool, false, "Enable debug logs in the proxy core.")
+	add("http2", addon.Bool, true, "Enable/disable HTTP/2 support. HTTP/2 support is enabled by default (mitmgo: HTTP/1.1 only for now).")
+}
+
+// defaultConfig is the configuration of the declared defaults.
+func defaultConfig() *Config {
+	o := addon.NewOptions()
+	declareOptions(o.MustAdd)
+	c, err := buildConfig(o)
+	if err != nil {
+		panic("proxy: the default options do not make a valid configuration: " + err.Error())
+	}
+	return c
 }
 
 func buildConfig(o *addon.Options) (*Config, error) {
@@ -110,6 +126,7 @@ func buildConfig(o *addon.Options) (*Config, error) {
 		Lazy:                   o.String("connection_strategy") == "lazy",
 		ValidateInboundHeaders: o.Bool("validate_inbound_headers"),
 		RawTCP:                 o.Bool("rawtcp"),
+		WebSocket:              o.Bool("websocket"),
 	}
 	var err error
 	if c.TCPHosts, err = hostmatch.Compile("tcp_hosts", o.Strings("tcp_hosts")); err != nil {

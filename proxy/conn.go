@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"io"
@@ -87,59 +86,40 @@ const (
 	stateClosed
 )
 
-// clientConn is one connection from a client. It runs on its own goroutine,
-// which calls the hooks for every flow on it, one request at a time.
+// clientConn is one connection from a client: its life from accept to
+// close, and what every layer on it shares. It runs on its own goroutine,
+// which passes the connection's stream to the first layer (see serve); an
+// HTTP/1 layer runs one flow at a time on it, an HTTP/2 layer one goroutine
+// per stream.
 type clientConn struct {
-	s    *Server
-	raw  net.Conn
-	conn *idleConn
-	// stream is what the client's bytes travel on: conn, or the TLS
-	// connection over it once intercepted.
-	stream net.Conn
-	br     *bufio.Reader
-	bw     *bufio.Writer
-	// direct writes large messages past bw (see writeMessage).
-	direct directWriter
+	s      *Server
+	raw    net.Conn
+	conn   *idleConn
 	client *flow.Client
 	log    *slog.Logger
-	// ctx ends when the connection is force-closed.
-	ctx    func() context.Context
+	// ctx ends when the connection is force-closed or done.
+	ctx    context.Context
 	cancel context.CancelFunc
+	// up reaches the servers this client's flows go to.
+	up *upstream
 
 	mu            sync.Mutex
 	state         connState
 	closeWhenIdle bool
-
-	// tunnelErr is set when the server of an intercepted tunnel could not
-	// be reached over TLS: every request in the tunnel gets it as a 502.
-	tunnelErr error
-	// lazyTLS is the TLS the client spoke to an intercepted tunnel whose
-	// server was not connected yet (connection_strategy=lazy): the server
-	// connection made later for its host uses the client's SNI.
-	lazyTLS *lazyTLS
-
-	// upstream holds idle server connections kept for this client's next
-	// requests, most recently used last.
-	upstream []*serverConn
-
-	// pooled are the recycled buffers holding the bodies of the flow in
-	// progress.
-	pooled []*[]byte
+	// onShutdown, set by a layer that can close gracefully by itself (an
+	// HTTP/2 layer sends GOAWAY), replaces closing an idle connection.
+	onShutdown func()
 }
 
 func (s *Server) newClientConn(conn net.Conn) *clientConn {
 	client := flow.NewClient(flow.AddrFrom(conn.RemoteAddr()), flow.AddrFrom(conn.LocalAddr()), "regular")
-	cfg := s.Config()
-	ic := newIdleConn(conn, cfg.IdleTimeout)
-
+	ic := newIdleConn(conn, s.Config().IdleTimeout)
 	ctx, cancel := context.WithCancel(context.Background())
+	log := s.log.With(addon.ClientKey, client.Peername.String())
 	return &clientConn{
-		ctx: func() context.Context { return ctx }, cancel: cancel,
-		s: s, raw: conn, conn: ic, stream: ic, direct: ic,
-		br:     bufio.NewReaderSize(ic, bufSize),
-		bw:     bufio.NewWriterSize(ic, bufSize),
-		client: client,
-		log:    s.log.With(addon.ClientKey, client.Peername.String()),
+		s: s, raw: conn, conn: ic, client: client, log: log,
+		ctx: ctx, cancel: cancel,
+		up: newUpstream(s, client, log, ctx),
 	}
 }
 
@@ -164,15 +144,30 @@ func (cc *clientConn) shutdown() {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
 	cc.closeWhenIdle = true
+	if cc.onShutdown != nil {
+		cc.onShutdown()
+		return
+	}
 	if cc.state == stateIdle {
 		cc.state = stateClosed
 		cc.raw.Close()
 	}
 }
 
+// setOnShutdown registers how a layer closes gracefully; it runs at once
+// when shutdown has already begun.
+func (cc *clientConn) setOnShutdown(fn func()) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	cc.onShutdown = fn
+	if cc.closeWhenIdle && fn != nil {
+		fn()
+	}
+}
+
 // forceClose closes the connection whatever it is doing; the flow in flight
 // sees an error. Cancelling the context closes its server connections,
-// kept or in use (see connectUpstream).
+// kept or in use (see upstream.connect).
 func (cc *clientConn) forceClose() {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
@@ -187,12 +182,14 @@ func (cc *clientConn) forceClose() {
 // the hot path pays nothing while it is off.
 func (cc *clientConn) debug() bool { return cc.s.Config().Debug }
 
+// serve runs the connection: the client hooks, then the first layer, which
+// for the regular mode is HTTP/1 (a proxy request or CONNECT).
 func (cc *clientConn) serve() {
 	m := cc.s.m
 	cc.log.Info("client connect")
 	m.ClientConnected(cc.client)
 	defer func() {
-		cc.closeUpstreams()
+		cc.up.close()
 		cc.raw.Close()
 		cc.cancel()
 		cc.client.TimestampEnd = nowSeconds()
@@ -203,18 +200,7 @@ func (cc *clientConn) serve() {
 		// An addon (block, proxyauth) refused the client.
 		return
 	}
-	cc.httpLoop(nil)
-}
-
-// closeUpstreams closes the kept server connections.
-func (cc *clientConn) closeUpstreams() {
-	cc.mu.Lock()
-	ups := cc.upstream
-	cc.upstream = nil
-	cc.mu.Unlock()
-	for _, sc := range ups {
-		cc.closeServer(sc)
-	}
+	cc.serveHTTP1(plainStream(cc.conn), nil)
 }
 
 func nowSeconds() float64 { return float64(time.Now().UnixNano()) / 1e9 }

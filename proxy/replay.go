@@ -1,11 +1,9 @@
 package proxy
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/mitmgo/mitmgo/addon"
 	"github.com/mitmgo/mitmgo/flow"
@@ -27,42 +25,26 @@ func (s *Server) Send(ctx context.Context, f *flow.HTTPFlow) error {
 		client = flow.NewClient(flow.Address{}, flow.Address{}, "regular")
 		f.ClientConn = client
 	}
-	cctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	cc := &clientConn{
-		s: s, client: client, log: s.log.With(addon.ClientKey, "replay"),
-		ctx: func() context.Context { return cctx }, cancel: cancel,
-		bw: bufio.NewWriter(io.Discard), state: stateBusy,
-	}
+	up := newUpstream(s, client, s.log.With(addon.ClientKey, "replay"), ctx)
+	defer up.close()
 	req := f.Request
-	sc, err := cc.connectUpstream(f, req.Scheme, req.Host, req.Port, cfg)
+	d := dialSpec{scheme: req.Scheme, host: req.Host, port: req.Port}
+	if d.scheme == "https" {
+		d.sni, d.alpn = req.Host, []string{"http/1.1"}
+	}
+	ex, err := up.roundTrip(f, d, nil, cfg, nil)
 	if err != nil {
 		return err
 	}
-	defer cc.closeServer(sc)
-	stop := context.AfterFunc(cctx, func() { sc.raw.Close() })
-	defer stop()
-	if err := cc.writeRequest(sc, req, nil); err != nil {
-		return fmt.Errorf("server %s: %s", sc.server.Address, describeIOError(err))
-	}
-	rh, err := cc.readResponseHead(sc)
+	defer ex.finish(false)
+	body, trailers, err := h1.ReadBody(ex.sc.st.r, ex.framing, cfg.BodySizeLimit)
 	if err != nil {
-		return fmt.Errorf("server %s: %s", sc.server.Address, describeResponseError(err))
+		f.Response = nil
+		return fmt.Errorf("server %s: reading the response body: %s", ex.sc.server.Address, describeIOError(err))
 	}
-	resp := &flow.Response{
-		Message:    flow.Message{HTTPVersion: rh.Proto, Headers: rh.Headers, TimestampStart: nowSeconds()},
-		StatusCode: rh.Status, Reason: rh.Reason,
-	}
-	framing, err := h1.ResponseFraming(req.Method, rh.Status, rh.Headers)
-	if err != nil {
-		return fmt.Errorf("server %s sent an invalid response: %w", sc.server.Address, err)
-	}
-	body, trailers, err := h1.ReadBody(sc.br, framing, cfg.BodySizeLimit)
-	if err != nil {
-		return fmt.Errorf("server %s: reading the response body: %s", sc.server.Address, describeIOError(err))
-	}
-	resp.RawContent, resp.Trailers = body, trailers
-	resp.TimestampEnd = nowSeconds()
-	f.Response = resp
+	f.Response.RawContent, f.Response.Trailers = body, trailers
+	f.Response.TimestampEnd = nowSeconds()
 	return nil
 }

@@ -52,7 +52,7 @@ func New(m *addon.Manager) *Server {
 func (s *Server) Name() string { return "proxyserver" }
 
 // Load declares the core options.
-func (s *Server) Load(l *addon.Loader) { declareOptions(l) }
+func (s *Server) Load(l *addon.Loader) { declareOptions(l.AddOption) }
 
 // Configure validates the options and publishes a new Config.
 func (s *Server) Configure(map[string]bool) error {
@@ -137,7 +137,9 @@ func (s *Server) Config() *Config {
 	}
 	c, err := buildConfig(s.m.Options())
 	if err != nil {
-		c = &Config{ListenPort: DefaultListenPort, StreamLargeBodies: -1, BodySizeLimit: -1, IdleTimeout: 600 * time.Second, ConnectTimeout: 30 * time.Second, MaxUpstreamPerClient: 8, ValidateInboundHeaders: true, RawTCP: true}
+		// The options are not declared (the server is not added to its
+		// manager) or not valid yet: the declared defaults.
+		c = defaultConfig()
 	}
 	return c
 }

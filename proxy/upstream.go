@@ -1,14 +1,15 @@
 package proxy
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/netip"
+	"sync"
 	"syscall"
 
 	"github.com/mitmgo/mitmgo/addon"
@@ -17,18 +18,40 @@ import (
 	"github.com/mitmgo/mitmgo/internal/tlsnames"
 )
 
-// serverConn is a connection to an upstream server.
+// upstream is the server side of one client connection, or of one replay:
+// it dials servers (firing the server connection hooks), runs their TLS,
+// keeps idle connections for the client's next requests, and does the
+// round trips. It knows nothing of the client side: what the server sends
+// before its final response (1xx) goes to a callback.
+type upstream struct {
+	s      *Server
+	m      *addon.Manager
+	client *flow.Client
+	log    *slog.Logger
+	// ctx ends when the client connection is force-closed: every server
+	// connection made for it closes then, kept or in use.
+	ctx context.Context
+
+	mu sync.Mutex
+	// idle are server connections kept for reuse, most recently used
+	// last.
+	idle   []*serverConn
+	closed bool
+}
+
+func newUpstream(s *Server, client *flow.Client, log *slog.Logger, ctx context.Context) *upstream {
+	return &upstream{s: s, m: s.m, client: client, log: log, ctx: ctx}
+}
+
+// serverConn is a connection to a server.
 type serverConn struct {
-	key  upstreamKey
-	raw  net.Conn
-	conn net.Conn
-	br   *bufio.Reader
-	bw   *bufio.Writer
-	// direct writes large messages past bw (see writeMessage).
-	direct directWriter
+	key upstreamKey
+	raw net.Conn
+	st  *stream
+	// server is the connection as flows and hooks see it.
 	server *flow.Server
 	// unwatch stops the watch that closes raw when the client connection
-	// is force-closed (see connectUpstream).
+	// is force-closed (see connect).
 	unwatch func() bool
 }
 
@@ -38,93 +61,120 @@ type upstreamKey struct {
 	port         int
 }
 
-// peekUpstream returns the kept connection takeUpstream would return,
-// leaving it kept.
-func (cc *clientConn) peekUpstream(key upstreamKey) *serverConn {
-	cc.mu.Lock()
-	defer cc.mu.Unlock()
-	if i := cc.findUpstream(key); i >= 0 {
-		return cc.upstream[i]
+// peek returns the kept connection take would return, leaving it kept.
+func (u *upstream) peek(key upstreamKey) *serverConn {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if i := u.find(key); i >= 0 {
+		return u.idle[i]
 	}
 	return nil
 }
 
-// takeUpstream removes and returns a kept connection for key.
-func (cc *clientConn) takeUpstream(key upstreamKey) *serverConn {
-	cc.mu.Lock()
-	defer cc.mu.Unlock()
-	i := cc.findUpstream(key)
+// take removes and returns a kept connection for key.
+func (u *upstream) take(key upstreamKey) *serverConn {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	i := u.find(key)
 	if i < 0 {
 		return nil
 	}
-	sc := cc.upstream[i]
-	cc.upstream = append(cc.upstream[:i], cc.upstream[i+1:]...)
+	sc := u.idle[i]
+	u.idle = append(u.idle[:i], u.idle[i+1:]...)
 	return sc
 }
 
-// findUpstream is the index of the most recently kept connection for key,
-// or -1. cc.mu must be held.
-func (cc *clientConn) findUpstream(key upstreamKey) int {
-	for i := len(cc.upstream) - 1; i >= 0; i-- {
-		if cc.upstream[i].key == key {
+// find is the index of the most recently kept connection for key, or -1.
+// u.mu must be held.
+func (u *upstream) find(key upstreamKey) int {
+	for i := len(u.idle) - 1; i >= 0; i-- {
+		if u.idle[i].key == key {
 			return i
 		}
 	}
 	return -1
 }
 
-// keepUpstream stores a connection for reuse, closing the least recently
-// used one when the client already keeps the maximum.
-func (cc *clientConn) keepUpstream(sc *serverConn, limit int) {
-	cc.mu.Lock()
-	if cc.state == stateClosed {
-		cc.mu.Unlock()
-		cc.closeServer(sc)
+// keep stores a connection for reuse, closing the least recently used one
+// when the client already keeps the maximum, and closing sc itself when
+// the client connection is gone.
+func (u *upstream) keep(sc *serverConn, limit int) {
+	u.mu.Lock()
+	if u.closed {
+		u.mu.Unlock()
+		u.closeServer(sc)
 		return
 	}
-	cc.upstream = append(cc.upstream, sc)
+	u.idle = append(u.idle, sc)
 	var evict *serverConn
-	if len(cc.upstream) > limit {
-		evict = cc.upstream[0]
-		cc.upstream = cc.upstream[1:]
+	if len(u.idle) > limit {
+		evict = u.idle[0]
+		u.idle = u.idle[1:]
 	}
-	cc.mu.Unlock()
+	u.mu.Unlock()
 	if evict != nil {
-		cc.closeServer(evict)
+		u.closeServer(evict)
 	}
 }
 
-// connectUpstream opens a connection to the flow's target, firing the server
-// connection hooks. It returns an error message fit for the client and log.
-func (cc *clientConn) connectUpstream(f *flow.HTTPFlow, scheme, host string, port int, cfg *Config) (*serverConn, error) {
-	m := cc.s.m
-	server := flow.NewServer(flow.Address{Host: host, Port: port})
-	server.TLS = scheme == "https"
-	if server.TLS {
-		server.SNI = host
+// close closes the kept connections; later ones are closed as they come
+// back.
+func (u *upstream) close() {
+	u.mu.Lock()
+	idle := u.idle
+	u.idle, u.closed = nil, true
+	u.mu.Unlock()
+	for _, sc := range idle {
+		u.closeServer(sc)
 	}
-	data := &addon.ServerConnectionData{Server: server, Client: cc.client}
-	f.ServerConn = server
-	m.ServerConnect(data)
+}
+
+// dialSpec says how to reach a server: the scheme ("http", "https", or
+// "tcp" for a tunnel's connection), its address, and for https the SNI and
+// ALPN offers.
+type dialSpec struct {
+	scheme string
+	host   string
+	port   int
+	sni    string
+	alpn   []string
+}
+
+func (d dialSpec) key() upstreamKey { return upstreamKey{d.scheme, d.host, d.port} }
+
+// connect opens a connection to the server d names for flow f (nil for a
+// tunnel's connection made before any flow), firing the server connection
+// hooks. Its error is a message fit for the client and the log.
+func (u *upstream) connect(f *flow.HTTPFlow, d dialSpec, cfg *Config) (*serverConn, error) {
+	server := flow.NewServer(flow.Address{Host: d.host, Port: d.port})
+	server.TLS = d.scheme == "https"
+	if server.TLS {
+		server.SNI = d.sni
+	}
+	data := &addon.ServerConnectionData{Server: server, Client: u.client}
+	if f != nil {
+		f.ServerConn = server
+	}
+	u.m.ServerConnect(data)
 	if server.Error != "" {
 		return nil, fmt.Errorf("server connection to %s killed before connect: %s", server.Address, server.Error)
 	}
 	addr := server.Address.String()
 	server.TimestampStart = nowSeconds()
-	d := net.Dialer{Timeout: cfg.ConnectTimeout}
+	dialer := net.Dialer{Timeout: cfg.ConnectTimeout}
 	if local := server.Sockname; local.Host != "" {
 		// connect_addr, or an addon's choice in server_connect.
 		ip, err := netip.ParseAddr(local.Host)
 		if err != nil {
 			server.Error = fmt.Sprintf("cannot connect from %s: not an IP address", local)
-			cc.log.Info("server connect error: " + server.Error)
-			m.ServerConnectError(data)
+			u.log.Info("server connect error: " + server.Error)
+			u.m.ServerConnectError(data)
 			return nil, errors.New(server.Error)
 		}
-		d.LocalAddr = &net.TCPAddr{IP: ip.AsSlice(), Port: local.Port}
+		dialer.LocalAddr = &net.TCPAddr{IP: ip.AsSlice(), Port: local.Port}
 	}
-	raw, err := d.DialContext(cc.ctx(), "tcp", addr)
-	if err == nil && cc.s.dialedSelf(raw) {
+	raw, err := dialer.DialContext(u.ctx, "tcp", addr)
+	if err == nil && u.s.dialedSelf(raw) {
 		// A name or address form the server_connect check does not
 		// know still led back to us: every hop would open another.
 		raw.Close()
@@ -132,8 +182,8 @@ func (cc *clientConn) connectUpstream(f *flow.HTTPFlow, scheme, host string, por
 	}
 	if err != nil {
 		server.Error = describeDialError(addr, err, cfg)
-		cc.log.Info("server connect error: " + server.Error)
-		m.ServerConnectError(data)
+		u.log.Info("server connect error: " + server.Error)
+		u.m.ServerConnectError(data)
 		return nil, errors.New(server.Error)
 	}
 	server.TimestampTCPSetup = nowSeconds()
@@ -142,38 +192,77 @@ func (cc *clientConn) connectUpstream(f *flow.HTTPFlow, scheme, host string, por
 	if tc, ok := raw.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
 	}
-	ic := newIdleConn(raw, cfg.IdleTimeout)
 	sc := &serverConn{
-		key: upstreamKey{scheme, host, port}, raw: raw, conn: ic,
-		br: bufio.NewReaderSize(ic, bufSize), bw: bufio.NewWriterSize(ic, bufSize),
-		direct: ic, server: server,
+		key: d.key(), raw: raw,
+		st:     plainStream(newIdleConn(raw, cfg.IdleTimeout)),
+		server: server,
 		// A shutdown that runs out of patience cancels the client
 		// connection's context; the server connection in use, which no
 		// list holds (a flow waiting for its response), must close too,
 		// or the flow waits for the server as long as tcp_timeout.
-		unwatch: context.AfterFunc(cc.ctx(), func() { raw.Close() }),
+		unwatch: context.AfterFunc(u.ctx, func() { raw.Close() }),
 	}
 	if server.TLS {
-		// An https:// request in absolute form: TLS to the server, set up
-		// by the addons as for intercepted tunnels.
-		sni := host
-		if l := cc.lazyTLS; l != nil && l.host == host && l.port == port {
-			// The first request of a lazily connected tunnel: the
-			// server gets the SNI the client sent.
-			sni = l.sni
-		}
-		if err := cc.startServerTLS(sc, sni, []string{"http/1.1"}, nil); err != nil {
+		// An https:// request, or the first request of a lazily
+		// connected tunnel: TLS to the server, set up by the addons as
+		// for intercepted tunnels.
+		if err := u.startTLS(sc, d.sni, d.alpn, nil, cfg); err != nil {
 			raw.Close()
+			sc.unwatch()
 			return nil, err
 		}
 	}
 	if server.Peername.Host != "" && server.Peername.Host != server.Address.Host {
-		cc.log.Info(fmt.Sprintf("server connect %s (%s)", server.Address, server.Peername))
+		u.log.Info(fmt.Sprintf("server connect %s (%s)", server.Address, server.Peername))
 	} else {
-		cc.log.Info("server connect " + server.Address.String())
+		u.log.Info("server connect " + server.Address.String())
 	}
-	m.ServerConnected(data)
+	u.m.ServerConnected(data)
 	return sc, nil
+}
+
+// startTLS runs the TLS handshake with the server, asking the addons
+// (tls_start_server) for its configuration. On success sc's stream is the
+// TLS session.
+func (u *upstream) startTLS(sc *serverConn, sni string, alpn []string, chd *addon.ClientHelloData, cfg *Config) error {
+	sc.server.TLS = true
+	sc.server.SNI = sni
+	sc.server.ALPNOffers = alpn
+	sd := &addon.TLSData{Client: u.client, Server: sc.server, ClientHello: chd}
+	u.m.TLSStartServer(sd)
+	if sd.Config == nil {
+		return errors.New("no TLS configuration for the server connection (is the tlsconfig addon loaded?)")
+	}
+	tcfg, certWatch := watchClientCert(sd.Config)
+	raw := newCoalescingConn(sc.st.conn, u.s.writeBufs)
+	tconn := tls.Client(raw, tcfg)
+	ctx, cancel := context.WithTimeout(u.ctx, cfg.ConnectTimeout)
+	err := tconn.HandshakeContext(ctx)
+	cancel()
+	if err != nil {
+		sd.Err = err
+		// TLS 1.2: a server that wanted a client certificate fails the
+		// handshake with a generic alert; say what it lacked.
+		msg := describeTLSError(sc.server.Address.String(), certWatch.explain(err))
+		sc.server.Error = msg
+		u.log.Info("Server TLS handshake failed. " + msg)
+		u.m.TLSFailedServer(sd)
+		return errors.New(msg)
+	}
+	st := tconn.ConnectionState()
+	recordServerTLS(sc.server, st)
+	if cfg.Debug {
+		u.log.Debug(fmt.Sprintf("TLS with the server %s established: %s, %s, alpn %q, resumed %v", sc.server.Address, sc.server.TLSVersion, sc.server.Cipher, st.NegotiatedProtocol, st.DidResume))
+	}
+	u.m.TLSEstablishedServer(sd)
+	var r io.Reader = tconn
+	if certWatch.asked && !certWatch.sent {
+		// TLS 1.3: the server checks the certificate after our side of the
+		// handshake is done, and its alert comes with the response.
+		r = &clientCertReader{r: tconn, w: certWatch}
+	}
+	sc.st = tlsStream(tconn, raw, sc.st, r)
+	return nil
 }
 
 func recordServerTLS(server *flow.Server, st tls.ConnectionState) {
@@ -202,17 +291,17 @@ func tlsVersionName(v uint16) string {
 }
 
 // closeServer closes a server connection; nil (none made yet) is fine.
-func (cc *clientConn) closeServer(sc *serverConn) {
+func (u *upstream) closeServer(sc *serverConn) {
 	if sc == nil {
 		return
 	}
-	sc.conn.Close()
+	sc.st.conn.Close()
 	if sc.unwatch != nil {
 		sc.unwatch()
 	}
 	sc.server.TimestampEnd = nowSeconds()
-	cc.log.Info("server disconnect " + sc.server.Address.String())
-	cc.s.m.ServerDisconnected(&addon.ServerConnectionData{Server: sc.server, Client: cc.client})
+	u.log.Info("server disconnect " + sc.server.Address.String())
+	u.m.ServerDisconnected(&addon.ServerConnectionData{Server: sc.server, Client: u.client})
 }
 
 func isConnReset(err error) bool {

@@ -1,0 +1,357 @@
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/mitmgo/mitmgo/addon"
+	"github.com/mitmgo/mitmgo/flow"
+	"github.com/mitmgo/mitmgo/internal/h1"
+)
+
+// target is where origin-form requests on a client stream go, and how to
+// reach it: set by the layer that knows (a CONNECT tunnel) when it starts
+// the HTTP layer, and fixed for that layer's life.
+type target struct {
+	scheme string
+	host   string
+	port   int
+	// server is the tunnel's server connection as flows show it.
+	server *flow.Server
+	// sni and alpn are what the client's TLS said, for a server connection
+	// made later (connection_strategy=lazy).
+	sni  string
+	alpn []string
+	// err is set when the server could not be reached over TLS: every
+	// request gets it as a 502.
+	err error
+}
+
+// responder is the client side of one HTTP exchange, as the wire layer that
+// read the request offers it: the flow runner answers through it without
+// knowing the HTTP version.
+type responder interface {
+	// interim forwards an interim (1xx) response other than 101.
+	interim(status int, reason string, h flow.Headers) error
+	// respond sends a whole response.
+	respond(r *flow.Response, headRequest bool) error
+	// startBody sends a response head; its body follows through the sink.
+	startBody(r *flow.Response) (bodySink, error)
+	// errorPage answers with the proxy's error page. Nothing of a response
+	// may have been sent yet.
+	errorPage(status int, msg string)
+	// switchProtocols sends a 101 response, calls switched once it is
+	// sent, and then relays bytes between the client and server until
+	// both are done. Only HTTP/1 can.
+	switchProtocols(r *flow.Response, server *stream, switched func()) error
+}
+
+// flowRun carries one HTTP flow through its hooks, from the request head to
+// the response's last byte, whatever HTTP version either side speaks: hook
+// order, addon answers, intercept and kill, streaming, body limits, errors.
+type flowRun struct {
+	cc  *clientConn
+	m   *addon.Manager
+	cfg *Config // the options this flow runs with, read once
+	f   *flow.HTTPFlow
+	cs  responder
+	t   *target // nil outside a tunnel
+	// pooled are the recycled buffers holding the flow's bodies.
+	pooled []*[]byte
+}
+
+func (cc *clientConn) newFlowRun(f *flow.HTTPFlow, cs responder, t *target, cfg *Config) *flowRun {
+	return &flowRun{cc: cc, m: cc.s.m, cfg: cfg, f: f, cs: cs, t: t}
+}
+
+// run takes the flow from its request head on: requestheaders, the body,
+// request, the server (or an addon's answer), responseheaders, the body,
+// response. It reports whether the exchange ended cleanly, so that the
+// client's connection may carry another.
+func (r *flowRun) run(body bodyReader) bool {
+	defer r.recycle()
+	f, req, cfg := r.f, r.f.Request, r.cfg
+	r.m.RequestHeaders(f)
+	if !r.afterHook() {
+		return false
+	}
+	var stream *bodyStream
+	if req.Stream || exceeds(body.size(), cfg.StreamLargeBodies) {
+		stream = newBodyStream(body, cfg)
+	} else {
+		data, trailers, tail, err := r.readBody(body)
+		var pe *h1.ProtocolError
+		switch {
+		case errors.Is(err, h1.ErrBodyTooLarge):
+			r.cs.errorPage(413, fmt.Sprintf("Request body exceeds the body_size_limit (%d bytes)", cfg.BodySizeLimit))
+			return r.fail(fmt.Sprintf("HTTP request body too large (body_size_limit is %d bytes)", cfg.BodySizeLimit), 0)
+		case errors.As(err, &pe):
+			msg := "Bad HTTP request: " + pe.Msg
+			r.cc.log.Info(msg)
+			return r.fail(msg, 400)
+		case err != nil:
+			return r.fail("client disconnected while sending the request body: "+describeIOError(err), 0)
+		case tail != nil:
+			stream = tail
+		default:
+			req.RawContent, req.Trailers = data, trailers
+			req.TimestampEnd = nowSeconds()
+		}
+	}
+	if stream == nil {
+		r.m.Request(f)
+		if !r.afterHook() {
+			return false
+		}
+		if f.Response != nil {
+			return r.answerFromAddon()
+		}
+	}
+	return r.forward(stream)
+}
+
+// recycle gives the flow's body buffers back to the pool, unless an addon
+// may still hold the flow.
+func (r *flowRun) recycle() {
+	if len(r.pooled) == 0 {
+		return
+	}
+	if !r.m.KeepsFlows() {
+		for _, b := range r.pooled {
+			r.cc.s.bodies.put(b)
+		}
+	}
+	r.pooled = nil
+}
+
+// afterHook checks the flow after a hook: waits while it is intercepted and
+// reports false (the exchange ends) when it was killed.
+func (r *flowRun) afterHook() bool {
+	f := r.f
+	if err := f.WaitForResume(r.cc.ctx); err != nil {
+		r.fail("connection closed while the flow was intercepted", 0)
+		return false
+	}
+	if f.Killed() {
+		f.SetLive(false)
+		r.m.Error(f)
+		return false
+	}
+	return true
+}
+
+// fail records an error on the flow, fires the error hook, and (when status
+// is non-zero) sends the client an error page. The exchange ends.
+func (r *flowRun) fail(msg string, status int) bool {
+	f := r.f
+	if f.Error == nil {
+		f.Error = flow.NewError(msg)
+	}
+	f.SetLive(false)
+	if status != 0 {
+		r.cs.errorPage(status, msg)
+	}
+	r.m.Error(f)
+	return false
+}
+
+// answerFromAddon sends a response an addon set in the request hook.
+func (r *flowRun) answerFromAddon() bool {
+	f := r.f
+	resp := f.Response
+	if resp.RawContent == nil {
+		resp.RawContent = []byte{}
+	}
+	if resp.TimestampStart == 0 {
+		resp.TimestampStart = nowSeconds()
+	}
+	if resp.TimestampEnd == 0 {
+		resp.TimestampEnd = nowSeconds()
+	}
+	// As mitmproxy: an addon's response goes through responseheaders and
+	// response like one from a server (modify_headers applies to it).
+	r.m.ResponseHeaders(f)
+	if !r.afterHook() {
+		return false
+	}
+	r.m.Response(f)
+	if !r.afterHook() {
+		return false
+	}
+	if err := r.cs.respond(f.Response, f.Request.Method == "HEAD"); err != nil {
+		return false
+	}
+	f.SetLive(false)
+	return true
+}
+
+func exceeds(size, threshold int64) bool {
+	return threshold >= 0 && size > threshold
+}
+
+// dialSpec is how the flow's request reaches its server.
+func (r *flowRun) dialSpec() dialSpec {
+	req := r.f.Request
+	d := dialSpec{scheme: req.Scheme, host: req.Host, port: req.Port}
+	if d.scheme == "https" {
+		d.sni, d.alpn = req.Host, []string{"http/1.1"}
+		if t := r.t; t != nil && t.host == req.Host && t.port == req.Port && t.sni != "" {
+			// The first request of a lazily connected tunnel: the
+			// server gets the SNI the client sent.
+			d.sni = t.sni
+		}
+	}
+	return d
+}
+
+// forward sends the request to its server and the response back, firing
+// the response hooks. reqStream is set when the request body is streamed.
+func (r *flowRun) forward(reqStream *bodyStream) bool {
+	f, req, cfg, m := r.f, r.f.Request, r.cfg, r.m
+	if r.t != nil && r.t.err != nil {
+		return r.fail(r.t.err.Error(), 502)
+	}
+	ex, err := r.cc.up.roundTrip(f, r.dialSpec(), reqStream, cfg, r.cs.interim)
+	if err != nil {
+		var rte *roundTripError
+		if errors.As(err, &rte) {
+			return r.fail(rte.msg, rte.status)
+		}
+		return r.fail(err.Error(), 502)
+	}
+	resp := f.Response
+	if cfg.Debug {
+		r.cc.log.Debug(fmt.Sprintf("response head: %s %d %s, %d header fields, body %s, server connection %s", resp.HTTPVersion, resp.StatusCode, resp.Reason,
+			len(resp.Headers), ex.framing, map[bool]string{true: "reusable", false: "closed after it"}[ex.reusable]))
+	}
+	m.ResponseHeaders(f)
+	if !r.afterHook() {
+		ex.finish(false)
+		return false
+	}
+	if resp.StatusCode == 101 {
+		return r.switchProtocols(ex)
+	}
+	if resp.Stream || exceeds(ex.body.size(), cfg.StreamLargeBodies) {
+		if cfg.Debug {
+			r.cc.log.Debug("streaming the response body (" + ex.framing.String() + ")")
+		}
+		return r.streamResponse(ex, newBodyStream(ex.body, cfg))
+	}
+	body, trailers, tail, err := r.readBody(ex.body)
+	switch {
+	case errors.Is(err, h1.ErrBodyTooLarge):
+		ex.finish(false)
+		return r.fail(fmt.Sprintf("HTTP response body too large (body_size_limit is %d bytes)", cfg.BodySizeLimit), 502)
+	case err != nil:
+		ex.finish(false)
+		return r.fail("server "+ex.sc.server.Address.String()+" disconnected while sending the response body: "+describeIOError(err), 502)
+	case tail != nil:
+		if cfg.Debug {
+			r.cc.log.Debug(fmt.Sprintf("streaming the response body: more than stream_large_bodies (%d bytes) arrived", cfg.StreamLargeBodies))
+		}
+		return r.streamResponse(ex, tail)
+	}
+	resp.RawContent, resp.Trailers = body, trailers
+	resp.TimestampEnd = nowSeconds()
+	// A connection kept for reuse is kept before the hook, one that closes
+	// is closed after it, as mitmproxy: the flow is printed before the
+	// "server disconnect" line.
+	if ex.reusable {
+		ex.finish(true)
+	}
+	m.Response(f)
+	if !ex.reusable {
+		ex.finish(false)
+	}
+	if !r.afterHook() {
+		return false
+	}
+	if err := r.cs.respond(f.Response, req.Method == "HEAD"); err != nil {
+		return false
+	}
+	f.SetLive(false)
+	return true
+}
+
+// streamResponse forwards a response body as it arrives.
+func (r *flowRun) streamResponse(ex *h1Exchange, body *bodyStream) bool {
+	f := r.f
+	resp := f.Response
+	sink, err := r.cs.startBody(resp)
+	if err != nil {
+		ex.finish(false)
+		return r.fail("client disconnected while receiving the response: "+describeIOError(err), 0)
+	}
+	trailers, err := body.copyTo(sink, &r.cc.s.bodies)
+	if err != nil {
+		ex.finish(false)
+		var se *streamError
+		if errors.As(err, &se) && se.read {
+			if errors.Is(err, h1.ErrBodyTooLarge) {
+				return r.fail("HTTP response body too large", 0)
+			}
+			return r.fail("server "+ex.sc.server.Address.String()+" disconnected while sending the response body: "+describeIOError(err), 0)
+		}
+		return r.fail("client disconnected while receiving the response: "+describeIOError(err), 0)
+	}
+	resp.Trailers = trailers
+	if body.store {
+		resp.RawContent = body.stored
+		if resp.RawContent == nil {
+			resp.RawContent = []byte{}
+		}
+	}
+	resp.TimestampEnd = nowSeconds()
+	if ex.reusable {
+		ex.finish(true)
+	}
+	r.m.Response(f)
+	if !ex.reusable {
+		ex.finish(false)
+	}
+	f.SetLive(false)
+	return ex.reusable
+}
+
+// switchProtocols completes a 101 Switching Protocols exchange: the
+// response hook, then the client side relays bytes both ways (WebSocket
+// message interception comes later).
+func (r *flowRun) switchProtocols(ex *h1Exchange) bool {
+	f, m := r.f, r.m
+	resp := f.Response
+	resp.RawContent = []byte{}
+	resp.TimestampEnd = nowSeconds()
+	isWebSocket := strings.EqualFold(resp.Headers.Get("upgrade"), "websocket") && r.cfg.WebSocket
+	if isWebSocket {
+		// As mitmproxy, the flow carries its WebSocket data from the
+		// response hook on. Messages are relayed but not yet parsed.
+		f.WebSocket = &flow.WebSocketData{}
+	}
+	m.Response(f)
+	if !r.afterHook() {
+		ex.finish(false)
+		return false
+	}
+	switched := false
+	_ = r.cs.switchProtocols(resp, ex.sc.st, func() {
+		switched = true
+		if isWebSocket {
+			m.WebSocketStart(f)
+		}
+		if r.cfg.Debug {
+			r.cc.log.Debug("protocol switched: relaying bytes both ways until both sides close")
+		}
+	})
+	ex.finish(false)
+	f.SetLive(false)
+	if !switched {
+		return false
+	}
+	if isWebSocket {
+		f.WebSocket.TimestampEnd = nowSeconds()
+		m.WebSocketEnd(f)
+	}
+	return false
+}

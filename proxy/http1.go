@@ -1,0 +1,369 @@
+package proxy
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"html"
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/mitmgo/mitmgo/flow"
+	"github.com/mitmgo/mitmgo/internal/h1"
+)
+
+// serveHTTP1 is the HTTP/1 layer: it reads requests from st until the
+// connection closes and runs each as a flow, one at a time. t is where
+// origin-form requests go (nil: a proxy connection, outside a tunnel).
+func (cc *clientConn) serveHTTP1(st *stream, t *target) {
+	for {
+		if !cc.setState(stateIdle) {
+			return
+		}
+		cfg := cc.s.Config()
+		head, err := h1.ReadRequestHead(st.r, h1.DefaultMaxHeaderBytes, cfg.headOptions()...)
+		if err == nil {
+			err = cfg.validate(head.Headers)
+		}
+		if err != nil {
+			if ioDone(err) {
+				if cfg.Debug {
+					cc.log.Debug("client connection done: " + describeIOError(err))
+				}
+				return
+			}
+			cc.log.Info(fmt.Sprintf("Bad HTTP request: %v", err))
+			sendErrorPage(st, 400, fmt.Sprintf("Bad HTTP request: %v", err))
+			return
+		}
+		if !cc.setState(stateBusy) {
+			return
+		}
+		if cfg.Debug {
+			cc.log.Debug(fmt.Sprintf("request head: %s %s %s, %d header fields", head.Method, truncateString(head.Target, 200), head.Proto, len(head.Headers)))
+		}
+		more := cc.h1Request(st, head, t, cfg)
+		if !more {
+			if cfg.Debug {
+				cc.log.Debug("client connection not kept alive after this request")
+			}
+			return
+		}
+	}
+}
+
+// h1Request runs one HTTP/1 request as a flow. It reports whether the
+// client connection may carry another request.
+func (cc *clientConn) h1Request(st *stream, head *h1.RequestHead, t *target, cfg *Config) bool {
+	f := flow.NewHTTPFlow(cc.client, nil)
+	req := &flow.Request{
+		Message: flow.Message{HTTPVersion: head.Proto, Headers: head.Headers, TimestampStart: nowSeconds()},
+		Method:  head.Method,
+	}
+	f.Request = req
+	if head.Method == "CONNECT" {
+		if t != nil {
+			sendErrorPage(st, 400, "CONNECT inside a CONNECT tunnel is not supported")
+			return false
+		}
+		return cc.handleConnect(st, f, head, cfg)
+	}
+	if !cc.h1Destination(st, req, head, t) {
+		return false
+	}
+	// The flow's server is the connection the request will most likely go
+	// over: the tunnel's, a kept one to the same server (as in mitmproxy,
+	// flows on one server connection share its id), else the one to be
+	// opened.
+	if t != nil && t.server != nil {
+		f.ServerConn = t.server
+	} else if sc := cc.up.peek(upstreamKey{req.Scheme, req.Host, req.Port}); sc != nil {
+		f.ServerConn = sc.server
+	} else {
+		f.ServerConn = flow.NewServer(flow.Address{Host: req.Host, Port: req.Port})
+	}
+
+	if head.Proto == "HTTP/1.1" && strings.EqualFold(req.Headers.Get("expect"), "100-continue") {
+		// As mitmproxy: answer the expectation ourselves, so the body arrives
+		// before the addons see the request, and do not forward it.
+		st.w.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
+		if err := st.flush(); err != nil {
+			f.Error = flow.NewError("client disconnected")
+			f.SetLive(false)
+			cc.s.m.Error(f)
+			return false
+		}
+		req.Headers.Del("expect")
+	}
+
+	// The body is framed as the client sent it, whatever the addons do to
+	// the headers.
+	framing, err := h1.RequestFraming(req.Headers)
+	if err != nil {
+		cc.log.Info(fmt.Sprintf("Bad HTTP request: %v", err))
+		sendErrorPage(st, 400, fmt.Sprintf("Bad HTTP request: %v", err))
+		return false
+	}
+	cs := &h1Responder{st: st, bodies: &cc.s.bodies}
+	ok := cc.newFlowRun(f, cs, t, cfg).run(newH1Body(st.r, framing))
+	return ok && !cs.closeAfter && !wantsClose(req.HTTPVersion, req.Headers) &&
+		(f.Response == nil || !wantsClose(f.Response.HTTPVersion, f.Response.Headers))
+}
+
+// h1Destination fills in where req goes from its target: absolute form, or
+// origin form inside a tunnel or with a Host header. It answers the client
+// itself and reports false when the request cannot go anywhere.
+func (cc *clientConn) h1Destination(st *stream, req *flow.Request, head *h1.RequestHead, t *target) bool {
+	switch {
+	case t != nil && (strings.HasPrefix(head.Target, "/") || head.Target == "*"):
+		req.Scheme, req.Host, req.Port, req.Path = t.scheme, t.host, t.port, head.Target
+	case strings.HasPrefix(head.Target, "/") || head.Target == "*":
+		// Origin form outside a tunnel. As mitmproxy, the Host header
+		// says where it goes, unless it names the proxy itself: then it is
+		// a plain request to the proxy, most likely a browser pointed at
+		// the proxy as if it were a web server.
+		hostHeader, ok := req.Headers.Lookup("host")
+		if !ok {
+			cc.log.Info(fmt.Sprintf("Bad HTTP request: %s %s without a Host header", head.Method, truncateString(head.Target, 100)))
+			sendErrorPage(st, 400, "HTTP request has no host header, destination unknown.")
+			return false
+		}
+		host, port, err := splitAuthority(hostHeader, 80)
+		// The address the client reached us at counts as our own too: a
+		// proxy listening on all interfaces, asked for itself by a LAN
+		// address, would otherwise connect to itself, again and again.
+		own := err == nil && (cc.s.isOwnAddress(flow.Address{Host: host, Port: port}) ||
+			host == cc.client.Sockname.Host && port == cc.client.Sockname.Port)
+		if err != nil || own {
+			cc.log.Info(fmt.Sprintf("Not a proxy request: %s %s", head.Method, truncateString(head.Target, 100)))
+			sendErrorPage(st, 400, "This is mitmgo, an HTTP proxy, not a web server. Configure your client to use "+
+				cc.client.Sockname.String()+" as its HTTP(S) proxy; requests to it must use absolute URLs (GET http://example.com/ HTTP/1.1).")
+			return false
+		}
+		req.Scheme, req.Host, req.Port, req.Path = "http", host, port, head.Target
+	default:
+		scheme, authority, host, port, path, err := parseTarget(head.Target)
+		if err != nil {
+			cc.log.Info(fmt.Sprintf("Bad HTTP request: %v", err))
+			sendErrorPage(st, 400, fmt.Sprintf("Bad HTTP request: %v", err))
+			return false
+		}
+		req.Scheme, req.Authority, req.Host, req.Port, req.Path = scheme, authority, host, port, path
+	}
+	return true
+}
+
+// h1Responder answers one HTTP/1 request on the client's stream.
+type h1Responder struct {
+	st     *stream
+	bodies *bodyPool
+	// closeAfter is set when what was sent ends only with the connection
+	// (a body without Content-Length or chunking), or nothing could be.
+	closeAfter bool
+}
+
+func (w *h1Responder) interim(status int, reason string, h flow.Headers) error {
+	h1.WriteResponseHead(w.st.w, "HTTP/1.1", status, reason, h)
+	return w.st.flush()
+}
+
+func (w *h1Responder) respond(r *flow.Response, headRequest bool) error {
+	if !headRequest && bodyAllowed(r.StatusCode) && !hasFraming(r.Headers) {
+		w.closeAfter = true
+	}
+	err := writeResponse(w.st, r, headRequest)
+	if err == nil {
+		err = w.st.flush()
+	}
+	if err != nil {
+		w.closeAfter = true
+	}
+	return err
+}
+
+func (w *h1Responder) startBody(r *flow.Response) (bodySink, error) {
+	h1.WriteResponseHead(w.st.w, r.HTTPVersion, r.StatusCode, r.Reason, r.Headers)
+	_, chunked := transferChunked(r.Headers)
+	if !chunked && !hasFraming(r.Headers) {
+		w.closeAfter = true
+	}
+	return h1Sink{w: w.st.w, chunked: chunked}, nil
+}
+
+func (w *h1Responder) errorPage(status int, msg string) {
+	w.closeAfter = true
+	sendErrorPage(w.st, status, msg)
+}
+
+func (w *h1Responder) switchProtocols(r *flow.Response, server *stream, switched func()) error {
+	w.closeAfter = true
+	h1.WriteResponseHead(w.st.w, r.HTTPVersion, r.StatusCode, r.Reason, r.Headers)
+	if err := w.st.flush(); err != nil {
+		return err
+	}
+	switched()
+	relay(w.st, server, w.bodies)
+	return nil
+}
+
+// bodyAllowed reports whether a response with this status may have a body.
+func bodyAllowed(status int) bool {
+	return status/100 != 1 && status != 204 && status != 304
+}
+
+// hasFraming reports whether headers delimit a body by themselves.
+func hasFraming(h flow.Headers) bool {
+	if _, ok := h.Lookup("content-length"); ok {
+		return true
+	}
+	_, chunked := transferChunked(h)
+	return chunked
+}
+
+// errorPage builds the small HTML page the proxy answers with when it
+// cannot forward a request, in mitmproxy's shape.
+func errorPage(status int, msg string) *flow.Response {
+	reason := flow.ReasonPhrase(status)
+	body := fmt.Sprintf("<html>\n<head>\n    <title>%d %s</title>\n</head>\n<body>\n    <h1>%d %s</h1>\n    <p>%s</p>\n</body>\n</html>\n",
+		status, reason, status, reason, html.EscapeString(msg))
+	r := flow.NewResponse(status, []byte(body), flow.NewHeaders(
+		"Server", "mitmgo "+Version,
+		"Connection", "close",
+		"Content-Type", "text/html",
+	))
+	return r
+}
+
+// sendErrorPage answers an HTTP/1 client with an error page; the connection
+// is closed afterwards.
+func sendErrorPage(st *stream, status int, msg string) {
+	if writeResponse(st, errorPage(status, msg), false) == nil {
+		_ = st.flush()
+	}
+}
+
+// writeResponse writes a complete HTTP/1 response. What it leaves in st.w
+// is not flushed.
+func writeResponse(st *stream, r *flow.Response, headRequest bool) error {
+	head := h1.AppendResponseHead(st.w.AvailableBuffer(), r.HTTPVersion, r.StatusCode, r.Reason, r.Headers)
+	if headRequest || !bodyAllowed(r.StatusCode) {
+		_, err := st.w.Write(head)
+		return err
+	}
+	return writeMessage(st.w, st.direct, head, r.RawContent, r.Trailers, r.Headers)
+}
+
+// largeBody is the body size from which a message goes out through the
+// connection's directWriter instead of being copied through its
+// bufio.Writer.
+const largeBody = 16 << 10
+
+// directWriter sends a message head and a large body at once, with one
+// system call, bypassing the connection's bufio.Writer (which would copy
+// the body and take two writes): idleConn with writev, tlsWriter by
+// gathering the records.
+type directWriter interface {
+	writeHeadBody(head, body []byte) error
+}
+
+// writeMessage writes a message head (which may point into bw's free space,
+// as from bw.AvailableBuffer) and its whole body, framed as its headers say.
+// What it leaves in bw is not flushed.
+func writeMessage(bw *bufio.Writer, direct directWriter, head, body []byte, trailers, h flow.Headers) error {
+	_, chunked := transferChunked(h)
+	if !chunked && len(body) >= largeBody && bw.Buffered() == 0 && direct != nil {
+		return direct.writeHeadBody(head, body)
+	}
+	if _, err := bw.Write(head); err != nil {
+		return err
+	}
+	if chunked || len(body) > 0 {
+		h1.WriteBody(bw, chunked, body, trailers)
+	}
+	return nil
+}
+
+func transferChunked(h flow.Headers) (present, chunked bool) {
+	te, ok := h.Lookup("transfer-encoding")
+	if !ok {
+		return false, false
+	}
+	parts := strings.Split(te, ",")
+	return true, strings.EqualFold(strings.TrimSpace(parts[len(parts)-1]), "chunked")
+}
+
+// wantsClose reports whether a message asks for its connection to close
+// after it (RFC 9112 §9.3).
+func wantsClose(proto string, h flow.Headers) bool {
+	c := strings.ToLower(h.Get("connection"))
+	if proto == "HTTP/1.0" {
+		return !strings.Contains(c, "keep-alive")
+	}
+	return strings.Contains(c, "close")
+}
+
+// parseTarget splits an absolute-form request target.
+func parseTarget(target string) (scheme, authority, host string, port int, path string, err error) {
+	i := strings.Index(target, "://")
+	if i <= 0 {
+		return "", "", "", 0, "", fmt.Errorf("invalid request target %q", target)
+	}
+	scheme = strings.ToLower(target[:i])
+	if scheme != "http" && scheme != "https" {
+		return "", "", "", 0, "", fmt.Errorf("unsupported scheme %q in request target", scheme)
+	}
+	rest := target[i+3:]
+	j := strings.IndexAny(rest, "/?")
+	if j < 0 {
+		authority, path = rest, "/"
+	} else {
+		authority, path = rest[:j], rest[j:]
+		if path[0] == '?' {
+			path = "/" + path
+		}
+	}
+	if k := strings.LastIndexByte(authority, '@'); k >= 0 {
+		authority = authority[k+1:]
+	}
+	host, port, err = splitAuthority(authority, defaultPortFor(scheme))
+	return scheme, authority, host, port, path, err
+}
+
+func defaultPortFor(scheme string) int {
+	if scheme == "https" {
+		return 443
+	}
+	return 80
+}
+
+// splitAuthority parses host[:port], with bracketed IPv6 literals.
+func splitAuthority(a string, defPort int) (string, int, error) {
+	if a == "" {
+		return "", 0, errors.New("empty host in request target")
+	}
+	host, portStr, err := net.SplitHostPort(a)
+	if err != nil {
+		// No port.
+		h := strings.TrimSuffix(strings.TrimPrefix(a, "["), "]")
+		if strings.ContainsAny(h, "/ ") {
+			return "", 0, fmt.Errorf("invalid host %q", a)
+		}
+		return h, defPort, nil
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil || port <= 0 || port > 65535 {
+		return "", 0, fmt.Errorf("invalid port in %q", a)
+	}
+	if host == "" {
+		return "", 0, fmt.Errorf("empty host in %q", a)
+	}
+	return host, port, nil
+}
+
+func truncateString(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
