@@ -261,3 +261,22 @@ func (b *bodyStream) copyTo(sink bodySink, pool *bodyPool) (flow.Headers, error)
 	}
 	return trailers, nil
 }
+
+// readWhole reads a whole body, up to limit bytes (-1: no limit).
+func readWhole(src bodyReader, limit int64) ([]byte, flow.Headers, error) {
+	if hb, ok := src.(*h1Body); ok {
+		return h1.ReadBody(hb.br, hb.framing, limit)
+	}
+	r := io.Reader(src)
+	if limit >= 0 {
+		r = io.LimitReader(src, limit+1)
+	}
+	body, err := io.ReadAll(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	if limit >= 0 && int64(len(body)) > limit {
+		return nil, nil, h1.ErrBodyTooLarge
+	}
+	return body, src.trailers(), nil
+}

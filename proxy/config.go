@@ -41,6 +41,9 @@ type Config struct {
 	Debug bool
 	// HTTP2 speaks HTTP/2 where client and server can (http2).
 	HTTP2 bool
+	// H2PingKeepalive is how long an HTTP/2 server connection may be
+	// silent before we PING it (http2_ping_keepalive); 0: never.
+	H2PingKeepalive time.Duration
 	// WebSocket gives upgraded WebSocket connections their hooks
 	// (websocket); without it they are relayed like any other upgrade.
 	WebSocket bool
@@ -69,12 +72,22 @@ func (c *Config) headOptions() []h1.HeadOption {
 	return []h1.HeadOption{h1.AnyHeaderNames}
 }
 
-// validate applies validate_inbound_headers to a message just read.
-func (c *Config) validate(h flow.Headers) error {
+// validateRequest applies validate_inbound_headers to a request head just
+// read.
+func (c *Config) validateRequest(proto string, h flow.Headers) error {
 	if !c.ValidateInboundHeaders {
 		return nil
 	}
-	return h1.ValidateHeaders(h)
+	return h1.ValidateRequest(proto, h)
+}
+
+// validateResponse applies validate_inbound_headers to a response head
+// just read.
+func (c *Config) validateResponse(proto string, status int, h flow.Headers) error {
+	if !c.ValidateInboundHeaders {
+		return nil
+	}
+	return h1.ValidateResponse(proto, status, h)
 }
 
 // DefaultListenPort is regular mode's port.
@@ -101,7 +114,8 @@ func declareOptions(add func(name string, kind addon.Kind, def any, help string,
 	add("tcp_hosts", addon.Strings, []string{}, "Generic TCP SSL proxy mode for all hosts that match the pattern. Similar to --ignore-hosts, but SSL connections are intercepted. The communication contents are printed to the log in verbose mode.")
 	add("connect_addr", addon.OptionalString, nil, "Set the local IP address that mitmproxy should use when connecting to upstream servers.")
 	add("proxy_debug", addon.Bool, false, "Enable debug logs in the proxy core.")
-	add("http2", addon.Bool, true, "Enable/disable HTTP/2 support. HTTP/2 support is enabled by default (mitmgo: HTTP/1.1 only for now).")
+	add("http2", addon.Bool, true, "Enable/disable HTTP/2 support. HTTP/2 support is enabled by default.")
+	add("http2_ping_keepalive", addon.Int, 58, "Send a PING frame if an HTTP/2 connection is idle for more than the specified number of seconds to prevent the remote site from closing it. Set to 0 to disable this feature.")
 }
 
 // defaultConfig is the configuration of the declared defaults.
@@ -127,6 +141,7 @@ func buildConfig(o *addon.Options) (*Config, error) {
 		ValidateInboundHeaders: o.Bool("validate_inbound_headers"),
 		RawTCP:                 o.Bool("rawtcp"),
 		WebSocket:              o.Bool("websocket"),
+		HTTP2:                  o.Bool("http2"),
 	}
 	var err error
 	if c.TCPHosts, err = hostmatch.Compile("tcp_hosts", o.Strings("tcp_hosts")); err != nil {
@@ -155,6 +170,11 @@ func buildConfig(o *addon.Options) (*Config, error) {
 		return nil, fmt.Errorf("option tcp_timeout: must be a positive number of seconds, got %d", t)
 	} else {
 		c.IdleTimeout = time.Duration(t) * time.Second
+	}
+	if t := o.Int("http2_ping_keepalive"); t < 0 {
+		return nil, fmt.Errorf("option http2_ping_keepalive: must be 0 (off) or a number of seconds, got %d", t)
+	} else {
+		c.H2PingKeepalive = time.Duration(t) * time.Second
 	}
 	if t := o.Int("connect_timeout"); t <= 0 {
 		return nil, fmt.Errorf("option connect_timeout: must be a positive number of seconds, got %d", t)

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -57,12 +58,15 @@ type flowRun struct {
 	f   *flow.HTTPFlow
 	cs  responder
 	t   *target // nil outside a tunnel
+	// ctx ends when the client's side of the exchange is gone: the
+	// connection, or an HTTP/2 stream the client reset.
+	ctx context.Context
 	// pooled are the recycled buffers holding the flow's bodies.
 	pooled []*[]byte
 }
 
 func (cc *clientConn) newFlowRun(f *flow.HTTPFlow, cs responder, t *target, cfg *Config) *flowRun {
-	return &flowRun{cc: cc, m: cc.s.m, cfg: cfg, f: f, cs: cs, t: t}
+	return &flowRun{cc: cc, m: cc.s.m, cfg: cfg, f: f, cs: cs, t: t, ctx: cc.ctx}
 }
 
 // run takes the flow from its request head on: requestheaders, the body,
@@ -129,7 +133,7 @@ func (r *flowRun) recycle() {
 // reports false (the exchange ends) when it was killed.
 func (r *flowRun) afterHook() bool {
 	f := r.f
-	if err := f.WaitForResume(r.cc.ctx); err != nil {
+	if err := f.WaitForResume(r.ctx); err != nil {
 		r.fail("connection closed while the flow was intercepted", 0)
 		return false
 	}
@@ -190,16 +194,23 @@ func exceeds(size, threshold int64) bool {
 	return threshold >= 0 && size > threshold
 }
 
-// dialSpec is how the flow's request reaches its server.
-func (r *flowRun) dialSpec() dialSpec {
-	req := r.f.Request
+// requestDialSpec is how req reaches its server: for https, HTTP/2 is
+// offered when the request came over HTTP/2 (a replayed HTTP/2 flow goes
+// out over HTTP/2 where the server can), and a lazily connected tunnel's
+// server gets the SNI and ALPN offers the client sent.
+func requestDialSpec(req *flow.Request, t *target, cfg *Config) dialSpec {
 	d := dialSpec{scheme: req.Scheme, host: req.Host, port: req.Port}
-	if d.scheme == "https" {
-		d.sni, d.alpn = req.Host, []string{"http/1.1"}
-		if t := r.t; t != nil && t.host == req.Host && t.port == req.Port && t.sni != "" {
-			// The first request of a lazily connected tunnel: the
-			// server gets the SNI the client sent.
-			d.sni = t.sni
+	if d.scheme != "https" {
+		return d
+	}
+	d.sni, d.alpn = req.Host, []string{"http/1.1"}
+	if req.HTTPVersion == "HTTP/2.0" && cfg.HTTP2 {
+		d.alpn = []string{"h2", "http/1.1"}
+	}
+	if t != nil && t.host == req.Host && t.port == req.Port && t.sni != "" {
+		d.sni = t.sni
+		if len(t.alpn) > 0 {
+			d.alpn = t.alpn
 		}
 	}
 	return d
@@ -212,7 +223,7 @@ func (r *flowRun) forward(reqStream *bodyStream) bool {
 	if r.t != nil && r.t.err != nil {
 		return r.fail(r.t.err.Error(), 502)
 	}
-	ex, err := r.cc.up.roundTrip(f, r.dialSpec(), reqStream, cfg, r.cs.interim)
+	ex, err := r.cc.up.roundTrip(r.ctx, f, requestDialSpec(req, r.t, cfg), reqStream, cfg, r.cs.interim)
 	if err != nil {
 		var rte *roundTripError
 		if errors.As(err, &rte) {
@@ -223,7 +234,7 @@ func (r *flowRun) forward(reqStream *bodyStream) bool {
 	resp := f.Response
 	if cfg.Debug {
 		r.cc.log.Debug(fmt.Sprintf("response head: %s %d %s, %d header fields, body %s, server connection %s", resp.HTTPVersion, resp.StatusCode, resp.Reason,
-			len(resp.Headers), ex.framing, map[bool]string{true: "reusable", false: "closed after it"}[ex.reusable]))
+			len(resp.Headers), ex.framingName(), map[bool]string{true: "reusable", false: "closed after it"}[ex.reusable()]))
 	}
 	m.ResponseHeaders(f)
 	if !r.afterHook() {
@@ -233,20 +244,20 @@ func (r *flowRun) forward(reqStream *bodyStream) bool {
 	if resp.StatusCode == 101 {
 		return r.switchProtocols(ex)
 	}
-	if resp.Stream || exceeds(ex.body.size(), cfg.StreamLargeBodies) {
+	if resp.Stream || exceeds(ex.responseBody().size(), cfg.StreamLargeBodies) {
 		if cfg.Debug {
-			r.cc.log.Debug("streaming the response body (" + ex.framing.String() + ")")
+			r.cc.log.Debug("streaming the response body (" + ex.framingName() + ")")
 		}
-		return r.streamResponse(ex, newBodyStream(ex.body, cfg))
+		return r.streamResponse(ex, newBodyStream(ex.responseBody(), cfg))
 	}
-	body, trailers, tail, err := r.readBody(ex.body)
+	body, trailers, tail, err := r.readBody(ex.responseBody())
 	switch {
 	case errors.Is(err, h1.ErrBodyTooLarge):
 		ex.finish(false)
 		return r.fail(fmt.Sprintf("HTTP response body too large (body_size_limit is %d bytes)", cfg.BodySizeLimit), 502)
 	case err != nil:
 		ex.finish(false)
-		return r.fail("server "+ex.sc.server.Address.String()+" disconnected while sending the response body: "+describeIOError(err), 502)
+		return r.fail(responseBodyError(ex, err), 502)
 	case tail != nil:
 		if cfg.Debug {
 			r.cc.log.Debug(fmt.Sprintf("streaming the response body: more than stream_large_bodies (%d bytes) arrived", cfg.StreamLargeBodies))
@@ -258,11 +269,11 @@ func (r *flowRun) forward(reqStream *bodyStream) bool {
 	// A connection kept for reuse is kept before the hook, one that closes
 	// is closed after it, as mitmproxy: the flow is printed before the
 	// "server disconnect" line.
-	if ex.reusable {
+	if ex.reusable() {
 		ex.finish(true)
 	}
 	m.Response(f)
-	if !ex.reusable {
+	if !ex.reusable() {
 		ex.finish(false)
 	}
 	if !r.afterHook() {
@@ -275,8 +286,17 @@ func (r *flowRun) forward(reqStream *bodyStream) bool {
 	return true
 }
 
+// responseBodyError says why a response body could not be read.
+func responseBodyError(ex serverExchange, err error) string {
+	var pe *h1.ProtocolError
+	if errors.As(err, &pe) {
+		return "server " + ex.server().Address.String() + " sent an invalid response body: " + pe.Msg
+	}
+	return "server " + ex.server().Address.String() + " disconnected while sending the response body: " + describeIOError(err)
+}
+
 // streamResponse forwards a response body as it arrives.
-func (r *flowRun) streamResponse(ex *h1Exchange, body *bodyStream) bool {
+func (r *flowRun) streamResponse(ex serverExchange, body *bodyStream) bool {
 	f := r.f
 	resp := f.Response
 	sink, err := r.cs.startBody(resp)
@@ -292,7 +312,7 @@ func (r *flowRun) streamResponse(ex *h1Exchange, body *bodyStream) bool {
 			if errors.Is(err, h1.ErrBodyTooLarge) {
 				return r.fail("HTTP response body too large", 0)
 			}
-			return r.fail("server "+ex.sc.server.Address.String()+" disconnected while sending the response body: "+describeIOError(err), 0)
+			return r.fail(responseBodyError(ex, err), 0)
 		}
 		return r.fail("client disconnected while receiving the response: "+describeIOError(err), 0)
 	}
@@ -304,21 +324,21 @@ func (r *flowRun) streamResponse(ex *h1Exchange, body *bodyStream) bool {
 		}
 	}
 	resp.TimestampEnd = nowSeconds()
-	if ex.reusable {
+	if ex.reusable() {
 		ex.finish(true)
 	}
 	r.m.Response(f)
-	if !ex.reusable {
+	if !ex.reusable() {
 		ex.finish(false)
 	}
 	f.SetLive(false)
-	return ex.reusable
+	return ex.reusable()
 }
 
 // switchProtocols completes a 101 Switching Protocols exchange: the
 // response hook, then the client side relays bytes both ways (WebSocket
 // message interception comes later).
-func (r *flowRun) switchProtocols(ex *h1Exchange) bool {
+func (r *flowRun) switchProtocols(ex serverExchange) bool {
 	f, m := r.f, r.m
 	resp := f.Response
 	resp.RawContent = []byte{}
@@ -335,7 +355,7 @@ func (r *flowRun) switchProtocols(ex *h1Exchange) bool {
 		return false
 	}
 	switched := false
-	_ = r.cs.switchProtocols(resp, ex.sc.st, func() {
+	_ = r.cs.switchProtocols(resp, ex.serverStream(), func() {
 		switched = true
 		if isWebSocket {
 			m.WebSocketStart(f)

@@ -24,7 +24,7 @@ func (cc *clientConn) serveHTTP1(st *stream, t *target) {
 		cfg := cc.s.Config()
 		head, err := h1.ReadRequestHead(st.r, h1.DefaultMaxHeaderBytes, cfg.headOptions()...)
 		if err == nil {
-			err = cfg.validate(head.Headers)
+			err = cfg.validateRequest(head.Proto, head.Headers)
 		}
 		if err != nil {
 			if ioDone(err) {
@@ -184,7 +184,7 @@ func (w *h1Responder) respond(r *flow.Response, headRequest bool) error {
 
 func (w *h1Responder) startBody(r *flow.Response) (bodySink, error) {
 	h1.WriteResponseHead(w.st.w, r.HTTPVersion, r.StatusCode, r.Reason, r.Headers)
-	_, chunked := transferChunked(r.Headers)
+	chunked := h1.IsChunked(r.Headers)
 	if !chunked && !hasFraming(r.Headers) {
 		w.closeAfter = true
 	}
@@ -217,7 +217,7 @@ func hasFraming(h flow.Headers) bool {
 	if _, ok := h.Lookup("content-length"); ok {
 		return true
 	}
-	_, chunked := transferChunked(h)
+	chunked := h1.IsChunked(h)
 	return chunked
 }
 
@@ -271,7 +271,7 @@ type directWriter interface {
 // as from bw.AvailableBuffer) and its whole body, framed as its headers say.
 // What it leaves in bw is not flushed.
 func writeMessage(bw *bufio.Writer, direct directWriter, head, body []byte, trailers, h flow.Headers) error {
-	_, chunked := transferChunked(h)
+	chunked := h1.IsChunked(h)
 	if !chunked && len(body) >= largeBody && bw.Buffered() == 0 && direct != nil {
 		return direct.writeHeadBody(head, body)
 	}
@@ -282,15 +282,6 @@ func writeMessage(bw *bufio.Writer, direct directWriter, head, body []byte, trai
 		h1.WriteBody(bw, chunked, body, trailers)
 	}
 	return nil
-}
-
-func transferChunked(h flow.Headers) (present, chunked bool) {
-	te, ok := h.Lookup("transfer-encoding")
-	if !ok {
-		return false, false
-	}
-	parts := strings.Split(te, ",")
-	return true, strings.EqualFold(strings.TrimSpace(parts[len(parts)-1]), "chunked")
 }
 
 // wantsClose reports whether a message asks for its connection to close

@@ -7,7 +7,6 @@ import (
 
 	"github.com/mitmgo/mitmgo/addon"
 	"github.com/mitmgo/mitmgo/flow"
-	"github.com/mitmgo/mitmgo/internal/h1"
 )
 
 // Send does the upstream round trip of a replayed request (client replay):
@@ -29,20 +28,15 @@ func (s *Server) Send(ctx context.Context, f *flow.HTTPFlow) error {
 	defer cancel()
 	up := newUpstream(s, client, s.log.With(addon.ClientKey, "replay"), ctx)
 	defer up.close()
-	req := f.Request
-	d := dialSpec{scheme: req.Scheme, host: req.Host, port: req.Port}
-	if d.scheme == "https" {
-		d.sni, d.alpn = req.Host, []string{"http/1.1"}
-	}
-	ex, err := up.roundTrip(f, d, nil, cfg, nil)
+	ex, err := up.roundTrip(ctx, f, requestDialSpec(f.Request, nil, cfg), nil, cfg, nil)
 	if err != nil {
 		return err
 	}
 	defer ex.finish(false)
-	body, trailers, err := h1.ReadBody(ex.sc.st.r, ex.framing, cfg.BodySizeLimit)
+	body, trailers, err := readWhole(ex.responseBody(), cfg.BodySizeLimit)
 	if err != nil {
 		f.Response = nil
-		return fmt.Errorf("server %s: reading the response body: %s", ex.sc.server.Address, describeIOError(err))
+		return fmt.Errorf("server %s: reading the response body: %s", ex.server().Address, describeIOError(err))
 	}
 	f.Response.RawContent, f.Response.Trailers = body, trailers
 	f.Response.TimestampEnd = nowSeconds()

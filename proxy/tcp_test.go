@@ -218,8 +218,9 @@ func TestShortFirstMessage(t *testing.T) {
 	}
 }
 
-// TestHTTP2PriorKnowledgeWarned: an HTTP/2 client in a tunnel gets its bytes
-// relayed (a TCP flow), with a warning that says why there are no HTTP flows.
+// TestHTTP2PriorKnowledgeWarned: with the http2 option off, an HTTP/2 client
+// in a tunnel gets its bytes relayed (a TCP flow), with a warning that says
+// why there are no HTTP flows.
 func TestHTTP2PriorKnowledgeWarned(t *testing.T) {
 	origin := testutil.StartRawOrigin(t, func(c net.Conn, r *bufio.Reader) {
 		buf := make([]byte, 24)
@@ -227,12 +228,12 @@ func TestHTTP2PriorKnowledgeWarned(t *testing.T) {
 			c.Write(buf[:3])
 		}
 	})
-	md := testutil.StartMitmdump(t)
+	md := testutil.StartMitmdump(t, "--set", "http2=false")
 	c, br, _ := testutil.ConnectTunnel(t, md.Addr, origin.Addr)
 	io.WriteString(c, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
 	got := make([]byte, 3)
 	if _, err := io.ReadFull(br, got); err != nil || string(got) != "PRI" {
 		t.Fatalf("the preface was not relayed (%q, %v)\n%s", got, err, md.Output())
 	}
-	md.WaitOutput(t, "The client speaks HTTP/2", 10*time.Second)
+	md.WaitOutput(t, "The client speaks HTTP/2 but the http2 option is off", 10*time.Second)
 }

@@ -112,7 +112,7 @@ func (cc *clientConn) interceptTLS(st *stream, tun *tunnel) {
 		cc.up.closeServer(tun.sc)
 	default:
 		tun.sc.key = upstreamKey{"https", host, port}
-		cc.up.keep(tun.sc, cfg.MaxUpstreamPerClient)
+		cc.up.adopt(tun.sc, cfg)
 	}
 	cc.serveHTTP(kind, tst, t)
 }

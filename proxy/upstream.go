@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strconv"
 	"sync"
 	"syscall"
 
@@ -33,9 +34,12 @@ type upstream struct {
 	ctx context.Context
 
 	mu sync.Mutex
-	// idle are server connections kept for reuse, most recently used
-	// last.
-	idle   []*serverConn
+	// idle are HTTP/1 server connections kept for reuse, most recently
+	// used last.
+	idle []*serverConn
+	// h2 are the HTTP/2 server connections, which every flow to their
+	// server shares.
+	h2     map[upstreamKey]*h2Upstream
 	closed bool
 }
 
@@ -59,6 +63,74 @@ type serverConn struct {
 type upstreamKey struct {
 	scheme, host string
 	port         int
+}
+
+func (k upstreamKey) String() string {
+	return k.scheme + "://" + net.JoinHostPort(k.host, strconv.Itoa(k.port))
+}
+
+// takeConn returns a connection for key: an HTTP/2 one that can take
+// another stream (it stays shared), or else a kept HTTP/1 one (taken), or
+// neither.
+func (u *upstream) takeConn(key upstreamKey) (*h2Upstream, *serverConn) {
+	u.mu.Lock()
+	if c := u.h2[key]; c != nil && c.cc.CanTakeNewStream() {
+		u.mu.Unlock()
+		return c, nil
+	}
+	u.mu.Unlock()
+	return nil, u.take(key)
+}
+
+// adopt keeps a tunnel's server connection for the flows in the tunnel:
+// as an HTTP/2 connection when the server chose h2, else as an idle
+// HTTP/1 one.
+func (u *upstream) adopt(sc *serverConn, cfg *Config) {
+	if sc.server.ALPN == "h2" && cfg.HTTP2 {
+		if _, err := u.adoptH2(sc, cfg); err != nil {
+			u.log.Info(err.Error())
+		}
+		return
+	}
+	u.keep(sc, cfg.MaxUpstreamPerClient)
+}
+
+// adoptH2 starts HTTP/2 on sc and shares it for its key until it ends; its
+// end closes sc (server_disconnected).
+func (u *upstream) adoptH2(sc *serverConn, cfg *Config) (*h2Upstream, error) {
+	c, err := u.startH2(sc, cfg)
+	if err != nil {
+		u.closeServer(sc)
+		return nil, err
+	}
+	u.mu.Lock()
+	if u.closed {
+		u.mu.Unlock()
+		c.cc.Close()
+		u.closeServer(sc)
+		return nil, errors.New("client connection closed")
+	}
+	if u.h2 == nil {
+		u.h2 = map[upstreamKey]*h2Upstream{}
+	}
+	old := u.h2[sc.key]
+	u.h2[sc.key] = c
+	u.mu.Unlock()
+	if old != nil {
+		// A second connection to the same server (the first one could
+		// take no more streams): the first ends once its streams are done.
+		old.cc.Shutdown()
+	}
+	go func() {
+		<-c.cc.Done()
+		u.mu.Lock()
+		if u.h2[sc.key] == c {
+			delete(u.h2, sc.key)
+		}
+		u.mu.Unlock()
+		c.close(u)
+	}()
+	return c, nil
 }
 
 // peek returns the kept connection take would return, leaving it kept.
@@ -118,14 +190,18 @@ func (u *upstream) keep(sc *serverConn, limit int) {
 }
 
 // close closes the kept connections; later ones are closed as they come
-// back.
+// back. It returns once each has fired its server_disconnected hook.
 func (u *upstream) close() {
 	u.mu.Lock()
-	idle := u.idle
-	u.idle, u.closed = nil, true
+	idle, h2s := u.idle, u.h2
+	u.idle, u.h2, u.closed = nil, nil, true
 	u.mu.Unlock()
 	for _, sc := range idle {
 		u.closeServer(sc)
+	}
+	for _, c := range h2s {
+		c.cc.Close()
+		c.close(u)
 	}
 }
 

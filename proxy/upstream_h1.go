@@ -1,12 +1,14 @@
 package proxy
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 
 	"github.com/mitmgo/mitmgo/flow"
 	"github.com/mitmgo/mitmgo/internal/h1"
+	"github.com/mitmgo/mitmgo/internal/h2"
 )
 
 // roundTripError is a round trip that failed before a response head came:
@@ -19,24 +21,44 @@ type roundTripError struct {
 
 func (e *roundTripError) Error() string { return e.msg }
 
-// h1Exchange is one request's round trip with a server over HTTP/1: the
-// response head is in the flow, its body still to be read.
+// serverExchange is one request's round trip with a server, over HTTP/1
+// or HTTP/2: the response head is in the flow, its body still to be read.
+type serverExchange interface {
+	responseBody() bodyReader
+	// reusable reports whether the server connection may carry another
+	// request once the body is read: framing and Connection headers allow
+	// it, whatever the addons do to the headers afterwards.
+	reusable() bool
+	// finish ends the exchange: the server connection is kept for reuse
+	// when reuse is asked for and the exchange allows it, else closed (an
+	// HTTP/2 stream not done yet is reset).
+	finish(reuse bool)
+	server() *flow.Server
+	// framingName says how the response body is delimited, for debug logs.
+	framingName() string
+	// serverStream is the server connection's stream, for a 101 Switching
+	// Protocols; nil over HTTP/2.
+	serverStream() *stream
+}
+
+// h1Exchange is one request's round trip with a server over HTTP/1.
 type h1Exchange struct {
 	u       *upstream
 	sc      *serverConn
 	framing h1.Framing
-	body    bodyReader
-	// reusable reports whether the server connection may carry another
-	// request once the body is read: framing and Connection headers
-	// allow it, whatever the addons do to the headers afterwards.
-	reusable bool
-	limit    int
+	body    *h1Body
+	reuse   bool
+	limit   int
 }
 
-// finish ends the exchange: the server connection is kept for reuse when
-// reuse is asked for and the exchange allows it, else closed.
+func (x *h1Exchange) responseBody() bodyReader { return x.body }
+func (x *h1Exchange) reusable() bool           { return x.reuse }
+func (x *h1Exchange) server() *flow.Server     { return x.sc.server }
+func (x *h1Exchange) framingName() string      { return x.framing.String() }
+func (x *h1Exchange) serverStream() *stream    { return x.sc.st }
+
 func (x *h1Exchange) finish(reuse bool) {
-	if reuse && x.reusable {
+	if reuse && x.reuse {
 		x.u.keep(x.sc, x.limit)
 		return
 	}
@@ -46,25 +68,49 @@ func (x *h1Exchange) finish(reuse bool) {
 // interimFunc passes an interim (1xx) response on to the client.
 type interimFunc func(status int, reason string, h flow.Headers) error
 
-// roundTrip sends f's request over a kept connection to its server, or a
-// new one, and reads the response head into f.Response. A kept connection
-// that the server closed before our request reached it is retried once on
-// a new one. body is set when the request body is streamed.
-func (u *upstream) roundTrip(f *flow.HTTPFlow, d dialSpec, body *bodyStream, cfg *Config, interim interimFunc) (*h1Exchange, error) {
+// roundTrip sends f's request to its server, over a kept connection or a
+// new one, in HTTP/2 where the server chose it, and reads the response head
+// into f.Response. A kept HTTP/1 connection that the server closed before
+// our request reached it is retried once on a new one, as is a request an
+// HTTP/2 server refused or never saw (GOAWAY). body is set when the request
+// body is streamed.
+func (u *upstream) roundTrip(ctx context.Context, f *flow.HTTPFlow, d dialSpec, body *bodyStream, cfg *Config, interim interimFunc) (serverExchange, error) {
 	req := f.Request
 	var sc *serverConn
 	var rh *h1.ResponseHead
 	for attempt := 0; ; attempt++ {
-		sc = u.take(d.key())
-		reused := sc != nil
+		var h2c *h2Upstream
+		h2c, sc = u.takeConn(d.key())
+		reused := sc != nil || h2c != nil
 		if reused && cfg.Debug {
-			u.log.Debug("reusing the kept connection to " + sc.server.Address.String())
+			u.log.Debug("reusing the kept connection to " + d.key().String())
 		}
-		if sc == nil {
+		if !reused {
 			var err error
 			if sc, err = u.connect(f, d, cfg); err != nil {
 				return nil, &roundTripError{502, err.Error()}
 			}
+			if sc.server.ALPN == "h2" {
+				if h2c, err = u.adoptH2(sc, cfg); err != nil {
+					return nil, &roundTripError{502, err.Error()}
+				}
+			}
+		}
+		if h2c != nil {
+			ex, err := u.h2RoundTrip(ctx, h2c, f, body, interim)
+			if err == nil {
+				return ex, nil
+			}
+			if rte := requestBodyError(err); rte != nil {
+				return nil, rte
+			}
+			switch {
+			case ctx.Err() != nil:
+				return nil, &roundTripError{0, "client disconnected"}
+			case body == nil && attempt == 0 && h2.Retryable(err):
+				continue
+			}
+			return nil, &roundTripError{502, "server " + h2c.sc.server.Address.String() + ": " + err.Error()}
 		}
 		f.ServerConn = sc.server
 		err := u.writeRequest(sc, req, body)
@@ -75,9 +121,8 @@ func (u *upstream) roundTrip(f *flow.HTTPFlow, d dialSpec, body *bodyStream, cfg
 			break
 		}
 		u.closeServer(sc)
-		var se *streamError
-		if errors.As(err, &se) && se.read {
-			return nil, &roundTripError{0, "client disconnected while sending the request body: " + describeIOError(err)}
+		if rte := requestBodyError(err); rte != nil {
+			return nil, rte
 		}
 		if reused && body == nil && attempt == 0 && ioDone(err) && !isTimeout(err) {
 			// The server closed a kept-alive connection before we used it:
@@ -101,8 +146,24 @@ func (u *upstream) roundTrip(f *flow.HTTPFlow, d dialSpec, body *bodyStream, cfg
 	}
 	return &h1Exchange{
 		u: u, sc: sc, framing: framing, body: newH1Body(sc.st.r, framing), limit: cfg.MaxUpstreamPerClient,
-		reusable: framing.Kind != h1.UntilClose && !wantsClose(rh.Proto, rh.Headers) && !wantsClose(req.HTTPVersion, req.Headers),
+		reuse: framing.Kind != h1.UntilClose && !wantsClose(rh.Proto, rh.Headers) && !wantsClose(req.HTTPVersion, req.Headers),
 	}, nil
+}
+
+// requestBodyError is the failure of a round trip whose streamed request
+// body could not be read from the client: a malformed body gets a 400 that
+// says what is wrong, a client that went away nothing. It is nil for other
+// errors.
+func requestBodyError(err error) *roundTripError {
+	var se *streamError
+	if !errors.As(err, &se) || !se.read {
+		return nil
+	}
+	var pe *h1.ProtocolError
+	if errors.As(err, &pe) {
+		return &roundTripError{400, "Bad HTTP request: " + pe.Msg}
+	}
+	return &roundTripError{0, "client disconnected while sending the request body: " + describeIOError(err)}
 }
 
 // writeRequest sends the request head and body to the server.
@@ -118,7 +179,7 @@ func (u *upstream) writeRequest(sc *serverConn, req *flow.Request, body *bodyStr
 		if err := w.Flush(); err != nil {
 			return err
 		}
-		_, chunked := transferChunked(req.Headers)
+		chunked := h1.IsChunked(req.Headers)
 		trailers, err := body.copyTo(h1Sink{w: w, chunked: chunked}, &u.s.bodies)
 		req.Trailers = trailers
 		if body.store {
@@ -139,7 +200,7 @@ func readResponseHead(sc *serverConn, cfg *Config, interim interimFunc) (*h1.Res
 	for {
 		rh, err := h1.ReadResponseHead(sc.st.r, h1.DefaultMaxHeaderBytes, cfg.headOptions()...)
 		if err == nil {
-			err = cfg.validate(rh.Headers)
+			err = cfg.validateResponse(rh.Proto, rh.Status, rh.Headers)
 		}
 		if err != nil {
 			return nil, err

@@ -72,6 +72,8 @@ type state struct {
 	// addUpstreamCerts appends the server's certificates to the chain
 	// served to the client (add_upstream_certs_to_client_chain).
 	addUpstreamCerts bool
+	// http2 lets h2 be negotiated on either side (http2).
+	http2 bool
 }
 
 // sideState is what ciphers_<side> and tls_ecdh_curve_<side> configure.
@@ -152,6 +154,7 @@ func (t *TLSConfig) Configure(updated map[string]bool) error {
 
 		requestClientCert: o.Bool("request_client_cert"),
 		addUpstreamCerts:  o.Bool("add_upstream_certs_to_client_chain"),
+		http2:             o.Bool("http2"),
 	}
 	var err error
 	if st.client, err = t.sideOptions("client", st.clientMax, updated); err != nil {
@@ -372,12 +375,15 @@ func (t *TLSConfig) TLSStartServer(d *addon.TLSData) {
 	if t.sessions != nil {
 		cfg.ClientSessionCache = serverSessions{t.sessions, d.Server.Address.String()}
 	}
+	// As mitmproxy: the server is offered what the client offered (the
+	// proxy passes the client's offers on), without h2 when http2 is off,
+	// so that both sides end up on the same protocol.
 	for _, p := range d.Server.ALPNOffers {
-		// Only HTTP/1.1 is spoken on the server side for now.
-		if p == "http/1.1" {
-			cfg.NextProtos = []string{"http/1.1"}
+		if p != "h2" || st.http2 {
+			cfg.NextProtos = append(cfg.NextProtos, p)
 		}
 	}
+
 	if st.clientCerts != "" {
 		// In a directory mitmproxy looks for "<sni>.pem", or for
 		// "<address>.pem" when the connection has no SNI (a client that
@@ -504,17 +510,34 @@ func (t *TLSConfig) TLSStartClient(d *addon.TLSData) {
 		// certificate_list), not checked.
 		cfg.ClientAuth = tls.RequestClientCert
 	}
-	switch {
-	case d.Server.ALPN != "":
-		cfg.NextProtos = []string{d.Server.ALPN}
-	case d.ClientHello != nil:
-		for _, p := range d.ClientHello.ALPNProtocols {
-			if p == "http/1.1" {
-				cfg.NextProtos = []string{"http/1.1"}
+	cfg.NextProtos = clientALPN(d, st.http2)
+	d.Config = cfg
+}
+
+// clientALPN is what the client may choose from, as mitmproxy's ALPN
+// selection: the server's choice where the server made one, nothing where
+// a connected server chose none (mirrored: the client gets no ALPN either),
+// else the client's HTTP offers in its order of preference (crypto/tls
+// picks the first of ours that the client offered).
+func clientALPN(d *addon.TLSData, http2 bool) []string {
+	if d.Server.ALPN != "" {
+		return []string{d.Server.ALPN}
+	}
+	if d.Server.TimestampTLSSetup != 0 || d.ClientHello == nil {
+		return nil
+	}
+	var out []string
+	for _, p := range d.ClientHello.ALPNProtocols {
+		switch p {
+		case "h2":
+			if http2 {
+				out = append(out, p)
 			}
+		case "http/1.1", "http/1.0", "http/0.9":
+			out = append(out, p)
 		}
 	}
-	d.Config = cfg
+	return out
 }
 
 // withExtraCerts serves get's certificate with extra appended to its chain,

@@ -5,8 +5,13 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net/http"
 	"reflect"
+	"strconv"
+	"strings"
 	"testing"
+
+	"github.com/mitmgo/mitmgo/flow"
 )
 
 var requestSeeds = []string{
@@ -19,6 +24,20 @@ var requestSeeds = []string{
 	"GET / HTTP/1.1\r\nA: 1\r\na: 2\r\nEmpty:\r\n\r\n",
 	"GET  /  HTTP/1.1\r\n\r\n",
 	"GET / HTTP/1.1\r\nX: a\rb\r\n\r\n",
+	// Issue 18's smuggling table.
+	"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+	"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity, chunked\r\n\r\n",
+	"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+	"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\n",
+	"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\tChunKed ,\r\n\r\n",
+	"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n ,chunked\r\n\r\n",
+	"POST / HTTP/1.0\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n",
+	"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\n",
+	"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n",
+	"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\n",
+	"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 010\r\n\r\n",
+	"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding : chunked\r\n\r\n",
+	"POST / HTTP/1.1\nHost: a\nTransfer-Encoding: chunked\n\n",
 }
 
 // FuzzReadRequestHead: the parser never panics, and a head it accepts
@@ -70,10 +89,78 @@ func FuzzReadRequestHead(f *testing.F) {
 		if !reflect.DeepEqual(h, h2) {
 			t.Fatalf("head changed by a write/read cycle:\n%+v\n%+v", h, h2)
 		}
-		if _, err := RequestFraming(h.Headers); err != nil && !isProtocolError(err) {
-			t.Fatalf("RequestFraming error %T: %v", err, err)
+		if err := ValidateRequest(h.Proto, h.Headers); err != nil {
+			if !isProtocolError(err) {
+				t.Fatalf("ValidateRequest error %T: %v", err, err)
+			}
+			return
+		}
+		fr, err := RequestFraming(h.Headers)
+		if err != nil {
+			if !isProtocolError(err) {
+				t.Fatalf("RequestFraming error %T: %v", err, err)
+			}
+			return
+		}
+		checkFramingDownstream(t, h.Headers, fr)
+		// What the proxy forwards, read by another parser (net/http, as
+		// a Go origin would): it may refuse it, but must not frame the
+		// body differently, or the bytes after it would be read as
+		// another request (RFC 9112 §11.2).
+		if req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(buf.Bytes()))); err == nil {
+			switch {
+			case fr.Kind == Chunked && !(len(req.TransferEncoding) == 1 && req.TransferEncoding[0] == "chunked"),
+				fr.Kind == Length && (req.ContentLength != fr.Length || len(req.TransferEncoding) != 0),
+				fr.Kind == NoBody && (req.ContentLength != 0 || len(req.TransferEncoding) != 0):
+				t.Fatalf("framed as %v, net/http reads content-length %d, transfer-encoding %q:\n%q",
+					fr, req.ContentLength, req.TransferEncoding, buf.String())
+			}
 		}
 	})
+}
+
+// checkFramingDownstream checks a framing that strict validation accepted
+// against what a simple downstream parser makes of the same fields: the
+// Transfer-Encoding split on commas, each coding trimmed and compared
+// without case, and every Content-Length field read as a number.
+func checkFramingDownstream(t *testing.T, h flow.Headers, fr Framing) {
+	t.Helper()
+	var codings []string
+	cls := 0
+	for _, f := range h {
+		switch strings.ToLower(f.Name) {
+		case "transfer-encoding":
+			for c := range strings.SplitSeq(f.Value, ",") {
+				codings = append(codings, strings.ToLower(strings.Trim(c, " \t")))
+			}
+		case "content-length":
+			cls++
+			n, err := strconv.ParseInt(strings.TrimSpace(f.Value), 10, 64)
+			if err != nil || fr.Kind == Length && n != fr.Length || fr.Kind == NoBody && n != 0 {
+				t.Fatalf("framed as %v with Content-Length %q", fr, f.Value)
+			}
+		}
+	}
+	if len(codings) > 0 && cls > 0 {
+		t.Fatalf("framed as %v with both Transfer-Encoding and Content-Length: %q", fr, h)
+	}
+	chunked := len(codings) > 0 && codings[len(codings)-1] == "chunked"
+	if chunked != (fr.Kind == Chunked) {
+		t.Fatalf("framed as %v, Transfer-Encoding codings %q", fr, codings)
+	}
+	for i, c := range codings {
+		if c == "chunked" && i != len(codings)-1 || !validCoding(c) {
+			t.Fatalf("framed as %v, Transfer-Encoding codings %q", fr, codings)
+		}
+	}
+}
+
+func validCoding(c string) bool {
+	switch c {
+	case "chunked", "gzip", "deflate", "compress", "identity":
+		return true
+	}
+	return false
 }
 
 // FuzzReadResponseHead: as FuzzReadRequestHead for status lines.
@@ -84,6 +171,12 @@ func FuzzReadResponseHead(f *testing.F) {
 		"HTTP/1.1 204\r\n\r\n",
 		"HTTP/1.1 999 \r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
 		"HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: xchunked\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: identity\r\n\r\n",
+		"HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+		"HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -119,6 +212,89 @@ func FuzzReadResponseHead(f *testing.F) {
 				t.Fatalf("ResponseFraming error %T: %v", err, err)
 			}
 		}
+		if err := ValidateResponse(h.Proto, h.Status, h.Headers); err != nil {
+			if !isProtocolError(err) {
+				t.Fatalf("ValidateResponse error %T: %v", err, err)
+			}
+			return
+		}
+		fr, err := ResponseFraming("GET", h.Status, h.Headers)
+		if err != nil || h.Status/100 == 1 || h.Status == 204 || h.Status == 304 {
+			return
+		}
+		if fr.Kind != UntilClose {
+			checkFramingDownstream(t, h.Headers, fr)
+		}
+		// As for requests: net/http, as a Go client would read what the
+		// proxy forwards, frames it the same or refuses it.
+		if resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(buf.Bytes())), &http.Request{Method: "GET"}); err == nil {
+			switch {
+			case fr.Kind == Chunked && !(len(resp.TransferEncoding) == 1 && resp.TransferEncoding[0] == "chunked"),
+				fr.Kind == Length && (resp.ContentLength != fr.Length || len(resp.TransferEncoding) != 0),
+				fr.Kind == NoBody && (resp.ContentLength != 0 || len(resp.TransferEncoding) != 0),
+				fr.Kind == UntilClose && (resp.ContentLength != -1 || len(resp.TransferEncoding) != 0):
+				t.Fatalf("framed as %v, net/http reads content-length %d, transfer-encoding %q:\n%q",
+					fr, resp.ContentLength, resp.TransferEncoding, buf.String())
+			}
+		}
+	})
+}
+
+// FuzzFraming: whatever the Transfer-Encoding and Content-Length values,
+// RequestFraming and ResponseFraming fail only with a *ProtocolError, and a
+// message that strict validation lets through is framed as a simple
+// downstream parser frames it (checkFramingDownstream), with IsChunked
+// agreeing.
+func FuzzFraming(f *testing.F) {
+	for _, s := range [][3]string{
+		{"chunked", "", ""},
+		{"gzip, chunked", "", ""},
+		{"chunked", "chunked", ""},
+		{"identity, chunked", "", ""},
+		{" chunked", "", "5"},
+		{"chunked ,", "", ""},
+		{"\tChUnKeD\t", "", ""},
+		{"xchunked", "", ""},
+		{"chun\u212aed", "", ""},
+		{"", "", "5, 5"},
+		{"", "", "+5"},
+		{"", "", "0x5"},
+		{"", "", "18446744073709551616"},
+		{"", "", "05"},
+		{"identity", "", "3"},
+	} {
+		f.Add(s[0], s[1], s[2])
+	}
+	f.Fuzz(func(t *testing.T, te1, te2, cl string) {
+		var h flow.Headers
+		if te1 != "" {
+			h = append(h, flow.Field{Name: "Transfer-Encoding", Value: te1})
+		}
+		if te2 != "" {
+			h = append(h, flow.Field{Name: "transfer-encoding", Value: te2})
+		}
+		if cl != "" {
+			for v := range strings.SplitSeq(cl, "|") {
+				h = append(h, flow.Field{Name: "Content-Length", Value: v})
+			}
+		}
+		rf, rerr := RequestFraming(h)
+		if rerr != nil && !isProtocolError(rerr) {
+			t.Fatalf("RequestFraming error %T: %v", rerr, rerr)
+		}
+		sf, serr := ResponseFraming("GET", 200, h)
+		if serr != nil && !isProtocolError(serr) {
+			t.Fatalf("ResponseFraming error %T: %v", serr, serr)
+		}
+		if rerr == nil && IsChunked(h) != (rf.Kind == Chunked) || serr == nil && IsChunked(h) != (sf.Kind == Chunked) {
+			t.Fatalf("IsChunked %v, framed as %v / %v", IsChunked(h), rf, sf)
+		}
+		if rerr == nil && ValidateRequest("HTTP/1.1", h) == nil {
+			checkFramingDownstream(t, h, rf)
+		}
+		if serr == nil && ValidateResponse("HTTP/1.1", 200, h) == nil && sf.Kind != UntilClose {
+			checkFramingDownstream(t, h, sf)
+		}
 	})
 }
 
@@ -133,6 +309,12 @@ func FuzzChunkedReader(f *testing.F) {
 		"0\r\n\r\nGET / HTTP/1.1\r\n\r\n",
 		"+5\r\nhello\r\n0\r\n\r\n",
 		"ffffffffffffffff\r\n",
+		"ffffffffffffffffff\r\n",
+		"0x5\r\nhello\r\n0\r\n\r\n",
+		"3\r\nhello\r\n0\r\n\r\n",
+		"5\r\nhelloXX0\r\n\r\n",
+		"0\r\nBad Trailer\r\n\r\n",
+		"5;a\rb\r\nhello\r\n0\r\n\r\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -140,7 +322,11 @@ func FuzzChunkedReader(f *testing.F) {
 		cr := NewChunkedReader(bufio.NewReaderSize(bytes.NewReader(data), 16))
 		body, err := io.ReadAll(io.LimitReader(cr, 1<<20))
 		if err != nil {
-			checkReadError(t, err)
+			// Malformed or cut short, nothing else: the proxy answers
+			// the one 400 or 502 and the other as a disconnect.
+			if !isProtocolError(err) && err != io.ErrUnexpectedEOF {
+				t.Fatalf("unexpected error %T: %v", err, err)
+			}
 			if cr.Done() {
 				t.Fatal("Done after an error")
 			}

@@ -22,7 +22,12 @@ const DefaultMaxHeaderBytes = 256 << 10
 // ErrHeaderTooLarge is returned when a head exceeds the limit.
 var ErrHeaderTooLarge = errors.New("header section too large")
 
-// ProtocolError describes malformed HTTP/1 input.
+// ProtocolError describes malformed HTTP/1 input: bytes that break the
+// grammar, or framing that parsers along a chain could read differently
+// (RFC 9112 §6). It is never an I/O error: input that ends early gives
+// io.EOF or io.ErrUnexpectedEOF, a failed read the reader's own error. A
+// proxy answers a ProtocolError in a request (head or body) with 400 and one
+// in a response with 502, and names Msg as the reason.
 type ProtocolError struct{ Msg string }
 
 func (e *ProtocolError) Error() string { return e.Msg }
@@ -207,35 +212,145 @@ const (
 	AnyHeaderNames HeadOption = iota + 1
 )
 
-func anyNames(opts []HeadOption) bool {
+func nameRule(opts []HeadOption) int {
 	for _, o := range opts {
 		if o == AnyHeaderNames {
-			return true
+			return anyHeadNames
 		}
 	}
-	return false
+	return headNames
 }
 
 // ValidateHeaders refuses what mitmproxy's validate_inbound_headers
-// refuses besides invalid names: a message with both Transfer-Encoding and
-// Content-Length, which front and back ends may frame differently (request
-// smuggling; RFC 9112 §6.1).
+// refuses in any message besides invalid names (which ReadRequestHead and
+// ReadResponseHead refuse unless given AnyHeaderNames): framing that a
+// front end and a back end may read differently (request smuggling, RFC
+// 9112 §6.1 and §6.3):
+//   - both Transfer-Encoding and Content-Length;
+//   - more than one Transfer-Encoding field (one reader takes the first,
+//     another joins them);
+//   - a Transfer-Encoding or Content-Length value that RequestFraming and
+//     ResponseFraming refuse, even where the message has no body (a
+//     response to HEAD, a 304).
+//
+// ValidateRequest and ValidateResponse add the checks that depend on the
+// start line.
 func ValidateHeaders(h flow.Headers) error {
-	te, cl := false, false
+	te, cl := 0, 0
 	for _, f := range h {
-		te = te || strings.EqualFold(f.Name, "transfer-encoding")
-		cl = cl || strings.EqualFold(f.Name, "content-length")
+		switch {
+		case isFieldName(f.Name, "transfer-encoding"):
+			te++
+		case isFieldName(f.Name, "content-length"):
+			cl++
+		}
 	}
-	if te && cl {
-		return protoErr("received both a Transfer-Encoding and a Content-Length header, refusing as recommended in RFC 7230 Section 3.3.3 " +
-			"(disable the validate_inbound_headers option to skip this security check)")
+	switch {
+	case te > 0 && cl > 0:
+		return protoErr("received both a Transfer-Encoding and a Content-Length header, refusing as recommended in RFC 7230 Section 3.3.3 " + validateHint)
+	case te > 1:
+		return protoErr("received %d Transfer-Encoding headers (%q), refusing as they may be read differently downstream (RFC 9112 Section 6.1) "+validateHint,
+			te, truncate(joinFields(h, "transfer-encoding")))
+	case te == 1:
+		_, err := transferEncoding(h)
+		return err
+	case cl > 0:
+		_, err := contentLength(h)
+		return err
 	}
 	return nil
 }
 
+// validateHint ends the messages of checks that only validate_inbound_headers
+// makes (with it off the message is framed all the same).
+const validateHint = "(disable the validate_inbound_headers option to skip this security check)"
+
+// ValidateRequest is ValidateHeaders for a request of the given HTTP
+// version, with what mitmproxy's validate_inbound_headers adds for
+// requests: Transfer-Encoding only in HTTP/1.1 (RFC 9112 §6.1: an HTTP/1.0
+// message with it is to be treated as faulty framing) and only ending in
+// chunked (which RequestFraming refuses in any case).
+func ValidateRequest(proto string, h flow.Headers) error {
+	if err := ValidateHeaders(h); err != nil {
+		return err
+	}
+	te, err := transferEncoding(h)
+	switch {
+	case err != nil || !te.present:
+		return err
+	case proto != "HTTP/1.1":
+		return protoErr("received Transfer-Encoding %q in an %s request, refusing as RFC 9112 Section 6.1 asks "+validateHint, truncate(te.value), truncate(proto))
+	case !te.chunked:
+		return requestNotChunked(te)
+	}
+	return nil
+}
+
+// ValidateResponse is ValidateHeaders for a response, with what mitmproxy's
+// validate_inbound_headers adds for responses: Transfer-Encoding only in
+// HTTP/1.1 and never in a 1xx or 204 response (RFC 9112 §6.1).
+func ValidateResponse(proto string, status int, h flow.Headers) error {
+	if err := ValidateHeaders(h); err != nil {
+		return err
+	}
+	te, err := transferEncoding(h)
+	switch {
+	case err != nil || !te.present:
+		return err
+	case proto != "HTTP/1.1":
+		return protoErr("received Transfer-Encoding %q in an %s response, refusing as RFC 9112 Section 6.1 asks "+validateHint, truncate(te.value), truncate(proto))
+	case status/100 == 1 || status == 204:
+		return protoErr("received Transfer-Encoding %q in a %d response, refusing as RFC 9112 Section 6.1 asks "+validateHint, truncate(te.value), status)
+	}
+	return nil
+}
+
+// isFieldName reports whether name is want (lower case), ignoring ASCII case
+// only: strings.EqualFold also folds "ſ" (U+017F) to "s" and "K" (U+212A)
+// to "k", which a downstream parser would not.
+func isFieldName(name, want string) bool {
+	if len(name) != len(want) {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != want[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// joinFields joins the values of the fields named name (lower case) with
+// ", ", as one list (RFC 9110 §5.3).
+func joinFields(h flow.Headers, name string) string {
+	var b strings.Builder
+	n := 0
+	for _, f := range h {
+		if isFieldName(f.Name, name) {
+			if n > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(f.Value)
+			n++
+		}
+	}
+	return b.String()
+}
+
+// Name rules for parseFields.
+const (
+	headNames    = iota // tokens; validate_inbound_headers accepts others
+	anyHeadNames        // anything but empty (AnyHeaderNames)
+	trailerNames        // tokens, whatever the options
+)
+
 // parseFields parses header fields from a head's text after the start line,
-// ending with the empty line. anyName accepts names that are not tokens.
-func parseFields(s string, anyName bool) (flow.Headers, error) {
+// ending with the empty line, with names as the rule says.
+func parseFields(s string, names int) (flow.Headers, error) {
 	h := make(flow.Headers, 0, strings.Count(s, "\n"))
 	for {
 		var line string
@@ -268,8 +383,11 @@ func parseFields(s string, anyName bool) (flow.Headers, error) {
 			return nil, protoErr("invalid header line %q", truncate(line))
 		}
 		name := line[:colon]
-		for i := 0; i < len(name) && !anyName; i++ {
+		for i := 0; i < len(name) && names != anyHeadNames; i++ {
 			if !isTokenChar(name[i]) {
+				if names == trailerNames {
+					return nil, protoErr("invalid header name %q", truncate(name))
+				}
 				return nil, protoErr("invalid header name %q (disable the validate_inbound_headers option to accept it)", truncate(name))
 			}
 		}
@@ -312,7 +430,7 @@ func ReadRequestHead(br *bufio.Reader, maxBytes int, opts ...HeadOption) (*Reque
 	if !validProto(proto) {
 		return nil, protoErr("invalid HTTP version %q", truncate(proto))
 	}
-	h, err := parseFields(rest, anyNames(opts))
+	h, err := parseFields(rest, nameRule(opts))
 	if err != nil {
 		return nil, err
 	}
@@ -368,7 +486,7 @@ func ReadResponseHead(br *bufio.Reader, maxBytes int, opts ...HeadOption) (*Resp
 		}
 		reason = line[13:]
 	}
-	h, err := parseFields(rest, anyNames(opts))
+	h, err := parseFields(rest, nameRule(opts))
 	if err != nil {
 		return nil, err
 	}
@@ -411,39 +529,107 @@ func (f Framing) String() string {
 	return "unknown framing"
 }
 
-func isChunked(h flow.Headers) (present, chunked bool) {
-	te, ok := h.Lookup("transfer-encoding")
-	if !ok {
-		return false, false
-	}
-	last := te
-	if i := strings.LastIndexByte(te, ','); i >= 0 {
-		last = te[i+1:]
-	}
-	return true, strings.EqualFold(strings.TrimSpace(last), "chunked")
+// transferCoding is what a message's Transfer-Encoding fields say.
+type transferCoding struct {
+	present bool
+	chunked bool   // the codings end in chunked
+	value   string // the fields' values joined as one list
 }
 
-func contentLength(h flow.Headers) (int64, bool, error) {
-	var n int64 = -1
+// transferEncoding reads the Transfer-Encoding fields, joined as one list.
+// As mitmproxy, only the codings it knows are accepted (chunked, possibly
+// after one of gzip, deflate and compress; or one of those or identity
+// alone), compared without ASCII case and with optional whitespace around
+// the commas: anything else ("xchunked", "chunked, identity", "chunked,",
+// two chunked) is an error, whatever validate_inbound_headers says, since a
+// front end that reads it one way and a back end that reads it another is
+// how requests are smuggled (RFC 9112 §6.1, §11.2).
+func transferEncoding(h flow.Headers) (transferCoding, error) {
+	var te transferCoding
 	for _, f := range h {
-		if !strings.EqualFold(f.Name, "content-length") {
-			continue
-		}
-		for part := range strings.SplitSeq(f.Value, ",") {
-			part = strings.Trim(part, " \t")
-			// Content-Length = 1*DIGIT: ParseInt alone would take "+5" and
-			// "-0", which other parsers read differently.
-			m, err := strconv.ParseInt(part, 10, 64)
-			if err != nil || !isDigits(part) {
-				return 0, false, protoErr("invalid Content-Length %q", f.Value)
+		if isFieldName(f.Name, "transfer-encoding") {
+			if te.present {
+				te.value += ", "
 			}
-			if n != -1 && m != n {
-				return 0, false, protoErr("conflicting Content-Length values %q", strings.Join(h.GetAll("content-length"), ", "))
-			}
-			n = m
+			te.value += f.Value
+			te.present = true
 		}
 	}
-	return n, n != -1, nil
+	if !te.present {
+		return te, nil
+	}
+	switch normalizeCodings(te.value) {
+	case "chunked", "gzip,chunked", "deflate,chunked", "compress,chunked":
+		te.chunked = true
+	case "gzip", "deflate", "compress", "identity":
+	default:
+		return te, protoErr("unsupported Transfer-Encoding %q", truncate(te.value))
+	}
+	return te, nil
+}
+
+// IsChunked reports whether a message with these headers is to be written
+// with the chunked coding: whether its Transfer-Encoding fields end in
+// chunked as RequestFraming and ResponseFraming read them (field names in
+// ASCII case only, codings mitmproxy knows). A writer that decided
+// otherwise (flow.Headers.Get folds Unicode case) could chunk a body the
+// next hop frames by its Content-Length.
+func IsChunked(h flow.Headers) bool {
+	te, err := transferEncoding(h)
+	return err == nil && te.chunked
+}
+
+// normalizeCodings lowers ASCII letters and drops SP and HTAB around the
+// commas of a coding list; "" when it has anything but printable ASCII.
+func normalizeCodings(v string) string {
+	b := make([]byte, 0, len(v))
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c == ' ' || c == '\t':
+			continue // kept below only between two token characters
+		case c < 0x21 || c > 0x7e:
+			return ""
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		// Whitespace inside a coding ("chun ked") is not dropped.
+		if i > 0 && (v[i-1] == ' ' || v[i-1] == '\t') && len(b) > 0 && b[len(b)-1] != ',' && c != ',' {
+			b = append(b, ' ')
+		}
+		b = append(b, c)
+	}
+	return string(b)
+}
+
+func requestNotChunked(te transferCoding) error {
+	return protoErr("request Transfer-Encoding %q does not end in chunked: its body length cannot be determined (RFC 9112 Section 6.3)", truncate(te.value))
+}
+
+// contentLength reads the Content-Length fields: -1 when there are none.
+// A value is one decimal number without sign or leading zero, as mitmproxy
+// reads it: "+5", "0x5", "05" and lists ("5, 5") are errors, since other
+// parsers read them differently (or as another number). Several fields
+// must agree; identical ones are accepted (RFC 9110 §8.6).
+func contentLength(h flow.Headers) (int64, error) {
+	var n int64 = -1
+	for _, f := range h {
+		if !isFieldName(f.Name, "content-length") {
+			continue
+		}
+		v := trimOWS(f.Value) // as read, already trimmed
+		m, err := strconv.ParseInt(v, 10, 64)
+		switch {
+		case !isDigits(v) || len(v) > 1 && v[0] == '0':
+			return 0, protoErr("invalid Content-Length %q", truncate(v))
+		case err != nil:
+			return 0, protoErr("invalid Content-Length %q (too large)", truncate(v))
+		case n != -1 && m != n:
+			return 0, protoErr("conflicting Content-Length headers %q", truncate(joinFields(h, "content-length")))
+		}
+		n = m
+	}
+	return n, nil
 }
 
 func isDigits(s string) bool {
@@ -465,25 +651,34 @@ func isHexDigits(b []byte) bool {
 }
 
 // RequestFraming determines a request's body delimitation (RFC 9112 §6.3).
+// Transfer-Encoding overrides Content-Length (ValidateHeaders refuses the
+// two together), and must end in chunked; see transferEncoding and
+// contentLength for the values accepted. Errors are *ProtocolError: 400.
 func RequestFraming(h flow.Headers) (Framing, error) {
-	if te, chunked := isChunked(h); te {
-		if !chunked {
-			return Framing{}, protoErr("unsupported Transfer-Encoding %q in request", h.Get("transfer-encoding"))
-		}
-		return Framing{Kind: Chunked}, nil
-	}
-	n, ok, err := contentLength(h)
+	te, err := transferEncoding(h)
 	if err != nil {
 		return Framing{}, err
 	}
-	if !ok || n == 0 {
+	if te.present {
+		if !te.chunked {
+			return Framing{}, requestNotChunked(te)
+		}
+		return Framing{Kind: Chunked}, nil
+	}
+	n, err := contentLength(h)
+	if err != nil {
+		return Framing{}, err
+	}
+	if n <= 0 {
 		return Framing{Kind: NoBody}, nil
 	}
 	return Framing{Kind: Length, Length: n}, nil
 }
 
 // ResponseFraming determines a response's body delimitation, given the
-// request method it answers.
+// request method it answers (RFC 9112 §6.3). A Transfer-Encoding that does
+// not end in chunked (but that transferEncoding knows) runs until the
+// connection closes. Errors are *ProtocolError: 502.
 func ResponseFraming(method string, status int, h flow.Headers) (Framing, error) {
 	if method == "HEAD" || status/100 == 1 || status == 204 || status == 304 {
 		return Framing{Kind: NoBody}, nil
@@ -491,20 +686,23 @@ func ResponseFraming(method string, status int, h flow.Headers) (Framing, error)
 	if method == "CONNECT" && status/100 == 2 {
 		return Framing{Kind: NoBody}, nil
 	}
-	if te, chunked := isChunked(h); te {
-		if chunked {
+	te, err := transferEncoding(h)
+	if err != nil {
+		return Framing{}, err
+	}
+	if te.present {
+		if te.chunked {
 			return Framing{Kind: Chunked}, nil
 		}
 		return Framing{Kind: UntilClose}, nil
 	}
-	n, ok, err := contentLength(h)
-	if err != nil {
+	n, err := contentLength(h)
+	switch {
+	case err != nil:
 		return Framing{}, err
-	}
-	if ok {
-		if n == 0 {
-			return Framing{Kind: NoBody}, nil
-		}
+	case n == 0:
+		return Framing{Kind: NoBody}, nil
+	case n > 0:
 		return Framing{Kind: Length, Length: n}, nil
 	}
 	return Framing{Kind: UntilClose}, nil
@@ -616,10 +814,15 @@ func (l *lengthReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// ChunkedReader decodes the chunked transfer coding.
+// ChunkedReader decodes the chunked transfer coding (RFC 9112 §7.1).
+// Malformed input (a chunk size that is not 1*HEXDIG or does not fit an
+// int64, chunk data longer than its size, a bad trailer section) is a
+// *ProtocolError; input that ends early is io.ErrUnexpectedEOF. Either
+// sticks: later reads return it again.
 type ChunkedReader struct {
 	br       *bufio.Reader
 	left     int64
+	size     int64 // of the current chunk, for messages
 	started  bool
 	done     bool
 	err      error
@@ -629,6 +832,14 @@ type ChunkedReader struct {
 // NewChunkedReader decodes chunked data from br.
 func NewChunkedReader(br *bufio.Reader) *ChunkedReader { return &ChunkedReader{br: br} }
 
+// Limits on the lines of the chunked coding besides the data: generous for
+// chunk extensions, small enough that a sender cannot make the reader
+// buffer without bound.
+const (
+	maxChunkLine    = 4096
+	maxChunkDataEnd = 1024
+)
+
 func (c *ChunkedReader) Read(p []byte) (int, error) {
 	if c.err != nil {
 		return 0, c.err
@@ -636,47 +847,21 @@ func (c *ChunkedReader) Read(p []byte) (int, error) {
 	for c.left == 0 {
 		if c.started {
 			// CRLF after the previous chunk's data.
-			budget := 1024
+			budget := maxChunkDataEnd
 			line, err := readLine(c.br, &budget)
+			if err == ErrHeaderTooLarge || err == nil && len(line) != 0 {
+				return 0, c.fail(protoErr("chunk data longer than its size (%d bytes): no CRLF after it", c.size))
+			}
 			if err != nil {
 				return 0, c.fail(err)
 			}
-			if len(line) != 0 {
-				return 0, c.fail(protoErr("missing CRLF after chunk data"))
-			}
 		}
-		budget := 4096
-		line, err := readLine(c.br, &budget)
-		if err != nil {
+		if err := c.readSize(); err != nil {
 			return 0, c.fail(err)
 		}
-		c.started = true
-		if i := bytes.IndexByte(line, ';'); i >= 0 {
-			line = line[:i]
-		}
-		line = bytes.Trim(line, " \t")
-		// chunk-size = 1*HEXDIG: ParseInt alone would accept a sign.
-		size, err := strconv.ParseInt(string(line), 16, 64)
-		if err != nil || !isHexDigits(line) {
-			return 0, c.fail(protoErr("invalid chunk size %q", truncate(line)))
-		}
-		if size == 0 {
-			ts, err := readHead(c.br, DefaultMaxHeaderBytes, 0)
-			if err != nil {
-				return 0, c.fail(err)
-			}
-			tr, err := parseFields(ts, false)
-			if err != nil {
-				return 0, c.fail(err)
-			}
-			if len(tr) > 0 {
-				c.Trailers = tr
-			}
-			c.done = true
-			c.err = io.EOF
+		if c.done {
 			return 0, io.EOF
 		}
-		c.left = size
 	}
 	if int64(len(p)) > c.left {
 		p = p[:c.left]
@@ -684,12 +869,61 @@ func (c *ChunkedReader) Read(p []byte) (int, error) {
 	n, err := c.br.Read(p)
 	c.left -= int64(n)
 	if err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
 		return n, c.fail(err)
 	}
 	return n, nil
+}
+
+// readSize reads a chunk-size line, and after the last chunk the trailer
+// section.
+func (c *ChunkedReader) readSize() error {
+	budget := maxChunkLine
+	line, err := readLine(c.br, &budget)
+	if err == ErrHeaderTooLarge {
+		return protoErr("chunk size line longer than %d bytes", maxChunkLine)
+	}
+	if err != nil {
+		return err
+	}
+	c.started = true
+	if bytes.IndexByte(line, '\r') >= 0 || bytes.IndexByte(line, 0) >= 0 {
+		// As in a head (RFC 9112 §2.2): a bare CR ends the line for
+		// some parsers and not for others.
+		return protoErr("invalid character (CR or NUL) in chunk size line %q", truncate(line))
+	}
+	if i := bytes.IndexByte(line, ';'); i >= 0 {
+		line = line[:i] // chunk extensions are dropped, not forwarded
+	}
+	line = bytes.Trim(line, " \t")
+	// chunk-size = 1*HEXDIG: ParseInt alone would accept a sign or "0x".
+	if !isHexDigits(line) {
+		return protoErr("invalid chunk size %q", truncate(line))
+	}
+	size, err := strconv.ParseInt(string(line), 16, 64)
+	if err != nil {
+		return protoErr("chunk size %q too large", truncate(line))
+	}
+	if size > 0 {
+		c.left, c.size = size, size
+		return nil
+	}
+	ts, err := readHead(c.br, DefaultMaxHeaderBytes, 0)
+	if err == ErrHeaderTooLarge {
+		return protoErr("trailer section larger than %d bytes", DefaultMaxHeaderBytes)
+	}
+	if err != nil {
+		return err
+	}
+	tr, err := parseFields(ts, trailerNames)
+	if err != nil {
+		return protoErr("invalid trailer section: %v", err)
+	}
+	if len(tr) > 0 {
+		c.Trailers = tr
+	}
+	c.done = true
+	c.err = io.EOF
+	return nil
 }
 
 func (c *ChunkedReader) fail(err error) error {

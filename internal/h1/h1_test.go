@@ -325,9 +325,18 @@ func TestRequestFraming(t *testing.T) {
 		{"Content-Length", flow.NewHeaders("content-length", "42"), Framing{Kind: Length, Length: 42}, false},
 		{"Content-Length with OWS", flow.NewHeaders("Content-Length", " 7 "), Framing{Kind: Length, Length: 7}, false},
 		{"large Content-Length", flow.NewHeaders("Content-Length", "9223372036854775807"), Framing{Kind: Length, Length: 1<<63 - 1}, false},
-		// RFC 9110 §8.6: identical repeated values may be accepted.
-		{"repeated equal list", flow.NewHeaders("Content-Length", "5, 5"), Framing{Kind: Length, Length: 5}, false},
+		// RFC 9110 §8.6: identical repeated fields may be accepted; a list
+		// in one field is refused, as mitmproxy does (other parsers read
+		// "5, 5" as 5, 55 or an error).
 		{"repeated equal fields", flow.NewHeaders("Content-Length", "5", "content-length", "5"), Framing{Kind: Length, Length: 5}, false},
+		{"repeated equal list", flow.NewHeaders("Content-Length", "5, 5"), Framing{}, true},
+		{"list without space", flow.NewHeaders("Content-Length", "5,5"), Framing{}, true},
+		{"leading zero", flow.NewHeaders("Content-Length", "05"), Framing{}, true},
+		{"octal-looking", flow.NewHeaders("Content-Length", "010"), Framing{}, true},
+		{"space inside", flow.NewHeaders("Content-Length", "1 0"), Framing{}, true},
+		{"vertical tab", flow.NewHeaders("Content-Length", "\v5"), Framing{}, true},
+		{"non-ASCII digit", flow.NewHeaders("Content-Length", "\u0665"), Framing{}, true},
+		{"one of the fields invalid", flow.NewHeaders("Content-Length", "5", "Content-Length", "+5"), Framing{}, true},
 		{"conflicting fields", flow.NewHeaders("Content-Length", "5", "Content-Length", "6"), Framing{}, true},
 		{"conflicting list", flow.NewHeaders("Content-Length", "5,6"), Framing{}, true},
 		{"negative", flow.NewHeaders("Content-Length", "-1"), Framing{}, true},
@@ -343,6 +352,23 @@ func TestRequestFraming(t *testing.T) {
 		{"Chunked upper-case", flow.NewHeaders("transfer-encoding", "Chunked"), Framing{Kind: Chunked}, false},
 		{"chunked last of several codings", flow.NewHeaders("Transfer-Encoding", "gzip, chunked"), Framing{Kind: Chunked}, false},
 		{"chunked last over several fields", flow.NewHeaders("Transfer-Encoding", "gzip", "Transfer-Encoding", "chunked"), Framing{Kind: Chunked}, false},
+		{"OWS around the comma", flow.NewHeaders("Transfer-Encoding", "deflate \t,\t chunked"), Framing{Kind: Chunked}, false},
+		{"CHUNKED", flow.NewHeaders("Transfer-Encoding", "CHUNKED"), Framing{Kind: Chunked}, false},
+		{"name in odd case", flow.NewHeaders("tRANSFER-eNCODING", "chunked"), Framing{Kind: Chunked}, false},
+		// Only the codings mitmproxy knows, in the orders it knows: the
+		// rest is read differently by different parsers (RFC 9112 §6.1).
+		{"xchunked", flow.NewHeaders("Transfer-Encoding", "xchunked"), Framing{}, true},
+		{"chunked with a trailing comma", flow.NewHeaders("Transfer-Encoding", "chunked ,"), Framing{}, true},
+		{"chunked twice", flow.NewHeaders("Transfer-Encoding", "chunked, chunked"), Framing{}, true},
+		{"chunked in two fields", flow.NewHeaders("Transfer-Encoding", "chunked", "Transfer-Encoding", "chunked"), Framing{}, true},
+		{"identity, chunked", flow.NewHeaders("Transfer-Encoding", "identity, chunked"), Framing{}, true},
+		{"identity then chunked fields", flow.NewHeaders("Transfer-Encoding", "identity", "Transfer-Encoding", "chunked"), Framing{}, true},
+		{"unknown coding before chunked", flow.NewHeaders("Transfer-Encoding", "br, chunked"), Framing{}, true},
+		{"space inside the coding", flow.NewHeaders("Transfer-Encoding", "chun ked"), Framing{}, true},
+		{"quoted", flow.NewHeaders("Transfer-Encoding", `"chunked"`), Framing{}, true},
+		{"vertical tab", flow.NewHeaders("Transfer-Encoding", "chunked\v"), Framing{}, true},
+		{"Kelvin sign folds to k in Unicode only", flow.NewHeaders("Transfer-Encoding", "chun\u212aed"), Framing{}, true},
+		{"long s in the name is not Transfer-Encoding", flow.NewHeaders("Tran\u017ffer-Encoding", "chunked", "Content-Length", "3"), Framing{Kind: Length, Length: 3}, false},
 		// RFC 9112 §6.3 (3): Transfer-Encoding overrides Content-Length.
 		{"TE and CL: chunked wins", flow.NewHeaders("Content-Length", "10", "Transfer-Encoding", "chunked"), Framing{Kind: Chunked}, false},
 		{"TE and invalid CL", flow.NewHeaders("Content-Length", "x", "Transfer-Encoding", "chunked"), Framing{Kind: Chunked}, false},
@@ -350,6 +376,7 @@ func TestRequestFraming(t *testing.T) {
 		// cannot be delimited: 400.
 		{"chunked not last", flow.NewHeaders("Transfer-Encoding", "chunked, gzip"), Framing{}, true},
 		{"only gzip", flow.NewHeaders("Transfer-Encoding", "gzip"), Framing{}, true},
+		{"identity", flow.NewHeaders("Transfer-Encoding", "identity", "Content-Length", "5"), Framing{}, true},
 		{"empty TE", flow.NewHeaders("Transfer-Encoding", ""), Framing{}, true},
 	}
 	for _, tt := range tests {
@@ -394,13 +421,22 @@ func TestResponseFraming(t *testing.T) {
 		// (3)/(4): Transfer-Encoding.
 		{"chunked", "GET", 200, te, Framing{Kind: Chunked}, false},
 		{"chunked wins over CL", "GET", 200, flow.NewHeaders("Content-Length", "10", "Transfer-Encoding", "gzip, chunked"), Framing{Kind: Chunked}, false},
-		{"chunked not last: until close", "GET", 200, flow.NewHeaders("Transfer-Encoding", "chunked, gzip"), Framing{Kind: UntilClose}, false},
 		{"gzip only: until close", "POST", 200, flow.NewHeaders("Transfer-Encoding", "gzip", "Content-Length", "10"), Framing{Kind: UntilClose}, false},
+		{"identity: until close", "GET", 200, flow.NewHeaders("Transfer-Encoding", "identity"), Framing{Kind: UntilClose}, false},
+		// Codings mitmproxy does not know: 502, not read until close.
+		{"chunked, gzip", "GET", 200, flow.NewHeaders("Transfer-Encoding", "chunked, gzip"), Framing{}, true},
+		{"chunked, identity", "GET", 200, flow.NewHeaders("Transfer-Encoding", "chunked, identity"), Framing{}, true},
+		{"chunked and identity fields", "GET", 200, flow.NewHeaders("Transfer-Encoding", "chunked", "Transfer-Encoding", "identity"), Framing{}, true},
+		{"xchunked", "GET", 200, flow.NewHeaders("Transfer-Encoding", "xchunked"), Framing{}, true},
+		{"empty Transfer-Encoding", "GET", 200, flow.NewHeaders("Transfer-Encoding", ""), Framing{}, true},
+		{"bad Transfer-Encoding on a 304 is no body", "GET", 304, flow.NewHeaders("Transfer-Encoding", "xchunked"), Framing{Kind: NoBody}, false},
 		// (5)/(6): Content-Length.
 		{"Content-Length", "GET", 200, cl10, Framing{Kind: Length, Length: 10}, false},
 		{"Content-Length 0", "GET", 404, flow.NewHeaders("Content-Length", "0"), Framing{Kind: NoBody}, false},
 		{"conflicting Content-Length", "GET", 200, flow.NewHeaders("Content-Length", "10", "Content-Length", "11"), Framing{}, true},
 		{"invalid Content-Length", "GET", 200, flow.NewHeaders("Content-Length", "ten"), Framing{}, true},
+		{"Content-Length list", "GET", 200, flow.NewHeaders("Content-Length", "10, 10"), Framing{}, true},
+		{"negative Content-Length", "GET", 200, flow.NewHeaders("Content-Length", "-1"), Framing{}, true},
 		// (8): otherwise until the connection closes.
 		{"no framing", "GET", 200, nil, Framing{Kind: UntilClose}, false},
 		{"no framing on 500", "POST", 500, flow.NewHeaders("Content-Type", "text/plain"), Framing{Kind: UntilClose}, false},
@@ -410,6 +446,9 @@ func TestResponseFraming(t *testing.T) {
 		if (err != nil) != tt.wantErr {
 			t.Errorf("%s: err = %v, wantErr %v", tt.name, err, tt.wantErr)
 			continue
+		}
+		if err != nil && !isProtocolError(err) {
+			t.Errorf("%s: err %T, want *ProtocolError", tt.name, err)
 		}
 		if got != tt.want {
 			t.Errorf("%s: %+v, want %+v", tt.name, got, tt.want)
@@ -560,6 +599,7 @@ func TestChunkedReader(t *testing.T) {
 		{"several chunks", "1\r\na\r\n2\r\nbc\r\n3\r\ndef\r\n0\r\n\r\n", "abcdef", nil, ""},
 		{"upper and lower hex", "A\r\n0123456789\r\na\r\n0123456789\r\n0\r\n\r\n", "01234567890123456789", nil, ""},
 		{"leading zeros", "0005\r\nhello\r\n000\r\n\r\n", "hello", nil, ""},
+		{"many leading zeros", "000000000000000000005\r\nhello\r\n0\r\n\r\n", "hello", nil, ""},
 		{"extensions", "5;name=value;flag\r\nhello\r\n0;last\r\n\r\n", "hello", nil, ""},
 		{"extension with quoted string", "5;a=\"x;y\"\r\nhello\r\n0\r\n\r\n", "hello", nil, ""},
 		{"whitespace before extension", "5 ;ext\r\nhello\r\n0 \r\n\r\n", "hello", nil, ""},
@@ -614,7 +654,16 @@ func TestChunkedReaderErrors(t *testing.T) {
 		{"no CRLF after data", "5\r\nhelloXX\r\n0\r\n\r\n", nil},
 		{"chunk longer than its size", "3\r\nhello\r\n0\r\n\r\n", nil},
 		{"bad trailer", "0\r\nBad Trailer\r\n\r\n", nil},
-		{"size line too long", strings.Repeat("0", 5000) + "1\r\nx\r\n0\r\n\r\n", ErrHeaderTooLarge},
+		{"size line too long", strings.Repeat("0", 5000) + "1\r\nx\r\n0\r\n\r\n", nil},
+		{"long extension", "1;" + strings.Repeat("x", 5000) + "\r\nx\r\n0\r\n\r\n", nil},
+		{"data far longer than its size", "1\r\n" + strings.Repeat("x", 5000) + "\r\n0\r\n\r\n", nil},
+		{"bare CR in the size line", "5\r;x\r\nhello\r\n0\r\n\r\n", nil},
+		{"bare CR ending the size line", "5\r\r\nhello\r\n0\r\n\r\n", nil},
+		{"NUL in an extension", "5;\x00\r\nhello\r\n0\r\n\r\n", nil},
+		{"size in hex with a prefix and a sign", "-0x5\r\nhello\r\n0\r\n\r\n", nil},
+		{"trailer with a bare CR", "0\r\nX: a\rb\r\n\r\n", nil},
+		{"trailer continuation first", "0\r\n folded\r\n\r\n", nil},
+		{"trailer section too large", "0\r\nX: " + strings.Repeat("a", DefaultMaxHeaderBytes) + "\r\n\r\n", nil},
 		{"truncated in the size", "5", io.ErrUnexpectedEOF},
 		{"truncated in the data", "5\r\nhel", io.ErrUnexpectedEOF},
 		{"truncated after the data", "5\r\nhello", io.ErrUnexpectedEOF},
@@ -645,6 +694,26 @@ func TestChunkedReaderErrors(t *testing.T) {
 				t.Error("Done after an error")
 			}
 		})
+	}
+}
+
+// TestChunkedReaderErrorMessages: the reasons of issue 18's malformed
+// bodies, as the proxy's 400 or 502 page and log show them.
+func TestChunkedReaderErrorMessages(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"ffffffffffffffffff\r\n", `chunk size "ffffffffffffffffff" too large`},
+		{"0x5\r\nhello\r\n0\r\n\r\n", `invalid chunk size "0x5"`},
+		{"3\r\nhello\r\n0\r\n\r\n", "chunk data longer than its size (3 bytes): no CRLF after it"},
+		{"5\r\nhelloXX\r\n0\r\n\r\n", "chunk data longer than its size (5 bytes): no CRLF after it"},
+		{"5\r\nhello0\r\n\r\n", "chunk data longer than its size (5 bytes): no CRLF after it"},
+		{"0\r\nBad Trailer\r\n\r\n", `invalid trailer section: invalid header line "Bad Trailer"`},
+		{"0\r\nBad Name: x\r\n\r\n", `invalid trailer section: invalid header name "Bad Name"`},
+	} {
+		_, _, err := ReadBody(reader(tt.in), Framing{Kind: Chunked}, -1)
+		var pe *ProtocolError
+		if !errors.As(err, &pe) || pe.Msg != tt.want {
+			t.Errorf("%q: %v, want a *ProtocolError %q", tt.in, err, tt.want)
+		}
 	}
 }
 

@@ -8,28 +8,122 @@ import (
 	"github.com/mitmgo/mitmgo/flow"
 )
 
+// validateCase is one message for ValidateHeaders, ValidateRequest and
+// ValidateResponse: hint is whether the refusal names
+// validate_inbound_headers (it does when turning the option off lets the
+// message through).
+type validateCase struct {
+	name    string
+	headers flow.Headers
+	wantErr bool
+	hint    bool
+}
+
+func checkValidate(t *testing.T, tt validateCase, err error) {
+	t.Helper()
+	if (err != nil) != tt.wantErr {
+		t.Fatalf("error %v, want one: %v", err, tt.wantErr)
+	}
+	if err == nil {
+		return
+	}
+	if !isProtocolError(err) {
+		t.Errorf("error %T, want *ProtocolError", err)
+	}
+	if got := strings.Contains(err.Error(), "validate_inbound_headers"); got != tt.hint {
+		t.Errorf("error %q: names validate_inbound_headers: %v, want %v", err, got, tt.hint)
+	}
+}
+
 func TestValidateHeaders(t *testing.T) {
-	tests := []struct {
-		name    string
-		headers flow.Headers
-		wantErr bool
-	}{
-		{"none", nil, false},
-		{"content-length", flow.NewHeaders("Content-Length", "3"), false},
-		{"chunked", flow.NewHeaders("Transfer-Encoding", "chunked"), false},
-		{"both", flow.NewHeaders("transfer-encoding", "chunked", "CONTENT-LENGTH", "3"), true},
-		{"both, length first", flow.NewHeaders("Content-Length", "0", "Transfer-Encoding", "gzip, chunked"), true},
+	tests := []validateCase{
+		{"none", nil, false, false},
+		{"content-length", flow.NewHeaders("Content-Length", "3"), false, false},
+		{"repeated equal content-length", flow.NewHeaders("Content-Length", "3", "content-length", "3"), false, false},
+		{"chunked", flow.NewHeaders("Transfer-Encoding", "chunked"), false, false},
+		{"gzip, chunked", flow.NewHeaders("Transfer-Encoding", "gzip, chunked"), false, false},
+		{"identity", flow.NewHeaders("Transfer-Encoding", "identity"), false, false},
+		{"both", flow.NewHeaders("transfer-encoding", "chunked", "CONTENT-LENGTH", "3"), true, true},
+		{"both, length first", flow.NewHeaders("Content-Length", "0", "Transfer-Encoding", "gzip, chunked"), true, true},
+		{"two Transfer-Encoding fields", flow.NewHeaders("Transfer-Encoding", "chunked", "Transfer-Encoding", "chunked"), true, true},
+		{"gzip and chunked fields", flow.NewHeaders("Transfer-Encoding", "gzip", "transfer-encoding", "chunked"), true, true},
+		// Refused by the framing functions too: no hint, the option
+		// would not let them through.
+		{"xchunked", flow.NewHeaders("Transfer-Encoding", "xchunked"), true, false},
+		{"identity, chunked", flow.NewHeaders("Transfer-Encoding", "identity, chunked"), true, false},
+		{"content-length list", flow.NewHeaders("Content-Length", "5, 5"), true, false},
+		{"conflicting content-length", flow.NewHeaders("Content-Length", "5", "Content-Length", "6"), true, false},
+		{"negative content-length", flow.NewHeaders("Content-Length", "-1"), true, false},
+		// ASCII case only: these are other fields.
+		{"long s is not an s", flow.NewHeaders("Tran\u017ffer-Encoding", "chunked", "Content-Length", "1"), false, false},
 	}
 	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { checkValidate(t, tt, ValidateHeaders(tt.headers)) })
+	}
+}
+
+func TestValidateRequest(t *testing.T) {
+	te := flow.NewHeaders("Transfer-Encoding", "chunked")
+	for _, tt := range []struct {
+		proto string
+		validateCase
+	}{
+		{"HTTP/1.1", validateCase{"chunked", te, false, false}},
+		{"HTTP/1.1", validateCase{"content-length", flow.NewHeaders("Content-Length", "1"), false, false}},
+		{"HTTP/1.0", validateCase{"HTTP/1.0 with content-length", flow.NewHeaders("Content-Length", "1"), false, false}},
+		// RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding has
+		// faulty framing.
+		{"HTTP/1.0", validateCase{"HTTP/1.0 chunked", te, true, true}},
+		{"HTTP/1.1", validateCase{"gzip", flow.NewHeaders("Transfer-Encoding", "gzip"), true, false}},
+		{"HTTP/1.1", validateCase{"identity", flow.NewHeaders("Transfer-Encoding", "identity"), true, false}},
+		{"HTTP/1.1", validateCase{"both", flow.NewHeaders("Transfer-Encoding", "chunked", "Content-Length", "1"), true, true}},
+	} {
+		t.Run(tt.name, func(t *testing.T) { checkValidate(t, tt.validateCase, ValidateRequest(tt.proto, tt.headers)) })
+	}
+}
+
+func TestValidateResponse(t *testing.T) {
+	te := flow.NewHeaders("Transfer-Encoding", "chunked")
+	for _, tt := range []struct {
+		proto  string
+		status int
+		validateCase
+	}{
+		{"HTTP/1.1", 200, validateCase{"chunked", te, false, false}},
+		{"HTTP/1.1", 200, validateCase{"identity: until close", flow.NewHeaders("Transfer-Encoding", "identity"), false, false}},
+		{"HTTP/1.1", 304, validateCase{"304 chunked", te, false, false}},
+		{"HTTP/1.0", 200, validateCase{"HTTP/1.0 chunked", te, true, true}},
+		{"HTTP/1.1", 204, validateCase{"204 chunked", te, true, true}},
+		{"HTTP/1.1", 100, validateCase{"100 chunked", te, true, true}},
+		{"HTTP/1.1", 304, validateCase{"304 with a bad content-length", flow.NewHeaders("Content-Length", "x"), true, false}},
+		{"HTTP/1.1", 200, validateCase{"chunked, identity", flow.NewHeaders("Transfer-Encoding", "chunked, identity"), true, false}},
+	} {
 		t.Run(tt.name, func(t *testing.T) {
-			err := ValidateHeaders(tt.headers)
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("ValidateHeaders = %v, want error %v", err, tt.wantErr)
-			}
-			if err != nil && (!isProtocolError(err) || !strings.Contains(err.Error(), "validate_inbound_headers")) {
-				t.Errorf("error %v should be a protocol error naming the option", err)
-			}
+			checkValidate(t, tt.validateCase, ValidateResponse(tt.proto, tt.status, tt.headers))
 		})
+	}
+}
+
+func TestNormalizeCodings(t *testing.T) {
+	for in, want := range map[string]string{
+		"chunked":               "chunked",
+		"Chunked":               "chunked",
+		"GZIP ,\tChunked":       "gzip,chunked",
+		" \tchunked\t ":         "chunked",
+		"chunked ,":             "chunked,",
+		"chun ked":              "chun ked",
+		"chun \t ked":           "chun ked",
+		"chunked\x00":           "",
+		"chunked\x0b":           "",
+		"chun\u212aed":          "",
+		"gzip , , chunked":      "gzip,,chunked",
+		"x-gzip;q=1, chunked":   "x-gzip;q=1,chunked",
+		"":                      "",
+		"identity , chunked  ,": "identity,chunked,",
+	} {
+		if got := normalizeCodings(in); got != want {
+			t.Errorf("normalizeCodings(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
 
