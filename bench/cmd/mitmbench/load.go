@@ -31,8 +31,9 @@ const (
 	scenarioHTTPSNewConn = "https-newconn"
 )
 
-// scenarios lists them in the order they run and are reported.
-var scenarios = []string{scenarioHTTP, scenarioHTTPS, scenarioHTTPSNewConn}
+// scenarios lists them in the order they run and are reported (scenarioH2
+// is in h2client.go).
+var scenarios = []string{scenarioHTTP, scenarioHTTPS, scenarioHTTPSNewConn, scenarioH2}
 
 // loadConfig describes one load run.
 type loadConfig struct {
@@ -48,9 +49,12 @@ type loadConfig struct {
 	// tlsConfig is the client's TLS configuration, for the HTTPS
 	// scenarios. It must have no ClientSessionCache, so that every new
 	// connection pays for a full handshake.
-	tlsConfig   *tls.Config
-	path        string
-	conns       int
+	tlsConfig *tls.Config
+	path      string
+	conns     int
+	// streams is the number of concurrent streams per connection in the
+	// h2 scenario.
+	streams     int
 	duration    time.Duration
 	warmup      time.Duration
 	maxRequests int64
@@ -62,10 +66,13 @@ type loadConfig struct {
 	// the measured period begins and ends.
 	cpu func() time.Duration
 	// client selects the load generator: clientRaw (the harness's own
-	// minimal HTTP/1.1 client), clientNetHTTP (net/http's Client) or
-	// clientWrk (wrk, run as wrkBin).
-	client string
-	wrkBin string
+	// minimal HTTP/1.1 client), clientNetHTTP (net/http's Client),
+	// clientWrk (wrk, run as wrkBin) or, in the h2 scenario, clientH2load
+	// (h2load, run as h2loadBin); the h2 scenario's load generator is
+	// otherwise runH2's.
+	client    string
+	wrkBin    string
+	h2loadBin string
 }
 
 // Load generators (-client).
@@ -75,13 +82,14 @@ const (
 )
 
 // clientKinds are the load generators -client accepts.
-var clientKinds = []string{clientRaw, clientNetHTTP, clientWrk}
+var clientKinds = []string{clientRaw, clientNetHTTP, clientWrk, clientH2load}
 
 // clientDescriptions say what each load generator is, for the report.
 var clientDescriptions = map[string]string{
 	clientRaw:     "the harness's own HTTP/1.1 client, fastest",
 	clientNetHTTP: "net/http's Client, one per worker",
 	clientWrk:     "wrk, a load generator in C; latencies are its percentiles",
+	clientH2load:  "nghttp2's load generator in C, through the harness's relay: a CONNECT tunnel per connection",
 }
 
 // netHTTPClient is a net/http client for one worker: through the proxy when
@@ -133,6 +141,11 @@ type loadResult struct {
 	// only those).
 	pcts  map[float64]time.Duration
 	bytes int64
+	// alpn counts the connections by the protocol agreed on with
+	// whatever the client talked TLS to (h2 scenario; valid when
+	// hasALPN).
+	alpn    alpnCounts
+	hasALPN bool
 	// proxyCPU is the proxy's CPU time during the measured period; valid
 	// when hasCPU.
 	proxyCPU time.Duration
@@ -237,6 +250,12 @@ func connectTunnel(c net.Conn, addr string) error {
 func runLoad(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 	if cfg.client == clientWrk {
 		return runWrk(ctx, cfg, cfg.wrkBin)
+	}
+	if cfg.scenario == scenarioH2 {
+		if cfg.client == clientH2load {
+			return runH2load(ctx, cfg)
+		}
+		return runH2(ctx, cfg)
 	}
 	req := cfg.request()
 	newConn := cfg.scenario == scenarioHTTPSNewConn

@@ -9,9 +9,12 @@
 // time, peak RSS and CPU time.
 //
 // Scenarios: plain HTTP keep-alive, HTTPS keep-alive (CONNECT, then TLS with
-// the proxy's minted certificate), and HTTPS with a new connection and a
-// full handshake per request. With -script, the started proxies are also
-// measured with a script loaded (-s).
+// the proxy's minted certificate), HTTPS with a new connection and a full
+// handshake per request, and HTTP/2 (ALPN h2, -streams concurrent streams
+// per connection, with the Go client or h2load; the report says which
+// protocol each target agreed on, and when a proxy downgraded to HTTP/1.1).
+// With -script, the started proxies are also measured with a script loaded
+// (-s).
 //
 // Everything stays on 127.0.0.1 and every run is bounded by -d (and -n);
 // see bench/README.md.
@@ -40,6 +43,7 @@ import (
 
 type options struct {
 	conns        int
+	streams      int
 	duration     time.Duration
 	warmup       time.Duration
 	maxRequests  int64
@@ -59,6 +63,7 @@ type options struct {
 	originKind   string
 	clientKind   string
 	wrkBin       string
+	h2loadBin    string
 	compareNginx bool
 	nginxBin     string
 	sslInsecure  bool
@@ -71,11 +76,12 @@ func main() {
 	var o options
 	var bodies, scens, proxyArgs string
 	flag.IntVar(&o.conns, "c", 32, "concurrent connections (workers)")
+	flag.IntVar(&o.streams, "streams", 10, "h2 scenario: concurrent streams (requests in flight) per connection")
 	flag.DurationVar(&o.duration, "d", 5*time.Second, "measured duration of each run")
 	flag.DurationVar(&o.warmup, "warmup", 500*time.Millisecond, "unmeasured warm-up before each run")
 	flag.Int64Var(&o.maxRequests, "n", 0, "stop a run after this many measured requests (0: only -d bounds it)")
 	flag.StringVar(&bodies, "bodies", "small,large", "bodies to fetch: small (200 B), large (64 KiB)")
-	flag.StringVar(&scens, "scenarios", strings.Join(scenarios, ","), "scenarios to run: http (keep-alive), https (keep-alive), https-newconn (a new TLS connection per request)")
+	flag.StringVar(&scens, "scenarios", strings.Join(scenarios, ","), "scenarios to run: http (keep-alive), https (keep-alive), https-newconn (a new TLS connection per request), h2 (HTTP/2, -streams per connection)")
 	flag.StringVar(&o.proxy, "proxy", "", "also measure an already running proxy at host:port (loopback only)")
 	flag.StringVar(&o.proxyCA, "proxy-ca", "", "CA certificate (PEM) of the -proxy proxy, for the HTTPS scenarios")
 	flag.IntVar(&o.proxyPID, "proxy-pid", 0, "process ID of the -proxy proxy: report its CPU time per request and peak RSS")
@@ -87,8 +93,9 @@ func main() {
 	flag.StringVar(&o.script, "script", "", "also measure the started proxies with -s SCRIPT (a path, optionally followed by its arguments)")
 	flag.BoolVar(&o.scriptOnly, "script-only", false, "with -script, measure the started proxies only with the script")
 	flag.StringVar(&o.originKey, "origin-key", "p256", "key of the origin's certificate: "+strings.Join(originKeyTypes, " or "))
-	flag.StringVar(&o.clientKind, "client", clientRaw, "the load generator: raw (the harness's own, fastest Go client), nethttp (net/http's Client) or wrk (the C load generator, http scenario only)")
+	flag.StringVar(&o.clientKind, "client", clientRaw, "the load generator: raw (the harness's own, fastest Go client), nethttp (net/http's Client), wrk (the C load generator, http scenario only) or h2load (nghttp2's, h2 scenario only); h2 otherwise uses the harness's Go HTTP/2 client")
 	flag.StringVar(&o.wrkBin, "wrk-bin", "wrk", "wrk binary for -client wrk")
+	flag.StringVar(&o.h2loadBin, "h2load-bin", "h2load", "h2load binary for -client h2load")
 	flag.StringVar(&o.originKind, "origin", originRaw, "the origin's server: raw (the harness's own, fastest) or nethttp (a plain net/http server)")
 	flag.BoolVar(&o.compareNginx, "compare-nginx", false, "also measure nginx as a forward proxy in the http scenario, when installed")
 	flag.StringVar(&o.nginxBin, "nginx-bin", "nginx", "nginx binary for -compare-nginx")
@@ -140,8 +147,10 @@ type row struct {
 	err   error
 	note  string
 	// handshakes and resumed count the origin's TLS handshakes during the
-	// run (warm-up included), and those of them that resumed a session.
+	// run (warm-up included), and those of them that resumed a session;
+	// originALPN counts them by the protocol agreed on in ALPN.
 	handshakes, resumed int64
+	originALPN          alpnCounts
 }
 
 // procStats are the measurements of a started proxy.
@@ -185,6 +194,26 @@ func (o *options) validate() error {
 		if _, err := exec.LookPath(o.wrkBin); err != nil {
 			return fmt.Errorf("-client wrk: %s not found (apt-get install wrk, or -wrk-bin)", o.wrkBin)
 		}
+	}
+	if o.clientKind == clientH2load {
+		if slices.ContainsFunc(o.scenarios, func(s string) bool { return s != scenarioH2 }) {
+			return fmt.Errorf("-client h2load drives the h2 scenario only: add -scenarios h2")
+		}
+		if o.maxRequests > 0 {
+			return errors.New("-client h2load runs for -d; it has no -n")
+		}
+		if o.h2loadBin == "" {
+			o.h2loadBin = clientH2load
+		}
+		if _, err := exec.LookPath(o.h2loadBin); err != nil {
+			return fmt.Errorf("-client h2load: %s not found (apt-get install nghttp2-client, or -h2load-bin)", o.h2loadBin)
+		}
+	}
+	if o.streams == 0 {
+		o.streams = 10
+	}
+	if o.streams < 1 {
+		return errors.New("-streams must be positive")
 	}
 	if !slices.Contains(originKinds, o.originKind) {
 		return fmt.Errorf("unknown -origin %q (use %s)", o.originKind, strings.Join(originKinds, " or "))
@@ -404,17 +433,29 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			scenario: sc, target: firstNonEmpty(t.addr, org.addr()), viaProxy: t.addr != "", originAddr: org.addr(),
 			path: "/" + b, conns: o.conns, duration: o.duration, warmup: o.warmup,
 			maxRequests: o.maxRequests, ioTimeout: o.ioTimeout, client: o.clientKind, wrkBin: o.wrkBin,
+			streams: o.streams, h2loadBin: o.h2loadBin,
 		}
-		if sc != scenarioHTTP {
+		switch sc {
+		case scenarioHTTP:
+		case scenarioH2:
+			cfg.originAddr = org.h2Addr()
+			cfg.target = firstNonEmpty(t.addr, org.h2Addr())
+			cfg.tlsConfig = h2ClientTLS(clientTLS(t.roots))
+		default:
 			cfg.originAddr = org.tlsAddr()
 			cfg.target = firstNonEmpty(t.addr, org.tlsAddr())
 			cfg.tlsConfig = clientTLS(t.roots)
 		}
 		cfg.cpu = t.cpu
-		hs, rs := org.handshakes.Load(), org.resumed.Load()
+		hs, rs, alpn := org.handshakes.Load(), org.resumed.Load(), org.alpn()
 		res, err := runLoad(ctx, cfg)
+		if err != nil && ctx.Err() == nil {
+			// The table shows the first line; the whole story (a load
+			// generator's output) goes here.
+			fmt.Fprintf(stderr, "%s, %s, %s body: %v\n", t.name, sc, b, err)
+		}
 		rows = append(rows, row{target: t.name, scenario: sc, body: b, round: round, res: res, err: err,
-			handshakes: org.handshakes.Load() - hs, resumed: org.resumed.Load() - rs})
+			handshakes: org.handshakes.Load() - hs, resumed: org.resumed.Load() - rs, originALPN: org.alpn().sub(alpn)})
 	}
 	for round := 0; round < o.rounds; round++ {
 		for _, sc := range o.scenarios {
@@ -528,6 +569,7 @@ var scenarioTitles = map[string]string{
 	scenarioHTTP:         "http: plain HTTP, keep-alive (absolute-form requests to the proxy)",
 	scenarioHTTPS:        "https: HTTPS, keep-alive (CONNECT and one handshake per connection, before the warm-up)",
 	scenarioHTTPSNewConn: "https-newconn: HTTPS, a new connection per request (TCP, CONNECT, full handshake, one request, close)",
+	scenarioH2:           "h2: HTTP/2 over TLS, concurrent streams on keep-alive connections (CONNECT and one handshake offering ALPN h2, http/1.1 per connection, before the warm-up)",
 }
 
 // firstLine is an error's message up to the proxy output it may carry,
@@ -540,6 +582,13 @@ func firstLine(err error) string {
 	return lines[0] + " " + strings.TrimSpace(lines[len(lines)-1])
 }
 
+// errSummary is the first line of a failed run's error, for the report's
+// tables; the rest (a load generator's output) is on stderr.
+func errSummary(err error) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(err.Error()), "\n")
+	return line
+}
+
 func printReport(w io.Writer, o options, rows []row, procs []*procStats, skipped []string, loadBefore, loadAfter string) {
 	fmt.Fprintf(w, "\n%d connections, %v per run after %v warm-up, origin and proxies on 127.0.0.1\n",
 		o.conns, o.duration, o.warmup)
@@ -547,34 +596,55 @@ func printReport(w io.Writer, o options, rows []row, procs []*procStats, skipped
 		fmt.Fprintf(w, "%d rounds, the targets taking turns; figures are medians over the rounds, ratios the medians of each round's ratio\n", o.rounds)
 	}
 	fmt.Fprintf(w, "origin: %s (%s), %s certificate\n", o.originKind, originDescriptions[o.originKind], o.originKey)
-	fmt.Fprintf(w, "client: %s (%s)\n", o.clientKind, clientDescriptions[o.clientKind])
+	switch {
+	case o.clientKind == clientH2load:
+		fmt.Fprintf(w, "client: %s (%s)\n", o.clientKind, clientDescriptions[o.clientKind])
+	case slices.Equal(o.scenarios, []string{scenarioH2}):
+		fmt.Fprintf(w, "client: %s\n", h2ClientDescription)
+	default:
+		fmt.Fprintf(w, "client: %s (%s)\n", o.clientKind, clientDescriptions[o.clientKind])
+		if slices.Contains(o.scenarios, scenarioH2) {
+			fmt.Fprintf(w, "        h2: %s\n", h2ClientDescription)
+		}
+	}
 	fmt.Fprintf(w, "load average %s before, %s after, %d CPUs\n", loadBefore, loadAfter, runtime.NumCPU())
 	for _, sc := range o.scenarios {
 		fmt.Fprintf(w, "\n%s\n\n", scenarioTitles[sc])
+		if sc == scenarioH2 {
+			fmt.Fprintf(w, "%d connections x %d streams: up to %d requests in flight\n\n", o.conns, o.streams, o.conns*o.streams)
+		}
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "target\tbody\treq/s\tp50\tp99\treq/s ratio\tp50 ratio\tp99 ratio\tproxy CPU/req\terrors\t")
+		head := "target\tbody\treq/s\tp50\tp99\treq/s ratio\tp50 ratio\tp99 ratio\tproxy CPU/req\terrors\t"
+		if sc == scenarioH2 {
+			head += "ALPN\t"
+		}
+		fmt.Fprintln(tw, head)
 		var byRound []string
 		var failures []string
 		for _, b := range o.bodies {
 			for _, g := range groupRuns(rows, sc, b) {
 				if len(g.ok) == 0 {
 					if len(g.failed) > 0 {
-						fmt.Fprintf(tw, "%s\t%s\tfailed: %v\t\t\t\t\t\t\t\t\n", g.target, b, g.failed[0].err)
+						fmt.Fprintf(tw, "%s\t%s\tfailed: %s\t\t\t\t\t\t\t\t\n", g.target, b, errSummary(g.failed[0].err))
 					}
 					continue
 				}
 				// Some rounds failed, others not: the row is the
 				// others', the failures are listed below the table.
 				for _, r := range g.failed {
-					failures = append(failures, fmt.Sprintf("%s, %s body, round %d: %v", r.target, r.body, r.round+1, r.err))
+					failures = append(failures, fmt.Sprintf("%s, %s body, round %d: %s", r.target, r.body, r.round+1, errSummary(r.err)))
 				}
 				a := aggregate(g.ok, directRuns(rows, sc, b))
 				cpu := "-"
 				if a.requests > 0 && a.hasCPU {
 					cpu = fmtDur(a.cpu / time.Duration(a.requests))
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", g.target, b, a.rps,
+				line := fmt.Sprintf("%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t", g.target, b, a.rps,
 					fmtDur(a.p50), fmtDur(a.p99), fmtRatio(a.rpsRatio), fmtRatio(a.p50Ratio), fmtRatio(a.p99Ratio), cpu, a.errors)
+				if sc == scenarioH2 {
+					line += alpnCell(g.target, clientALPN(g.ok)) + "\t"
+				}
+				fmt.Fprintln(tw, line)
 				if o.rounds > 1 && g.target != "direct" && len(a.rpsRatios) > 0 {
 					byRound = append(byRound, fmt.Sprintf("  %s, %s body: %s", g.target, b, joinRatios(a.rpsRatios)))
 				}
@@ -592,6 +662,9 @@ func printReport(w io.Writer, o options, rows []row, procs []*procStats, skipped
 		}
 		if sc == scenarioHTTPSNewConn {
 			printResumed(w, o, rows)
+		}
+		if sc == scenarioH2 {
+			printALPN(w, o, rows)
 		}
 		for _, r := range rows {
 			if r.scenario == sc && r.note != "" {

@@ -349,7 +349,10 @@ func TestRunEndToEnd(t *testing.T) {
 		t.Fatalf("run: %v\n%s", err, log.String())
 	}
 	report := out.String()
-	for _, want := range []string{scenarioTitles[scenarioHTTP], scenarioTitles[scenarioHTTPS], scenarioTitles[scenarioHTTPSNewConn], "mitmgo +script", "start, cold", "origin TLS handshakes that resumed a session: direct, small: 0%"} {
+	for _, want := range []string{scenarioTitles[scenarioHTTP], scenarioTitles[scenarioHTTPS], scenarioTitles[scenarioHTTPSNewConn], scenarioTitles[scenarioH2],
+		"mitmgo +script", "start, cold", "origin TLS handshakes that resumed a session: direct, small: 0%",
+		// The tunnelling proxies leave ALPN to the origin.
+		"ALPN with the client, per connection (all rounds): direct h2 2; proxy " + proxy.addr() + " h2 2; mitmgo h2 2; mitmgo +script h2 2"} {
 		if !strings.Contains(report, want) {
 			t.Errorf("report lacks %q:\n%s", want, report)
 		}
@@ -357,9 +360,9 @@ func TestRunEndToEnd(t *testing.T) {
 	if strings.Contains(report, "failed") {
 		t.Errorf("a run failed:\n%s\n%s", report, log.String())
 	}
-	// 3 tables x 4 targets: direct, proxy, mitmgo, mitmgo +script.
-	if n := strings.Count(report, " small "); n != 12 {
-		t.Errorf("%d result rows, want 12:\n%s", n, report)
+	// 4 tables x 4 targets: direct, proxy, mitmgo, mitmgo +script.
+	if n := strings.Count(report, " small "); n != 16 {
+		t.Errorf("%d result rows, want 16:\n%s", n, report)
 	}
 	data, err := os.ReadFile(argsFile)
 	if err != nil {

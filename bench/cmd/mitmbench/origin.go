@@ -44,27 +44,33 @@ var originKinds = []string{originRaw, originNetHTTP}
 
 // originDescriptions name the kinds in the report.
 var originDescriptions = map[string]string{
-	originRaw:     "the harness's own HTTP/1.1 server",
-	originNetHTTP: "a plain Go net/http server",
+	originRaw:     "the harness's own HTTP/1.1 server, and its own HTTP/2 server for h2",
+	originNetHTTP: "a plain Go net/http server, with HTTP/2 for h2",
 }
 
 // origin is an HTTP/1.1 server on loopback: keep-alive, and a fixed body
 // per path, so that the proxy, not the origin, is what the benchmark
-// measures. It listens twice: plain HTTP on ln, and HTTPS on tlsLn with a
-// self-signed certificate for 127.0.0.1 made at start. Its kind says what
-// serves: the harness's own minimal server (raw) or net/http (nethttp).
+// measures. It listens three times: plain HTTP on ln, HTTPS on tlsLn with a
+// self-signed certificate for 127.0.0.1 made at start (ALPN http/1.1 only),
+// and HTTPS on h2Ln with the same certificate, offering ALPN h2 and
+// http/1.1 (see h2origin.go). Its kind says what serves: the harness's own
+// minimal servers (raw) or net/http (nethttp).
 type origin struct {
 	kind      string
 	ln        net.Listener
 	tlsLn     net.Listener
+	h2Ln      net.Listener
 	tlsConf   *tls.Config
+	h2Conf    *tls.Config
 	cert      *x509.Certificate
 	certPEM   []byte
 	responses map[string][]byte
-	wg        sync.WaitGroup
-	mu        sync.Mutex
-	conns     map[net.Conn]struct{}
-	closed    bool
+	// bodies are the bodies alone, by path, for HTTP/2.
+	bodies map[string][]byte
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+	closed bool
 	// servers are the net/http servers of a nethttp origin (plain, TLS).
 	servers []*http.Server
 	// handshakes counts completed TLS handshakes, so that tests can
@@ -72,6 +78,9 @@ type origin struct {
 	// resumed counts those that resumed an earlier session.
 	handshakes atomic.Int64
 	resumed    atomic.Int64
+	// alpnH2, alpnH1 and alpnNone count the handshakes by the protocol
+	// agreed on in ALPN (see alpnCounts).
+	alpnH2, alpnH1, alpnNone atomic.Int64
 }
 
 // originKeyTypes are the key types -origin-key accepts.
@@ -100,9 +109,15 @@ func startOrigin(kind, keyType string) (*origin, error) {
 		ln.Close()
 		return nil, fmt.Errorf("origin: %w", err)
 	}
+	h2Ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		ln.Close()
+		tlsLn.Close()
+		return nil, fmt.Errorf("origin: %w", err)
+	}
 	o := &origin{
-		kind: kind, ln: ln, tlsLn: tlsLn, cert: leaf, certPEM: certPEM,
-		responses: map[string][]byte{}, conns: map[net.Conn]struct{}{},
+		kind: kind, ln: ln, tlsLn: tlsLn, h2Ln: h2Ln, cert: leaf, certPEM: certPEM,
+		responses: map[string][]byte{}, bodies: map[string][]byte{}, conns: map[net.Conn]struct{}{},
 		tlsConf: &tls.Config{
 			Certificates: []tls.Certificate{cert},
 			NextProtos:   []string{"http/1.1"},
@@ -119,28 +134,34 @@ func startOrigin(kind, keyType string) (*origin, error) {
 		if cs.DidResume {
 			o.resumed.Add(1)
 		}
+		o.countALPN(cs.NegotiatedProtocol)
 		return nil
 	}
+	o.h2Conf = o.tlsConf.Clone()
+	o.h2Conf.NextProtos = h2Protos
 	for path, n := range bodySizes {
 		body := bytes.Repeat([]byte("x"), n)
 		head := "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " + strconv.Itoa(n) + "\r\n\r\n"
 		o.responses[path] = append([]byte(head), body...)
+		o.bodies[path] = body
 	}
 	if kind == originNetHTTP {
 		o.serveNetHTTP()
 		return o, nil
 	}
-	o.wg.Add(2)
-	go o.serve(ln, false)
-	go o.serve(tlsLn, true)
+	o.wg.Add(3)
+	go o.serve(ln, nil)
+	go o.serve(tlsLn, o.tlsConf)
+	go o.serve(h2Ln, o.h2Conf)
 	return o, nil
 }
 
-// serveNetHTTP serves both listeners with ordinary net/http servers: a
+// serveNetHTTP serves the listeners with ordinary net/http servers: a
 // handler that sets the headers and writes the body, as a Go origin would,
 // with net/http's defaults otherwise (it adds a Date header). HTTPS stays
-// HTTP/1.1: the listener offers only http/1.1 in ALPN, and TLSNextProto is
-// empty, so net/http does not set up HTTP/2.
+// HTTP/1.1 on tlsLn: the listener offers only http/1.1 in ALPN, and
+// TLSNextProto is empty, so net/http does not set up HTTP/2. On h2Ln,
+// net/http's own HTTP/2 server answers connections that agreed on h2.
 func (o *origin) serveNetHTTP() {
 	bodies := map[string][]byte{}
 	lengths := map[string]string{}
@@ -160,8 +181,8 @@ func (o *origin) serveNetHTTP() {
 		w.Header().Set("Content-Length", lengths[r.URL.Path])
 		w.Write(body)
 	})
-	listeners := []net.Listener{o.ln, tls.NewListener(o.tlsLn, o.tlsConf)}
-	for _, ln := range listeners {
+	listeners := []net.Listener{o.ln, tls.NewListener(o.tlsLn, o.tlsConf), tls.NewListener(o.h2Ln, o.h2Conf)}
+	for i, ln := range listeners {
 		srv := &http.Server{
 			Handler: handler,
 			// Bounds the TLS handshake and every request's header, so
@@ -171,6 +192,11 @@ func (o *origin) serveNetHTTP() {
 			// Clients that hang up mid-handshake (the end of a run) are
 			// no news; the load generator counts real errors.
 			ErrorLog: log.New(io.Discard, "", 0),
+		}
+		if i == 2 {
+			// nil: net/http configures HTTP/2 itself, for the
+			// connections whose handshake agreed on h2.
+			srv.TLSNextProto = nil
 		}
 		o.servers = append(o.servers, srv)
 		o.wg.Add(1)
@@ -191,7 +217,10 @@ func (o *origin) tlsAddr() string { return o.tlsLn.Addr().String() }
 // that stalls cannot keep a goroutine past close.
 const handshakeTimeout = 10 * time.Second
 
-func (o *origin) serve(ln net.Listener, useTLS bool) {
+// serve accepts connections on ln: plain HTTP/1.1 when conf is nil, else
+// TLS with conf, then HTTP/2 when the handshake agreed on h2 and HTTP/1.1
+// otherwise.
+func (o *origin) serve(ln net.Listener, conf *tls.Config) {
 	defer o.wg.Done()
 	for {
 		c, err := ln.Accept()
@@ -209,12 +238,16 @@ func (o *origin) serve(ln net.Listener, useTLS bool) {
 		o.wg.Add(1)
 		go func() {
 			defer o.wg.Done()
-			if useTLS {
-				tc := tls.Server(c, o.tlsConf)
+			if conf != nil {
+				tc := tls.Server(c, conf)
 				c.SetDeadline(time.Now().Add(handshakeTimeout))
 				if err := tc.Handshake(); err == nil {
 					c.SetDeadline(time.Time{})
-					o.handle(tc)
+					if tc.ConnectionState().NegotiatedProtocol == "h2" {
+						o.serveH2(tc)
+					} else {
+						o.handle(tc)
+					}
 				}
 				c.Close()
 			} else {
@@ -322,6 +355,7 @@ func (o *origin) close() {
 	o.mu.Unlock()
 	o.ln.Close()
 	o.tlsLn.Close()
+	o.h2Ln.Close()
 	o.wg.Wait()
 }
 
