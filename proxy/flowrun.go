@@ -266,6 +266,10 @@ func (r *flowRun) forward(reqStream *bodyStream) bool {
 	}
 	resp.RawContent, resp.Trailers = body, trailers
 	resp.TimestampEnd = nowSeconds()
+	if err := ex.waitRequest(); err != nil {
+		ex.finish(false)
+		return r.requestFailed(err)
+	}
 	// A connection kept for reuse is kept before the hook, one that closes
 	// is closed after it, as mitmproxy: the flow is printed before the
 	// "server disconnect" line.
@@ -284,6 +288,15 @@ func (r *flowRun) forward(reqStream *bodyStream) bool {
 	}
 	f.SetLive(false)
 	return true
+}
+
+// requestFailed ends a flow whose streamed request body could not be sent
+// while its response came.
+func (r *flowRun) requestFailed(err error) bool {
+	if rte := requestBodyError(err); rte != nil {
+		return r.fail(rte.msg, 0)
+	}
+	return r.fail("server disconnected while receiving the request body: "+describeIOError(err), 0)
 }
 
 // responseBodyError says why a response body could not be read.
@@ -324,6 +337,10 @@ func (r *flowRun) streamResponse(ex serverExchange, body *bodyStream) bool {
 		}
 	}
 	resp.TimestampEnd = nowSeconds()
+	if err := ex.waitRequest(); err != nil {
+		ex.finish(false)
+		return r.requestFailed(err)
+	}
 	if ex.reusable() {
 		ex.finish(true)
 	}

@@ -317,6 +317,38 @@ type h2Exchange struct {
 	s    *h2.Stream
 	conn *h2Upstream
 	body *h2Body
+	// sent reports the end of a streamed request body, which goes on
+	// while the response comes; nil when the request was sent whole.
+	sent    chan requestSent
+	req     *flow.Request
+	reqBody *bodyStream
+}
+
+// requestSent is how a streamed request body ended.
+type requestSent struct {
+	trailers flow.Headers
+	err      error
+	end      float64
+}
+
+// waitRequest waits until a streamed request body has gone to the server
+// and records its end in the request.
+func (x *h2Exchange) waitRequest() error {
+	if x.sent == nil {
+		return nil
+	}
+	sent := <-x.sent
+	x.sent = nil
+	x.applySent(x.req, x.reqBody, sent)
+	return sent.err
+}
+
+func (x *h2Exchange) applySent(req *flow.Request, body *bodyStream, sent requestSent) {
+	req.Trailers = sent.trailers
+	if body.store {
+		req.RawContent = body.stored
+	}
+	req.TimestampEnd = sent.end
 }
 
 func (x *h2Exchange) responseBody() bodyReader { return x.body }
@@ -326,12 +358,17 @@ func (x *h2Exchange) framingName() string      { return "HTTP/2 DATA" }
 func (x *h2Exchange) serverStream() *stream    { return nil }
 
 // finish ends the exchange; a stream the server has not finished is reset
-// (the client went away, an addon killed the flow).
+// (the client went away, an addon killed the flow), which also ends a
+// streamed request body still being sent.
 func (x *h2Exchange) finish(bool) {
 	select {
 	case <-x.s.Done():
 	default:
 		x.s.Reset(http2.ErrCodeCancel)
+	}
+	if x.sent != nil {
+		<-x.sent
+		x.sent = nil
 	}
 }
 
@@ -369,6 +406,7 @@ func (u *upstream) h2RoundTrip(ctx context.Context, c *h2Upstream, f *flow.HTTPF
 		s.Reset(http2.ErrCodeCancel)
 		return nil, err
 	}
+	x := &h2Exchange{s: s, conn: c}
 	if !end {
 		sink := h2Sink{s: s, end: func(tr flow.Headers) error {
 			if len(tr) > 0 {
@@ -377,15 +415,18 @@ func (u *upstream) h2RoundTrip(ctx context.Context, c *h2Upstream, f *flow.HTTPF
 			return s.CloseWrite()
 		}}
 		if body != nil {
-			trailers, err := body.copyTo(sink, &u.s.bodies)
-			req.Trailers = trailers
-			if body.store {
-				req.RawContent = body.stored
-			}
-			req.TimestampEnd = nowSeconds()
-			if err != nil {
-				return fail(err)
-			}
+			// A streamed request goes on while the response comes:
+			// gRPC's bidirectional streams answer each message before
+			// the request ends. The flow learns how it ended in
+			// waitRequest, on its own goroutine.
+			x.sent = make(chan requestSent, 1)
+			go func() {
+				trailers, err := body.copyTo(sink, &u.s.bodies)
+				if err != nil {
+					s.Reset(http2.ErrCodeCancel)
+				}
+				x.sent <- requestSent{trailers, err, nowSeconds()}
+			}()
 		} else {
 			if len(full) > 0 {
 				if err := sink.write(full); err != nil {
@@ -400,6 +441,12 @@ func (u *upstream) h2RoundTrip(ctx context.Context, c *h2Upstream, f *flow.HTTPF
 	for {
 		fields, err := s.ReadHeader(ctx)
 		if err != nil {
+			if x.sent != nil {
+				if sent := <-x.sent; sent.err != nil {
+					x.applySent(req, body, sent)
+					return nil, sent.err
+				}
+			}
 			return fail(err)
 		}
 		status, headers, err := h2Response(fields)
@@ -419,7 +466,9 @@ func (u *upstream) h2RoundTrip(ctx context.Context, c *h2Upstream, f *flow.HTTPF
 			Message:    flow.Message{HTTPVersion: "HTTP/2.0", Headers: headers, TimestampStart: nowSeconds()},
 			StatusCode: status,
 		}
-		return &h2Exchange{s: s, conn: c, body: &h2Body{s: s, n: contentLength(fields)}}, nil
+		x.body = &h2Body{s: s, n: contentLength(fields)}
+		x.req, x.reqBody = req, body
+		return x, nil
 	}
 }
 

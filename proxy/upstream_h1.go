@@ -39,6 +39,10 @@ type serverExchange interface {
 	// serverStream is the server connection's stream, for a 101 Switching
 	// Protocols; nil over HTTP/2.
 	serverStream() *stream
+	// waitRequest waits until the request body has gone to the server
+	// (over HTTP/2 a streamed one goes on while the response comes) and
+	// returns how that went.
+	waitRequest() error
 }
 
 // h1Exchange is one request's round trip with a server over HTTP/1.
@@ -56,6 +60,7 @@ func (x *h1Exchange) reusable() bool           { return x.reuse }
 func (x *h1Exchange) server() *flow.Server     { return x.sc.server }
 func (x *h1Exchange) framingName() string      { return x.framing.String() }
 func (x *h1Exchange) serverStream() *stream    { return x.sc.st }
+func (x *h1Exchange) waitRequest() error       { return nil }
 
 func (x *h1Exchange) finish(reuse bool) {
 	if reuse && x.reuse {
