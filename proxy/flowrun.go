@@ -149,6 +149,11 @@ func (r *flowRun) afterHook() bool {
 // is non-zero) sends the client an error page. The exchange ends.
 func (r *flowRun) fail(msg string, status int) bool {
 	f := r.f
+	if cause := context.Cause(r.ctx); r.ctx.Err() != nil && cause != context.Canceled {
+		// What ended the client's side says best what happened
+		// ("stream reset by client (CANCEL)").
+		msg, status = cause.Error(), 0
+	}
 	if f.Error == nil {
 		f.Error = flow.NewError(msg)
 	}
@@ -231,6 +236,9 @@ func (r *flowRun) forward(reqStream *bodyStream) bool {
 		}
 		return r.fail(err.Error(), 502)
 	}
+	// A client that goes away while the server is still answering (an
+	// HTTP/2 stream reset) ends the server's side too.
+	defer context.AfterFunc(r.ctx, ex.abort)()
 	resp := f.Response
 	if cfg.Debug {
 		r.cc.log.Debug(fmt.Sprintf("response head: %s %d %s, %d header fields, body %s, server connection %s", resp.HTTPVersion, resp.StatusCode, resp.Reason,

@@ -169,6 +169,7 @@ func (w *h1Responder) interim(status int, reason string, h flow.Headers) error {
 }
 
 func (w *h1Responder) respond(r *flow.Response, headRequest bool) error {
+	r = asHTTP1Response(r, false)
 	if !headRequest && bodyAllowed(r.StatusCode) && !hasFraming(r.Headers) {
 		w.closeAfter = true
 	}
@@ -183,12 +184,62 @@ func (w *h1Responder) respond(r *flow.Response, headRequest bool) error {
 }
 
 func (w *h1Responder) startBody(r *flow.Response) (bodySink, error) {
+	r = asHTTP1Response(r, true)
 	h1.WriteResponseHead(w.st.w, r.HTTPVersion, r.StatusCode, r.Reason, r.Headers)
 	chunked := h1.IsChunked(r.Headers)
 	if !chunked && !hasFraming(r.Headers) {
 		w.closeAfter = true
 	}
 	return h1Sink{w: w.st.w, chunked: chunked}, nil
+}
+
+// asHTTP1Response is how a response that came over HTTP/2 goes to an
+// HTTP/1 client: version HTTP/1.1, the reason phrase for its status (as
+// mitmproxy), and a Content-Length, or chunks when streamed, where it has
+// neither (an HTTP/2 body needs none; without one the connection would
+// have to close after it). The flow's response is left as it came.
+func asHTTP1Response(r *flow.Response, streamed bool) *flow.Response {
+	if r.HTTPVersion != "HTTP/2.0" && r.HTTPVersion != "HTTP/3" {
+		return r
+	}
+	c := *r
+	c.HTTPVersion, c.Reason = "HTTP/1.1", flow.ReasonPhrase(r.StatusCode)
+	if bodyAllowed(r.StatusCode) && !hasFraming(r.Headers) {
+		c.Headers = r.Headers.Clone()
+		if streamed || len(r.Trailers) > 0 {
+			c.Headers.Add("transfer-encoding", "chunked")
+		} else {
+			c.Headers.Add("content-length", strconv.Itoa(len(r.RawContent)))
+		}
+	}
+	return &c
+}
+
+// asHTTP1Request is the head of a request that came over HTTP/2 as it goes
+// to an HTTP/1 server, as mitmproxy forms it: HTTP/1.1, a Host header from
+// the authority, Cookie headers joined into one (HTTP/1 allows only one);
+// and a Content-Length, or chunks when streamed or with trailers, where
+// it has neither. The flow's request is left as it came.
+func asHTTP1Request(req *flow.Request, streamed bool) (proto string, h flow.Headers) {
+	if req.HTTPVersion != "HTTP/2.0" && req.HTTPVersion != "HTTP/3" {
+		return req.HTTPVersion, req.Headers
+	}
+	h = req.Headers.Clone()
+	if !h.Has("host") && req.Authority != "" {
+		h.Insert(0, "Host", req.Authority)
+	}
+	if cookies := h.GetAll("cookie"); len(cookies) > 1 {
+		h.Set("cookie", strings.Join(cookies, "; "))
+	}
+	if !hasFraming(h) {
+		switch {
+		case streamed || len(req.Trailers) > 0:
+			h.Add("transfer-encoding", "chunked")
+		case len(req.RawContent) > 0:
+			h.Add("content-length", strconv.Itoa(len(req.RawContent)))
+		}
+	}
+	return "HTTP/1.1", h
 }
 
 func (w *h1Responder) errorPage(status int, msg string) {

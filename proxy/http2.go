@@ -61,14 +61,16 @@ func (cc *clientConn) h2Stream(s *h2.Stream, t *target) {
 	} else {
 		f.ServerConn = flow.NewServer(flow.Address{Host: req.Host, Port: req.Port})
 	}
-	// The flow's context ends with the client's stream, so that a client
-	// that resets it stops the server's stream too.
-	ctx, cancel := context.WithCancel(cc.ctx)
-	defer cancel()
+	// The flow's context ends when the client resets its stream, so that
+	// the server's stream is reset too, and the flow's error says why.
+	ctx, cancel := context.WithCancelCause(cc.ctx)
+	defer cancel(nil)
 	go func() {
 		select {
 		case <-s.Done():
-			cancel()
+			if err := s.Err(); err != nil {
+				cancel(err)
+			}
 		case <-ctx.Done():
 		}
 	}()
@@ -356,6 +358,7 @@ func (x *h2Exchange) reusable() bool           { return true }
 func (x *h2Exchange) server() *flow.Server     { return x.conn.sc.server }
 func (x *h2Exchange) framingName() string      { return "HTTP/2 DATA" }
 func (x *h2Exchange) serverStream() *stream    { return nil }
+func (x *h2Exchange) abort()                   { x.s.Reset(http2.ErrCodeCancel) }
 
 // finish ends the exchange; a stream the server has not finished is reset
 // (the client went away, an addon killed the flow), which also ends a

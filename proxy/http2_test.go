@@ -11,11 +11,14 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,6 +26,7 @@ import (
 
 	"github.com/mitmgo/mitmgo/addons/tlsconfig"
 	"github.com/mitmgo/mitmgo/flow"
+	"github.com/mitmgo/mitmgo/internal/h2"
 	"github.com/mitmgo/mitmgo/internal/testutil"
 )
 
@@ -352,5 +356,269 @@ func TestHTTP2ManyStreamsOneSlow(t *testing.T) {
 	release()
 	if r := <-slow; r.err != nil || r.body != "late" {
 		t.Errorf("slow stream: %q, %v", r.body, r.err)
+	}
+}
+
+// TestHTTP2ClientReset: a client that resets its stream while the server is
+// still answering gets the server's stream reset too, and the flow's error
+// says the client reset it, in mitmproxy's words.
+func TestHTTP2ClientReset(t *testing.T) {
+	addr, roots, rec := startH2Proxy(t)
+	serverSawCancel := make(chan struct{})
+	mux := http.NewServeMux()
+	mux.HandleFunc("/hang", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(200)
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+		close(serverSawCancel)
+	})
+	srv := httptest.NewUnstartedServer(mux)
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	c := h2Client(addr, roots)
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/hang", nil)
+	done := make(chan error, 1)
+	go func() {
+		resp, err := c.Do(req)
+		if err == nil {
+			_, err = io.ReadAll(resp.Body)
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	testutil.Eventually(t, 5*time.Second, func() bool { return slices.Contains(rec.Events(), "responseheaders") }, "the request did not reach the server")
+	cancel() // the Go client resets the stream (RST_STREAM CANCEL)
+	<-done
+	select {
+	case <-serverSawCancel:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the server's stream was not reset")
+	}
+	testutil.Eventually(t, 5*time.Second, func() bool {
+		for _, f := range rec.Flows() {
+			if f.Error != nil && f.Error.Msg == "stream reset by client (CANCEL)" {
+				return true
+			}
+		}
+		return false
+	}, "no flow error from the reset: %v", rec.Events())
+}
+
+// TestHTTP2ServerReset: a server that resets a stream before its response
+// is complete gets the client a 502 saying so, as mitmproxy; when the
+// response is streamed and its head went out already, the client's stream
+// is reset instead.
+func TestHTTP2ServerReset(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/early", func(w http.ResponseWriter, r *http.Request) { panic(http.ErrAbortHandler) })
+	mux.HandleFunc("/late", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "100")
+		w.Write([]byte("partial"))
+		w.(http.Flusher).Flush()
+		panic(http.ErrAbortHandler)
+	})
+	srv := httptest.NewUnstartedServer(mux)
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	for _, streamed := range []bool{false, true} {
+		t.Run(fmt.Sprint("streamed=", streamed), func(t *testing.T) {
+			var sets []string
+			if streamed {
+				sets = []string{"stream_large_bodies=1"}
+			}
+			addr, roots, rec := startH2Proxy(t, sets...)
+			c := h2Client(addr, roots)
+			for _, path := range []string{"/early", "/late"} {
+				resp, err := c.Get(srv.URL + path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if streamed && path == "/late" {
+					if err == nil {
+						t.Errorf("%s: the client got a complete response: %d %q", path, resp.StatusCode, b)
+					}
+					continue
+				}
+				if resp.StatusCode != 502 || !strings.Contains(string(b), "stream reset by client (INTERNAL_ERROR)") {
+					t.Errorf("%s: %d %s", path, resp.StatusCode, b)
+				}
+			}
+			testutil.Eventually(t, 5*time.Second, func() bool {
+				n := 0
+				for _, f := range rec.Flows() {
+					if f.Error != nil && strings.Contains(f.Error.Msg, "stream reset by client (INTERNAL_ERROR)") {
+						n++
+					}
+				}
+				return n == 2
+			}, "flow errors: %v", rec.Events())
+		})
+	}
+}
+
+// TestHTTP2PriorKnowledgeInTunnel: a client that speaks HTTP/2 without TLS
+// in a CONNECT tunnel (prior knowledge) is served as HTTP/2; the plain
+// server behind gets HTTP/1.1, as from mitmproxy.
+func TestHTTP2PriorKnowledgeInTunnel(t *testing.T) {
+	origin := testutil.HTTPOrigin(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.Proto+" "+r.Host)
+	}))
+	addr, _, rec := startH2Proxy(t)
+	target := strings.TrimPrefix(origin.URL, "http://")
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http2.Transport{
+		AllowHTTP: true,
+		DialTLSContext: func(ctx context.Context, _, a string, _ *tls.Config) (net.Conn, error) {
+			conn, br, status := testutil.ConnectTunnel(t, addr, a)
+			if status != "HTTP/1.1 200 Connection established" || br.Buffered() > 0 {
+				return nil, fmt.Errorf("CONNECT: %s", status)
+			}
+			conn.SetDeadline(time.Time{})
+			return conn, nil
+		},
+	}}
+	resp, err := c.Get("http://" + target + "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.Proto != "HTTP/2.0" || string(b) != "HTTP/1.1 "+target {
+		t.Errorf("client %s, origin saw %q", resp.Proto, b)
+	}
+	testutil.Eventually(t, 5*time.Second, func() bool {
+		fs := rec.Flows()
+		return len(fs) == 1 && fs[0].Request.HTTPVersion == "HTTP/2.0" && fs[0].Response.HTTPVersion == "HTTP/1.1"
+	}, "flows: %v", rec.Events())
+}
+
+// TestHTTP2ServerGoAway: a server that says GOAWAY after a response gets
+// the proxy's next request on a new connection; the client notices
+// nothing.
+func TestHTTP2ServerGoAway(t *testing.T) {
+	cert := httptest.NewTLSServer(http.NotFoundHandler())
+	cfg := cert.TLS.Clone()
+	cert.Close()
+	cfg.NextProtos = []string{"h2"}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var conns sync.WaitGroup
+	t.Cleanup(conns.Wait)
+	var accepted atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			conns.Add(1)
+			go func() {
+				defer conns.Done()
+				sc := h2.NewServerConn(c, c, h2.Settings{}, slog.New(slog.DiscardHandler))
+				sc.Serve(context.Background(), func(s *h2.Stream) {
+					io.Copy(io.Discard, s)
+					s.WriteHeader([]h2.Field{{Name: ":status", Value: "200"}}, false)
+					fmt.Fprintf(s, "conn %d", accepted.Load())
+					s.CloseWrite()
+					// Every connection takes one request, then goes away
+					// gracefully.
+					sc.Shutdown()
+				})
+			}()
+		}
+	}()
+	addr, roots, _ := startH2Proxy(t)
+	c := h2Client(addr, roots)
+	for i := 1; i <= 3; i++ {
+		resp, err := c.Get("https://" + ln.Addr().String() + "/")
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if want := fmt.Sprint("conn ", i); string(b) != want {
+			t.Errorf("request %d: %q, want %q", i, b, want)
+		}
+	}
+}
+
+// TestHTTP2ClientGoAway: a client that says GOAWAY while a stream is in
+// flight gets that stream's response, then the proxy closes the
+// connection, and the server connection with it.
+func TestHTTP2ClientGoAway(t *testing.T) {
+	addr, roots, rec := startH2Proxy(t)
+	srv, release := h2Origin(t, []string{"h2"})
+	conn, err := tunnelDialer(addr, roots, []string{"h2"})(context.Background(), "tcp", strings.TrimPrefix(srv.URL, "https://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, err := (&http2.Transport{}).NewClientConn(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		body string
+		err  error
+	}
+	slow := make(chan result, 1)
+	go func() {
+		req, _ := http.NewRequest("GET", srv.URL+"/slow", nil)
+		resp, err := cc.RoundTrip(req)
+		if err != nil {
+			slow <- result{err: err}
+			return
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		slow <- result{string(b), err}
+	}()
+	testutil.Eventually(t, 5*time.Second, func() bool { return slices.Contains(rec.Events(), "responseheaders") }, "the slow request did not reach the server")
+	shut := make(chan error, 1)
+	go func() { shut <- cc.Shutdown(context.Background()) }()
+	release()
+	if r := <-slow; r.err != nil || r.body != "late" {
+		t.Errorf("in-flight stream after GOAWAY: %q, %v", r.body, r.err)
+	}
+	if err := <-shut; err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+	testutil.Eventually(t, 5*time.Second, func() bool {
+		ev := rec.Events()
+		return slices.Contains(ev, "client_disconnected") && slices.Contains(ev, "server_disconnected")
+	}, "the connections were not closed: %v", rec.Events())
+}
+
+// TestReplayHTTP2: a replayed HTTP/2 flow goes out over HTTP/2 where the
+// server offers it, an HTTP/1.1 one over HTTP/1.1.
+func TestReplayHTTP2(t *testing.T) {
+	srv, _ := h2Origin(t, []string{"h2", "http/1.1"})
+	confdir := t.TempDir()
+	p, _ := listenProxy(t, []any{tlsconfig.New()}, "confdir="+confdir, "ssl_insecure=true")
+	host, port, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "https://"))
+	var portN int
+	fmt.Sscan(port, &portN)
+	for _, version := range []string{"HTTP/2.0", "HTTP/1.1"} {
+		f := flow.NewHTTPFlow(nil, nil)
+		f.Request = &flow.Request{
+			Message: flow.Message{HTTPVersion: version, Headers: flow.NewHeaders("Host", srv.URL[len("https://"):], "Content-Length", "4"), RawContent: []byte("body")},
+			Method:  "POST", Scheme: "https", Host: host, Port: portN, Path: "/replay",
+		}
+		if err := p.Send(context.Background(), f); err != nil {
+			t.Fatalf("%s: %v", version, err)
+		}
+		if got := f.Response.Headers.Get("x-proto"); got != version || f.Response.HTTPVersion != version {
+			t.Errorf("%s replayed as %s (response %s)", version, got, f.Response.HTTPVersion)
+		}
+		if f.Response.Headers.Get("x-body-len") != "4" || string(f.Response.RawContent) != "hello "+version {
+			t.Errorf("%s: body %q, origin got %s bytes", version, f.Response.RawContent, f.Response.Headers.Get("x-body-len"))
+		}
 	}
 }

@@ -43,6 +43,9 @@ type serverExchange interface {
 	// (over HTTP/2 a streamed one goes on while the response comes) and
 	// returns how that went.
 	waitRequest() error
+	// abort ends the exchange at once, from any goroutine: the client's
+	// side is gone.
+	abort()
 }
 
 // h1Exchange is one request's round trip with a server over HTTP/1.
@@ -61,6 +64,7 @@ func (x *h1Exchange) server() *flow.Server     { return x.sc.server }
 func (x *h1Exchange) framingName() string      { return x.framing.String() }
 func (x *h1Exchange) serverStream() *stream    { return x.sc.st }
 func (x *h1Exchange) waitRequest() error       { return nil }
+func (x *h1Exchange) abort()                   { x.sc.raw.Close() }
 
 func (x *h1Exchange) finish(reuse bool) {
 	if reuse && x.reuse {
@@ -173,19 +177,18 @@ func requestBodyError(err error) *roundTripError {
 
 // writeRequest sends the request head and body to the server.
 func (u *upstream) writeRequest(sc *serverConn, req *flow.Request, body *bodyStream) error {
-	proto := req.HTTPVersion
+	proto, headers := asHTTP1Request(req, body != nil)
 	if proto != "HTTP/1.0" && proto != "HTTP/1.1" {
 		proto = "HTTP/1.1"
 	}
 	w := sc.st.w
-	head := h1.AppendRequestHead(w.AvailableBuffer(), req.Method, req.Path, proto, req.Headers)
+	head := h1.AppendRequestHead(w.AvailableBuffer(), req.Method, req.Path, proto, headers)
 	if body != nil {
 		w.Write(head)
 		if err := w.Flush(); err != nil {
 			return err
 		}
-		chunked := h1.IsChunked(req.Headers)
-		trailers, err := body.copyTo(h1Sink{w: w, chunked: chunked}, &u.s.bodies)
+		trailers, err := body.copyTo(h1Sink{w: w, chunked: h1.IsChunked(headers)}, &u.s.bodies)
 		req.Trailers = trailers
 		if body.store {
 			req.RawContent = body.stored
@@ -193,7 +196,7 @@ func (u *upstream) writeRequest(sc *serverConn, req *flow.Request, body *bodyStr
 		req.TimestampEnd = nowSeconds()
 		return err
 	}
-	if err := writeMessage(w, sc.st.direct, head, req.RawContent, req.Trailers, req.Headers); err != nil {
+	if err := writeMessage(w, sc.st.direct, head, req.RawContent, req.Trailers, headers); err != nil {
 		return err
 	}
 	return w.Flush()
