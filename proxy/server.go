@@ -1,7 +1,3 @@
-// Package proxy is mitmgo's proxy core: listeners, client connections, the
-// HTTP/1 server and client sides, CONNECT tunnels and upstream connections.
-// Every step that carries a flow calls the addon chain; the proxy itself
-// formats no output and knows no concrete addon.
 package proxy
 
 import (

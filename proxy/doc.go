@@ -1,0 +1,49 @@
+// Package proxy is mitmgo's proxy core: listeners, client connections, the
+// protocol layers (TLS, HTTP/1, HTTP/2, TCP), CONNECT tunnels and the
+// connections to servers. Every step that carries a flow calls the addon
+// chain; the proxy itself formats no output and knows no concrete addon.
+//
+// # The request path
+//
+// A connection goes through a stack of layers, each handed a stream (the
+// connection, or the TLS session over it, with its buffered reader and
+// writer) by the one before; a layer that changes what the bytes travel on
+// hands a new stream down, and none swaps another's:
+//
+//  1. Accept (server.go): Server.Serve accepts a connection and runs a
+//     clientConn (conn.go) on its own goroutine: client_connected, then the
+//     first layer, which for the regular mode is HTTP/1.
+//  2. HTTP/1 (http1.go): serveHTTP1 reads request heads one at a time. A
+//     proxy request (absolute form) becomes a flow; CONNECT goes to
+//     handleConnect (connect.go), which answers the tunnel (http_connect
+//     hooks, an eager server connection) and hands it to serveTunnel.
+//  3. Next layer (nextlayer.go): the tunnel's first bytes, from either side,
+//     decide: a TLS ClientHello, an HTTP/1 request, the HTTP/2 preface, or
+//     anything else, which is a TCP flow (tcp.go).
+//  4. TLS (tlslayer.go): tls_clienthello decides whether to intercept; the
+//     server's handshake comes first when it is connected (its certificate
+//     and ALPN are mirrored), then the client's; the decrypted stream goes
+//     to HTTP/2 or HTTP/1 as ALPN says, or to TCP when it carries no HTTP.
+//     A target (flowrun.go) tells the HTTP layer where origin-form
+//     requests in the tunnel go.
+//  5. HTTP/2 (http2.go): serveHTTP2 serves the client with internal/h2; every
+//     stream is a flow on its own goroutine.
+//  6. The flow runner (flowrun.go): flowRun carries one flow through its
+//     hooks whatever HTTP version either side speaks: requestheaders, the
+//     body (buffered, or streamed past stream_large_bodies), request, the
+//     server or an addon's answer, responseheaders, the body, response;
+//     intercept and kill after every hook; errors as flow errors and error
+//     pages. It answers the client through a responder, which the HTTP/1
+//     and HTTP/2 layers implement.
+//  7. Upstream (upstream.go, upstream_h1.go, http2.go): upstream dials
+//     servers (server_connect hooks, TLS with tls_start_server), keeps idle
+//     HTTP/1 connections and shares HTTP/2 ones per client connection, and
+//     does the round trip in the server's HTTP version, translating from
+//     the client's. Client replay (replay.go) uses it directly.
+//  8. The response goes back through the responder; the HTTP/1 layer reads
+//     the next request, or the connection closes: server_disconnected,
+//     client_disconnected.
+//
+// Options are read once per flow (Config, config.go), so a change applies
+// to the next flow.
+package proxy
