@@ -176,12 +176,6 @@ func (cc *clientConn) forceClose() {
 	cc.cancel()
 }
 
-// debug reports whether proxy_debug is on: the core then logs its inner
-// workings at debug level (shown with termlog_verbosity=debug), as
-// mitmproxy's does. Callers check it before building a message, so that
-// the hot path pays nothing while it is off.
-func (cc *clientConn) debug() bool { return cc.s.Config().Debug }
-
 // serve runs the connection: the client hooks, then the first layer, which
 // for the regular mode is HTTP/1 (a proxy request or CONNECT).
 func (cc *clientConn) serve() {
