@@ -1,6 +1,15 @@
 package proxy_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"io"
+	"math/big"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,4 +68,75 @@ func TestCurlHTTP2(t *testing.T) {
 			t.Errorf("mitmdump -r output lacks %q:\n%s", want, rd.Output())
 		}
 	}
+}
+
+// TestNghttpdOrigin: nghttpd (nghttp2's server, HTTP/2 only) as the origin,
+// curl --http2 and Go's HTTP/2 client through mitmdump: both get the file
+// over HTTP/2 on both sides (mitmgo used to answer 502 here).
+func TestNghttpdOrigin(t *testing.T) {
+	nghttpd := needTool(t, "nghttpd", "nghttp2-server")
+	curl := needTool(t, "curl", "curl")
+	dir := t.TempDir()
+	keyFile, certFile := writeTestCert(t, dir)
+	docroot := filepath.Join(dir, "www")
+	os.Mkdir(docroot, 0o755)
+	os.WriteFile(filepath.Join(docroot, "index.html"), []byte("from nghttpd\n"), 0o644)
+	port := strings.TrimPrefix(testutil.UnusedAddr(t), "127.0.0.1:")
+	cmd := exec.Command(nghttpd, "-a", "127.0.0.1", "-d", docroot, port, keyFile, certFile)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	origin := "127.0.0.1:" + port
+	testutil.Eventually(t, 10*time.Second, func() bool {
+		c, err := net.Dial("tcp", origin)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	}, "nghttpd did not listen on %s", origin)
+
+	confdir := t.TempDir()
+	md := testutil.StartMitmdump(t, "--set", "confdir="+confdir, "--set", "ssl_insecure=true")
+	out, err := exec.Command(curl, "-sS", "--http2", "-x", "http://"+md.Addr, "--cacert", filepath.Join(confdir, "mitmproxy-ca-cert.pem"),
+		"-w", "%{http_version} %{http_code}", "https://"+origin+"/index.html").CombinedOutput()
+	if err != nil || string(out) != "from nghttpd\n2 200" {
+		t.Errorf("curl: %v: %q", err, out)
+	}
+	c := h2Client(md.Addr, caPool(t, confdir))
+	resp, err := c.Get("https://" + origin + "/index.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.Proto != "HTTP/2.0" || string(b) != "from nghttpd\n" {
+		t.Errorf("Go client: %s %q", resp.Proto, b)
+	}
+	md.WaitOutput(t, "GET https://"+origin+"/index.html HTTP/2.0", 5*time.Second)
+	md.WaitOutput(t, "<< HTTP/2.0 200 OK 13b", 5*time.Second)
+}
+
+// writeTestCert writes a self-signed certificate for 127.0.0.1 and its key
+// as PEM files into dir.
+func writeTestCert(t *testing.T, dir string) (keyFile, certFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, _ := x509.MarshalPKCS8PrivateKey(key)
+	keyFile, certFile = filepath.Join(dir, "key.pem"), filepath.Join(dir, "cert.pem")
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600)
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	return keyFile, certFile
 }
