@@ -20,18 +20,21 @@ type bodyReader interface {
 	trailers() flow.Headers
 }
 
-// h1Body is an HTTP/1 message body read from br as framing says.
+// h1Body is an HTTP/1 message body read from br as framing says. Its
+// reader is made on the first Read: a body of known size is read straight
+// from br (see readFull), and most messages have no body at all.
 type h1Body struct {
 	br      *bufio.Reader
 	framing h1.Framing
 	r       io.Reader
 }
 
-func newH1Body(br *bufio.Reader, fr h1.Framing) *h1Body {
-	return &h1Body{br: br, framing: fr, r: h1.BodyReader(br, fr)}
+func (b *h1Body) Read(p []byte) (int, error) {
+	if b.r == nil {
+		b.r = h1.BodyReader(b.br, b.framing)
+	}
+	return b.r.Read(p)
 }
-
-func (b *h1Body) Read(p []byte) (int, error) { return b.r.Read(p) }
 
 func (b *h1Body) size() int64 {
 	switch b.framing.Kind {

@@ -61,12 +61,23 @@ type flowRun struct {
 	// ctx ends when the client's side of the exchange is gone: the
 	// connection, or an HTTP/2 stream the client reset.
 	ctx context.Context
-	// pooled are the recycled buffers holding the flow's bodies.
-	pooled []*[]byte
+	// pooled are the recycled buffers holding the flow's bodies (at most
+	// one per message, in pooledArr).
+	pooled    []*[]byte
+	pooledArr [2]*[]byte
 }
 
 func (cc *clientConn) newFlowRun(f *flow.HTTPFlow, cs responder, t *target, cfg *Config) *flowRun {
-	return &flowRun{cc: cc, m: cc.s.m, cfg: cfg, f: f, cs: cs, t: t, ctx: cc.ctx}
+	r := &flowRun{}
+	cc.initFlowRun(r, f, cs, t, cfg)
+	return r
+}
+
+// initFlowRun sets up r, which the caller may have allocated with other
+// parts of its exchange.
+func (cc *clientConn) initFlowRun(r *flowRun, f *flow.HTTPFlow, cs responder, t *target, cfg *Config) {
+	*r = flowRun{cc: cc, m: cc.s.m, cfg: cfg, f: f, cs: cs, t: t, ctx: cc.ctx}
+	r.pooled = r.pooledArr[:0]
 }
 
 // run takes the flow from its request head on: requestheaders, the body,
@@ -85,20 +96,21 @@ func (r *flowRun) run(body bodyReader) bool {
 		stream = newBodyStream(body, cfg)
 	} else {
 		data, trailers, tail, err := r.readBody(body)
-		var pe *h1.ProtocolError
 		switch {
+		case err == nil:
 		case errors.Is(err, h1.ErrBodyTooLarge):
 			r.cs.errorPage(413, fmt.Sprintf("Request body exceeds the body_size_limit (%d bytes)", cfg.BodySizeLimit))
 			return r.fail(fmt.Sprintf("HTTP request body too large (body_size_limit is %d bytes)", cfg.BodySizeLimit), 0)
-		case errors.As(err, &pe):
-			msg := "Bad HTTP request: " + pe.Msg
+		case protocolError(err) != nil:
+			msg := "Bad HTTP request: " + protocolError(err).Msg
 			r.cc.log.Info(msg)
 			return r.fail(msg, 400)
-		case err != nil:
-			return r.fail("client disconnected while sending the request body: "+describeIOError(err), 0)
-		case tail != nil:
-			stream = tail
 		default:
+			return r.fail("client disconnected while sending the request body: "+describeIOError(err), 0)
+		}
+		if tail != nil {
+			stream = tail
+		} else {
 			req.RawContent, req.Trailers = data, trailers
 			req.TimestampEnd = nowSeconds()
 		}
@@ -126,7 +138,8 @@ func (r *flowRun) recycle() {
 			r.cc.s.bodies.put(b)
 		}
 	}
-	r.pooled = nil
+	clear(r.pooled)
+	r.pooled = r.pooled[:0]
 }
 
 // afterHook checks the flow after a hook: waits while it is intercepted and
@@ -236,9 +249,13 @@ func (r *flowRun) forward(reqStream *bodyStream) bool {
 		}
 		return r.fail(err.Error(), 502)
 	}
-	// A client that goes away while the server is still answering (an
-	// HTTP/2 stream reset) ends the server's side too.
-	defer context.AfterFunc(r.ctx, ex.abort)()
+	if r.ctx != r.cc.ctx {
+		// A client that goes away while the server is still answering
+		// (an HTTP/2 stream reset) ends the server's side too. The end of
+		// the whole connection closes its server connections already
+		// (see upstream.connect).
+		defer context.AfterFunc(r.ctx, ex.abort)()
+	}
 	resp := f.Response
 	if cfg.Debug {
 		r.cc.log.Debug(fmt.Sprintf("response head: %s %d %s, %d header fields, body %s, server connection %s", resp.HTTPVersion, resp.StatusCode, resp.Reason,
@@ -307,10 +324,20 @@ func (r *flowRun) requestFailed(err error) bool {
 	return r.fail("server disconnected while receiving the request body: "+describeIOError(err), 0)
 }
 
-// responseBodyError says why a response body could not be read.
-func responseBodyError(ex serverExchange, err error) string {
+// protocolError is the *h1.ProtocolError in err's chain, or nil. (A
+// function of its own: the variable errors.As fills escapes, and the hot
+// path has no error to look at.)
+func protocolError(err error) *h1.ProtocolError {
 	var pe *h1.ProtocolError
 	if errors.As(err, &pe) {
+		return pe
+	}
+	return nil
+}
+
+// responseBodyError says why a response body could not be read.
+func responseBodyError(ex serverExchange, err error) string {
+	if pe := protocolError(err); pe != nil {
 		return "server " + ex.server().Address.String() + " sent an invalid response body: " + pe.Msg
 	}
 	return "server " + ex.server().Address.String() + " disconnected while sending the response body: " + describeIOError(err)

@@ -105,8 +105,16 @@ func (cc *clientConn) h1Request(st *stream, head *h1.RequestHead, t *target, cfg
 		sendErrorPage(st, 400, fmt.Sprintf("Bad HTTP request: %v", err))
 		return false
 	}
-	cs := &h1Responder{st: st, bodies: &cc.s.bodies}
-	ok := cc.newFlowRun(f, cs, t, cfg).run(newH1Body(st.r, framing))
+	// One allocation for the exchange's parts: this runs for every
+	// request.
+	x := &struct {
+		run  flowRun
+		cs   h1Responder
+		body h1Body
+	}{cs: h1Responder{st: st, bodies: &cc.s.bodies}, body: h1Body{br: st.r, framing: framing}}
+	cs := &x.cs
+	cc.initFlowRun(&x.run, f, cs, t, cfg)
+	ok := x.run.run(&x.body)
 	return ok && !cs.closeAfter && !wantsClose(req.HTTPVersion, req.Headers) &&
 		(f.Response == nil || !wantsClose(f.Response.HTTPVersion, f.Response.Headers))
 }

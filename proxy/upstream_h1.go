@@ -53,12 +53,12 @@ type h1Exchange struct {
 	u       *upstream
 	sc      *serverConn
 	framing h1.Framing
-	body    *h1Body
+	body    h1Body
 	reuse   bool
 	limit   int
 }
 
-func (x *h1Exchange) responseBody() bodyReader { return x.body }
+func (x *h1Exchange) responseBody() bodyReader { return &x.body }
 func (x *h1Exchange) reusable() bool           { return x.reuse }
 func (x *h1Exchange) server() *flow.Server     { return x.sc.server }
 func (x *h1Exchange) framingName() string      { return x.framing.String() }
@@ -154,7 +154,7 @@ func (u *upstream) roundTrip(ctx context.Context, f *flow.HTTPFlow, d dialSpec, 
 		Reason:     rh.Reason,
 	}
 	return &h1Exchange{
-		u: u, sc: sc, framing: framing, body: newH1Body(sc.st.r, framing), limit: cfg.MaxUpstreamPerClient,
+		u: u, sc: sc, framing: framing, body: h1Body{br: sc.st.r, framing: framing}, limit: cfg.MaxUpstreamPerClient,
 		reuse: framing.Kind != h1.UntilClose && !wantsClose(rh.Proto, rh.Headers) && !wantsClose(req.HTTPVersion, req.Headers),
 	}, nil
 }
@@ -168,8 +168,7 @@ func requestBodyError(err error) *roundTripError {
 	if !errors.As(err, &se) || !se.read {
 		return nil
 	}
-	var pe *h1.ProtocolError
-	if errors.As(err, &pe) {
+	if pe := protocolError(err); pe != nil {
 		return &roundTripError{400, "Bad HTTP request: " + pe.Msg}
 	}
 	return &roundTripError{0, "client disconnected while sending the request body: " + describeIOError(err)}
