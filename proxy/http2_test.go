@@ -523,14 +523,16 @@ func TestHTTP2ServerGoAway(t *testing.T) {
 			go func() {
 				defer conns.Done()
 				sc := h2.NewServerConn(c, c, h2.Settings{}, slog.New(slog.DiscardHandler))
+				n := accepted.Load()
 				sc.Serve(context.Background(), func(s *h2.Stream) {
 					io.Copy(io.Discard, s)
-					s.WriteHeader([]h2.Field{{Name: ":status", Value: "200"}}, false)
-					fmt.Fprintf(s, "conn %d", accepted.Load())
-					s.CloseWrite()
-					// Every connection takes one request, then goes away
-					// gracefully.
+					// Every connection takes one request and says
+					// GOAWAY before answering it, so that the proxy
+					// knows before it sends the next one.
 					sc.Shutdown()
+					s.WriteHeader([]h2.Field{{Name: ":status", Value: "200"}}, false)
+					fmt.Fprintf(s, "conn %d", n)
+					s.CloseWrite()
 				})
 			}()
 		}
