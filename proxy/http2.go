@@ -37,8 +37,13 @@ func (cc *clientConn) serveHTTP2(st *stream, t *target) {
 	// refused, and Serve returns when the last one is done.
 	cc.setOnShutdown(sc.Shutdown)
 	err := sc.Serve(cc.ctx, func(s *h2.Stream) { cc.h2Stream(s, t) })
-	if err != nil && !errors.Is(err, h2.ErrClosed) && !ioDone(err) {
-		cc.log.Info(fmt.Sprintf("HTTP/2 connection closed: %v", err))
+	var ce *h2.ConnError
+	switch {
+	case errors.As(err, &ce):
+		// As mitmproxy: a client that breaks the protocol is named.
+		cc.log.Info(ce.Error())
+	case err != nil && cc.s.Config().Debug:
+		cc.log.Debug("HTTP/2 connection closed: " + err.Error())
 	}
 }
 

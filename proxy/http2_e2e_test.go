@@ -140,3 +140,37 @@ func writeTestCert(t *testing.T, dir string) (keyFile, certFile string) {
 	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
 	return keyFile, certFile
 }
+
+// TestHTTP2FlowFileInterop: HTTP/2 flows that mitmdump saves in mitmproxy
+// 8.1's format (17) are read by Debian's mitmproxy 8.1.1, which prints them
+// as mitmgo does; skips when it is not installed.
+func TestHTTP2FlowFileInterop(t *testing.T) {
+	debian, err := exec.LookPath("mitmdump")
+	if err != nil {
+		t.Skip("mitmdump (Debian's mitmproxy 8.1.1) is not installed")
+	}
+	srv, _ := h2Origin(t, []string{"h2"})
+	confdir, dir := t.TempDir(), t.TempDir()
+	out := filepath.Join(dir, "flows")
+	md := testutil.StartMitmdump(t, "--set", "confdir="+confdir, "--set", "ssl_insecure=true", "-w", out, "--set", "save_stream_version=17")
+	c := h2Client(md.Addr, caPool(t, confdir))
+	resp, err := c.Post(srv.URL+"/interop", "text/plain", strings.NewReader("abc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if code := md.Stop(t); code != 0 {
+		t.Fatalf("mitmdump exited with %d", code)
+	}
+	got, err := exec.Command(debian, "-n", "-r", out, "--set", "confdir="+t.TempDir()).CombinedOutput()
+	if err != nil {
+		t.Fatalf("mitmproxy 8.1.1 could not read the file: %v\n%s", err, got)
+	}
+	host := strings.TrimPrefix(srv.URL, "https://")
+	for _, want := range []string{"POST https://" + host + "/interop HTTP/2.0", "<< HTTP/2.0 200 OK 14b"} {
+		if !strings.Contains(string(got), want) {
+			t.Errorf("mitmproxy 8.1.1 printed no %q:\n%s", want, got)
+		}
+	}
+}
