@@ -200,7 +200,10 @@ func get(t *testing.T, w io.Writer, r *bufio.Reader, host, path string) string {
 	return string(body)
 }
 
-func caPool(t *testing.T, confdir string) *x509.CertPool {
+func caPool(t *testing.T, confdir string) *x509.CertPool { return caPoolTB(t, confdir) }
+
+// caPoolTB is the proxy's CA, read from confdir, as a certificate pool.
+func caPoolTB(t testing.TB, confdir string) *x509.CertPool {
 	pem, err := os.ReadFile(filepath.Join(confdir, "mitmproxy-ca-cert.pem"))
 	if err != nil {
 		t.Fatal(err)

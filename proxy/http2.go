@@ -32,7 +32,8 @@ func (cc *clientConn) serveHTTP2(st *stream, t *target) {
 	if !cc.setState(stateBusy) {
 		return
 	}
-	sc := h2.NewServerConn(st.conn, st.r, h2Settings(cc.s.Config(), false), cc.log)
+	conn := st.framedConn()
+	sc := h2.NewServerConn(conn, conn, h2Settings(cc.s.Config(), false), cc.log)
 	// Shutdown sends GOAWAY: streams in flight finish, new ones are
 	// refused, and Serve returns when the last one is done.
 	cc.setOnShutdown(sc.Shutdown)
@@ -506,7 +507,7 @@ func h2Response(fields []h2.Field) (int, flow.Headers, error) {
 
 // startH2 makes sc, whose server chose h2 in ALPN, an HTTP/2 connection.
 func (u *upstream) startH2(sc *serverConn, cfg *Config) (*h2Upstream, error) {
-	cc, err := h2.NewClientConn(sc.st.conn, h2Settings(cfg, true), u.log)
+	cc, err := h2.NewClientConn(sc.st.framedConn(), h2Settings(cfg, true), u.log)
 	if err != nil {
 		return nil, fmt.Errorf("HTTP/2 with %s failed: %w", sc.server.Address, err)
 	}

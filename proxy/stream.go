@@ -51,6 +51,27 @@ func tlsStream(t *tls.Conn, raw *coalescingConn, under *stream, r io.Reader) *st
 // flush sends what w holds.
 func (st *stream) flush() error { return st.w.Flush() }
 
+// framedConn is the stream as a net.Conn for a layer that buffers its own
+// writes (HTTP/2): reads come through the stream's reader (which may hold
+// peeked bytes), and each write of a TLS stream goes out as its records
+// gathered into one system call, as the stream's own writer does.
+func (st *stream) framedConn() net.Conn {
+	if tw, ok := st.direct.(*tlsWriter); ok {
+		return &writeThrough{Conn: st.conn, r: st.r, w: tw}
+	}
+	return &writeThrough{Conn: st.conn, r: st.r, w: st.conn}
+}
+
+// writeThrough is a connection read through r and written through w.
+type writeThrough struct {
+	net.Conn
+	r io.Reader
+	w io.Writer
+}
+
+func (c *writeThrough) Read(p []byte) (int, error)  { return c.r.Read(p) }
+func (c *writeThrough) Write(p []byte) (int, error) { return c.w.Write(p) }
+
 // bufferedConn reads through a bufio.Reader that may already hold bytes
 // peeked from the connection (the ClientHello); once those are read, it
 // reads the connection directly, saving crypto/tls a copy.
