@@ -17,6 +17,7 @@ import (
 // connection closes and runs each as a flow, one at a time. t is where
 // origin-form requests go (nil: a proxy connection, outside a tunnel).
 func (cc *clientConn) serveHTTP1(st *stream, t *target) {
+	first := true
 	for {
 		if !cc.setState(stateIdle) {
 			return
@@ -43,6 +44,15 @@ func (cc *clientConn) serveHTTP1(st *stream, t *target) {
 		if cfg.Debug {
 			cc.log.Debug(fmt.Sprintf("request head: %s %s %s, %d header fields", head.Method, truncateString(head.Target, 200), head.Proto, len(head.Headers)))
 		}
+		if first && t == nil && cc.s.self.fromSelf(cc.raw) {
+			// One of our own server connections came back: whatever
+			// name or address translation led here, forwarding it
+			// again would loop until the descriptors run out.
+			cc.log.Info("A request from the proxy itself: " + errSelfConnect)
+			sendErrorPage(st, 502, errSelfConnect)
+			return
+		}
+		first = false
 		more := cc.h1Request(st, head, t, cfg)
 		if !more {
 			if cfg.Debug {
@@ -141,8 +151,8 @@ func (cc *clientConn) h1Destination(st *stream, req *flow.Request, head *h1.Requ
 		// The address the client reached us at counts as our own too: a
 		// proxy listening on all interfaces, asked for itself by a LAN
 		// address, would otherwise connect to itself, again and again.
-		own := err == nil && (cc.s.isOwnAddress(flow.Address{Host: host, Port: port}) ||
-			host == cc.client.Sockname.Host && port == cc.client.Sockname.Port)
+		own := err == nil && (cc.s.self.isOwn(flow.Address{Host: host, Port: port}) ||
+			sameAddr(host, cc.client.Sockname.Host) && port == cc.client.Sockname.Port)
 		if err != nil || own {
 			cc.log.Info(fmt.Sprintf("Not a proxy request: %s %s", head.Method, truncateString(head.Target, 100)))
 			sendErrorPage(st, 400, "This is mitmgo, an HTTP proxy, not a web server. Configure your client to use "+

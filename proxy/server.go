@@ -30,6 +30,10 @@ type Server struct {
 	// bodies recycles the buffers of large bodies (see recycleBodies).
 	bodies bodyPool
 
+	// self knows the proxy's own addresses, so that no request loops
+	// back into it.
+	self selfAddrs
+
 	mu        sync.Mutex
 	listeners []net.Listener
 	conns     map[*clientConn]struct{}
@@ -74,56 +78,12 @@ const errSelfConnect = "Request destination unknown. Unable to figure out where 
 // (connect_addr), as mitmproxy's proxyserver addon does in this hook: later
 // addons see both, and may still change the local address.
 func (s *Server) ServerConnect(d *addon.ServerConnectionData) {
-	if s.isOwnAddress(d.Server.Address) {
+	if s.self.isOwn(d.Server.Address) {
 		d.Server.Error = errSelfConnect
 	}
 	if c := s.Config(); d.Server.Sockname.Host == "" && c.ConnectAddr != "" {
 		d.Server.Sockname = flow.Address{Host: c.ConnectAddr}
 	}
-}
-
-// dialedSelf reports whether an upstream connection reached one of the
-// proxy's own listeners: a listener's port, at its address, or at any
-// address of this machine for a listener on all interfaces (a connection to
-// an address of this machine comes from that same address).
-func (s *Server) dialedSelf(c net.Conn) bool {
-	ra, ok1 := c.RemoteAddr().(*net.TCPAddr)
-	la, ok2 := c.LocalAddr().(*net.TCPAddr)
-	if !ok1 || !ok2 {
-		return false
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, ln := range s.listeners {
-		own, ok := ln.Addr().(*net.TCPAddr)
-		if !ok || own.Port != ra.Port {
-			continue
-		}
-		if own.IP.IsUnspecified() && ra.IP.Equal(la.IP) || own.IP.Equal(ra.IP) {
-			return true
-		}
-	}
-	return false
-}
-
-// isOwnAddress reports whether a is one of the proxy's listening ports on a
-// loopback name or the listen host.
-func (s *Server) isOwnAddress(a flow.Address) bool {
-	switch a.Host {
-	case "localhost", "127.0.0.1", "::1":
-	default:
-		if h := s.Config().ListenHost; h == "" || h != a.Host {
-			return false
-		}
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, ln := range s.listeners {
-		if flow.AddrFrom(ln.Addr()).Port == a.Port {
-			return true
-		}
-	}
-	return false
 }
 
 // Config returns the current configuration.
@@ -172,6 +132,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.listeners = append(s.listeners, ln)
 	s.mu.Unlock()
+	s.self.addListener(ln.Addr())
 	var delay time.Duration
 	for {
 		conn, err := ln.Accept()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"testing"
 
@@ -109,17 +110,18 @@ func TestSelfConnect(t *testing.T) {
 	// A form of our address that the names above miss still leads back
 	// to us; the connection itself shows it: no endless chain of hops.
 	sneaky := net.JoinHostPort("::ffff:127.0.0.1", port)
-	for _, req := range []string{
-		"GET http://" + sneaky + "/ HTTP/1.1\r\nHost: " + sneaky + "\r\n\r\n",
-		"GET / HTTP/1.1\r\nHost: " + sneaky + "\r\n\r\n",
-	} {
-		got := roundTrip(t, addr, req)
-		if !strings.HasPrefix(got, "HTTP/1.1 502") || !strings.Contains(got, "Request destination unknown") {
-			t.Errorf("%q: got %q, want a 502 saying the destination is unknown", req, got)
-		}
+	got := roundTrip(t, addr, "GET http://"+sneaky+"/ HTTP/1.1\r\nHost: "+sneaky+"\r\n\r\n")
+	if !strings.HasPrefix(got, "HTTP/1.1 502") || !strings.Contains(got, "Request destination unknown") {
+		t.Errorf("absolute form to %s: got %q, want a 502 saying the destination is unknown", sneaky, got)
 	}
-	if n := len(rec.Flows()); n != 4 {
-		t.Errorf("%d flows ended in the error hook, want 4", n)
+	// In origin form, a Host header naming the proxy in any form makes it
+	// a request to the proxy itself, as for 127.0.0.1.
+	got = roundTrip(t, addr, "GET / HTTP/1.1\r\nHost: "+sneaky+"\r\n\r\n")
+	if !strings.HasPrefix(got, "HTTP/1.1 400") || !strings.Contains(got, "not a web server") {
+		t.Errorf("origin form with Host %s: got %q, want the 400 page of a request to the proxy", sneaky, got)
+	}
+	if n := len(rec.Flows()); n != 3 {
+		t.Errorf("%d flows ended in the error hook, want 3", n)
 	}
 	for _, f := range rec.Flows() {
 		if f.Error == nil || !strings.Contains(f.Error.Msg, "Request destination unknown") {
@@ -164,4 +166,39 @@ func TestOriginFormByHost(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSelfConnectAllInterfaces is issue 18's loop: a proxy on all
+// interfaces, asked for another loopback address of its own port, in an
+// IPv4-mapped form in the Host header, used to connect to itself again and
+// again until no descriptor was left. Every form must be refused at once.
+func TestSelfConnectAllInterfaces(t *testing.T) {
+	addr := startProxyAddons(t, nil, "listen_host=")
+	_, port, _ := net.SplitHostPort(addr)
+	fds := openFDs(t)
+	for _, tc := range []struct{ req, want string }{
+		{"GET http://127.0.0.3:" + port + "/ HTTP/1.1\r\nHost: [::ffff:127.0.0.3]:" + port + "\r\n\r\n", "HTTP/1.1 502"},
+		{"GET http://[::ffff:127.0.0.3]:" + port + "/ HTTP/1.1\r\nHost: 127.0.0.3:" + port + "\r\n\r\n", "HTTP/1.1 502"},
+		{"CONNECT 127.0.0.4:" + port + " HTTP/1.1\r\nHost: 127.0.0.4:" + port + "\r\n\r\n", "HTTP/1.1 502"},
+		{"CONNECT [::ffff:127.0.0.5]:" + port + " HTTP/1.1\r\n\r\n", "HTTP/1.1 502"},
+		{"GET / HTTP/1.1\r\nHost: [::ffff:127.0.0.3]:" + port + "\r\n\r\n", "HTTP/1.1 400"},
+		{"GET http://localhost.:" + port + "/ HTTP/1.1\r\nHost: localhost.:" + port + "\r\n\r\n", "HTTP/1.1 502"},
+	} {
+		got := roundTrip(t, "127.0.0.1:"+port, tc.req)
+		if !strings.HasPrefix(got, tc.want) {
+			t.Errorf("%q: got %q, want %s", tc.req, got, tc.want)
+		}
+	}
+	if now := openFDs(t); now > fds+10 {
+		t.Errorf("%d descriptors open, %d before: the proxy connected to itself", now, fds)
+	}
+}
+
+// openFDs counts this process's open file descriptors.
+func openFDs(t *testing.T) int {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd")
+	}
+	return len(entries)
 }

@@ -250,7 +250,7 @@ func (u *upstream) connect(f *flow.HTTPFlow, d dialSpec, cfg *Config) (*serverCo
 		dialer.LocalAddr = &net.TCPAddr{IP: ip.AsSlice(), Port: local.Port}
 	}
 	raw, err := dialer.DialContext(u.ctx, "tcp", addr)
-	if err == nil && u.s.dialedSelf(raw) {
+	if err == nil && u.s.self.dialed(raw) {
 		// A name or address form the server_connect check does not
 		// know still led back to us: every hop would open another.
 		raw.Close()
@@ -284,6 +284,7 @@ func (u *upstream) connect(f *flow.HTTPFlow, d dialSpec, cfg *Config) (*serverCo
 		// for intercepted tunnels.
 		if err := u.startTLS(sc, d.sni, d.alpn, nil, cfg); err != nil {
 			raw.Close()
+			u.s.self.forget(raw)
 			sc.unwatch()
 			return nil, err
 		}
@@ -372,6 +373,7 @@ func (u *upstream) closeServer(sc *serverConn) {
 		return
 	}
 	sc.st.conn.Close()
+	u.s.self.forget(sc.raw)
 	if sc.unwatch != nil {
 		sc.unwatch()
 	}
