@@ -137,14 +137,16 @@ type bodyStream struct {
 	prefix []byte
 	src    bodyReader
 	limit  int64
-	// store keeps a copy of the body (store_streamed_bodies).
-	store  bool
-	stored []byte
-	total  int64
+	// store keeps a copy of the body (store_streamed_bodies), up to
+	// storeLimit bytes (-1: all of it).
+	store      bool
+	storeLimit int64
+	stored     []byte
+	total      int64
 }
 
 func newBodyStream(src bodyReader, cfg *Config) *bodyStream {
-	return &bodyStream{src: src, limit: cfg.BodySizeLimit, store: cfg.StoreStreamedBodies}
+	return &bodyStream{src: src, limit: cfg.BodySizeLimit, store: cfg.StoreStreamedBodies, storeLimit: -1}
 }
 
 // streamError tells which side of a copy failed.
@@ -241,7 +243,11 @@ func (b *bodyStream) copyTo(sink bodySink, pool *bodyPool) (flow.Headers, error)
 			return &streamError{read: true, err: h1.ErrBodyTooLarge}
 		}
 		if b.store {
-			b.stored = append(b.stored, p...)
+			keep := p
+			if b.storeLimit >= 0 {
+				keep = p[:min(int64(len(p)), max(0, b.storeLimit-int64(len(b.stored))))]
+			}
+			b.stored = append(b.stored, keep...)
 		}
 		if err := sink.write(p); err != nil {
 			return &streamError{err: err}

@@ -31,6 +31,11 @@ type Config struct {
 	KeepHostHeader bool
 	// StoreStreamedBodies keeps a copy of streamed bodies in the flow.
 	StoreStreamedBodies bool
+	// StreamEventStreams streams text/event-stream responses as their
+	// events come (stream_event_streams), keeping the first
+	// EventStreamStore bytes in the flow (event_stream_store; -1: all).
+	StreamEventStreams bool
+	EventStreamStore   int64
 	// MaxUpstreamPerClient bounds the idle upstream connections one client
 	// connection keeps for reuse.
 	MaxUpstreamPerClient int
@@ -102,6 +107,8 @@ func declareOptions(add func(name string, kind addon.Kind, def any, help string,
 	add("mode", addon.Strings, []string{"regular"}, "The proxy server type(s) to spawn. Can be passed multiple times. mitmgo supports regular mode; other modes are refused with an error.")
 	add("stream_large_bodies", addon.OptionalString, nil, "Stream data to the client if request or response body exceeds the given threshold. If streamed, the body will not be stored in any way, and such responses cannot be modified. Understands k/m/g suffixes, i.e. 3m for 3 megabytes.")
 	add("body_size_limit", addon.OptionalString, nil, "Byte size limit of HTTP request and response bodies. Understands k/m/g suffixes, i.e. 3m for 3 megabytes.")
+	add("stream_event_streams", addon.Bool, true, "Stream text/event-stream responses (server-sent events) to the client as each event arrives, while the flow keeps what passed (see event_stream_store) for the response hook, the output and saved flows (mitmgo). A script can still set flow.response.stream = False in responseheaders to have one buffered.")
+	add("event_stream_store", addon.OptionalString, "1m", "How much of a streamed event stream (see stream_event_streams) the flow keeps; the rest still reaches the client. Understands k/m/g suffixes; 0 keeps nothing, unset keeps all (mitmgo).")
 	add("store_streamed_bodies", addon.Bool, false, "Store HTTP request and response bodies when streamed (see `stream_large_bodies`). This increases memory consumption, but makes it possible to inspect streamed bodies.")
 	add("tcp_timeout", addon.Int, 600, "Close idle TCP connections after this many seconds.")
 	add("connect_timeout", addon.Int, 30, "Give up establishing an upstream connection after this many seconds (mitmgo).")
@@ -135,6 +142,7 @@ func buildConfig(o *addon.Options) (*Config, error) {
 		ListenPort:             DefaultListenPort,
 		KeepHostHeader:         o.Bool("keep_host_header"),
 		StoreStreamedBodies:    o.Bool("store_streamed_bodies"),
+		StreamEventStreams:     o.Bool("stream_event_streams"),
 		MaxUpstreamPerClient:   8,
 		Debug:                  o.Bool("proxy_debug"),
 		Lazy:                   o.String("connection_strategy") == "lazy",
@@ -164,6 +172,9 @@ func buildConfig(o *addon.Options) (*Config, error) {
 		return nil, err
 	}
 	if c.BodySizeLimit, err = optionalSize(o, "body_size_limit"); err != nil {
+		return nil, err
+	}
+	if c.EventStreamStore, err = optionalSize(o, "event_stream_store"); err != nil {
 		return nil, err
 	}
 	if t := o.Int("tcp_timeout"); t <= 0 {

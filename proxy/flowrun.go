@@ -87,12 +87,17 @@ func (cc *clientConn) initFlowRun(r *flowRun, f *flow.HTTPFlow, cs responder, t 
 func (r *flowRun) run(body bodyReader) bool {
 	defer r.recycle()
 	f, req, cfg := r.f, r.f.Request, r.cfg
+	if exceeds(body.size(), cfg.StreamLargeBodies) {
+		// Decided before the hook, so that the hook sees it (and may
+		// still say no).
+		req.Stream = true
+	}
 	r.m.RequestHeaders(f)
 	if !r.afterHook() {
 		return false
 	}
 	var stream *bodyStream
-	if req.Stream || exceeds(body.size(), cfg.StreamLargeBodies) {
+	if req.Stream {
 		stream = newBodyStream(body, cfg)
 	} else {
 		data, trailers, tail, err := r.readBody(body)
@@ -208,6 +213,12 @@ func (r *flowRun) answerFromAddon() bool {
 	return true
 }
 
+// isEventStream reports a server-sent events response.
+func isEventStream(r *flow.Response) bool {
+	ct, _, _ := strings.Cut(r.Headers.Get("content-type"), ";")
+	return strings.EqualFold(strings.TrimSpace(ct), "text/event-stream") && bodyAllowed(r.StatusCode)
+}
+
 func exceeds(size, threshold int64) bool {
 	return threshold >= 0 && size > threshold
 }
@@ -261,6 +272,13 @@ func (r *flowRun) forward(reqStream *bodyStream) bool {
 		r.cc.log.Debug(fmt.Sprintf("response head: %s %d %s, %d header fields, body %s, server connection %s", resp.HTTPVersion, resp.StatusCode, resp.Reason,
 			len(resp.Headers), ex.framingName(), map[bool]string{true: "reusable", false: "closed after it"}[ex.reusable()]))
 	}
+	// Whether to stream is decided before the hook, so that the hook sees
+	// it and may still say no: bodies over stream_large_bodies, and event
+	// streams, whose events must reach the client as they come.
+	events := cfg.StreamEventStreams && isEventStream(resp)
+	if events || exceeds(ex.responseBody().size(), cfg.StreamLargeBodies) {
+		resp.Stream = true
+	}
 	m.ResponseHeaders(f)
 	if !r.afterHook() {
 		ex.finish(false)
@@ -269,11 +287,17 @@ func (r *flowRun) forward(reqStream *bodyStream) bool {
 	if resp.StatusCode == 101 {
 		return r.switchProtocols(ex)
 	}
-	if resp.Stream || exceeds(ex.responseBody().size(), cfg.StreamLargeBodies) {
+	if resp.Stream {
 		if cfg.Debug {
 			r.cc.log.Debug("streaming the response body (" + ex.framingName() + ")")
 		}
-		return r.streamResponse(ex, newBodyStream(ex.responseBody(), cfg))
+		body := newBodyStream(ex.responseBody(), cfg)
+		if events && !body.store {
+			// The flow keeps what passed, up to a limit, so that the
+			// response hook, the dumper and saved flows see the events.
+			body.store, body.storeLimit = cfg.EventStreamStore != 0, cfg.EventStreamStore
+		}
+		return r.streamResponse(ex, body)
 	}
 	body, trailers, tail, err := r.readBody(ex.responseBody())
 	switch {
