@@ -292,7 +292,7 @@ func (w *chaosWorker) verify(g goodReq, br *bufio.Reader) (*http.Response, error
 	case err != nil:
 		return nil, err
 	case resp.StatusCode != wantStatus || interim != wantInterim:
-		return nil, fmt.Errorf("status %d after %d interim responses, want %d after %d", resp.StatusCode, interim, wantStatus, wantInterim)
+		return nil, fmt.Errorf("status %d after %d interim responses, want %d after %d (%.200q)", resp.StatusCode, interim, wantStatus, wantInterim, body)
 	case g.method == "HEAD" && resp.Header.Get("Content-Length") != strconv.Itoa(g.n):
 		return nil, fmt.Errorf("Content-Length %q, want %d", resp.Header.Get("Content-Length"), g.n)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"github.com/mitmgo/mitmgo/addon"
 	"github.com/mitmgo/mitmgo/flow"
@@ -42,6 +43,12 @@ type responder interface {
 	// errorPage answers with the proxy's error page. Nothing of a response
 	// may have been sent yet.
 	errorPage(status int, msg string)
+	// watch notices, while the server makes the client wait, a client that
+	// goes away: r.clientGone is called then, from another goroutine.
+	// unwatch ends the watch; it must be called before the client is read
+	// again.
+	watch(r *flowRun)
+	unwatch()
 	// switchProtocols sends a 101 response, calls switched once it is
 	// sent, and then relays bytes between the client and server until
 	// both are done. Only HTTP/1 can.
@@ -61,6 +68,10 @@ type flowRun struct {
 	// ctx ends when the client's side of the exchange is gone: the
 	// connection, or an HTTP/2 stream the client reset.
 	ctx context.Context
+	// abort ends the server side when the client goes away; gone is set
+	// then.
+	abort abortSlot
+	gone  atomic.Bool
 	// pooled are the recycled buffers holding the flow's bodies (at most
 	// one per message, in pooledArr).
 	pooled    []*[]byte
@@ -167,7 +178,9 @@ func (r *flowRun) afterHook() bool {
 // is non-zero) sends the client an error page. The exchange ends.
 func (r *flowRun) fail(msg string, status int) bool {
 	f := r.f
-	if cause := context.Cause(r.ctx); r.ctx.Err() != nil && cause != context.Canceled {
+	if r.gone.Load() {
+		msg, status = "Client disconnected.", 0
+	} else if cause := context.Cause(r.ctx); r.ctx.Err() != nil && cause != context.Canceled {
 		// What ended the client's side says best what happened
 		// ("stream reset by client (CANCEL)").
 		msg, status = cause.Error(), 0
@@ -181,6 +194,19 @@ func (r *flowRun) fail(msg string, status int) bool {
 	}
 	r.m.Error(f)
 	return false
+}
+
+// clientGone ends the exchange of a client that went away while the server
+// made it wait: the server connection is closed, and the flow's error says
+// "Client disconnected.", as mitmproxy's. As mitmproxy, a client that only
+// closed its sending half counts as gone: it is taken as not interested
+// in more data.
+func (r *flowRun) clientGone(err error) {
+	if r.cfg.Debug {
+		r.cc.log.Debug("the client went away while waiting for the server: " + describeIOError(err))
+	}
+	r.gone.Store(true)
+	r.abort.fire()
 }
 
 // answerFromAddon sends a response an addon set in the request hook.
@@ -252,7 +278,15 @@ func (r *flowRun) forward(reqStream *bodyStream) bool {
 	if r.t != nil && r.t.err != nil {
 		return r.fail(r.t.err.Error(), 502)
 	}
-	ex, err := r.cc.up.roundTrip(r.ctx, f, requestDialSpec(req, r.t, cfg), reqStream, cfg, r.cs.interim)
+	if reqStream == nil {
+		// While the server makes the client wait for the response head,
+		// notice a client that leaves (HTTP/1; HTTP/2 has the stream's
+		// reset). A streamed request body is read from the client all
+		// along, which shows the same.
+		r.cs.watch(r)
+	}
+	ex, err := r.cc.up.roundTrip(r.ctx, f, requestDialSpec(req, r.t, cfg), reqStream, cfg, r.cs.interim, &r.abort)
+	r.cs.unwatch()
 	if err != nil {
 		var rte *roundTripError
 		if errors.As(err, &rte) {
@@ -299,7 +333,12 @@ func (r *flowRun) forward(reqStream *bodyStream) bool {
 		}
 		return r.streamResponse(ex, body)
 	}
+	// And while it sends the body, which the client gets only whole.
+	r.cs.watch(r)
+	r.abort.set(ex)
 	body, trailers, tail, err := r.readBody(ex.responseBody())
+	r.abort.set(nil)
+	r.cs.unwatch()
 	switch {
 	case errors.Is(err, h1.ErrBodyTooLarge):
 		ex.finish(false)

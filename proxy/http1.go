@@ -17,7 +17,7 @@ import (
 // connection closes and runs each as a flow, one at a time. t is where
 // origin-form requests go (nil: a proxy connection, outside a tunnel).
 func (cc *clientConn) serveHTTP1(st *stream, t *target) {
-	first := true
+	watcher := &clientWatch{st: st, idle: cc.s.Config().IdleTimeout}
 	for {
 		if !cc.setState(stateIdle) {
 			return
@@ -44,16 +44,7 @@ func (cc *clientConn) serveHTTP1(st *stream, t *target) {
 		if cfg.Debug {
 			cc.log.Debug(fmt.Sprintf("request head: %s %s %s, %d header fields", head.Method, truncateString(head.Target, 200), head.Proto, len(head.Headers)))
 		}
-		if first && t == nil && cc.s.self.fromSelf(cc.raw) {
-			// One of our own server connections came back: whatever
-			// name or address translation led here, forwarding it
-			// again would loop until the descriptors run out.
-			cc.log.Info("A request from the proxy itself: " + errSelfConnect)
-			sendErrorPage(st, 502, errSelfConnect)
-			return
-		}
-		first = false
-		more := cc.h1Request(st, head, t, cfg)
+		more := cc.h1Request(st, head, t, cfg, watcher)
 		if !more {
 			if cfg.Debug {
 				cc.log.Debug("client connection not kept alive after this request")
@@ -65,7 +56,7 @@ func (cc *clientConn) serveHTTP1(st *stream, t *target) {
 
 // h1Request runs one HTTP/1 request as a flow. It reports whether the
 // client connection may carry another request.
-func (cc *clientConn) h1Request(st *stream, head *h1.RequestHead, t *target, cfg *Config) bool {
+func (cc *clientConn) h1Request(st *stream, head *h1.RequestHead, t *target, cfg *Config, watcher *clientWatch) bool {
 	f := flow.NewHTTPFlow(cc.client, nil)
 	req := &flow.Request{
 		Message: flow.Message{HTTPVersion: head.Proto, Headers: head.Headers, TimestampStart: nowSeconds()},
@@ -121,7 +112,7 @@ func (cc *clientConn) h1Request(st *stream, head *h1.RequestHead, t *target, cfg
 		run  flowRun
 		cs   h1Responder
 		body h1Body
-	}{cs: h1Responder{st: st, bodies: &cc.s.bodies}, body: h1Body{br: st.r, framing: framing}}
+	}{cs: h1Responder{st: st, bodies: &cc.s.bodies, watcher: watcher}, body: h1Body{br: st.r, framing: framing}}
 	cs := &x.cs
 	cc.initFlowRun(&x.run, f, cs, t, cfg)
 	ok := x.run.run(&x.body)
@@ -174,8 +165,9 @@ func (cc *clientConn) h1Destination(st *stream, req *flow.Request, head *h1.Requ
 
 // h1Responder answers one HTTP/1 request on the client's stream.
 type h1Responder struct {
-	st     *stream
-	bodies *bodyPool
+	st      *stream
+	bodies  *bodyPool
+	watcher *clientWatch
 	// closeAfter is set when what was sent ends only with the connection
 	// (a body without Content-Length or chunking), or nothing could be.
 	closeAfter bool
@@ -264,6 +256,9 @@ func (w *h1Responder) errorPage(status int, msg string) {
 	w.closeAfter = true
 	sendErrorPage(w.st, status, msg)
 }
+
+func (w *h1Responder) watch(r *flowRun) { w.watcher.start(r) }
+func (w *h1Responder) unwatch()         { w.watcher.stop() }
 
 func (w *h1Responder) switchProtocols(r *flow.Response, server *stream, switched func()) error {
 	w.closeAfter = true

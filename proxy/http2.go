@@ -287,6 +287,11 @@ func (w *h2Responder) errorPage(status int, msg string) {
 	_ = w.respond(page, false)
 }
 
+// watch does nothing: a client that leaves resets its stream, which ends
+// the flow's context (see h2Stream).
+func (w *h2Responder) watch(*flowRun) {}
+func (w *h2Responder) unwatch()       {}
+
 func (w *h2Responder) switchProtocols(*flow.Response, *stream, func()) error {
 	return errors.New("a 101 Switching Protocols response cannot be sent over HTTP/2")
 }

@@ -156,9 +156,23 @@ func listenProxy(t testing.TB, extra []any, sets ...string) (*proxy.Server, net.
 	return srv, ln
 }
 
-// roundTrip sends raw bytes to the proxy and reads until the connection
-// closes or the reader has a complete response (when want > 0 bytes).
+// roundTrip sends raw bytes to the proxy, closes its sending half, and
+// reads until the connection closes. A proxy takes the half-close as the
+// client leaving (as mitmproxy does): an exchange that takes the server
+// long needs roundTripOpen.
 func roundTrip(t *testing.T, addr, raw string) string {
+	t.Helper()
+	return roundTripHalf(t, addr, raw, true)
+}
+
+// roundTripOpen is roundTrip with the client's side left open: raw must ask
+// the proxy to close the connection after the response (Connection: close).
+func roundTripOpen(t *testing.T, addr, raw string) string {
+	t.Helper()
+	return roundTripHalf(t, addr, raw, false)
+}
+
+func roundTripHalf(t *testing.T, addr, raw string, halfClose bool) string {
 	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -169,7 +183,7 @@ func roundTrip(t *testing.T, addr, raw string) string {
 	if _, err := io.WriteString(c, raw); err != nil {
 		t.Fatal(err)
 	}
-	if tc, ok := c.(*net.TCPConn); ok {
+	if tc, ok := c.(*net.TCPConn); ok && halfClose {
 		_ = tc.CloseWrite()
 	}
 	out, _ := io.ReadAll(c)
@@ -455,7 +469,7 @@ func TestUpstreamFailures(t *testing.T) {
 		{"truncated", truncated.Addr, "disconnected while sending the response body"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := roundTrip(t, addr, "GET http://"+tc.addr+"/ HTTP/1.1\r\nHost: x\r\n\r\n")
+			got := roundTripOpen(t, addr, "GET http://"+tc.addr+"/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
 			if !strings.HasPrefix(got, "HTTP/1.1 502 Bad Gateway") || !strings.Contains(got, tc.want) {
 				t.Errorf("got %q, want a 502 mentioning %q", got, tc.want)
 			}
@@ -670,7 +684,7 @@ func TestIdleTimeoutButMovingTransferNotCut(t *testing.T) {
 		io.WriteString(c, "0\r\n\r\n")
 	})
 	addr := startProxy(t, nil, "tcp_timeout=1", "stream_large_bodies=0")
-	got := roundTrip(t, addr, "GET http://"+origin.Addr+"/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	got := roundTripOpen(t, addr, "GET http://"+origin.Addr+"/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
 	if !strings.HasSuffix(got, "0\r\n\r\n") || strings.Count(got, "x") != 10 {
 		t.Fatalf("slow transfer cut: %q", got)
 	}
@@ -726,4 +740,36 @@ func TestShutdownClosesBusyServerConn(t *testing.T) {
 	}
 	<-served
 	rec.waitEvent(t, "error")
+}
+
+// TestClientGoneWhileServerWaits (issue 18 item 2): a client that closes
+// its connection while the server has not answered yet gets the server
+// connection closed at once (it used to be held until tcp_timeout), and the
+// flow's error says the client disconnected, as mitmproxy's.
+func TestClientGoneWhileServerWaits(t *testing.T) {
+	closed := make(chan struct{})
+	origin := testutil.StartRawOrigin(t, func(c net.Conn, r *bufio.Reader) {
+		testutil.ReadRequest(r)
+		// Never answer; see the proxy close the connection.
+		io.Copy(io.Discard, r)
+		close(closed)
+	})
+	rec := &recorder{}
+	addr := startProxy(t, rec)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(c, "GET http://%s/wait HTTP/1.1\r\nHost: %s\r\n\r\n", origin.Addr, origin.Addr)
+	testutil.Eventually(t, 5*time.Second, func() bool { return origin.Conns() == 1 }, "the request did not reach the origin")
+	c.Close()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server connection was not closed after the client left")
+	}
+	testutil.Eventually(t, 5*time.Second, func() bool {
+		fs := rec.Flows()
+		return len(fs) == 1 && fs[0].Error != nil && fs[0].Error.Msg == "Client disconnected."
+	}, "flow error: %v", rec.Events())
 }

@@ -28,7 +28,7 @@ func (s *Server) Send(ctx context.Context, f *flow.HTTPFlow) error {
 	defer cancel()
 	up := newUpstream(s, client, s.log.With(addon.ClientKey, "replay"), ctx)
 	defer up.close()
-	ex, err := up.roundTrip(ctx, f, requestDialSpec(f.Request, nil, cfg), nil, cfg, nil)
+	ex, err := up.roundTrip(ctx, f, requestDialSpec(f.Request, nil, cfg), nil, cfg, nil, nil)
 	if err != nil {
 		return err
 	}

@@ -14,9 +14,16 @@ import (
 // connection): is this address one of our listeners? Addresses are compared
 // in canonical form: IPv4-mapped IPv6 unmapped, and a listener on all
 // interfaces is reached at any loopback address (all of 127/8, ::1) and any
-// address of the machine's interfaces. A request that found its way back
-// anyway (a name that resolves to us) is caught by the connection it
-// arrives on, which comes from one of our own upstream connections.
+// address of the machine's interfaces. A name that resolves to us is caught
+// once dialed: the connection's remote address is one of ours.
+//
+// What it cannot see is a loop through a NAT or another proxy, where the
+// connection that arrives carries nothing of ours: telling would take a
+// mark in the forwarded request, which an intercepting proxy must not add
+// (mitmproxy adds none). A connection's source port proves nothing either:
+// Linux gives the same ephemeral port to connections to different
+// destinations, and a client may share one with our own connection to a
+// server (a check built on that refused good requests under load).
 type selfAddrs struct {
 	mu        sync.Mutex
 	listeners []netip.AddrPort
@@ -24,8 +31,6 @@ type selfAddrs struct {
 	// localTTL.
 	local     map[netip.Addr]bool
 	localRead time.Time
-	// outbound are the local addresses of our connections to servers.
-	outbound map[netip.AddrPort]struct{}
 }
 
 // localTTL bounds how stale the list of interface addresses may be (a
@@ -105,49 +110,11 @@ func (s *selfAddrs) isOwn(a flow.Address) bool {
 	return s.isListener(ip, a.Port)
 }
 
-// dialed checks a connection we just made to a server: it reports true
-// when it reached one of our listeners, and otherwise remembers its local
-// address until forget, so that a loop through a name or a NAT is caught
-// where it arrives (fromSelf).
+// dialed reports whether a connection we just made to a server reached
+// one of our listeners.
 func (s *selfAddrs) dialed(c net.Conn) bool {
 	ra, ok := addrPort(c.RemoteAddr())
-	if !ok {
-		return false
-	}
-	if s.isListener(ra.Addr(), int(ra.Port())) {
-		return true
-	}
-	if la, ok := addrPort(c.LocalAddr()); ok {
-		s.mu.Lock()
-		if s.outbound == nil {
-			s.outbound = map[netip.AddrPort]struct{}{}
-		}
-		s.outbound[la] = struct{}{}
-		s.mu.Unlock()
-	}
-	return false
-}
-
-// forget drops a closed server connection's local address.
-func (s *selfAddrs) forget(c net.Conn) {
-	if la, ok := addrPort(c.LocalAddr()); ok {
-		s.mu.Lock()
-		delete(s.outbound, la)
-		s.mu.Unlock()
-	}
-}
-
-// fromSelf reports whether a client connection is one of our own server
-// connections coming back.
-func (s *selfAddrs) fromSelf(c net.Conn) bool {
-	ra, ok := addrPort(c.RemoteAddr())
-	if !ok {
-		return false
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, loop := s.outbound[ra]
-	return loop
+	return ok && s.isListener(ra.Addr(), int(ra.Port()))
 }
 
 // sameAddr reports whether two hosts are the same IP address in canonical

@@ -284,7 +284,6 @@ func (u *upstream) connect(f *flow.HTTPFlow, d dialSpec, cfg *Config) (*serverCo
 		// for intercepted tunnels.
 		if err := u.startTLS(sc, d.sni, d.alpn, nil, cfg); err != nil {
 			raw.Close()
-			u.s.self.forget(raw)
 			sc.unwatch()
 			return nil, err
 		}
@@ -373,7 +372,6 @@ func (u *upstream) closeServer(sc *serverConn) {
 		return
 	}
 	sc.st.conn.Close()
-	u.s.self.forget(sc.raw)
 	if sc.unwatch != nil {
 		sc.unwatch()
 	}

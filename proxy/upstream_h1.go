@@ -83,7 +83,9 @@ type interimFunc func(status int, reason string, h flow.Headers) error
 // our request reached it is retried once on a new one, as is a request an
 // HTTP/2 server refused or never saw (GOAWAY). body is set when the request
 // body is streamed.
-func (u *upstream) roundTrip(ctx context.Context, f *flow.HTTPFlow, d dialSpec, body *bodyStream, cfg *Config, interim interimFunc) (serverExchange, error) {
+// abort, when not nil, is given the HTTP/1 server connection in use, so
+// that a client that goes away can end the exchange.
+func (u *upstream) roundTrip(ctx context.Context, f *flow.HTTPFlow, d dialSpec, body *bodyStream, cfg *Config, interim interimFunc, abort *abortSlot) (serverExchange, error) {
 	req := f.Request
 	var sc *serverConn
 	var rh *h1.ResponseHead
@@ -122,6 +124,10 @@ func (u *upstream) roundTrip(ctx context.Context, f *flow.HTTPFlow, d dialSpec, 
 			return nil, &roundTripError{502, "server " + h2c.sc.server.Address.String() + ": " + err.Error()}
 		}
 		f.ServerConn = sc.server
+		if abort != nil {
+			abort.set(sc)
+			defer abort.set(nil)
+		}
 		err := u.writeRequest(sc, req, body)
 		if err == nil {
 			rh, err = readResponseHead(sc, cfg, interim)
