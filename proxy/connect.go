@@ -26,7 +26,7 @@ func (cc *clientConn) handleConnect(st *stream, f *flow.HTTPFlow, head *h1.Reque
 	server := flow.NewServer(flow.Address{Host: host, Port: port})
 	f.ServerConn = server
 	m.HTTPConnect(f)
-	run := cc.newFlowRun(f, &h1Responder{st: st, bodies: &cc.s.bodies, watcher: &clientWatch{st: st, idle: cfg.IdleTimeout}}, nil, cfg)
+	run := cc.newFlowRun(f, &h1Responder{st: st, watcher: &clientWatch{st: st, idle: cfg.IdleTimeout}}, nil, cfg)
 	if !run.afterHook() {
 		return false
 	}

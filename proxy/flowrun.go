@@ -49,10 +49,10 @@ type responder interface {
 	// again.
 	watch(r *flowRun)
 	unwatch()
-	// switchProtocols sends a 101 response, calls switched once it is
-	// sent, and then relays bytes between the client and server until
-	// both are done. Only HTTP/1 can.
-	switchProtocols(r *flow.Response, server *stream, switched func()) error
+	// switchProtocols sends a 101 response and then hands the client's
+	// stream to carry, which relays the connection until both sides are
+	// done. Only HTTP/1 can.
+	switchProtocols(r *flow.Response, carry func(client *stream)) error
 }
 
 // flowRun carries one HTTP flow through its hooks, from the request head to
@@ -451,17 +451,19 @@ func (r *flowRun) streamResponse(ex serverExchange, body *bodyStream) bool {
 }
 
 // switchProtocols completes a 101 Switching Protocols exchange: the
-// response hook, then the client side relays bytes both ways (WebSocket
-// message interception comes later).
+// response hook, then the WebSocket layer (websocket.go) for a WebSocket
+// handshake with the websocket option on, else bytes relayed both ways.
 func (r *flowRun) switchProtocols(ex serverExchange) bool {
 	f, m := r.f, r.m
 	resp := f.Response
 	resp.RawContent = []byte{}
 	resp.TimestampEnd = nowSeconds()
-	isWebSocket := strings.EqualFold(resp.Headers.Get("upgrade"), "websocket") && r.cfg.WebSocket
+	// A WebSocket handshake, as mitmproxy tells one.
+	isWebSocket := strings.EqualFold(resp.Headers.Get("upgrade"), "websocket") &&
+		f.Request.Headers.Get("sec-websocket-version") == "13" && r.cfg.WebSocket
 	if isWebSocket {
 		// As mitmproxy, the flow carries its WebSocket data from the
-		// response hook on. Messages are relayed but not yet parsed.
+		// response hook on.
 		f.WebSocket = &flow.WebSocketData{}
 	}
 	m.Response(f)
@@ -469,24 +471,18 @@ func (r *flowRun) switchProtocols(ex serverExchange) bool {
 		ex.finish(false)
 		return false
 	}
-	switched := false
-	_ = r.cs.switchProtocols(resp, ex.serverStream(), func() {
-		switched = true
+	server := ex.serverStream()
+	_ = r.cs.switchProtocols(resp, func(client *stream) {
 		if isWebSocket {
-			m.WebSocketStart(f)
+			r.webSocket(client, server)
+			return
 		}
 		if r.cfg.Debug {
 			r.cc.log.Debug("protocol switched: relaying bytes both ways until both sides close")
 		}
+		relay(client, server, &r.cc.s.bodies)
 	})
 	ex.finish(false)
 	f.SetLive(false)
-	if !switched {
-		return false
-	}
-	if isWebSocket {
-		f.WebSocket.TimestampEnd = nowSeconds()
-		m.WebSocketEnd(f)
-	}
 	return false
 }

@@ -112,7 +112,7 @@ func (cc *clientConn) h1Request(st *stream, head *h1.RequestHead, t *target, cfg
 		run  flowRun
 		cs   h1Responder
 		body h1Body
-	}{cs: h1Responder{st: st, bodies: &cc.s.bodies, watcher: watcher}, body: h1Body{br: st.r, framing: framing}}
+	}{cs: h1Responder{st: st, watcher: watcher}, body: h1Body{br: st.r, framing: framing}}
 	cs := &x.cs
 	cc.initFlowRun(&x.run, f, cs, t, cfg)
 	ok := x.run.run(&x.body)
@@ -166,7 +166,6 @@ func (cc *clientConn) h1Destination(st *stream, req *flow.Request, head *h1.Requ
 // h1Responder answers one HTTP/1 request on the client's stream.
 type h1Responder struct {
 	st      *stream
-	bodies  *bodyPool
 	watcher *clientWatch
 	// closeAfter is set when what was sent ends only with the connection
 	// (a body without Content-Length or chunking), or nothing could be.
@@ -260,14 +259,13 @@ func (w *h1Responder) errorPage(status int, msg string) {
 func (w *h1Responder) watch(r *flowRun) { w.watcher.start(r) }
 func (w *h1Responder) unwatch()         { w.watcher.stop() }
 
-func (w *h1Responder) switchProtocols(r *flow.Response, server *stream, switched func()) error {
+func (w *h1Responder) switchProtocols(r *flow.Response, carry func(client *stream)) error {
 	w.closeAfter = true
 	h1.WriteResponseHead(w.st.w, r.HTTPVersion, r.StatusCode, r.Reason, r.Headers)
 	if err := w.st.flush(); err != nil {
 		return err
 	}
-	switched()
-	relay(w.st, server, w.bodies)
+	carry(w.st)
 	return nil
 }
 

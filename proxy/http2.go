@@ -292,7 +292,7 @@ func (w *h2Responder) errorPage(status int, msg string) {
 func (w *h2Responder) watch(*flowRun) {}
 func (w *h2Responder) unwatch()       {}
 
-func (w *h2Responder) switchProtocols(*flow.Response, *stream, func()) error {
+func (w *h2Responder) switchProtocols(*flow.Response, func(*stream)) error {
 	return errors.New("a 101 Switching Protocols response cannot be sent over HTTP/2")
 }
 

@@ -29,6 +29,8 @@ type Server struct {
 	writeBufs *sync.Pool
 	// bodies recycles the buffers of large bodies (see recycleBodies).
 	bodies bodyPool
+	// webSockets are the live WebSocket connections, for injection.
+	webSockets wsRegistry
 
 	// self knows the proxy's own addresses, so that no request loops
 	// back into it.
