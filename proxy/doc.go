@@ -40,7 +40,10 @@
 //     HTTP/1 connections and shares HTTP/2 ones per client connection, and
 //     does the round trip in the server's HTTP version, translating from
 //     the client's. Client replay (replay.go) uses it directly.
-//  8. The response goes back through the responder; the HTTP/1 layer reads
+//  8. A 101 Switching Protocols hands the HTTP/1 connection to the
+//     WebSocket layer (websocket.go: messages both ways through
+//     websocket_message, injection) or, for other upgrades, to a relay.
+//  9. The response goes back through the responder; the HTTP/1 layer reads
 //     the next request, or the connection closes: server_disconnected,
 //     client_disconnected.
 //
