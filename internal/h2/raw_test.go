@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -288,6 +289,7 @@ func TestServerProtocolErrors(t *testing.T) {
 			tc.send(r)
 			if tc.isGA {
 				r.expectGoAway(tc.goAway)
+				r.nc.Close() // the server lingers until we close
 				testutil.Eventually(t, testTimeout, func() bool { return len(ts.serveResults()) == 1 }, "Serve did not return")
 				var ce *ConnError
 				if err := ts.serveResults()[0]; !errors.As(err, &ce) || ce.Code != tc.goAway || !strings.HasPrefix(err.Error(), "HTTP/2 protocol error: ") {
@@ -493,6 +495,7 @@ func TestClientRawPushPromise(t *testing.T) {
 	if string(g.DebugData()) != "Received pushed stream" {
 		t.Errorf("debug %q", g.DebugData())
 	}
+	r.nc.Close() // the client lingers until we close
 	<-cc.Done()
 	if err := cc.Err(); err == nil || err.Error() != "HTTP/2 protocol error: Received pushed stream" {
 		t.Errorf("Err = %v", err)
@@ -651,8 +654,17 @@ func TestClientRawSettings(t *testing.T) {
 	}
 	// More window and more streams.
 	r.check(r.fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1000}, http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: 2}))
-	for len(got) < 100 {
-		got = append(got, r.expect("DATA", func(f http2.Frame) bool { _, ok := f.(*http2.DataFrame); return ok }).(*http2.DataFrame).Data()...)
+	// Stream 1's DATA and stream 3's HEADERS now come in any order.
+	var h3 *http2.MetaHeadersFrame
+	for len(got) < 100 || h3 == nil {
+		switch f := r.read().(type) {
+		case nil:
+			t.Fatal("connection ended")
+		case *http2.DataFrame:
+			got = append(got, f.Data()...)
+		case *http2.MetaHeadersFrame:
+			h3 = f
+		}
 	}
 	if !bytes.Equal(got, pattern(100)) {
 		t.Fatalf("body %v", got)
@@ -660,9 +672,8 @@ func TestClientRawSettings(t *testing.T) {
 	if err := <-wrote; err != nil {
 		t.Fatal(err)
 	}
-	h = r.expect("HEADERS 3", func(f http2.Frame) bool { _, ok := f.(*http2.MetaHeadersFrame); return ok && f.Header().StreamID == 3 }).(*http2.MetaHeadersFrame)
-	if v := h.PseudoValue("path"); v != "/3" {
-		t.Fatalf("path %q", v)
+	if h3.StreamID != 3 || h3.PseudoValue("path") != "/3" {
+		t.Fatalf("stream %d path %q", h3.StreamID, h3.PseudoValue("path"))
 	}
 	if s3 := <-opened; s3 == nil || s3.ID() != 3 {
 		t.Fatalf("stream %v", s3)
@@ -677,7 +688,7 @@ func TestClientRawKeepaliveTimeout(t *testing.T) {
 	r := acceptRaw(t, ln, 4096)
 	// Read everything, answer nothing.
 	p := r.expect("PING", func(f http2.Frame) bool { p, ok := f.(*http2.PingFrame); return ok && !p.IsAck() }).(*http2.PingFrame)
-	if p.Data != keepaliveData {
+	if p.Data != keepalivePayload() {
 		t.Errorf("PING data %q", p.Data[:])
 	}
 	for r.read() != nil {
@@ -710,6 +721,7 @@ func TestClientRawFlowControlErrors(t *testing.T) {
 			r := acceptRaw(t, ln, 4096)
 			tc.send(r)
 			r.expectGoAway(tc.code)
+			r.nc.Close()
 			<-cc.Done()
 			var ce *ConnError
 			if !errors.As(cc.Err(), &ce) || ce.Code != tc.code {
@@ -717,4 +729,61 @@ func TestClientRawFlowControlErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestServerRapidReset: streams the client resets still count against the
+// handler limit while their handlers run; new streams wait for a handler
+// slot, and a client that keeps opening and resetting streams is cut off
+// (CVE-2023-44487).
+func TestServerRapidReset(t *testing.T) {
+	release := make(chan struct{})
+	var running atomic.Int32
+	ts := startServer(t, Settings{MaxConcurrentStreams: 2}, func(s *Stream) {
+		running.Add(1)
+		defer running.Add(-1)
+		<-release // ignores resets, as a slow upstream would
+		s.WriteHeader([]Field{{Name: ":status", Value: "200"}}, true)
+	})
+	r := dialRaw(t, ts.addr)
+	r.headers(1, false, rawGet("/")...)
+	r.headers(3, false, rawGet("/")...)
+	testutil.Eventually(t, testTimeout, func() bool { return running.Load() == 2 }, "handlers not started")
+	r.check(r.fr.WriteRSTStream(1, http2.ErrCodeCancel))
+	r.check(r.fr.WriteRSTStream(3, http2.ErrCodeCancel))
+	// Stream 5 is accepted (the two above are closed) but waits for a
+	// handler slot.
+	r.headers(5, true, rawGet("/")...)
+	r.check(r.fr.WritePing(false, [8]byte{5}))
+	r.expect("PING ACK", func(f http2.Frame) bool {
+		if _, ok := f.(*http2.RSTStreamFrame); ok {
+			t.Fatalf("stream refused: %v", f)
+		}
+		p, ok := f.(*http2.PingFrame)
+		return ok && p.IsAck()
+	})
+	if n := running.Load(); n != 2 {
+		t.Fatalf("%d handlers running, want 2", n)
+	}
+	close(release)
+	if got := r.expectResponse(5).PseudoValue("status"); got != "200" {
+		t.Fatalf("status %s", got)
+	}
+
+	// Opening and resetting streams while handlers are stuck ends the
+	// connection once 4×MaxConcurrentStreams wait.
+	stuck := make(chan struct{})
+	defer close(stuck)
+	ts2 := startServer(t, Settings{MaxConcurrentStreams: 1}, func(s *Stream) { <-stuck })
+	r2 := dialRaw(t, ts2.addr)
+	for id := uint32(1); id < 40; id += 2 {
+		// Writes fail once the server has hung up.
+		err := r2.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: r2.block(rawGet("/")...), EndHeaders: true})
+		if err == nil {
+			err = r2.fr.WriteRSTStream(id, http2.ErrCodeCancel)
+		}
+		if err != nil {
+			break
+		}
+	}
+	r2.expectGoAway(http2.ErrCodeEnhanceYourCalm)
 }
