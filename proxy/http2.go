@@ -237,22 +237,16 @@ func (w *h2Responder) respond(r *flow.Response, headRequest bool) error {
 	if headRequest || !bodyAllowed(r.StatusCode) {
 		body = nil
 	}
-	hasTrailers := len(r.Trailers) > 0 && !headRequest
-	end := len(body) == 0 && !hasTrailers
+	var trailers []h2.Field
+	if len(r.Trailers) > 0 && !headRequest {
+		trailers = h2Fields(nil, r.Trailers)
+	}
 	w.headersSent = true
-	if err := w.s.WriteHeader(responseFields(r), end); err != nil {
+	if err := w.s.WriteMessage(responseFields(r), body, trailers); err != nil {
 		return err
 	}
-	if end {
-		w.ended = true
-		return nil
-	}
-	if len(body) > 0 {
-		if _, err := w.s.Write(body); err != nil {
-			return err
-		}
-	}
-	return w.endStream(r.Trailers)
+	w.ended = true
+	return nil
 }
 
 func (w *h2Responder) endStream(trailers flow.Headers) error {

@@ -435,3 +435,51 @@ func TestPairContextCancel(t *testing.T) {
 	}
 	<-cc.Done()
 }
+
+// TestPairWriteMessage: a whole response in one call arrives as sent —
+// without a body, with a body, with trailers, and with a body larger than
+// the windows (the rest goes as Write sends it) — and a small one costs two
+// frames.
+func TestPairWriteMessage(t *testing.T) {
+	big := pattern(1 << 20)
+	ts, cc := startPair(t, Settings{}, Settings{InitialWindowSize: 65535}, func(s *Stream) {
+		io.Copy(io.Discard, s)
+		head := []Field{{Name: ":status", Value: "200"}}
+		switch pseudo(s.Header(), ":path") {
+		case "/empty":
+			s.WriteMessage(head, nil, nil)
+		case "/small":
+			s.WriteMessage(head, []byte("small"), nil)
+		case "/trailers":
+			s.WriteMessage(head, []byte("body"), []Field{{Name: "x-t", Value: "1"}})
+		case "/big":
+			s.WriteMessage(head, big, []Field{{Name: "x-t", Value: "2"}})
+		}
+	})
+	ctx := testCtx(t)
+	for _, tc := range []struct {
+		path     string
+		body     []byte
+		trailers int
+	}{{"/empty", nil, 0}, {"/small", []byte("small"), 0}, {"/trailers", []byte("body"), 1}, {"/big", big, 1}} {
+		resp, err := roundTrip(ctx, cc, get("a", tc.path), nil, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.path, err)
+		}
+		if resp.status != 200 || !bytes.Equal(resp.body, tc.body) || len(resp.trailers) != tc.trailers {
+			t.Errorf("%s: status %d, %d bytes, trailers %v", tc.path, resp.status, len(resp.body), resp.trailers)
+		}
+	}
+	frames := func() int64 {
+		ts.mu.Lock()
+		defer ts.mu.Unlock()
+		return ts.conns[0].c.frames.Load()
+	}
+	before := frames()
+	if _, err := roundTrip(ctx, cc, get("a", "/small"), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := frames() - before; n != 2 {
+		t.Errorf("a small response took %d frames, want 2 (HEADERS, DATA with END_STREAM)", n)
+	}
+}

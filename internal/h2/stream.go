@@ -245,6 +245,66 @@ func (s *Stream) Write(p []byte) (int, error) {
 	return total, nil
 }
 
+// WriteMessage sends a whole message and ends the stream: the header block,
+// the body and the trailers (either may be empty). Where the peer's windows
+// allow, it all goes out under one hold of the writer, the body's last DATA
+// frame carrying END_STREAM: a small response costs two frames and one
+// write instead of three of each (WriteHeader, Write, CloseWrite). A body
+// larger than the windows goes on as Write would send it.
+func (s *Stream) WriteMessage(head []Field, body []byte, trailers []Field) error {
+	if len(body) == 0 && len(trailers) == 0 {
+		return s.writeHeaders(head, true, false)
+	}
+	c := s.c
+	c.lockWriter()
+	c.mu.Lock()
+	err := s.writableLocked()
+	maxFrame, maxList := c.peerMaxFrame, c.peerMaxHeaderList
+	c.mu.Unlock()
+	if err == nil && maxList > 0 && (listSize(head) > uint64(maxList) || listSize(trailers) > uint64(maxList)) {
+		err = ErrHeaderListTooLarge
+	}
+	if err != nil {
+		c.unlockWriter()
+		return err
+	}
+	c.writeBlock(s.id, head, false, maxFrame)
+	c.mu.Lock()
+	s.headersSent = true
+	n := int(max(0, min(int64(len(body)), s.sendWindow, c.sendWindow, maxWriteChunk)))
+	s.sendWindow -= int64(n)
+	c.sendWindow -= int64(n)
+	c.mu.Unlock()
+	done := n == len(body)
+	if n > 0 && c.werr == nil {
+		c.writeData(s.id, body[:n], done && len(trailers) == 0, maxFrame)
+	}
+	if done && len(trailers) > 0 && c.werr == nil {
+		c.writeBlock(s.id, trailers, true, maxFrame)
+	}
+	werr := c.werr
+	if done && werr == nil {
+		c.mu.Lock()
+		s.sendEnded = true
+		c.maybeCloseLocked(s)
+		c.mu.Unlock()
+	}
+	c.unlockWriter()
+	switch {
+	case werr != nil:
+		return werr
+	case done:
+		return nil
+	}
+	if _, err := s.Write(body[n:]); err != nil {
+		return err
+	}
+	if len(trailers) > 0 {
+		return s.WriteTrailers(trailers)
+	}
+	return s.CloseWrite()
+}
+
 // reserve takes up to want bytes of send window from the stream and the
 // connection, waiting until some is available.
 func (s *Stream) reserve(want int) (int, uint32, error) {
