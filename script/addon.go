@@ -26,6 +26,16 @@ const levelAlert = addon.LevelAlert
 // larger bodies are fetched when a handler first reads them.
 const DefaultBodyInlineLimit = 64 << 10
 
+// DefaultShutdownGrace is how long hooks still running when shutdown
+// begins may go on before the Python child is stopped: as long as mitmdump
+// gives the flows in progress.
+const DefaultShutdownGrace = 5 * time.Second
+
+// frozenMargin is how much longer than script_hook_timeout the child may
+// stay silent while hooks wait before it is taken for frozen (a handler
+// holding Python's GIL in C code, where its own watchdog cannot run).
+const frozenMargin = 5 * time.Second
+
 // FromScript reports whether a log entry, while it is being dispatched to
 // the log hooks, is a script's own output (ctx.log, Python's logging,
 // print(), warnings) rather than the host's (a script that does not load, an
@@ -58,6 +68,14 @@ type Config struct {
 	// ReloadInterval is how often script files are checked for changes.
 	// 0 means once a second; a negative value turns reloading off.
 	ReloadInterval time.Duration
+	// ShutdownGrace bounds shutdown (see BeginShutdown). 0 means
+	// DefaultShutdownGrace.
+	ShutdownGrace time.Duration
+	// Stopping, closed when the program begins to shut down (the master's
+	// Stopping channel), calls BeginShutdown. Without it shutdown begins
+	// at Done, which a proxy waiting for a flow stuck in a hook never
+	// reaches.
+	Stopping <-chan struct{}
 }
 
 // Addon is the script host addon (mitmproxy's ScriptLoader). Register it
@@ -75,6 +93,16 @@ type Addon struct {
 	opts  *addon.Options
 	limit int64
 
+	hookLimit   atomic.Int64                        // script_hook_timeout, seconds; 0: none
+	hookScripts atomic.Pointer[map[string][]string] // hook -> scripts defining it
+
+	// Shutdown: shuttingDown is set by BeginShutdown (a host that dies
+	// from then on is not restarted); finishedCh is closed when Done has
+	// finished.
+	shuttingDown atomic.Bool
+	finishedCh   chan struct{}
+	stopWatch    bool // the goroutine watching Config.Stopping runs
+
 	life     sync.Mutex // serialises configure, reload, restart and done
 	scripts  []*scriptState
 	nextSID  int64
@@ -86,12 +114,14 @@ type Addon struct {
 
 	hostMu sync.Mutex
 	cur    *host
-	ready  chan struct{} // closed while cur is usable
+	ready  chan struct{}      // closed while cur is usable
+	hosts  map[*host]struct{} // every child not yet exited, published or not
 
 	hooks atomic.Uint64 // bit i: some script defines hookNames[i]
 
-	fails     int // restarts that followed quickly on each other
-	lastStart time.Time
+	fails      int // restarts that followed quickly on each other
+	lastStart  time.Time
+	restarting atomic.Bool // a restart goroutine runs
 
 	watchStop chan struct{}
 	watchDone chan struct{}
@@ -128,9 +158,13 @@ func New() *Addon { return NewWithConfig(Config{}) }
 
 // NewWithConfig returns the script host addon configured by c.
 func NewWithConfig(c Config) *Addon {
-	a := &Addon{cfg: c, limit: c.BodyInlineLimit, intercepted: map[string]*flow.Flow{}}
+	a := &Addon{cfg: c, limit: c.BodyInlineLimit, intercepted: map[string]*flow.Flow{},
+		hosts: map[*host]struct{}{}, finishedCh: make(chan struct{})}
 	if a.limit == 0 {
 		a.limit = DefaultBodyInlineLimit
+	}
+	if a.cfg.ShutdownGrace <= 0 {
+		a.cfg.ShutdownGrace = DefaultShutdownGrace
 	}
 	a.ready = make(chan struct{})
 	close(a.ready)
@@ -148,6 +182,9 @@ func (a *Addon) Load(l *addon.Loader) {
 	l.AddOption("scripts", addon.Strings, []string{}, "Execute a script.")
 	l.AddOption("python", addon.String, "",
 		"The Python interpreter that runs scripts (Python 3.8 or newer). Empty means $MITMGO_PYTHON, else python3 on the PATH.")
+	l.AddOption("script_hook_timeout", addon.Int, 0,
+		"Kill a flow when a script's handler for one of its events runs longer than this many seconds, "+
+			"interrupting the handler so that other flows go on (mitmgo). 0 means no limit, as in mitmproxy.")
 }
 
 // Errors returns why scripts failed to load, the most recent load of each;
@@ -171,6 +208,13 @@ func (a *Addon) Configure(updated map[string]bool) error {
 	if a.ctx == nil {
 		return nil
 	}
+	if updated["script_hook_timeout"] {
+		n := a.opts.Int("script_hook_timeout")
+		if n < 0 {
+			return fmt.Errorf("option script_hook_timeout: %d is negative (0 means no limit)", n)
+		}
+		a.hookLimit.Store(int64(n))
+	}
 	if updated["scripts"] || updated["python"] {
 		if err := a.syncScripts(updated["python"]); err != nil {
 			return err
@@ -184,13 +228,25 @@ func (a *Addon) Running() {
 	a.life.Lock()
 	defer a.life.Unlock()
 	a.running = true
+	if stopping := a.cfg.Stopping; stopping != nil && !a.stopWatch {
+		a.stopWatch = true
+		go func() {
+			select {
+			case <-stopping:
+				a.BeginShutdown()
+			case <-a.finishedCh:
+			}
+		}()
+	}
 	if h := a.liveHost(); h != nil && len(a.scripts) > 0 {
 		a.lifecycle(h, "running", nil)
 	}
 }
 
-// Done runs the scripts' done handlers and stops the Python child.
+// Done runs the scripts' done handlers and stops the Python child. It
+// ends however the scripts behave: see BeginShutdown.
 func (a *Addon) Done() {
+	a.BeginShutdown()
 	a.stopWatcher()
 	a.life.Lock()
 	defer a.life.Unlock()
@@ -198,6 +254,7 @@ func (a *Addon) Done() {
 		return
 	}
 	a.finished = true
+	defer close(a.finishedCh)
 	if h := a.liveHost(); h != nil {
 		if len(a.scripts) > 0 {
 			a.lifecycleTimeout(h, "done", nil, 10*time.Second)
@@ -208,6 +265,63 @@ func (a *Addon) Done() {
 	a.hooks.Store(0)
 	if a.pyTemp && a.pyDir != "" {
 		os.RemoveAll(filepath.Dir(a.pyDir))
+	}
+}
+
+// BeginShutdown tells the addon that mitmgo is stopping. From then on a
+// child that exits is expected (it is not restarted, and the log does not
+// call it unexpected), and shutdown is bounded: a hook still running
+// ShutdownGrace later (one that never returns blocks its flow, and the
+// proxy waits for every flow) gets its child stopped, which kills the
+// flows waiting for it, so that shutdown goes on. Config.Stopping calls
+// it, and so does Done. Calling it again does nothing.
+func (a *Addon) BeginShutdown() {
+	if a.shuttingDown.CompareAndSwap(false, true) {
+		go a.enforceGrace()
+	}
+}
+
+func (a *Addon) enforceGrace() {
+	t := time.NewTimer(a.cfg.ShutdownGrace)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-a.finishedCh:
+		return
+	}
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		a.stopBusyHosts()
+		select {
+		case <-a.finishedCh:
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// stopBusyHosts stops every child that has calls still waiting for it.
+func (a *Addon) stopBusyHosts() {
+	a.hostMu.Lock()
+	var busy []*host
+	for h := range a.hosts {
+		if h.alive() && !h.closing.Load() && h.busy() {
+			busy = append(busy, h)
+		}
+	}
+	for _, h := range busy {
+		h.setEnd("was stopped because mitmgo is shutting down")
+		if a.cur == h {
+			a.cur = nil
+			a.closeReady()
+		}
+	}
+	a.hostMu.Unlock()
+	for _, h := range busy {
+		a.log.Warn("Script host: hooks are still running at the end of the shutdown grace period; " +
+			"stopping the Python script host")
+		h.stop(time.Second)
 	}
 }
 
@@ -297,6 +411,7 @@ func (a *Addon) syncScripts(pythonChanged bool) error {
 			a.life.Unlock()
 			return err
 		}
+		a.setHost(h)
 	}
 	var (
 		order   []*scriptState
@@ -609,6 +724,28 @@ func (a *Addon) setHooks(reply *tnetstring.Dict) {
 		}
 	}
 	a.hooks.Store(bits)
+	if d := reply.Dict("hook_scripts"); d != nil {
+		m := make(map[string][]string, d.Len())
+		for _, e := range d.Entries {
+			l, _ := e.Value.([]any)
+			names := make([]string, len(l))
+			for i, n := range l {
+				names[i] = anyStr(n)
+			}
+			m[e.Key] = names
+		}
+		a.hookScripts.Store(&m)
+	}
+}
+
+// scriptsFor names the scripts that handle hook, for the log.
+func (a *Addon) scriptsFor(hook string) string {
+	if m := a.hookScripts.Load(); m != nil {
+		if names := (*m)[hook]; len(names) > 0 {
+			return strings.Join(names, ", ")
+		}
+	}
+	return "(unknown)"
 }
 
 // lifecycle sends a lifecycle command to the child and logs a failure.
@@ -631,7 +768,7 @@ func (a *Addon) lifecycleTimeout(h *host, cmd string, args map[string]any, timeo
 	if reply != nil {
 		a.setHooks(reply)
 	}
-	if err != nil {
+	if err != nil && !(errors.Is(err, errHostGone) && a.shuttingDown.Load()) {
 		a.log.Error(fmt.Sprintf("Script host: %s failed: %v", cmd, err))
 	}
 }
@@ -703,8 +840,10 @@ func (a *Addon) pythonDir() (string, error) {
 	return dir, nil
 }
 
-// ensureHost starts the child if it is not running. Called with the life
-// lock held.
+// ensureHost starts a child (or returns the running one). A new child
+// becomes the current one, but hook calls do not go to it until the caller
+// says it is ready (setHost): a restarted child first loads the scripts.
+// Called with the life lock held.
 func (a *Addon) ensureHost() (*host, error) {
 	if h := a.liveHost(); h != nil {
 		return h, nil
@@ -721,6 +860,10 @@ func (a *Addon) ensureHost() (*host, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.hostMu.Lock()
+	a.hosts[h] = struct{}{}
+	a.hostMu.Unlock()
+	go a.monitor(h)
 	a.lastStart = time.Now()
 	m := newMsg("init")
 	m.Set("options", a.optionValues(a.opts.Names()))
@@ -740,8 +883,44 @@ func (a *Addon) ensureHost() (*host, error) {
 		min, _ := tnetstring.AsInt(v[1])
 		h.version = fmt.Sprintf("%d.%d", maj, min)
 	}
-	a.setHost(h)
+	a.hostMu.Lock()
+	a.cur = h
+	a.hostMu.Unlock()
 	return h, nil
+}
+
+// monitor kills a child that stays silent for longer than
+// script_hook_timeout (plus a margin) while hooks wait for it. Its watchdog
+// thread sends a heartbeat every second while the option is set, so
+// silence means the whole interpreter is stuck: a handler holding the GIL
+// in C code (a runaway regular expression), where the watchdog cannot run
+// to interrupt it.
+func (a *Addon) monitor(h *host) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.dead:
+			return
+		case <-t.C:
+		}
+		limit := a.hookLimit.Load()
+		oldest := h.oldestHook()
+		if limit <= 0 || oldest.IsZero() {
+			continue
+		}
+		last := time.Unix(0, h.lastMsg.Load())
+		if last.Before(oldest) {
+			last = oldest
+		}
+		if quiet := time.Since(last); quiet > time.Duration(limit)*time.Second+frozenMargin {
+			h.setEnd("stopped responding")
+			a.log.Error(fmt.Sprintf("Script host: the Python script host has not responded for %s while hooks "+
+				"were waiting (script_hook_timeout is %d s); killing it", quiet.Round(time.Second), limit))
+			h.kill()
+			return
+		}
+	}
 }
 
 // liveHost returns the running child, or nil.
@@ -758,6 +937,12 @@ func (a *Addon) setHost(h *host) {
 	a.hostMu.Lock()
 	defer a.hostMu.Unlock()
 	a.cur = h
+	a.closeReady()
+}
+
+// closeReady releases the hook calls waiting in hostForCall. Called with
+// hostMu held.
+func (a *Addon) closeReady() {
 	select {
 	case <-a.ready:
 	default:
@@ -766,22 +951,25 @@ func (a *Addon) setHost(h *host) {
 }
 
 // hostForCall returns the child to send a hook to, waiting (a bounded time)
-// while a dead one is being replaced.
+// while a dead one is being replaced; nil when there is none.
 func (a *Addon) hostForCall() *host {
 	a.hostMu.Lock()
 	h, ready := a.cur, a.ready
 	a.hostMu.Unlock()
-	if h != nil && h.alive() {
-		return h
-	}
 	select {
 	case <-ready:
-	case <-time.After(10 * time.Second):
-		return nil
+	default:
+		t := time.NewTimer(10 * time.Second)
+		defer t.Stop()
+		select {
+		case <-ready:
+		case <-t.C:
+			return nil
+		}
+		a.hostMu.Lock()
+		h = a.cur
+		a.hostMu.Unlock()
 	}
-	a.hostMu.Lock()
-	h = a.cur
-	a.hostMu.Unlock()
 	if h != nil && h.alive() {
 		return h
 	}
@@ -883,30 +1071,59 @@ func fromWire(k addon.Kind, v any) (any, error) {
 	return nil, fmt.Errorf("a %T does not fit a %s option", v, k)
 }
 
-// hostExited implements hostEvents: restart a child that died.
+// hostExited implements hostEvents: restart a child that died, unless
+// mitmgo ended it or is shutting down (then its end is expected).
 func (a *Addon) hostExited(h *host, err error) {
-	if h.closing.Load() {
-		return
-	}
 	a.hostMu.Lock()
+	delete(a.hosts, h)
+	expected := h.closing.Load() || a.shuttingDown.Load()
 	current := a.cur == h
 	if current {
 		a.cur = nil
-		a.ready = make(chan struct{})
+		switch {
+		case expected:
+			a.closeReady()
+		case a.readyClosed():
+			// Hook calls wait for the restart (a restart in progress
+			// keeps its own channel open).
+			a.ready = make(chan struct{})
+		}
 	}
 	a.hostMu.Unlock()
 	if !current {
 		return
 	}
-	go a.restart(err)
+	if expected {
+		a.log.Debug(fmt.Sprintf("Script host: the Python script host exited during shutdown (%v)", err))
+		return
+	}
+	if a.restarting.CompareAndSwap(false, true) {
+		go a.restart(err)
+	}
 }
 
+// readyClosed reports whether hook calls may go to the current child.
+// Called with hostMu held.
+func (a *Addon) readyClosed() bool {
+	select {
+	case <-a.ready:
+		return true
+	default:
+		return false
+	}
+}
+
+// restart replaces a child that died. The new one is published only once
+// the scripts are loaded, configured and running: until then hook calls
+// wait for it (a bounded time, then their flows are killed), so that no
+// flow passes a script that is not there yet.
 func (a *Addon) restart(cause error) {
+	defer a.restarting.Store(false)
 	a.log.Error(fmt.Sprintf("The Python script host exited unexpectedly (%v); restarting it. "+
-		"Flows in progress continue without the scripts' changes.", cause))
+		"Flows whose script hooks were in progress are killed.", cause))
 	for {
 		a.life.Lock()
-		if a.finished || len(a.scripts) == 0 {
+		if a.finished || a.shuttingDown.Load() || len(a.scripts) == 0 {
 			a.setHost(nil)
 			a.life.Unlock()
 			return
@@ -927,7 +1144,7 @@ func (a *Addon) restart(cause error) {
 			time.Sleep(delay)
 		}
 		a.life.Lock()
-		if a.finished {
+		if a.finished || a.shuttingDown.Load() {
 			a.setHost(nil)
 			a.life.Unlock()
 			return
@@ -947,15 +1164,27 @@ func (a *Addon) restart(cause error) {
 		a.life.Unlock()
 		a.declare(decls)
 		a.life.Lock()
-		if h := a.liveHost(); h != nil {
+		if h.alive() {
 			for _, s := range scripts {
 				a.configureScript(h, s)
 			}
 			if a.running {
 				a.lifecycle(h, "running", nil)
 			}
-			a.log.Info("The Python script host was restarted.")
 		}
+		switch {
+		case !h.alive():
+			// It died while loading the scripts: try again.
+			a.life.Unlock()
+			continue
+		case a.finished || a.shuttingDown.Load():
+			a.setHost(nil)
+			a.life.Unlock()
+			h.stop(time.Second)
+			return
+		}
+		a.setHost(h)
+		a.log.Info("The Python script host was restarted.")
 		a.life.Unlock()
 		return
 	}

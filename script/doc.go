@@ -24,7 +24,25 @@
 //
 // Failures are contained: a script that does not load is logged with its
 // file, line and traceback; an exception in a handler is logged as
-// "Addon error" and the flow goes on without that handler's changes; a
-// child that dies is restarted and the flows in flight continue unchanged.
+// "Addon error" and the flow goes on without that handler's changes, as in
+// mitmproxy. A hook call that does not complete fails closed, since a
+// script may enforce a policy: when the child dies or is stopped during
+// it, or a handler runs past the script_hook_timeout option (off by
+// default, as mitmproxy has no limit), the flow is killed and the log
+// names the script and the hook. Such a handler is interrupted (an
+// exception raised in it), so that the flows queued behind it go on; one
+// that will not stop, or a child that stops answering (a handler holding
+// the GIL), gets the child restarted. A child that dies is restarted; hook
+// calls wait for the restarted scripts (10 s at most, then their flows are
+// killed), so that no flow passes a script that is not loaded yet.
+//
+// The child never outlives mitmgo: on Linux the kernel kills it when its
+// parent dies (a parent-death signal), and on every platform its watchdog
+// thread exits the process as soon as its input pipe closes, even while a
+// handler loops on the main thread. It ignores SIGINT and SIGTERM, which
+// reach it when they are sent to mitmgo's process group: mitmgo shuts down
+// in order and ends it. Shutdown is bounded (Addon.BeginShutdown): hooks
+// still running Config.ShutdownGrace after it began get the child stopped.
+//
 // Scripts are polled for changes once a second and reloaded.
 package script

@@ -379,3 +379,37 @@ def tcp_message(flow: tcp.TCPFlow):
 		t.Errorf("saved flow %T %+v", f, f)
 	}
 }
+
+// TestE2EHookTimeout: with --set script_hook_timeout, a request whose
+// handler never returns is killed, the log names the script and the hook,
+// and mitmdump goes on serving with the same script.
+func TestE2EHookTimeout(t *testing.T) {
+	needScripts(t)
+	dir := seedDir(t, map[string]string{"spin.py": `seen = 0
+
+def request(flow):
+    global seen
+    if flow.request.path == "/stuck":
+        while True:
+            pass
+    seen += 1
+    flow.request.headers["x-tag"] = str(seen)
+`})
+	url := htmlOrigin(t)
+	md := testutil.StartMitmdumpWith(t, testutil.Options{Dir: dir}, "-s", "spin.py", "--set", "script_hook_timeout=1")
+	start := time.Now()
+	if resp, err := md.Client().Get(url + "/stuck"); err == nil {
+		resp.Body.Close()
+		t.Fatalf("the stuck request was answered: %s", resp.Status)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("the stuck request ended after %s", took)
+	}
+	md.WaitOutput(t, "in script spin.py: the request hook ran for more than 1 s (script_hook_timeout); flow ", 5*time.Second)
+	for i := 1; i <= 2; i++ {
+		resp, _ := get(t, md, url+"/ok")
+		if got := resp.Header.Get("Echo-X-Tag"); got != fmt.Sprint(i) {
+			t.Fatalf("request %d after the timeout: the origin saw x-tag %q\n%s", i, got, md.Output())
+		}
+	}
+}

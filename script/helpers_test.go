@@ -13,6 +13,7 @@ import (
 
 	"github.com/mitmgo/mitmgo/addon"
 	"github.com/mitmgo/mitmgo/flow"
+	"github.com/mitmgo/mitmgo/internal/testutil"
 )
 
 // logRecorder collects log entries, and whether each is a script's own
@@ -77,15 +78,15 @@ func (l *logRecorder) find(substr string) (addon.LogEntry, bool) {
 
 func (l *logRecorder) wait(t testing.TB, substr string, d time.Duration) addon.LogEntry {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if e, ok := l.find(substr); ok {
-			return e
-		}
-		time.Sleep(5 * time.Millisecond)
+	var e addon.LogEntry
+	if !testutil.Poll(d, func() bool {
+		var ok bool
+		e, ok = l.find(substr)
+		return ok
+	}) {
+		t.Fatalf("log has no %q after %s:\n%s", substr, d, l.text())
 	}
-	t.Fatalf("log has no %q after %s:\n%s", substr, d, l.text())
-	return addon.LogEntry{}
+	return e
 }
 
 func needPython(t testing.TB) {

@@ -137,6 +137,7 @@ func (a *Addon) httpHook(i int, f *flow.HTTPFlow) {
 	}
 	h := a.hostForCall()
 	if h == nil {
+		a.flowFailed(i, nil, nil, &f.Flow, describeHTTP(f))
 		return
 	}
 	msg, err := a.httpMessage(hookNames[i], f)
@@ -151,7 +152,7 @@ func (a *Addon) httpHook(i int, f *flow.HTTPFlow) {
 		return serveBody(f, req)
 	})
 	if err != nil {
-		a.callFailed(hookNames[i], err)
+		a.flowFailed(i, h, err, &f.Flow, describeHTTP(f))
 		return
 	}
 	if ch := reply.Dict("changes"); ch.Len() > 0 {
@@ -257,13 +258,66 @@ func bodyValue(b []byte) any {
 	return b
 }
 
-func (a *Addon) callFailed(hook string, err error) {
-	if errors.Is(err, errHostGone) {
-		// The restart says what happened; the flow goes on unchanged.
-		a.log.Debug(fmt.Sprintf("Script host: %s skipped: %v", hook, err))
+// Failing closed ---------------------------------------------------------
+//
+// A hook call that does not complete (the child died or was stopped, a
+// handler ran past script_hook_timeout, no child is there to take it) ends
+// its flow: a script may enforce a policy, and a flow that its handlers did
+// not finish with must not go on as if they had.
+
+// failure says why hook i did not run to completion, naming the script.
+func (a *Addon) failure(i int, h *host, err error) string {
+	hook := hookNames[i]
+	var od *overdueError
+	switch {
+	case errors.As(err, &od):
+		script := od.script
+		if script == "" {
+			script = a.scriptsFor(hook)
+		}
+		return fmt.Sprintf("in script %s: the %s hook ran for more than %d s (script_hook_timeout)", script, hook, od.secs)
+	case h == nil:
+		return fmt.Sprintf("in script %s: no Python script host is running to handle the %s hook "+
+			"(it is being restarted, or mitmgo is shutting down)", a.scriptsFor(hook), hook)
+	case errors.Is(err, errHostGone):
+		return fmt.Sprintf("in script %s: the Python script host %s while the %s hook was in progress",
+			a.scriptsFor(hook), h.endReason(), hook)
+	}
+	return fmt.Sprintf("in script %s: the %s hook failed: %v", a.scriptsFor(hook), hook, err)
+}
+
+// flowFailed kills f (what describes it) after hook i failed.
+func (a *Addon) flowFailed(i int, h *host, err error, f *flow.Flow, what string) {
+	msg := a.failure(i, h, err)
+	if f.Kill() == nil {
+		a.log.Error(fmt.Sprintf("%s; flow %s killed", msg, what))
 		return
 	}
-	a.log.Error(fmt.Sprintf("Script host: the %s hook failed: %v", hook, err))
+	// Not live (read from a file, or over already).
+	a.log.Error(fmt.Sprintf("%s (flow %s)", msg, what))
+}
+
+// connFailed ends what can be ended after connection hook i failed: the
+// client (client_connected) or the server connection (server_connect).
+func (a *Addon) connFailed(i int, h *host, err error, c *flow.Client, s *flow.Server) {
+	msg := a.failure(i, h, err)
+	switch {
+	case i == hClientConnected && c != nil:
+		c.Error = msg
+		a.log.Error(msg + "; client refused")
+	case i == hServerConnect && s != nil:
+		s.Error = msg
+		a.log.Error(msg + "; server connection refused")
+	default:
+		a.log.Error(msg)
+	}
+}
+
+func describeHTTP(f *flow.HTTPFlow) string {
+	if f.Request == nil {
+		return f.ID
+	}
+	return fmt.Sprintf("%s (%s %s)", f.ID, f.Request.Method, f.Request.PrettyURL())
 }
 
 // Intercepted flows --------------------------------------------------------
@@ -343,6 +397,7 @@ func (a *Addon) tcpHook(i int, f *flow.TCPFlow) {
 	}
 	h := a.hostForCall()
 	if h == nil {
+		a.flowFailed(i, nil, nil, &f.Flow, "TCP "+f.ID)
 		return
 	}
 	st := f.State()
@@ -372,7 +427,7 @@ func (a *Addon) tcpHook(i int, f *flow.TCPFlow) {
 		return nil, fmt.Errorf("unknown request %q", req.Str("op"))
 	})
 	if err != nil {
-		a.callFailed(hookNames[i], err)
+		a.flowFailed(i, h, err, &f.Flow, "TCP "+f.ID)
 		return
 	}
 	if ch := reply.Dict("changes"); ch.Len() > 0 {
@@ -445,6 +500,7 @@ func (a *Addon) connHook(i int, c *flow.Client, s *flow.Server, extra func(*tnet
 	}
 	h := a.hostForCall()
 	if h == nil {
+		a.connFailed(i, nil, nil, c, s)
 		return
 	}
 	m := newMsg("hook")
@@ -475,7 +531,7 @@ func (a *Addon) connHook(i int, c *flow.Client, s *flow.Server, extra func(*tnet
 	}
 	reply, err := h.call(context.Background(), m, nil)
 	if err != nil {
-		a.callFailed(hookNames[i], err)
+		a.connFailed(i, h, err, c, s)
 		return
 	}
 	ch := reply.Dict("changes")

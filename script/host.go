@@ -42,12 +42,18 @@ type host struct {
 	events hostEvents
 
 	mu    sync.Mutex
-	calls map[int64]chan *tnetstring.Dict
+	calls map[int64]pendingCall
 	ids   atomic.Int64
+
+	// lastMsg is when the child last sent anything (UnixNano): its
+	// watchdog's heartbeat keeps it fresh while script_hook_timeout is set,
+	// so a stale one means the child is frozen (see Addon.monitor).
+	lastMsg atomic.Int64
 
 	dead    chan struct{} // closed once the child is gone
 	deadErr error
 	closing atomic.Bool
+	end     atomic.Pointer[string] // why mitmgo ended it, for the log
 
 	stderrMu   sync.Mutex
 	stderrTail []string
@@ -97,7 +103,8 @@ func startHost(python, dir string, ev hostEvents) (*host, error) {
 	if os.Getenv("PYTHONIOENCODING") == "" {
 		cmd.Env = append(cmd.Env, "PYTHONIOENCODING=utf-8:backslashreplace")
 	}
-	err = cmd.Start()
+	dead := make(chan struct{})
+	err = startChild(cmd, dead)
 	// The child has its own copies now.
 	childR.Close()
 	childW.Close()
@@ -112,9 +119,10 @@ func startHost(python, dir string, ev hostEvents) (*host, error) {
 	}
 	h := &host{
 		cmd: cmd, w: toChild, r: fromChild, events: ev, python: python,
-		calls: map[int64]chan *tnetstring.Dict{},
-		dead:  make(chan struct{}),
+		calls: map[int64]pendingCall{},
+		dead:  dead,
 	}
+	h.lastMsg.Store(time.Now().UnixNano())
 	var outputs sync.WaitGroup
 	outputs.Add(2)
 	go h.lines(outR, slog.LevelInfo, &outputs, false)
@@ -168,6 +176,7 @@ func (h *host) read(outputs *sync.WaitGroup) {
 			readErr = fmt.Errorf("unexpected %T message from the Python script host", v)
 			break
 		}
+		h.lastMsg.Store(time.Now().UnixNano())
 		h.dispatch(msg)
 	}
 	h.r.Close()
@@ -182,6 +191,10 @@ func (h *host) read(outputs *sync.WaitGroup) {
 	if err == nil {
 		err = errHostGone
 	}
+	// The addon learns first, so that a hook call made from the moment the
+	// calls in flight fail waits for a restart instead of finding this
+	// child dead.
+	h.events.hostExited(h, err)
 	h.mu.Lock()
 	h.deadErr = err
 	close(h.dead)
@@ -189,13 +202,14 @@ func (h *host) read(outputs *sync.WaitGroup) {
 	h.wmu.Lock()
 	h.w.Close()
 	h.wmu.Unlock()
-	h.events.hostExited(h, err)
 }
 
 func (h *host) dispatch(msg *tnetstring.Dict) {
 	switch msg.Str("cmd") {
-	case "ret":
+	case "ret", "overdue":
+		// An overdue call that has returned meanwhile is forgotten.
 		h.route(msg.Int("id"), msg)
+	case "beat":
 	case "req":
 		if id := msg.Int("call"); id != 0 && h.route(id, msg) {
 			return
@@ -224,12 +238,12 @@ func (h *host) dispatch(msg *tnetstring.Dict) {
 // route hands msg to the call with that id; false if there is none.
 func (h *host) route(id int64, msg *tnetstring.Dict) bool {
 	h.mu.Lock()
-	ch, ok := h.calls[id]
+	pc, ok := h.calls[id]
 	h.mu.Unlock()
 	if ok {
-		// Never blocks: a call has at most one request and its reply in
-		// flight, and the channel holds four.
-		ch <- msg
+		// Never blocks: a call has at most one request, its reply and an
+		// "overdue" in flight, and the channel holds four.
+		pc.ch <- msg
 	}
 	return ok
 }
@@ -275,10 +289,29 @@ func (h *host) send(msg *tnetstring.Dict) error {
 	return nil
 }
 
-// slowCall is how long a hook may run before the log says so: mitmproxy's
+// slowCall is how long a hook may run before the log says so. mitmproxy's
 // handlers may block for as long as they like (the seed's blocking example
-// sleeps 5 s), so a slow call is reported, never abandoned.
+// sleeps 5 s), so without script_hook_timeout a slow call is reported,
+// never abandoned.
 const slowCall = 30 * time.Second
+
+// pendingCall is a call waiting for its reply.
+type pendingCall struct {
+	ch    chan *tnetstring.Dict
+	cmd   string
+	start time.Time
+}
+
+// overdueError is a hook call the child reported as running past
+// script_hook_timeout; the handler is being interrupted.
+type overdueError struct {
+	script, hook string
+	secs         int64
+}
+
+func (e *overdueError) Error() string {
+	return fmt.Sprintf("the %s hook ran for more than %d s (script_hook_timeout)", e.hook, e.secs)
+}
 
 // call sends msg (given a fresh id) and waits for the reply, answering the
 // child's requests with serve meanwhile. An "err" in the reply is returned
@@ -292,7 +325,7 @@ func (h *host) call(ctx context.Context, msg *tnetstring.Dict, serve server) (*t
 		h.mu.Unlock()
 		return nil, fmt.Errorf("%w: %v", errHostGone, err)
 	}
-	h.calls[id] = ch
+	h.calls[id] = pendingCall{ch: ch, cmd: msg.Str("cmd"), start: time.Now()}
 	h.mu.Unlock()
 	defer func() {
 		h.mu.Lock()
@@ -314,14 +347,18 @@ func (h *host) call(ctx context.Context, msg *tnetstring.Dict, serve server) (*t
 		select {
 		case <-slow:
 			h.events.hostLog(slog.LevelWarn, fmt.Sprintf("Script host: the %s hook has been running for %s; "+
-				"a handler may be stuck (the flow waits for it)", msg.Str("hook"), time.Since(start).Round(time.Second)), false)
+				"a handler may be stuck (the flow waits for it; script_hook_timeout sets a limit)",
+				msg.Str("hook"), time.Since(start).Round(time.Second)), false)
 			t := time.NewTimer(slowCall)
 			defer t.Stop()
 			slow = t.C
 		case m := <-ch:
-			if m.Str("cmd") == "req" {
+			switch m.Str("cmd") {
+			case "req":
 				h.answer(m, serve)
 				continue
+			case "overdue":
+				return nil, &overdueError{script: m.Str("script"), hook: msg.Str("hook"), secs: m.Int("secs")}
 			}
 			if e := m.Str("err"); e != "" {
 				return m, &replyError{msg: e}
@@ -341,8 +378,28 @@ type replyError struct{ msg string }
 
 func (e *replyError) Error() string { return e.msg }
 
+// busy reports whether a call other than the scripts' "done" is waiting
+// for the child (done has its own time limit, see Addon.Done).
+func (h *host) busy() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, pc := range h.calls {
+		if pc.cmd != "done" {
+			return true
+		}
+	}
+	return false
+}
+
+// kill ends the child at once; the calls waiting for it fail with
+// errHostGone.
+func (h *host) kill() {
+	_ = h.cmd.Process.Kill()
+}
+
 // stop ends the child: it closes the child's input (the child exits at
-// EOF) and kills it if it has not gone after grace.
+// EOF, even with a handler running: its watchdog thread sees the pipe
+// close) and kills it if it has not gone after grace.
 func (h *host) stop(grace time.Duration) {
 	h.closing.Store(true)
 	h.wmu.Lock()
@@ -354,6 +411,32 @@ func (h *host) stop(grace time.Duration) {
 		_ = h.cmd.Process.Kill()
 		<-h.dead
 	}
+}
+
+// setEnd records why mitmgo is about to end the child (the first reason
+// wins); the flows it kills say so.
+func (h *host) setEnd(why string) { h.end.CompareAndSwap(nil, &why) }
+
+// endReason says how the child ended, as "the Python script host <...>".
+func (h *host) endReason() string {
+	if p := h.end.Load(); p != nil {
+		return *p
+	}
+	return "exited"
+}
+
+// oldestHook is when the longest-waiting hook call was sent; zero if none
+// waits.
+func (h *host) oldestHook() time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var t time.Time
+	for _, pc := range h.calls {
+		if pc.cmd == "hook" && (t.IsZero() || pc.start.Before(t)) {
+			t = pc.start
+		}
+	}
+	return t
 }
 
 // alive reports whether the child has not exited.

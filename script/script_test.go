@@ -7,11 +7,13 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/mitmgo/mitmgo/addon"
 	"github.com/mitmgo/mitmgo/flow"
+	"github.com/mitmgo/mitmgo/internal/testutil"
 )
 
 func TestSeedAddHeader(t *testing.T) {
@@ -287,13 +289,25 @@ func TestHandlerErrors(t *testing.T) {
 	}
 }
 
+// TestHostRestart: a child that dies in the middle of a hook fails closed:
+// the flow it was handling is killed and the log names the script (a
+// script may enforce a policy that the flow must not bypass). The child is
+// restarted; a flow sent at once waits for the restarted script rather than
+// going on without it.
 func TestHostRestart(t *testing.T) {
 	e := newEnv(t, Config{}, nil, "die.py")
 	pid := e.a.liveHost().cmd.Process.Pid
 	f := newFlow(t, "GET", "http://example.com/die", 0, "")
 	e.m.Request(f)
-	if f.Request.Headers.Has("x-alive") || f.Error != nil {
-		t.Fatalf("the flow in flight was changed: %s %v", f.Request.Headers, f.Error)
+	if !f.Killed() || f.Request.Headers.Has("x-alive") {
+		t.Fatalf("the flow in flight was not killed: %s %v", f.Request.Headers, f.Error)
+	}
+	e.log.wait(t, "in script testdata/die.py: the Python script host exited while the request hook was in progress; "+
+		"flow "+f.ID+" (GET http://example.com/die) killed", 5*time.Second)
+	f = newFlow(t, "GET", "http://example.com/ok", 0, "")
+	e.m.Request(f)
+	if f.Request.Headers.Get("x-alive") != "1" || f.Error != nil {
+		t.Fatalf("a flow sent during the restart: %v\n%s", f.Error, f.Request.Headers)
 	}
 	e.log.wait(t, "exited unexpectedly", 5*time.Second)
 	e.log.wait(t, "was restarted", 10*time.Second)
@@ -374,6 +388,7 @@ def done():
 	// Edit: keep serving while reloading.
 	stop := make(chan struct{})
 	var served sync.WaitGroup
+	var count atomic.Int64
 	served.Add(1)
 	go func() {
 		defer served.Done()
@@ -389,23 +404,17 @@ def done():
 				t.Error("a flow went through without the script during the reload")
 				return
 			}
+			count.Add(1)
 		}
 	}()
-	time.Sleep(20 * time.Millisecond)
+	testutil.Eventually(t, 5*time.Second, func() bool { return count.Load() >= 3 }, "no flows served before the edit")
 	writeFile(t, path, version("2")+"\n# longer\n")
 	e.log.wait(t, "done 1", 5*time.Second)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	testutil.Eventually(t, 5*time.Second, func() bool {
 		f := newFlow(t, "GET", "http://example.com/", 200, "x")
 		e.m.Response(f)
-		if f.Response.Headers.Get("x-version") == "2" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("not reloaded")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return f.Response.Headers.Get("x-version") == "2"
+	}, "not reloaded")
 	close(stop)
 	served.Wait()
 
@@ -420,18 +429,11 @@ def done():
 	// Fixed again.
 	writeFile(t, path, version("3"))
 	e.log.wait(t, "Loading script "+path, 5*time.Second)
-	deadline = time.Now().Add(5 * time.Second)
-	for {
+	testutil.Eventually(t, 5*time.Second, func() bool {
 		f := newFlow(t, "GET", "http://example.com/", 200, "x")
 		e.m.Response(f)
-		if f.Response.Headers.Get("x-version") == "3" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not reloaded after the fix:\n%s", e.log.text())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return f.Response.Headers.Get("x-version") == "3"
+	}, "not reloaded after the fix")
 }
 
 func TestFlowAPI(t *testing.T) {

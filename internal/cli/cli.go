@@ -284,6 +284,14 @@ func exitsWhenDone(m *addon.Manager) bool {
 // shutdown stops the proxy (requests in flight get a few seconds to finish)
 // and runs done on every addon.
 func shutdown(srv *proxy.Server, m *addon.Manager) {
+	// The script host learns first: from now on its death is expected,
+	// and a hook still running when the grace ends is stopped, so that a
+	// flow stuck in a script cannot hold the proxy's shutdown forever.
+	if a, ok := m.Get("scriptloader"); ok {
+		if s, ok := a.(interface{ BeginShutdown() }); ok {
+			s.BeginShutdown()
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(ctx)

@@ -30,11 +30,21 @@ Protocol, mitmgo -> host (all with "cmd" and, if they need an answer, "id"):
 host -> mitmgo:
   ret         id, and for hooks changes: what handlers changed (see
               changes.go); for lifecycle commands hooks: the hooks scripts
-              define, ok, options (declarations from load), err
+              define, hook_scripts: {hook: [script names]}, ok, options
+              (declarations from load), err
   log         level, msg, script: whether the script wrote it
   req         rid, call (0: none), op: body (part), codec (dir, enc, data),
               filter (expr, parse, state); mitmgo answers with a reply
   set_options options; shutdown; flowop fid, op (after a hook returned)
+  overdue     id, script, hook, secs: a handler of that hook call ran past
+              script_hook_timeout (sent by the watchdog thread; the handler
+              is then interrupted)
+  beat        nothing: the watchdog is alive (every second while
+              script_hook_timeout is set)
+
+The watchdog thread (Host.watch) does what the busy main thread cannot: it
+exits the process at once when mitmgo goes away (its end of fd 3 closes, or
+our parent changes), and enforces script_hook_timeout.
 """
 import asyncio
 import collections
@@ -46,6 +56,7 @@ import select
 import signal
 import sys
 import threading
+import time
 import traceback
 
 from .. import connection as _connection
@@ -78,7 +89,13 @@ HOOK_NAMES = sorted(HTTP_HOOKS | TCP_HOOKS | CLIENT_HOOKS | SERVER_HOOKS | TLS_H
                     | LIFECYCLE | set(LEGACY) | {"tick"})
 
 _HALT = object()
+_TIMED_OUT = object()
 _STICKY_MAX = 10000
+
+
+class HookTimeout(BaseException):
+    """Raised inside a handler that ran past script_hook_timeout. A
+    BaseException, so that a script's ``except Exception`` lets it through."""
 
 
 def _clean_tb(tb):
@@ -98,14 +115,41 @@ def format_exc(e):
 
 
 class Call:
-    """One hook call from mitmgo, in progress until its reply is sent."""
+    """One hook call from mitmgo, in progress until its reply is sent.
 
-    __slots__ = ("id", "finished", "fetched")
+    While one of its handlers runs, t0 is when it started (the watchdog
+    reads these fields from its own thread): script, kind ("sync", "async"
+    or "concurrent"), frame (the frame of invoke or ainvoke running it: the
+    main thread is inside the handler exactly when this frame is on its
+    stack), thread (the pool thread of a @concurrent handler)."""
 
-    def __init__(self, cid):
+    __slots__ = ("id", "finished", "fetched", "hook", "script", "kind", "t0", "frame", "thread", "task",
+                 "overdue", "nudged", "nudges")
+
+    def __init__(self, cid, hook=None):
         self.id = cid
         self.finished = False
         self.fetched = {}
+        self.hook = hook
+        self.script = None
+        self.kind = None
+        self.t0 = None
+        self.frame = None
+        self.thread = None
+        self.task = None
+        self.overdue = False
+        self.nudged = 0.0
+        self.nudges = 0
+
+    def running(self, script, kind, frame):
+        self.script = script
+        self.kind = kind
+        self.frame = frame
+        self.t0 = time.monotonic()
+
+    def idle(self):
+        self.t0 = None
+        self.frame = None
 
     def source(self, part):
         return _Source(self, part)
@@ -178,6 +222,16 @@ class Host:
         self.inbox = collections.deque()
         self.draining = False
         self.loop_thread = threading.get_ident()
+        # Hook calls in progress, by id (read by the watchdog thread: plain
+        # dict operations and list(values()) are atomic under the GIL).
+        self.calls = {}
+        # The frame the SIGINT handler interrupts when the main thread is
+        # inside it (a handler past script_hook_timeout).
+        self.interrupt_frame = None
+        # Serialises raising HookTimeout in a @concurrent handler's thread
+        # with that thread leaving the handler.
+        self.tlock = threading.Lock()
+        self.exiting = threading.Event()
 
     # Wire ---------------------------------------------------------------
 
@@ -305,6 +359,102 @@ class Host:
         self.inbox.clear()
         self.loop.stop()
 
+    # Watchdog -----------------------------------------------------------
+
+    def watch(self):
+        """The watchdog thread. Exits the process as soon as mitmgo is gone,
+        whatever the main thread is doing (a handler in an endless loop keeps
+        it from ever reading the EOF), and enforces script_hook_timeout."""
+        from .. import ctx
+
+        ppid = os.getppid()
+        # Mask 0: poll reports only POLLHUP/POLLERR, which a pipe's read end
+        # gets when every writer is gone: mitmgo closed it or died.
+        poller = select.poll()
+        poller.register(self.rfd, 0)
+        last_beat = 0.0
+        while True:
+            limit = ctx.options._values.get("script_hook_timeout") or 0
+            busy = bool(limit > 0 and self.calls)
+            if poller.poll(100 if busy else 1000) or os.getppid() != ppid:
+                self.parent_gone()
+            if limit <= 0:
+                continue
+            now = time.monotonic()
+            if now - last_beat >= 1.0:
+                # Also while idle or in a long lifecycle handler (a script's
+                # load()), with hook calls queued behind it: mitmgo must not
+                # take a busy host for a frozen one.
+                last_beat = now
+                self.send_quiet({"cmd": "beat"})
+            for c in list(self.calls.values()):
+                self.check_call(c, now, limit)
+
+    def parent_gone(self):
+        # Without a hook running, the main thread reads the EOF itself and
+        # is on its way out through main()'s finally (which ends in
+        # os._exit): leave it the time to finish. Otherwise exit now.
+        if not self.calls and self.exiting.wait(0.5):
+            time.sleep(5)
+        os._exit(0)
+
+    def check_call(self, c, now, limit):
+        t0 = c.t0
+        if t0 is None or c.finished:
+            return
+        if not c.overdue:
+            if now - t0 < limit:
+                return
+            c.overdue = True
+            script = c.script
+            self.send_quiet({"cmd": "overdue", "id": c.id, "hook": c.hook, "secs": limit,
+                             "script": script.name if script is not None else ""})
+        elif now - c.nudged < 1.0:
+            return
+        c.nudged = now
+        c.nudges += 1
+        if c.kind == "concurrent":
+            with self.tlock:
+                if c.thread is not None:
+                    _async_raise(c.thread, HookTimeout)
+            return
+        if c.kind == "async" and c.task is not None:
+            # Awaiting: cancel the task (the loop is free to run that).
+            try:
+                self.loop.call_soon_threadsafe(c.task.cancel)
+            except RuntimeError:
+                pass
+        frame = c.frame
+        if frame is None:
+            return
+        if c.nudges > 3 and self.main_inside(frame):
+            # A handler that ignores HookTimeout holds up every flow: the
+            # host exits, and mitmgo restarts it (the flows in progress are
+            # killed).
+            self.log("error", "in script %s: the %s handler does not stop after %d s "
+                              "(script_hook_timeout); restarting the script host"
+                     % (c.script.name if c.script is not None else "?", c.hook, limit), False)
+            os._exit(70)
+        self.interrupt_frame = frame
+        try:
+            signal.pthread_kill(self.loop_thread, signal.SIGINT)
+        except (AttributeError, OSError, ValueError):
+            pass
+
+    def main_inside(self, frame):
+        f = sys._current_frames().get(self.loop_thread)
+        while f is not None:
+            if f is frame:
+                return True
+            f = f.f_back
+        return False
+
+    def send_quiet(self, msg):
+        try:
+            self.send(msg)
+        except (OSError, ValueError):
+            pass
+
     # Dispatch -----------------------------------------------------------
 
     def dispatch(self, msg):
@@ -348,13 +498,24 @@ class Host:
                 raise
 
     def hooks_defined(self):
-        names = set()
+        return sorted(self.hook_scripts())
+
+    def hook_scripts(self):
+        """{hook: names of the scripts that handle it}: mitmgo names them
+        when a hook call fails without an answer (the host died)."""
+        by = {}
         for name, entries in self.hookmap.items():
-            if entries:
-                names.add(LEGACY.get(name, name))
-        if "tick" in names:
-            names.discard("tick")
-        return sorted(names)
+            if not entries or name == "tick":
+                continue
+            names = by.setdefault(LEGACY.get(name, name), [])
+            for s, _, _ in entries:
+                if s.name not in names:
+                    names.append(s.name)
+        return by
+
+    def hooks_info(self):
+        by = self.hook_scripts()
+        return {"hooks": sorted(by), "hook_scripts": by}
 
     def rebuild_hooks(self):
         m = {}
@@ -397,13 +558,20 @@ class Host:
 
     # Running handlers ---------------------------------------------------
 
-    def invoke(self, script, fn, args, flow, hook):
+    def invoke(self, script, fn, args, flow, hook, call=None):
         """Run one sync handler; returns its result, or _HALT."""
         snap = flow._snapshot() if flow is not None else None
         old = sys.argv
         sys.argv = script.argv
+        if call is not None:
+            call.running(script, "sync", sys._getframe())
         try:
             return fn(*args)
+        except HookTimeout:
+            # mitmgo killed the flow when the watchdog reported it.
+            if flow is not None:
+                flow._rollback(snap)
+            return _HALT
         except exceptions.AddonHalt:
             return _HALT
         except SystemExit as e:
@@ -415,25 +583,40 @@ class Host:
             if flow is not None:
                 flow._rollback(snap)
         finally:
+            if call is not None:
+                call.idle()
             sys.argv = old
         return None
 
-    async def ainvoke(self, script, fn, kind, args, flow, hook, pending=None):
+    async def ainvoke(self, script, fn, kind, args, flow, hook, pending=None, call=None):
         """Run one handler of any kind (or finish an awaitable a sync
         handler returned)."""
         snap = flow._snapshot() if flow is not None else None
         old = sys.argv
+        if call is not None:
+            call.running(script, "async" if pending is not None else kind, sys._getframe())
         try:
             if pending is not None:
                 await pending
             elif kind == "concurrent":
-                await self.loop.run_in_executor(None, _run_thread, script.argv, fn, args)
+                if await self.loop.run_in_executor(None, _run_thread, script.argv, fn, args, call) is _TIMED_OUT:
+                    raise HookTimeout()
             else:
                 sys.argv = script.argv
                 res = fn(*args)
                 if inspect.isawaitable(res):
                     await res
             return None
+        except HookTimeout:
+            if flow is not None:
+                flow._rollback(snap)
+            return _HALT
+        except asyncio.CancelledError:
+            if call is None or not call.overdue:
+                raise
+            if flow is not None:
+                flow._rollback(snap)
+            return _HALT
         except exceptions.AddonHalt:
             return _HALT
         except SystemExit as e:
@@ -441,6 +624,8 @@ class Host:
         except Exception as e:
             self.log("error", "Addon error: %s" % format_exc(e), False)
         finally:
+            if call is not None:
+                call.idle()
             sys.argv = old
         if flow is not None:
             flow._rollback(snap)
@@ -466,7 +651,7 @@ class Host:
             self.order.append(sid)
         ok = await self._load_script(s)
         self.rebuild_hooks()
-        self.reply(msg.get("id"), ok=ok, options=s.declared, hooks=self.hooks_defined())
+        self.reply(msg.get("id"), ok=ok, options=s.declared, **self.hooks_info())
 
     async def _load_script(self, s):
         import importlib.util
@@ -567,7 +752,7 @@ class Host:
     def cmd_order(self, msg):
         self.order = [x for x in msg.get("sids") or () if x in self.scripts]
         self.rebuild_hooks()
-        self.reply(msg.get("id"), hooks=self.hooks_defined())
+        self.reply(msg.get("id"), **self.hooks_info())
 
     def cmd_options(self, msg):
         """Option values only (a rejected change rolled back): no configure."""
@@ -585,7 +770,7 @@ class Host:
         if s is not None:
             await self._done_script(s)
         self.rebuild_hooks()
-        self.reply(msg.get("id"), hooks=self.hooks_defined())
+        self.reply(msg.get("id"), **self.hooks_info())
 
     async def cmd_configure(self, msg):
         from .. import ctx
@@ -614,10 +799,10 @@ class Host:
                     if msg.get("load"):
                         self.log("error", "in script %s: %s" % (s.name, e), False)
                     self.rebuild_hooks()
-                    self.reply(cid, err=str(e) or type(e).__name__, hooks=self.hooks_defined())
+                    self.reply(cid, err=str(e) or type(e).__name__, **self.hooks_info())
                     return
         self.rebuild_hooks()
-        self.reply(cid, hooks=self.hooks_defined())
+        self.reply(cid, **self.hooks_info())
 
     async def _lifecycle_all(self, name, sids=None):
         for sid in list(sids if sids is not None else self.order):
@@ -633,7 +818,7 @@ class Host:
         self.is_running = True
         await self._lifecycle_all("running", msg.get("sids"))
         self.rebuild_hooks()
-        self.reply(msg.get("id"), hooks=self.hooks_defined())
+        self.reply(msg.get("id"), **self.hooks_info())
 
     async def cmd_done(self, msg):
         await self._lifecycle_all("done")
@@ -644,7 +829,7 @@ class Host:
         cid = msg.get("id")
         entries = list(self.hookmap.get(name, ()))
         legacy = [k for k, v in LEGACY.items() if v == name and self.hookmap.get(k)]
-        call = Call(cid)
+        call = Call(cid, name)
         try:
             args, obj, flow, legacy_args = self._build(name, msg, call)
         except Exception as e:
@@ -657,6 +842,11 @@ class Host:
 
         def done():
             call.finished = True
+            self.calls.pop(cid, None)
+            if call.overdue:
+                # mitmgo gave up on this call and killed the flow.
+                self.reply(cid, changes={})
+                return
             try:
                 changes = _changes(name, obj, flow)
             except Exception as e:
@@ -667,28 +857,30 @@ class Host:
                 self._stash(flow, name)
             self.reply(cid, changes=changes)
 
-        self._run_with_args(entries, flow, name, done)
+        if cid is not None:
+            self.calls[cid] = call
+        self._run_with_args(entries, flow, name, done, call)
 
-    def _run_with_args(self, entries, flow, hook, done):
+    def _run_with_args(self, entries, flow, hook, done, call):
         # Entries carry their own arguments (legacy names take other ones).
         for i, (s, fn, kind, args) in enumerate(entries):
             if kind != "sync":
-                self.loop.create_task(self._run_async_args(entries, i, None, flow, hook, done))
+                call.task = self.loop.create_task(self._run_async_args(entries, i, None, flow, hook, done, call))
                 return
-            res = self.invoke(s, fn, args, flow, hook)
-            if res is _HALT:
+            res = self.invoke(s, fn, args, flow, hook, call)
+            if res is _HALT or call.overdue:
                 break
             if res is not None and inspect.isawaitable(res):
-                self.loop.create_task(self._run_async_args(entries, i, res, flow, hook, done))
+                call.task = self.loop.create_task(self._run_async_args(entries, i, res, flow, hook, done, call))
                 return
         done()
 
-    async def _run_async_args(self, entries, start, pending, flow, hook, done):
+    async def _run_async_args(self, entries, start, pending, flow, hook, done, call):
         try:
             for i in range(start, len(entries)):
                 s, fn, kind, args = entries[i]
-                res = await self.ainvoke(s, fn, kind, args, flow, hook, pending if i == start else None)
-                if res is _HALT:
+                res = await self.ainvoke(s, fn, kind, args, flow, hook, pending if i == start else None, call)
+                if res is _HALT or call.overdue:
                     break
         finally:
             done()
@@ -829,15 +1021,64 @@ def _kind(fn):
     return "sync"
 
 
-def _run_thread(argv, fn, args):
-    sys.argv = argv
-    res = fn(*args)
-    if inspect.isawaitable(res):
-        loop = asyncio.new_event_loop()
+def _run_thread(argv, fn, args, call=None):
+    """Run a @concurrent handler on a pool thread. The watchdog raises
+    HookTimeout in this thread only while call.thread names it (both under
+    host.tlock), so the exception cannot escape into the pool's own code:
+    it fires at the thread's next bytecode, at the latest while it clears
+    call.thread below."""
+    h = runtime.host
+    track = call is not None and h is not None
+    try:
+        if track:
+            with h.tlock:
+                call.thread = threading.get_ident()
         try:
-            loop.run_until_complete(res)
+            sys.argv = argv
+            res = fn(*args)
+            if inspect.isawaitable(res):
+                loop = asyncio.new_event_loop()
+                try:
+                    loop.run_until_complete(res)
+                finally:
+                    loop.close()
         finally:
-            loop.close()
+            if track:
+                with h.tlock:
+                    call.thread = None
+    except HookTimeout:
+        if track:
+            with h.tlock:
+                call.thread = None
+        return _TIMED_OUT
+    return None
+
+
+def _async_raise(tid, exc):
+    """Raise exc in thread tid at its next bytecode (CPython only)."""
+    try:
+        import ctypes
+
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(tid), ctypes.py_object(exc))
+    except Exception:
+        pass
+
+
+def _on_sigint(signum, frame):
+    """SIGINT: the watchdog's way into the main thread (pthread_kill also
+    interrupts a blocking call there). It raises HookTimeout only while the
+    main thread is inside the handler the watchdog named; any other SIGINT
+    (a ^C meant for mitmgo) is ignored, as mitmgo shuts the host down."""
+    h = runtime.host
+    target = h.interrupt_frame if h is not None else None
+    if target is None:
+        return
+    f = frame
+    while f is not None:
+        if f is target:
+            h.interrupt_frame = None
+            raise HookTimeout()
+        f = f.f_back
 
 
 def _arity(fn):
@@ -920,8 +1161,13 @@ def _install_finder():
 
 
 def main():
+    # mitmgo decides when the host ends (it closes fd 3, or kills it): a
+    # SIGTERM or ^C sent to mitmgo's whole process group (as `timeout` and
+    # terminals do) must not kill the host under a proxy that is shutting
+    # down in order, running the scripts' done().
     try:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, _on_sigint)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     except (ValueError, OSError):
         pass
     rfd, wfd = 3, 4
@@ -933,6 +1179,8 @@ def main():
     sys.argv = [sys.argv[0]]
     host = Host(rfd, wfd)
     runtime.host = host
+    if os.environ.get("MITMGO_HOST_WATCHDOG") != "0":  # "0": for tests of the parent-death signal
+        threading.Thread(target=host.watch, name="mitmgo-watchdog", daemon=True).start()
     from .. import log as _log
 
     _log.install()
@@ -955,8 +1203,16 @@ def main():
         prof = cProfile.Profile()
         prof.enable()
     try:
-        host.loop.run_forever()
+        while True:
+            try:
+                host.loop.run_forever()
+                break
+            except HookTimeout:
+                # Raised just as a handler returned, outside invoke's
+                # reach: nothing to interrupt any more.
+                continue
     finally:
+        host.exiting.set()
         if prof is not None:
             prof.disable()
             prof.dump_stats(os.environ["MITMGO_PYPROFILE"])
