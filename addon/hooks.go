@@ -40,6 +40,11 @@ type (
 	DoneHook interface{ Done() }
 	// LogHook receives every log entry (mitmproxy's add_log). It must not log.
 	LogHook interface{ AddLog(e *LogEntry) }
+	// UpdateHook is told that flows changed outside their own hooks: a
+	// command marked, edited, resumed or killed them, or an addon changed
+	// them later (mitmproxy's update). The view re-sorts and re-filters
+	// them and a UI redraws them. Context.Update fires it.
+	UpdateHook interface{ Update(flows []flow.Any) }
 )
 
 // Connection hooks.

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/mitmgo/mitmgo/command"
 	"github.com/mitmgo/mitmgo/flow"
 )
 
@@ -34,19 +35,50 @@ func (l *Loader) AddOption(name string, kind Kind, def any, help string, choices
 	}
 }
 
+// AddCommand registers a command (mitmproxy's @command.command). A
+// command that cannot be registered is logged with the addon's name.
+func (l *Loader) AddCommand(c command.Command) {
+	if err := l.m.cmds.Add(c); err != nil {
+		l.m.log.Error(fmt.Sprintf("Addon %s: %v", l.addon, err))
+	}
+}
+
 // Context returns the shared context (options, log, shutdown).
 func (l *Loader) Context() *Context { return l.m.ctx }
 
-// Context is what addons may use beyond the hooks: the options, the log and
-// the master's controls.
+// Context is what addons may use beyond the hooks: the options, the
+// commands, the log and the master's controls.
 type Context struct {
-	Options *Options
-	Log     *slog.Logger
-	m       *Manager
+	Options  *Options
+	Commands *command.Registry
+	Log      *slog.Logger
+	m        *Manager
 }
 
 // Shutdown asks mitmgo to stop (ctx.master.shutdown() in mitmproxy).
 func (c *Context) Shutdown() { c.m.Shutdown() }
+
+// Update tells the addons that flows changed outside their hooks (fires
+// the update hook), as mitmproxy's commands do after they edit flows.
+func (c *Context) Update(flows ...flow.Any) { c.m.Update(flows) }
+
+// EditFlows runs fn, which changes flows outside their own hooks (a
+// command marking, editing, resuming or killing them), so that it does not
+// run while an addon that reads flows from other goroutines does (the
+// view, while it re-filters). Call Update afterwards.
+func (c *Context) EditFlows(fn func()) {
+	if e := c.m.chain.Load().editor; e != nil {
+		e.EditFlows(fn)
+		return
+	}
+	fn()
+}
+
+// FlowEditor is implemented by an addon that reads flows outside their
+// hooks (the view): EditFlows runs fn while it does not.
+type FlowEditor interface {
+	EditFlows(fn func())
+}
 
 type entry struct {
 	name  string
@@ -68,12 +100,15 @@ type chain struct {
 	// worked out once per chain: KeepsFlows is asked for every request.
 	keepers    []FlowKeeper
 	undeclared bool
+	// editor is the first FlowEditor (see Context.EditFlows).
+	editor FlowEditor
 
 	load                 []named[LoadHook]
 	configure            []named[ConfigureHook]
 	running              []named[RunningHook]
 	done                 []named[DoneHook]
 	log                  []named[LogHook]
+	update               []named[UpdateHook]
 	clientConnected      []named[ClientConnectedHook]
 	clientDisconnected   []named[ClientDisconnectedHook]
 	serverConnect        []named[ServerConnectHook]
@@ -123,6 +158,7 @@ func buildChain(entries []entry) *chain {
 		running:              collect[RunningHook](entries),
 		done:                 collect[DoneHook](entries),
 		log:                  collect[LogHook](entries),
+		update:               collect[UpdateHook](entries),
 		clientConnected:      collect[ClientConnectedHook](entries),
 		clientDisconnected:   collect[ClientDisconnectedHook](entries),
 		serverConnect:        collect[ServerConnectHook](entries),
@@ -154,6 +190,9 @@ func buildChain(entries []entry) *chain {
 		tlsFailedServer:      collect[TLSFailedServerHook](entries),
 	}
 	for _, e := range entries {
+		if ed, ok := e.addon.(FlowEditor); ok && c.editor == nil {
+			c.editor = ed
+		}
 		if k, ok := e.addon.(FlowKeeper); ok {
 			c.keepers = append(c.keepers, k)
 		} else if receivesHTTPFlows(e.addon) {
@@ -170,23 +209,38 @@ type Manager struct {
 	mu       sync.Mutex // serialises registration
 	chain    atomic.Pointer[chain]
 	opts     *Options
+	cmds     *command.Registry
 	log      *slog.Logger
 	ctx      *Context
 	shutdown atomic.Pointer[func()]
+	// deferred is set by DeferConfigure until ConfigureAll; configured
+	// once ConfigureAll ran, running once Running did.
+	deferred, configured, running atomic.Bool
 }
 
-// NewManager returns an empty manager with a fresh options registry.
+// NewManager returns an empty manager with a fresh options registry and
+// command registry.
 func NewManager() *Manager {
-	m := &Manager{opts: NewOptions()}
+	m := &Manager{opts: NewOptions(), cmds: command.NewRegistry()}
 	m.chain.Store(buildChain(nil))
 	m.log = slog.New(&logHandler{m: m})
-	m.ctx = &Context{Options: m.opts, Log: m.log, m: m}
+	m.ctx = &Context{Options: m.opts, Commands: m.cmds, Log: m.log, m: m}
 	m.opts.changed = m.configure
 	return m
 }
 
 // Options is the manager's options registry.
 func (m *Manager) Options() *Options { return m.opts }
+
+// Commands is the manager's command registry.
+func (m *Manager) Commands() *command.Registry { return m.cmds }
+
+// DeferConfigure holds back the configure hook until ConfigureAll: option
+// changes made before it (config.yaml, --set, flags) reach no addon, so that
+// each addon is configured once at start-up, with every option, as
+// mitmproxy does. Values are still parsed and type-checked when set;
+// what an addon would reject is reported by ConfigureAll.
+func (m *Manager) DeferConfigure() { m.deferred.Store(true) }
 
 // KeepsFlows reports whether an addon may hold on to an HTTP flow after its
 // hooks returned (see FlowKeeper). It asks every time, so an addon's answer
@@ -289,6 +343,30 @@ func (m *Manager) Add(addons ...any) error {
 			m.call(e.name, "load", func() { h.Load(&Loader{m: m, addon: e.name}) })
 		}
 	}
+	// An addon that arrives after start-up is configured with every
+	// option, and told that mitmgo is running, as mitmproxy does.
+	if m.configured.Load() {
+		allOpts := map[string]bool{}
+		for _, n := range m.opts.Names() {
+			allOpts[n] = true
+		}
+		for _, e := range added {
+			if h, ok := e.addon.(ConfigureHook); ok {
+				var err error
+				m.call(e.name, "configure", func() { err = h.Configure(allOpts) })
+				if err != nil {
+					m.log.Error(fmt.Sprintf("Addon %s: %v", e.name, err))
+				}
+			}
+		}
+	}
+	if m.running.Load() {
+		for _, e := range added {
+			if h, ok := e.addon.(RunningHook); ok {
+				m.call(e.name, "running", h.Running)
+			}
+		}
+	}
 	return nil
 }
 
@@ -324,6 +402,9 @@ func (m *Manager) call(addon, event string, fn func()) {
 // configure runs every configure hook; the first error wins and stops the
 // dispatch (so the caller can roll the options back).
 func (m *Manager) configure(updated map[string]bool) error {
+	if m.deferred.Load() && !m.configured.Load() {
+		return nil
+	}
 	for _, n := range m.chain.Load().configure {
 		var err error
 		m.call(n.name, "configure", func() { err = n.hook.Configure(updated) })
@@ -341,6 +422,7 @@ func (m *Manager) ConfigureAll() error {
 	for _, n := range m.opts.Names() {
 		all[n] = true
 	}
+	m.configured.Store(true)
 	return m.configure(all)
 }
 
@@ -363,12 +445,18 @@ func run[H any](m *Manager, list []named[H], event string, fn func(H)) {
 
 // Running fires running.
 func (m *Manager) Running() {
+	m.running.Store(true)
 	run(m, m.chain.Load().running, "running", func(h RunningHook) { h.Running() })
 }
 
 // Done fires done on every addon.
 func (m *Manager) Done() {
 	run(m, m.chain.Load().done, "done", func(h DoneHook) { h.Done() })
+}
+
+// Update fires update (see UpdateHook).
+func (m *Manager) Update(flows []flow.Any) {
+	run(m, m.chain.Load().update, "update", func(h UpdateHook) { h.Update(flows) })
 }
 
 // ClientConnected fires client_connected.

@@ -226,6 +226,7 @@ func (e *everything) TLSEstablishedClient(*TLSData)            { e.rec("tls_esta
 func (e *everything) TLSEstablishedServer(*TLSData)            { e.rec("tls_established_server") }
 func (e *everything) TLSFailedClient(*TLSData)                 { e.rec("tls_failed_client") }
 func (e *everything) TLSFailedServer(*TLSData)                 { e.rec("tls_failed_server") }
+func (e *everything) Update([]flow.Any)                        { e.rec("update") }
 
 // fireAll calls every dispatch method once, in this order.
 func fireAll(m *Manager) []string {
@@ -269,6 +270,7 @@ func fireAll(m *Manager) []string {
 		{"tls_established_server", func() { m.TLSEstablishedServer(td) }},
 		{"tls_failed_client", func() { m.TLSFailedClient(td) }},
 		{"tls_failed_server", func() { m.TLSFailedServer(td) }},
+		{"update", func() { m.Update([]flow.Any{hf, tf}) }},
 		{"done", m.Done},
 	}
 	var events []string

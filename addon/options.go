@@ -4,15 +4,16 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
-	"unicode"
-	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/mitmgo/mitmgo/internal/textwrap"
 )
 
 // Kind is an option's type, as mitmproxy's typespecs.
@@ -60,6 +61,11 @@ type Option struct {
 	Help    string
 	// Choices, when set, lists the values a String option accepts.
 	Choices []string
+	// Ignored marks an option of another tool (mitmweb's web_port in
+	// mitmdump): declared so that a config.yaml or --set shared between
+	// the tools is accepted, used by nothing here, and left out of Dump
+	// (--options), as mitmproxy's tools list only their own.
+	Ignored bool
 	value   any
 }
 
@@ -107,6 +113,17 @@ func (o *Options) Add(name string, kind Kind, def any, help string, choices ...s
 		}
 		return o.Update(map[string]any{name: v})
 	}
+	return nil
+}
+
+// AddIgnored declares an option of another tool (see Option.Ignored).
+func (o *Options) AddIgnored(name string, kind Kind, def any, help string, choices ...string) error {
+	if err := o.Add(name, kind, def, help, choices...); err != nil {
+		return err
+	}
+	o.mu.Lock()
+	o.opts[name].Ignored = true
+	o.mu.Unlock()
 	return nil
 }
 
@@ -232,6 +249,92 @@ func (o *Options) Strings(name string) []string {
 	return slices.Clone(s)
 }
 
+// Default returns the declared default of name, or nil if it is not
+// declared.
+func (o *Options) Default(name string) any {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	if opt, ok := o.opts[name]; ok {
+		return opt.Default
+	}
+	return nil
+}
+
+// HasChanged reports whether name differs from its default.
+func (o *Options) HasChanged(name string) bool {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	opt, ok := o.opts[name]
+	return ok && !reflect.DeepEqual(opt.value, opt.Default)
+}
+
+// Reset sets options back to their defaults: those named, or every one
+// when none is named (mitmproxy's options.reset). Addons are told of the
+// options that changed.
+func (o *Options) Reset(names ...string) error {
+	if len(names) == 0 {
+		names = o.Names()
+	}
+	values := map[string]any{}
+	for _, n := range names {
+		o.mu.RLock()
+		opt, ok := o.opts[n]
+		if ok && !reflect.DeepEqual(opt.value, opt.Default) {
+			values[n] = opt.Default
+		}
+		o.mu.RUnlock()
+		if !ok {
+			return fmt.Errorf("%w: %s", ErrUnknownOption, n)
+		}
+	}
+	return o.Update(values)
+}
+
+// SaveYAML writes the options that differ from their defaults to a
+// config.yaml at path (mitmproxy's options.save): keys the file has for
+// other options are kept, keys that name no option are dropped.
+func (o *Options) SaveYAML(path string) error {
+	data := map[string]any{}
+	if b, err := os.ReadFile(path); err == nil {
+		if err := yaml.Unmarshal(b, &data); err != nil {
+			return fmt.Errorf("%s: invalid YAML: %w", path, err)
+		}
+		if data == nil {
+			data = map[string]any{}
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("reading %s: %w", path, err)
+	}
+	for _, n := range o.Names() {
+		if o.HasChanged(n) {
+			v := o.Get(n)
+			switch p := v.(type) {
+			case *string:
+				v = *p
+			case *int:
+				v = *p
+			}
+			data[n] = v
+		}
+	}
+	for k := range data {
+		if _, _, ok := o.Lookup(k); !ok {
+			delete(data, k)
+		}
+	}
+	out, err := yaml.Marshal(data)
+	if err != nil {
+		return err
+	}
+	if len(data) == 0 {
+		out = nil
+	}
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
 // Names lists the declared options, sorted.
 func (o *Options) Names() []string {
 	o.mu.RLock()
@@ -272,13 +375,17 @@ func (o *Options) parseValues(opt *Option, texts []string) (any, error) {
 	text := texts[len(texts)-1]
 	switch opt.Kind {
 	case Bool:
+		if text == "toggle" {
+			b, _ := o.Get(opt.Name).(bool)
+			return !b, nil
+		}
 		switch strings.ToLower(text) {
 		case "", "true", "yes", "on", "1":
 			return true, nil
 		case "false", "no", "off", "0":
 			return false, nil
 		}
-		return nil, fmt.Errorf("option %s: %q is not a boolean (use true or false)", opt.Name, text)
+		return nil, fmt.Errorf("option %s: %q is not a boolean (use true, false or toggle)", opt.Name, text)
 	case Int, OptionalInt:
 		if text == "" && opt.Kind == OptionalInt {
 			return (*int)(nil), nil
@@ -466,6 +573,9 @@ func (o *Options) Dump() string {
 	var sb strings.Builder
 	for _, name := range o.Names() {
 		opt, v, _ := o.Lookup(name)
+		if opt.Ignored {
+			continue
+		}
 		help := strings.TrimSpace(opt.Help)
 		if len(opt.Choices) > 0 {
 			quoted := make([]string, len(opt.Choices))
@@ -477,7 +587,7 @@ func (o *Options) Dump() string {
 			help += " Type " + opt.Kind.String() + "."
 		}
 		sb.WriteByte('\n')
-		for _, line := range wrap(help, 70) {
+		for _, line := range textwrap.Wrap(help, 70) {
 			sb.WriteString("# " + line + "\n")
 		}
 		sb.WriteString(name + ":")
@@ -537,105 +647,4 @@ func yamlValue(v any) string {
 		return "'" + strings.ReplaceAll(s[1:len(s)-1], "'", "''") + "'"
 	}
 	return s
-}
-
-// wrap breaks text into lines of at most width characters the way Python's
-// textwrap.wrap does with its defaults: tabs expand, whitespace becomes spaces,
-// runs of spaces inside a line are kept, lines neither start nor end with
-// spaces, words may break after a hyphen between letters ("url-" "encoded"),
-// and words longer than width are cut.
-func wrap(text string, width int) []string {
-	// Tabs expand to 8-column stops (str.expandtabs), then every
-	// whitespace character is a space.
-	var sb strings.Builder
-	col := 0
-	for _, r := range text {
-		switch {
-		case r == '\t':
-			n := 8 - col%8
-			sb.WriteString(strings.Repeat(" ", n))
-			col += n
-		case r == '\n' || r == '\r':
-			sb.WriteByte(' ')
-			col = 0
-		case unicode.IsSpace(r):
-			sb.WriteByte(' ')
-			col++
-		default:
-			sb.WriteRune(r)
-			col++
-		}
-	}
-	text = sb.String()
-	chunks := wrapChunks(text)
-	var lines []string
-	for len(chunks) > 0 {
-		var line []string
-		n := 0
-		if len(lines) > 0 && strings.TrimSpace(chunks[0]) == "" {
-			chunks = chunks[1:] // no leading space on later lines
-		}
-		for len(chunks) > 0 && n+utf8.RuneCountInString(chunks[0]) <= width {
-			line = append(line, chunks[0])
-			n += utf8.RuneCountInString(chunks[0])
-			chunks = chunks[1:]
-		}
-		if len(chunks) > 0 && utf8.RuneCountInString(chunks[0]) > width {
-			// A word longer than a line is cut where the line ends.
-			cut := max(width-n, 1)
-			if n > 0 && width-n < 1 {
-				cut = 0
-			}
-			if cut > 0 {
-				r := []rune(chunks[0])
-				line = append(line, string(r[:cut]))
-				chunks[0] = string(r[cut:])
-			}
-		}
-		if len(line) > 0 && strings.TrimSpace(line[len(line)-1]) == "" {
-			line = line[:len(line)-1]
-		}
-		if len(line) > 0 {
-			lines = append(lines, strings.Join(line, ""))
-		}
-	}
-	return lines
-}
-
-// wrapChunks splits text into runs of spaces and words, splitting words
-// after a hyphen preceded by two letters (or letter-letter-) and followed by
-// two letters, as textwrap's wordsep_re does.
-func wrapChunks(text string) []string {
-	isLetter := func(b byte) bool { return b == '_' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= 0x80 }
-	var chunks []string
-	for len(text) > 0 {
-		if text[0] == ' ' {
-			n := len(text) - len(strings.TrimLeft(text, " "))
-			chunks = append(chunks, text[:n])
-			text = text[n:]
-			continue
-		}
-		end := strings.IndexByte(text, ' ')
-		if end < 0 {
-			end = len(text)
-		}
-		word := text[:end]
-		start := 0
-		for i := 1; i < len(word)-1; i++ {
-			if word[i] != '-' {
-				continue
-			}
-			before := i >= 2 && isLetter(word[i-1]) && isLetter(word[i-2]) ||
-				i >= 3 && isLetter(word[i-1]) && word[i-2] == '-' && isLetter(word[i-3])
-			rest := word[i+1:]
-			after := len(rest) >= 2 && isLetter(rest[0]) && (isLetter(rest[1]) || len(rest) >= 3 && rest[1] == '-' && isLetter(rest[2]))
-			if before && after {
-				chunks = append(chunks, word[start:i+1])
-				start = i + 1
-			}
-		}
-		chunks = append(chunks, word[start:])
-		text = text[end:]
-	}
-	return chunks
 }

@@ -64,6 +64,8 @@ type Flow struct {
 	resumed     chan struct{}
 	// killed is set by Kill.
 	killed bool
+	// backup is the state saved by Backup for Revert (see any.go).
+	backup *tnetstring.Dict
 }
 
 // Metadata is a flow's free-form metadata, kept in insertion order.

@@ -19,7 +19,7 @@ var (
 
 // AntiCache is the addon.
 type AntiCache struct {
-	ctx *addon.Context
+	opt addon.Opt[bool]
 	on  atomic.Bool
 }
 
@@ -28,15 +28,14 @@ func New() *AntiCache { return &AntiCache{} }
 
 // Load declares the anticache option.
 func (a *AntiCache) Load(l *addon.Loader) {
-	a.ctx = l.Context()
-	l.AddOption("anticache", addon.Bool, false,
+	a.opt = addon.Declare(l, "anticache", false,
 		"Strip out request headers that might cause the server to return 304-not-modified.")
 }
 
 // Configure reads the option.
 func (a *AntiCache) Configure(updated map[string]bool) error {
-	if updated["anticache"] && a.ctx != nil {
-		a.on.Store(a.ctx.Options.Bool("anticache"))
+	if a.opt.Changed(updated) {
+		a.on.Store(a.opt.Get())
 	}
 	return nil
 }

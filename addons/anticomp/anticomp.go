@@ -18,7 +18,7 @@ var (
 
 // AntiComp is the addon.
 type AntiComp struct {
-	ctx *addon.Context
+	opt addon.Opt[bool]
 	on  atomic.Bool
 }
 
@@ -27,14 +27,13 @@ func New() *AntiComp { return &AntiComp{} }
 
 // Load declares the anticomp option.
 func (a *AntiComp) Load(l *addon.Loader) {
-	a.ctx = l.Context()
-	l.AddOption("anticomp", addon.Bool, false, "Try to convince servers to send us un-compressed data.")
+	a.opt = addon.Declare(l, "anticomp", false, "Try to convince servers to send us un-compressed data.")
 }
 
 // Configure reads the option.
 func (a *AntiComp) Configure(updated map[string]bool) error {
-	if updated["anticomp"] && a.ctx != nil {
-		a.on.Store(a.ctx.Options.Bool("anticomp"))
+	if a.opt.Changed(updated) {
+		a.on.Store(a.opt.Get())
 	}
 	return nil
 }

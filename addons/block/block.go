@@ -25,7 +25,8 @@ var (
 
 // Block is the addon.
 type Block struct {
-	ctx *addon.Context
+	ctx                   *addon.Context
+	blockGlobal, blockPrv addon.Opt[bool]
 }
 
 // New returns the addon.
@@ -34,8 +35,8 @@ func New() *Block { return &Block{} }
 // Load declares block_global and block_private.
 func (b *Block) Load(l *addon.Loader) {
 	b.ctx = l.Context()
-	l.AddOption("block_global", addon.Bool, true, "Block connections from public IP addresses.")
-	l.AddOption("block_private", addon.Bool, false,
+	b.blockGlobal = addon.Declare(l, "block_global", true, "Block connections from public IP addresses.")
+	b.blockPrv = addon.Declare(l, "block_private", false,
 		"Block connections from local (private) IP addresses. This option does not affect loopback "+
 			"addresses (connections from the local machine), which are always permitted.")
 }
@@ -60,12 +61,11 @@ func (b *Block) ClientConnected(c *flow.Client) {
 	if ip.IsLoopback() || c.ProxyMode == "local" || strings.HasPrefix(c.ProxyMode, "local:") {
 		return
 	}
-	opts := b.ctx.Options
-	if opts.Bool("block_private") && IsPrivate(ip) {
+	if b.blockPrv.Get() && IsPrivate(ip) {
 		b.ctx.Log.Warn(fmt.Sprintf("Client connection from %s killed by block_private option.", c.Peername.Host))
 		c.Error = "Connection killed by block_private."
 	}
-	if opts.Bool("block_global") && IsGlobal(ip) && !b.authRequired() {
+	if b.blockGlobal.Get() && IsGlobal(ip) && !b.authRequired() {
 		b.ctx.Log.Warn(fmt.Sprintf("Client connection from %s killed by block_global option.", c.Peername.Host))
 		c.Error = "Connection killed by block_global."
 	}

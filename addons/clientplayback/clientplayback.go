@@ -66,6 +66,9 @@ type ClientPlayback struct {
 	wg       sync.WaitGroup
 	running  bool
 	loaded   []string // client_replay as last queued
+
+	replayFiles addon.Opt[[]string]
+	concurrency addon.Opt[int]
 }
 
 type senderBox struct{ s Sender }
@@ -93,22 +96,22 @@ func (c *ClientPlayback) SetSender(s Sender) { c.sender.Store(&senderBox{s}) }
 func (c *ClientPlayback) Load(l *addon.Loader) {
 	c.opts = l.Context().Options
 	c.log = l.Context().Log
-	l.AddOption("client_replay", addon.Strings, []string{},
-		"Replay client requests from a saved file.")
-	l.AddOption("client_replay_concurrency", addon.Int, 1,
+	c.replayFiles = addon.Declare(l, "client_replay", []string{}, "Replay client requests from a saved file.")
+	c.concurrency = addon.Declare(l, "client_replay_concurrency", 1,
 		"Concurrency limit on in-flight client replay requests. Currently the only valid values are 1 and -1 (no limit).")
+	c.addCommands(l)
 }
 
 // Configure validates client_replay_concurrency and queues the flows of
 // the client_replay files.
 func (c *ClientPlayback) Configure(updated map[string]bool) error {
-	if updated["client_replay_concurrency"] {
-		if n := c.opts.Int("client_replay_concurrency"); n != 1 && n != -1 {
+	if c.concurrency.Changed(updated) {
+		if n := c.concurrency.Get(); n != 1 && n != -1 {
 			return fmt.Errorf("option client_replay_concurrency: currently the only valid values are -1 and 1, not %d", n)
 		}
 	}
-	if updated["client_replay"] {
-		paths := c.opts.Strings("client_replay")
+	if c.replayFiles.Changed(updated) {
+		paths := c.replayFiles.Get()
 		// The CLI sets options, then configures every addon with all of
 		// them: queue the same files only once.
 		c.mu.Lock()
@@ -174,21 +177,28 @@ func (c *ClientPlayback) check(f any) string {
 
 // StartReplay queues flows for replay (mitmproxy's replay.client command),
 // skipping with a warning those that cannot be replayed. Each queued flow
-// loses its response and error and is marked is_replay="request".
+// is backed up (replay.client.stop reverts it), loses its response and
+// error and is marked is_replay="request"; the update hook tells the view.
 func (c *ClientPlayback) StartReplay(flows []any) {
-	for _, f := range flows {
-		if why := c.check(f); why != "" {
-			c.log.Warn(why)
-			continue
+	var updated []*flow.HTTPFlow
+	c.m.Context().EditFlows(func() {
+		for _, f := range flows {
+			if why := c.check(f); why != "" {
+				c.log.Warn(why)
+				continue
+			}
+			hf := f.(*flow.HTTPFlow)
+			hf.Backup()
+			hf.IsReplay = "request"
+			hf.Response = nil
+			hf.Error = nil
+			c.mu.Lock()
+			c.queue = append(c.queue, hf)
+			c.mu.Unlock()
+			updated = append(updated, hf)
 		}
-		hf := f.(*flow.HTTPFlow)
-		hf.IsReplay = "request"
-		hf.Response = nil
-		hf.Error = nil
-		c.mu.Lock()
-		c.queue = append(c.queue, hf)
-		c.mu.Unlock()
-	}
+	})
+	c.updated(updated)
 	c.signal()
 }
 
@@ -202,12 +212,19 @@ func (c *ClientPlayback) LoadFile(path string) error {
 	return nil
 }
 
-// Stop empties the replay queue (replay.client.stop); requests in flight
-// complete.
+// Stop empties the replay queue (replay.client.stop), reverting the queued
+// flows to what they were; requests in flight complete.
 func (c *ClientPlayback) Stop() {
 	c.mu.Lock()
+	queued := c.queue
 	c.queue = nil
 	c.mu.Unlock()
+	c.m.Context().EditFlows(func() {
+		for _, f := range queued {
+			f.Revert()
+		}
+	})
+	c.updated(queued)
 	c.log.Log(context.Background(), addon.LevelAlert, "Client replay queue cleared.")
 }
 
@@ -259,7 +276,7 @@ func (c *ClientPlayback) loop() {
 		if f == nil {
 			return
 		}
-		if c.opts.Int("client_replay_concurrency") == -1 {
+		if c.concurrency.Get() == -1 {
 			c.wg.Add(1)
 			go func() {
 				defer c.wg.Done()
@@ -283,8 +300,10 @@ func (c *ClientPlayback) replay(f *flow.HTTPFlow) {
 		c.mu.Unlock()
 	}()
 	ctx := c.ctx
-	prepare(f)
 	m := c.m
+	// The flow becomes live here: a view reading it from elsewhere must
+	// not see it half prepared.
+	m.Context().EditFlows(func() { prepare(f) })
 	// hook fires one event and reports whether the flow is over (killed
 	// or mitmgo shutting down).
 	hook := func(fire func(*flow.HTTPFlow)) bool {

@@ -384,7 +384,8 @@ func formatWebSocket(ws *flow.WebSocketData) []byte {
 // Export is the export addon: it declares export_preserve_original_ip and
 // runs the formats with it.
 type Export struct {
-	ctx *addon.Context
+	ctx          *addon.Context
+	preserveAddr addon.Opt[bool]
 }
 
 var _ addon.LoadHook = (*Export)(nil)
@@ -398,16 +399,14 @@ const OptionName = "export_preserve_original_ip"
 // Load declares export_preserve_original_ip.
 func (e *Export) Load(l *addon.Loader) {
 	e.ctx = l.Context()
-	l.AddOption(OptionName, addon.Bool, false,
+	e.preserveAddr = addon.Declare(l, OptionName, false,
 		"When exporting a request as an external command, make an effort to connect to the same IP as in the original request. This helps with reproducibility in cases where the behaviour depends on the particular host we are connecting to. Currently this only affects curl exports.")
+	e.addCommands(l)
 }
 
 // Options returns the export options the current option values give.
 func (e *Export) Options() Options {
-	if e.ctx == nil {
-		return Options{}
-	}
-	return Options{PreserveOriginalIP: e.ctx.Options.Bool(OptionName)}
+	return Options{PreserveOriginalIP: e.preserveAddr.Get()}
 }
 
 // Export returns the flow in the named format as text (the "export"

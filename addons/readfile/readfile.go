@@ -26,6 +26,7 @@ import (
 	"sync/atomic"
 
 	"github.com/mitmgo/mitmgo/addon"
+	"github.com/mitmgo/mitmgo/command"
 	"github.com/mitmgo/mitmgo/filter"
 	"github.com/mitmgo/mitmgo/flow"
 	"github.com/mitmgo/mitmgo/flowfile"
@@ -52,6 +53,8 @@ type ReadFile struct {
 	opts    *addon.Options
 	log     *slog.Logger
 	pending atomic.Bool // rfile set and not completely read yet
+
+	rfile, filterOpt addon.Opt[*string]
 }
 
 // New returns the readfile addon. Flows are dispatched through m.
@@ -63,19 +66,19 @@ func New(m *addon.Manager) *ReadFile {
 func (r *ReadFile) Load(l *addon.Loader) {
 	r.opts = l.Context().Options
 	r.log = l.Context().Log
-	l.AddOption("rfile", addon.OptionalString, nil,
-		"Read flows from file. Use - to read from stdin.")
-	l.AddOption("readfile_filter", addon.OptionalString, nil,
-		"Read only matching flows.")
+	r.rfile = addon.Declare[*string](l, "rfile", nil, "Read flows from file. Use - to read from stdin.")
+	r.filterOpt = addon.Declare[*string](l, "readfile_filter", nil, "Read only matching flows.")
+	l.AddCommand(command.Command{Name: "readfile.reading", Returns: command.Bool,
+		Run: func(command.Args) (any, error) { return r.Busy(), nil }})
 }
 
 // Configure compiles readfile_filter.
 func (r *ReadFile) Configure(updated map[string]bool) error {
-	if !updated["readfile_filter"] {
+	if !r.filterOpt.Changed(updated) {
 		return nil
 	}
 	var f filter.Filter
-	if expr := r.opts.String("readfile_filter"); expr != "" {
+	if expr := deref(r.filterOpt.Get()); expr != "" {
 		var err error
 		if f, err = filter.Parse(expr); err != nil {
 			return fmt.Errorf("option readfile_filter: %w", err)
@@ -90,7 +93,7 @@ func (r *ReadFile) Configure(updated map[string]bool) error {
 // Running marks the file as pending, so that keepserving, which polls
 // Busy, does not shut down before the CLI has started ReadAll.
 func (r *ReadFile) Running() {
-	if r.opts.String("rfile") != "" {
+	if deref(r.rfile.Get()) != "" {
 		r.pending.Store(true)
 	}
 }
@@ -109,7 +112,7 @@ func (r *ReadFile) Busy() bool { return r.pending.Load() }
 // that is not an error.
 func (r *ReadFile) ReadAll(ctx context.Context) error {
 	defer r.pending.Store(false)
-	path := r.opts.String("rfile")
+	path := deref(r.rfile.Get())
 	if path == "" {
 		return nil
 	}
@@ -201,6 +204,13 @@ func (r *ReadFile) reverseTarget() *target {
 		return nil
 	}
 	return parseReverse(modes[0])
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }
 
 // target is a reverse mode's destination.

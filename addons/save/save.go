@@ -142,6 +142,7 @@ func (s *Save) Load(l *addon.Loader) {
 		"Flow format version written by save_stream_file: 21 (mitmproxy 11 and "+
 			"later) or 17 (mitmproxy 8.1, such as Debian bookworm's mitmproxy "+
 			"8.1.1, which cannot read version 18 and later).")
+	s.addCommands(l)
 }
 
 // Configure compiles the filter and opens (or closes, or rotates to) the

@@ -75,6 +75,7 @@ func (s *SaveHar) Load(l *addon.Loader) {
 	s.log = l.Context().Log
 	l.AddOption("hardump", addon.String, "",
 		"HAR dump path. Use - for standard output; a path ending in .zhar is zlib-compressed.")
+	s.addCommands(l)
 }
 
 // Configure follows hardump and save_stream_filter. Setting hardump

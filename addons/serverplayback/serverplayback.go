@@ -113,6 +113,7 @@ func (s *ServerPlayback) Load(l *addon.Loader) {
 		"Ignore request destination host while searching for a saved flow to replay.")
 	l.AddOption("server_replay_ignore_port", addon.Bool, false,
 		"Ignore request destination port while searching for a saved flow to replay.")
+	s.addCommands(l)
 }
 
 func (s *ServerPlayback) readConfig() *config {

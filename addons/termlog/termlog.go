@@ -44,6 +44,8 @@ type TermLog struct {
 	min   atomic.Int32
 	ctx   *addon.Context
 	now   func() time.Time
+
+	verbosity addon.Opt[string]
 }
 
 // New returns a TermLog writing to w, with colours when color is set (pass
@@ -57,15 +59,15 @@ func New(w io.Writer, color bool) *TermLog {
 // Load declares termlog_verbosity.
 func (t *TermLog) Load(l *addon.Loader) {
 	t.ctx = l.Context()
-	l.AddOption("termlog_verbosity", addon.String, "info", "Log verbosity.", Levels...)
+	t.verbosity = addon.Declare(l, "termlog_verbosity", "info", "Log verbosity.", Levels...)
 }
 
 // Configure applies termlog_verbosity.
 func (t *TermLog) Configure(updated map[string]bool) error {
-	if !updated["termlog_verbosity"] || t.ctx == nil {
+	if !t.verbosity.Changed(updated) {
 		return nil
 	}
-	v := t.ctx.Options.String("termlog_verbosity")
+	v := t.verbosity.Get()
 	r, ok := rank[v]
 	if !ok {
 		return fmt.Errorf("termlog_verbosity: unknown level %q (use %s)", v, strings.Join(Levels, ", "))

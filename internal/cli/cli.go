@@ -1,5 +1,7 @@
-// Package cli is mitmdump's command line: flags to options, the addon chain
-// in mitmproxy's order, start-up checks, the proxy's run and its shutdown.
+// Package cli is mitmdump's command line: flags to options, then the front
+// door (package mitmgo) assembles, starts and stops the proxy. Everything
+// that is not about the command line lives there, so that mitmweb and the
+// console share it.
 package cli
 
 import (
@@ -7,19 +9,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"syscall"
-	"time"
 
 	"github.com/spf13/pflag"
 
-	"github.com/mitmgo/mitmgo/addon"
+	"github.com/mitmgo/mitmgo"
 	"github.com/mitmgo/mitmgo/internal/tty"
 	"github.com/mitmgo/mitmgo/proxy"
 )
@@ -41,73 +39,22 @@ func (e Env) isTerminal(w io.Writer) bool {
 	return tty.IsTerminal(w)
 }
 
-// startupErrors records error-level log entries until the proxy is running,
-// as mitmproxy's errorcheck addon: any of them makes mitmdump exit 1.
-type startupErrors struct {
-	fromScript func(*addon.LogEntry) bool
-	mu         sync.Mutex
-	running    bool
-	errs       []string
-}
-
-func (s *startupErrors) Name() string { return "errorcheck" }
-
-func (s *startupErrors) AddLog(e *addon.LogEntry) {
-	// A script's own output (ctx.log.error in the seed's logging.py) is not
-	// a start-up failure; the script host logs load failures itself.
-	if s.fromScript != nil && s.fromScript(e) {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.running && e.Level >= slog.LevelError && e.Level < addon.LevelAlert {
-		s.errs = append(s.errs, e.Msg)
-	}
-}
-
-func (s *startupErrors) Running() {
-	s.mu.Lock()
-	s.running = true
-	s.mu.Unlock()
-}
-
-func (s *startupErrors) failed() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.errs...)
-}
-
 // Main runs mitmdump with args and returns the exit status.
 func Main(args []string, env Env) int {
-	m := addon.NewManager()
-	opts := m.Options()
-	opts.MustAdd("confdir", addon.String, "~/.mitmproxy", "Location of the default mitmproxy configuration files.")
-	srv := proxy.New(m)
-	errCheck := &startupErrors{}
-	chain, err := buildChain(m, srv, env)
+	m, err := mitmgo.New(mitmgo.Config{
+		Out: env.Stdout, Color: env.isTerminal(env.Stdout), Stdin: env.Stdin, Dump: true,
+	})
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "mitmdump: %v\n", err)
 		return 1
 	}
-	if err := m.Add(chain...); err != nil {
-		fmt.Fprintf(env.Stderr, "mitmdump: %v\n", err)
-		return 1
-	}
-	if err := m.Add(errCheck); err != nil {
-		fmt.Fprintf(env.Stderr, "mitmdump: %v\n", err)
-		return 1
-	}
-	if a, ok := m.Get("scriptloader"); ok {
-		if fs, ok := a.(interface{ FromScript(*addon.LogEntry) bool }); ok {
-			errCheck.fromScript = fs.FromScript
-		}
-	}
+	// Whatever happens, the addons are told that mitmdump is done (a
+	// script host started while configuring stops).
+	defer m.Close()
 
-	flags := newFlagSet(opts)
+	flags := newFlagSet(m.Options)
 	flags.fs.SetOutput(env.Stderr)
-	flags.fs.Usage = func() {
-		fmt.Fprintf(env.Stderr, "usage: mitmdump [options] [filter ...]\n\n%s", flags.fs.FlagUsages())
-	}
+	flags.fs.Usage = func() { flags.usage(env.Stderr) }
 	if err := flags.fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return 0
@@ -120,7 +67,7 @@ func Main(args []string, env Env) int {
 		return 0
 	}
 	if flags.options {
-		fmt.Fprint(env.Stdout, opts.Dump())
+		fmt.Fprint(env.Stdout, m.Options.Dump())
 		return 0
 	}
 
@@ -132,61 +79,27 @@ func Main(args []string, env Env) int {
 	if filter := strings.Join(flags.fs.Args(), " "); filter != "" {
 		// A positional filter sets the dump, save and read filters at once.
 		for _, name := range []string{"dumper_filter", "save_stream_filter", "readfile_filter"} {
-			if _, _, ok := opts.Lookup(name); ok {
-				specs = append(specs, name+"="+filter)
-			}
+			specs = append(specs, name+"="+filter)
 		}
 	}
-	// confdir first: config.yaml lives there, and flags override it. Set
-	// all its values at once, so that only the last one takes effect (each
-	// applied confdir would get a CA of its own).
-	var confdirs []string
-	for _, s := range specs {
-		if strings.HasPrefix(s, "confdir=") {
-			confdirs = append(confdirs, s)
+	if flags.commands {
+		// As mitmproxy: quiet, and with the scripts loaded, so that
+		// their commands are listed too.
+		specs = append(specs, "termlog_verbosity=error", "flow_detail=0")
+	}
+	if err := m.Setup(specs); err != nil {
+		fmt.Fprintf(env.Stderr, "mitmdump: %v\n", err)
+		return 2
+	}
+	if flags.commands {
+		if err := m.Commands.Dump(env.Stdout); err != nil {
+			return 1
 		}
+		return 0
 	}
-	if len(confdirs) > 0 {
-		if err := opts.Set(confdirs...); err != nil {
-			fmt.Fprintf(env.Stderr, "mitmdump: %v\n", err)
-			return 2
-		}
-	}
-	if err := opts.LoadYAML(filepath.Join(ExpandHome(opts.String("confdir")), "config.yaml")); err != nil {
-		fmt.Fprintf(env.Stderr, "mitmdump: %v\n", err)
-		return 2
-	}
-	if err := opts.Set(specs...); err != nil {
-		fmt.Fprintf(env.Stderr, "mitmdump: %v\n", err)
-		return 2
-	}
-	if err := m.ConfigureAll(); err != nil {
-		fmt.Fprintf(env.Stderr, "mitmdump: %v\n", err)
-		return 2
-	}
-	if err := opts.CheckDeferred(); err != nil {
-		fmt.Fprintf(env.Stderr, "mitmdump: %v\n", err)
-		return 2
-	}
-	return run(m, srv, errCheck, env)
-}
 
-// ExpandHome replaces a leading "~" with the user's home directory.
-func ExpandHome(p string) string {
-	if p == "~" || strings.HasPrefix(p, "~/") {
-		if home, err := os.UserHomeDir(); err == nil {
-			return filepath.Join(home, p[1:])
-		}
-	}
-	return p
-}
-
-func run(m *addon.Manager, srv *proxy.Server, errCheck *startupErrors, env Env) int {
-	log := m.Log()
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	m.SetShutdown(stop)
-
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	sig := env.Signals
 	if sig == nil {
 		ch := make(chan os.Signal, 2)
@@ -194,106 +107,46 @@ func run(m *addon.Manager, srv *proxy.Server, errCheck *startupErrors, env Env) 
 		defer signal.Stop(ch)
 		sig = ch
 	}
-
-	serving := m.Options().Bool("server")
-	var serveDone chan error
-	if serving {
-		ln, err := srv.Listen()
-		if err != nil {
-			fmt.Fprintf(env.Stderr, "mitmdump: %v\n", err)
-			m.Done()
-			return 1
-		}
-		log.Info(fmt.Sprintf("HTTP(S) proxy listening at %s.", proxy.ListenAddrString(ln.Addr())))
-		serveDone = make(chan error, 1)
-		go func() { serveDone <- srv.Serve(ln) }()
-	}
-	if errs := errCheck.failed(); len(errs) > 0 {
-		plural := ""
-		if len(errs) > 1 {
-			plural = "s"
-		}
-		fmt.Fprintf(env.Stderr, "Error%s logged during startup:\n%s\n", plural, strings.Join(errs, "\n"))
-		shutdown(srv, m)
-		return 1
-	}
-	m.Running()
-
-	status := 0
-	// Reading a file (-r) runs beside the proxy, so a signal interrupts it.
-	var readDone chan error
-	if r, ok := fileRunner(m); ok {
-		readDone = make(chan error, 1)
-		go func() { readDone <- r.run(ctx) }()
-	}
-	// With -r, -C or -S (and no keepserving) the keepserving addon shuts
-	// mitmdump down once that work is done. Without a server and without
-	// such work there is nothing to do.
-	if !serving && !m.Options().Bool("keepserving") && !exitsWhenDone(m) {
-		stop()
-	}
-wait:
-	for {
+	go func() {
 		select {
 		case <-sig:
-			break wait
+			cancel()
 		case <-ctx.Done():
-			break wait
-		case err := <-readDone:
-			readDone = nil
-			if err != nil {
-				log.Error(err.Error())
-				status = 1
-			}
-		case err := <-serveDone:
-			if err != nil {
-				log.Error(fmt.Sprintf("proxy server stopped: %v", err))
-				status = 1
-			}
-			break wait
 		}
-	}
-	stop()
-	if readDone != nil {
-		if err := <-readDone; err != nil {
-			log.Error(err.Error())
-			status = 1
-		}
-	}
-	shutdown(srv, m)
-	if s, ok := m.Get("save"); ok {
-		if se, ok := s.(interface{ Err() error }); ok && se.Err() != nil {
-			fmt.Fprintf(env.Stderr, "mitmdump: saving flows failed: %v\n", se.Err())
-			status = 1
-		}
-	}
-	return status
+	}()
+	return exitStatus(m.Run(ctx), env.Stderr)
 }
 
-// exitsWhenDone asks the keepserving addon whether mitmdump has work (-r,
-// -C, -S) after which it exits by itself.
-func exitsWhenDone(m *addon.Manager) bool {
-	a, ok := m.Get("keepserving")
-	if !ok {
-		return false
+// exitStatus prints what Run returned that is not in the log already and
+// returns the exit status.
+func exitStatus(err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
 	}
-	k, ok := a.(interface{ ExitsWhenDone() bool })
-	return ok && k.ExitsWhenDone()
-}
-
-// shutdown stops the proxy (requests in flight get a few seconds to finish)
-// and runs done on every addon.
-func shutdown(srv *proxy.Server, m *addon.Manager) {
-	// The script host learns first: from now on its death is expected,
-	// and a hook still running when the grace ends is stopped, so that a
-	// flow stuck in a script cannot hold the proxy's shutdown forever.
-	if a, ok := m.Get("scriptloader"); ok {
-		if s, ok := a.(interface{ BeginShutdown() }); ok {
-			s.BeginShutdown()
+	for _, e := range flatten(err) {
+		var se *mitmgo.StartupError
+		var le *mitmgo.LoggedError
+		switch {
+		case errors.As(e, &se):
+			fmt.Fprintln(stderr, se.Error())
+		case errors.As(e, &le):
+		default:
+			fmt.Fprintf(stderr, "mitmdump: %v\n", e)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = srv.Shutdown(ctx)
-	m.Done()
+	return 1
 }
+
+func flatten(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+// ExpandHome replaces a leading "~" with the user's home directory.
+func ExpandHome(p string) string { return mitmgo.ExpandHome(p) }

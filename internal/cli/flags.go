@@ -2,12 +2,14 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/pflag"
 
 	"github.com/mitmgo/mitmgo/addon"
+	"github.com/mitmgo/mitmgo/internal/textwrap"
 )
 
 // flagSet holds mitmdump's command-line flags. Each maps onto an option, as
@@ -15,10 +17,10 @@ import (
 type flagSet struct {
 	fs *pflag.FlagSet
 
-	version, options, quiet, verbose, noServer bool
-	detail                                     int
-	flowDetail                                 int
-	sets, scripts, modes                       []string
+	version, options, commands, quiet, verbose, noServer bool
+	detail                                               int
+	flowDetail                                           int
+	sets, scripts, modes                                 []string
 	// simple maps flag name -> option name for string-valued flags.
 	simple map[string]string
 	// lists maps flag name -> option name for repeatable flags.
@@ -29,6 +31,9 @@ type flagSet struct {
 	lvals map[string]*[]string
 	bvals map[string]*bool
 	nvals map[string]*bool
+	// metavar is the placeholder --help shows for a flag's value
+	// (mitmproxy's metavar: --listen-port PORT).
+	metavar map[string]string
 }
 
 func newFlagSet(opts *addon.Options) *flagSet {
@@ -36,20 +41,26 @@ func newFlagSet(opts *addon.Options) *flagSet {
 		fs:     pflag.NewFlagSet("mitmdump", pflag.ContinueOnError),
 		simple: map[string]string{}, lists: map[string]string{}, bools: map[string]string{},
 		vals: map[string]*string{}, lvals: map[string]*[]string{}, bvals: map[string]*bool{}, nvals: map[string]*bool{},
+		metavar: map[string]string{},
 	}
 	fs := f.fs
 	fs.SortFlags = false
 	fs.BoolVar(&f.version, "version", false, "show version number and exit")
 	fs.BoolVar(&f.options, "options", false, "show all options and their default values")
+	fs.BoolVar(&f.commands, "commands", false, "show all commands and their signatures")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "quiet: termlog_verbosity=error, flow_detail=0")
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "verbose: termlog_verbosity=debug, flow_detail=2")
 	fs.IntVar(&f.flowDetail, "flow-detail", -1, "the display detail level for flows in mitmdump: 0 (quiet) to 4 (full)")
+	f.metavar["flow-detail"] = "LEVEL"
 	// The 0.18-era -d, -dd, -ddd: flow detail 2, 3 and 4.
 	fs.CountVarP(&f.detail, "detail", "d", "increase flow detail (the seed's -d/-dd/-ddd)")
 	fs.StringArrayVar(&f.sets, "set", nil, "set an option: --set name=value (repeat for sequences)")
+	f.metavar["set"] = "option[=value]"
 	fs.StringArrayVarP(&f.scripts, "scripts", "s", nil, "execute a script (repeatable): -s \"path [args...]\"")
+	f.metavar["scripts"] = "SCRIPT"
 	fs.BoolVarP(&f.noServer, "no-server", "n", false, "start without a proxy server")
 	fs.StringArrayVarP(&f.modes, "mode", "m", nil, "the proxy mode (repeatable)")
+	f.metavar["mode"] = "MODE"
 
 	f.addBool(opts, "server", "", "server")
 	f.addString(opts, "listen-host", "", "listen_host")
@@ -86,7 +97,8 @@ func newFlagSet(opts *addon.Options) *flagSet {
 	// Every other boolean option gets --NAME and --no-NAME, as mitmproxy.
 	for _, name := range opts.Names() {
 		o, _, _ := opts.Lookup(name)
-		if o.Kind == addon.Bool {
+		// Other tools' options have no flags here (--set takes them).
+		if o.Kind == addon.Bool && !o.Ignored {
 			fl := strings.ReplaceAll(name, "_", "-")
 			if fs.Lookup(fl) == nil && fs.Lookup("no-"+fl) == nil {
 				f.addBool(opts, fl, "", name)
@@ -108,12 +120,73 @@ func (f *flagSet) addString(opts *addon.Options, flag, short, option string) {
 	v := new(string)
 	f.fs.StringVarP(v, flag, short, "", f.help(opts, option))
 	f.simple[flag], f.vals[flag] = option, v
+	f.setMetavar(flag, option)
 }
 
 func (f *flagSet) addList(opts *addon.Options, flag, short, option string) {
 	v := new([]string)
 	f.fs.StringArrayVarP(v, flag, short, nil, f.help(opts, option))
 	f.lists[flag], f.lvals[flag] = option, v
+	f.setMetavar(flag, option)
+}
+
+// metavars are mitmproxy's placeholders (tools/cmdline.py); other flags
+// show the option's name in capitals, as argparse does.
+var metavars = map[string]string{
+	"rfile": "PATH", "stickycookie": "FILTER", "stickyauth": "FILTER", "save_stream_file": "PATH",
+	"listen_host": "HOST", "listen_port": "PORT", "ignore_hosts": "HOST", "allow_hosts": "HOST", "tcp_hosts": "HOST",
+	"upstream_auth": "USER:PASS", "proxyauth": "SPEC", "certs": "SPEC", "cert_passphrase": "PASS",
+	"client_replay": "PATH", "server_replay": "PATH", "map_remote": "PATTERN", "map_local": "PATTERN",
+	"modify_body": "PATTERN", "modify_headers": "PATTERN", "confdir": "PATH", "block_list": "PATTERN",
+	"save_stream_filter": "FILTER", "readfile_filter": "FILTER", "dumper_filter": "FILTER",
+	"stream_large_bodies": "SIZE", "body_size_limit": "SIZE", "key_size": "BITS",
+}
+
+func (f *flagSet) setMetavar(flag, option string) {
+	if m, ok := metavars[option]; ok {
+		f.metavar[flag] = m
+		return
+	}
+	f.metavar[flag] = strings.ToUpper(option)
+}
+
+// usage writes the flags with their placeholders and help, in two columns
+// as mitmproxy's argparse help: a long flag's help starts on the next line.
+func (f *flagSet) usage(w io.Writer) {
+	const col, width = 24, 79
+	var sb strings.Builder
+	sb.WriteString("usage: mitmdump [options] [filter ...]\n\npositional arguments:\n")
+	line := func(left, help string) {
+		sb.WriteString("  " + left)
+		lines := textwrap.Wrap(help, width-col)
+		if len(lines) == 0 {
+			sb.WriteString("\n")
+			return
+		}
+		if len(left)+2 <= col-2 {
+			sb.WriteString(strings.Repeat(" ", col-2-len(left)))
+		} else {
+			sb.WriteString("\n" + strings.Repeat(" ", col))
+		}
+		sb.WriteString(lines[0] + "\n")
+		for _, l := range lines[1:] {
+			sb.WriteString(strings.Repeat(" ", col) + l + "\n")
+		}
+	}
+	line("filter", "Filter expression, equivalent to setting the dumper_filter, save_stream_filter and readfile_filter options.")
+	sb.WriteString("\noptions:\n")
+	line("-h, --help", "show this help message and exit")
+	f.fs.VisitAll(func(fl *pflag.Flag) {
+		left := "--" + fl.Name
+		if fl.Shorthand != "" {
+			left = "-" + fl.Shorthand + ", " + left
+		}
+		if mv := f.metavar[fl.Name]; mv != "" {
+			left += " " + mv
+		}
+		line(left, fl.Usage)
+	})
+	fmt.Fprint(w, sb.String())
 }
 
 func (f *flagSet) addBool(opts *addon.Options, flag, short, option string) {

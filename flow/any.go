@@ -1,0 +1,165 @@
+package flow
+
+import (
+	"fmt"
+
+	"github.com/mitmgo/mitmgo/tnetstring"
+)
+
+// Any is a flow of any type, *HTTPFlow or *TCPFlow: what mitmproxy's
+// commands, its view and its flow files call a flow. Base reaches the
+// fields every flow shares (ID, Marked, Error, the intercept controls).
+type Any interface {
+	Base() *Flow
+	// Type is "http" or "tcp".
+	Type() string
+	// State is mitmproxy's get_state() dict.
+	State() *tnetstring.Dict
+	// Backup, Revert and Modified are mitmproxy's flow.backup(),
+	// flow.revert() and flow.modified().
+	Backup()
+	Revert() bool
+	Modified() bool
+}
+
+var (
+	_ Any = (*HTTPFlow)(nil)
+	_ Any = (*TCPFlow)(nil)
+)
+
+// Base returns the fields every flow type shares. It is promoted to
+// HTTPFlow and TCPFlow, so that code holding an Any can reach them.
+func (f *Flow) Base() *Flow { return f }
+
+// Backup saves the flow's state, unless a backup exists already, so that
+// Revert can restore it (mitmproxy's flow.backup(), which editing commands
+// such as flow.decode call before they change a flow).
+func (f *HTTPFlow) Backup() { f.Flow.saveBackup(f.State) }
+
+// Backup is HTTPFlow.Backup for a TCP flow.
+func (f *TCPFlow) Backup() { f.Flow.saveBackup(f.State) }
+
+// Modified reports whether the flow differs from its backup; false when it
+// has none.
+func (f *HTTPFlow) Modified() bool { return f.Flow.modified(f.State) }
+
+// Modified is HTTPFlow.Modified for a TCP flow.
+func (f *TCPFlow) Modified() bool { return f.Flow.modified(f.State) }
+
+// Revert restores the state saved by Backup and drops the backup; it
+// reports whether there was one. The flow keeps its identity (the same
+// pointer, as a view holds it) and its live, intercepted and killed state.
+func (f *HTTPFlow) Revert() bool {
+	st := f.Flow.takeBackup()
+	if st == nil {
+		return false
+	}
+	g, err := FromState(st)
+	if err != nil {
+		// A backup is State's own output: it always reads back.
+		panic(fmt.Sprintf("flow: reverting %s: %v", f.ID, err))
+	}
+	h := g.(*HTTPFlow)
+	f.Flow.restoreFrom(&h.Flow)
+	f.Request, f.Response, f.WebSocket = h.Request, h.Response, h.WebSocket
+	return true
+}
+
+// Revert is HTTPFlow.Revert for a TCP flow.
+func (f *TCPFlow) Revert() bool {
+	st := f.Flow.takeBackup()
+	if st == nil {
+		return false
+	}
+	g, err := FromState(st)
+	if err != nil {
+		panic(fmt.Sprintf("flow: reverting %s: %v", f.ID, err))
+	}
+	t := g.(*TCPFlow)
+	f.Flow.restoreFrom(&t.Flow)
+	f.Messages = t.Messages
+	return true
+}
+
+func (f *Flow) saveBackup(state func() *tnetstring.Dict) {
+	f.mu.Lock()
+	has := f.backup != nil
+	f.mu.Unlock()
+	if has {
+		return
+	}
+	// State takes the lock itself (it reads the intercepted flag).
+	st := state()
+	f.mu.Lock()
+	if f.backup == nil {
+		f.backup = st
+	}
+	f.mu.Unlock()
+}
+
+func (f *Flow) modified(state func() *tnetstring.Dict) bool {
+	f.mu.Lock()
+	b := f.backup
+	f.mu.Unlock()
+	if b == nil {
+		return false
+	}
+	cur := state()
+	// The control flags are not part of what a user edits.
+	for _, k := range [...]string{"intercepted", "backup"} {
+		cur.Set(k, nil)
+	}
+	saved := tnetstring.Clone(b).(*tnetstring.Dict)
+	for _, k := range [...]string{"intercepted", "backup"} {
+		saved.Set(k, nil)
+	}
+	return !tnetstring.Equal(saved, cur)
+}
+
+func (f *Flow) takeBackup() *tnetstring.Dict {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b := f.backup
+	f.backup = nil
+	return b
+}
+
+// restoreFrom copies the serialisable fields of src into f, keeping f's
+// control state.
+func (f *Flow) restoreFrom(src *Flow) {
+	f.ID, f.Error, f.ClientConn, f.ServerConn = src.ID, src.Error, src.ClientConn, src.ServerConn
+	f.IsReplay, f.Marked = src.IsReplay, src.Marked
+	f.Metadata, f.Comment, f.TimestampCreated = src.Metadata, src.Comment, src.TimestampCreated
+}
+
+// Copy returns a deep copy with a new id that is not live, as HTTPFlow.Copy.
+func (f *TCPFlow) Copy() *TCPFlow {
+	c := &TCPFlow{
+		Flow: Flow{
+			ID: NewID(), Error: cloneError(f.Error), ClientConn: cloneClient(f.ClientConn), ServerConn: cloneServer(f.ServerConn),
+			IsReplay: f.IsReplay, Marked: f.Marked,
+			Metadata: f.Metadata.clone(), Comment: f.Comment, TimestampCreated: f.TimestampCreated,
+		},
+	}
+	c.setControl(f.IsIntercepted(), f.Killed())
+	if f.Messages != nil {
+		c.Messages = make([]*TCPMessage, len(f.Messages))
+		for i, m := range f.Messages {
+			mc := *m
+			mc.Content = cloneBytes(m.Content)
+			c.Messages[i] = &mc
+		}
+	}
+	return c
+}
+
+// CopyAny copies an *HTTPFlow or a *TCPFlow (see HTTPFlow.Copy).
+func CopyAny(f Any) Any {
+	switch f := f.(type) {
+	case *HTTPFlow:
+		return f.Copy()
+	case *TCPFlow:
+		return f.Copy()
+	}
+	panic(fmt.Sprintf("flow: CopyAny of %T", f))
+}
