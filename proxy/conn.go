@@ -194,7 +194,7 @@ func (cc *clientConn) serve() {
 		// An addon (block, proxyauth) refused the client.
 		return
 	}
-	cc.serveHTTP1(plainStream(cc.conn), nil)
+	cc.serveHTTP1(plainStream(cc.conn, &cc.s.bufs), nil)
 }
 
 func nowSeconds() float64 { return float64(time.Now().UnixNano()) / 1e9 }

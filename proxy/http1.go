@@ -23,7 +23,12 @@ func (cc *clientConn) serveHTTP1(st *stream, t *target) {
 			return
 		}
 		cfg := cc.s.Config()
-		head, err := h1.ReadRequestHead(st.r, h1.DefaultMaxHeaderBytes, cfg.headOptions()...)
+		// Between requests the connection holds no buffers.
+		err := st.idleUntilReadable()
+		var head *h1.RequestHead
+		if err == nil {
+			head, err = h1.ReadRequestHead(st.r, h1.DefaultMaxHeaderBytes, cfg.headOptions()...)
+		}
 		if err == nil {
 			err = cfg.validateRequest(head.Proto, head.Headers)
 		}

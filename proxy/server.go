@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"runtime/debug"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,8 +28,10 @@ type Server struct {
 	// writeBufs holds the buffers in which TLS records are gathered before
 	// they are written (see coalescingConn).
 	writeBufs *sync.Pool
-	// bodies recycles the buffers of large bodies (see recycleBodies).
+	// bodies recycles the buffers of large bodies (see flowRun.recycle).
 	bodies bodyPool
+	// bufs holds the buffers of idle streams.
+	bufs bufPools
 	// webSockets are the live WebSocket connections, for injection.
 	webSockets wsRegistry
 
@@ -41,6 +44,9 @@ type Server struct {
 	conns     map[*clientConn]struct{}
 	closing   bool
 	wg        sync.WaitGroup
+	// reclaim gives memory back to the system after a burst of
+	// connections (see connDone).
+	reclaim reclaimer
 }
 
 // New returns a proxy server dispatching to m. Register it with m.Add so its
@@ -161,6 +167,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			continue
 		}
 		s.conns[cc] = struct{}{}
+		s.reclaim.opened(len(s.conns))
 		s.wg.Add(1)
 		s.mu.Unlock()
 		go func() {
@@ -168,7 +175,11 @@ func (s *Server) Serve(ln net.Listener) error {
 			cc.serve()
 			s.mu.Lock()
 			delete(s.conns, cc)
+			free := s.reclaim.closed(len(s.conns), time.Now())
 			s.mu.Unlock()
+			if free {
+				debug.FreeOSMemory()
+			}
 		}()
 	}
 }

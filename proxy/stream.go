@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"io"
 	"net"
+	"sync"
 )
 
 // stream is the byte stream a layer reads and writes: a TCP connection, or
@@ -12,6 +13,11 @@ import (
 // every server connection have one. A layer that changes what the bytes
 // travel on (TLS) hands a new stream to the next layer; no layer swaps
 // another's reader or writer in place.
+//
+// An idle stream gives its buffers back (park) and takes them again when it
+// is used (unpark): a connection idle between requests, or kept for reuse,
+// holds none of its 64 KiB. Code that reads r or writes w takes them from
+// the stream each time, never keeping them across an idle spell.
 type stream struct {
 	// conn is what the stream's bytes travel on: the TCP connection (an
 	// idleConn), or the tls.Conn over it. Closing it ends the stream.
@@ -23,15 +29,43 @@ type stream struct {
 	w   *bufio.Writer
 	// direct writes large messages past w (see writeMessage).
 	direct directWriter
+	// src and dst are what r reads and w writes, and pools where their
+	// buffers go while parked.
+	src   io.Reader
+	dst   io.Writer
+	pools *bufPools
+	// plain is the connection of a plain TCP stream, which can wait to be
+	// readable without a buffer; nil for TLS streams.
+	plain *idleConn
+}
+
+// bufPools hold the buffers of parked streams.
+type bufPools struct {
+	readers, writers sync.Pool
+}
+
+func (p *bufPools) reader(src io.Reader) *bufio.Reader {
+	if r, ok := p.readers.Get().(*bufio.Reader); ok {
+		r.Reset(src)
+		return r
+	}
+	return bufio.NewReaderSize(src, bufSize)
+}
+
+func (p *bufPools) writer(dst io.Writer) *bufio.Writer {
+	if w, ok := p.writers.Get().(*bufio.Writer); ok {
+		w.Reset(dst)
+		return w
+	}
+	return bufio.NewWriterSize(dst, bufSize)
 }
 
 // plainStream is the stream of a TCP connection.
-func plainStream(c *idleConn) *stream {
+func plainStream(c *idleConn, pools *bufPools) *stream {
 	return &stream{
 		conn: c, tcp: c.Conn,
-		r:      bufio.NewReaderSize(c, bufSize),
-		w:      bufio.NewWriterSize(c, bufSize),
-		direct: c,
+		r: pools.reader(c), w: pools.writer(c), src: c, dst: c, pools: pools,
+		direct: c, plain: c,
 	}
 }
 
@@ -42,10 +76,42 @@ func tlsStream(t *tls.Conn, raw *coalescingConn, under *stream, r io.Reader) *st
 	tw := &tlsWriter{conn: t, raw: raw}
 	return &stream{
 		conn: t, tcp: under.tcp,
-		r:      bufio.NewReaderSize(r, bufSize),
-		w:      bufio.NewWriterSize(tw, bufSize),
+		r: under.pools.reader(r), w: under.pools.writer(tw), src: r, dst: tw, pools: under.pools,
 		direct: tw,
 	}
+}
+
+// park gives the buffers back while the stream is idle; it does nothing
+// when they hold data. unpark takes them again.
+func (st *stream) park() {
+	if st.r == nil || st.r.Buffered() > 0 || st.w.Buffered() > 0 {
+		return
+	}
+	st.pools.readers.Put(st.r)
+	st.pools.writers.Put(st.w)
+	st.r, st.w = nil, nil
+}
+
+func (st *stream) unpark() {
+	if st.r == nil {
+		st.r, st.w = st.pools.reader(st.src), st.pools.writer(st.dst)
+	}
+}
+
+// idleUntilReadable parks the stream until its peer sends something or
+// closes, so that a connection idle between requests holds no buffer; the
+// error is the idle timeout's. Only plain TCP streams can wait without a
+// buffer (a TLS session may hold decrypted bytes the socket does not
+// show); others just keep theirs.
+func (st *stream) idleUntilReadable() error {
+	if st.plain == nil || st.plain.sys == nil || st.r.Buffered() > 0 {
+		return nil
+	}
+	st.park()
+	st.plain.refresh() // the wait counts against the idle timeout
+	err := st.plain.sys.waitReadable()
+	st.unpark()
+	return err
 }
 
 // flush sends what w holds.
@@ -72,17 +138,35 @@ type writeThrough struct {
 func (c *writeThrough) Read(p []byte) (int, error)  { return c.r.Read(p) }
 func (c *writeThrough) Write(p []byte) (int, error) { return c.w.Write(p) }
 
+// handOff gives a TLS session the stream's reader, which may hold bytes
+// peeked from the connection (the ClientHello): the session reads them
+// first, then the connection directly, and the reader goes back to the
+// pool. The stream's writer goes back at once: the session writes the
+// connection itself. The stream is not read or written again.
+func (st *stream) handOff(raw net.Conn) *bufferedConn {
+	c := &bufferedConn{Conn: raw, r: st.r, pools: st.pools}
+	st.pools.writers.Put(st.w)
+	st.r, st.w = nil, nil
+	return c
+}
+
 // bufferedConn reads through a bufio.Reader that may already hold bytes
 // peeked from the connection (the ClientHello); once those are read, it
-// reads the connection directly, saving crypto/tls a copy.
+// reads the connection directly, saving crypto/tls a copy, and gives the
+// reader back.
 type bufferedConn struct {
 	net.Conn
-	r *bufio.Reader
+	r     *bufio.Reader
+	pools *bufPools
 }
 
 func (c *bufferedConn) Read(p []byte) (int, error) {
-	if c.r.Buffered() == 0 {
-		return c.Conn.Read(p)
+	if c.r != nil {
+		if c.r.Buffered() > 0 {
+			return c.r.Read(p)
+		}
+		c.pools.readers.Put(c.r)
+		c.r = nil
 	}
-	return c.r.Read(p)
+	return c.Conn.Read(p)
 }

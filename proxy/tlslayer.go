@@ -153,7 +153,7 @@ func (cc *clientConn) clientHandshake(st *stream, tun *tunnel, chd *addon.Client
 	cfg := cd.Config.Clone()
 	recordResumed := recordMitmCert(cfg, cc.client)
 	raw := newCoalescingConn(st.conn, cc.s.writeBufs)
-	tconn := tls.Server(&bufferedConn{Conn: raw, r: st.r}, cfg)
+	tconn := tls.Server(st.handOff(raw), cfg)
 	ctx, cancel := context.WithTimeout(cc.ctx, tun.cfg.ConnectTimeout)
 	err := tconn.HandshakeContext(ctx)
 	cancel()

@@ -153,6 +153,7 @@ func (u *upstream) take(key upstreamKey) *serverConn {
 	}
 	sc := u.idle[i]
 	u.idle = append(u.idle[:i], u.idle[i+1:]...)
+	sc.st.unpark()
 	return sc
 }
 
@@ -177,6 +178,8 @@ func (u *upstream) keep(sc *serverConn, limit int) {
 		u.closeServer(sc)
 		return
 	}
+	// Idle, it holds no buffers.
+	sc.st.park()
 	u.idle = append(u.idle, sc)
 	var evict *serverConn
 	if len(u.idle) > limit {
@@ -270,7 +273,7 @@ func (u *upstream) connect(f *flow.HTTPFlow, d dialSpec, cfg *Config) (*serverCo
 	}
 	sc := &serverConn{
 		key: d.key(), raw: raw,
-		st:     plainStream(newIdleConn(raw, cfg.IdleTimeout)),
+		st:     plainStream(newIdleConn(raw, cfg.IdleTimeout), &u.s.bufs),
 		server: server,
 		// A shutdown that runs out of patience cancels the client
 		// connection's context; the server connection in use, which no
@@ -337,7 +340,10 @@ func (u *upstream) startTLS(sc *serverConn, sni string, alpn []string, chd *addo
 		// handshake is done, and its alert comes with the response.
 		r = &clientCertReader{r: tconn, w: certWatch}
 	}
-	sc.st = tlsStream(tconn, raw, sc.st, r)
+	plain := sc.st
+	sc.st = tlsStream(tconn, raw, plain, r)
+	// The plain stream was never read: the session reads the connection.
+	plain.park()
 	return nil
 }
 
