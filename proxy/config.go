@@ -28,6 +28,9 @@ type Config struct {
 	IdleTimeout time.Duration
 	// ConnectTimeout bounds establishing an upstream TCP connection.
 	ConnectTimeout time.Duration
+	// RequestHeadTimeout bounds reading a request head once its first
+	// bytes arrived (request_head_timeout); 0: no bound.
+	RequestHeadTimeout time.Duration
 	KeepHostHeader bool
 	// StoreStreamedBodies keeps a copy of streamed bodies in the flow.
 	StoreStreamedBodies bool
@@ -111,6 +114,7 @@ func declareOptions(add func(name string, kind addon.Kind, def any, help string,
 	add("event_stream_store", addon.OptionalString, "1m", "How much of a streamed event stream (see stream_event_streams) the flow keeps; the rest still reaches the client. Understands k/m/g suffixes; 0 keeps nothing, unset keeps all (mitmgo).")
 	add("store_streamed_bodies", addon.Bool, false, "Store HTTP request and response bodies when streamed (see `stream_large_bodies`). This increases memory consumption, but makes it possible to inspect streamed bodies.")
 	add("tcp_timeout", addon.Int, 600, "Close idle TCP connections after this many seconds.")
+	add("request_head_timeout", addon.Int, 60, "Close a client connection whose HTTP/1 request head has not arrived whole this many seconds after it began, so that a client trickling one byte at a time cannot hold a connection forever (slowloris); 0 turns it off (mitmgo).")
 	add("connect_timeout", addon.Int, 30, "Give up establishing an upstream connection after this many seconds (mitmgo).")
 	add("keep_host_header", addon.Bool, false, "Reverse Proxy: Keep the original host header instead of rewriting it to the reverse proxy target.")
 	add("connection_strategy", addon.String, "eager", "Determine when server connections should be established. When set to lazy, mitmproxy tries to defer establishing an upstream connection as long as possible. This makes it possible to use server replay while being offline. When set to eager, mitmproxy can detect protocols with server-side greetings, as well as accurately mirror TLS ALPN negotiation.", "eager", "lazy")
@@ -186,6 +190,11 @@ func buildConfig(o *addon.Options) (*Config, error) {
 		return nil, fmt.Errorf("option http2_ping_keepalive: must be 0 (off) or a number of seconds, got %d", t)
 	} else {
 		c.H2PingKeepalive = time.Duration(t) * time.Second
+	}
+	if t := o.Int("request_head_timeout"); t < 0 {
+		return nil, fmt.Errorf("option request_head_timeout: must be 0 (off) or a number of seconds, got %d", t)
+	} else {
+		c.RequestHeadTimeout = time.Duration(t) * time.Second
 	}
 	if t := o.Int("connect_timeout"); t <= 0 {
 		return nil, fmt.Errorf("option connect_timeout: must be a positive number of seconds, got %d", t)

@@ -30,6 +30,9 @@ type idleConn struct {
 	// sys does the reads and writes of TCP connections (see sysIO); nil
 	// for others, which use Conn's.
 	sys *sysIO
+	// headBy, when not 0, is when the request head being read must be
+	// complete (UnixNano; see limitHead): it caps the read deadline.
+	headBy atomic.Int64
 }
 
 func newIdleConn(c net.Conn, timeout time.Duration) *idleConn {
@@ -39,8 +42,29 @@ func newIdleConn(c net.Conn, timeout time.Duration) *idleConn {
 func (c *idleConn) refresh() {
 	now := time.Now()
 	if last := c.last.Load(); now.UnixNano()-last > int64(c.timeout/8) && c.last.CompareAndSwap(last, now.UnixNano()) {
-		_ = c.Conn.SetDeadline(now.Add(c.timeout))
+		d := now.Add(c.timeout)
+		if by := c.headBy.Load(); by != 0 && by < d.UnixNano() {
+			_ = c.Conn.SetWriteDeadline(d)
+			_ = c.Conn.SetReadDeadline(time.Unix(0, by))
+			return
+		}
+		_ = c.Conn.SetDeadline(d)
 	}
+}
+
+// limitHead bounds the time until a request head, whose first bytes just
+// arrived, is complete: moving data keeps a connection alive (see refresh),
+// so without it a client trickling a head a byte at a time would hold the
+// connection forever. A zero time lifts the bound.
+func (c *idleConn) limitHead(by time.Time) {
+	if by.IsZero() {
+		if c.headBy.Swap(0) != 0 {
+			_ = c.Conn.SetReadDeadline(time.Now().Add(c.timeout))
+		}
+		return
+	}
+	c.headBy.Store(by.UnixNano())
+	_ = c.Conn.SetReadDeadline(by)
 }
 
 func (c *idleConn) Read(p []byte) (int, error) {

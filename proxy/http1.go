@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/mitmgo/mitmgo/flow"
 	"github.com/mitmgo/mitmgo/internal/h1"
@@ -27,7 +28,13 @@ func (cc *clientConn) serveHTTP1(st *stream, t *target) {
 		err := st.idleUntilReadable()
 		var head *h1.RequestHead
 		if err == nil {
+			if cfg.RequestHeadTimeout > 0 {
+				cc.conn.limitHead(time.Now().Add(cfg.RequestHeadTimeout))
+			}
 			head, err = h1.ReadRequestHead(st.r, h1.DefaultMaxHeaderBytes, cfg.headOptions()...)
+			if cfg.RequestHeadTimeout > 0 {
+				cc.conn.limitHead(time.Time{})
+			}
 		}
 		if err == nil {
 			err = cfg.validateRequest(head.Proto, head.Headers)

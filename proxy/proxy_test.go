@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/url"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -772,4 +775,88 @@ func TestClientGoneWhileServerWaits(t *testing.T) {
 		fs := rec.Flows()
 		return len(fs) == 1 && fs[0].Error != nil && fs[0].Error.Msg == "Client disconnected."
 	}, "flow error: %v", rec.Events())
+}
+
+// TestRequestHeadTimeout (issue 18 item 7): a client that sends a request
+// head a byte at a time, which keeps the connection from ever being idle,
+// is cut off once request_head_timeout has passed since the head began;
+// an idle keep-alive connection is not (that is tcp_timeout's).
+func TestRequestHeadTimeout(t *testing.T) {
+	addr := startProxy(t, nil, "request_head_timeout=1")
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	closed := make(chan error, 1)
+	go func() {
+		_, err := c.Read(make([]byte, 1))
+		closed <- err
+	}()
+	head := "GET http://127.0.0.1:1/ HTTP/1.1\r\nHost: 127.0.0.1:1\r\nX-Slow: " + strings.Repeat("a", 200)
+	start := time.Now()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for i := 0; ; i++ {
+		select {
+		case err := <-closed:
+			if took := time.Since(start); took > 4*time.Second {
+				t.Fatalf("closed after %s (%v), want about 1 s", took, err)
+			}
+			return
+		case <-tick.C:
+			if i < len(head) {
+				c.Write([]byte{head[i]})
+			} else {
+				t.Fatal("the whole trickled head went through without the connection being closed")
+			}
+		}
+	}
+}
+
+// TestAcceptAtFDLimit (issue 18 item 7): at its file-descriptor limit the
+// proxy backs off accepting, and serves again by itself once descriptors
+// are free.
+func TestAcceptAtFDLimit(t *testing.T) {
+	origin := testutil.HTTPOrigin(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	port := strings.TrimPrefix(testutil.UnusedAddr(t), "127.0.0.1:")
+	cmd := exec.Command("sh", "-c", `ulimit -n 48 && exec "$0" "$@"`, testutil.Binary(t),
+		"-q", "--listen-host", "127.0.0.1", "-p", port, "--set", "confdir="+t.TempDir())
+	var out testutil.SyncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	addr := "127.0.0.1:" + port
+	testutil.Eventually(t, 20*time.Second, func() bool {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	}, "mitmdump did not listen:\n%s", out.String())
+	// Far more connections than descriptors: the kernel queues them, the
+	// proxy runs out.
+	var held []net.Conn
+	for range 80 {
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			held = append(held, c)
+		}
+	}
+	testutil.Eventually(t, 10*time.Second, func() bool { return strings.Contains(out.String(), "accept failed") },
+		"the proxy never reached its descriptor limit:\n%s", out.String())
+	for _, c := range held {
+		c.Close()
+	}
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: http.ProxyURL(&url.URL{Scheme: "http", Host: addr})}}
+	testutil.Eventually(t, 20*time.Second, func() bool {
+		resp, err := client.Get(origin.URL + "/after")
+		if err != nil {
+			return false
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return string(b) == "ok"
+	}, "the proxy did not serve again after the descriptors were freed:\n%s", out.String())
 }
