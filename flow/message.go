@@ -36,8 +36,26 @@ type Message struct {
 	TimestampEnd float64
 	// Stream asks the proxy to forward the body without buffering it. Set it
 	// in the requestheaders/responseheaders hook. The flow then records no
-	// content.
+	// content (unless store_streamed_bodies, or an event stream's
+	// event_stream_store, asks for it). The proxy sets it before those hooks
+	// when it will stream the body anyway (stream_large_bodies, event
+	// streams), so that a hook sees it and may set it back to false.
 	Stream bool
+	// StreamFunc, when set, transforms a streamed body as it passes
+	// (mitmproxy's callable request.stream / response.stream): it is called
+	// with every chunk that arrives, in order, and what it returns is sent
+	// in the chunk's place (nothing when empty). After the last chunk it is
+	// called once more with an empty chunk, so that it may flush what it held
+	// back (not for an empty body, which it never sees). An error ends the exchange, as a broken connection does. The
+	// chunk is only valid during the call. The headers go out before the
+	// body: a function that changes the body's length must remove a
+	// Content-Length header (the body is then chunked over HTTP/1).
+	//
+	// It applies only to a body that is streamed: set Stream as well. What
+	// the flow records of a streamed body (see Stream) is what StreamFunc
+	// returned, which is what was sent on. Calls come from the goroutine
+	// that forwards the body, at most one at a time.
+	StreamFunc func(chunk []byte) ([]byte, error)
 }
 
 // IsHTTP10 and the like report the message's protocol version.

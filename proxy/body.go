@@ -111,7 +111,7 @@ func (r *flowRun) readBody(src bodyReader) ([]byte, flow.Headers, *bodyStream, e
 			return nil, nil, nil, h1.ErrBodyTooLarge
 		}
 		if cfg.StreamLargeBodies >= 0 && int64(len(buf)) > cfg.StreamLargeBodies {
-			return nil, nil, &bodyStream{prefix: buf, src: src, limit: cfg.BodySizeLimit, store: cfg.StoreStreamedBodies}, nil
+			return nil, nil, &bodyStream{prefix: buf, src: src, limit: cfg.BodySizeLimit, store: cfg.StoreStreamedBodies, storeLimit: -1}, nil
 		}
 		if err == io.EOF {
 			return buf, src.trailers(), nil, nil
@@ -143,11 +143,25 @@ type bodyStream struct {
 	storeLimit int64
 	stored     []byte
 	total      int64
+	// fn transforms each chunk on its way (flow.Message.StreamFunc); what
+	// it returns is what is sent and stored.
+	fn func([]byte) ([]byte, error)
 }
 
-func newBodyStream(src bodyReader, cfg *Config) *bodyStream {
-	return &bodyStream{src: src, limit: cfg.BodySizeLimit, store: cfg.StoreStreamedBodies, storeLimit: -1}
+// newBodyStream streams src; fn is the message's StreamFunc (nil: the body
+// passes unchanged).
+func newBodyStream(src bodyReader, cfg *Config, fn func([]byte) ([]byte, error)) *bodyStream {
+	return &bodyStream{src: src, limit: cfg.BodySizeLimit, store: cfg.StoreStreamedBodies, storeLimit: -1, fn: fn}
 }
+
+// streamFuncError is the failure of a flow.Message.StreamFunc; it ends the
+// exchange as a side that breaks off the body does.
+type streamFuncError struct{ err error }
+
+func (e *streamFuncError) Error() string {
+	return "the body's stream function failed: " + e.err.Error()
+}
+func (e *streamFuncError) Unwrap() error { return e.err }
 
 // streamError tells which side of a copy failed.
 type streamError struct {
@@ -232,15 +246,16 @@ func pump(src io.Reader, pool *bodyPool, write func([]byte) error) error {
 
 // copyTo forwards the body to sink and returns the trailers. Its buffers
 // come from and go back to pool. A failure to read is a *streamError with
-// read set; a failure to write, one without.
+// read set; a failure to write, one without. The stream function (fn) sees
+// every piece read, then an empty one at the end of a body that had any;
+// its failure is a
+// *streamError with read set, wrapping a *streamFuncError (the body could
+// not be produced). The body size limit counts what arrived; storing
+// keeps what was sent.
 func (b *bodyStream) copyTo(sink bodySink, pool *bodyPool) (flow.Headers, error) {
-	write := func(p []byte) error {
+	send := func(p []byte) error {
 		if len(p) == 0 {
 			return nil
-		}
-		b.total += int64(len(p))
-		if b.limit >= 0 && b.total > b.limit {
-			return &streamError{read: true, err: h1.ErrBodyTooLarge}
 		}
 		if b.store {
 			keep := p
@@ -254,6 +269,29 @@ func (b *bodyStream) copyTo(sink bodySink, pool *bodyPool) (flow.Headers, error)
 		}
 		return nil
 	}
+	transform := func(p []byte) ([]byte, error) {
+		out, err := b.fn(p)
+		if err != nil {
+			return nil, &streamError{read: true, err: &streamFuncError{err}}
+		}
+		return out, nil
+	}
+	write := func(p []byte) error {
+		if len(p) == 0 {
+			return nil
+		}
+		b.total += int64(len(p))
+		if b.limit >= 0 && b.total > b.limit {
+			return &streamError{read: true, err: h1.ErrBodyTooLarge}
+		}
+		if b.fn != nil {
+			var err error
+			if p, err = transform(p); err != nil {
+				return err
+			}
+		}
+		return send(p)
+	}
 	if err := write(b.prefix); err != nil {
 		return nil, err
 	}
@@ -263,6 +301,17 @@ func (b *bodyStream) copyTo(sink bodySink, pool *bodyPool) (flow.Headers, error)
 			err = &streamError{read: true, err: err}
 		}
 		return nil, err
+	}
+	if b.fn != nil && b.total > 0 {
+		// The end: what the function held back. (An empty body is not
+		// streamed in mitmproxy, and its function never called.)
+		last, err := transform([]byte{})
+		if err == nil {
+			err = send(last)
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	trailers := b.src.trailers()
 	if err := sink.close(trailers); err != nil {

@@ -31,7 +31,7 @@ type Config struct {
 	// RequestHeadTimeout bounds reading a request head once its first
 	// bytes arrived (request_head_timeout); 0: no bound.
 	RequestHeadTimeout time.Duration
-	KeepHostHeader bool
+	KeepHostHeader     bool
 	// StoreStreamedBodies keeps a copy of streamed bodies in the flow.
 	StoreStreamedBodies bool
 	// StreamEventStreams streams text/event-stream responses as their

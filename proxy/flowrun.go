@@ -109,7 +109,7 @@ func (r *flowRun) run(body bodyReader) bool {
 	}
 	var stream *bodyStream
 	if req.Stream {
-		stream = newBodyStream(body, cfg)
+		stream = newBodyStream(body, cfg, req.StreamFunc)
 	} else {
 		data, trailers, tail, err := r.readBody(body)
 		switch {
@@ -125,6 +125,9 @@ func (r *flowRun) run(body bodyReader) bool {
 			return r.fail("client disconnected while sending the request body: "+describeIOError(err), 0)
 		}
 		if tail != nil {
+			// Streamed from here on: the flow says so (as mitmproxy's),
+			// and a StreamFunc applies.
+			req.Stream, tail.fn = true, req.StreamFunc
 			stream = tail
 		} else {
 			req.RawContent, req.Trailers = data, trailers
@@ -325,7 +328,7 @@ func (r *flowRun) forward(reqStream *bodyStream) bool {
 		if cfg.Debug {
 			r.cc.log.Debug("streaming the response body (" + ex.framingName() + ")")
 		}
-		body := newBodyStream(ex.responseBody(), cfg)
+		body := newBodyStream(ex.responseBody(), cfg, resp.StreamFunc)
 		if events && !body.store {
 			// The flow keeps what passed, up to a limit, so that the
 			// response hook, the dumper and saved flows see the events.
@@ -350,6 +353,7 @@ func (r *flowRun) forward(reqStream *bodyStream) bool {
 		if cfg.Debug {
 			r.cc.log.Debug(fmt.Sprintf("streaming the response body: more than stream_large_bodies (%d bytes) arrived", cfg.StreamLargeBodies))
 		}
+		resp.Stream, tail.fn = true, resp.StreamFunc
 		return r.streamResponse(ex, tail)
 	}
 	resp.RawContent, resp.Trailers = body, trailers

@@ -2,11 +2,11 @@ package proxy
 
 import (
 	"context"
-	"runtime/debug"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"

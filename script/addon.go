@@ -131,6 +131,8 @@ type Addon struct {
 	nIntercept  atomic.Int32
 
 	own sync.Map // ownKey -> struct{}: script entries being logged
+
+	pyFlows flowState // what the child holds for flows (see stream.go)
 }
 
 // scriptState is one entry of the scripts option.

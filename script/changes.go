@@ -12,6 +12,8 @@ import (
 //
 //	request, response   the fields that changed (a new message: all of
 //	                    them; response None: removed), plus "stream"
+//	                    when it changed: true, false, or "fn" (a
+//	                    callable, which stays in the child)
 //	error               the flow's error, or None
 //	marked, comment, is_replay, metadata
 //	websocket           {"messages": [[index, message state], ...]}
@@ -179,7 +181,11 @@ func applyMessage(m *flow.Message, key string, v any) (bool, error) {
 	case "timestamp_end":
 		m.TimestampEnd, _ = tnetstring.AsFloat(v)
 	case "stream":
-		m.Stream, _ = v.(bool)
+		// True, False, or "fn": a callable, whose StreamFunc the addon
+		// sets (applyStreams). A script's change replaces a Go addon's
+		// function.
+		m.Stream = v == true || isCallableMark(v)
+		m.StreamFunc = nil
 	default:
 		return false, nil
 	}

@@ -17,6 +17,12 @@
 // handler first reads them. The reply holds only what handlers changed,
 // which is applied to the live flow before the next addon runs.
 //
+// A script may set request.stream or response.stream to a callable, as in
+// mitmproxy: the message gets a flow.Message.StreamFunc that sends each
+// chunk of the streamed body to the child, where the callable stays
+// (stream.go). The child also keeps the messages of a WebSocket flow, so
+// that each websocket_message call carries only the new one.
+//
 // Only hooks that some script defines are sent; the others cost one atomic
 // load. Calls carry ids, so several flows can be in the child at once:
 // handlers run one at a time on the child's event loop, as in mitmproxy,

@@ -118,17 +118,20 @@ func (a *Addon) Response(f *flow.HTTPFlow) {
 	a.httpHook(hResponse, f)
 	if f.Response == nil || f.Response.StatusCode != 101 {
 		a.forget(&f.Flow)
+		a.forgetFlow(f)
 	}
 }
 
 func (a *Addon) Error(f *flow.HTTPFlow) {
 	a.httpHook(hError, f)
 	a.forget(&f.Flow)
+	a.forgetFlow(f)
 }
 
 func (a *Addon) WebSocketEnd(f *flow.HTTPFlow) {
 	a.httpHook(hWebSocketEnd, f)
 	a.forget(&f.Flow)
+	a.forgetFlow(f)
 }
 
 func (a *Addon) httpHook(i int, f *flow.HTTPFlow) {
@@ -140,14 +143,18 @@ func (a *Addon) httpHook(i int, f *flow.HTTPFlow) {
 		a.flowFailed(i, nil, nil, &f.Flow, describeHTTP(f))
 		return
 	}
-	msg, err := a.httpMessage(hookNames[i], f)
+	base := a.wsBase(f, h)
+	msg, err := a.httpMessage(hookNames[i], f, base)
 	if err != nil {
 		a.log.Error(fmt.Sprintf("Script host: cannot send flow %s to the %s hook: %v", f.ID, hookNames[i], err))
 		return
 	}
 	reply, err := h.call(context.Background(), msg, func(req *tnetstring.Dict) (any, error) {
-		if req.Str("op") == "filter" {
+		switch req.Str("op") {
+		case "filter":
 			return h.filterOp(req, f)
+		case "ws":
+			return wsMessages(f)
 		}
 		return serveBody(f, req)
 	})
@@ -155,42 +162,47 @@ func (a *Addon) httpHook(i int, f *flow.HTTPFlow) {
 		a.flowFailed(i, h, err, &f.Flow, describeHTTP(f))
 		return
 	}
+	if ws := f.WebSocket; ws != nil {
+		// The child keeps the messages it was sent (see stream.go).
+		n := len(ws.Messages)
+		a.pyFlows.update(f.ID, h, func(p *pyFlow) { p.wsSent = n })
+	}
 	if ch := reply.Dict("changes"); ch.Len() > 0 {
 		if err := applyHTTP(f, ch); err != nil {
 			a.log.Error(fmt.Sprintf("Script host: applying the changes of %s to flow %s: %v", hookNames[i], f.ID, err))
 		}
+		a.applyStreams(f, h, ch)
 		a.track(&f.Flow, ch)
 	}
 }
 
 // httpMessage builds a hook call for f: the parts of its state dict, each a
-// nested tnetstring, with bodies above the inline limit left out.
-func (a *Addon) httpMessage(hook string, f *flow.HTTPFlow) (*tnetstring.Dict, error) {
-	st := f.State()
+// nested tnetstring, with bodies above the inline limit left out, and the
+// WebSocket messages from wsBase on (the child has the others). A message
+// that will be streamed says so ("stream": true, not part of mitmproxy's
+// state).
+func (a *Addon) httpMessage(hook string, f *flow.HTTPFlow, wsBase int) (*tnetstring.Dict, error) {
+	st := stateFrom(f, wsBase)
 	m := newMsg("hook")
 	m.Set("hook", hook)
 	m.Set("fid", f.ID)
 	m.Set("live", f.IsLive())
 	var lazy []any
-	var reqBody, respBody []byte
-	if f.Request != nil {
-		reqBody = f.Request.RawContent
-	}
-	if f.Response != nil {
-		respBody = f.Response.RawContent
-	}
 	for _, p := range [...]struct {
 		key, short string
-		body       []byte
-	}{{"request", "rq", reqBody}, {"response", "rs", respBody}} {
+		m          *flow.Message
+	}{{"request", "rq", reqMsg(f)}, {"response", "rs", respMsg(f)}} {
 		v, _ := st.Pop(p.key)
 		d, _ := v.(*tnetstring.Dict)
-		if d == nil {
+		if d == nil || p.m == nil {
 			continue
 		}
-		if len(p.body) > 0 && (a.limit < 0 || int64(len(p.body)) > a.limit) {
+		if body := p.m.RawContent; len(body) > 0 && (a.limit < 0 || int64(len(body)) > a.limit) {
 			d.Set("content", nil)
 			lazy = append(lazy, p.short)
+		}
+		if p.m.Stream {
+			d.Set("stream", true)
 		}
 		b, err := tnetstring.Marshal(d)
 		if err != nil {
@@ -200,6 +212,9 @@ func (a *Addon) httpMessage(hook string, f *flow.HTTPFlow) (*tnetstring.Dict, er
 	}
 	if err := moveSection(st, "websocket", m, "ws"); err != nil {
 		return nil, err
+	}
+	if f.WebSocket != nil {
+		m.Set("wsbase", int64(wsBase))
 	}
 	if err := moveSection(st, "client_conn", m, "cc"); err != nil {
 		return nil, err

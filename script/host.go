@@ -425,14 +425,14 @@ func (h *host) endReason() string {
 	return "exited"
 }
 
-// oldestHook is when the longest-waiting hook call was sent; zero if none
-// waits.
+// oldestHook is when the longest-waiting hook call (or chunk for a stream
+// callable) was sent; zero if none waits.
 func (h *host) oldestHook() time.Time {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	var t time.Time
 	for _, pc := range h.calls {
-		if pc.cmd == "hook" && (t.IsZero() || pc.start.Before(t)) {
+		if (pc.cmd == "hook" || pc.cmd == "chunk") && (t.IsZero() || pc.start.Before(t)) {
 			t = pc.start
 		}
 	}

@@ -247,6 +247,7 @@ class Message:
         d.timestamp_start = timestamp_start if timestamp_start is not None else time.time()
         d.timestamp_end = timestamp_end
         self.stream = False
+        self._stream0 = False
         self._orig = None
         self._src = None
 
@@ -269,7 +270,8 @@ class Message:
         if isinstance(d.http_version, str):
             d.http_version = d.http_version.encode()
         m._post_state(st)
-        m.stream = False
+        m.stream = bool(st.get("stream"))
+        m._stream0 = m.stream
         m._orig = st
         m._src = src
         return m
@@ -319,14 +321,17 @@ class Message:
                     out[k] = v
             elif v != o or type(v) is not type(o) and not (isinstance(v, (int, float)) and isinstance(o, (int, float))):
                 out[k] = v
-        if self.stream:
-            if callable(self.stream):
-                runtime.log("warn", "mitmgo does not support a callable stream yet; the body is streamed unmodified", False)
-            out["stream"] = True
         return out
 
+    def _stream_change(self):
+        """What .stream became, for mitmgo (None: unchanged)."""
+        s, s0 = self.stream, getattr(self, "_stream0", False)
+        if s is s0 or (not callable(s) and not callable(s0) and bool(s) == bool(s0)):
+            return None
+        return _stream_wire(s)
+
     def __getattr__(self, name):
-        if name.startswith("__") or name in ("data", "_orig", "_src", "stream"):
+        if name.startswith("__") or name in ("data", "_orig", "_src", "stream", "_stream0"):
             raise AttributeError(name)
         raise AttributeError(
             "%r object has no attribute %r (if this is mitmproxy API, mitmgo does not support it yet)"
@@ -963,6 +968,14 @@ class _NoSrc:
     pass
 
 
+def _stream_wire(s):
+    """A .stream value as mitmgo takes it: True, False, or "fn" for a
+    callable (which stays in the host: runtime.store)."""
+    if callable(s):
+        return "fn"
+    return bool(s)
+
+
 class HTTPFlow(flow.Flow):
     """An HTTP request and its response (or error); WebSocket connections
     live on in the flow of their handshake."""
@@ -970,7 +983,7 @@ class HTTPFlow(flow.Flow):
     type = "http"
 
     __slots__ = ("_request", "_response", "_websocket", "_orig_request", "_orig_response", "_orig_websocket",
-                 "_rq_raw", "_rs_raw", "_ws_raw", "_lazy")
+                 "_rq_raw", "_rs_raw", "_ws_raw", "_lazy", "_ws_base", "_ws_live")
 
     def __init__(self, client_conn, server_conn, live=False, mode="regular"):
         super().__init__(client_conn, server_conn, live)
@@ -980,6 +993,7 @@ class HTTPFlow(flow.Flow):
         self._orig_request = self._orig_response = self._orig_websocket = _PENDING
         self._rq_raw = self._rs_raw = self._ws_raw = None
         self._lazy = ()
+        self._ws_base = self._ws_live = None
 
     def _init_hook(self, call, env):
         super()._init_hook(call, env)
@@ -987,6 +1001,14 @@ class HTTPFlow(flow.Flow):
         self._rs_raw = env.get("rs")
         self._ws_raw = env.get("ws")
         self._lazy = env.get("lazy") or ()
+        # How many WebSocket messages the host has already (None: the
+        # state carries them all, as from a flow file).
+        self._ws_base = env.get("wsbase")
+        self._ws_live = None
+        if self._ws_base is not None and self._ws_raw is not None:
+            # The new messages join the flow's list now, so that a flow a
+            # script kept from an earlier call shows them too.
+            self._load_ws()
         self._request = _PENDING if self._rq_raw is not None else None
         self._response = _PENDING if self._rs_raw is not None else None
         self._websocket = _PENDING if self._ws_raw is not None else None
@@ -997,7 +1019,13 @@ class HTTPFlow(flow.Flow):
     def _msg(self, part, cls, raw):
         st = loads(raw)
         src = self._call.source(part) if part in self._lazy else None
-        return cls._from_state(st, src)
+        m = cls._from_state(st, src)
+        if m.stream:
+            # A callable set in an earlier hook is still there.
+            fn = runtime.store.streams.get((self.id, part))
+            if fn is not None:
+                m.stream = m._stream0 = fn
+        return m
 
     @property
     def request(self):
@@ -1033,15 +1061,73 @@ class HTTPFlow(flow.Flow):
     def websocket(self):
         self._touched = True
         if self._websocket is _PENDING:
-            from .websocket import WebSocketData
-
-            self._websocket = self._orig_websocket = WebSocketData._from_state(loads(self._ws_raw))
+            self._websocket = self._orig_websocket = self._load_ws()
         return self._websocket
 
-    @websocket.setter
-    def websocket(self, value):
-        self._touched = True
-        self._websocket = value
+    def _load_ws(self):
+        """The flow's WebSocketData. For a live flow it is one object for
+        all its hook calls, kept by the host: the messages of earlier calls
+        and the new ones mitmgo sent, its close fields as of this call (a
+        flow a script keeps, as mitmproxy's websocket-inject-message example
+        does, sees timestamp_end set when the connection ends)."""
+        from .websocket import WebSocketData
+
+        if self._ws_live is not None:
+            return self._ws_live
+        st = loads(self._ws_raw)
+        if self._ws_base is None:
+            return WebSocketData._from_state(st)
+        w = self._ws_live = self._ws_join(st)
+        cr = st.get("close_reason")
+        w.closed_by_client = st.get("closed_by_client")
+        w.close_code = st.get("close_code")
+        w.close_reason = cr.decode("utf-8", "replace") if isinstance(cr, bytes) else cr
+        w.timestamp_end = st.get("timestamp_end")
+        return w
+
+    def _ws_join(self, st):
+        """The host's WebSocketData of the flow with the new messages mitmgo
+        sent appended (once per hook call)."""
+        from .websocket import WebSocketData, WebSocketMessage
+
+        base = self._ws_base
+        sent = st.get("messages") or []
+        w = runtime.store.ws.get(self.id)
+        if base and (w is None or len(w.messages) != base):
+            # The host lacks messages mitmgo thinks it has (it dropped
+            # them, or a handler changed the list): all of them, then.
+            call = self._call
+            if call is None or call.finished:
+                raise RuntimeError("mitmgo: the WebSocket messages can no longer be fetched, because the hook has "
+                                   "returned; read flow.websocket inside the handler")
+            sent = runtime.request("ws", call=call.id)
+            base = 0
+        if w is not None and not base:
+            # All of them again, into the same object: a flow a script
+            # keeps sees it.
+            w.messages = []
+            w._track.clear()
+        if w is None:
+            w = WebSocketData()
+            w._track = set()
+        msgs, track = w.messages, w._track
+        for j, m in enumerate(sent):
+            msgs.append(WebSocketMessage._synced(m, base + j, track))
+        return w
+
+    def _ws_commit(self):
+        """Keep the flow's WebSocketData for its next hook call, with the
+        changes the reply carries as its messages' state."""
+        if self._ws_base is None:
+            return
+        if self._ws_live is None and self._ws_raw is not None:
+            self._websocket = self._orig_websocket = self._load_ws()
+        w = self._ws_live
+        if w is None:
+            runtime.store.ws.pop(self.id, None)
+            return
+        w._commit()
+        runtime.store.set_ws(self.id, w)
 
     @property
     def timestamp_start(self):
@@ -1062,6 +1148,9 @@ class HTTPFlow(flow.Flow):
                 continue
             if cur is orig and cur is not None:
                 d = cur._changes()
+                sc = cur._stream_change()
+                if sc is not None:
+                    d["stream"] = sc
                 if d:
                     out[key] = d
             elif cur is not orig:
@@ -1069,8 +1158,7 @@ class HTTPFlow(flow.Flow):
                     out[key] = None
                 else:
                     st = cur.get_state()
-                    if cur.stream:
-                        st["stream"] = True
+                    st["stream"] = _stream_wire(cur.stream)
                     out[key] = st
         ws = self._websocket
         if ws is not None and ws is not _PENDING:
@@ -1092,6 +1180,9 @@ class HTTPFlow(flow.Flow):
 
     def _reset(self):
         """Forget everything decoded, back to the state mitmgo sent."""
+        ws = self._websocket
+        if ws is not None and ws is not _PENDING:
+            ws._revert()
         self._request = self._orig_request = _PENDING if self._rq_raw is not None else None
         self._response = self._orig_response = _PENDING if self._rs_raw is not None else None
         self._websocket = self._orig_websocket = _PENDING if self._ws_raw is not None else None
@@ -1104,6 +1195,25 @@ class HTTPFlow(flow.Flow):
         from ._mitmgo import apply
 
         apply.apply_http(self, changes)
+
+    def _snapshot(self):
+        snap = flow.Flow._snapshot(self)
+        if snap is None:
+            return None
+        # Stream callables, which the changes only name.
+        fns = {}
+        for key, m in (("request", self._request), ("response", self._response)):
+            if m is not None and m is not _PENDING and callable(m.stream):
+                fns[key] = m.stream
+        return snap + (fns,)
+
+    def _rollback(self, snap):
+        fns = snap[3] if snap is not None and len(snap) > 3 else None
+        flow.Flow._rollback(self, snap[:3] if snap is not None else None)
+        for key, fn in (fns or {}).items():
+            m = getattr(self, key)
+            if m is not None:
+                m.stream = fn
 
     def copy(self):
         """A deep copy with a new id that is not live."""

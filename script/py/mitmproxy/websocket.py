@@ -1,87 +1,163 @@
-"""WebSocket messages and connection data (mitmproxy.websocket)."""
+"""WebSocket messages and connection data (mitmproxy.websocket).
+
+mitmgo keeps the messages of a WebSocket flow in the script host between
+its hook calls, so that each websocket_message call carries only the new
+message: a long session costs every call the same. A message records what
+a handler changes in it (its attributes are tracked), and only those
+changes go back to mitmgo.
+"""
+import enum
 import time
+import warnings
 
 from ._mitmgo import runtime
 
-__all__ = ["WebSocketMessage", "WebSocketData"]
+__all__ = ["WebSocketMessage", "WebSocketData", "Opcode"]
 
-TEXT = 1
-BINARY = 2
+
+class Opcode(enum.IntEnum):
+    """RFC 6455 opcodes, as wsproto.frame_protocol.Opcode (which mitmproxy
+    uses): an int, so that ``message.type == 1`` holds for text."""
+
+    CONTINUATION = 0x0
+    TEXT = 0x1
+    BINARY = 0x2
+    CLOSE = 0x8
+    PING = 0x9
+    PONG = 0xA
+
+
+TEXT = Opcode.TEXT
+BINARY = Opcode.BINARY
+
+# The attributes that make a message's state.
+_STATE = frozenset(("type", "from_client", "content", "timestamp", "dropped", "injected"))
 
 
 class WebSocketMessage:
-    """One (reassembled) WebSocket message."""
+    """A single WebSocket message sent from one peer to the other
+    (fragmented messages are reassembled). ``content`` is bytes; ``text``
+    decodes a text message."""
 
     def __init__(self, type, from_client, content, timestamp=None, dropped=False, injected=False):
-        self.type = int(type)
-        self.from_client = from_client
-        self.content = content
-        self.timestamp = timestamp or time.time()
-        self.dropped = dropped
-        self.injected = injected
+        d = self.__dict__
+        d["_track"] = None  # the dirty set of the flow it belongs to
+        d["_i"] = -1  # its index in the flow's messages
+        d["_st"] = None  # its state as mitmgo has it
+        d["from_client"] = from_client
+        d["type"] = Opcode(type)
+        d["content"] = content
+        d["timestamp"] = timestamp or time.time()
+        d["dropped"] = dropped
+        d["injected"] = injected
+
+    def __setattr__(self, name, value):
+        if name == "type":
+            value = Opcode(value)
+        object.__setattr__(self, name, value)
+        track = self.__dict__["_track"]
+        if track is not None and name in _STATE:
+            track.add(self)
 
     @classmethod
     def from_state(cls, state):
         return cls(*state)
 
+    @classmethod
+    def _synced(cls, state, i, track):
+        """A message as mitmgo sent it, at index i of a tracked flow."""
+        m = cls.__new__(cls)
+        typ, fc, content, ts, dropped, injected = state
+        m.__dict__.update(_track=track, _i=i, _st=(int(typ), fc, content, ts, dropped, injected),
+                          type=Opcode(typ), from_client=fc, content=content, timestamp=ts,
+                          dropped=dropped, injected=injected)
+        return m
+
     def get_state(self):
-        return [self.type, self.from_client, self.content, self.timestamp, self.dropped, self.injected]
+        return (int(self.type), self.from_client, self.content, self.timestamp, self.dropped, self.injected)
+
+    def set_state(self, state):
+        (typ, self.from_client, self.content, self.timestamp, self.dropped, self.injected) = state
+        self.type = Opcode(typ)
+
+    def _revert(self):
+        """Back to the state mitmgo has (a handler that raised)."""
+        st = self.__dict__["_st"]
+        if st is not None:
+            typ, fc, content, ts, dropped, injected = st
+            self.__dict__.update(type=Opcode(typ), from_client=fc, content=content, timestamp=ts,
+                                 dropped=dropped, injected=injected)
+
+    def _format_ws_message(self):
+        if self.from_client:
+            return b"[OUTGOING] " + self.content
+        return b"[INCOMING] " + self.content
 
     def __repr__(self):
-        if self.type == TEXT:
+        if self.type == Opcode.TEXT:
             return repr(self.content.decode(errors="replace"))
         return repr(self.content)
 
     @property
     def is_text(self):
-        return self.type == TEXT
+        """True for a message of TEXT frames, False for BINARY ones."""
+        return self.type == Opcode.TEXT
 
     def drop(self):
-        """Do not forward this message."""
+        """Drop this message, i.e. don't forward it to the other peer."""
         self.dropped = True
 
     def kill(self):
+        """A deprecated alias for .drop()."""
+        warnings.warn("WebSocketMessage.kill() is deprecated, use .drop() instead.", DeprecationWarning, stacklevel=2)
         self.drop()
 
     @property
     def text(self):
-        if self.type != TEXT:
-            raise AttributeError("binary WebSocket messages have no .text; use .content")
+        """The content of a text message as str."""
+        if self.type != Opcode.TEXT:
+            raise AttributeError("%s WebSocket frames do not have a 'text' attribute." % self.type.name.title())
         return self.content.decode()
 
     @text.setter
     def text(self, value):
-        if self.type != TEXT:
-            raise AttributeError("binary WebSocket messages have no .text; use .content")
+        if self.type != Opcode.TEXT:
+            raise AttributeError("%s WebSocket frames do not have a 'text' attribute." % self.type.name.title())
         self.content = value.encode()
 
 
 class WebSocketData:
-    """The WebSocket part of an HTTPFlow."""
+    """The WebSocket part of an HTTPFlow (flow.websocket)."""
 
-    def __init__(self):
-        self.messages = []
-        self.closed_by_client = None
-        self.close_code = None
-        self.close_reason = None
-        self.timestamp_end = None
-        self._orig = None
+    def __init__(self, messages=None, closed_by_client=None, close_code=None, close_reason=None,
+                 timestamp_end=None):
+        self.messages = messages if messages is not None else []
+        self.closed_by_client = closed_by_client
+        self.close_code = close_code
+        self.close_reason = close_reason
+        self.timestamp_end = timestamp_end
+        # The messages a handler changed (None: not backed by mitmgo).
+        self._track = None
 
     @classmethod
-    def _from_state(cls, st):
-        w = cls()
-        w.messages = [WebSocketMessage.from_state(m) for m in st.get("messages") or []]
-        w.closed_by_client = st.get("closed_by_client")
-        w.close_code = st.get("close_code")
+    def _from_state(cls, st, messages=None, track=None):
+        """The data in a state dict; messages, when given, replace the
+        state's (the host's list of the flow's messages)."""
+        if messages is None:
+            messages = [WebSocketMessage.from_state(m) for m in st.get("messages") or []]
         cr = st.get("close_reason")
-        w.close_reason = cr.decode("utf-8", "replace") if isinstance(cr, bytes) else cr
-        w.timestamp_end = st.get("timestamp_end")
-        w._orig = st
+        w = cls(messages, st.get("closed_by_client"), st.get("close_code"),
+                cr.decode("utf-8", "replace") if isinstance(cr, bytes) else cr, st.get("timestamp_end"))
+        w._track = track
         return w
+
+    @classmethod
+    def from_state(cls, st):
+        return cls._from_state(st)
 
     def get_state(self):
         return {
-            "messages": [m.get_state() for m in self.messages],
+            "messages": [list(m.get_state()) for m in self.messages],
             "closed_by_client": self.closed_by_client,
             "close_code": self.close_code,
             "close_reason": self.close_reason,
@@ -89,15 +165,50 @@ class WebSocketData:
         }
 
     def _changes(self):
-        if self._orig is None:
+        """The messages a handler changed, as [index, state] pairs."""
+        track = self._track
+        if track is None:
             return None
-        omsgs = self._orig.get("messages") or []
-        changed = []
-        for i, m in enumerate(self.messages):
+        changed = {}
+        for m in track:
             st = m.get_state()
-            if i >= len(omsgs) or list(omsgs[i]) != st:
-                changed.append([i, st])
-        return {"messages": changed} if changed else None
+            if st != m._st and 0 <= m._i:
+                changed[m._i] = list(st)
+        # A message put in the place of the newest one.
+        msgs = self.messages
+        if msgs:
+            last = msgs[-1]
+            i = len(msgs) - 1
+            if isinstance(last, WebSocketMessage) and (last._track is not track or last._i != i):
+                changed[i] = list(last.get_state())
+        return {"messages": [[i, changed[i]] for i in sorted(changed)]} if changed else None
+
+    def _commit(self):
+        """mitmgo has taken the changes: they are the messages' state now."""
+        track = self._track
+        if track is None:
+            return
+        msgs = self.messages
+        if msgs:
+            last = msgs[-1]
+            if isinstance(last, WebSocketMessage) and (last._track is not track or last._i != len(msgs) - 1):
+                last.__dict__.update(_track=track, _i=len(msgs) - 1)
+                track.add(last)
+        for m in track:
+            m.__dict__["_st"] = m.get_state()
+        track.clear()
+
+    def _revert(self):
+        """Undo what handlers changed in the messages."""
+        track = self._track
+        if track is None:
+            return
+        for m in track:
+            m._revert()
+        track.clear()
+
+    def _get_formatted_messages(self):
+        return b"\n".join(m._format_ws_message() for m in self.messages)
 
     def __repr__(self):
         return "<WebSocketData (%d messages)>" % len(self.messages)

@@ -28,24 +28,23 @@ def apply_http(f, ch):
         if cur is None:
             m = cls._from_state(dict(v))
             m._orig = None
+            # A callable ("fn") is put back by HTTPFlow._rollback.
             m.stream = bool(v.get("stream"))
             setattr(f, key, m)
             continue
         for k, val in v.items():
             if k == "stream":
-                cur.stream = val
+                cur.stream = bool(val)
             elif k in ("headers", "trailers"):
                 setattr(cur.data, k, Headers.from_state(val) if val is not None else None)
             else:
                 setattr(cur.data, k, val)
     ws = ch.get("websocket")
     if ws and f.websocket is not None:
-        from ..websocket import WebSocketMessage
-
         for i, st in ws.get("messages", []):
             msgs = f.websocket.messages
             if i < len(msgs):
-                msgs[i] = WebSocketMessage.from_state(st)
+                msgs[i].set_state(st)
 
 
 def apply_tcp(f, ch):

@@ -24,7 +24,15 @@ Protocol, mitmgo -> host (all with "cmd" and, if they need an answer, "id"):
   hook        hook: name, fid, live, and the flow's parts as nested
               tnetstrings: f (flow fields), rq, rs, ws, tm (TCP messages),
               cc, sc (connections); lazy: parts whose body was left out
-              (fetched on first use); hook-specific extras (sni, alpn ...)
+              (fetched on first use); wsbase: how many WebSocket messages
+              the host has from earlier calls (ws carries the others);
+              hook-specific extras (sni, alpn ...). rq and rs carry
+              "stream": True when the body will be streamed.
+  chunk       fid, part (rq or rs), data: one chunk of a streamed body for
+              the stream callable a handler set; the reply's data is what
+              is sent on (an empty chunk marks the end)
+  forget      fid, ws (its close fields): mitmgo is done with the flow;
+              its stream callables and WebSocket messages go
   reply       rid, data or err: the answer to a request of ours
 
 host -> mitmgo:
@@ -34,7 +42,8 @@ host -> mitmgo:
               (declarations from load), err
   log         level, msg, script: whether the script wrote it
   req         rid, call (0: none), op: body (part), codec (dir, enc, data),
-              filter (expr, parse, state); mitmgo answers with a reply
+              filter (expr, parse, state), ws (every WebSocket message of
+              the call's flow); mitmgo answers with a reply
   set_options options; shutdown; flowop fid, op (after a hook returned)
   overdue     id, script, hook, secs: a handler of that hook call ran past
               script_hook_timeout (sent by the watchdog thread; the handler
@@ -855,6 +864,8 @@ class Host:
                 changes = {}
             if flow is not None:
                 self._stash(flow, name)
+                if isinstance(flow, _http.HTTPFlow):
+                    self._keep(flow, name)
             self.reply(cid, changes=changes)
 
         if cid is not None:
@@ -921,6 +932,76 @@ class Host:
             return (d,), _ConnChanges(client=client, server=server), None, (d,)
         raise ValueError("unknown hook %r" % name)
 
+    def _keep(self, f, hook):
+        """Keep what the flow's next hook calls need: its stream callables
+        (the proxy calls them for every chunk) and its WebSocket
+        messages."""
+        store = runtime.store
+        if hook in FINAL_HOOKS or (hook == "response" and _status(f) != 101):
+            store.forget(f.id)
+            return
+        try:
+            f._ws_commit()
+        except Exception as e:
+            store.ws.pop(f.id, None)
+            self.log("debug", "mitmgo script host: keeping the WebSocket messages of flow %s failed: %s" % (f.id, e),
+                     False)
+        for part, m in (("rq", f._request), ("rs", f._response)):
+            if m is _http._PENDING:
+                continue
+            if m is not None and callable(m.stream):
+                store.set_stream((f.id, part), m.stream)
+            else:
+                store.streams.pop((f.id, part), None)
+
+    def cmd_forget(self, msg):
+        """mitmgo is done with a flow: drop what _keep kept."""
+        runtime.store.forget(msg.get("fid"), msg.get("ws"))
+
+    def cmd_chunk(self, msg):
+        """One chunk of a streamed body for the flow's stream callable
+        (mitmproxy's request.stream / response.stream set to a function)."""
+        cid = msg.get("id")
+        fid, part = msg.get("fid"), msg.get("part")
+        fn = runtime.store.streams.get((fid, part))
+        if fn is None:
+            self.reply(cid, err="the stream function of flow %s is gone" % fid)
+            return
+        data = msg.get("data") or b""
+        script = self._script_of(fn)
+        call = Call(cid, "stream")
+        self.calls[cid] = call
+        old = sys.argv
+        if script is not None:
+            sys.argv = script.argv
+        call.running(script, "sync", sys._getframe())
+        try:
+            out = fn(data)
+            if not isinstance(out, bytes):
+                out = _chunks(out)
+        except HookTimeout:
+            self.reply(cid, err="ran past script_hook_timeout")
+            return
+        except Exception as e:
+            self.log("error", "Addon error: %s" % format_exc(e), False)
+            self.reply(cid, err="%s: %s" % (type(e).__name__, e), script=script.name if script is not None else "")
+            return
+        finally:
+            call.idle()
+            call.finished = True
+            self.calls.pop(cid, None)
+            sys.argv = old
+        if not call.overdue:
+            self.reply(cid, data=out)
+
+    def _script_of(self, fn):
+        """The script a stream callable comes from, for the log."""
+        mod = getattr(fn, "__module__", None) or getattr(type(fn), "__module__", None)
+        for s in self.scripts.values():
+            if s.ns is not None and getattr(s.ns, "__name__", None) == mod:
+                return s
+        return None
+
     def _restore(self, f):
         extra = self.sticky.get(f.id)
         if extra:
@@ -942,6 +1023,21 @@ class Host:
                 self.sticky.popitem(last=False)
         else:
             self.sticky.pop(f.id, None)
+
+
+def _chunks(out):
+    """What a stream callable returned other than bytes: bytes-like, or an
+    iterable of bytes (each an HTTP/2 DATA frame in mitmproxy), joined."""
+    if isinstance(out, (bytearray, memoryview)):
+        return bytes(out)
+    if out is None or isinstance(out, str):
+        raise TypeError("a stream function must return bytes or an iterable of bytes, not %s" % type(out).__name__)
+    parts = []
+    for c in out:
+        if not isinstance(c, (bytes, bytearray, memoryview)):
+            raise TypeError("a stream function returned an iterable holding %s; it must hold bytes" % type(c).__name__)
+        parts.append(bytes(c))
+    return b"".join(parts)
 
 
 def _status(f):

@@ -52,3 +52,47 @@ class _Lazy:
 
 
 LAZY = _Lazy()
+
+
+class FlowStore:
+    """What the host keeps of flows between their hook calls: stream
+    callables by (flow id, "rq" or "rs"), and the WebSocketData of a flow
+    by its id. mitmgo says when a flow is over ("forget"); the oldest
+    entries go first past MAX, as a safeguard."""
+
+    MAX = 10000
+
+    def __init__(self):
+        import collections
+
+        self.streams = collections.OrderedDict()
+        self.ws = collections.OrderedDict()
+
+    def set_stream(self, key, fn):
+        self.streams[key] = fn
+        self.streams.move_to_end(key)
+        while len(self.streams) > self.MAX:
+            self.streams.popitem(last=False)
+
+    def set_ws(self, fid, entry):
+        self.ws[fid] = entry
+        self.ws.move_to_end(fid)
+        while len(self.ws) > self.MAX:
+            self.ws.popitem(last=False)
+
+    def forget(self, fid, end=None):
+        """Drop what is kept of flow fid; end, for a WebSocket flow, is how
+        its connection ended (a state dict's close fields), for the flow
+        objects scripts still hold."""
+        self.streams.pop((fid, "rq"), None)
+        self.streams.pop((fid, "rs"), None)
+        w = self.ws.pop(fid, None)
+        if w is not None and end:
+            cr = end.get("close_reason")
+            w.closed_by_client = end.get("closed_by_client")
+            w.close_code = end.get("close_code")
+            w.close_reason = cr.decode("utf-8", "replace") if isinstance(cr, bytes) else cr
+            w.timestamp_end = end.get("timestamp_end") or w.timestamp_end
+
+
+store = FlowStore()
