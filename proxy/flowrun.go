@@ -423,10 +423,13 @@ func (r *flowRun) streamResponse(ex serverExchange, body *bodyStream) bool {
 	if err != nil {
 		ex.finish(false)
 		var se *streamError
-		if errors.As(err, &se) && se.read {
-			if errors.Is(err, h1.ErrBodyTooLarge) {
-				return r.fail("HTTP response body too large", 0)
-			}
+		var fe *streamFuncError
+		switch {
+		case errors.As(err, &fe):
+			return r.fail(fe.Error(), 0)
+		case errors.As(err, &se) && se.read && errors.Is(err, h1.ErrBodyTooLarge):
+			return r.fail("HTTP response body too large", 0)
+		case errors.As(err, &se) && se.read:
 			return r.fail(responseBodyError(ex, err), 0)
 		}
 		return r.fail("client disconnected while receiving the response: "+describeIOError(err), 0)

@@ -85,6 +85,9 @@ func (cc *clientConn) h1Request(st *stream, head *h1.RequestHead, t *target, cfg
 	if !cc.h1Destination(st, req, head, t) {
 		return false
 	}
+	// Whether the client's connection may carry another request follows
+	// what the client sent, whatever the addons do to the headers.
+	reqClose := wantsClose(req.HTTPVersion, req.Headers)
 	// The flow's server is the connection the request will most likely go
 	// over: the tunnel's, a kept one to the same server (as in mitmproxy,
 	// flows on one server connection share its id), else the one to be
@@ -128,8 +131,8 @@ func (cc *clientConn) h1Request(st *stream, head *h1.RequestHead, t *target, cfg
 	cs := &x.cs
 	cc.initFlowRun(&x.run, f, cs, t, cfg)
 	ok := x.run.run(&x.body)
-	return ok && !cs.closeAfter && !wantsClose(req.HTTPVersion, req.Headers) &&
-		(f.Response == nil || !wantsClose(f.Response.HTTPVersion, f.Response.Headers))
+	// The flow is not read once it is done: a command may be editing it.
+	return ok && !cs.closeAfter && !reqClose
 }
 
 // h1Destination fills in where req goes from its target: absolute form, or
@@ -191,6 +194,9 @@ func (w *h1Responder) interim(status int, reason string, h flow.Headers) error {
 
 func (w *h1Responder) respond(r *flow.Response, headRequest bool) error {
 	r = asHTTP1Response(r, false)
+	if wantsClose(r.HTTPVersion, r.Headers) {
+		w.closeAfter = true
+	}
 	if !headRequest && bodyAllowed(r.StatusCode) && !hasFraming(r.Headers) {
 		w.closeAfter = true
 	}
@@ -206,6 +212,9 @@ func (w *h1Responder) respond(r *flow.Response, headRequest bool) error {
 
 func (w *h1Responder) startBody(r *flow.Response) (bodySink, error) {
 	r = asHTTP1Response(r, true)
+	if wantsClose(r.HTTPVersion, r.Headers) {
+		w.closeAfter = true
+	}
 	h1.WriteResponseHead(w.st.w, r.HTTPVersion, r.StatusCode, r.Reason, r.Headers)
 	chunked := h1.IsChunked(r.Headers)
 	if !chunked && !hasFraming(r.Headers) {

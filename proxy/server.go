@@ -111,6 +111,11 @@ func (s *Server) Config() *Config {
 // Listen binds the configured address. A port in use gives an error that
 // names the address.
 func (s *Server) Listen() (net.Listener, error) {
+	if s.cfg.Load() == nil {
+		// Without its options the server would listen with defaults
+		// nobody chose.
+		return nil, errors.New("proxy: the server is not configured: add it to its addon.Manager (Add) and configure the manager (ConfigureAll) before Listen")
+	}
 	c := s.Config()
 	addr := net.JoinHostPort(c.ListenHost, strconv.Itoa(c.ListenPort))
 	ln, err := net.Listen("tcp", addr)

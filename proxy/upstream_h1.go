@@ -174,6 +174,10 @@ func requestBodyError(err error) *roundTripError {
 	if !errors.As(err, &se) || !se.read {
 		return nil
 	}
+	var fe *streamFuncError
+	if errors.As(err, &fe) {
+		return &roundTripError{0, fe.Error()}
+	}
 	if pe := protocolError(err); pe != nil {
 		return &roundTripError{400, "Bad HTTP request: " + pe.Msg}
 	}
