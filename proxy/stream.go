@@ -37,6 +37,10 @@ type stream struct {
 	// plain is the connection of a plain TCP stream, which can wait to be
 	// readable without a buffer; nil for TLS streams.
 	plain *idleConn
+	// probe holds what the wait of an idle stream read (see
+	// idleUntilReadable), first through first.
+	probe [512]byte
+	first prefixReader
 }
 
 // bufPools hold the buffers of parked streams.
@@ -100,18 +104,43 @@ func (st *stream) unpark() {
 
 // idleUntilReadable parks the stream until its peer sends something or
 // closes, so that a connection idle between requests holds no buffer; the
-// error is the idle timeout's. Only plain TCP streams can wait without a
-// buffer (a TLS session may hold decrypted bytes the socket does not
-// show); others just keep theirs.
+// error is the idle timeout's, or the end of the connection. It waits in a
+// read of a few hundred bytes into the stream's own small array, which the
+// reader then gives out first: no more system calls than a read through
+// the buffer would make. Only plain TCP streams wait this way (a TLS
+// session keeps buffers of its own); others keep their buffers.
 func (st *stream) idleUntilReadable() error {
-	if st.plain == nil || st.plain.sys == nil || st.r.Buffered() > 0 {
+	if st.plain == nil || st.r.Buffered() > 0 {
 		return nil
 	}
 	st.park()
-	st.plain.refresh() // the wait counts against the idle timeout
-	err := st.plain.sys.waitReadable()
-	st.unpark()
+	n, err := st.plain.Read(st.probe[:])
+	if n > 0 {
+		err = nil
+	}
+	st.first = prefixReader{buf: st.probe[:n], r: st.src}
+	if st.r == nil {
+		st.r, st.w = st.pools.reader(&st.first), st.pools.writer(st.dst)
+	} else {
+		// Not parked (its buffers held data): nothing was read.
+		st.first = prefixReader{}
+	}
 	return err
+}
+
+// prefixReader reads buf, then r.
+type prefixReader struct {
+	buf []byte
+	r   io.Reader
+}
+
+func (p *prefixReader) Read(b []byte) (int, error) {
+	if len(p.buf) > 0 {
+		n := copy(b, p.buf)
+		p.buf = p.buf[n:]
+		return n, nil
+	}
+	return p.r.Read(b)
 }
 
 // flush sends what w holds.

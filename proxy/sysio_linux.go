@@ -47,8 +47,6 @@ type sysIO struct {
 	wn      int
 	werr    syscall.Errno
 	writeFn func(fd uintptr) bool
-	peekFn  func(fd uintptr) bool
-	peek    [1]byte
 }
 
 // fdOps are the system calls sysIO makes: one attempt each, EAGAIN and
@@ -92,7 +90,6 @@ func newSysIOWith(c net.Conn, ops fdOps) *sysIO {
 	s := &sysIO{rc: rc, laddr: c.LocalAddr(), raddr: c.RemoteAddr(), ops: ops}
 	s.readFn = s.doRead
 	s.writeFn = s.doWrite
-	s.peekFn = s.doPeek
 	return s
 }
 
@@ -107,33 +104,6 @@ func (s *sysIO) doRead(fd uintptr) bool {
 		}
 		s.rn, s.rerr = n, e
 		return true
-	}
-}
-
-// waitReadable waits until the socket has data or has ended, reading
-// nothing; its error is the read deadline's (the idle timeout), so that an idle connection needs no
-// buffer (see stream.idleUntilReadable). It peeks first: the poller only
-// reports data that arrives after the wait begins.
-func (s *sysIO) waitReadable() error {
-	s.rmu.Lock()
-	defer s.rmu.Unlock()
-	if err := s.rc.Read(s.peekFn); err != nil {
-		return s.opError("read", err)
-	}
-	return nil
-}
-
-func (s *sysIO) doPeek(fd uintptr) bool {
-	for {
-		_, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&s.peek[0])), 1,
-			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
-		switch e {
-		case syscall.EINTR:
-			continue
-		case syscall.EAGAIN:
-			return false
-		}
-		return true // data, the end (0 bytes), or an error the read will see
 	}
 }
 

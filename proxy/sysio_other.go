@@ -15,4 +15,3 @@ func newSysIO(net.Conn) *sysIO { return nil }
 
 func (*sysIO) read([]byte) (int, error)        { return 0, errors.ErrUnsupported }
 func (*sysIO) writev(_, _ []byte) (int, error) { return 0, errors.ErrUnsupported }
-func (*sysIO) waitReadable() error             { return errors.ErrUnsupported }
