@@ -471,6 +471,12 @@ func roundTrip(c net.Conn, br *bufio.Reader, req string) (int64, error) {
 	if _, err := io.WriteString(c, req); err != nil {
 		return 0, err
 	}
+	return readResponse(br)
+}
+
+// readResponse reads one whole response, which must be a 200, returning
+// the body size; errConnClose says the server closes after it.
+func readResponse(br *bufio.Reader) (int64, error) {
 	line, err := br.ReadSlice('\n')
 	if err != nil {
 		return 0, err

@@ -35,6 +35,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -70,6 +71,19 @@ type options struct {
 	startTimeout time.Duration
 	ioTimeout    time.Duration
 	rounds       int
+
+	// The memory measurements (memory.go): -idle and -soak.
+	idleNs      []int
+	idleProtos  []string
+	idleSettle  time.Duration
+	afterClose  time.Duration
+	sampleEvery time.Duration
+	openConc    int
+	openTimeout time.Duration
+	soak        time.Duration
+	soakEvery   time.Duration
+	gctrace     bool
+	proxyDebug  string
 }
 
 func main() {
@@ -103,7 +117,31 @@ func main() {
 	flag.DurationVar(&o.startTimeout, "start-timeout", 60*time.Second, "how long a started proxy may take to listen")
 	flag.DurationVar(&o.ioTimeout, "io-timeout", 10*time.Second, "how long one request may take (with https-newconn: connect, handshake and request)")
 	flag.IntVar(&o.rounds, "rounds", 1, "repeat every run this many times, the targets taking turns, and report medians (steadier figures on a busy machine)")
+	var idleNs, idleProtoList string
+	flag.StringVar(&idleNs, "idle", "", "measure memory per idle connection instead of throughput: numbers of connections, comma-separated (for instance 1000,10000)")
+	flag.StringVar(&idleProtoList, "idle-protos", strings.Join(idleProtos, ","), "-idle: which idle connections: http (one request, then idle), https (CONNECT, TLS handshake, one request, then idle)")
+	flag.DurationVar(&o.idleSettle, "idle-settle", 3*time.Second, "-idle, -soak: wait this long before reading the idle start, and after the last connection opened")
+	flag.DurationVar(&o.afterClose, "after-close", 30*time.Second, "-idle, -soak: follow the proxy's memory this long after the connections close")
+	flag.DurationVar(&o.sampleEvery, "sample-every", 5*time.Second, "-idle, -soak: read the memory this often after the connections close")
+	flag.IntVar(&o.openConc, "open-concurrency", 64, "-idle: connections being opened at once")
+	flag.DurationVar(&o.openTimeout, "open-timeout", 5*time.Minute, "-idle: give up when the connections are not all open after this long")
+	flag.DurationVar(&o.soak, "soak", 0, "measure memory during a mixed load of this duration instead of throughput (for instance 3m; at most 1h); -c workers")
+	flag.DurationVar(&o.soakEvery, "soak-every", 10*time.Second, "-soak: read the memory this often")
+	flag.BoolVar(&o.gctrace, "gctrace", true, "-idle, -soak: start mitmgo with GODEBUG=gctrace=1 and report its live heap")
+	flag.StringVar(&o.proxyDebug, "proxy-debug", "", "-idle, -soak: loopback host:port where the -proxy proxy serves /debug/pprof/ (for its goroutine count)")
 	flag.Parse()
+	for _, f := range strings.Split(idleNs, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(strings.ReplaceAll(f, "_", ""))
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "mitmbench: -idle %q: not a number\n", f)
+			os.Exit(2)
+		}
+		o.idleNs = append(o.idleNs, n)
+	}
+	o.idleProtos = strings.Split(idleProtoList, ",")
 	o.bodies = strings.Split(bodies, ",")
 	o.scenarios = strings.Split(scens, ",")
 	o.proxyArgs = strings.Fields(proxyArgs)
@@ -123,6 +161,15 @@ type target struct {
 	addr string
 	// start launches the proxy; nil for direct and external proxies.
 	start func(ctx context.Context, confdir string) (*proxyProc, error)
+	// startWith is start with options for the process (the memory
+	// measurements' environment and output watchers).
+	startWith func(ctx context.Context, confdir string, opts procOptions) (*proxyProc, error)
+	// bin is the binary a started proxy runs ("" for nginx, which is
+	// not a mitmdump).
+	bin string
+	// goProxy marks a mitmgo: a Go program, whose GC trace and
+	// goroutine dump the memory measurements can read.
+	goProxy bool
 	// roots are what the client trusts in the HTTPS scenarios: the
 	// origin's certificate, plus the proxy's CA once known.
 	roots *x509.CertPool
@@ -260,6 +307,11 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	if err := o.validate(); err != nil {
 		return err
 	}
+	if o.memoryMode() {
+		if err := o.validateMemory(); err != nil {
+			return err
+		}
+	}
 	loadBefore := warnIfBusy(stderr)
 	org, err := startOrigin(o.originKind, o.originKey)
 	if err != nil {
@@ -323,7 +375,11 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			}
 		}
 		if bin != "" {
+			n := len(targets)
 			addStarted("mitmgo", bin)
+			for i := n; i < len(targets); i++ {
+				targets[i].goProxy = true
+			}
 		}
 	}
 	if o.compare {
@@ -344,8 +400,15 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stderr, "skipped: nginx not found (%s; apt-get install nginx-light); going on without it\n", o.nginxBin)
 			skipped = append(skipped, "nginx: "+o.nginxBin+" not found")
 		default:
-			targets = append(targets, nginxTarget(bin, nginxBuild(ctx, bin), org.addr(), o.conns, o.startTimeout, o.ioTimeout))
+			conns := o.conns
+			for _, n := range o.idleNs {
+				conns = max(conns, n)
+			}
+			targets = append(targets, nginxTarget(bin, nginxBuild(ctx, bin), org.addr(), conns, o.startTimeout, o.ioTimeout))
 		}
+	}
+	if o.memoryMode() {
+		return runMemory(ctx, o, org, tmp, targets, skipped, originRoots, stdout, stderr, loadBefore)
 	}
 	runs := 0
 	for _, t := range targets {
@@ -501,20 +564,24 @@ func clientTLS(roots *x509.CertPool) *tls.Config {
 // proxyTarget is a proxy the harness starts: bin with required arguments
 // (trust in the origin, a script) and extra ones (-proxy-args).
 func proxyTarget(name, bin string, required, extra []string, timeout time.Duration, stderr io.Writer) target {
-	return target{name: name, start: func(ctx context.Context, confdir string) (*proxyProc, error) {
-		p, err := startProxy(ctx, name, bin, append(slices.Clone(required), extra...), confdir, timeout)
+	startWith := func(ctx context.Context, confdir string, opts procOptions) (*proxyProc, error) {
+		p, err := startProxy(ctx, name, bin, append(slices.Clone(required), extra...), confdir, timeout, opts)
 		if err != nil && len(extra) > 0 && strings.Contains(err.Error(), "unknown option") {
 			// A mitmdump that lacks the options -q sets (an early mitmgo)
 			// is measured with its default output instead; if that does
 			// not help either, the first error is the one to report.
-			if p2, err2 := startProxy(ctx, name, bin, required, confdir, timeout); err2 == nil {
+			if p2, err2 := startProxy(ctx, name, bin, required, confdir, timeout, opts); err2 == nil {
 				fmt.Fprintf(stderr, "%s does not take %q; measuring it without\n", name, strings.Join(extra, " "))
 				extra = nil
 				return p2, nil
 			}
 		}
 		return p, err
-	}}
+	}
+	return target{name: name, bin: bin, startWith: startWith,
+		start: func(ctx context.Context, confdir string) (*proxyProc, error) {
+			return startWith(ctx, confdir, procOptions{})
+		}}
 }
 
 // loadAvg is the 1-minute load average, or "n/a".

@@ -69,6 +69,19 @@ func fakeMitmdump(argsFile string, args []string) error {
 	if err := os.WriteFile(filepath.Join(confdir, caFile), caPEM, 0o600); err != nil {
 		return err
 	}
+	// What the memory measurements set in the environment, for the tests
+	// to check; and the debug endpoint they ask for goroutines.
+	env := fmt.Sprintf("GODEBUG=%s\x00GOTRACEBACK=%s\x00%s=%s\n", os.Getenv("GODEBUG"), os.Getenv("GOTRACEBACK"), debugAddrEnv, os.Getenv(debugAddrEnv))
+	if err := appendFile(argsFile+".env", env); err != nil {
+		return err
+	}
+	if addr := os.Getenv(debugAddrEnv); addr != "" {
+		dl, err := net.Listen("tcp", addr)
+		if err != nil {
+			return err
+		}
+		go http.Serve(dl, http.DefaultServeMux)
+	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	ln, err := net.Listen("tcp", "127.0.0.1:"+port)
@@ -76,9 +89,21 @@ func fakeMitmdump(argsFile string, args []string) error {
 		return err
 	}
 	p := serveTunnelProxy(ln)
+	// A GC now: with GODEBUG=gctrace=1 its line tells the harness the
+	// live heap, as a busy mitmgo's would.
+	runtime.GC()
 	<-sig
 	p.close()
 	return nil
+}
+
+func appendFile(path, s string) error {
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(s)
+	return errors.Join(err, f.Close())
 }
 
 // tunnelProxy is a trivial proxy: CONNECT becomes a raw tunnel (the client

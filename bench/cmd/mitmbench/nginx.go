@@ -109,7 +109,7 @@ func nginxConfig(dir string, port int, originAddr string, conns int, root bool, 
 // into the confdir it is given and checks that a request through nginx
 // reaches the origin.
 func nginxTarget(bin, build, originAddr string, conns int, timeout, ioTimeout time.Duration) target {
-	return target{name: nginxName, httpOnly: true, start: func(ctx context.Context, dir string) (*proxyProc, error) {
+	t := target{name: nginxName, httpOnly: true, startWith: func(ctx context.Context, dir string, opts procOptions) (*proxyProc, error) {
 		port, err := freePort()
 		if err != nil {
 			return nil, err
@@ -126,7 +126,8 @@ func nginxTarget(bin, build, originAddr string, conns int, timeout, ioTimeout ti
 		// -e: errors before the configuration is read go to the log in
 		// dir too, not to the build's default path.
 		cmd := exec.Command(bin, "-p", dir+string(filepath.Separator), "-c", confPath, "-e", errorLog)
-		p, err := startProcess(ctx, nginxName, cmd, "127.0.0.1:"+strconv.Itoa(port), timeout, showLog)
+		opts.extraLog = showLog
+		p, err := startProcess(ctx, nginxName, cmd, "127.0.0.1:"+strconv.Itoa(port), timeout, opts)
 		if err != nil {
 			return nil, err
 		}
@@ -141,6 +142,8 @@ func nginxTarget(bin, build, originAddr string, conns int, timeout, ioTimeout ti
 		}
 		return p, nil
 	}}
+	t.start = func(ctx context.Context, dir string) (*proxyProc, error) { return t.startWith(ctx, dir, procOptions{}) }
+	return t
 }
 
 // nginxErrorLog is the end of nginx's error log, to show why it failed.

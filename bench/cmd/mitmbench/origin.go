@@ -207,6 +207,17 @@ func (o *origin) serveNetHTTP() {
 	}
 }
 
+// openConns is the number of connections the raw origin holds open (all
+// listeners), or -1 for the net/http origin, which does not count them.
+func (o *origin) openConns() int {
+	if o.kind != originRaw {
+		return -1
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.conns)
+}
+
 // addr is the plain HTTP listener's address.
 func (o *origin) addr() string { return o.ln.Addr().String() }
 

@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -36,29 +38,48 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
+// procOptions are what some starts add to a proxy's process.
+type procOptions struct {
+	// env is added to the environment.
+	env []string
+	// tee also receives the process's output (stdout and stderr).
+	tee func(out io.Writer) io.Writer
+	// outMax is how much of the output is kept (default 1 MiB).
+	outMax int
+	// extraLog, when not nil, returns a log file the process writes, for
+	// the error messages.
+	extraLog func() string
+}
+
 // startProxy runs bin with args plus a listen address on loopback, and
 // measures the time from starting the process until it accepts a TCP
 // connection.
-func startProxy(ctx context.Context, name, bin string, args []string, confdir string, timeout time.Duration) (*proxyProc, error) {
+func startProxy(ctx context.Context, name, bin string, args []string, confdir string, timeout time.Duration, opts procOptions) (*proxyProc, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
 	full := append([]string{"--listen-host", "127.0.0.1", "-p", strconv.Itoa(port), "--set", "confdir=" + confdir}, args...)
 	cmd := exec.Command(bin, full...)
-	cmd.Env = append(os.Environ(), "HOME="+confdir)
-	return startProcess(ctx, name, cmd, "127.0.0.1:"+strconv.Itoa(port), timeout, nil)
+	cmd.Env = append(append(os.Environ(), "HOME="+confdir), opts.env...)
+	return startProcess(ctx, name, cmd, "127.0.0.1:"+strconv.Itoa(port), timeout, opts)
 }
 
 // startProcess starts cmd, which is to listen on addr, and measures the
 // time from starting it until it accepts a TCP connection. If it exits or
-// does not listen in time, the error carries its output and extraLog (a
-// log file it writes, when not nil).
-func startProcess(ctx context.Context, name string, cmd *exec.Cmd, addr string, timeout time.Duration, extraLog func() string) (*proxyProc, error) {
+// does not listen in time, the error carries its output and
+// opts.extraLog.
+func startProcess(ctx context.Context, name string, cmd *exec.Cmd, addr string, timeout time.Duration, opts procOptions) (*proxyProc, error) {
 	out := &bytes.Buffer{}
-	cmd.Stdout = &limitedWriter{buf: out, max: 1 << 20}
-	cmd.Stderr = cmd.Stdout
+	var w io.Writer = &limitedWriter{buf: out, max: cmp.Or(opts.outMax, 1<<20)}
+	if opts.tee != nil {
+		w = opts.tee(w)
+	}
+	// One writer for both: exec then writes from one goroutine at a time.
+	cmd.Stdout = w
+	cmd.Stderr = w
 	p := &proxyProc{name: name, cmd: cmd, addr: addr, out: out, exited: make(chan struct{})}
+	extraLog := opts.extraLog
 	logs := func() string {
 		s := out.String()
 		if extraLog != nil {
