@@ -36,6 +36,7 @@ func (cc *clientConn) serveHTTP1(st *stream, t *target) {
 				cc.conn.limitHead(time.Time{})
 			}
 		}
+		st.writerBack()
 		if err == nil {
 			err = cfg.validateRequest(head.Proto, head.Headers)
 		}

@@ -183,6 +183,10 @@ func (s *Server) Serve(ln net.Listener) error {
 			free := s.reclaim.closed(len(s.conns), time.Now())
 			s.mu.Unlock()
 			if free {
+				// Twice: the first collection only moves the pooled
+				// buffers of idle streams to the pools' victim caches,
+				// the second frees them.
+				debug.FreeOSMemory()
 				debug.FreeOSMemory()
 			}
 		}()

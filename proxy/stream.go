@@ -110,7 +110,17 @@ func (st *stream) unpark() {
 // the buffer would make. Only plain TCP streams wait this way (a TLS
 // session keeps buffers of its own); others keep their buffers.
 func (st *stream) idleUntilReadable() error {
-	if st.plain == nil || st.r.Buffered() > 0 {
+	if st.r.Buffered() > 0 {
+		return nil
+	}
+	if st.plain == nil {
+		// A TLS stream keeps its reader, but nothing is written while
+		// it waits for the next request: its writer goes back (see
+		// writerBack).
+		if st.w.Buffered() == 0 {
+			st.pools.writers.Put(st.w)
+			st.w = nil
+		}
 		return nil
 	}
 	st.park()
@@ -126,6 +136,13 @@ func (st *stream) idleUntilReadable() error {
 		st.first = prefixReader{}
 	}
 	return err
+}
+
+// writerBack takes the writer again after idleUntilReadable gave it back.
+func (st *stream) writerBack() {
+	if st.w == nil {
+		st.w = st.pools.writer(st.dst)
+	}
 }
 
 // prefixReader reads buf, then r.
