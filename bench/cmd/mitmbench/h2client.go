@@ -231,38 +231,7 @@ func runH2(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 	for range cfg.conns {
 		go conn()
 	}
-	readyCh := make(chan struct{})
-	go func() { ready.Wait(); close(readyCh) }()
-	select {
-	case <-readyCh:
-	case <-ctx.Done():
-	}
-	select {
-	case <-time.After(cfg.warmup):
-	case <-ctx.Done():
-	}
-	errCount.Store(0)
-	var cpu0 time.Duration
-	if cfg.cpu != nil {
-		cpu0 = cfg.cpu()
-	}
-	measuring.Store(true)
-	began := time.Now()
-	deadline := time.NewTimer(cfg.duration)
-	defer deadline.Stop()
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	select {
-	case <-deadline.C:
-	case <-ctx.Done():
-	case <-done:
-	}
-	measuring.Store(false)
-	elapsed := time.Since(began)
-	var cpu1 time.Duration
-	if cfg.cpu != nil {
-		cpu1 = cfg.cpu()
-	}
+	elapsed, cpu, done := cfg.measure(ctx, &ready, &wg, &errCount, &measuring)
 	mu.Lock()
 	stop.Store(true)
 	for c := range live {
@@ -273,7 +242,7 @@ func runH2(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 	elapsed = min(elapsed, cfg.duration)
 	slices.Sort(all)
 	res := &loadResult{requests: total, errors: errCount.Load(), elapsed: elapsed, latencies: all, bytes: totalB,
-		proxyCPU: cpu1 - cpu0, hasCPU: cfg.cpu != nil && cpu1 >= cpu0, alpn: alpn, hasALPN: true}
+		proxyCPU: cpu, hasCPU: cfg.cpu != nil && cpu >= 0, alpn: alpn, hasALPN: true}
 	if res.requests == 0 {
 		if lastErr != nil {
 			return res, fmt.Errorf("no request to %s succeeded (%d errors, last: %w)", cfg.target, res.errors, lastErr)

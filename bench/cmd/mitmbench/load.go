@@ -399,39 +399,7 @@ func runLoad(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 	for i := 0; i < cfg.conns; i++ {
 		go worker()
 	}
-	// Every worker is ready after at most one dial, which ioTimeout bounds.
-	readyCh := make(chan struct{})
-	go func() { ready.Wait(); close(readyCh) }()
-	select {
-	case <-readyCh:
-	case <-ctx.Done():
-	}
-	select {
-	case <-time.After(cfg.warmup):
-	case <-ctx.Done():
-	}
-	errCount.Store(0)
-	var cpu0 time.Duration
-	if cfg.cpu != nil {
-		cpu0 = cfg.cpu()
-	}
-	measuring.Store(true)
-	began := time.Now()
-	deadline := time.NewTimer(cfg.duration)
-	defer deadline.Stop()
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	select {
-	case <-deadline.C:
-	case <-ctx.Done():
-	case <-done:
-	}
-	measuring.Store(false)
-	elapsed := time.Since(began)
-	var cpu1 time.Duration
-	if cfg.cpu != nil {
-		cpu1 = cfg.cpu()
-	}
+	elapsed, cpu, done := cfg.measure(ctx, &ready, &wg, &errCount, &measuring)
 	stop.Store(true)
 	<-done
 	if elapsed > cfg.duration {
@@ -439,7 +407,7 @@ func runLoad(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 	}
 	slices.Sort(all)
 	res := &loadResult{requests: total, errors: errCount.Load(), elapsed: elapsed, latencies: all, bytes: totalB,
-		proxyCPU: cpu1 - cpu0, hasCPU: cfg.cpu != nil && cpu1 >= cpu0}
+		proxyCPU: cpu, hasCPU: cfg.cpu != nil && cpu >= 0}
 	if res.requests == 0 {
 		if lastErr != nil {
 			return res, fmt.Errorf("no request to %s succeeded (%d errors, last: %w)", cfg.target, res.errors, lastErr)
@@ -549,4 +517,44 @@ func readChunked(br *bufio.Reader) (int64, error) {
 		}
 		total += size
 	}
+}
+
+// measure runs a load's measured period once its workers are ready: it
+// waits for ready (or ctx), then the warm-up, resets errCount, turns
+// measuring on for cfg.duration (or until every worker is done), and
+// returns how long it measured, the proxy's CPU time in that period
+// (when cfg.cpu reads it), and a channel closed once every worker is done.
+func (cfg *loadConfig) measure(ctx context.Context, ready, wg *sync.WaitGroup, errCount *atomic.Int64, measuring *atomic.Bool) (elapsed, cpu time.Duration, done <-chan struct{}) {
+	readyCh := make(chan struct{})
+	go func() { ready.Wait(); close(readyCh) }()
+	select {
+	case <-readyCh:
+	case <-ctx.Done():
+	}
+	select {
+	case <-time.After(cfg.warmup):
+	case <-ctx.Done():
+	}
+	errCount.Store(0)
+	var cpu0 time.Duration
+	if cfg.cpu != nil {
+		cpu0 = cfg.cpu()
+	}
+	measuring.Store(true)
+	began := time.Now()
+	deadline := time.NewTimer(cfg.duration)
+	defer deadline.Stop()
+	all := make(chan struct{})
+	go func() { wg.Wait(); close(all) }()
+	select {
+	case <-deadline.C:
+	case <-ctx.Done():
+	case <-all:
+	}
+	measuring.Store(false)
+	elapsed = time.Since(began)
+	if cfg.cpu != nil {
+		cpu = cfg.cpu() - cpu0
+	}
+	return elapsed, cpu, all
 }
