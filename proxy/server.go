@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mitmgo/mitmgo/addon"
+	"github.com/mitmgo/mitmgo/command"
 	"github.com/mitmgo/mitmgo/flow"
 )
 
@@ -60,7 +61,28 @@ func New(m *addon.Manager) *Server {
 func (s *Server) Name() string { return "proxyserver" }
 
 // Load declares the core options.
-func (s *Server) Load(l *addon.Loader) { declareOptions(l.AddOption) }
+func (s *Server) Load(l *addon.Loader) {
+	declareOptions(l.AddOption)
+	l.AddCommand(command.Command{
+		Name: "inject.websocket",
+		Params: []command.Param{
+			{Name: "flow", Type: command.Flow}, {Name: "to_client", Type: command.Bool},
+			{Name: "message", Type: command.Bytes}, {Name: "is_text", Type: command.Bool},
+		},
+		// No help text: mitmproxy's has none (its --commands output is
+		// matched in internal/cli's tests). It sends message to the
+		// client when to_client, else to the server.
+		Run: func(a command.Args) (any, error) {
+			// As mitmproxy: a flow that cannot take the message is a
+			// warning in the log, not a failed command.
+			f, _ := a.Flow(0).(*flow.HTTPFlow)
+			if err := s.InjectWebSocket(f, a.Bool(1), a.Bytes(2), a.Bool(3)); err != nil {
+				s.log.Warn(err.Error())
+			}
+			return nil, nil
+		},
+	})
+}
 
 // Configure validates the options and publishes a new Config.
 func (s *Server) Configure(map[string]bool) error {

@@ -659,3 +659,58 @@ func TestWebSocketOptionOff(t *testing.T) {
 		t.Fatalf("hooks with websocket off: %v", ev)
 	}
 }
+
+// cmdAddon keeps the addon context, to call commands as a UI or a script
+// would.
+type cmdAddon struct{ ctx *addon.Context }
+
+func (c *cmdAddon) Load(l *addon.Loader) { c.ctx = l.Context() }
+
+// TestInjectWebSocketCommand: mitmproxy's inject.websocket command sends
+// a message into a live connection, either way; a flow that cannot take it
+// is a warning, not a failed command.
+func TestInjectWebSocketCommand(t *testing.T) {
+	cmds := &cmdAddon{}
+	started := make(chan *flow.HTTPFlow, 1)
+	rec := &wsRecorder{}
+	rec.onStart = func(f *flow.HTTPFlow) { started <- f }
+	confdir := t.TempDir()
+	srv, ln := listenProxy(t, []any{tlsconfig.New(), rec, cmds}, "confdir="+confdir, "ssl_insecure=true")
+	go srv.Serve(ln)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	})
+	o := startWSOrigin(t, false, "", func(o *wsOrigin, p *wsPeer) {
+		for {
+			ev, err := p.r.Next()
+			if err != nil {
+				return
+			}
+			o.record(ev)
+			if ev.Opcode == websocket.OpClose {
+				p.w.WriteClose(ev.CloseCode, ev.CloseReason)
+				return
+			}
+		}
+	})
+	c, _ := wsDial(t, ln.Addr().String(), o, true, caPool(t, confdir), "/", "")
+	f := <-started
+	if _, err := cmds.ctx.Commands.Call("inject.websocket", flow.Any(f), true, []byte("to the client"), true); err != nil {
+		t.Fatal(err)
+	}
+	if ev := c.next(t); ev.String() != `TEXT "to the client" []` {
+		t.Fatalf("client got %s", ev)
+	}
+	if _, err := cmds.ctx.Commands.Call("inject.websocket", flow.Any(f), false, []byte{1, 2}, false); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 5*time.Second, func() bool { return len(o.received()) == 1 }, "origin read %v", o.received())
+	if got := o.received()[0]; got.Opcode != websocket.OpBinary || string(got.Payload) != "\x01\x02" {
+		t.Errorf("origin got %v", got)
+	}
+	if _, err := cmds.ctx.Commands.Call("inject.websocket", flow.Any(flow.NewHTTPFlow(nil, nil)), true, []byte("x"), true); err != nil {
+		t.Errorf("a plain HTTP flow failed the command: %v", err)
+	}
+}
