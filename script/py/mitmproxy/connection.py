@@ -1,12 +1,16 @@
 """Client and server connections (mitmproxy.connection), read from the
 connection state mitmgo sends with a hook."""
 import enum
+import typing
 import uuid
 
 from ._mitmgo import runtime
 from ._mitmgo.tnetstring import loads
 
-__all__ = ["Connection", "Client", "Server", "ConnectionState", "TransportProtocol"]
+__all__ = ["Address", "Connection", "Client", "Server", "ConnectionState", "TransportProtocol"]
+
+# Address is a (host, port) pair, as in mitmproxy.
+Address = typing.Tuple[str, int]
 
 
 class ConnectionState(enum.Flag):
