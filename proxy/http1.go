@@ -36,7 +36,6 @@ func (cc *clientConn) serveHTTP1(st *stream, t *target) {
 				cc.conn.limitHead(time.Time{})
 			}
 		}
-		st.writerBack()
 		if err == nil {
 			err = cfg.validateRequest(head.Proto, head.Headers)
 		}

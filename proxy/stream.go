@@ -34,9 +34,6 @@ type stream struct {
 	src   io.Reader
 	dst   io.Writer
 	pools *bufPools
-	// plain is the connection of a plain TCP stream, which can wait to be
-	// readable without a buffer; nil for TLS streams.
-	plain *idleConn
 	// probe holds what the wait of an idle stream read (see
 	// idleUntilReadable), first through first.
 	probe [512]byte
@@ -69,7 +66,7 @@ func plainStream(c *idleConn, pools *bufPools) *stream {
 	return &stream{
 		conn: c, tcp: c.Conn,
 		r: pools.reader(c), w: pools.writer(c), src: c, dst: c, pools: pools,
-		direct: c, plain: c,
+		direct: c,
 	}
 }
 
@@ -107,42 +104,25 @@ func (st *stream) unpark() {
 // error is the idle timeout's, or the end of the connection. It waits in a
 // read of a few hundred bytes into the stream's own small array, which the
 // reader then gives out first: no more system calls than a read through
-// the buffer would make. Only plain TCP streams wait this way (a TLS
-// session keeps buffers of its own); others keep their buffers.
+// the buffer would make. A TLS stream waits the same way in the session's
+// read: what the session decrypted beyond the array stays in the session
+// and is read next.
 func (st *stream) idleUntilReadable() error {
 	if st.r.Buffered() > 0 {
 		return nil
 	}
-	if st.plain == nil {
-		// A TLS stream keeps its reader, but nothing is written while
-		// it waits for the next request: its writer goes back (see
-		// writerBack).
-		if st.w.Buffered() == 0 {
-			st.pools.writers.Put(st.w)
-			st.w = nil
-		}
+	st.park()
+	if st.r != nil {
+		// Not parked: the writer holds data. Wait with the buffers.
 		return nil
 	}
-	st.park()
-	n, err := st.plain.Read(st.probe[:])
+	n, err := st.src.Read(st.probe[:])
 	if n > 0 {
 		err = nil
 	}
 	st.first = prefixReader{buf: st.probe[:n], r: st.src}
-	if st.r == nil {
-		st.r, st.w = st.pools.reader(&st.first), st.pools.writer(st.dst)
-	} else {
-		// Not parked (its buffers held data): nothing was read.
-		st.first = prefixReader{}
-	}
+	st.r, st.w = st.pools.reader(&st.first), st.pools.writer(st.dst)
 	return err
-}
-
-// writerBack takes the writer again after idleUntilReadable gave it back.
-func (st *stream) writerBack() {
-	if st.w == nil {
-		st.w = st.pools.writer(st.dst)
-	}
 }
 
 // prefixReader reads buf, then r.
