@@ -46,6 +46,20 @@ func (b *h1Body) size() int64 {
 	return -1
 }
 
+// arrived reports whether the whole body is in memory already, so that
+// reading it waits on nobody.
+func (b *h1Body) arrived() bool {
+	n := b.size()
+	return n == 0 || b.r == nil && n > 0 && int64(b.br.Buffered()) >= n
+}
+
+// bodyArrived reports whether src is in memory whole (see h1Body.arrived);
+// HTTP/2 bodies do not tell.
+func bodyArrived(src bodyReader) bool {
+	b, ok := src.(*h1Body)
+	return ok && b.arrived()
+}
+
 func (b *h1Body) trailers() flow.Headers {
 	if cr, ok := b.r.(*h1.ChunkedReader); ok {
 		return cr.Trailers

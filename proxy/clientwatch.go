@@ -12,7 +12,15 @@ import (
 // pipelining worth the name), so a read of it returns only when the client
 // closes, resets, or sends the next request early. The read starts only
 // once the server has made the flow wait watchDelay: most answers come
-// sooner, and cost then one timer reset and stop.
+// sooner.
+//
+// The timer is not reset and stopped for every exchange: on a busy
+// keep-alive connection that was two modifications of the runtime's timer
+// heap per request (its lock, a sift, and the P's timer lock), about 0.3 µs
+// of a 16 µs round trip in BenchmarkRoundTrip's profile. Instead an
+// exchange records when it started, and the timer, armed at most once per
+// watchDelay, checks on firing whether the exchange it finds has waited
+// long enough, and re-arms for the rest if not.
 const watchDelay = 50 * time.Millisecond
 
 // clientWatch watches one HTTP/1 client connection, one exchange at a time.
@@ -21,9 +29,14 @@ type clientWatch struct {
 	idle  time.Duration
 	timer *time.Timer
 
-	mu      sync.Mutex
-	run     *flowRun
-	stopped bool
+	mu  sync.Mutex
+	run *flowRun
+	// since is when the current exchange began waiting; zero when no
+	// exchange is being watched.
+	since time.Time
+	// armed: the timer is pending (it re-arms itself or is armed by
+	// start, never both).
+	armed bool
 	// running is closed when the watching read has returned; nil while
 	// no read was started.
 	running chan struct{}
@@ -33,8 +46,13 @@ type clientWatch struct {
 // (once, from another goroutine) if it does. It must be followed by stop.
 func (w *clientWatch) start(r *flowRun) {
 	w.mu.Lock()
-	w.run, w.stopped, w.running = r, false, nil
+	w.run, w.since, w.running = r, time.Now(), nil
+	arm := !w.armed
+	w.armed = true
 	w.mu.Unlock()
+	if !arm {
+		return
+	}
 	if w.timer == nil {
 		w.timer = time.AfterFunc(watchDelay, w.fire)
 	} else {
@@ -42,15 +60,23 @@ func (w *clientWatch) start(r *flowRun) {
 	}
 }
 
-// fire starts the watching read.
+// fire starts the watching read if the exchange being watched has waited
+// watchDelay, or re-arms the timer for what is left of it.
 func (w *clientWatch) fire() {
 	w.mu.Lock()
-	if w.stopped || w.running != nil {
-		// Stopped, or a late fire of an earlier exchange's timer that
-		// found this one's read already going: one read at a time.
+	if w.since.IsZero() || w.running != nil {
+		// Nothing watched (the timer stays disarmed until the next
+		// start), or the read is already going: one read at a time.
+		w.armed = false
 		w.mu.Unlock()
 		return
 	}
+	if left := watchDelay - time.Since(w.since); left > 0 {
+		w.timer.Reset(left)
+		w.mu.Unlock()
+		return
+	}
+	w.armed = false
 	done := make(chan struct{})
 	w.running = done
 	r := w.run
@@ -61,7 +87,7 @@ func (w *clientWatch) fire() {
 		w.mu.Lock()
 		// A timeout is the client's idle timeout (or stop's interrupt),
 		// not a client that left.
-		gone := err != nil && !isTimeout(err) && !w.stopped
+		gone := err != nil && !isTimeout(err) && !w.since.IsZero()
 		w.mu.Unlock()
 		if gone {
 			r.clientGone(err)
@@ -71,13 +97,11 @@ func (w *clientWatch) fire() {
 
 // stop ends the watch; a read in progress is interrupted through the
 // connection's read deadline, which is then set back to the idle timeout.
-// It is safe to call more than once.
+// It is safe to call more than once. A pending timer is left to fire and
+// find nothing to watch (see the type's comment).
 func (w *clientWatch) stop() {
-	if w.timer != nil {
-		w.timer.Stop()
-	}
 	w.mu.Lock()
-	w.stopped = true
+	w.since = time.Time{}
 	running := w.running
 	w.running = nil
 	w.mu.Unlock()

@@ -336,12 +336,19 @@ func (r *flowRun) forward(reqStream *bodyStream) bool {
 		}
 		return r.streamResponse(ex, body)
 	}
-	// And while it sends the body, which the client gets only whole.
-	r.cs.watch(r)
-	r.abort.set(ex)
+	// And while it sends the body, which the client gets only whole,
+	// unless it is here already (most small responses come with their
+	// head): a watch costs a timer check and two lock pairs.
+	watch := !bodyArrived(ex.responseBody())
+	if watch {
+		r.cs.watch(r)
+		r.abort.set(ex)
+	}
 	body, trailers, tail, err := r.readBody(ex.responseBody())
-	r.abort.set(nil)
-	r.cs.unwatch()
+	if watch {
+		r.abort.set(nil)
+		r.cs.unwatch()
+	}
 	switch {
 	case errors.Is(err, h1.ErrBodyTooLarge):
 		ex.finish(false)

@@ -28,11 +28,15 @@ func (cc *clientConn) serveHTTP1(st *stream, t *target) {
 		err := st.idleUntilReadable()
 		var head *h1.RequestHead
 		if err == nil {
-			if cfg.RequestHeadTimeout > 0 {
+			// Bound the time a head may take to arrive, unless it is here
+			// already: setting and lifting the bound costs two read
+			// deadlines, which are runtime timer updates under a lock.
+			limited := cfg.RequestHeadTimeout > 0 && !h1.HeadBuffered(st.r)
+			if limited {
 				cc.conn.limitHead(time.Now().Add(cfg.RequestHeadTimeout))
 			}
 			head, err = h1.ReadRequestHead(st.r, h1.DefaultMaxHeaderBytes, cfg.headOptions()...)
-			if cfg.RequestHeadTimeout > 0 {
+			if limited {
 				cc.conn.limitHead(time.Time{})
 			}
 		}

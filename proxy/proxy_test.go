@@ -750,31 +750,67 @@ func TestShutdownClosesBusyServerConn(t *testing.T) {
 // connection closed at once (it used to be held until tcp_timeout), and the
 // flow's error says the client disconnected, as mitmproxy's.
 func TestClientGoneWhileServerWaits(t *testing.T) {
-	closed := make(chan struct{})
-	origin := testutil.StartRawOrigin(t, func(c net.Conn, r *bufio.Reader) {
-		testutil.ReadRequest(r)
-		// Never answer; see the proxy close the connection.
-		io.Copy(io.Discard, r)
-		close(closed)
-	})
-	rec := &recorder{}
-	addr := startProxy(t, rec)
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
+	// "after a quick exchange" finds the watch's timer still pending from
+	// the exchange before (it is armed once per watchDelay, not per
+	// exchange) and must still start the watch in time.
+	for _, quickFirst := range []bool{false, true} {
+		t.Run(map[bool]string{false: "first exchange", true: "after a quick exchange"}[quickFirst], func(t *testing.T) {
+			closed, waiting := make(chan struct{}), make(chan struct{})
+			origin := testutil.StartRawOrigin(t, func(c net.Conn, r *bufio.Reader) {
+				for {
+					req, err := testutil.ReadRequest(r)
+					if err != nil {
+						return
+					}
+					if bytes.Contains(req, []byte("/quick")) {
+						// Answered within watchDelay, late enough that the
+						// timer armed for it fires well into the next
+						// exchange, which must then be watched in time.
+						time.Sleep(30 * time.Millisecond)
+						io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+						continue
+					}
+					// Never answer; see the proxy close the connection.
+					close(waiting)
+					io.Copy(io.Discard, r)
+					close(closed)
+					return
+				}
+			})
+			rec := &recorder{}
+			addr := startProxy(t, rec)
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if quickFirst {
+				fmt.Fprintf(c, "GET http://%s/quick HTTP/1.1\r\nHost: %s\r\n\r\n", origin.Addr, origin.Addr)
+				if _, err := http.ReadResponse(bufio.NewReader(c), nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			fmt.Fprintf(c, "GET http://%s/wait HTTP/1.1\r\nHost: %s\r\n\r\n", origin.Addr, origin.Addr)
+			flows := 1
+			if quickFirst {
+				flows = 2
+			}
+			select {
+			case <-waiting:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the request did not reach the origin")
+			}
+			c.Close()
+			select {
+			case <-closed:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the server connection was not closed after the client left")
+			}
+			testutil.Eventually(t, 5*time.Second, func() bool {
+				fs := rec.Flows()
+				return len(fs) == flows && fs[flows-1].Error != nil && fs[flows-1].Error.Msg == "Client disconnected."
+			}, "flow error: %v", rec.Events())
+		})
 	}
-	fmt.Fprintf(c, "GET http://%s/wait HTTP/1.1\r\nHost: %s\r\n\r\n", origin.Addr, origin.Addr)
-	testutil.Eventually(t, 5*time.Second, func() bool { return origin.Conns() == 1 }, "the request did not reach the origin")
-	c.Close()
-	select {
-	case <-closed:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the server connection was not closed after the client left")
-	}
-	testutil.Eventually(t, 5*time.Second, func() bool {
-		fs := rec.Flows()
-		return len(fs) == 1 && fs[0].Error != nil && fs[0].Error.Msg == "Client disconnected."
-	}, "flow error: %v", rec.Events())
 }
 
 // TestRequestHeadTimeout (issue 18 item 7): a client that sends a request

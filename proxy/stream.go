@@ -122,6 +122,11 @@ func (st *stream) idleUntilReadable() error {
 	}
 	st.first = prefixReader{buf: st.probe[:n], r: st.src}
 	st.r, st.w = st.pools.reader(&st.first), st.pools.writer(st.dst)
+	if n > 0 {
+		// Move what arrived into the reader (a copy, no read of the
+		// connection), so that its Buffered tells what is here.
+		_, _ = st.r.Peek(1)
+	}
 	return err
 }
 

@@ -166,6 +166,25 @@ func readHead(br *bufio.Reader, maxBytes, skipEmpty int) (string, error) {
 	}
 }
 
+// HeadBuffered reports whether br's buffer already holds a whole head,
+// through the empty line that ends it, so that reading it takes no read of
+// the connection. Empty lines a request may start with (RFC 9112 §2.2) are
+// not taken for its end.
+func HeadBuffered(br *bufio.Reader) bool {
+	buf, _ := br.Peek(br.Buffered())
+	buf = bytes.TrimLeft(buf, "\r\n")
+	for {
+		i := bytes.IndexByte(buf, '\n')
+		if i < 0 {
+			return false
+		}
+		buf = buf[i+1:]
+		if len(buf) > 0 && buf[0] == '\n' || len(buf) > 1 && buf[0] == '\r' && buf[1] == '\n' {
+			return true
+		}
+	}
+}
+
 // readLongHead is readHead for heads that do not fit the reader's buffer.
 func readLongHead(br *bufio.Reader, maxBytes int) (string, error) {
 	var head []byte

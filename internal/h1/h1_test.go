@@ -830,3 +830,29 @@ func TestReadResponseHeadNotHTTP(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestHeadBuffered(t *testing.T) {
+	tests := []struct {
+		in   string
+		want bool
+	}{
+		{"", false},
+		{"GET / HTTP/1.1\r\n", false},
+		{"GET / HTTP/1.1\r\nHost: a\r\n", false},
+		{"GET / HTTP/1.1\r\nHost: a\r\n\r", false},
+		{"GET / HTTP/1.1\r\nHost: a\r\n\r\n", true},
+		{"GET / HTTP/1.1\r\n\r\nbody", true},
+		{"GET / HTTP/1.1\nHost: a\n\n", true},
+		{"GET / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\n", true},
+		// Empty lines before the request line are not its end.
+		{"\r\n\r\nGET / HTTP/1.1\r\n", false},
+		{"\n\nGET / HTTP/1.1\r\n\r\n", true},
+	}
+	for _, tt := range tests {
+		br := bufio.NewReader(strings.NewReader(tt.in))
+		_, _ = br.Peek(len(tt.in)) // fill the buffer as a read would
+		if got := HeadBuffered(br); got != tt.want {
+			t.Errorf("HeadBuffered(%q) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
