@@ -101,7 +101,8 @@ func (w *clientWatch) fire() {
 // find nothing to watch (see the type's comment).
 func (w *clientWatch) stop() {
 	w.mu.Lock()
-	w.since = time.Time{}
+	// Drop the flow too: an idle connection must not keep its last one.
+	w.run, w.since = nil, time.Time{}
 	running := w.running
 	w.running = nil
 	w.mu.Unlock()

@@ -34,3 +34,38 @@ func TestReclaimer(t *testing.T) {
 		t.Fatal("reclaimed after a burst too small to matter")
 	}
 }
+
+func TestQuietReclaimerDecide(t *testing.T) {
+	start := time.Unix(1000, 0)
+	tests := []struct {
+		name   string
+		allocs []uint64 // cumulative allocation at each tick, quietTick apart
+		want   []bool
+	}{
+		{"busy all along: never", []uint64{0, 10 << 20, 20 << 20, 30 << 20, 40 << 20, 50 << 20, 60 << 20, 70 << 20}, []bool{false, false, false, false, false, false, false, false}},
+		{"quiet after a burst, once reclaimEvery has passed", []uint64{0, 20 << 20, 20 << 20, 20 << 20, 20 << 20, 20 << 20, 20 << 20, 20 << 20}, []bool{false, false, false, true, false, false, false, false}},
+		{"quiet with little allocated: never", []uint64{0, 1 << 20, 1 << 20, 1 << 20, 1 << 20, 1 << 20, 1 << 20}, []bool{false, false, false, false, false, false, false}},
+		{"a second burst, reclaimed again", []uint64{0, 20 << 20, 20 << 20, 20 << 20, 20 << 20, 20 << 20, 40 << 20, 40 << 20, 40 << 20}, []bool{false, false, false, true, false, false, false, true, false}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := &quietReclaimer{lastAt: start}
+			// Ticks 3 s apart: the first possible reclaim is at 12 s.
+			for i, a := range tt.allocs {
+				now := start.Add(time.Duration(i+1) * 3 * time.Second)
+				if got := q.decide(a, now); got != tt.want[i] {
+					t.Fatalf("tick %d (allocated %d MiB): %v, want %v", i, a>>20, got, tt.want[i])
+				}
+			}
+		})
+	}
+}
+
+func TestQuietReclaimerReads(t *testing.T) {
+	q := newQuietReclaimer()
+	before := q.read()
+	_ = make([]byte, 1<<20)
+	if after := q.read(); after <= before {
+		t.Fatalf("allocation count did not grow: %d then %d", before, after)
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -48,6 +47,9 @@ type Server struct {
 	// reclaim gives memory back to the system after a burst of
 	// connections (see connDone).
 	reclaim reclaimer
+	// quietStop ends the quiet reclaimer (see quietReclaimer), which the
+	// first Serve starts; nil before.
+	quietStop chan struct{}
 }
 
 // New returns a proxy server dispatching to m. Register it with m.Add so its
@@ -166,6 +168,14 @@ func (s *Server) Serve(ln net.Listener) error {
 		return net.ErrClosed
 	}
 	s.listeners = append(s.listeners, ln)
+	if s.quietStop == nil {
+		s.quietStop = make(chan struct{})
+		s.wg.Add(1)
+		go func(stop <-chan struct{}) {
+			defer s.wg.Done()
+			newQuietReclaimer().run(stop)
+		}(s.quietStop)
+	}
 	s.mu.Unlock()
 	s.self.addListener(ln.Addr())
 	var delay time.Duration
@@ -205,11 +215,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			free := s.reclaim.closed(len(s.conns), time.Now())
 			s.mu.Unlock()
 			if free {
-				// Twice: the first collection only moves the pooled
-				// buffers of idle streams to the pools' victim caches,
-				// the second frees them.
-				debug.FreeOSMemory()
-				debug.FreeOSMemory()
+				freeOSMemory()
 			}
 		}()
 	}
@@ -221,6 +227,10 @@ func (s *Server) Serve(ln net.Listener) error {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
+	if s.quietStop != nil {
+		close(s.quietStop)
+		s.quietStop = nil
+	}
 	for _, ln := range s.listeners {
 		ln.Close()
 	}

@@ -35,8 +35,10 @@ type stream struct {
 	dst   io.Writer
 	pools *bufPools
 	// probe holds what the wait of an idle stream read (see
-	// idleUntilReadable), first through first.
-	probe [512]byte
+	// idleUntilReadable), first through first. Only a client's stream
+	// ever waits so, and it gets the array at its first wait: streams
+	// under a TLS session and to servers would carry 512 idle bytes each.
+	probe *[512]byte
 	first prefixReader
 }
 
@@ -115,6 +117,9 @@ func (st *stream) idleUntilReadable() error {
 	if st.r != nil {
 		// Not parked: the writer holds data. Wait with the buffers.
 		return nil
+	}
+	if st.probe == nil {
+		st.probe = new([512]byte)
 	}
 	n, err := st.src.Read(st.probe[:])
 	if n > 0 {
