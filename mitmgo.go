@@ -54,6 +54,7 @@ import (
 	"github.com/mitmgo/mitmgo/addons/clientplayback"
 	"github.com/mitmgo/mitmgo/addons/core"
 	"github.com/mitmgo/mitmgo/addons/cut"
+	"github.com/mitmgo/mitmgo/addons/dnsresolver"
 	"github.com/mitmgo/mitmgo/addons/dumper"
 	"github.com/mitmgo/mitmgo/addons/export"
 	"github.com/mitmgo/mitmgo/addons/intercept"
@@ -187,6 +188,9 @@ func (m *Master) chain(mgr *addon.Manager, cfg Config) ([]any, error) {
 	rf := readfile.New(mgr)
 	rf.Stdin = cfg.Stdin
 	m.readFile = rf
+	// The script host bounds shutdown from when it begins, so that a hook
+	// that never returns cannot hold it up.
+	scripts := script.NewWithConfig(script.Config{Stopping: m.Stopping()})
 	chain := []any{
 		&toolOptions{},
 		termlog.New(cfg.Out, cfg.Color),
@@ -201,12 +205,13 @@ func (m *Master) chain(mgr *addon.Manager, cfg Config) ([]any, error) {
 		onboarding.New(tlsConfig.Store),
 		proxyauth.New(),
 		m.Server,
-		// The script host bounds shutdown from when it begins, so that a
-		// hook that never returns cannot hold it up.
-		script.NewWithConfig(script.Config{Stopping: m.Stopping()}),
+		scripts,
 	}
 	chain = append(chain, cfg.Addons...)
 	chain = append(chain,
+		// After the scripts, as mitmproxy's dns_resolver: a script's
+		// answer in dns_request is used without resolving.
+		dnsresolver.New(),
 		serverplayback.New(),
 		mapremote.New(),
 		maplocal.New(),
@@ -220,7 +225,10 @@ func (m *Master) chain(mgr *addon.Manager, cfg Config) ([]any, error) {
 		upstreamauth.New(),
 	)
 	if cfg.Dump {
-		chain = append(chain, dumper.New(cfg.Out, cfg.Color), keepserving.New(mgr))
+		d := dumper.New(cfg.Out, cfg.Color)
+		// Content views that scripts add render bodies too.
+		d.SetContentViews(scripts.ContentViews)
+		chain = append(chain, d, keepserving.New(mgr))
 	}
 	if cfg.View {
 		// The view comes last among the flow hooks: when its hook

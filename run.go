@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/mitmgo/mitmgo/addon"
-	"github.com/mitmgo/mitmgo/proxy"
 )
 
 type netListener = net.Listener
@@ -99,17 +98,29 @@ func (m *Master) Start() error {
 		return &StartupError{Messages: errs}
 	}
 	if m.Opts.Server.Get() {
-		ln, err := m.Server.Listen()
+		// One server per mode, all listening before any serves (as
+		// mitmproxy, a mode that cannot listen stops the start).
+		lns, err := m.Server.ListenModes()
 		if err != nil {
 			m.closeAfterFailure()
 			return err
 		}
-		m.Addons.Log().Info(fmt.Sprintf("HTTP(S) proxy listening at %s.", proxy.ListenAddrString(ln.Addr())))
+		for _, l := range lns {
+			m.Addons.Log().Info(l.ListeningMessage())
+		}
 		m.mu.Lock()
-		m.listener = ln
-		m.serveDone = make(chan error, 1)
+		for _, l := range lns {
+			// Addr and URL name the first mode that has a TCP listener.
+			if m.listener == nil && l.TCP() != nil {
+				m.listener = l.TCP()
+			}
+		}
+		if len(lns) > 0 {
+			// (An empty mode list runs no server, as in mitmproxy.)
+			m.serveDone = make(chan error, 1)
+			go func() { m.serveDone <- m.Server.ServeModes(lns) }()
+		}
 		m.mu.Unlock()
-		go func() { m.serveDone <- m.Server.Serve(ln) }()
 	}
 	if errs := m.errCheck.failed(); len(errs) > 0 {
 		m.closeAfterFailure()

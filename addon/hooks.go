@@ -128,6 +128,27 @@ type (
 	TCPErrorHook   interface{ TCPError(f *flow.TCPFlow) }
 )
 
+// UDP hooks (reverse:udp): one flow per client address.
+type (
+	UDPStartHook   interface{ UDPStart(f *flow.UDPFlow) }
+	UDPMessageHook interface{ UDPMessage(f *flow.UDPFlow) }
+	UDPEndHook     interface{ UDPEnd(f *flow.UDPFlow) }
+	UDPErrorHook   interface{ UDPError(f *flow.UDPFlow) }
+)
+
+// DNS hooks: one flow per query.
+type (
+	// DNSRequestHook: a query was received. Setting f.Response answers it
+	// without resolving or forwarding; setting f.Error fails it.
+	DNSRequestHook interface{ DNSRequest(f *flow.DNSFlow) }
+	// DNSResponseHook: a response was received or set. Setting f.Response
+	// to nil sends nothing back.
+	DNSResponseHook interface{ DNSResponse(f *flow.DNSFlow) }
+	// DNSErrorHook: the query failed (f.Error is set); the client gets
+	// SERVFAIL.
+	DNSErrorHook interface{ DNSError(f *flow.DNSFlow) }
+)
+
 // TLS hooks.
 type (
 	TLSClientHelloHook       interface{ TLSClientHello(d *ClientHelloData) }
@@ -155,6 +176,23 @@ type ClientHelloData struct {
 	// answering the client, so the server's certificate and ALPN can be
 	// mirrored (on by default with upstream_cert).
 	EstablishServerTLSFirst bool
+}
+
+// SOCKS5 hooks.
+type (
+	// Socks5AuthHook: a SOCKS5 client sent a user name and password
+	// (proxyauth is set). Setting d.Valid accepts them; unless an addon
+	// does, the client is refused.
+	Socks5AuthHook interface{ Socks5Auth(d *Socks5AuthData) }
+)
+
+// Socks5AuthData is the argument of socks5_auth.
+type Socks5AuthData struct {
+	Client   *flow.Client
+	Username string
+	Password string
+	// Valid, set by an addon, accepts the credentials.
+	Valid bool
 }
 
 // TLSData is the argument of the tls_start/established/failed hooks.

@@ -17,7 +17,7 @@ type HookSpec struct {
 	Fire string
 	// Arg says what the hook is handed: "loader", "updated", "" (none),
 	// "log", "flows", "client", "server" (ServerConnectionData), "http",
-	// "tcp", "clienthello" or "tls" (TLSData).
+	// "tcp", "udp", "dns", "clienthello", "tls" (TLSData) or "socks5" (Socks5AuthData).
 	Arg string
 }
 
@@ -64,6 +64,15 @@ var hookTable = []HookSpec{
 	spec[TCPEndHook]("tcp_end", "TCPEnd", "TCPEnd", "tcp"),
 	spec[TCPErrorHook]("tcp_error", "TCPError", "TCPError", "tcp"),
 
+	spec[UDPStartHook]("udp_start", "UDPStart", "UDPStart", "udp"),
+	spec[UDPMessageHook]("udp_message", "UDPMessage", "UDPMessage", "udp"),
+	spec[UDPEndHook]("udp_end", "UDPEnd", "UDPEnd", "udp"),
+	spec[UDPErrorHook]("udp_error", "UDPError", "UDPError", "udp"),
+
+	spec[DNSRequestHook]("dns_request", "DNSRequest", "DNSRequest", "dns"),
+	spec[DNSResponseHook]("dns_response", "DNSResponse", "DNSResponse", "dns"),
+	spec[DNSErrorHook]("dns_error", "DNSError", "DNSError", "dns"),
+
 	spec[TLSClientHelloHook]("tls_clienthello", "TLSClientHello", "TLSClientHello", "clienthello"),
 	spec[TLSStartClientHook]("tls_start_client", "TLSStartClient", "TLSStartClient", "tls"),
 	spec[TLSStartServerHook]("tls_start_server", "TLSStartServer", "TLSStartServer", "tls"),
@@ -71,6 +80,8 @@ var hookTable = []HookSpec{
 	spec[TLSEstablishedServerHook]("tls_established_server", "TLSEstablishedServer", "TLSEstablishedServer", "tls"),
 	spec[TLSFailedClientHook]("tls_failed_client", "TLSFailedClient", "TLSFailedClient", "tls"),
 	spec[TLSFailedServerHook]("tls_failed_server", "TLSFailedServer", "TLSFailedServer", "tls"),
+
+	spec[Socks5AuthHook]("socks5_auth", "Socks5Auth", "Socks5Auth", "socks5"),
 }
 
 // Hooks lists every hook mitmgo fires, in mitmproxy's order.

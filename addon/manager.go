@@ -58,6 +58,11 @@ type Context struct {
 // Shutdown asks mitmgo to stop (ctx.master.shutdown() in mitmproxy).
 func (c *Context) Shutdown() { c.m.Shutdown() }
 
+// Addon returns the addon registered under name (ctx.master.addons.get
+// in mitmproxy), for addons that work with others (the script host
+// describes built-ins to scripts).
+func (c *Context) Addon(name string) (any, bool) { return c.m.Get(name) }
+
 // Update tells the addons that flows changed outside their hooks (fires
 // the update hook), as mitmproxy's commands do after they edit flows.
 func (c *Context) Update(flows ...flow.Any) { c.m.Update(flows) }
@@ -131,6 +136,13 @@ type chain struct {
 	tcpMessage           []named[TCPMessageHook]
 	tcpEnd               []named[TCPEndHook]
 	tcpError             []named[TCPErrorHook]
+	udpStart             []named[UDPStartHook]
+	udpMessage           []named[UDPMessageHook]
+	udpEnd               []named[UDPEndHook]
+	udpError             []named[UDPErrorHook]
+	dnsRequest           []named[DNSRequestHook]
+	dnsResponse          []named[DNSResponseHook]
+	dnsError             []named[DNSErrorHook]
 	tlsClientHello       []named[TLSClientHelloHook]
 	tlsStartClient       []named[TLSStartClientHook]
 	tlsStartServer       []named[TLSStartServerHook]
@@ -138,6 +150,7 @@ type chain struct {
 	tlsEstablishedServer []named[TLSEstablishedServerHook]
 	tlsFailedClient      []named[TLSFailedClientHook]
 	tlsFailedServer      []named[TLSFailedServerHook]
+	socks5Auth           []named[Socks5AuthHook]
 }
 
 func collect[H any](entries []entry) []named[H] {
@@ -181,6 +194,13 @@ func buildChain(entries []entry) *chain {
 		tcpMessage:           collect[TCPMessageHook](entries),
 		tcpEnd:               collect[TCPEndHook](entries),
 		tcpError:             collect[TCPErrorHook](entries),
+		udpStart:             collect[UDPStartHook](entries),
+		udpMessage:           collect[UDPMessageHook](entries),
+		udpEnd:               collect[UDPEndHook](entries),
+		udpError:             collect[UDPErrorHook](entries),
+		dnsRequest:           collect[DNSRequestHook](entries),
+		dnsResponse:          collect[DNSResponseHook](entries),
+		dnsError:             collect[DNSErrorHook](entries),
 		tlsClientHello:       collect[TLSClientHelloHook](entries),
 		tlsStartClient:       collect[TLSStartClientHook](entries),
 		tlsStartServer:       collect[TLSStartServerHook](entries),
@@ -188,6 +208,7 @@ func buildChain(entries []entry) *chain {
 		tlsEstablishedServer: collect[TLSEstablishedServerHook](entries),
 		tlsFailedClient:      collect[TLSFailedClientHook](entries),
 		tlsFailedServer:      collect[TLSFailedServerHook](entries),
+		socks5Auth:           collect[Socks5AuthHook](entries),
 	}
 	for _, e := range entries {
 		if ed, ok := e.addon.(FlowEditor); ok && c.editor == nil {
@@ -569,6 +590,41 @@ func (m *Manager) TCPError(f *flow.TCPFlow) {
 	run(m, m.chain.Load().tcpError, "tcp_error", func(h TCPErrorHook) { h.TCPError(f) })
 }
 
+// UDPStart fires udp_start.
+func (m *Manager) UDPStart(f *flow.UDPFlow) {
+	run(m, m.chain.Load().udpStart, "udp_start", func(h UDPStartHook) { h.UDPStart(f) })
+}
+
+// UDPMessage fires udp_message.
+func (m *Manager) UDPMessage(f *flow.UDPFlow) {
+	run(m, m.chain.Load().udpMessage, "udp_message", func(h UDPMessageHook) { h.UDPMessage(f) })
+}
+
+// UDPEnd fires udp_end.
+func (m *Manager) UDPEnd(f *flow.UDPFlow) {
+	run(m, m.chain.Load().udpEnd, "udp_end", func(h UDPEndHook) { h.UDPEnd(f) })
+}
+
+// UDPError fires udp_error.
+func (m *Manager) UDPError(f *flow.UDPFlow) {
+	run(m, m.chain.Load().udpError, "udp_error", func(h UDPErrorHook) { h.UDPError(f) })
+}
+
+// DNSRequest fires dns_request.
+func (m *Manager) DNSRequest(f *flow.DNSFlow) {
+	run(m, m.chain.Load().dnsRequest, "dns_request", func(h DNSRequestHook) { h.DNSRequest(f) })
+}
+
+// DNSResponse fires dns_response.
+func (m *Manager) DNSResponse(f *flow.DNSFlow) {
+	run(m, m.chain.Load().dnsResponse, "dns_response", func(h DNSResponseHook) { h.DNSResponse(f) })
+}
+
+// DNSError fires dns_error.
+func (m *Manager) DNSError(f *flow.DNSFlow) {
+	run(m, m.chain.Load().dnsError, "dns_error", func(h DNSErrorHook) { h.DNSError(f) })
+}
+
 // TLSClientHello fires tls_clienthello.
 func (m *Manager) TLSClientHello(d *ClientHelloData) {
 	run(m, m.chain.Load().tlsClientHello, "tls_clienthello", func(h TLSClientHelloHook) { h.TLSClientHello(d) })
@@ -602,6 +658,11 @@ func (m *Manager) TLSFailedClient(d *TLSData) {
 // TLSFailedServer fires tls_failed_server.
 func (m *Manager) TLSFailedServer(d *TLSData) {
 	run(m, m.chain.Load().tlsFailedServer, "tls_failed_server", func(h TLSFailedServerHook) { h.TLSFailedServer(d) })
+}
+
+// Socks5Auth fires socks5_auth.
+func (m *Manager) Socks5Auth(d *Socks5AuthData) {
+	run(m, m.chain.Load().socks5Auth, "socks5_auth", func(h Socks5AuthHook) { h.Socks5Auth(d) })
 }
 
 // Has reports whether any addon implements the hook interface H; the proxy

@@ -219,6 +219,13 @@ func (e *everything) TCPStart(*flow.TCPFlow)                   { e.rec("tcp_star
 func (e *everything) TCPMessage(*flow.TCPFlow)                 { e.rec("tcp_message") }
 func (e *everything) TCPEnd(*flow.TCPFlow)                     { e.rec("tcp_end") }
 func (e *everything) TCPError(*flow.TCPFlow)                   { e.rec("tcp_error") }
+func (e *everything) UDPStart(*flow.UDPFlow)                   { e.rec("udp_start") }
+func (e *everything) UDPMessage(*flow.UDPFlow)                 { e.rec("udp_message") }
+func (e *everything) UDPEnd(*flow.UDPFlow)                     { e.rec("udp_end") }
+func (e *everything) UDPError(*flow.UDPFlow)                   { e.rec("udp_error") }
+func (e *everything) DNSRequest(*flow.DNSFlow)                 { e.rec("dns_request") }
+func (e *everything) DNSResponse(*flow.DNSFlow)                { e.rec("dns_response") }
+func (e *everything) DNSError(*flow.DNSFlow)                   { e.rec("dns_error") }
 func (e *everything) TLSClientHello(*ClientHelloData)          { e.rec("tls_clienthello") }
 func (e *everything) TLSStartClient(*TLSData)                  { e.rec("tls_start_client") }
 func (e *everything) TLSStartServer(*TLSData)                  { e.rec("tls_start_server") }
@@ -226,6 +233,7 @@ func (e *everything) TLSEstablishedClient(*TLSData)            { e.rec("tls_esta
 func (e *everything) TLSEstablishedServer(*TLSData)            { e.rec("tls_established_server") }
 func (e *everything) TLSFailedClient(*TLSData)                 { e.rec("tls_failed_client") }
 func (e *everything) TLSFailedServer(*TLSData)                 { e.rec("tls_failed_server") }
+func (e *everything) Socks5Auth(*Socks5AuthData)               { e.rec("socks5_auth") }
 func (e *everything) Update([]flow.Any)                        { e.rec("update") }
 
 // fireAll calls every dispatch method once, in this order.
@@ -270,6 +278,7 @@ func fireAll(m *Manager) []string {
 		{"tls_established_server", func() { m.TLSEstablishedServer(td) }},
 		{"tls_failed_client", func() { m.TLSFailedClient(td) }},
 		{"tls_failed_server", func() { m.TLSFailedServer(td) }},
+		{"socks5_auth", func() { m.Socks5Auth(&Socks5AuthData{Client: c}) }},
 		{"update", func() { m.Update([]flow.Any{hf, tf}) }},
 		{"done", m.Done},
 	}

@@ -71,6 +71,11 @@ type Param struct {
 	// be the last parameter. The command receives them as a []any of the
 	// type's values (Args.Strs reads strings).
 	Variadic bool
+	// Default is the value of the argument when a caller leaves it out
+	// (a Python default value, as inject.websocket's is_text=True); nil
+	// means the argument is required. Only trailing parameters may have
+	// one.
+	Default any
 }
 
 // String is the parameter as signatures show it: "name", or "*name".
@@ -284,6 +289,10 @@ func (r *Registry) bindNative(c *Command, args []any) (Args, error) {
 			return append(bound, rest), nil
 		}
 		if i >= len(args) {
+			if p.Default != nil {
+				bound = append(bound, p.Default)
+				continue
+			}
 			return nil, &Error{Msg: fmt.Sprintf("command argument mismatch: missing a required argument: '%s'", p.Name)}
 		}
 		v, err := r.native(p, args[i])
@@ -366,7 +375,11 @@ func (r *Registry) prepare(c *Command, args []string) (Args, error) {
 	if variadic {
 		fixed--
 	}
-	if len(args) < fixed || !variadic && len(args) > n {
+	required := fixed
+	for required > 0 && c.Params[required-1].Default != nil {
+		required--
+	}
+	if len(args) < required || !variadic && len(args) > n {
 		parts := make([]string, len(c.Params))
 		for i, p := range c.Params {
 			parts[i] = p.String() + ": " + p.Type.String()
@@ -380,6 +393,10 @@ func (r *Registry) prepare(c *Command, args []string) (Args, error) {
 	}
 	bound := make(Args, 0, n)
 	for i := 0; i < fixed; i++ {
+		if i >= len(args) {
+			bound = append(bound, c.Params[i].Default)
+			continue
+		}
 		v, err := c.Params[i].Type.Parse(r, args[i])
 		if err != nil {
 			return nil, asError(err)
@@ -389,7 +406,7 @@ func (r *Registry) prepare(c *Command, args []string) (Args, error) {
 	if variadic {
 		t := c.Params[n-1].Type
 		rest := make([]any, 0, len(args)-fixed)
-		for _, a := range args[fixed:] {
+		for _, a := range args[min(fixed, len(args)):] {
 			v, err := t.Parse(r, a)
 			if err != nil {
 				return nil, asError(err)

@@ -174,6 +174,28 @@ func baseFlow(f any) *flow.Flow {
 		if x != nil {
 			return &x.Flow
 		}
+	case *flow.DNSFlow:
+		if x != nil {
+			return &x.Flow
+		}
+	case *flow.UDPFlow:
+		if x != nil {
+			return &x.Flow
+		}
+	}
+	return nil
+}
+
+func dnsFlow(f any) *flow.DNSFlow {
+	if d, ok := f.(*flow.DNSFlow); ok && d != nil {
+		return d
+	}
+	return nil
+}
+
+func udpFlow(f any) *flow.UDPFlow {
+	if u, ok := f.(*flow.UDPFlow); ok && u != nil {
+		return u
 	}
 	return nil
 }
@@ -205,16 +227,23 @@ func (n *unaryNode) Match(f any) bool {
 		return httpFlow(f) != nil
 	case opTCP:
 		return tcpFlow(f) != nil
-	case opUDP, opDNS:
-		// The flow package has no UDP or DNS flows yet.
-		return false
+	case opUDP:
+		return udpFlow(f) != nil
+	case opDNS:
+		return dnsFlow(f) != nil
 	case opWebSocket:
 		h := httpFlow(f)
 		return h != nil && h.WebSocket != nil
 	case opReq:
+		if d := dnsFlow(f); d != nil {
+			return d.Response == nil
+		}
 		h := httpFlow(f)
 		return h != nil && h.Response == nil
 	case opResp:
+		if d := dnsFlow(f); d != nil {
+			return d.Response != nil
+		}
 		h := httpFlow(f)
 		return h != nil && h.Response != nil
 	case opAsset:
@@ -323,6 +352,10 @@ func (n *rexNode) Match(f any) bool {
 		h := httpFlow(f)
 		return h != nil && h.Request != nil && matchDomain(rx, h.Request)
 	case opURL:
+		if d := dnsFlow(f); d != nil {
+			// A DNS flow's "URL" is its first question's name.
+			return d.Request != nil && len(d.Request.Questions) > 0 && rx.matchString(d.Request.Questions[0].Name)
+		}
 		h := httpFlow(f)
 		return h != nil && h.Request != nil && matchURL(rx, h.Request)
 	}
@@ -371,6 +404,23 @@ func (n *rexNode) matchBody(f any) bool {
 			if m != nil && (m.FromClient && wantReq || !m.FromClient && wantResp) && n.rx.match(m.Content) {
 				return true
 			}
+		}
+	}
+	if u := udpFlow(f); u != nil {
+		for _, m := range u.Messages {
+			if m != nil && (m.FromClient && wantReq || !m.FromClient && wantResp) && n.rx.match(m.Content) {
+				return true
+			}
+		}
+	}
+	if d := dnsFlow(f); d != nil {
+		// mitmproxy searches str(message): the question names and the
+		// records' data, one a line.
+		if wantReq && d.Request != nil && n.rx.match([]byte(d.Request.String())) {
+			return true
+		}
+		if wantResp && d.Response != nil && n.rx.match([]byte(d.Response.String())) {
+			return true
 		}
 	}
 	return false

@@ -11,7 +11,7 @@ import (
 // fields every flow shares (ID, Marked, Error, the intercept controls).
 type Any interface {
 	Base() *Flow
-	// Type is "http" or "tcp".
+	// Type is "http", "tcp", "dns" or "udp".
 	Type() string
 	// State is mitmproxy's get_state() dict.
 	State() *tnetstring.Dict
@@ -25,6 +25,8 @@ type Any interface {
 var (
 	_ Any = (*HTTPFlow)(nil)
 	_ Any = (*TCPFlow)(nil)
+	_ Any = (*DNSFlow)(nil)
+	_ Any = (*UDPFlow)(nil)
 )
 
 // Base returns the fields every flow type shares. It is promoted to
@@ -159,6 +161,10 @@ func CopyAny(f Any) Any {
 	case *HTTPFlow:
 		return f.Copy()
 	case *TCPFlow:
+		return f.Copy()
+	case *DNSFlow:
+		return f.Copy()
+	case *UDPFlow:
 		return f.Copy()
 	}
 	panic(fmt.Sprintf("flow: CopyAny of %T", f))

@@ -271,7 +271,8 @@ func serverState(s *Server) any {
 }
 
 // FromState converts a version-21 state dict (as flowfile's reader returns
-// it) to a flow: *HTTPFlow or *TCPFlow. Flows read from state are not live.
+// it) to a flow: *HTTPFlow, *TCPFlow, *DNSFlow or *UDPFlow. Flows read from
+// state are not live.
 func FromState(d *tnetstring.Dict) (any, error) {
 	if v := d.Int("version"); v != StateVersion {
 		return nil, fmt.Errorf("flow state has version %d, want %d", v, StateVersion)
@@ -330,6 +331,10 @@ func FromState(d *tnetstring.Dict) (any, error) {
 			f.Messages = append(f.Messages, &TCPMessage{FromClient: fc, Content: anyBytes(l[1]), Timestamp: anyFloat(l[2])})
 		}
 		return f, nil
+	case "dns":
+		return dnsFlowFromState(d, &base)
+	case "udp":
+		return udpFlowFromState(d, &base)
 	default:
 		return nil, fmt.Errorf("flow type %q is not supported yet", typ)
 	}

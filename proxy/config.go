@@ -12,6 +12,7 @@ import (
 	"github.com/mitmgo/mitmgo/flow"
 	"github.com/mitmgo/mitmgo/internal/h1"
 	"github.com/mitmgo/mitmgo/internal/hostmatch"
+	"github.com/mitmgo/mitmgo/internal/spec"
 )
 
 // Config is a snapshot of the options the proxy core reads. Connections load
@@ -70,6 +71,14 @@ type Config struct {
 	// TCPHosts are the tunnels relayed as TCP flows whatever they carry,
 	// TLS intercepted (tcp_hosts).
 	TCPHosts hostmatch.List
+	// Modes are the proxy servers to run, one per mode spec (mode; see
+	// modes.go). listenPortSet says listen_port is set: it then overrides
+	// the modes' default ports.
+	Modes         []*spec.ProxyMode
+	listenPortSet bool
+	// ConnectSendHostHeader puts a Host header in the CONNECT requests
+	// sent to an upstream proxy (http_connect_send_host_header).
+	ConnectSendHostHeader bool
 }
 
 // headOptions are the options messages are read with.
@@ -107,7 +116,7 @@ func declareOptions(add func(name string, kind addon.Kind, def any, help string,
 	add("server", addon.Bool, true, "Start a proxy server. Enabled by default.")
 	add("listen_host", addon.String, "", "Address to bind proxy server(s) to (may be overridden for individual modes, see `mode`).")
 	add("listen_port", addon.OptionalInt, nil, "Port to bind proxy server(s) to (may be overridden for individual modes, see `mode`). By default, the port is mode-specific. The default regular HTTP proxy spawns on port 8080.")
-	add("mode", addon.Strings, []string{"regular"}, "The proxy server type(s) to spawn. Can be passed multiple times. mitmgo supports regular mode; other modes are refused with an error.")
+	add("mode", addon.Strings, []string{"regular"}, "The proxy server type(s) to spawn. Can be passed multiple times. mitmgo supports \"regular\" (HTTP), \"transparent\", \"socks5\", \"dns\", \"reverse:SPEC\" and \"upstream:SPEC\" proxy servers (local, tun and wireguard come later). For reverse and upstream proxy modes, SPEC is host specification in the form of \"http[s]://host[:port]\". You may append `@listen_port` or `@listen_host:listen_port` to override `listen_host` or `listen_port` for a specific proxy mode. Features such as client playback will use the first mode to determine which upstream server to use.")
 	add("stream_large_bodies", addon.OptionalString, nil, "Stream data to the client if request or response body exceeds the given threshold. If streamed, the body will not be stored in any way, and such responses cannot be modified. Understands k/m/g suffixes, i.e. 3m for 3 megabytes.")
 	add("body_size_limit", addon.OptionalString, nil, "Byte size limit of HTTP request and response bodies. Understands k/m/g suffixes, i.e. 3m for 3 megabytes.")
 	add("stream_event_streams", addon.Bool, true, "Stream text/event-stream responses (server-sent events) to the client as each event arrives, while the flow keeps what passed (see event_stream_store) for the response hook, the output and saved flows (mitmgo). A script can still set flow.response.stream = False in responseheaders to have one buffered.")
@@ -121,6 +130,7 @@ func declareOptions(add func(name string, kind addon.Kind, def any, help string,
 	add("validate_inbound_headers", addon.Bool, true, "Make sure that incoming HTTP requests are not malformed. Disabling this option makes mitmproxy vulnerable to HTTP smuggling attacks.")
 	add("normalize_outbound_headers", addon.Bool, true, "Normalize outgoing HTTP/2 header names, but emit a warning when doing so. HTTP/2 does not allow uppercase header names. This option makes sure that HTTP/2 headers set in custom scripts are lowercased before they are sent.")
 	add("rawtcp", addon.Bool, true, "Enable/disable raw TCP connections. TCP connections are enabled by default.")
+	add("http_connect_send_host_header", addon.Bool, true, "Include host header with CONNECT requests. Enabled by default.")
 	add("websocket", addon.Bool, true, "Enable/disable WebSocket support. WebSocket support is enabled by default.")
 	add("tcp_hosts", addon.Strings, []string{}, "Generic TCP SSL proxy mode for all hosts that match the pattern. Similar to --ignore-hosts, but SSL connections are intercepted. The communication contents are printed to the log in verbose mode.")
 	add("connect_addr", addon.OptionalString, nil, "Set the local IP address that mitmproxy should use when connecting to upstream servers.")
@@ -154,6 +164,7 @@ func buildConfig(o *addon.Options) (*Config, error) {
 		RawTCP:                 o.Bool("rawtcp"),
 		WebSocket:              o.Bool("websocket"),
 		HTTP2:                  o.Bool("http2"),
+		ConnectSendHostHeader:  o.Bool("http_connect_send_host_header"),
 	}
 	var err error
 	if c.TCPHosts, err = hostmatch.Compile("tcp_hosts", o.Strings("tcp_hosts")); err != nil {
@@ -168,6 +179,7 @@ func buildConfig(o *addon.Options) (*Config, error) {
 	}
 	if o.IsSet("listen_port") {
 		c.ListenPort = o.Int("listen_port")
+		c.listenPortSet = true
 		if c.ListenPort < 0 || c.ListenPort > 65535 {
 			return nil, fmt.Errorf("option listen_port: %d is not a valid port (0-65535)", c.ListenPort)
 		}
@@ -201,22 +213,9 @@ func buildConfig(o *addon.Options) (*Config, error) {
 	} else {
 		c.ConnectTimeout = time.Duration(t) * time.Second
 	}
-	for _, m := range o.Strings("mode") {
-		if m != "regular" && !strings.HasPrefix(m, "regular@") {
-			return nil, fmt.Errorf("option mode: %q is not supported by mitmgo yet (supported: regular)", m)
-		}
-		if _, port, ok := strings.Cut(m, "@"); ok {
-			host, p, hasHost := strings.Cut(port, ":")
-			if hasHost {
-				c.ListenHost = host
-				port = p
-			}
-			n, err := strconv.Atoi(port)
-			if err != nil || n < 0 || n > 65535 {
-				return nil, fmt.Errorf("option mode: invalid port in %q", m)
-			}
-			c.ListenPort = n
-		}
+	// The proxy servers to run (modes.go).
+	if c.Modes, err = parseModes(o.Strings("mode"), c); err != nil {
+		return nil, err
 	}
 	return c, nil
 }

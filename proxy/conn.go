@@ -13,6 +13,7 @@ import (
 
 	"github.com/mitmgo/mitmgo/addon"
 	"github.com/mitmgo/mitmgo/flow"
+	"github.com/mitmgo/mitmgo/internal/spec"
 )
 
 const bufSize = 32 << 10
@@ -126,6 +127,8 @@ type clientConn struct {
 	cancel context.CancelFunc
 	// up reaches the servers this client's flows go to.
 	up *upstream
+	// mode is the proxy mode the connection came through (modes.go).
+	mode *spec.ProxyMode
 
 	mu            sync.Mutex
 	state         connState
@@ -135,15 +138,15 @@ type clientConn struct {
 	onShutdown func()
 }
 
-func (s *Server) newClientConn(conn net.Conn) *clientConn {
-	client := flow.NewClient(flow.AddrFrom(conn.RemoteAddr()), flow.AddrFrom(conn.LocalAddr()), "regular")
+func (s *Server) newClientConn(conn net.Conn, mode *spec.ProxyMode) *clientConn {
+	client := newModeClient(conn, mode)
 	ic := newIdleConn(conn, s.Config().IdleTimeout)
 	ctx, cancel := context.WithCancel(context.Background())
 	log := s.log.With(addon.ClientKey, client.Peername.String())
 	return &clientConn{
 		s: s, raw: conn, conn: ic, client: client, log: log,
 		ctx: ctx, cancel: cancel,
-		up: newUpstream(s, client, log, ctx),
+		up: newUpstream(s, client, log, ctx), mode: mode,
 	}
 }
 
@@ -201,7 +204,8 @@ func (cc *clientConn) forceClose() {
 }
 
 // serve runs the connection: the client hooks, then the first layer, which
-// for the regular mode is HTTP/1 (a proxy request or CONNECT).
+// the mode decides (serveMode): for the regular mode HTTP/1 (a proxy
+// request or CONNECT).
 func (cc *clientConn) serve() {
 	m := cc.s.m
 	cc.log.Info("client connect")
@@ -218,7 +222,7 @@ func (cc *clientConn) serve() {
 		// An addon (block, proxyauth) refused the client.
 		return
 	}
-	cc.serveHTTP1(plainStream(cc.conn, &cc.s.bufs), nil)
+	cc.serveMode()
 }
 
 func nowSeconds() float64 { return float64(time.Now().UnixNano()) / 1e9 }

@@ -12,7 +12,12 @@
 //
 //  1. Accept (server.go): Server.Serve accepts a connection and runs a
 //     clientConn (conn.go) on its own goroutine: client_connected, then the
-//     first layer, which for the regular mode is HTTP/1.
+//     first layer, which the listener's proxy mode decides (modes.go: one
+//     listener per mode spec): HTTP/1 for the regular and upstream modes,
+//     a tunnel to a fixed target for reverse mode (mode_reverse.go), the
+//     SOCKS5 handshake, the original destination in transparent mode, DNS.
+//     Upstream mode reaches servers through another proxy
+//     (mode_upstream.go).
 //  2. HTTP/1 (http1.go): serveHTTP1 reads request heads one at a time. A
 //     proxy request (absolute form) becomes a flow; CONNECT goes to
 //     handleConnect (connect.go), which answers the tunnel (http_connect

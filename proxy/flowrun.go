@@ -103,6 +103,8 @@ func (r *flowRun) run(body bodyReader) bool {
 		// still say no).
 		req.Stream = true
 	}
+	// What the proxy mode does to a request (modes.go).
+	r.cc.modeRequest(f, r.t, cfg)
 	r.m.RequestHeaders(f)
 	if !r.afterHook() {
 		return false

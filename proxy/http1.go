@@ -81,7 +81,7 @@ func (cc *clientConn) h1Request(st *stream, head *h1.RequestHead, t *target, cfg
 	f.Request = req
 	if head.Method == "CONNECT" {
 		if t != nil {
-			sendErrorPage(st, 400, "CONNECT inside a CONNECT tunnel is not supported")
+			sendErrorPage(st, 400, cc.connectInTunnelMessage())
 			return false
 		}
 		return cc.handleConnect(st, f, head, cfg)

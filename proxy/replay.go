@@ -28,7 +28,15 @@ func (s *Server) Send(ctx context.Context, f *flow.HTTPFlow) error {
 	defer cancel()
 	up := newUpstream(s, client, s.log.With(addon.ClientKey, "replay"), ctx)
 	defer up.close()
-	ex, err := up.roundTrip(ctx, f, requestDialSpec(f.Request, nil, cfg), nil, cfg, nil, nil)
+	d := requestDialSpec(f.Request, nil, cfg)
+	if len(cfg.Modes) > 0 {
+		// As mitmproxy: a replay goes through the first mode's upstream
+		// proxy when that mode is upstream mode, else directly, whatever
+		// the recorded flow went through.
+		up.via = modeVia(cfg.Modes[0])
+	}
+	d.via, d.viaSet = up.via, true
+	ex, err := up.roundTrip(ctx, f, d, nil, cfg, nil, nil)
 	if err != nil {
 		return err
 	}

@@ -34,6 +34,8 @@ type Server struct {
 	bufs bufPools
 	// webSockets are the live WebSocket connections, for injection.
 	webSockets wsRegistry
+	// tcpFlows are the live TCP flows, for injection (tcp.go).
+	tcpFlows tcpRegistry
 
 	// self knows the proxy's own addresses, so that no request loops
 	// back into it.
@@ -50,6 +52,9 @@ type Server struct {
 	// quietStop ends the quiet reclaimer (see quietReclaimer), which the
 	// first Serve starts; nil before.
 	quietStop chan struct{}
+
+	// packetConns are the UDP sockets of the modes that have them (s.mu).
+	packetConns []net.PacketConn
 }
 
 // New returns a proxy server dispatching to m. Register it with m.Add so its
@@ -69,7 +74,7 @@ func (s *Server) Load(l *addon.Loader) {
 		Name: "inject.websocket",
 		Params: []command.Param{
 			{Name: "flow", Type: command.Flow}, {Name: "to_client", Type: command.Bool},
-			{Name: "message", Type: command.Bytes}, {Name: "is_text", Type: command.Bool},
+			{Name: "message", Type: command.Bytes}, {Name: "is_text", Type: command.Bool, Default: true},
 		},
 		// No help text: mitmproxy's has none (its --commands output is
 		// matched in internal/cli's tests). It sends message to the
@@ -79,6 +84,21 @@ func (s *Server) Load(l *addon.Loader) {
 			// warning in the log, not a failed command.
 			f, _ := a.Flow(0).(*flow.HTTPFlow)
 			if err := s.InjectWebSocket(f, a.Bool(1), a.Bytes(2), a.Bool(3)); err != nil {
+				s.log.Warn(err.Error())
+			}
+			return nil, nil
+		},
+	})
+	l.AddCommand(command.Command{
+		Name: "inject.tcp",
+		Params: []command.Param{
+			{Name: "flow", Type: command.Flow}, {Name: "to_client", Type: command.Bool},
+			{Name: "message", Type: command.Bytes},
+		},
+		// No help text, as mitmproxy's (see inject.websocket).
+		Run: func(a command.Args) (any, error) {
+			f, _ := a.Flow(0).(*flow.TCPFlow)
+			if err := s.InjectTCP(f, a.Bool(1), a.Bytes(2)); err != nil {
 				s.log.Warn(err.Error())
 			}
 			return nil, nil
@@ -132,8 +152,9 @@ func (s *Server) Config() *Config {
 	return c
 }
 
-// Listen binds the configured address. A port in use gives an error that
-// names the address.
+// Listen binds the TCP listener of the first configured mode (see
+// ListenModes for all of them); Serve gives its connections that mode. A
+// port in use gives an error that names the address.
 func (s *Server) Listen() (net.Listener, error) {
 	if s.cfg.Load() == nil {
 		// Without its options the server would listen with defaults
@@ -141,12 +162,18 @@ func (s *Server) Listen() (net.Listener, error) {
 		return nil, errors.New("proxy: the server is not configured: add it to its addon.Manager (Add) and configure the manager (ConfigureAll) before Listen")
 	}
 	c := s.Config()
-	addr := net.JoinHostPort(c.ListenHost, strconv.Itoa(c.ListenPort))
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("cannot listen on %s: %w", addr, err)
+	if len(c.Modes) == 0 {
+		return nil, errors.New("proxy: no proxy mode is configured (option mode)")
 	}
-	return ln, nil
+	l, err := c.listenMode(c.Modes[0])
+	if err != nil {
+		return nil, err
+	}
+	if l.tcp == nil {
+		l.Close()
+		return nil, fmt.Errorf("proxy: %s listens on UDP only: use ListenModes", c.Modes[0].FullSpec)
+	}
+	return l.tcp, nil
 }
 
 // ListenAddrString formats a listener address as mitmproxy does: "*:8080"
@@ -160,7 +187,10 @@ func ListenAddrString(a net.Addr) string {
 }
 
 // Serve accepts connections on ln until ln is closed or Shutdown is called.
+// Their mode is the one ln was made for by Listen or ListenModes, regular
+// for other listeners.
 func (s *Server) Serve(ln net.Listener) error {
+	mode := modeOf(ln)
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
@@ -196,7 +226,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			continue
 		}
 		delay = 0
-		cc := s.newClientConn(conn)
+		cc := s.newClientConn(conn, mode)
 		s.mu.Lock()
 		if s.closing {
 			s.mu.Unlock()
@@ -234,6 +264,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for _, ln := range s.listeners {
 		ln.Close()
 	}
+	for _, pc := range s.packetConns {
+		pc.Close()
+	}
 	for cc := range s.conns {
 		cc.shutdown()
 	}
@@ -252,6 +285,19 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Unlock()
 	<-done
 	return ctx.Err()
+}
+
+// trackPacketConn registers a mode's UDP socket, which Shutdown closes;
+// false (and pc closed) when the server is shutting down already.
+func (s *Server) trackPacketConn(pc net.PacketConn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		pc.Close()
+		return false
+	}
+	s.packetConns = append(s.packetConns, pc)
+	return true
 }
 
 func (s *Server) isClosing() bool {

@@ -32,6 +32,9 @@ type upstream struct {
 	// ctx ends when the client connection is force-closed: every server
 	// connection made for it closes then, kept or in use.
 	ctx context.Context
+	// via is the upstream proxy of upstream mode, nil in other modes
+	// (mode_upstream.go).
+	via *flow.ServerSpec
 
 	mu sync.Mutex
 	// idle are HTTP/1 server connections kept for reuse, most recently
@@ -57,6 +60,9 @@ type serverConn struct {
 	// unwatch stops the watch that closes raw when the client connection
 	// is force-closed (see connect).
 	unwatch func() bool
+	// absForm: the connection goes to an upstream proxy, which takes
+	// requests in absolute form (mode_upstream.go).
+	absForm bool
 }
 
 // upstreamKey is what a kept server connection can be reused for.
@@ -217,15 +223,23 @@ type dialSpec struct {
 	port   int
 	sni    string
 	alpn   []string
+	// via is the upstream proxy to go through (viaSet once decided, see
+	// upstream.withVia); viaKey tells connections through another proxy
+	// than the mode's apart.
+	via    *flow.ServerSpec
+	viaSet bool
+	viaKey string
 }
 
-func (d dialSpec) key() upstreamKey { return upstreamKey{d.scheme, d.host, d.port} }
+func (d dialSpec) key() upstreamKey { return upstreamKey{d.scheme + d.viaKey, d.host, d.port} }
 
 // connect opens a connection to the server d names for flow f (nil for a
 // tunnel's connection made before any flow), firing the server connection
 // hooks. Its error is a message fit for the client and the log.
 func (u *upstream) connect(f *flow.HTTPFlow, d dialSpec, cfg *Config) (*serverConn, error) {
+	d = u.withVia(f, d)
 	server := flow.NewServer(flow.Address{Host: d.host, Port: d.port})
+	server.Via = copyVia(d.via)
 	server.TLS = d.scheme == "https"
 	if server.TLS {
 		server.SNI = d.sni
@@ -252,8 +266,23 @@ func (u *upstream) connect(f *flow.HTTPFlow, d dialSpec, cfg *Config) (*serverCo
 		}
 		dialer.LocalAddr = &net.TCPAddr{IP: ip.AsSlice(), Port: local.Port}
 	}
-	raw, err := dialer.DialContext(u.ctx, "tcp", addr)
-	if err == nil && u.s.self.dialed(raw) {
+	var raw net.Conn
+	var err error
+	absForm := false
+	if server.Via != nil {
+		// Through an upstream proxy (an addon may have changed it in
+		// server_connect).
+		raw, absForm, err = u.dialVia(&dialer, server, server.Via, d, cfg)
+		if err != nil {
+			server.Error = err.Error()
+			u.log.Info("server connect error: " + server.Error)
+			u.m.ServerConnectError(data)
+			return nil, err
+		}
+	} else {
+		raw, err = dialer.DialContext(u.ctx, "tcp", addr)
+	}
+	if err == nil && server.Via == nil && u.s.self.dialed(raw) {
 		// A name or address form the server_connect check does not
 		// know still led back to us: every hop would open another.
 		raw.Close()
@@ -272,7 +301,7 @@ func (u *upstream) connect(f *flow.HTTPFlow, d dialSpec, cfg *Config) (*serverCo
 		_ = tc.SetNoDelay(true)
 	}
 	sc := &serverConn{
-		key: d.key(), raw: raw,
+		key: d.key(), raw: raw, absForm: absForm,
 		st:     plainStream(newIdleConn(raw, cfg.IdleTimeout), &u.s.bufs),
 		server: server,
 		// A shutdown that runs out of patience cancels the client
@@ -291,7 +320,9 @@ func (u *upstream) connect(f *flow.HTTPFlow, d dialSpec, cfg *Config) (*serverCo
 			return nil, err
 		}
 	}
-	if server.Peername.Host != "" && server.Peername.Host != server.Address.Host {
+	if server.Via != nil {
+		u.log.Info(fmt.Sprintf("server connect %s via %s", server.Address, viaString(server.Via)))
+	} else if server.Peername.Host != "" && server.Peername.Host != server.Address.Host {
 		u.log.Info(fmt.Sprintf("server connect %s (%s)", server.Address, server.Peername))
 	} else {
 		u.log.Info("server connect " + server.Address.String())

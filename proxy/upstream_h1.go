@@ -87,6 +87,7 @@ type interimFunc func(status int, reason string, h flow.Headers) error
 // that a client that goes away can end the exchange.
 func (u *upstream) roundTrip(ctx context.Context, f *flow.HTTPFlow, d dialSpec, body *bodyStream, cfg *Config, interim interimFunc, abort *abortSlot) (serverExchange, error) {
 	req := f.Request
+	d = u.withVia(f, d)
 	var sc *serverConn
 	var rh *h1.ResponseHead
 	for attempt := 0; ; attempt++ {
@@ -191,7 +192,11 @@ func (u *upstream) writeRequest(sc *serverConn, req *flow.Request, body *bodyStr
 		proto = "HTTP/1.1"
 	}
 	w := sc.st.w
-	head := h1.AppendRequestHead(w.AvailableBuffer(), req.Method, req.Path, proto, headers)
+	target := req.Path
+	if sc.absForm {
+		target = absoluteTarget(req)
+	}
+	head := h1.AppendRequestHead(w.AvailableBuffer(), req.Method, target, proto, headers)
 	if body != nil {
 		w.Write(head)
 		if err := w.Flush(); err != nil {

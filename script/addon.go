@@ -16,6 +16,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/mitmgo/mitmgo/addon"
+	"github.com/mitmgo/mitmgo/addons/dumper/contentview"
+	"github.com/mitmgo/mitmgo/command"
 	"github.com/mitmgo/mitmgo/flow"
 	"github.com/mitmgo/mitmgo/tnetstring"
 )
@@ -133,6 +135,16 @@ type Addon struct {
 	own sync.Map // ownKey -> struct{}: script entries being logged
 
 	pyFlows flowState // what the child holds for flows (see stream.go)
+
+	// Commands (commands.go): the registry; which script registered a
+	// command and the command it replaced (both under the life lock);
+	// the flows the child has seen, by id.
+	cmds     *command.Registry
+	cmdOwner map[string]*scriptState
+	cmdPrev  map[string]*command.Command
+	refs     flowRefs
+
+	views atomic.Pointer[[]contentview.View] // the scripts' content views (views.go)
 }
 
 // scriptState is one entry of the scripts option.
@@ -144,7 +156,12 @@ type scriptState struct {
 	sid   int64
 	mtime time.Time
 	size  int64
-	err   error // the last load's failure
+	err   error    // the last load's failure
+	cmds  []string // the commands it registered
+	// configured: configure ran with every option since the last load;
+	// until then option changes are not forwarded to it (mitmproxy runs
+	// a script's configure once at start).
+	configured bool
 }
 
 var (
@@ -181,6 +198,7 @@ func (a *Addon) Load(l *addon.Loader) {
 	a.ctx = l.Context()
 	a.log = a.ctx.Log
 	a.opts = a.ctx.Options
+	a.cmds = a.ctx.Commands
 	l.AddOption("scripts", addon.Strings, []string{}, "Execute a script.")
 	l.AddOption("python", addon.String, "",
 		"The Python interpreter that runs scripts (Python 3.8 or newer). Empty means $MITMGO_PYTHON, else python3 on the PATH.")
@@ -217,12 +235,15 @@ func (a *Addon) Configure(updated map[string]bool) error {
 		}
 		a.hookLimit.Store(int64(n))
 	}
+	var fresh []*scriptState
 	if updated["scripts"] || updated["python"] {
-		if err := a.syncScripts(updated["python"]); err != nil {
+		var err error
+		if fresh, err = a.syncScripts(updated["python"]); err != nil {
 			return err
 		}
 	}
-	return a.forwardConfigure(updated)
+	// Scripts loaded just now had configure with every option.
+	return a.forwardConfigure(updated, fresh)
 }
 
 // Running tells the scripts that mitmgo is up.
@@ -362,16 +383,17 @@ func (a *Addon) parseSpecs(specs []string) ([]wantScript, error) {
 	return out, nil
 }
 
-// syncScripts brings the loaded scripts in line with the scripts option.
-func (a *Addon) syncScripts(pythonChanged bool) error {
+// syncScripts brings the loaded scripts in line with the scripts option;
+// it returns the scripts it loaded.
+func (a *Addon) syncScripts(pythonChanged bool) ([]*scriptState, error) {
 	want, err := a.parseSpecs(a.opts.Strings("scripts"))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	a.life.Lock()
 	if a.finished {
 		a.life.Unlock()
-		return nil
+		return nil, nil
 	}
 	cur := map[string]*scriptState{}
 	for _, s := range a.scripts {
@@ -384,6 +406,9 @@ func (a *Addon) syncScripts(pythonChanged bool) error {
 	h := a.liveHost()
 	if pythonChanged && h != nil && a.interpreterChanged(h) {
 		// A new interpreter: start over with every script.
+		for _, s := range a.scripts {
+			a.setScriptCommands(s, nil)
+		}
 		a.setHost(nil)
 		h.stop(3 * time.Second)
 		h = nil
@@ -393,6 +418,7 @@ func (a *Addon) syncScripts(pythonChanged bool) error {
 	for _, s := range a.scripts {
 		if !keep[s.spec] {
 			a.log.Info("Un-loading script: " + s.path)
+			a.setScriptCommands(s, nil)
 			if h != nil {
 				a.lifecycleTimeout(h, "unload", map[string]any{"sid": s.sid}, 10*time.Second)
 			}
@@ -406,12 +432,12 @@ func (a *Addon) syncScripts(pythonChanged bool) error {
 		}
 		a.hooks.Store(0)
 		a.life.Unlock()
-		return nil
+		return nil, nil
 	}
 	if h == nil {
 		if h, err = a.ensureHost(); err != nil {
 			a.life.Unlock()
-			return err
+			return nil, err
 		}
 		a.setHost(h)
 	}
@@ -449,10 +475,12 @@ func (a *Addon) syncScripts(pythonChanged bool) error {
 	a.declare(decls)
 
 	a.life.Lock()
-	defer a.life.Unlock()
+	var rejected []*scriptState
 	if h := a.liveHost(); h != nil {
 		for _, s := range fresh {
-			a.configureScript(h, s)
+			if !a.configureScript(h, s) {
+				rejected = append(rejected, s)
+			}
 		}
 		if a.running && len(fresh) > 0 {
 			a.lifecycle(h, "running", map[string]any{"sids": sids(fresh)})
@@ -461,7 +489,9 @@ func (a *Addon) syncScripts(pythonChanged bool) error {
 	if a.watchStop == nil && a.cfg.ReloadInterval >= 0 {
 		a.startWatcher()
 	}
-	return nil
+	a.life.Unlock()
+	a.resetRejected(decls, rejected)
+	return fresh, nil
 }
 
 func sids(ss []*scriptState) []any {
@@ -490,6 +520,7 @@ type decl struct {
 // script declared. Called with the life lock held.
 func (a *Addon) loadScript(h *host, s *scriptState) []decl {
 	a.log.Info("Loading script " + s.path)
+	s.configured = false
 	if st, err := os.Stat(s.path); err == nil {
 		s.mtime, s.size = st.ModTime(), st.Size()
 	}
@@ -511,6 +542,7 @@ func (a *Addon) loadScript(h *host, s *scriptState) []decl {
 		return nil
 	}
 	a.setHooks(reply)
+	a.setScriptCommands(s, reply.List("commands"))
 	if reply.Bool("ok") {
 		s.err = nil
 	} else {
@@ -524,7 +556,9 @@ func (a *Addon) loadScript(h *host, s *scriptState) []decl {
 }
 
 // configureScript runs configure(all options) on a freshly loaded script.
-func (a *Addon) configureScript(h *host, s *scriptState) {
+//
+// It reports false when the script rejected the options (an OptionsError).
+func (a *Addon) configureScript(h *host, s *scriptState) bool {
 	m := newMsg("configure")
 	names := a.opts.Names()
 	up := make([]any, len(names))
@@ -535,6 +569,7 @@ func (a *Addon) configureScript(h *host, s *scriptState) {
 	m.Set("options", a.optionValues(names))
 	m.Set("sids", []any{s.sid})
 	m.Set("load", true)
+	s.configured = true
 	reply, err := h.call(context.Background(), m, nil)
 	if reply != nil {
 		a.setHooks(reply)
@@ -542,8 +577,33 @@ func (a *Addon) configureScript(h *host, s *scriptState) {
 	var re *replyError
 	if errors.As(err, &re) {
 		s.err = fmt.Errorf("in script %s: %s", s.path, re.msg)
+		return false
 	} else if err != nil {
 		a.log.Error(fmt.Sprintf("in script %s: configure failed: %v", s.path, err))
+	}
+	return true
+}
+
+// resetRejected puts the options that the rejected scripts declared back
+// to their defaults: a value set for them before they were declared (a
+// --set at start) is what the script's configure rejected, and must not
+// stick. Called without the life lock (the reset configures every addon).
+func (a *Addon) resetRejected(decls []decl, rejected []*scriptState) {
+	var names []string
+	for _, dc := range decls {
+		l, ok := dc.d.([]any)
+		if !ok || len(l) < 1 || !slices.Contains(rejected, dc.s) {
+			continue
+		}
+		name := anyStr(l[0])
+		if _, _, ok := a.opts.Lookup(name); ok && fmt.Sprint(a.opts.Get(name)) != fmt.Sprint(a.opts.Default(name)) {
+			names = append(names, name)
+		}
+	}
+	if len(names) > 0 {
+		if err := a.opts.Reset(names...); err != nil {
+			a.log.Error(fmt.Sprintf("Script host: resetting options %s: %v", strings.Join(names, ", "), err))
+		}
 	}
 }
 
@@ -615,13 +675,21 @@ func goOption(kind string, def any) (addon.Kind, any, error) {
 	return 0, nil, fmt.Errorf("unsupported option type %q", kind)
 }
 
-// forwardConfigure passes an option change to the scripts.
-func (a *Addon) forwardConfigure(updated map[string]bool) error {
+// forwardConfigure passes an option change to the scripts, but for those
+// in skip and those not configured since they loaded (see
+// scriptState.configured), which get only the new values.
+func (a *Addon) forwardConfigure(updated map[string]bool, skip []*scriptState) error {
 	a.life.Lock()
 	defer a.life.Unlock()
 	h := a.liveHost()
 	if h == nil || len(a.scripts) == 0 {
 		return nil
+	}
+	var targets []any
+	for _, s := range a.scripts {
+		if s.configured && !slices.Contains(skip, s) {
+			targets = append(targets, s.sid)
+		}
 	}
 	names := make([]string, 0, len(updated))
 	for n := range updated {
@@ -636,9 +704,18 @@ func (a *Addon) forwardConfigure(updated map[string]bool) error {
 	for i, n := range names {
 		up[i] = n
 	}
+	if len(targets) == 0 {
+		om := newMsg("options")
+		om.Set("options", a.optionValues(names))
+		_ = h.send(om)
+		return nil
+	}
 	m := newMsg("configure")
 	m.Set("updated", up)
 	m.Set("options", a.optionValues(names))
+	if len(targets) < len(a.scripts) {
+		m.Set("sids", targets)
+	}
 	reply, err := h.call(context.Background(), m, nil)
 	if reply != nil {
 		a.setHooks(reply)
@@ -862,6 +939,8 @@ func (a *Addon) ensureHost() (*host, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The scripts add their views again as they load.
+	a.views.Store(nil)
 	a.hostMu.Lock()
 	a.hosts[h] = struct{}{}
 	a.hostMu.Unlock()
@@ -1004,6 +1083,8 @@ func (a *Addon) hostMessage(h *host, msg *tnetstring.Dict) {
 		go a.ctx.Shutdown()
 	case "flowop":
 		a.flowop(msg.Str("fid"), msg.Str("op"))
+	case "views":
+		a.setViews(msg.List("views"))
 	default:
 		a.log.Debug(fmt.Sprintf("Script host: unexpected message %q", msg.Str("cmd")))
 	}

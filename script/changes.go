@@ -20,7 +20,8 @@ import (
 //	messages            TCP: [[index, message state], ...]
 //	actions             ["kill", "intercept", "resume"], in order
 //	client, server      connection fields a script may set (error,
-//	                    address, via, sni)
+//	                    address, via, sni); an HTTP flow's server also
+//	                    "new" when the script replaced server_conn
 
 // applyHTTP applies a reply's changes to the live flow.
 func applyHTTP(f *flow.HTTPFlow, ch *tnetstring.Dict) error {
@@ -52,6 +53,16 @@ func applyHTTP(f *flow.HTTPFlow, ch *tnetstring.Dict) error {
 				return err
 			}
 		}
+	}
+	if d := ch.Dict("server"); d != nil && f.ServerConn != nil {
+		// server_conn.via and the like, set before the server is
+		// connected; "new": the script replaced server_conn with a new
+		// Server (mitmproxy's change_upstream_proxy example does when
+		// the connection is open), which leaves the open one alone.
+		if v, _ := d.Get("new"); v == true {
+			f.ServerConn = flow.NewServer(f.ServerConn.Address)
+		}
+		applyServer(f.ServerConn, d)
 	}
 	if ws := ch.Dict("websocket"); ws != nil && f.WebSocket != nil {
 		for _, item := range ws.List("messages") {

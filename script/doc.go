@@ -23,6 +23,34 @@
 // (stream.go). The child also keeps the messages of a WebSocket flow, so
 // that each websocket_message call carries only the new one.
 //
+// Commands work both ways, as in mitmproxy (commands.go). A script's
+// @command.command methods are registered in the command registry when it
+// loads, with the types of their annotations (flow[], str, path,
+// choice...), and removed when it unloads: Go, other scripts and
+// --commands see them like the built-ins. Running one sends the call to the
+// child, flows as in a hook call, and applies what the command changed in
+// them. ctx.master.commands.call() and .execute() reach any command: those
+// of scripts in the child directly, the others with a request to mitmgo.
+// A request made while a call of the child is in progress (a hook, a
+// command) is answered by the goroutine waiting for that call, so that a
+// command on the call's flow runs where the flow is, and a command that
+// calls back into a script is a nested call the child runs while it waits.
+// Flows cross by id (mitmgo finds flows the child has seen, and the view's,
+// without keeping them alive) or, when a script made them (copy(),
+// from_state()), with their state. ctx.master.addons.get() describes
+// built-ins (proxyserver's servers and listen addresses) and
+// ctx.master.view reaches the view of mitmweb and the console.
+//
+// Flows convert to and from mitmproxy's state dict in the child
+// (get_state, set_state, from_state, copy); mitmproxy.io's FlowWriter
+// writes what -w writes, and FlowReader reads through mitmgo's reader
+// (older versions migrated, HAR). Content views that scripts add
+// (mitmproxy.contentviews) render bodies in the dumper (views.go).
+//
+// At start a script's configure runs once, with every option; a script
+// whose configure rejects the options it declared gets them reset to their
+// defaults.
+//
 // Only hooks that some script defines are sent; the others cost one atomic
 // load. Calls carry ids, so several flows can be in the child at once:
 // handlers run one at a time on the child's event loop, as in mitmproxy,

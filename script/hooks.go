@@ -41,6 +41,13 @@ const (
 	hTLSEstablishedServer
 	hTLSFailedClient
 	hTLSFailedServer
+	hUDPStart
+	hUDPMessage
+	hUDPEnd
+	hUDPError
+	hDNSRequest
+	hDNSResponse
+	hDNSError
 	numHooks
 )
 
@@ -54,6 +61,8 @@ var hookNames = [numHooks]string{
 	"server_connect", "server_connected", "server_disconnected", "server_connect_error",
 	"tls_clienthello", "tls_start_client", "tls_start_server",
 	"tls_established_client", "tls_established_server", "tls_failed_client", "tls_failed_server",
+	"udp_start", "udp_message", "udp_end", "udp_error", // hooks_dns.go
+	"dns_request", "dns_response", "dns_error",
 }
 
 var hookIndex = func() map[string]int {
@@ -149,6 +158,7 @@ func (a *Addon) httpHook(i int, f *flow.HTTPFlow) {
 		a.log.Error(fmt.Sprintf("Script host: cannot send flow %s to the %s hook: %v", f.ID, hookNames[i], err))
 		return
 	}
+	a.refs.add(f)
 	reply, err := h.call(context.Background(), msg, func(req *tnetstring.Dict) (any, error) {
 		switch req.Str("op") {
 		case "filter":
@@ -182,6 +192,12 @@ func (a *Addon) httpHook(i int, f *flow.HTTPFlow) {
 // that will be streamed says so ("stream": true, not part of mitmproxy's
 // state).
 func (a *Addon) httpMessage(hook string, f *flow.HTTPFlow, wsBase int) (*tnetstring.Dict, error) {
+	return a.httpEnvelope(hook, f, wsBase, a.limit)
+}
+
+// httpEnvelope is httpMessage with bodies above limit left out (a negative
+// limit leaves every body out; math.MaxInt64 sends them all).
+func (a *Addon) httpEnvelope(hook string, f *flow.HTTPFlow, wsBase int, limit int64) (*tnetstring.Dict, error) {
 	st := stateFrom(f, wsBase)
 	m := newMsg("hook")
 	m.Set("hook", hook)
@@ -197,7 +213,7 @@ func (a *Addon) httpMessage(hook string, f *flow.HTTPFlow, wsBase int) (*tnetstr
 		if d == nil || p.m == nil {
 			continue
 		}
-		if body := p.m.RawContent; len(body) > 0 && (a.limit < 0 || int64(len(body)) > a.limit) {
+		if body := p.m.RawContent; len(body) > 0 && (limit < 0 || int64(len(body)) > limit) {
 			d.Set("content", nil)
 			lazy = append(lazy, p.short)
 		}
@@ -415,26 +431,12 @@ func (a *Addon) tcpHook(i int, f *flow.TCPFlow) {
 		a.flowFailed(i, nil, nil, &f.Flow, "TCP "+f.ID)
 		return
 	}
-	st := f.State()
-	m := newMsg("hook")
-	m.Set("hook", hookNames[i])
-	m.Set("fid", f.ID)
-	m.Set("live", f.IsLive())
-	var err error
-	for _, s := range [...][2]string{{"messages", "tm"}, {"client_conn", "cc"}, {"server_conn", "sc"}} {
-		if err = moveSection(st, s[0], m, s[1]); err != nil {
-			break
-		}
-	}
-	var b []byte
-	if err == nil {
-		b, err = tnetstring.Marshal(st)
-	}
+	m, err := tcpMessage(hookNames[i], f)
 	if err != nil {
 		a.log.Error(fmt.Sprintf("Script host: cannot send flow %s to the %s hook: %v", f.ID, hookNames[i], err))
 		return
 	}
-	m.Set("f", b)
+	a.refs.add(f)
 	reply, err := h.call(context.Background(), m, func(req *tnetstring.Dict) (any, error) {
 		if req.Str("op") == "filter" {
 			return h.filterOp(req, f)
@@ -451,6 +453,27 @@ func (a *Addon) tcpHook(i int, f *flow.TCPFlow) {
 		}
 		a.track(&f.Flow, ch)
 	}
+}
+
+// tcpMessage builds a hook call for f, its state's parts as nested
+// tnetstrings.
+func tcpMessage(hook string, f *flow.TCPFlow) (*tnetstring.Dict, error) {
+	st := f.State()
+	m := newMsg("hook")
+	m.Set("hook", hook)
+	m.Set("fid", f.ID)
+	m.Set("live", f.IsLive())
+	for _, s := range [...][2]string{{"messages", "tm"}, {"client_conn", "cc"}, {"server_conn", "sc"}} {
+		if err := moveSection(st, s[0], m, s[1]); err != nil {
+			return nil, err
+		}
+	}
+	b, err := tnetstring.Marshal(st)
+	if err != nil {
+		return nil, err
+	}
+	m.Set("f", b)
+	return m, nil
 }
 
 // Connections --------------------------------------------------------------

@@ -259,6 +259,14 @@ func (h *host) answer(req *tnetstring.Dict, serve server) {
 		data, err = codec(req)
 	case op == "filter" && serve == nil:
 		data, err = h.filterOp(req, nil)
+	case op == "readflows":
+		data, err = readFlows(req.Bytes("data"), req.Bool("har"))
+	case op == "command" || op == "execute" || op == "cmdlist" || op == "addon" || op == "viewlen" || op == "viewat":
+		if r, ok := h.events.(requester); ok {
+			data, err = r.hostRequest(h, req)
+		} else {
+			err = fmt.Errorf("%s is not available", op)
+		}
 	case serve != nil:
 		data, err = serve(req)
 	default:

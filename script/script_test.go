@@ -663,18 +663,18 @@ def request(flow):
     except AttributeError as e:
         ctx.log.info("1: %s" % e)
     try:
-        ctx.master.commands
+        ctx.master.event_queue
     except AttributeError as e:
         ctx.log.info("2: %s" % e)
     try:
-        import mitmproxy.contentviews
+        import mitmproxy.tools.console
     except ImportError as e:
         ctx.log.info("3: %s" % e)
 `)
 	e := newEnv(t, Config{}, nil, filepath.Join(dir, "unsupported.py"))
 	e.m.Request(newFlow(t, "GET", "http://example.com/", 0, ""))
 	e.log.wait(t, "1: ", time.Second)
-	for _, w := range []string{"2: ctx.master.commands is not supported yet by mitmgo", "3: No module named 'mitmproxy.contentviews': this part of mitmproxy's API is not supported yet by mitmgo"} {
+	for _, w := range []string{"2: ctx.master.event_queue is not supported yet by mitmgo", "3: No module named 'mitmproxy.tools': this part of mitmproxy's API is not supported yet by mitmgo"} {
 		e.log.wait(t, w, time.Second)
 	}
 	if entry, _ := e.log.find("1: "); !strings.Contains(entry.Msg, "mitmgo") {

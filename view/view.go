@@ -303,6 +303,9 @@ func keys(e *entry) {
 		for _, m := range f.Messages {
 			e.size += int64(len(m.Content))
 		}
+	default:
+		// DNS and UDP flows (dns.go).
+		otherKeys(e)
 	}
 }
 

@@ -65,6 +65,7 @@ type Dumper struct {
 	parse atomic.Pointer[ParseFunc]
 	ctx   *addon.Context
 	cfg   atomic.Pointer[config]
+	views atomic.Pointer[func() []contentview.View]
 }
 
 // New returns a dumper writing to w. isTTY says whether w is a terminal:
@@ -90,6 +91,10 @@ func (d *Dumper) SetTerminalWidth(width func() int) {
 	}
 	d.width.Store(&width)
 }
+
+// SetContentViews sets where the dumper finds more content views than its
+// own (those scripts add: the script host's ContentViews).
+func (d *Dumper) SetContentViews(fn func() []contentview.View) { d.views.Store(&fn) }
 
 // SetFilterParser sets the parser for dumper_filter expressions.
 func (d *Dumper) SetFilterParser(p ParseFunc) { d.parse.Store(&p) }
@@ -330,6 +335,9 @@ func serverAddress(f *flow.Flow) string {
 
 func (d *Dumper) printer(c *config) *printer {
 	p := &printer{cfg: c, style: d.style}
+	if fn := d.views.Load(); fn != nil {
+		p.views = (*fn)()
+	}
 	if fn := d.width.Load(); fn != nil && *fn != nil {
 		p.width = (*fn)()
 	}
@@ -343,6 +351,8 @@ type printer struct {
 	style human.Styler
 	// width is the terminal width for cutting URLs; 0 means no cutting.
 	width int
+	// views are the content views besides the dumper's own.
+	views []contentview.View
 }
 
 // echo writes one output line: indented by ident spaces (mitmproxy strips
@@ -382,7 +392,7 @@ var contentStyles = map[contentview.Tag]human.Style{
 
 // message prints a body or message content through the content views.
 func (p *printer) message(in contentview.Input) {
-	res := contentview.Prettify(in, p.cfg.view)
+	res := contentview.PrettifyWith(in, p.cfg.view, p.views)
 	text := res.Text
 	if p.cfg.detail == 3 {
 		text = cutAfterLines(text, p.cfg.cutoff)

@@ -8,9 +8,10 @@
 // LDAP client.
 //
 // In regular and upstream mode the proxy asks with 407 and a
-// Proxy-Authenticate challenge and reads Proxy-Authorization; in the other
-// modes it acts as the server, with 401, WWW-Authenticate and
-// Authorization. The credentials header is removed before the request goes
+// Proxy-Authenticate challenge and reads Proxy-Authorization; in socks5
+// mode the SOCKS5 handshake carries the user name and password (the
+// socks5_auth hook); in the other modes it acts as the server, with 401,
+// WWW-Authenticate and Authorization. The credentials header is removed before the request goes
 // on, and the user and password are stored in the flow's metadata under
 // "proxyauth". A client connection whose CONNECT authenticated stays
 // authenticated for the requests inside its tunnel, until it closes.
@@ -48,6 +49,7 @@ var (
 	_ addon.HTTPConnectHook        = (*ProxyAuth)(nil)
 	_ addon.RequestHeadersHook     = (*ProxyAuth)(nil)
 	_ addon.ClientDisconnectedHook = (*ProxyAuth)(nil)
+	_ addon.Socks5AuthHook         = (*ProxyAuth)(nil)
 )
 
 // validator checks a user name and password.
@@ -173,6 +175,22 @@ func (p *ProxyAuth) RequestHeaders(f *flow.HTTPFlow) {
 		return
 	}
 	p.authenticate(f, *v)
+}
+
+// Socks5Auth checks the user name and password a SOCKS5 client sent
+// (socks5 mode asks for them when proxyauth is set); valid ones
+// authenticate the client connection for the flows in it, as a CONNECT's.
+func (p *ProxyAuth) Socks5Auth(d *addon.Socks5AuthData) {
+	v := p.validator.Load()
+	if v == nil || !(*v).valid(d.Username, d.Password) {
+		return
+	}
+	d.Valid = true
+	if d.Client != nil {
+		p.mu.Lock()
+		p.authenticated[d.Client.ID] = [2]string{d.Username, d.Password}
+		p.mu.Unlock()
+	}
 }
 
 // ClientDisconnected forgets the connection.

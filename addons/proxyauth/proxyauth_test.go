@@ -407,3 +407,41 @@ func FuzzParseHtpasswd(f *testing.F) {
 		h.Check(user, pass)
 	})
 }
+
+// TestSocks5Auth: socks5_auth accepts what the validator accepts, and an
+// accepted SOCKS5 client's requests need no credentials of their own.
+func TestSocks5Auth(t *testing.T) {
+	m, pa := setup(t, "user:pass")
+	c := flow.NewClient(flow.Address{Host: "127.0.0.1", Port: 50010}, flow.Address{Host: "127.0.0.1", Port: 1080}, "socks5")
+	for _, tc := range []struct {
+		user, password string
+		valid          bool
+	}{
+		{"user", "wrong", false},
+		{"", "", false},
+		{"user", "pass", true},
+	} {
+		d := &addon.Socks5AuthData{Client: c, Username: tc.user, Password: tc.password}
+		m.Socks5Auth(d)
+		if d.Valid != tc.valid {
+			t.Errorf("%s:%s: valid = %v", tc.user, tc.password, d.Valid)
+		}
+	}
+	f := newFlow(t, c, "GET", "http://example.com/")
+	pa.RequestHeaders(f)
+	if f.Response != nil {
+		t.Fatalf("request from an authenticated SOCKS5 client refused: %d", f.Response.StatusCode)
+	}
+	if got, _ := f.Metadata.Get(MetadataKey); !reflect.DeepEqual(got, []any{"user", "pass"}) {
+		t.Errorf("metadata = %v", got)
+	}
+	pa.ClientDisconnected(c)
+
+	// Off: nothing is accepted (the proxy asks only when proxyauth is set).
+	m, _ = setup(t, nil)
+	d := &addon.Socks5AuthData{Client: c, Username: "user", Password: "pass"}
+	m.Socks5Auth(d)
+	if d.Valid {
+		t.Error("accepted with proxyauth off")
+	}
+}

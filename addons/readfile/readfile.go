@@ -170,7 +170,7 @@ func (r *ReadFile) LoadFlows(ctx context.Context, in io.Reader) (int, error) {
 			return n, err
 		}
 		switch typ := d.Str("type"); typ {
-		case "http", "tcp":
+		case "http", "tcp", "dns", "udp":
 		default:
 			r.log.Warn(fmt.Sprintf("Skipping flow %s of type %q: not supported yet.", d.Str("id"), typ))
 			continue
@@ -297,6 +297,49 @@ func Dispatch(ctx context.Context, m *addon.Manager, f any) error {
 			m.TCPEnd(f)
 		}
 		return wait()
+	case *flow.UDPFlow:
+		// As TCP: udp_start, a udp_message per message, udp_error or
+		// udp_end.
+		wait := func() error { return f.WaitForResume(ctx) }
+		queue := f.Messages
+		f.Messages = make([]*flow.UDPMessage, 0, len(queue))
+		m.UDPStart(f)
+		if err := wait(); err != nil {
+			return err
+		}
+		for _, msg := range queue {
+			f.Messages = append(f.Messages, msg)
+			m.UDPMessage(f)
+			if err := wait(); err != nil {
+				return err
+			}
+		}
+		if f.Error != nil {
+			m.UDPError(f)
+		} else {
+			m.UDPEnd(f)
+		}
+		return wait()
+	case *flow.DNSFlow:
+		// dns_request, then dns_response if there is a response and
+		// dns_error if there is an error.
+		wait := func() error { return f.WaitForResume(ctx) }
+		if f.Request != nil {
+			m.DNSRequest(f)
+			if err := wait(); err != nil {
+				return err
+			}
+		}
+		if f.Response != nil {
+			m.DNSResponse(f)
+			if err := wait(); err != nil {
+				return err
+			}
+		}
+		if f.Error != nil {
+			m.DNSError(f)
+		}
+		return wait()
 	}
 	return fmt.Errorf("cannot load flows of type %T", f)
 }
@@ -397,7 +440,7 @@ func ReadFlows(paths []string) ([]any, error) {
 			}
 			if err == nil {
 				switch d.Str("type") {
-				case "http", "tcp":
+				case "http", "tcp", "dns", "udp":
 				default:
 					continue
 				}

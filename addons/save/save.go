@@ -379,6 +379,9 @@ func stateOf(f any) *tnetstring.Dict {
 		return f.State()
 	case *flow.TCPFlow:
 		return f.State()
+	case flow.Any:
+		// DNS and UDP flows (dns.go).
+		return f.State()
 	}
 	return nil
 }

@@ -34,7 +34,7 @@ func TestBadInputToTheTool(t *testing.T) {
 		{"bad int", []string{"--set", "tcp_timeout=soon"}, `option tcp_timeout: "soon" is not an integer`},
 		{"bad size", []string{"--set", "body_size_limit=lots"}, `option body_size_limit: invalid size "lots"`},
 		{"bad port", []string{"-p", "http"}, `invalid port "http"`},
-		{"bad mode", []string{"--mode", "socks5"}, `option mode: "socks5" is not supported`},
+		{"bad mode", []string{"--mode", "nonsense"}, "Invalid proxy mode specification: nonsense (unknown mode)"},
 		// mitmproxy's --key-size and --tcp-hosts reach their options.
 		{"key size flag", []string{"--key-size", "512"}, "option key_size: 512 bits is too small"},
 		{"tcp hosts flag", []string{"--tcp-hosts", "("}, `option tcp_hosts: invalid regular expression "("`},

@@ -116,7 +116,11 @@ type Mitmdump struct {
 	exit   int
 }
 
-var listenRe = regexp.MustCompile(`proxy listening at (\S+?)\.?\n`)
+// listenRe finds the line a proxy server writes once it listens ("HTTP(S)
+// proxy listening at 127.0.0.1:8080.", "reverse proxy to http://x
+// listening at ...", "DNS server listening at ..."): one per mode, the
+// first mode's first.
+var listenRe = regexp.MustCompile(`(?m)^(?:\[[^\]]*\] )?(.+) listening at (\S+?)\.?\n`)
 
 // Options for StartMitmdumpWith.
 type Options struct {
@@ -194,7 +198,7 @@ func StartMitmdumpWith(t testing.TB, o Options, args ...string) *Mitmdump {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if m := listenRe.FindStringSubmatch(md.Output()); m != nil {
-			md.Addr = strings.Replace(m[1], "*", "127.0.0.1", 1)
+			md.Addr = strings.Replace(m[2], "*", "127.0.0.1", 1)
 			return md
 		}
 		if c, err := net.DialTimeout("tcp", md.Addr, 100*time.Millisecond); err == nil {
@@ -226,6 +230,29 @@ func UnusedAddr(t testing.TB) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// Listening returns the address (a "*" host made 127.0.0.1) of the proxy
+// server whose listening line names description, as mitmproxy 12 names
+// its modes: "HTTP(S) proxy", "SOCKS v5 proxy", "reverse proxy to
+// http://127.0.0.1:8000", ... It waits for the line a few seconds (every
+// mode listens before the first serves).
+func (m *Mitmdump) Listening(t testing.TB, description string) string {
+	t.Helper()
+	var addr string
+	found := Poll(10*time.Second, func() bool {
+		for _, l := range listenRe.FindAllStringSubmatch(m.Output(), -1) {
+			if l[1] == description {
+				addr = strings.Replace(l[2], "*", "127.0.0.1", 1)
+				return true
+			}
+		}
+		return false
+	})
+	if !found {
+		t.Fatalf("no %q listening at ... line in mitmdump's output:\n%s", description, m.Output())
+	}
+	return addr
 }
 
 // Output is everything mitmdump wrote so far, stdout then stderr.

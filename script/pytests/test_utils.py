@@ -39,8 +39,8 @@ class TestHuman(unittest.TestCase):
 class TestMissingParts(unittest.TestCase):
     def test_from_import_names_the_missing_part(self):
         with self.assertRaises(ImportError) as cm:
-            from mitmproxy import io  # noqa: F401
-        self.assertIn("mitmproxy.io is not supported yet by mitmgo", str(cm.exception))
+            from mitmproxy import optmanager  # noqa: F401
+        self.assertIn("mitmproxy.optmanager is not supported yet by mitmgo", str(cm.exception))
 
     def test_other_attributes(self):
         import mitmproxy

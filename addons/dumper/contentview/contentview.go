@@ -79,8 +79,10 @@ func Supported(name string) bool {
 	return strings.EqualFold(name, "auto") || lookup(name) != nil
 }
 
-func lookup(name string) View {
-	for _, v := range views {
+func lookup(name string) View { return lookupIn(views, name) }
+
+func lookupIn(all []View, name string) View {
+	for _, v := range all {
 		if strings.EqualFold(v.Name(), name) {
 			return v
 		}
@@ -152,14 +154,18 @@ type Result struct {
 // Choose returns the view that renders data: the one named viewName, or for
 // "auto" (and unknown names) the one with the highest render priority.
 func Choose(data []byte, md *Metadata, viewName string) View {
+	return chooseFrom(views, data, md, viewName)
+}
+
+func chooseFrom(all []View, data []byte, md *Metadata, viewName string) View {
 	if !strings.EqualFold(viewName, "auto") {
-		if v := lookup(viewName); v != nil {
+		if v := lookupIn(all, viewName); v != nil {
 			return v
 		}
 	}
 	var best View
 	bestPrio := 0.0
-	for _, v := range views {
+	for _, v := range all {
 		p := v.RenderPriority(data, md)
 		if best == nil || p > bestPrio {
 			best, bestPrio = v, p
@@ -171,16 +177,24 @@ func Choose(data []byte, md *Metadata, viewName string) View {
 // Prettify renders in with the named view (mitmproxy's prettify_message). An
 // automatically chosen view that fails falls back to raw; a view the user
 // chose shows why it failed. Control characters in the result are escaped.
-func Prettify(in Input, viewName string) Result {
+func Prettify(in Input, viewName string) Result { return PrettifyWith(in, viewName, nil) }
+
+// PrettifyWith is Prettify with more views (those scripts add), registered
+// after this package's: among equal priorities, this package's win.
+func PrettifyWith(in Input, viewName string, extra []View) Result {
 	if in.Missing {
 		return Result{Text: "Content is missing.", Syntax: SyntaxError}
 	}
+	all := views
+	if len(extra) > 0 {
+		all = append(append(make([]View, 0, len(views)+len(extra)), views...), extra...)
+	}
 	md := &in.Meta
-	v := Choose(in.Data, md, viewName)
+	v := chooseFrom(all, in.Data, md, viewName)
 	text, err := v.Prettify(in.Data, md)
 	res := Result{Text: text, Syntax: v.Syntax(), ViewName: v.Name(), Description: in.Description}
 	if err != nil {
-		auto := strings.EqualFold(viewName, "auto") || lookup(viewName) == nil
+		auto := strings.EqualFold(viewName, "auto") || lookupIn(all, viewName) == nil
 		if auto {
 			raw := rawView{}
 			text, _ = raw.Prettify(in.Data, md)

@@ -32,8 +32,8 @@ const (
 )
 
 // scenarios lists them in the order they run and are reported (scenarioH2
-// is in h2client.go).
-var scenarios = []string{scenarioHTTP, scenarioHTTPS, scenarioHTTPSNewConn, scenarioH2}
+// is in h2client.go, scenarioWS in ws.go).
+var scenarios = []string{scenarioHTTP, scenarioHTTPS, scenarioHTTPSNewConn, scenarioH2, scenarioWS}
 
 // loadConfig describes one load run.
 type loadConfig struct {
@@ -73,6 +73,9 @@ type loadConfig struct {
 	client    string
 	wrkBin    string
 	h2loadBin string
+	// wsConnBytes is how many bytes of messages a connection of the ws
+	// scenario sends before it is replaced (0: never; see runWS).
+	wsConnBytes int64
 }
 
 // Load generators (-client).
@@ -250,6 +253,9 @@ func connectTunnel(c net.Conn, addr string) error {
 func runLoad(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 	if cfg.client == clientWrk {
 		return runWrk(ctx, cfg, cfg.wrkBin)
+	}
+	if cfg.scenario == scenarioWS {
+		return runWS(ctx, cfg)
 	}
 	if cfg.scenario == scenarioH2 {
 		if cfg.client == clientH2load {

@@ -71,6 +71,7 @@ type options struct {
 	startTimeout time.Duration
 	ioTimeout    time.Duration
 	rounds       int
+	wsConnBytes  int64
 
 	// The memory measurements (memory.go): -idle and -soak.
 	idleNs      []int
@@ -94,8 +95,8 @@ func main() {
 	flag.DurationVar(&o.duration, "d", 5*time.Second, "measured duration of each run")
 	flag.DurationVar(&o.warmup, "warmup", 500*time.Millisecond, "unmeasured warm-up before each run")
 	flag.Int64Var(&o.maxRequests, "n", 0, "stop a run after this many measured requests (0: only -d bounds it)")
-	flag.StringVar(&bodies, "bodies", "small,large", "bodies to fetch: small (200 B), large (64 KiB)")
-	flag.StringVar(&scens, "scenarios", strings.Join(scenarios, ","), "scenarios to run: http (keep-alive), https (keep-alive), https-newconn (a new TLS connection per request), h2 (HTTP/2, -streams per connection)")
+	flag.StringVar(&bodies, "bodies", "small,large", "bodies to fetch: small (200 B), large (64 KiB); in the ws scenario, the message size: small (100 B), large (64 KiB)")
+	flag.StringVar(&scens, "scenarios", strings.Join(scenarios, ","), "scenarios to run: http (keep-alive), https (keep-alive), https-newconn (a new TLS connection per request), h2 (HTTP/2, -streams per connection), ws (WebSocket echoes, one message in flight per connection)")
 	flag.StringVar(&o.proxy, "proxy", "", "also measure an already running proxy at host:port (loopback only)")
 	flag.StringVar(&o.proxyCA, "proxy-ca", "", "CA certificate (PEM) of the -proxy proxy, for the HTTPS scenarios")
 	flag.IntVar(&o.proxyPID, "proxy-pid", 0, "process ID of the -proxy proxy: report its CPU time per request and peak RSS")
@@ -116,6 +117,7 @@ func main() {
 	flag.BoolVar(&o.sslInsecure, "ssl-insecure", false, "start the proxies with -k instead of trusting the origin's certificate (ssl_verify_upstream_trusted_ca)")
 	flag.DurationVar(&o.startTimeout, "start-timeout", 60*time.Second, "how long a started proxy may take to listen")
 	flag.DurationVar(&o.ioTimeout, "io-timeout", 10*time.Second, "how long one request may take (with https-newconn: connect, handshake and request)")
+	flag.Int64Var(&o.wsConnBytes, "ws-conn-bytes", 4<<20, "ws scenario: replace a WebSocket connection once it has sent this many bytes of messages, as the proxies keep every message of a connection until it closes (0: never)")
 	flag.IntVar(&o.rounds, "rounds", 1, "repeat every run this many times, the targets taking turns, and report medians (steadier figures on a busy machine)")
 	var idleNs, idleProtoList string
 	flag.StringVar(&idleNs, "idle", "", "measure memory per idle connection instead of throughput: numbers of connections, comma-separated (for instance 1000,10000)")
@@ -300,6 +302,9 @@ func (o *options) validate() error {
 	if o.rounds < 1 {
 		return errors.New("-rounds must be positive")
 	}
+	if o.wsConnBytes < 0 {
+		return errors.New("-ws-conn-bytes must not be negative")
+	}
 	return nil
 }
 
@@ -318,6 +323,13 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer org.close()
+	var wsOrg *wsOrigin
+	if slices.Contains(o.scenarios, scenarioWS) {
+		if wsOrg, err = startWSOrigin(); err != nil {
+			return err
+		}
+		defer wsOrg.close()
+	}
 
 	tmp, err := os.MkdirTemp("", "mitmbench")
 	if err != nil {
@@ -496,10 +508,13 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			scenario: sc, target: firstNonEmpty(t.addr, org.addr()), viaProxy: t.addr != "", originAddr: org.addr(),
 			path: "/" + b, conns: o.conns, duration: o.duration, warmup: o.warmup,
 			maxRequests: o.maxRequests, ioTimeout: o.ioTimeout, client: o.clientKind, wrkBin: o.wrkBin,
-			streams: o.streams, h2loadBin: o.h2loadBin,
+			streams: o.streams, h2loadBin: o.h2loadBin, wsConnBytes: o.wsConnBytes,
 		}
 		switch sc {
 		case scenarioHTTP:
+		case scenarioWS:
+			cfg.originAddr = wsOrg.addr()
+			cfg.target = firstNonEmpty(t.addr, wsOrg.addr())
 		case scenarioH2:
 			cfg.originAddr = org.h2Addr()
 			cfg.target = firstNonEmpty(t.addr, org.h2Addr())
@@ -637,6 +652,7 @@ var scenarioTitles = map[string]string{
 	scenarioHTTPS:        "https: HTTPS, keep-alive (CONNECT and one handshake per connection, before the warm-up)",
 	scenarioHTTPSNewConn: "https-newconn: HTTPS, a new connection per request (TCP, CONNECT, full handshake, one request, close)",
 	scenarioH2:           "h2: HTTP/2 over TLS, concurrent streams on keep-alive connections (CONNECT and one handshake offering ALPN h2, http/1.1 per connection, before the warm-up)",
+	scenarioWS:           "ws: WebSocket, binary messages echoed by the origin, one in flight per connection (an absolute-form upgrade request to the proxy per connection, before the warm-up); msgs/s counts echoes: the proxy relays two messages per echo",
 }
 
 // firstLine is an error's message up to the proxy output it may carry,
@@ -668,10 +684,15 @@ func printReport(w io.Writer, o options, rows []row, procs []*procStats, skipped
 		fmt.Fprintf(w, "client: %s (%s)\n", o.clientKind, clientDescriptions[o.clientKind])
 	case slices.Equal(o.scenarios, []string{scenarioH2}):
 		fmt.Fprintf(w, "client: %s\n", h2ClientDescription)
+	case slices.Equal(o.scenarios, []string{scenarioWS}):
+		fmt.Fprintf(w, "client: %s\n", wsClientDescription)
 	default:
 		fmt.Fprintf(w, "client: %s (%s)\n", o.clientKind, clientDescriptions[o.clientKind])
 		if slices.Contains(o.scenarios, scenarioH2) {
 			fmt.Fprintf(w, "        h2: %s\n", h2ClientDescription)
+		}
+		if slices.Contains(o.scenarios, scenarioWS) {
+			fmt.Fprintf(w, "        ws: %s\n", wsClientDescription)
 		}
 	}
 	fmt.Fprintf(w, "load average %s before, %s after, %d CPUs\n", loadBefore, loadAfter, runtime.NumCPU())
@@ -682,6 +703,9 @@ func printReport(w io.Writer, o options, rows []row, procs []*procStats, skipped
 		}
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		head := "target\tbody\treq/s\tp50\tp99\treq/s ratio\tp50 ratio\tp99 ratio\tproxy CPU/req\terrors\t"
+		if sc == scenarioWS {
+			head = "target\tmessage\tmsgs/s\tp50\tp99\tmsgs/s ratio\tp50 ratio\tp99 ratio\tproxy CPU/msg\terrors\t"
+		}
 		if sc == scenarioH2 {
 			head += "ALPN\t"
 		}
@@ -692,34 +716,38 @@ func printReport(w io.Writer, o options, rows []row, procs []*procStats, skipped
 			for _, g := range groupRuns(rows, sc, b) {
 				if len(g.ok) == 0 {
 					if len(g.failed) > 0 {
-						fmt.Fprintf(tw, "%s\t%s\tfailed: %s\t\t\t\t\t\t\t\t\n", g.target, b, errSummary(g.failed[0].err))
+						fmt.Fprintf(tw, "%s\t%s\tfailed: %s\t\t\t\t\t\t\t\t\n", g.target, bodyLabel(sc, b), errSummary(g.failed[0].err))
 					}
 					continue
 				}
 				// Some rounds failed, others not: the row is the
 				// others', the failures are listed below the table.
 				for _, r := range g.failed {
-					failures = append(failures, fmt.Sprintf("%s, %s body, round %d: %s", r.target, r.body, r.round+1, errSummary(r.err)))
+					failures = append(failures, fmt.Sprintf("%s, %s body, round %d: %s", r.target, bodyLabel(sc, r.body), r.round+1, errSummary(r.err)))
 				}
 				a := aggregate(g.ok, directRuns(rows, sc, b))
 				cpu := "-"
 				if a.requests > 0 && a.hasCPU {
 					cpu = fmtDur(a.cpu / time.Duration(a.requests))
 				}
-				line := fmt.Sprintf("%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t", g.target, b, a.rps,
+				line := fmt.Sprintf("%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t", g.target, bodyLabel(sc, b), a.rps,
 					fmtDur(a.p50), fmtDur(a.p99), fmtRatio(a.rpsRatio), fmtRatio(a.p50Ratio), fmtRatio(a.p99Ratio), cpu, a.errors)
 				if sc == scenarioH2 {
 					line += alpnCell(g.target, clientALPN(g.ok)) + "\t"
 				}
 				fmt.Fprintln(tw, line)
 				if o.rounds > 1 && g.target != "direct" && len(a.rpsRatios) > 0 {
-					byRound = append(byRound, fmt.Sprintf("  %s, %s body: %s", g.target, b, joinRatios(a.rpsRatios)))
+					byRound = append(byRound, fmt.Sprintf("  %s, %s body: %s", g.target, bodyLabel(sc, b), joinRatios(a.rpsRatios)))
 				}
 			}
 		}
 		tw.Flush()
 		if len(byRound) > 0 {
-			fmt.Fprintln(w, "\n  req/s ratio in each round:")
+			unit := "req/s"
+			if sc == scenarioWS {
+				unit = "msgs/s"
+			}
+			fmt.Fprintf(w, "\n  %s ratio in each round:\n", unit)
 			for _, l := range byRound {
 				fmt.Fprintln(w, l)
 			}
@@ -732,6 +760,9 @@ func printReport(w io.Writer, o options, rows []row, procs []*procStats, skipped
 		}
 		if sc == scenarioH2 {
 			printALPN(w, o, rows)
+		}
+		if sc == scenarioWS {
+			printVersus(w, o, rows, sc)
 		}
 		for _, r := range rows {
 			if r.scenario == sc && r.note != "" {
@@ -768,6 +799,9 @@ func printReport(w io.Writer, o options, rows []row, procs []*procStats, skipped
 	}
 	fmt.Fprintln(w, "\nratios are against direct in the same scenario: req/s ratio below 1 and latency ratios above 1 are the proxy's cost.")
 	fmt.Fprintln(w, "proxy CPU/req is the proxy's CPU time (with its child processes) during the measured period per request.")
+	if slices.Contains(o.scenarios, scenarioWS) {
+		fmt.Fprintln(w, "ws: a message is one echo (the proxy relays it both ways); proxy CPU/msg is per echo.")
+	}
 	if len(procs) > 0 {
 		fmt.Fprintln(w, "start is the time from exec until the proxy accepts a TCP connection (cold: empty confdir, CA generated).")
 	}

@@ -375,6 +375,7 @@ func TestRunEndToEnd(t *testing.T) {
 	}
 	report := out.String()
 	for _, want := range []string{scenarioTitles[scenarioHTTP], scenarioTitles[scenarioHTTPS], scenarioTitles[scenarioHTTPSNewConn], scenarioTitles[scenarioH2],
+		scenarioTitles[scenarioWS], "client: raw (the harness's own HTTP/1.1 client, fastest)\n        h2: " + h2ClientDescription + "\n        ws: " + wsClientDescription,
 		"mitmgo +script", "start, cold", "origin TLS handshakes that resumed a session: direct, small: 0%",
 		// The tunnelling proxies leave ALPN to the origin.
 		"ALPN with the client, per connection (all rounds): direct h2 2; proxy " + proxy.addr() + " h2 2; mitmgo h2 2; mitmgo +script h2 2"} {
@@ -385,9 +386,13 @@ func TestRunEndToEnd(t *testing.T) {
 	if strings.Contains(report, "failed") {
 		t.Errorf("a run failed:\n%s\n%s", report, log.String())
 	}
-	// 4 tables x 4 targets: direct, proxy, mitmgo, mitmgo +script.
+	// 4 tables x 4 targets: direct, proxy, mitmgo, mitmgo +script; and
+	// the ws table's rows, whose messages are 100 B.
 	if n := strings.Count(report, " small "); n != 16 {
 		t.Errorf("%d result rows, want 16:\n%s", n, report)
+	}
+	if n := strings.Count(report, " 100 B "); n != 4 {
+		t.Errorf("%d ws rows, want 4:\n%s", n, report)
 	}
 	data, err := os.ReadFile(argsFile)
 	if err != nil {
@@ -430,6 +435,8 @@ func TestOptionsValidate(t *testing.T) {
 		{"no connections", func(o *options) { o.conns = 0 }, false},
 		{"rounds", func(o *options) { o.rounds = 5 }, true},
 		{"negative rounds", func(o *options) { o.rounds = -1 }, false},
+		{"negative ws-conn-bytes", func(o *options) { o.wsConnBytes = -1 }, false},
+		{"ws only", func(o *options) { o.scenarios = []string{scenarioWS} }, true},
 		{"proxy-pid without -proxy", func(o *options) { o.proxyPID = os.Getpid() }, false},
 		{"proxy-pid", func(o *options) { o.proxy, o.proxyPID = "127.0.0.1:8080", os.Getpid() }, true},
 		{"proxy-pid of no process", func(o *options) { o.proxy, o.proxyPID = "127.0.0.1:8080", 1<<30 }, false},

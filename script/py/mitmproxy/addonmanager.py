@@ -56,7 +56,9 @@ class Loader:
             )
 
     def add_command(self, path, func):
-        runtime.log("debug", "Command %s: commands are not supported yet by mitmgo" % path, False)
+        """Add a command (as @command.command does for methods)."""
+        if self._script is not None:
+            self._script.added_commands.append((path, func))
 
 
 def traverse(chain):

@@ -340,6 +340,59 @@ class Flow:
     def modified(self):
         return False
 
+    # State (mitmproxy's Serializable) ---------------------------------
+
+    def get_state(self):
+        """The flow as mitmproxy's state dict (version 21), as flow files
+        hold it; bodies a hook left on the Go side are fetched."""
+        return self._full_state()
+
+    def set_state(self, state):
+        """Replace the flow's contents with a state dict (its id too)."""
+        from .connection import Client, Server
+
+        state = dict(state)
+        self.id = _s(state.get("id")) or self.id
+        err = state.get("error")
+        self.error = Error.from_state(err) if err else None
+        self.intercepted = bool(state.get("intercepted"))
+        self.is_replay = _s(state.get("is_replay"))
+        self.marked = _s(state.get("marked")) or ""
+        self.metadata = state.get("metadata") or {}
+        self.comment = _s(state.get("comment")) or ""
+        if state.get("timestamp_created") is not None:
+            self.timestamp_created = state.get("timestamp_created")
+        cc, sc = state.get("client_conn"), state.get("server_conn")
+        self.client_conn = Client._from_state(cc) if cc is not None else None
+        self.server_conn = Server._from_state(sc) if sc is not None else None
+        self._set_parts(state)
+
+    def _set_parts(self, state):
+        pass
+
+    @classmethod
+    def from_state(cls, state):
+        """A flow made from a state dict (of the flow type it names, when
+        called on Flow)."""
+        if cls is Flow:
+            typ = _s(state.get("type"))
+            cls = flow_types().get(typ)
+            if cls is None:
+                raise ValueError("unknown flow type %r" % (typ,))
+        f = cls(None, None)
+        f.set_state(state)
+        return f
+
+    def copy(self):
+        """A copy with a new id that is not live."""
+        import copy as _copy
+
+        st = _copy.deepcopy(self.get_state())
+        f = type(self).from_state(st)
+        f.id = str(uuid.uuid4())
+        f.live = False
+        return f
+
     def backup(self, force=False):
         raise runtime.not_supported(type(self).__name__, "backup")
 
@@ -357,4 +410,14 @@ class Flow:
         )
 
 
-_UNSUPPORTED = {"reply", "get_state", "set_state", "from_state"}
+_UNSUPPORTED = {"reply"}
+
+
+def flow_types():
+    """mitmproxy's flow.flow_types-like map: type name -> class."""
+    from .dns import DNSFlow
+    from .http import HTTPFlow
+    from .tcp import TCPFlow
+    from .udp import UDPFlow
+
+    return {"http": HTTPFlow, "tcp": TCPFlow, "dns": DNSFlow, "udp": UDPFlow}

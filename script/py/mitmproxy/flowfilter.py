@@ -51,6 +51,8 @@ def match(flt, flow):
     pattern = flt if isinstance(flt, str) else flt.pattern
     call = getattr(flow, "_call", None)
     if call is not None and not call.finished and not flow._changes():
+        if call.fid is not None:
+            return bool(_ask(expr=pattern, call=call.id, fid=call.fid))
         return bool(_ask(expr=pattern, call=call.id))
     return bool(_ask(expr=pattern, state=flow._full_state()))
 

@@ -1165,6 +1165,17 @@ class HTTPFlow(flow.Flow):
             d = ws._changes()
             if d:
                 out["websocket"] = d
+        sc = self._server_conn
+        if sc is not None and hasattr(sc, "_changes"):
+            # server_conn.via (mitmproxy's change_upstream_proxy example),
+            # also on a new Server that replaced an open one.
+            d = sc._changes()
+            if d is None:
+                st = sc.get_state()
+                d = {k: st[k] for k in ("address", "via", "sni")}
+                d["new"] = True
+            if d:
+                out["server"] = d
         if self._actions:
             out["actions"] = list(self._actions)
         return out
@@ -1215,6 +1226,18 @@ class HTTPFlow(flow.Flow):
             if m is not None:
                 m.stream = fn
 
+    def _set_parts(self, state):
+        rq, rs, ws = state.get("request"), state.get("response"), state.get("websocket")
+        self.request = _message_from_state(Request, rq)
+        self.response = _message_from_state(Response, rs)
+        if ws is not None:
+            from .websocket import WebSocketData
+
+            self._websocket = WebSocketData.from_state(ws)
+        else:
+            self._websocket = None
+        self._touched = True
+
     def copy(self):
         """A deep copy with a new id that is not live."""
         import uuid
@@ -1255,6 +1278,19 @@ class HTTPFlow(flow.Flow):
                 s += "\r\n  %s = {flow.%s}" % (a, a)
         s += ">"
         return s.format(flow=self)
+
+
+def _message_from_state(cls, st):
+    """A request or response from its state dict (None for None)."""
+    if st is None:
+        return None
+    st = dict(st)
+    st["headers"] = [list(x) for x in st.get("headers") or ()]
+    if st.get("trailers") is not None:
+        st["trailers"] = [list(x) for x in st["trailers"]]
+    m = cls._from_state(st)
+    m._orig = None
+    return m
 
 
 def _copy_message(m):

@@ -81,6 +81,9 @@ class TCPFlow(flow.Flow):
         st["messages"] = [m.get_state() for m in self.messages]
         return st
 
+    def _set_parts(self, state):
+        self.messages = [TCPMessage.from_state(m) for m in state.get("messages") or ()]
+
     def _reset(self):
         self._messages = None
         self._orig_messages = None

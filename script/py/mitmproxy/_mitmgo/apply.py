@@ -45,6 +45,18 @@ def apply_http(f, ch):
             msgs = f.websocket.messages
             if i < len(msgs):
                 msgs[i].set_state(st)
+    sv = ch.get("server")
+    if sv and f.server_conn is not None:
+        from ..connection import Server
+
+        if sv.get("new"):
+            f.server_conn = Server(address=f.server_conn.address)
+        for k in ("address", "via", "sni", "error"):
+            if k in sv:
+                v = sv[k]
+                if k in ("address", "via") and v is not None:
+                    v = tuple(v) if k == "address" else (v[0], tuple(v[1]))
+                setattr(f.server_conn, k, v)
 
 
 def apply_tcp(f, ch):

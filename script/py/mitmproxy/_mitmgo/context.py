@@ -167,10 +167,57 @@ class Options:
         return "Options(%s)" % ", ".join("%s=%r" % kv for kv in self.items())
 
 
+class BuiltinAddon:
+    """A built-in addon of mitmgo as scripts see it: the attributes of
+    mitmproxy's addon of that name that mitmgo has (proxyserver: servers,
+    each with mode.full_spec and listen_addrs)."""
+
+    def __init__(self, name, attrs):
+        self.name = name
+        for k, v in attrs.items():
+            setattr(self, k, _attrs(v))
+
+    def __repr__(self):
+        return "<mitmgo addon %s>" % self.name
+
+
+class _Attrs:
+    def __init__(self, d):
+        for k, v in d.items():
+            setattr(self, k, _attrs(v))
+
+    def __repr__(self):
+        return "<%s>" % ", ".join("%s=%r" % kv for kv in sorted(vars(self).items()))
+
+
+def _attrs(v):
+    if isinstance(v, dict):
+        return _Attrs(v)
+    if isinstance(v, list):
+        if len(v) == 2 and isinstance(v[0], str) and isinstance(v[1], int):
+            return tuple(v)  # an address
+        return [_attrs(x) for x in v]
+    return v
+
+
 class _Addons:
     def get(self, name):
+        """A script's addon, or a built-in's description; None when there
+        is no addon of that name."""
         h = runtime.host
-        return h.addon_by_name(name) if h else None
+        if h is None:
+            return None
+        a = h.addon_by_name(name)
+        if a is not None:
+            return a
+        try:
+            d = runtime.request("addon", call=runtime.call_id(), name=name)
+        except RuntimeError:
+            return None
+        if not isinstance(d, dict):
+            return None
+        d.pop("name", None)
+        return BuiltinAddon(name, d)
 
     def __contains__(self, item):
         return self.get(getattr(item, "name", item)) is not None
@@ -185,14 +232,25 @@ class Master:
     """ctx.master: the controls of the running mitmgo."""
 
     def __init__(self, options, log):
+        from .commands import CommandManager
+
         self.options = options
         self.log = log
         self.addons = _Addons()
+        self.commands = CommandManager()
 
     def shutdown(self):
         """Stop mitmgo (thread-safe)."""
         if runtime.host is not None:
             runtime.host.send({"cmd": "shutdown"})
+
+    @property
+    def view(self):
+        """The flows of mitmweb and the console (mitmdump has no view):
+        len(), [i] (negative from the end) and iteration."""
+        if self.addons.get("view") is None:
+            raise AttributeError("ctx.master.view: there is no view in this tool (mitmweb and the console have one)")
+        return _View()
 
     @property
     def event_loop(self):
@@ -203,3 +261,24 @@ class Master:
         if name.startswith("__"):
             raise AttributeError(name)
         raise runtime.not_supported("ctx.master", name)
+
+
+class _View:
+    """ctx.master.view: the shown flows, in order."""
+
+    def __len__(self):
+        return runtime.request("viewlen", call=runtime.call_id())
+
+    def __getitem__(self, i):
+        from .commands import from_go
+
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        try:
+            return from_go(runtime.request("viewat", call=runtime.call_id(), index=i))
+        except RuntimeError as e:
+            raise IndexError(str(e)) from None
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]

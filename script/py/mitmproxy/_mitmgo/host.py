@@ -22,7 +22,8 @@ Protocol, mitmgo -> host (all with "cmd" and, if they need an answer, "id"):
   running     sids (all if absent)
   done
   hook        hook: name, fid, live, and the flow's parts as nested
-              tnetstrings: f (flow fields), rq, rs, ws, tm (TCP messages),
+              tnetstrings: f (flow fields), rq, rs (HTTP or DNS messages),
+              ws, tm (TCP and UDP messages),
               cc, sc (connections); lazy: parts whose body was left out
               (fetched on first use); wsbase: how many WebSocket messages
               the host has from earlier calls (ws carries the others);
@@ -34,6 +35,9 @@ Protocol, mitmgo -> host (all with "cmd" and, if they need an answer, "id"):
   forget      fid, ws (its close fields): mitmgo is done with the flow;
               its stream callables and WebSocket messages go
   reply       rid, data or err: the answer to a request of ours
+  command     name, args: run a script's command (flows as hook envelopes);
+              the reply's ret is its result, changes {fid: changes}
+  cvprio, cvrender  name, data, content_type: a script's content view
 
 host -> mitmgo:
   ret         id, and for hooks changes: what handlers changed (see
@@ -41,10 +45,16 @@ host -> mitmgo:
               define, hook_scripts: {hook: [script names]}, ok, options
               (declarations from load), err
   log         level, msg, script: whether the script wrote it
-  req         rid, call (0: none), op: body (part), codec (dir, enc, data),
-              filter (expr, parse, state), ws (every WebSocket message of
-              the call's flow); mitmgo answers with a reply
-  set_options options; shutdown; flowop fid, op (after a hook returned)
+  req         rid, call (0: none), op: body (part, fid), codec (dir, enc,
+              data), filter (expr, parse, state, fid), ws (every WebSocket
+              message of the call's flow), command (name, args, strings),
+              execute (cmdstr), cmdlist, addon (name), viewlen, viewat
+              (index), readflows (data, har); mitmgo answers with a reply.
+              A request made from a handler names the call in progress
+              (runtime.current_call); while this thread waits for the
+              answer, "command" messages are run at once (nested calls)
+  set_options options; shutdown; flowop fid, op (after a hook returned);
+  views       views: [name, syntax] of the scripts' content views
   overdue     id, script, hook, secs: a handler of that hook call ran past
               script_hook_timeout (sent by the watchdog thread; the handler
               is then interrupted)
@@ -83,6 +93,8 @@ HTTP_HOOKS = {
     "websocket_start", "websocket_message", "websocket_end",
 }
 TCP_HOOKS = {"tcp_start", "tcp_message", "tcp_end", "tcp_error"}
+UDP_HOOKS = {"udp_start", "udp_message", "udp_end", "udp_error"}
+DNS_HOOKS = {"dns_request", "dns_response", "dns_error"}
 CLIENT_HOOKS = {"client_connected", "client_disconnected"}
 SERVER_HOOKS = {"server_connect", "server_connected", "server_disconnected", "server_connect_error"}
 TLS_HOOKS = {"tls_start_client", "tls_start_server", "tls_established_client", "tls_established_server",
@@ -92,9 +104,10 @@ LIFECYCLE = {"load", "configure", "running", "done"}
 LEGACY = {"clientconnect": "client_connected", "clientdisconnect": "client_disconnected",
           "serverconnect": "server_connected", "serverdisconnect": "server_disconnected"}
 # Hooks after which mitmgo will not send the flow again.
-FINAL_HOOKS = {"error", "http_connected", "http_connect_error", "websocket_end", "tcp_end", "tcp_error"}
+FINAL_HOOKS = {"error", "http_connected", "http_connect_error", "websocket_end", "tcp_end", "tcp_error",
+               "udp_end", "udp_error", "dns_response", "dns_error"}
 # Every name looked up on scripts.
-HOOK_NAMES = sorted(HTTP_HOOKS | TCP_HOOKS | CLIENT_HOOKS | SERVER_HOOKS | TLS_HOOKS | {"tls_clienthello"}
+HOOK_NAMES = sorted(HTTP_HOOKS | TCP_HOOKS | UDP_HOOKS | DNS_HOOKS | CLIENT_HOOKS | SERVER_HOOKS | TLS_HOOKS | {"tls_clienthello"}
                     | LIFECYCLE | set(LEGACY) | {"tick"})
 
 _HALT = object()
@@ -133,7 +146,7 @@ class Call:
     stack), thread (the pool thread of a @concurrent handler)."""
 
     __slots__ = ("id", "finished", "fetched", "hook", "script", "kind", "t0", "frame", "thread", "task",
-                 "overdue", "nudged", "nudges")
+                 "overdue", "nudged", "nudges", "fid")
 
     def __init__(self, cid, hook=None):
         self.id = cid
@@ -149,6 +162,9 @@ class Call:
         self.overdue = False
         self.nudged = 0.0
         self.nudges = 0
+        # The flow this call's requests are about, when there are several
+        # (the flows of a command mitmgo runs in a script).
+        self.fid = None
 
     def running(self, script, kind, frame):
         self.script = script
@@ -185,7 +201,10 @@ class _Source:
                 "mitmgo: this body was not sent with the hook call and can no longer be fetched, "
                 "because the hook has returned; read it inside the handler"
             )
-        data = runtime.request("body", call=c.id, part=self.part)
+        if c.fid is not None:
+            data = runtime.request("body", call=c.id, part=self.part, fid=c.fid)
+        else:
+            data = runtime.request("body", call=c.id, part=self.part)
         c.fetched[self.part] = data
         return data
 
@@ -200,6 +219,10 @@ class Script:
         self.name = name
         self.ns = None
         self.declared = []
+        # Commands: what loader.add_command added, and every command of
+        # the script by name (commands.Entry).
+        self.added_commands = []
+        self.commands = {}
         self.dir = os.path.dirname(os.path.abspath(path))
 
     def addons(self):
@@ -223,6 +246,9 @@ class Host:
         self.order = []
         self.is_running = False
         self.hookmap = {}
+        # The scripts' commands by name (commands.Entry), later scripts
+        # winning.
+        self.commands = {}
         self.sticky = collections.OrderedDict()
         self.closed = False
         self.tick_handle = None
@@ -272,16 +298,41 @@ class Host:
         msg.update(kw)
         self.send(msg)
         if threading.get_ident() == self.loop_thread:
-            while not slot[0].is_set():
-                select.select([self.rfd], [], [])
-                self.read_available()
-            if self.inbox:
-                self.loop.call_soon(self.drain)
+            try:
+                while not slot[0].is_set():
+                    select.select([self.rfd], [], [])
+                    self.read_available()
+                    if self.inbox:
+                        self.nested_commands()
+            except BaseException:
+                # Interrupted (a handler past script_hook_timeout): the
+                # answer, when it comes, is dropped.
+                with self.plock:
+                    self.pending.pop(rid, None)
+                raise
+            finally:
+                if self.inbox:
+                    self.loop.call_soon(self.drain)
         else:
             slot[0].wait()
         if slot[2] is not None:
             raise RuntimeError("mitmgo: %s" % slot[2])
         return slot[1]
+
+    def nested_commands(self):
+        """Run the script commands mitmgo sent while this thread waits for
+        an answer: the command it asked for may be one of them, or call
+        one (a hook calling a command that calls back into a script, as
+        mitmproxy allows). Everything else waits its turn."""
+        inbox = self.inbox
+        if not any(m.get("cmd") == "command" for m in inbox):
+            return
+        cmds = [m for m in inbox if m.get("cmd") == "command"]
+        rest = [m for m in inbox if m.get("cmd") != "command"]
+        inbox.clear()
+        inbox.extend(rest)
+        for m in cmds:
+            self.dispatch(m)
 
     def flowop(self, fid, op):
         self.send({"cmd": "flowop", "fid": fid, "op": op})
@@ -527,6 +578,12 @@ class Host:
         return {"hooks": sorted(by), "hook_scripts": by}
 
     def rebuild_hooks(self):
+        cmds = {}
+        for sid in self.order:
+            s = self.scripts.get(sid)
+            if s is not None and s.ns is not None:
+                cmds.update(s.commands)
+        self.commands = cmds
         m = {}
         for sid in self.order:
             s = self.scripts.get(sid)
@@ -572,8 +629,10 @@ class Host:
         snap = flow._snapshot() if flow is not None else None
         old = sys.argv
         sys.argv = script.argv
+        tok = None
         if call is not None:
             call.running(script, "sync", sys._getframe())
+            tok = runtime.current_call.set(call)
         try:
             return fn(*args)
         except HookTimeout:
@@ -594,6 +653,7 @@ class Host:
         finally:
             if call is not None:
                 call.idle()
+                runtime.current_call.reset(tok)
             sys.argv = old
         return None
 
@@ -602,8 +662,10 @@ class Host:
         handler returned)."""
         snap = flow._snapshot() if flow is not None else None
         old = sys.argv
+        tok = None
         if call is not None:
             call.running(script, "async" if pending is not None else kind, sys._getframe())
+            tok = runtime.current_call.set(call)
         try:
             if pending is not None:
                 await pending
@@ -635,6 +697,7 @@ class Host:
         finally:
             if call is not None:
                 call.idle()
+                runtime.current_call.reset(tok)
             sys.argv = old
         if flow is not None:
             flow._rollback(snap)
@@ -659,8 +722,13 @@ class Host:
         if sid not in self.order:
             self.order.append(sid)
         ok = await self._load_script(s)
+        descs = []
+        if ok:
+            from . import commands
+
+            s.commands, descs = commands.collect(s, s.addons(), s.added_commands)
         self.rebuild_hooks()
-        self.reply(msg.get("id"), ok=ok, options=s.declared, **self.hooks_info())
+        self.reply(msg.get("id"), ok=ok, options=s.declared, commands=descs, **self.hooks_info())
 
     async def _load_script(self, s):
         import importlib.util
@@ -757,6 +825,29 @@ class Host:
             fn = getattr(a, "done", None)
             if callable(fn) and not inspect.ismodule(fn):
                 await self._call_lifecycle(s, fn, (), "done")
+
+    def cmd_command(self, msg):
+        """mitmgo runs a command of a script."""
+        from . import commands
+
+        commands.run(self, msg)
+
+    def cmd_cvprio(self, msg):
+        """A script's content view: its render priority for data
+        ("cvprio") or its output ("cvrender")."""
+        from .. import contentviews
+
+        cid = msg.get("id")
+        try:
+            out = contentviews._render(msg)
+        except Exception as e:
+            if msg.get("cmd") == "cvprio":
+                self.log("error", "Addon error: %s" % format_exc(e), False)
+            self.reply(cid, err="%s: %s" % (type(e).__name__, e))
+            return
+        self.reply(cid, data=out)
+
+    cmd_cvrender = cmd_cvprio
 
     def cmd_order(self, msg):
         self.order = [x for x in msg.get("sids") or () if x in self.scripts]
@@ -908,6 +999,15 @@ class Host:
             return (f,), f, f, (f,)
         if name in TCP_HOOKS:
             f = _tcp.TCPFlow.__new__(_tcp.TCPFlow)
+            f._init_hook(call, msg)
+            self._restore(f)
+            return (f,), f, f, (f,)
+        if name in UDP_HOOKS or name in DNS_HOOKS:
+            if name in UDP_HOOKS:
+                from ..udp import UDPFlow as cls
+            else:
+                from ..dns import DNSFlow as cls
+            f = cls.__new__(cls)
             f._init_hook(call, msg)
             self._restore(f)
             return (f,), f, f, (f,)
@@ -1129,6 +1229,7 @@ def _run_thread(argv, fn, args, call=None):
         if track:
             with h.tlock:
                 call.thread = threading.get_ident()
+        tok = runtime.current_call.set(call)
         try:
             sys.argv = argv
             res = fn(*args)
@@ -1139,6 +1240,7 @@ def _run_thread(argv, fn, args, call=None):
                 finally:
                     loop.close()
         finally:
+            runtime.current_call.reset(tok)
             if track:
                 with h.tlock:
                     call.thread = None

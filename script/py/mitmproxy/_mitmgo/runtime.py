@@ -4,6 +4,7 @@ The host installs itself here when it starts. Without a host (unit tests,
 or mitmproxy's modules imported outside mitmgo) log lines go to stderr and
 requests to the Go side fail with a clear error.
 """
+import contextvars
 import sys
 import threading
 
@@ -13,6 +14,21 @@ host = None
 # Thread-local state: the hook call being served on this thread (for
 # on-demand bodies) and the script whose handler runs.
 local = threading.local()
+
+
+# The mitmgo call (a hook, or a command mitmgo runs in a script) whose
+# handler runs in this context: requests made from it (a command a handler
+# calls) are answered by the goroutine that waits for that call, so that
+# a command acting on the call's flow runs where the flow is.
+current_call = contextvars.ContextVar("mitmgo_current_call", default=None)
+
+
+def call_id():
+    """The id of the call in progress in this context, or 0."""
+    c = current_call.get()
+    if c is None or c.finished:
+        return 0
+    return c.id
 
 
 class HostUnavailable(RuntimeError):

@@ -1,0 +1,1 @@
+"""DNS parameters and name encoding (mitmproxy.net.dns)."""
