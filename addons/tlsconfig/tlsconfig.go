@@ -48,6 +48,9 @@ type TLSConfig struct {
 	// crypto/tls would make new keys for each, and no ticket would ever
 	// be accepted again).
 	tickets ticketKeys
+	// upstreamCerts are the servers' certificates parsed for
+	// upstream_cert.
+	upstreamCerts parsedCerts
 }
 
 // upstreamSessions is how many upstream servers' sessions are kept.
@@ -484,7 +487,7 @@ func (t *TLSConfig) TLSStartClient(d *addon.TLSData) {
 	}
 	var upstream *x509.Certificate
 	if st.upstreamCert && len(d.Server.CertificateList) > 0 {
-		if c, err := x509.ParseCertificate(d.Server.CertificateList[0]); err == nil {
+		if c, err := t.upstreamCerts.parse(d.Server.CertificateList[0]); err == nil {
 			upstream = c
 		}
 	}

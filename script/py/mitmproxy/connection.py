@@ -188,10 +188,30 @@ class Client(Connection):
         self.mitmcert = st.get("mitmcert")
         self.proxy_mode = _s(st.get("proxy_mode")) or "regular"
 
+    @property
+    def proxy_mode(self):
+        """The mode spec the client connected through, as a ProxyMode
+        (mitmproxy.proxy.mode_specs), parsed when first read."""
+        m = self._proxy_mode
+        if isinstance(m, str):
+            from .proxy.mode_specs import ProxyMode
+
+            try:
+                m = ProxyMode.parse(m)
+            except ValueError:
+                return m
+            self._proxy_mode = m
+        return m
+
+    @proxy_mode.setter
+    def proxy_mode(self, mode):
+        self._proxy_mode = mode
+
     def get_state(self):
         d = super().get_state()
         d["mitmcert"] = self.mitmcert
-        d["proxy_mode"] = self.proxy_mode
+        m = self._proxy_mode
+        d["proxy_mode"] = m if isinstance(m, str) else m.full_spec
         return d
 
     @property

@@ -1135,7 +1135,8 @@ class HTTPFlow(flow.Flow):
 
     @property
     def mode(self):
-        return self.client_conn.proxy_mode if self.client_conn else "regular"
+        m = self.client_conn.proxy_mode if self.client_conn else "regular"
+        return getattr(m, "full_spec", m)
 
     def _changes(self):
         out = {}

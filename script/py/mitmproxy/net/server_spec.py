@@ -8,7 +8,10 @@ import re
 
 __all__ = ["ServerSpec", "parse"]
 
-ServerSpec = tuple[str, tuple[str, int]]
+try:
+    ServerSpec = tuple[str, tuple[str, int]]
+except TypeError:  # Python 3.8: no subscripted builtins, and none needed
+    ServerSpec = tuple
 
 _SCHEMES = ("http", "https", "http3", "tls", "dtls", "tcp", "udp", "dns", "quic")
 _DEFAULT_PORTS = {"http": 80, "https": 443, "quic": 443, "http3": 443, "dns": 53}
