@@ -103,7 +103,8 @@ func (st *stream) unpark() {
 
 // idleUntilReadable parks the stream until its peer sends something or
 // closes, so that a connection idle between requests holds no buffer; the
-// error is the idle timeout's, or the end of the connection. It waits in a
+// error is the idle timeout's, or the end of the connection, and the
+// stream then stays parked (its reader and writer are nil). It waits in a
 // read of a few hundred bytes into the stream's own small array, which the
 // reader then gives out first: no more system calls than a read through
 // the buffer would make. A TLS stream waits the same way in the session's
@@ -122,17 +123,25 @@ func (st *stream) idleUntilReadable() error {
 		st.probe = new([512]byte)
 	}
 	n, err := st.src.Read(st.probe[:])
-	if n > 0 {
-		err = nil
+	// Empty reads without an error are retried, as bufio does.
+	for tries := 1; n == 0 && err == nil; tries++ {
+		if tries == 100 {
+			err = io.ErrNoProgress
+			break
+		}
+		n, err = st.src.Read(st.probe[:])
+	}
+	if n == 0 {
+		// The connection ended (or failed) while idle: the stream stays
+		// parked, and the caller must not use its reader or writer.
+		return err
 	}
 	st.first = prefixReader{buf: st.probe[:n], r: st.src}
 	st.r, st.w = st.pools.reader(&st.first), st.pools.writer(st.dst)
-	if n > 0 {
-		// Move what arrived into the reader (a copy, no read of the
-		// connection), so that its Buffered tells what is here.
-		_, _ = st.r.Peek(1)
-	}
-	return err
+	// Move what arrived into the reader (a copy, no read of the
+	// connection), so that its Buffered tells what is here.
+	_, _ = st.r.Peek(1)
+	return nil
 }
 
 // prefixReader reads buf, then r.
