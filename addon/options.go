@@ -75,6 +75,12 @@ var ErrUnknownOption = errors.New("unknown option")
 // Options is the typed options registry. Addons declare options in their load
 // hook; values come from config.yaml, --set and flags. Reads are safe from any
 // goroutine.
+//
+// Code reads options through typed handles (Declare, Lookup; see Opt). The
+// accessors by name (Bool, Int, String, Strings, IsSet, Get) read an
+// undeclared or misspelt name as the zero value: they are for tests and for
+// names that come from outside (the set command, --set, flags). The root
+// package's TestNoOptionReadsByName keeps the module's non-test code off them.
 type Options struct {
 	mu       sync.RWMutex
 	opts     map[string]*Option

@@ -186,33 +186,18 @@ func baseFlow(f any) *flow.Flow {
 	return nil
 }
 
-func dnsFlow(f any) *flow.DNSFlow {
-	if d, ok := f.(*flow.DNSFlow); ok && d != nil {
-		return d
+// flowAs is f when it is a (non-nil) *T, else nil.
+func flowAs[T any](f any) *T {
+	if x, ok := f.(*T); ok && x != nil {
+		return x
 	}
 	return nil
 }
 
-func udpFlow(f any) *flow.UDPFlow {
-	if u, ok := f.(*flow.UDPFlow); ok && u != nil {
-		return u
-	}
-	return nil
-}
-
-func httpFlow(f any) *flow.HTTPFlow {
-	if h, ok := f.(*flow.HTTPFlow); ok && h != nil {
-		return h
-	}
-	return nil
-}
-
-func tcpFlow(f any) *flow.TCPFlow {
-	if t, ok := f.(*flow.TCPFlow); ok && t != nil {
-		return t
-	}
-	return nil
-}
+func dnsFlow(f any) *flow.DNSFlow   { return flowAs[flow.DNSFlow](f) }
+func udpFlow(f any) *flow.UDPFlow   { return flowAs[flow.UDPFlow](f) }
+func httpFlow(f any) *flow.HTTPFlow { return flowAs[flow.HTTPFlow](f) }
+func tcpFlow(f any) *flow.TCPFlow   { return flowAs[flow.TCPFlow](f) }
 
 // unaryNode is an operator without an argument.
 type unaryNode struct{ op *opInfo }

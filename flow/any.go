@@ -52,7 +52,21 @@ func (f *TCPFlow) Modified() bool { return f.Flow.modified(f.State) }
 // reports whether there was one. The flow keeps its identity (the same
 // pointer, as a view holds it) and its live, intercepted and killed state.
 func (f *HTTPFlow) Revert() bool {
-	st := f.Flow.takeBackup()
+	return revert(&f.Flow, func(h *HTTPFlow) {
+		f.Request, f.Response, f.WebSocket = h.Request, h.Response, h.WebSocket
+	})
+}
+
+// Revert is HTTPFlow.Revert for a TCP flow.
+func (f *TCPFlow) Revert() bool {
+	return revert(&f.Flow, func(t *TCPFlow) { f.Messages = t.Messages })
+}
+
+// revert is every flow type's Revert: it reads f's backup back as a flow of
+// type T, restores f's shared fields from it and hands it to take, which
+// moves the type's own fields into the flow being reverted.
+func revert[T Any](f *Flow, take func(T)) bool {
+	st := f.takeBackup()
 	if st == nil {
 		return false
 	}
@@ -61,25 +75,9 @@ func (f *HTTPFlow) Revert() bool {
 		// A backup is State's own output: it always reads back.
 		panic(fmt.Sprintf("flow: reverting %s: %v", f.ID, err))
 	}
-	h := g.(*HTTPFlow)
-	f.Flow.restoreFrom(&h.Flow)
-	f.Request, f.Response, f.WebSocket = h.Request, h.Response, h.WebSocket
-	return true
-}
-
-// Revert is HTTPFlow.Revert for a TCP flow.
-func (f *TCPFlow) Revert() bool {
-	st := f.Flow.takeBackup()
-	if st == nil {
-		return false
-	}
-	g, err := FromState(st)
-	if err != nil {
-		panic(fmt.Sprintf("flow: reverting %s: %v", f.ID, err))
-	}
-	t := g.(*TCPFlow)
-	f.Flow.restoreFrom(&t.Flow)
-	f.Messages = t.Messages
+	t := g.(T)
+	f.restoreFrom(t.Base())
+	take(t)
 	return true
 }
 
@@ -134,24 +132,20 @@ func (f *Flow) restoreFrom(src *Flow) {
 	f.Metadata, f.Comment, f.TimestampCreated = src.Metadata, src.Comment, src.TimestampCreated
 }
 
+// copyInto fills c, the Flow of a new copy, with a deep copy of f's shared
+// fields under a new id, and f's intercepted and killed state (a copy is not
+// live): what every flow type's Copy shares.
+func (f *Flow) copyInto(c *Flow) {
+	c.ID, c.Error, c.ClientConn, c.ServerConn = NewID(), cloneError(f.Error), cloneClient(f.ClientConn), cloneServer(f.ServerConn)
+	c.IsReplay, c.Marked = f.IsReplay, f.Marked
+	c.Metadata, c.Comment, c.TimestampCreated = f.Metadata.clone(), f.Comment, f.TimestampCreated
+	c.setControl(f.IsIntercepted(), f.Killed())
+}
+
 // Copy returns a deep copy with a new id that is not live, as HTTPFlow.Copy.
 func (f *TCPFlow) Copy() *TCPFlow {
-	c := &TCPFlow{
-		Flow: Flow{
-			ID: NewID(), Error: cloneError(f.Error), ClientConn: cloneClient(f.ClientConn), ServerConn: cloneServer(f.ServerConn),
-			IsReplay: f.IsReplay, Marked: f.Marked,
-			Metadata: f.Metadata.clone(), Comment: f.Comment, TimestampCreated: f.TimestampCreated,
-		},
-	}
-	c.setControl(f.IsIntercepted(), f.Killed())
-	if f.Messages != nil {
-		c.Messages = make([]*TCPMessage, len(f.Messages))
-		for i, m := range f.Messages {
-			mc := *m
-			mc.Content = cloneBytes(m.Content)
-			c.Messages[i] = &mc
-		}
-	}
+	c := &TCPFlow{Messages: cloneMessages(f.Messages)}
+	f.Flow.copyInto(&c.Flow)
 	return c
 }
 

@@ -140,32 +140,13 @@ func (f *DNSFlow) Modified() bool { return f.Flow.modified(f.State) }
 
 // Revert is HTTPFlow.Revert for a DNS flow.
 func (f *DNSFlow) Revert() bool {
-	st := f.Flow.takeBackup()
-	if st == nil {
-		return false
-	}
-	g, err := FromState(st)
-	if err != nil {
-		panic(fmt.Sprintf("flow: reverting %s: %v", f.ID, err))
-	}
-	t := g.(*DNSFlow)
-	f.Flow.restoreFrom(&t.Flow)
-	f.Request, f.Response = t.Request, t.Response
-	return true
+	return revert(&f.Flow, func(t *DNSFlow) { f.Request, f.Response = t.Request, t.Response })
 }
 
 // Copy returns a deep copy with a new id that is not live, as HTTPFlow.Copy.
 func (f *DNSFlow) Copy() *DNSFlow {
-	c := &DNSFlow{
-		Flow: Flow{
-			ID: NewID(), Error: cloneError(f.Error), ClientConn: cloneClient(f.ClientConn), ServerConn: cloneServer(f.ServerConn),
-			IsReplay: f.IsReplay, Marked: f.Marked,
-			Metadata: f.Metadata.clone(), Comment: f.Comment, TimestampCreated: f.TimestampCreated,
-		},
-		Request:  f.Request.Clone(),
-		Response: f.Response.Clone(),
-	}
-	c.setControl(f.IsIntercepted(), f.Killed())
+	c := &DNSFlow{Request: f.Request.Clone(), Response: f.Response.Clone()}
+	f.Flow.copyInto(&c.Flow)
 	return c
 }
 

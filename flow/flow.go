@@ -268,16 +268,8 @@ func (f *HTTPFlow) TimestampStart() float64 {
 // flow.copy() (which goes through the state dict): nothing reachable from
 // the copy is shared with f.
 func (f *HTTPFlow) Copy() *HTTPFlow {
-	c := &HTTPFlow{
-		Flow: Flow{
-			ID: NewID(), Error: cloneError(f.Error), ClientConn: cloneClient(f.ClientConn), ServerConn: cloneServer(f.ServerConn),
-			IsReplay: f.IsReplay, Marked: f.Marked,
-			Metadata: f.Metadata.clone(), Comment: f.Comment, TimestampCreated: f.TimestampCreated,
-		},
-		Request:  f.Request.Clone(),
-		Response: f.Response.Clone(),
-	}
-	c.setControl(f.IsIntercepted(), f.Killed())
+	c := &HTTPFlow{Request: f.Request.Clone(), Response: f.Response.Clone()}
+	f.Flow.copyInto(&c.Flow)
 	if f.WebSocket != nil {
 		ws := *f.WebSocket
 		ws.Messages = append([]*WebSocketMessage(nil), f.WebSocket.Messages...)

@@ -34,11 +34,7 @@ func (f *HTTPFlow) State() *tnetstring.Dict {
 // State converts a TCP flow to mitmproxy's state dict.
 func (f *TCPFlow) State() *tnetstring.Dict {
 	d := f.Flow.state("tcp")
-	msgs := make([]any, len(f.Messages))
-	for i, m := range f.Messages {
-		msgs[i] = []any{m.FromClient, nonNilBytes(m.Content), m.Timestamp}
-	}
-	d.Set("messages", msgs)
+	d.Set("messages", messagesState(f.Messages))
 	return d
 }
 
@@ -320,16 +316,12 @@ func FromState(d *tnetstring.Dict) (any, error) {
 		}
 		return f, nil
 	case "tcp":
-		f := &TCPFlow{}
-		moveFlow(&f.Flow, &base)
-		for _, m := range d.List("messages") {
-			l, ok := m.([]any)
-			if !ok || len(l) < 3 {
-				return nil, fmt.Errorf("tcp flow %s: malformed message", base.ID)
-			}
-			fc, _ := l[0].(bool)
-			f.Messages = append(f.Messages, &TCPMessage{FromClient: fc, Content: anyBytes(l[1]), Timestamp: anyFloat(l[2])})
+		msgs, err := messagesFromState[TCPMessage](d, "tcp", base.ID)
+		if err != nil {
+			return nil, err
 		}
+		f := &TCPFlow{Messages: msgs}
+		moveFlow(&f.Flow, &base)
 		return f, nil
 	case "dns":
 		return dnsFlowFromState(d, &base)

@@ -1,10 +1,6 @@
 package flow
 
-import (
-	"fmt"
-
-	"github.com/mitmgo/mitmgo/tnetstring"
-)
+import "github.com/mitmgo/mitmgo/tnetstring"
 
 // UDPMessage is one datagram of a UDP flow.
 type UDPMessage struct {
@@ -31,25 +27,17 @@ func (f *UDPFlow) Type() string { return "udp" }
 // State converts a UDP flow to mitmproxy's state dict (messages as TCP's).
 func (f *UDPFlow) State() *tnetstring.Dict {
 	d := f.Flow.state("udp")
-	msgs := make([]any, len(f.Messages))
-	for i, m := range f.Messages {
-		msgs[i] = []any{m.FromClient, nonNilBytes(m.Content), m.Timestamp}
-	}
-	d.Set("messages", msgs)
+	d.Set("messages", messagesState(f.Messages))
 	return d
 }
 
 func udpFlowFromState(d *tnetstring.Dict, base *Flow) (*UDPFlow, error) {
-	f := &UDPFlow{}
-	moveFlow(&f.Flow, base)
-	for _, m := range d.List("messages") {
-		l, ok := m.([]any)
-		if !ok || len(l) < 3 {
-			return nil, fmt.Errorf("udp flow %s: malformed message", base.ID)
-		}
-		fc, _ := l[0].(bool)
-		f.Messages = append(f.Messages, &UDPMessage{FromClient: fc, Content: anyBytes(l[1]), Timestamp: anyFloat(l[2])})
+	msgs, err := messagesFromState[UDPMessage](d, "udp", base.ID)
+	if err != nil {
+		return nil, err
 	}
+	f := &UDPFlow{Messages: msgs}
+	moveFlow(&f.Flow, base)
 	return f, nil
 }
 
@@ -61,37 +49,12 @@ func (f *UDPFlow) Modified() bool { return f.Flow.modified(f.State) }
 
 // Revert is HTTPFlow.Revert for a UDP flow.
 func (f *UDPFlow) Revert() bool {
-	st := f.Flow.takeBackup()
-	if st == nil {
-		return false
-	}
-	g, err := FromState(st)
-	if err != nil {
-		panic(fmt.Sprintf("flow: reverting %s: %v", f.ID, err))
-	}
-	t := g.(*UDPFlow)
-	f.Flow.restoreFrom(&t.Flow)
-	f.Messages = t.Messages
-	return true
+	return revert(&f.Flow, func(t *UDPFlow) { f.Messages = t.Messages })
 }
 
 // Copy returns a deep copy with a new id that is not live, as HTTPFlow.Copy.
 func (f *UDPFlow) Copy() *UDPFlow {
-	c := &UDPFlow{
-		Flow: Flow{
-			ID: NewID(), Error: cloneError(f.Error), ClientConn: cloneClient(f.ClientConn), ServerConn: cloneServer(f.ServerConn),
-			IsReplay: f.IsReplay, Marked: f.Marked,
-			Metadata: f.Metadata.clone(), Comment: f.Comment, TimestampCreated: f.TimestampCreated,
-		},
-	}
-	c.setControl(f.IsIntercepted(), f.Killed())
-	if f.Messages != nil {
-		c.Messages = make([]*UDPMessage, len(f.Messages))
-		for i, m := range f.Messages {
-			mc := *m
-			mc.Content = cloneBytes(m.Content)
-			c.Messages[i] = &mc
-		}
-	}
+	c := &UDPFlow{Messages: cloneMessages(f.Messages)}
+	f.Flow.copyInto(&c.Flow)
 	return c
 }

@@ -24,33 +24,19 @@ func tlsFastOrigin(b *testing.B, bodySize int) (addr string, cert *x509.Certific
 	cert = ts.Certificate()
 	tlsCfg := &tls.Config{Certificates: ts.TLS.Certificates, NextProtos: []string{"http/1.1"}}
 	ts.Close()
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", tlsCfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { ln.Close() })
 	resp := []byte(fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s", bodySize, strings.Repeat("x", bodySize)))
-	go func() {
+	addr = serveTLS(b, tlsCfg, func(c net.Conn) {
+		br := bufio.NewReader(c)
 		for {
-			c, err := ln.Accept()
-			if err != nil {
+			if err := skipHead(br); err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					if err := skipHead(br); err != nil {
-						return
-					}
-					if _, err := c.Write(resp); err != nil {
-						return
-					}
-				}
-			}()
+			if _, err := c.Write(resp); err != nil {
+				return
+			}
 		}
-	}()
-	return ln.Addr().String(), cert
+	})
+	return addr, cert
 }
 
 func skipHead(br *bufio.Reader) error {

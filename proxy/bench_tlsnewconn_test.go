@@ -45,31 +45,17 @@ func tlsNewConnOrigin(b *testing.B) (addr string, roots *x509.CertPool) {
 	cert, _ := x509.ParseCertificate(der)
 	roots = x509.NewCertPool()
 	roots.AddCert(cert)
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
+	resp := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 200\r\nConnection: close\r\n\r\n" + strings.Repeat("x", 200))
+	addr = serveTLS(b, &tls.Config{
 		Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}},
 		NextProtos:   []string{"http/1.1"},
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { ln.Close() })
-	resp := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 200\r\nConnection: close\r\n\r\n" + strings.Repeat("x", 200))
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				if err := skipHead(bufio.NewReader(c)); err != nil {
-					return
-				}
-				c.Write(resp)
-			}()
+	}, func(c net.Conn) {
+		if err := skipHead(bufio.NewReader(c)); err != nil {
+			return
 		}
-	}()
-	return ln.Addr().String(), roots
+		c.Write(resp)
+	})
+	return addr, roots
 }
 
 // newConnRequest makes one request on a new connection, as mitmbench's

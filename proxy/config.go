@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"net/netip"
@@ -79,6 +80,10 @@ type Config struct {
 	// ConnectSendHostHeader puts a Host header in the CONNECT requests
 	// sent to an upstream proxy (http_connect_send_host_header).
 	ConnectSendHostHeader bool
+	// proxyAuth is the proxyauth addon's option (proxyAuthOption), read
+	// live: set, SOCKS5 clients must authenticate. The zero handle (unset)
+	// when that addon is not loaded.
+	proxyAuth addon.Opt[*string]
 }
 
 // headOptions are the options messages are read with.
@@ -150,83 +155,159 @@ func defaultConfig() *Config {
 	return c
 }
 
-func buildConfig(o *addon.Options) (*Config, error) {
-	c := &Config{
-		ListenHost:             o.String("listen_host"),
-		ListenPort:             DefaultListenPort,
-		KeepHostHeader:         o.Bool("keep_host_header"),
-		StoreStreamedBodies:    o.Bool("store_streamed_bodies"),
-		StreamEventStreams:     o.Bool("stream_event_streams"),
-		MaxUpstreamPerClient:   8,
-		Debug:                  o.Bool("proxy_debug"),
-		Lazy:                   o.String("connection_strategy") == "lazy",
-		ValidateInboundHeaders: o.Bool("validate_inbound_headers"),
-		RawTCP:                 o.Bool("rawtcp"),
-		WebSocket:              o.Bool("websocket"),
-		HTTP2:                  o.Bool("http2"),
-		ConnectSendHostHeader:  o.Bool("http_connect_send_host_header"),
+// coreOpts are typed handles on the core options (declareOptions) that
+// buildConfig reads.
+type coreOpts struct {
+	listenHost, connectionStrategy                                  addon.Opt[string]
+	listenPort                                                      addon.Opt[*int]
+	mode, tcpHosts                                                  addon.Opt[[]string]
+	streamLargeBodies, bodySizeLimit, eventStreamStore, connectAddr addon.Opt[*string]
+	tcpTimeout, h2PingKeepalive, requestHeadTimeout, connectTimeout addon.Opt[int]
+
+	keepHostHeader, storeStreamedBodies, streamEventStreams, debug addon.Opt[bool]
+	validateInboundHeaders, rawTCP, webSocket, http2               addon.Opt[bool]
+	connectSendHostHeader                                          addon.Opt[bool]
+}
+
+// lookupCoreOpts finds the core options in o. One that is missing or of
+// another type than declareOptions declares is an error naming it, never
+// a zero value.
+func lookupCoreOpts(o *addon.Options) (*coreOpts, error) {
+	var errs []error
+	c := &coreOpts{}
+	lookup(o, &errs, &c.listenHost, "listen_host")
+	lookup(o, &errs, &c.connectionStrategy, "connection_strategy")
+	lookup(o, &errs, &c.listenPort, "listen_port")
+	lookup(o, &errs, &c.mode, "mode")
+	lookup(o, &errs, &c.tcpHosts, "tcp_hosts")
+	lookup(o, &errs, &c.streamLargeBodies, "stream_large_bodies")
+	lookup(o, &errs, &c.bodySizeLimit, "body_size_limit")
+	lookup(o, &errs, &c.eventStreamStore, "event_stream_store")
+	lookup(o, &errs, &c.connectAddr, "connect_addr")
+	lookup(o, &errs, &c.tcpTimeout, "tcp_timeout")
+	lookup(o, &errs, &c.h2PingKeepalive, "http2_ping_keepalive")
+	lookup(o, &errs, &c.requestHeadTimeout, "request_head_timeout")
+	lookup(o, &errs, &c.connectTimeout, "connect_timeout")
+	lookup(o, &errs, &c.keepHostHeader, "keep_host_header")
+	lookup(o, &errs, &c.storeStreamedBodies, "store_streamed_bodies")
+	lookup(o, &errs, &c.streamEventStreams, "stream_event_streams")
+	lookup(o, &errs, &c.debug, "proxy_debug")
+	lookup(o, &errs, &c.validateInboundHeaders, "validate_inbound_headers")
+	lookup(o, &errs, &c.rawTCP, "rawtcp")
+	lookup(o, &errs, &c.webSocket, "websocket")
+	lookup(o, &errs, &c.http2, "http2")
+	lookup(o, &errs, &c.connectSendHostHeader, "http_connect_send_host_header")
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
+	return c, nil
+}
+
+// lookupProxyAuth finds the proxyauth addon's option, if it is loaded.
+func lookupProxyAuth(o *addon.Options) addon.Opt[*string] {
+	h, _ := addon.Lookup[*string](o, proxyAuthOption)
+	return h
+}
+
+// lookup sets *h to the handle on name, or records why there is none.
+func lookup[T addon.OptValue](o *addon.Options, errs *[]error, h *addon.Opt[T], name string) {
 	var err error
-	if c.TCPHosts, err = hostmatch.Compile("tcp_hosts", o.Strings("tcp_hosts")); err != nil {
+	if *h, err = addon.Lookup[T](o, name); err != nil {
+		*errs = append(*errs, err)
+	}
+}
+
+// optString is an optional string's value, "" when unset.
+func optString(h addon.Opt[*string]) string {
+	if p := h.Get(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+func buildConfig(o *addon.Options) (*Config, error) {
+	h, err := lookupCoreOpts(o)
+	if err != nil {
 		return nil, err
 	}
-	if a := o.String("connect_addr"); a != "" {
+	c := &Config{
+		ListenHost:             h.listenHost.Get(),
+		ListenPort:             DefaultListenPort,
+		KeepHostHeader:         h.keepHostHeader.Get(),
+		StoreStreamedBodies:    h.storeStreamedBodies.Get(),
+		StreamEventStreams:     h.streamEventStreams.Get(),
+		MaxUpstreamPerClient:   8,
+		Debug:                  h.debug.Get(),
+		Lazy:                   h.connectionStrategy.Get() == "lazy",
+		ValidateInboundHeaders: h.validateInboundHeaders.Get(),
+		RawTCP:                 h.rawTCP.Get(),
+		WebSocket:              h.webSocket.Get(),
+		HTTP2:                  h.http2.Get(),
+		ConnectSendHostHeader:  h.connectSendHostHeader.Get(),
+		proxyAuth:              lookupProxyAuth(o),
+	}
+	if c.TCPHosts, err = hostmatch.Compile("tcp_hosts", h.tcpHosts.Get()); err != nil {
+		return nil, err
+	}
+	if a := optString(h.connectAddr); a != "" {
 		ip, err := netip.ParseAddr(a)
 		if err != nil || ip.Zone() != "" {
 			return nil, fmt.Errorf("option connect_addr: invalid connection address %q, specify a valid IP address", a)
 		}
 		c.ConnectAddr = ip.String()
 	}
-	if o.IsSet("listen_port") {
-		c.ListenPort = o.Int("listen_port")
+	if p := h.listenPort.Get(); p != nil {
+		c.ListenPort = *p
 		c.listenPortSet = true
 		if c.ListenPort < 0 || c.ListenPort > 65535 {
 			return nil, fmt.Errorf("option listen_port: %d is not a valid port (0-65535)", c.ListenPort)
 		}
 	}
-	if c.StreamLargeBodies, err = optionalSize(o, "stream_large_bodies"); err != nil {
+	if c.StreamLargeBodies, err = optionalSize(h.streamLargeBodies); err != nil {
 		return nil, err
 	}
-	if c.BodySizeLimit, err = optionalSize(o, "body_size_limit"); err != nil {
+	if c.BodySizeLimit, err = optionalSize(h.bodySizeLimit); err != nil {
 		return nil, err
 	}
-	if c.EventStreamStore, err = optionalSize(o, "event_stream_store"); err != nil {
+	if c.EventStreamStore, err = optionalSize(h.eventStreamStore); err != nil {
 		return nil, err
 	}
-	if t := o.Int("tcp_timeout"); t <= 0 {
+	if t := h.tcpTimeout.Get(); t <= 0 {
 		return nil, fmt.Errorf("option tcp_timeout: must be a positive number of seconds, got %d", t)
 	} else {
 		c.IdleTimeout = time.Duration(t) * time.Second
 	}
-	if t := o.Int("http2_ping_keepalive"); t < 0 {
+	if t := h.h2PingKeepalive.Get(); t < 0 {
 		return nil, fmt.Errorf("option http2_ping_keepalive: must be 0 (off) or a number of seconds, got %d", t)
 	} else {
 		c.H2PingKeepalive = time.Duration(t) * time.Second
 	}
-	if t := o.Int("request_head_timeout"); t < 0 {
+	if t := h.requestHeadTimeout.Get(); t < 0 {
 		return nil, fmt.Errorf("option request_head_timeout: must be 0 (off) or a number of seconds, got %d", t)
 	} else {
 		c.RequestHeadTimeout = time.Duration(t) * time.Second
 	}
-	if t := o.Int("connect_timeout"); t <= 0 {
+	if t := h.connectTimeout.Get(); t <= 0 {
 		return nil, fmt.Errorf("option connect_timeout: must be a positive number of seconds, got %d", t)
 	} else {
 		c.ConnectTimeout = time.Duration(t) * time.Second
 	}
 	// The proxy servers to run (modes.go).
-	if c.Modes, err = parseModes(o.Strings("mode"), c); err != nil {
+	if c.Modes, err = parseModes(h.mode.Get(), c); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-func optionalSize(o *addon.Options, name string) (int64, error) {
-	if !o.IsSet(name) {
+// optionalSize is a size option's value in bytes; -1 when it is unset.
+func optionalSize(h addon.Opt[*string]) (int64, error) {
+	p := h.Get()
+	if p == nil {
 		return -1, nil
 	}
-	n, err := ParseSize(o.String(name))
+	n, err := ParseSize(*p)
 	if err != nil {
-		return 0, fmt.Errorf("option %s: %w", name, err)
+		return 0, fmt.Errorf("option %s: %w", h.Name(), err)
 	}
 	return n, nil
 }

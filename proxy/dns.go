@@ -206,9 +206,9 @@ func (d *dnsService) forward(ctx context.Context, log *slog.Logger, f *flow.DNSF
 	defer cancel()
 	var conn net.Conn
 	if server.TransportProtocol == "tcp" {
-		conn, err = dialTCPServer(ctx, d.s, log, f.ClientConn, server)
+		conn, err = dialServer(ctx, d.s, log, f.ClientConn, server, "tcp")
 	} else {
-		conn, err = dialUDPServer(ctx, d.s, log, f.ClientConn, server)
+		conn, err = dialServer(ctx, d.s, log, f.ClientConn, server, "udp")
 	}
 	if err != nil {
 		return nil, err
@@ -262,33 +262,6 @@ func (d *dnsService) forward(ctx context.Context, log *slog.Logger, f *flow.DNSF
 		}
 		return resp, nil
 	}
-}
-
-// dialTCPServer connects to server.Address over TCP with the server
-// connection hooks (DNS over TCP).
-func dialTCPServer(ctx context.Context, s *Server, log *slog.Logger, client *flow.Client, server *flow.Server) (net.Conn, error) {
-	m := s.m
-	data := &addon.ServerConnectionData{Server: server, Client: client}
-	m.ServerConnect(data)
-	if server.Error != "" {
-		return nil, fmt.Errorf("server connection to %s killed before connect: %s", server.Address, server.Error)
-	}
-	server.TimestampStart = nowSeconds()
-	d := net.Dialer{Timeout: s.Config().ConnectTimeout}
-	addr := server.Address.String()
-	conn, err := d.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		server.Error = describeDialError(addr, err, s.Config())
-		log.Info("server connect error: " + server.Error)
-		m.ServerConnectError(data)
-		return nil, errors.New(server.Error)
-	}
-	server.TimestampTCPSetup = nowSeconds()
-	server.Peername = flow.AddrFrom(conn.RemoteAddr())
-	server.Sockname = flow.AddrFrom(conn.LocalAddr())
-	log.Info("server connect " + server.Address.String())
-	m.ServerConnected(data)
-	return conn, nil
 }
 
 func isConnRefused(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }

@@ -2,8 +2,6 @@ package proxy_test
 
 import (
 	"net"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -13,7 +11,6 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/mitmgo/mitmgo/flow"
-	"github.com/mitmgo/mitmgo/flowfile"
 	"github.com/mitmgo/mitmgo/internal/testutil"
 )
 
@@ -67,15 +64,7 @@ def dns_response(flow):
 // the resolver and the upstream, the dumper's DNS lines, and the flows
 // saved with -w and replayed with -r.
 func TestDNSModeMitmdump(t *testing.T) {
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("python3 is not installed")
-	}
-	dir := t.TempDir()
-	for name, src := range map[string]string{"dns_simple.py": dnsSimple, "rewrite.py": dnsRewrite} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := scriptDir(t, map[string]string{"dns_simple.py": dnsSimple, "rewrite.py": dnsRewrite})
 	origin := startDNSOrigin(t)
 	saved := filepath.Join(dir, "dns.mitm")
 	md := testutil.StartMitmdump(t, "--mode", "dns", "--mode", "reverse:dns://"+origin.addr+"@0",
@@ -118,22 +107,8 @@ func TestDNSModeMitmdump(t *testing.T) {
 	}
 
 	// The file holds the five DNS flows, as mitmproxy writes them.
-	f, err := os.Open(saved)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rd := flowfile.NewReader(f)
 	var flows []*flow.DNSFlow
-	for {
-		d, err := rd.Next()
-		if err != nil {
-			break
-		}
-		g, err := flow.FromState(d)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, g := range readFlowFile(t, saved) {
 		if df, ok := g.(*flow.DNSFlow); ok {
 			flows = append(flows, df)
 		}
@@ -180,15 +155,8 @@ def udp_message(flow: udp.UDPFlow):
 // TestReverseUDPMitmdump: mitmdump --mode reverse:udp relays datagrams to
 // an echo server through a script's udp_message, and prints them.
 func TestReverseUDPMitmdump(t *testing.T) {
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("python3 is not installed")
-	}
+	script := filepath.Join(scriptDir(t, map[string]string{"udp.py": udpScript}), "udp.py")
 	echo := startUDPEcho(t)
-	dir := t.TempDir()
-	script := filepath.Join(dir, "udp.py")
-	if err := os.WriteFile(script, []byte(udpScript), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	md := testutil.StartMitmdump(t, "--mode", "reverse:udp://"+echo, "-s", script)
 	addr := md.Listening(t, "reverse proxy to udp://"+echo)
 	c, err := net.Dial("udp", addr)

@@ -73,30 +73,15 @@ func h2Origin(t *testing.T, alpn []string) (*httptest.Server, func()) {
 	if len(alpn) == 1 && alpn[0] == "h2" {
 		// Only HTTP/2, whatever the client says, as nghttpd: net/http
 		// would fall back to HTTP/1.1 for a client without h2.
-		ln, err := tls.Listen("tcp", "127.0.0.1:0", srv.TLS)
-		if err != nil {
-			t.Fatal(err)
-		}
 		h2srv := &http2.Server{}
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				go func() {
-					// net/http's server checks the TLS state, which
-					// only a finished handshake has.
-					if c.(*tls.Conn).Handshake() != nil {
-						c.Close()
-						return
-					}
-					h2srv.ServeConn(c, &http2.ServeConnOpts{Handler: mux})
-				}()
+		srv.URL = "https://" + serveTLS(t, srv.TLS, func(c net.Conn) {
+			// net/http's server checks the TLS state, which only a
+			// finished handshake has.
+			if c.(*tls.Conn).Handshake() != nil {
+				return
 			}
-		}()
-		t.Cleanup(func() { ln.Close() })
-		srv.URL = "https://" + ln.Addr().String()
+			h2srv.ServeConn(c, &http2.ServeConnOpts{Handler: mux})
+		})
 	}
 	t.Cleanup(func() {
 		releaseOnce()

@@ -126,15 +126,8 @@ func TestReverseHTTPS(t *testing.T) {
 
 	t.Run("HTTP/2 client", func(t *testing.T) {
 		tr := &http2.Transport{TLSClientConfig: &tls.Config{RootCAs: caPool(t, confdir), ServerName: "localhost"}}
-		defer tr.CloseIdleConnections()
-		resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Get("https://" + addr + "/h2")
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if got := string(b); resp.Proto != "HTTP/2.0" || got != "HTTP/2.0 /h2 sni=localhost "+wantHost {
-			t.Errorf("%s: %q", resp.Proto, got)
+		if proto, got := getWith(t, tr, "https://"+addr+"/h2"); proto != "HTTP/2.0" || got != "HTTP/2.0 /h2 sni=localhost "+wantHost {
+			t.Errorf("%s: %q", proto, got)
 		}
 	})
 
@@ -164,15 +157,8 @@ func TestReverseHTTPS(t *testing.T) {
 			var d net.Dialer
 			return d.DialContext(ctx, network, addr)
 		}}
-		defer tr.CloseIdleConnections()
-		resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Get("http://" + addr + "/h2c")
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if got := string(b); resp.Proto != "HTTP/2.0" || got != "HTTP/2.0 /h2c sni=localhost "+wantHost {
-			t.Errorf("%s: %q", resp.Proto, got)
+		if proto, got := getWith(t, tr, "http://"+addr+"/h2c"); proto != "HTTP/2.0" || got != "HTTP/2.0 /h2c sni=localhost "+wantHost {
+			t.Errorf("%s: %q", proto, got)
 		}
 	})
 
@@ -221,28 +207,12 @@ func TestReverseTCPAndTLS(t *testing.T) {
 		io.WriteString(c, "hello\n")
 		echo(c, r)
 	})
-	tlsLn, err := tls.Listen("tcp", "127.0.0.1:0", originTLSConfig(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tlsLn.Close() })
-	go func() {
-		for {
-			c, err := tlsLn.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				echo(c, bufio.NewReader(c))
-			}()
-		}
-	}()
+	tlsAddr := serveTLS(t, originTLSConfig(t), func(c net.Conn) { echo(c, bufio.NewReader(c)) })
 
 	quietOrigin := testutil.StartRawOrigin(t, echo)
 	tcpSpec := "reverse:tcp://" + plainOrigin.Addr
 	quietSpec := "reverse:tcp://" + quietOrigin.Addr
-	tlsSpec := "reverse:tls://" + tlsLn.Addr().String()
+	tlsSpec := "reverse:tls://" + tlsAddr
 	confdir := t.TempDir()
 	rec := &flowLog{}
 	p := startModes(t, []any{tlsconfig.New(), rec}, []string{tcpSpec, quietSpec, tlsSpec}, "confdir="+confdir, "ssl_insecure=true")
@@ -288,4 +258,21 @@ func originTLSConfig(t *testing.T) *tls.Config {
 	s.Close()
 	cfg.NextProtos = nil
 	return cfg
+}
+
+// getWith GETs url with tr, and returns the response's protocol and body;
+// it closes tr's idle connections after.
+func getWith(t *testing.T, tr interface {
+	http.RoundTripper
+	CloseIdleConnections()
+}, url string) (proto, body string) {
+	t.Helper()
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp.Proto, string(b)
 }

@@ -106,30 +106,15 @@ func requestLines(fs []*flow.HTTPFlow) []string {
 // certificate) and relays what is inside to the plain proxy at to.
 func tlsRelay(t *testing.T, to string) string {
 	t.Helper()
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", originTLSConfig(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				up, err := net.Dial("tcp", to)
-				if err != nil {
-					return
-				}
-				defer up.Close()
-				go func() { io.Copy(up, c); up.(*net.TCPConn).CloseWrite() }()
-				io.Copy(c, up)
-			}()
+	return serveTLS(t, originTLSConfig(t), func(c net.Conn) {
+		up, err := net.Dial("tcp", to)
+		if err != nil {
+			return
 		}
-	}()
-	return ln.Addr().String()
+		defer up.Close()
+		go func() { io.Copy(up, c); up.(*net.TCPConn).CloseWrite() }()
+		io.Copy(c, up)
+	})
 }
 
 // TestUpstreamHTTPSProxy: an https:// upstream proxy is spoken to over

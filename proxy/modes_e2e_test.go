@@ -6,8 +6,6 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,7 +13,6 @@ import (
 
 	"github.com/mitmgo/mitmgo/addons/tlsconfig"
 	"github.com/mitmgo/mitmgo/flow"
-	"github.com/mitmgo/mitmgo/flowfile"
 	"github.com/mitmgo/mitmgo/internal/testutil"
 )
 
@@ -68,21 +65,8 @@ func TestMitmdumpSeveralModes(t *testing.T) {
 	if code := md.Stop(t); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	raw, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
 	modes := map[string]string{}
-	r := flowfile.NewReader(bytes.NewReader(raw))
-	for {
-		d, err := r.Next()
-		if err != nil {
-			break
-		}
-		v, err := flow.FromState(d)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, v := range readFlowFile(t, out) {
 		if f, ok := v.(*flow.HTTPFlow); ok {
 			modes[f.Request.Path] = f.ClientConn.ProxyMode
 		}
@@ -165,19 +149,13 @@ def request(flow: http.HTTPFlow) -> None:
 // example does, for plain HTTP (on one client connection, so that the
 // server connection is open for the later requests) and HTTPS.
 func TestMitmdumpChangeUpstreamProxy(t *testing.T) {
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("python3 is not installed")
-	}
+	needPython(t)
 	_, originHost := echoOrigin(t)
 	origin := tlsOrigin(t)
 	rec1, rec2 := &flowLog{}, &flowLog{}
 	b1 := startModes(t, []any{tlsconfig.New(), rec1}, []string{"regular"}, "confdir="+t.TempDir(), "ssl_insecure=true").addrs["regular"]
 	b2 := startModes(t, []any{tlsconfig.New(), rec2}, []string{"regular"}, "confdir="+t.TempDir(), "ssl_insecure=true").addrs["regular"]
-	dir := t.TempDir()
-	script := fmt.Sprintf(changeUpstream, b2, mustTCPAddr(t, b1).Port)
-	if err := os.WriteFile(filepath.Join(dir, "change_upstream_proxy.py"), []byte(script), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir := scriptDir(t, map[string]string{"change_upstream_proxy.py": fmt.Sprintf(changeUpstream, b2, mustTCPAddr(t, b1).Port)})
 	confdir := t.TempDir()
 	md := testutil.StartMitmdumpWith(t, testutil.Options{Dir: dir}, "--mode", "upstream:http://"+b1,
 		"--set", "connection_strategy=lazy", "--set", "upstream_cert=false", "--ssl-insecure",

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mitmgo/mitmgo/addon"
 	"github.com/mitmgo/mitmgo/flow"
 	"github.com/mitmgo/mitmgo/internal/testutil"
 	"github.com/mitmgo/mitmgo/proxy"
@@ -29,25 +28,6 @@ type modeProxy struct {
 	lines []string
 }
 
-// newModeServer makes a proxy server with the extra addons and option
-// settings (listen_host=127.0.0.1 and listen_port=0 first), configured.
-func newModeServer(t testing.TB, extra []any, sets ...string) (*proxy.Server, error) {
-	t.Helper()
-	m := addon.NewManager()
-	m.Options().MustAdd("confdir", addon.String, "~/.mitmproxy", "")
-	srv := proxy.New(m)
-	if err := m.Add(append([]any{srv}, extra...)...); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Options().Set(append([]string{"listen_host=127.0.0.1", "listen_port=0"}, sets...)...); err != nil {
-		return nil, err
-	}
-	if err := m.ConfigureAll(); err != nil {
-		return nil, err
-	}
-	return srv, nil
-}
-
 // startModes runs a proxy server with one listener per mode spec, each on
 // a free port of 127.0.0.1 unless the spec names one.
 func startModes(t testing.TB, extra []any, modes []string, sets ...string) *modeProxy {
@@ -55,7 +35,7 @@ func startModes(t testing.TB, extra []any, modes []string, sets ...string) *mode
 	for _, m := range modes {
 		sets = append(sets, "mode="+m)
 	}
-	srv, err := newModeServer(t, extra, sets...)
+	srv, err := newProxyServer(t, extra, sets...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,53 +78,20 @@ func (l *flowLog) Request(f *flow.HTTPFlow) {
 	}
 }
 
-func (l *flowLog) Response(f *flow.HTTPFlow) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.http = append(l.http, f)
-}
-
-func (l *flowLog) HTTPConnect(f *flow.HTTPFlow) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.connects = append(l.connects, f)
-}
-
-func (l *flowLog) HTTPConnectUpstream(f *flow.HTTPFlow) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.upstream = append(l.upstream, f)
-}
-
-func (l *flowLog) TCPEnd(f *flow.TCPFlow) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.tcp = append(l.tcp, f)
-}
+func (l *flowLog) Response(f *flow.HTTPFlow)            { appendLocked(&l.mu, &l.http, f) }
+func (l *flowLog) HTTPConnect(f *flow.HTTPFlow)         { appendLocked(&l.mu, &l.connects, f) }
+func (l *flowLog) HTTPConnectUpstream(f *flow.HTTPFlow) { appendLocked(&l.mu, &l.upstream, f) }
+func (l *flowLog) TCPEnd(f *flow.TCPFlow)               { appendLocked(&l.mu, &l.tcp, f) }
 
 // flows waits until n HTTP flows are done and returns them.
 func (l *flowLog) flows(t *testing.T, n int) []*flow.HTTPFlow {
 	t.Helper()
-	testutil.Eventually(t, 5*time.Second, func() bool {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		return len(l.http) >= n
-	}, "%d flows", n)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]*flow.HTTPFlow(nil), l.http...)
+	return waitList(t, &l.mu, &l.http, n, "flows")
 }
 
 func (l *flowLog) tcpFlows(t *testing.T, n int) []*flow.TCPFlow {
 	t.Helper()
-	testutil.Eventually(t, 5*time.Second, func() bool {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		return len(l.tcp) >= n
-	}, "%d TCP flows", n)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]*flow.TCPFlow(nil), l.tcp...)
+	return waitList(t, &l.mu, &l.tcp, n, "TCP flows")
 }
 
 func (l *flowLog) snapshot() (connects, upstream []*flow.HTTPFlow) {
@@ -272,7 +219,7 @@ func TestModeOptionErrors(t *testing.T) {
 		for _, m := range tt.modes {
 			sets = append(sets, "mode="+m)
 		}
-		srv, err := newModeServer(t, nil, sets...)
+		srv, err := newProxyServer(t, nil, sets...)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("modes %q: %v, want an error with %q", tt.modes, err, tt.want)
 		}
@@ -282,7 +229,7 @@ func TestModeOptionErrors(t *testing.T) {
 	}
 	// The same port twice is fine when it is 0 (any free port), and
 	// listen_port applies to every mode without a port of its own.
-	if _, err := newModeServer(t, nil, "mode=regular", "mode=upstream:http://x", "mode=reverse:http://y@0"); err != nil {
+	if _, err := newProxyServer(t, nil, "mode=regular", "mode=upstream:http://x", "mode=reverse:http://y@0"); err != nil {
 		t.Errorf("port 0 twice: %v", err)
 	}
 }
@@ -296,7 +243,7 @@ func TestModeListenError(t *testing.T) {
 	}
 	defer busy.Close()
 	_, port, _ := net.SplitHostPort(busy.Addr().String())
-	srv, err := newModeServer(t, nil, "mode=regular@0", "mode=socks5", "listen_port="+port)
+	srv, err := newProxyServer(t, nil, "mode=regular@0", "mode=socks5", "listen_port="+port)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +257,7 @@ func TestModeListenError(t *testing.T) {
 		t.Errorf("no hint %q in %q", hint, err)
 	}
 	// A spec that names its port gets no hint.
-	srv, err = newModeServer(t, nil, "mode=regular@"+port)
+	srv, err = newProxyServer(t, nil, "mode=regular@"+port)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -123,6 +123,13 @@ func startProxyWith(t *testing.T, a any, sets ...string) string {
 }
 
 func startProxyAddons(t testing.TB, extra []any, sets ...string) string {
+	_, addr := serveProxy(t, extra, sets...)
+	return addr
+}
+
+// serveProxy runs a proxy server in-process with the extra addons and
+// option settings until the test ends, and returns it and its address.
+func serveProxy(t testing.TB, extra []any, sets ...string) (*proxy.Server, string) {
 	srv, ln := listenProxy(t, extra, sets...)
 	done := make(chan struct{})
 	go func() { _ = srv.Serve(ln); close(done) }()
@@ -132,12 +139,27 @@ func startProxyAddons(t testing.TB, extra []any, sets ...string) string {
 		_ = srv.Shutdown(ctx)
 		<-done
 	})
-	return ln.Addr().String()
+	return srv, ln.Addr().String()
 }
 
 // listenProxy makes a proxy server with the extra addons and option
 // settings, listening on 127.0.0.1; the caller serves and shuts it down.
 func listenProxy(t testing.TB, extra []any, sets ...string) (*proxy.Server, net.Listener) {
+	srv, err := newProxyServer(t, extra, sets...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := srv.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, ln
+}
+
+// newProxyServer makes a proxy server with the extra addons and option
+// settings (listen_host=127.0.0.1 and listen_port=0 first), configured.
+func newProxyServer(t testing.TB, extra []any, sets ...string) (*proxy.Server, error) {
+	t.Helper()
 	m := addon.NewManager()
 	// Declared by the command line in mitmdump; the tlsconfig addon
 	// reads it.
@@ -147,16 +169,12 @@ func listenProxy(t testing.TB, extra []any, sets ...string) (*proxy.Server, net.
 		t.Fatal(err)
 	}
 	if err := m.Options().Set(append([]string{"listen_host=127.0.0.1", "listen_port=0"}, sets...)...); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if err := m.ConfigureAll(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	ln, err := srv.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return srv, ln
+	return srv, nil
 }
 
 // roundTrip sends raw bytes to the proxy, closes its sending half, and

@@ -64,7 +64,7 @@ const (
 	quietAlloc = 1 << 20
 	// reclaimAlloc: allocated since the last reclaim before another is
 	// worth a full collection.
-	reclaimAlloc = 8 << 20
+	reclaimAlloc = 4 << 20
 )
 
 // newQuietReclaimer returns a reclaimer that may reclaim at its first quiet

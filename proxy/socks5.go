@@ -25,7 +25,7 @@ const proxyAuthOption = "proxyauth"
 func (cc *clientConn) serveSOCKS5(st *stream) {
 	m := cc.s.m
 	var auth socks5.Authenticator
-	if m.Options().String(proxyAuthOption) != "" {
+	if optString(cc.s.Config().proxyAuth) != "" {
 		auth = func(user, password string) bool {
 			d := &addon.Socks5AuthData{Client: cc.client, Username: user, Password: password}
 			m.Socks5Auth(d)

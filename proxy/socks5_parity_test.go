@@ -2,41 +2,12 @@ package proxy_test
 
 import (
 	"net"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mitmgo/mitmgo/internal/testutil"
 )
-
-// startMitmproxy811Args starts Debian's mitmproxy (8.1.1) on 127.0.0.1
-// with args and returns its address and output, or skips the test when it
-// is not installed.
-func startMitmproxy811Args(t *testing.T, args ...string) (string, *testutil.SyncBuffer) {
-	t.Helper()
-	bin, err := exec.LookPath("mitmdump")
-	if err != nil {
-		t.Skip("mitmdump (Debian's mitmproxy 8.1.1) is not installed")
-	}
-	addr := testutil.UnusedAddr(t)
-	_, port, _ := net.SplitHostPort(addr)
-	cmd := exec.Command(bin, append([]string{"--listen-host", "127.0.0.1", "-p", port, "--set", "confdir=" + t.TempDir()}, args...)...)
-	out := &testutil.SyncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	testutil.Eventually(t, 30*time.Second, func() bool {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	}, "mitmproxy 8.1.1 listening")
-	return addr, out
-}
 
 // TestSOCKS5ParityWithMitmproxy811 sends the same SOCKS5 handshakes to
 // mitmproxy 8.1.1 and to mitmdump in socks5 mode: both answer with the
@@ -48,7 +19,7 @@ func TestSOCKS5ParityWithMitmproxy811(t *testing.T) {
 		if auth {
 			args = []string{"--proxyauth", "user:pass"}
 		}
-		pyAddr, pyOut := startMitmproxy811Args(t, append([]string{"--mode", "socks5"}, args...)...)
+		pyAddr, pyOut, _ := startDebianMitmdump(t, append([]string{"--mode", "socks5"}, args...)...)
 		md := testutil.StartMitmdump(t, append([]string{"--mode", "socks5"}, args...)...)
 		cases := []socksCase{
 			{"http request", []string{"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n"},

@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,39 +23,21 @@ import (
 	"github.com/mitmgo/mitmgo/internal/testutil"
 )
 
-// socksRecorder records the flows of a SOCKS5 or transparent proxy and its
-// log lines.
+// socksRecorder records the flows of a SOCKS5 or transparent proxy, as
+// flowLog, and its log lines.
 type socksRecorder struct {
-	mu    sync.Mutex
-	flows []*flow.HTTPFlow
-	tcp   []*flow.TCPFlow
-	logs  []string
+	flowLog
+	logs []string // under flowLog.mu
 }
 
-func (r *socksRecorder) Response(f *flow.HTTPFlow) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.flows = append(r.flows, f)
-}
-
-func (r *socksRecorder) TCPEnd(f *flow.TCPFlow) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.tcp = append(r.tcp, f)
-}
-
-func (r *socksRecorder) AddLog(e *addon.LogEntry) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.logs = append(r.logs, e.Msg)
-}
+func (r *socksRecorder) AddLog(e *addon.LogEntry) { appendLocked(&r.mu, &r.logs, e.Msg) }
 
 func (r *socksRecorder) KeepsFlows() bool { return true }
 
 func (r *socksRecorder) Flows() []*flow.HTTPFlow {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return slices.Clone(r.flows)
+	return slices.Clone(r.http)
 }
 
 func (r *socksRecorder) hasLog(msg string) bool {
@@ -256,19 +237,7 @@ func TestSOCKS5ProxyAuth(t *testing.T) {
 // until it closes the connection.
 func socksExchange(t *testing.T, addr string, send ...string) string {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	for _, s := range send {
-		if _, err := io.WriteString(c, s); err != nil {
-			t.Fatal(err)
-		}
-	}
-	out, _ := io.ReadAll(c)
-	return string(out)
+	return roundTripOpen(t, addr, strings.Join(send, ""))
 }
 
 // TestSOCKS5Refusals: what the proxy answers and logs, as mitmproxy's

@@ -36,45 +36,16 @@ func (s *Server) InjectTCP(f *flow.TCPFlow, toClient bool, content []byte) error
 	if f == nil {
 		return ErrNotTCP
 	}
-	if f.ClientConn == nil {
-		return ErrNotLive
-	}
-	t := s.tcpFlows.get(f.ClientConn.ID)
-	if t == nil {
-		return ErrNotLive
+	t, err := s.tcpFlows.live(f.ClientConn)
+	if err != nil {
+		return err
 	}
 	return t.inject(&flow.TCPMessage{FromClient: !toClient, Content: bytes.Clone(content), Injected: true})
 }
 
 // tcpRegistry finds the live TCP flows by the ID of their client
 // connection, for injection.
-type tcpRegistry struct {
-	mu sync.Mutex
-	m  map[string]*tcpConn
-}
-
-func (r *tcpRegistry) get(id string) *tcpConn {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.m[id]
-}
-
-func (r *tcpRegistry) add(id string, c *tcpConn) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.m == nil {
-		r.m = map[string]*tcpConn{}
-	}
-	r.m[id] = c
-}
-
-func (r *tcpRegistry) remove(id string, c *tcpConn) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.m[id] == c {
-		delete(r.m, id)
-	}
-}
+type tcpRegistry = connRegistry[*tcpConn]
 
 // tcpConn is one TCP flow's relay: the forwarder of both directions, and
 // the queue of injected messages.

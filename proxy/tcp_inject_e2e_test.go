@@ -1,9 +1,7 @@
 package proxy_test
 
 import (
-	"bytes"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -12,7 +10,6 @@ import (
 	"time"
 
 	"github.com/mitmgo/mitmgo/flow"
-	"github.com/mitmgo/mitmgo/flowfile"
 	"github.com/mitmgo/mitmgo/internal/testutil"
 )
 
@@ -69,15 +66,9 @@ func TestInjectTCPScript(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test (-short)")
 	}
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("python3 is not installed")
-	}
-	origin := lineEcho(t)
-	dir := t.TempDir()
+	dir := scriptDir(t, map[string]string{"inject.py": tcpInjectScript})
 	script := filepath.Join(dir, "inject.py")
-	if err := os.WriteFile(script, []byte(tcpInjectScript), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	origin := lineEcho(t)
 	var outputs = map[string]string{}
 	for _, version := range []string{"21", "17"} {
 		file := filepath.Join(dir, "flows"+version)
@@ -91,20 +82,12 @@ func TestInjectTCPScript(t *testing.T) {
 		if version != "21" {
 			continue
 		}
-		raw, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		d, err := flowfile.NewReader(bytes.NewReader(raw)).Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		v, err := flow.FromState(d)
-		if err != nil {
-			t.Fatal(err)
+		flows := readFlowFile(t, file)
+		if len(flows) == 0 {
+			t.Fatal("no flow in the file")
 		}
 		var got []string
-		for _, m := range v.(*flow.TCPFlow).Messages {
+		for _, m := range flows[0].(*flow.TCPFlow).Messages {
 			got = append(got, describeTCPMessage(m))
 		}
 		// The echoes may come in one piece or two.

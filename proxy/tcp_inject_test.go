@@ -3,7 +3,6 @@ package proxy_test
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -116,21 +115,29 @@ func (l *logWarnings) has(msg string) bool {
 // returns its address.
 func startTCPInjectProxy(t *testing.T, rec *tcpInjector, more ...any) string {
 	t.Helper()
-	srv, ln := listenProxy(t, append([]any{rec}, more...))
+	srv, addr := serveProxy(t, append([]any{rec}, more...))
 	rec.srv = srv
-	done := make(chan struct{})
-	go func() { _ = srv.Serve(ln); close(done) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-		<-done
-	})
-	return ln.Addr().String()
+	return addr
 }
 
 func newTCPInjector() *tcpInjector {
 	return &tcpInjector{started: make(chan *flow.TCPFlow, 1), ended: make(chan *flow.TCPFlow, 1)}
+}
+
+// startInjectTunnel starts a proxy with a tcpInjector (and more addons),
+// opens a tunnel through it to the line echo at originAddr, has a first
+// line echoed, and returns the injector, the client's side and the flow
+// that tcp_start saw.
+func startInjectTunnel(t *testing.T, originAddr string, more ...any) (*tcpInjector, net.Conn, *bufio.Reader, *flow.TCPFlow) {
+	t.Helper()
+	rec := newTCPInjector()
+	addr := startTCPInjectProxy(t, rec, more...)
+	c, br, _ := testutil.ConnectTunnel(t, addr, originAddr)
+	io.WriteString(c, "\x00hi\n")
+	if line := readLine(t, br); line != "echo \x00hi\n" {
+		t.Fatalf("reply %q", line)
+	}
+	return rec, c, br, waitFlow(t, rec.started, "tcp_start")
 }
 
 func waitFlow(t *testing.T, ch chan *flow.TCPFlow, what string) *flow.TCPFlow {
@@ -160,15 +167,7 @@ func readLine(t *testing.T, br *bufio.Reader) string {
 // a copy of the live flow finds its connection; a flow that ended, or no
 // flow, is an error with mitmproxy's words.
 func TestInjectTCP(t *testing.T) {
-	origin := lineEcho(t)
-	rec := newTCPInjector()
-	addr := startTCPInjectProxy(t, rec)
-	c, br, _ := testutil.ConnectTunnel(t, addr, origin.Addr)
-	io.WriteString(c, "\x00hi\n")
-	if line := readLine(t, br); line != "echo \x00hi\n" {
-		t.Fatalf("reply %q", line)
-	}
-	f := waitFlow(t, rec.started, "tcp_start")
+	rec, c, br, f := startInjectTunnel(t, lineEcho(t).Addr)
 	srv := rec.srv
 
 	if err := srv.InjectTCP(f, true, []byte("\x00to the client\n")); err != nil {
@@ -259,13 +258,7 @@ func TestInjectTCP(t *testing.T) {
 // TestInjectTCPKill: a hook that kills the flow at an injected message
 // ends the tunnel with tcp_error, as one that kills it at a relayed one.
 func TestInjectTCPKill(t *testing.T) {
-	origin := lineEcho(t)
-	rec := newTCPInjector()
-	addr := startTCPInjectProxy(t, rec)
-	c, br, _ := testutil.ConnectTunnel(t, addr, origin.Addr)
-	io.WriteString(c, "\x00hi\n")
-	readLine(t, br)
-	f := waitFlow(t, rec.started, "tcp_start")
+	rec, _, br, f := startInjectTunnel(t, lineEcho(t).Addr)
 	if err := rec.srv.InjectTCP(f, false, []byte("\x00kill\n")); err != nil {
 		t.Fatal(err)
 	}
@@ -295,12 +288,7 @@ func TestInjectTCPHalfClosed(t *testing.T) {
 		close(eof)
 		<-release
 	})
-	rec := newTCPInjector()
-	addr := startTCPInjectProxy(t, rec)
-	c, br, _ := testutil.ConnectTunnel(t, addr, origin.Addr)
-	io.WriteString(c, "\x00hi\n")
-	readLine(t, br)
-	f := waitFlow(t, rec.started, "tcp_start")
+	rec, c, br, f := startInjectTunnel(t, origin.Addr)
 	c.(*net.TCPConn).CloseWrite()
 	select {
 	case <-eof:
@@ -330,15 +318,9 @@ func TestInjectTCPHalfClosed(t *testing.T) {
 // TCP flow; a flow that cannot take it is a warning with mitmproxy's
 // words, not a failed command.
 func TestInjectTCPCommand(t *testing.T) {
-	origin := lineEcho(t)
-	rec := newTCPInjector()
 	cmds := &cmdAddon{}
 	warns := &logWarnings{}
-	addr := startTCPInjectProxy(t, rec, cmds, warns)
-	c, br, _ := testutil.ConnectTunnel(t, addr, origin.Addr)
-	io.WriteString(c, "\x00hi\n")
-	readLine(t, br)
-	f := waitFlow(t, rec.started, "tcp_start")
+	rec, c, br, f := startInjectTunnel(t, lineEcho(t).Addr, cmds, warns)
 	if _, err := cmds.ctx.Commands.Call("inject.tcp", flow.Any(f), true, []byte("\x00by command\n")); err != nil {
 		t.Fatal(err)
 	}

@@ -328,13 +328,14 @@ func (r *udpRelay) serveSession(ss *udpSession) {
 // connect opens the UDP socket to the flow's server, with the server
 // connection hooks.
 func (r *udpRelay) connect(ss *udpSession, f *flow.UDPFlow) (net.Conn, error) {
-	return dialUDPServer(ss.ctx, r.s, ss.log, ss.client, f.ServerConn)
+	return dialServer(ss.ctx, r.s, ss.log, ss.client, f.ServerConn, "udp")
 }
 
-// dialUDPServer "connects" a UDP socket to server.Address, firing
-// server_connect (whose addons may refuse it or change the address),
-// server_connected or server_connect_error.
-func dialUDPServer(ctx context.Context, s *Server, log *slog.Logger, client *flow.Client, server *flow.Server) (net.Conn, error) {
+// dialServer connects to server.Address over network, "tcp" (DNS over
+// TCP) or "udp" (a "connected" UDP socket, from the flow's Sockname when it
+// names one), firing server_connect (whose addons may refuse it or change
+// the address), server_connected or server_connect_error.
+func dialServer(ctx context.Context, s *Server, log *slog.Logger, client *flow.Client, server *flow.Server, network string) (net.Conn, error) {
 	m := s.m
 	data := &addon.ServerConnectionData{Server: server, Client: client}
 	m.ServerConnect(data)
@@ -343,16 +344,21 @@ func dialUDPServer(ctx context.Context, s *Server, log *slog.Logger, client *flo
 	}
 	server.TimestampStart = nowSeconds()
 	var d net.Dialer
-	if local := server.Sockname; local.Host != "" {
+	if network == "tcp" {
+		d.Timeout = s.Config().ConnectTimeout
+	} else if local := server.Sockname; local.Host != "" {
 		d.LocalAddr = &net.UDPAddr{IP: net.ParseIP(local.Host), Port: local.Port}
 	}
 	addr := server.Address.String()
-	conn, err := d.DialContext(ctx, "udp", addr)
+	conn, err := d.DialContext(ctx, network, addr)
 	if err != nil {
 		server.Error = describeDialError(addr, err, s.Config())
 		log.Info("server connect error: " + server.Error)
 		m.ServerConnectError(data)
 		return nil, errors.New(server.Error)
+	}
+	if network == "tcp" {
+		server.TimestampTCPSetup = nowSeconds()
 	}
 	server.Peername = flow.AddrFrom(conn.RemoteAddr())
 	server.Sockname = flow.AddrFrom(conn.LocalAddr())

@@ -50,12 +50,9 @@ func (s *Server) InjectWebSocket(f *flow.HTTPFlow, toClient bool, content []byte
 	if f == nil || f.WebSocket == nil {
 		return ErrNotWebSocket
 	}
-	if f.ClientConn == nil {
-		return ErrNotLive
-	}
-	ws := s.webSockets.get(f.ClientConn.ID)
-	if ws == nil {
-		return ErrNotLive
+	ws, err := s.webSockets.live(f.ClientConn)
+	if err != nil {
+		return err
 	}
 	typ := flow.WebSocketBinary
 	if isText {
@@ -66,33 +63,7 @@ func (s *Server) InjectWebSocket(f *flow.HTTPFlow, toClient bool, content []byte
 
 // wsRegistry finds the live WebSocket connections by the ID of their
 // client connection, for injection.
-type wsRegistry struct {
-	mu sync.Mutex
-	m  map[string]*wsConn
-}
-
-func (r *wsRegistry) get(id string) *wsConn {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.m[id]
-}
-
-func (r *wsRegistry) add(id string, c *wsConn) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.m == nil {
-		r.m = map[string]*wsConn{}
-	}
-	r.m[id] = c
-}
-
-func (r *wsRegistry) remove(id string, c *wsConn) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.m[id] == c {
-		delete(r.m, id)
-	}
-}
+type wsRegistry = connRegistry[*wsConn]
 
 // wsConn is one WebSocket connection through the proxy.
 type wsConn struct {

@@ -287,16 +287,8 @@ var (
 // and its CA.
 func startWSProxy(t *testing.T, rec *wsRecorder, sets ...string) (*proxy.Server, string, *x509.CertPool) {
 	confdir := t.TempDir()
-	srv, ln := listenProxy(t, []any{tlsconfig.New(), rec}, append([]string{"confdir=" + confdir, "ssl_insecure=true"}, sets...)...)
-	done := make(chan struct{})
-	go func() { _ = srv.Serve(ln); close(done) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-		<-done
-	})
-	return srv, ln.Addr().String(), caPool(t, confdir)
+	srv, addr := serveProxy(t, []any{tlsconfig.New(), rec}, append([]string{"confdir=" + confdir, "ssl_insecure=true"}, sets...)...)
+	return srv, addr, caPool(t, confdir)
 }
 
 // TestWebSocketEcho: ws and wss, through CONNECT and absolute-form

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 
 	"github.com/mitmgo/mitmgo/addon"
 	"github.com/mitmgo/mitmgo/flow"
@@ -20,6 +21,7 @@ import (
 
 var (
 	_ addon.LoadHook            = (*Block)(nil)
+	_ addon.ConfigureHook       = (*Block)(nil)
 	_ addon.ClientConnectedHook = (*Block)(nil)
 )
 
@@ -27,6 +29,9 @@ var (
 type Block struct {
 	ctx                   *addon.Context
 	blockGlobal, blockPrv addon.Opt[bool]
+	// proxyAuth is the proxyauth addon's option, looked up in Configure;
+	// nil while that addon is not loaded.
+	proxyAuth atomic.Pointer[addon.Opt[*string]]
 }
 
 // New returns the addon.
@@ -39,6 +44,17 @@ func (b *Block) Load(l *addon.Loader) {
 	b.blockPrv = addon.Declare(l, "block_private", false,
 		"Block connections from local (private) IP addresses. This option does not affect loopback "+
 			"addresses (connections from the local machine), which are always permitted.")
+}
+
+// Configure looks up proxyauth once another addon has declared it.
+func (b *Block) Configure(map[string]bool) error {
+	if b.ctx == nil || b.proxyAuth.Load() != nil {
+		return nil
+	}
+	if h, err := addon.Lookup[*string](b.ctx.Options, "proxyauth"); err == nil {
+		b.proxyAuth.Store(&h)
+	}
+	return nil
 }
 
 // ClientConnected kills connections from refused addresses by setting
@@ -73,5 +89,10 @@ func (b *Block) ClientConnected(c *flow.Client) {
 
 // authRequired reports whether proxy authentication is on.
 func (b *Block) authRequired() bool {
-	return b.ctx.Options.IsSet("proxyauth") && b.ctx.Options.String("proxyauth") != ""
+	h := b.proxyAuth.Load()
+	if h == nil {
+		return false
+	}
+	p := h.Get()
+	return p != nil && *p != ""
 }

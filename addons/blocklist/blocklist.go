@@ -52,6 +52,7 @@ type BlockList struct {
 	Server string
 
 	ctx   *addon.Context
+	opt   addon.Opt[[]string] // OptionName, declared in Load
 	rules atomic.Pointer[[]Rule]
 }
 
@@ -71,7 +72,7 @@ func New() *BlockList { return &BlockList{Server: DefaultServer} }
 // Load declares block_list.
 func (b *BlockList) Load(l *addon.Loader) {
 	b.ctx = l.Context()
-	l.AddOption(OptionName, addon.Strings, []string{},
+	b.opt = addon.Declare(l, OptionName, []string{},
 		`Block matching requests and return an empty response with the specified HTTP status. `+
 			`Option syntax is "/flow-filter/status-code", where flow-filter describes which requests this rule `+
 			`should be applied to and status-code is the HTTP status code to return for blocked requests. `+
@@ -85,7 +86,7 @@ func (b *BlockList) Configure(updated map[string]bool) error {
 	if !updated[OptionName] || b.ctx == nil {
 		return nil
 	}
-	rules, err := ParseRules(b.ctx.Options.Strings(OptionName))
+	rules, err := ParseRules(b.opt.Get())
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/mitmgo/mitmgo/addon"
-	"github.com/mitmgo/mitmgo/addons/dumper/contentview"
 	"github.com/mitmgo/mitmgo/addons/internal/human"
 	"github.com/mitmgo/mitmgo/flow"
 )
@@ -68,32 +67,7 @@ func (d *Dumper) DNSError(f *flow.DNSFlow) {
 }
 
 // UDPMessage prints the newest datagram.
-func (d *Dumper) UDPMessage(f *flow.UDPFlow) {
-	c := d.cfg.Load()
-	if len(f.Messages) == 0 || !d.match(c, f) {
-		return
-	}
-	m := f.Messages[len(f.Messages)-1]
-	p := d.printer(c)
-	dir := direction(m.FromClient)
-	p.echo(fmt.Sprintf("%s %s udp %s %s", clientAddress(&f.Flow), dir, dir, serverAddress(&f.Flow)), 0, human.Style{})
-	if c.detail >= 3 {
-		p.message(contentview.ForData(m.Content))
-	}
-	d.write(p.String())
-}
+func (d *Dumper) UDPMessage(f *flow.UDPFlow) { d.streamMessage(f) }
 
 // UDPError prints why a UDP flow failed.
-func (d *Dumper) UDPError(f *flow.UDPFlow) {
-	c := d.cfg.Load()
-	if !d.match(c, f) {
-		return
-	}
-	msg := ""
-	if f.Error != nil {
-		msg = f.Error.Msg
-	}
-	p := d.printer(c)
-	p.echo(fmt.Sprintf("Error in UDP connection to %s: %s", serverAddress(&f.Flow), msg), 0, human.Style{Fg: "red"})
-	d.write(p.String())
-}
+func (d *Dumper) UDPError(f *flow.UDPFlow) { d.streamError(f, "UDP") }

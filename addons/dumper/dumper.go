@@ -66,6 +66,15 @@ type Dumper struct {
 	ctx   *addon.Context
 	cfg   atomic.Pointer[config]
 	views atomic.Pointer[func() []contentview.View]
+	opts  dumperOpts // declared in Load
+}
+
+// dumperOpts are the handles on the options the dumper reads.
+type dumperOpts struct {
+	detail, cutoff addon.Opt[int]
+	view           addon.Opt[string]
+	filter         addon.Opt[*string]
+	showhost       addon.Opt[bool]
 }
 
 // New returns a dumper writing to w. isTTY says whether w is a terminal:
@@ -103,7 +112,7 @@ func (d *Dumper) SetFilterParser(p ParseFunc) { d.parse.Store(&p) }
 // content_view_lines_cutoff, unless another addon has).
 func (d *Dumper) Load(l *addon.Loader) {
 	d.ctx = l.Context()
-	l.AddOption("flow_detail", addon.Int, 1, strings.Join([]string{
+	d.opts.detail = addon.Declare(l, "flow_detail", 1, strings.Join([]string{
 		"The display detail level for flows in mitmdump: 0 (quiet) to 4 (very verbose).",
 		"  0: no output",
 		"  1: shortened request URL with response status code",
@@ -111,16 +120,14 @@ func (d *Dumper) Load(l *addon.Loader) {
 		"  3: 2 + truncated response content, content of WebSocket and TCP messages (content_view_lines_cutoff: " + strconv.Itoa(DefaultLinesCutoff) + ")",
 		"  4: 3 + nothing is truncated",
 	}, "\n"))
-	l.AddOption("dumper_default_contentview", addon.String, "auto",
+	d.opts.view = addon.Declare(l, "dumper_default_contentview", "auto",
 		"The default content view mode.", contentview.Names()...)
-	l.AddOption("dumper_filter", addon.OptionalString, nil, "Limit which flows are dumped.")
-	if _, _, ok := d.ctx.Options.Lookup("showhost"); !ok {
-		l.AddOption("showhost", addon.Bool, false, "Use the Host header to construct URLs for display.")
-	}
-	if _, _, ok := d.ctx.Options.Lookup("content_view_lines_cutoff"); !ok {
-		l.AddOption("content_view_lines_cutoff", addon.Int, DefaultLinesCutoff,
-			"Flow content view lines limit. Limit is enabled by default to speedup flows browsing.")
-	}
+	d.opts.filter = addon.Declare[*string](l, "dumper_filter", nil, "Limit which flows are dumped.")
+	// Declare gives a handle on showhost and content_view_lines_cutoff
+	// when another addon has declared them already.
+	d.opts.showhost = addon.Declare(l, "showhost", false, "Use the Host header to construct URLs for display.")
+	d.opts.cutoff = addon.Declare(l, "content_view_lines_cutoff", DefaultLinesCutoff,
+		"Flow content view lines limit. Limit is enabled by default to speedup flows browsing.")
 }
 
 // Configure reads the options; a bad filter expression or cutoff is
@@ -129,13 +136,13 @@ func (d *Dumper) Configure(updated map[string]bool) error {
 	if d.ctx == nil {
 		return nil
 	}
-	opts := d.ctx.Options
+	opts := &d.opts
 	old := d.cfg.Load()
 	c := &config{
-		detail:   opts.Int("flow_detail"),
-		view:     opts.String("dumper_default_contentview"),
-		showhost: opts.Bool("showhost"),
-		cutoff:   opts.Int("content_view_lines_cutoff"),
+		detail:   opts.detail.Get(),
+		view:     opts.view.Get(),
+		showhost: opts.showhost.Get(),
+		cutoff:   opts.cutoff.Get(),
 		filter:   old.filter,
 	}
 	if c.view == "" {
@@ -144,9 +151,10 @@ func (d *Dumper) Configure(updated map[string]bool) error {
 	if c.cutoff <= 0 {
 		return fmt.Errorf("content_view_lines_cutoff must be a positive number of lines, not %d", c.cutoff)
 	}
-	if updated["dumper_filter"] {
+	if opts.filter.Changed(updated) {
 		c.filter = nil
-		if expr := opts.String("dumper_filter"); expr != "" {
+		if p := opts.filter.Get(); p != nil && *p != "" {
+			expr := *p
 			parse := d.filterParser()
 			m, err := parse(expr)
 			if err != nil {
@@ -155,7 +163,7 @@ func (d *Dumper) Configure(updated map[string]bool) error {
 			c.filter = m
 		}
 	}
-	if updated["dumper_default_contentview"] && !contentview.Supported(c.view) && d.ctx.Log != nil {
+	if opts.view.Changed(updated) && !contentview.Supported(c.view) && d.ctx.Log != nil {
 		d.ctx.Log.Warn(fmt.Sprintf("Content view %q is not supported yet, selecting the best match instead.", c.view))
 	}
 	d.cfg.Store(c)
@@ -253,33 +261,56 @@ func (d *Dumper) WebSocketEnd(f *flow.HTTPFlow) {
 }
 
 // TCPMessage prints the newest TCP message.
-func (d *Dumper) TCPMessage(f *flow.TCPFlow) {
+func (d *Dumper) TCPMessage(f *flow.TCPFlow) { d.streamMessage(f) }
+
+// TCPError prints why a TCP connection failed.
+func (d *Dumper) TCPError(f *flow.TCPFlow) { d.streamError(f, "TCP") }
+
+// streamMessage prints the newest message of a TCP or UDP flow: a line for
+// its direction, and its content from detail 3.
+func (d *Dumper) streamMessage(f flow.Any) {
+	var proto string
+	var fromClient bool
+	var content []byte
+	switch f := f.(type) {
+	case *flow.TCPFlow:
+		if len(f.Messages) == 0 {
+			return
+		}
+		m := f.Messages[len(f.Messages)-1]
+		proto, fromClient, content = "tcp", m.FromClient, m.Content
+	case *flow.UDPFlow:
+		if len(f.Messages) == 0 {
+			return
+		}
+		m := f.Messages[len(f.Messages)-1]
+		proto, fromClient, content = "udp", m.FromClient, m.Content
+	}
 	c := d.cfg.Load()
-	if len(f.Messages) == 0 || !d.match(c, f) {
+	if !d.match(c, f) {
 		return
 	}
-	m := f.Messages[len(f.Messages)-1]
 	p := d.printer(c)
-	dir := direction(m.FromClient)
-	p.echo(fmt.Sprintf("%s %s tcp %s %s", clientAddress(&f.Flow), dir, dir, serverAddress(&f.Flow)), 0, human.Style{})
+	dir := direction(fromClient)
+	p.echo(fmt.Sprintf("%s %s %s %s %s", clientAddress(f.Base()), dir, proto, dir, serverAddress(f.Base())), 0, human.Style{})
 	if c.detail >= 3 {
-		p.message(contentview.ForData(m.Content))
+		p.message(contentview.ForData(content))
 	}
 	d.write(p.String())
 }
 
-// TCPError prints why a TCP connection failed.
-func (d *Dumper) TCPError(f *flow.TCPFlow) {
+// streamError prints why a TCP or UDP flow failed (proto is "TCP" or "UDP").
+func (d *Dumper) streamError(f flow.Any, proto string) {
 	c := d.cfg.Load()
 	if !d.match(c, f) {
 		return
 	}
 	msg := ""
-	if f.Error != nil {
-		msg = f.Error.Msg
+	if e := f.Base().Error; e != nil {
+		msg = e.Msg
 	}
 	p := d.printer(c)
-	p.echo(fmt.Sprintf("Error in TCP connection to %s: %s", serverAddress(&f.Flow), msg), 0, human.Style{Fg: "red"})
+	p.echo(fmt.Sprintf("Error in %s connection to %s: %s", proto, serverAddress(f.Base()), msg), 0, human.Style{Fg: "red"})
 	d.write(p.String())
 }
 

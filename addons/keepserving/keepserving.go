@@ -20,9 +20,10 @@ import (
 
 // Compile-time checks of the hooks KeepServing relies on.
 var (
-	_ addon.LoadHook    = (*KeepServing)(nil)
-	_ addon.RunningHook = (*KeepServing)(nil)
-	_ addon.DoneHook    = (*KeepServing)(nil)
+	_ addon.LoadHook      = (*KeepServing)(nil)
+	_ addon.ConfigureHook = (*KeepServing)(nil)
+	_ addon.RunningHook   = (*KeepServing)(nil)
+	_ addon.DoneHook      = (*KeepServing)(nil)
 )
 
 // Busy is implemented by addons whose unfinished work keeps mitmdump
@@ -31,9 +32,37 @@ var (
 // are left.
 type Busy interface{ Busy() bool }
 
-// watchedOptions are mitmproxy's: setting any of them makes mitmdump exit
-// when the work is done.
-var watchedOptions = []string{"client_replay", "server_replay", "rfile"}
+// watched are handles on mitmproxy's options that make mitmdump exit when
+// the work is done: client_replay and server_replay (clientplayback and
+// serverplayback declare them) and rfile (readfile). An option that is not
+// declared is the zero handle, which reads as unset.
+type watched struct {
+	clientReplay, serverReplay addon.Opt[[]string]
+	rfile                      addon.Opt[*string]
+}
+
+// lookup finds the handles still missing; the options may be declared by
+// addons loaded after this one.
+func (w *watched) lookup(o *addon.Options) {
+	if w.clientReplay.Name() == "" {
+		w.clientReplay, _ = addon.Lookup[[]string](o, "client_replay")
+	}
+	if w.serverReplay.Name() == "" {
+		w.serverReplay, _ = addon.Lookup[[]string](o, "server_replay")
+	}
+	if w.rfile.Name() == "" {
+		w.rfile, _ = addon.Lookup[*string](o, "rfile")
+	}
+}
+
+// set reports whether one of the options is set.
+func (w *watched) set() bool {
+	if len(w.clientReplay.Get()) > 0 || len(w.serverReplay.Get()) > 0 {
+		return true
+	}
+	p := w.rfile.Get()
+	return p != nil && *p != ""
+}
 
 // DefaultInterval is how often the addon checks for remaining work.
 const DefaultInterval = 100 * time.Millisecond
@@ -44,12 +73,14 @@ type KeepServing struct {
 	// Running.
 	Interval time.Duration
 
-	m    *addon.Manager
-	opts *addon.Options
+	m           *addon.Manager
+	opts        *addon.Options
+	keepserving addon.Opt[bool]
 
-	mu   sync.Mutex
-	stop chan struct{}
-	wg   sync.WaitGroup
+	mu      sync.Mutex
+	watched watched // looked up in Configure
+	stop    chan struct{}
+	wg      sync.WaitGroup
 }
 
 // New returns the keepserving addon watching the addons registered with m.
@@ -60,34 +91,31 @@ func New(m *addon.Manager) *KeepServing {
 // Load declares keepserving.
 func (k *KeepServing) Load(l *addon.Loader) {
 	k.opts = l.Context().Options
-	l.AddOption("keepserving", addon.Bool, false,
+	k.keepserving = addon.Declare(l, "keepserving", false,
 		"Continue serving after client playback, server playback or file read. "+
 			"This option is ignored by interactive tools, which always keep serving.")
+}
+
+// Configure looks up the options of the work to wait for, once all addons
+// have declared theirs.
+func (k *KeepServing) Configure(map[string]bool) error {
+	k.mu.Lock()
+	k.watched.lookup(k.opts)
+	k.mu.Unlock()
+	return nil
 }
 
 // ExitsWhenDone reports whether mitmdump will exit by itself once the file
 // read and the replays are done: one of rfile, client_replay and
 // server_replay is set and keepserving is not.
 func (k *KeepServing) ExitsWhenDone() bool {
-	if k.opts.Bool("keepserving") {
+	if k.keepserving.Get() {
 		return false
 	}
-	for _, name := range watchedOptions {
-		if _, _, ok := k.opts.Lookup(name); !ok {
-			continue
-		}
-		switch v := k.opts.Get(name).(type) {
-		case []string:
-			if len(v) > 0 {
-				return true
-			}
-		default:
-			if k.opts.IsSet(name) && k.opts.String(name) != "" {
-				return true
-			}
-		}
-	}
-	return false
+	k.mu.Lock()
+	w := k.watched
+	k.mu.Unlock()
+	return w.set()
 }
 
 // Running starts watching when mitmdump should exit after its work.

@@ -51,6 +51,7 @@ type MapLocal struct {
 	ServerHeader string
 
 	ctx   *addon.Context
+	opt   addon.Opt[[]string] // OptionName, declared in Load
 	rules atomic.Pointer[[]rule]
 }
 
@@ -67,7 +68,7 @@ func New() *MapLocal { return &MapLocal{ServerHeader: "mitmgo"} }
 // Load declares map_local.
 func (m *MapLocal) Load(l *addon.Loader) {
 	m.ctx = l.Context()
-	l.AddOption(OptionName, addon.Strings, []string{},
+	m.opt = addon.Declare(l, OptionName, []string{},
 		`Map remote resources to a local file using a pattern of the form "[/flow-filter]/url-regex/file-or-directory-path", where the separator can be any character.`)
 }
 
@@ -78,7 +79,7 @@ func (m *MapLocal) Configure(updated map[string]bool) error {
 	if !updated[OptionName] || m.ctx == nil {
 		return nil
 	}
-	rules, err := spec.ParseAll(OptionName, m.ctx.Options.Strings(OptionName), parseRule)
+	rules, err := spec.ParseAll(OptionName, m.opt.Get(), parseRule)
 	if err != nil {
 		return err
 	}

@@ -34,6 +34,7 @@ var (
 // swaps the whole rule set at once.
 type MapRemote struct {
 	ctx   *addon.Context
+	opt   addon.Opt[[]string] // OptionName, declared in Load
 	rules atomic.Pointer[[]rule]
 }
 
@@ -49,7 +50,7 @@ func New() *MapRemote { return &MapRemote{} }
 // Load declares map_remote.
 func (m *MapRemote) Load(l *addon.Loader) {
 	m.ctx = l.Context()
-	l.AddOption(OptionName, addon.Strings, []string{},
+	m.opt = addon.Declare(l, OptionName, []string{},
 		`Map remote resources to another remote URL using a pattern of the form "[/flow-filter]/url-regex/replacement", where the separator can be any character.`)
 }
 
@@ -59,7 +60,7 @@ func (m *MapRemote) Configure(updated map[string]bool) error {
 	if !updated[OptionName] || m.ctx == nil {
 		return nil
 	}
-	rules, err := spec.ParseAll(OptionName, m.ctx.Options.Strings(OptionName), parseRule)
+	rules, err := spec.ParseAll(OptionName, m.opt.Get(), parseRule)
 	if err != nil {
 		return err
 	}

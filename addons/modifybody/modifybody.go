@@ -49,7 +49,11 @@ var (
 // swaps the whole rule set at once.
 type ModifyBody struct {
 	ctx   *addon.Context
+	opt   addon.Opt[[]string] // OptionName, declared in Load
 	rules atomic.Pointer[[]rule]
+	// stream is the proxy core's streamOption, looked up in Configure;
+	// nil while it is not declared.
+	stream atomic.Pointer[addon.Opt[*string]]
 }
 
 type rule struct {
@@ -66,7 +70,7 @@ func New() *ModifyBody { return &ModifyBody{} }
 // Load declares modify_body.
 func (m *ModifyBody) Load(l *addon.Loader) {
 	m.ctx = l.Context()
-	l.AddOption(OptionName, addon.Strings, []string{},
+	m.opt = addon.Declare(l, OptionName, []string{},
 		`Replacement pattern of the form "[/flow-filter]/regex/[@]replacement", where the separator can be any character. The @ allows to provide a file path that is used to read the replacement string.`)
 }
 
@@ -76,19 +80,34 @@ func (m *ModifyBody) Configure(updated map[string]bool) error {
 	if m.ctx == nil {
 		return nil
 	}
+	if m.stream.Load() == nil {
+		if h, err := addon.Lookup[*string](m.ctx.Options, streamOption); err == nil {
+			m.stream.Store(&h)
+		}
+	}
 	if updated[OptionName] {
-		rules, err := spec.ParseAll(OptionName, m.ctx.Options.Strings(OptionName), parseRule)
+		rules, err := spec.ParseAll(OptionName, m.opt.Get(), parseRule)
 		if err != nil {
 			return err
 		}
 		m.rules.Store(&rules)
 	}
 	if (updated[OptionName] || updated[streamOption]) &&
-		len(m.ctx.Options.Strings(OptionName)) > 0 && m.ctx.Options.String(streamOption) != "" {
+		len(m.opt.Get()) > 0 && m.streaming() {
 		m.log().Log(context.Background(), addon.LevelAlert,
 			"Both modify_body and stream_large_bodies are active. Streamed bodies will not be modified.")
 	}
 	return nil
+}
+
+// streaming reports whether stream_large_bodies is set (to anything but "").
+func (m *ModifyBody) streaming() bool {
+	h := m.stream.Load()
+	if h == nil {
+		return false
+	}
+	p := h.Get()
+	return p != nil && *p != ""
 }
 
 func parseRule(option string) (rule, error) {

@@ -42,6 +42,7 @@ var (
 // Configure swaps the whole rule set at once.
 type ModifyHeaders struct {
 	ctx   *addon.Context
+	opt   addon.Opt[[]string] // OptionName, declared in Load
 	rules atomic.Pointer[[]rule]
 }
 
@@ -57,7 +58,7 @@ func New() *ModifyHeaders { return &ModifyHeaders{} }
 // Load declares modify_headers.
 func (m *ModifyHeaders) Load(l *addon.Loader) {
 	m.ctx = l.Context()
-	l.AddOption(OptionName, addon.Strings, []string{},
+	m.opt = addon.Declare(l, OptionName, []string{},
 		`Header modify pattern of the form "[/flow-filter]/header-name/[@]header-value", where the separator can be any character. The @ allows to provide a file path that is used to read the header value string. An empty header-value removes existing header-name headers.`)
 }
 
@@ -67,7 +68,7 @@ func (m *ModifyHeaders) Configure(updated map[string]bool) error {
 	if !updated[OptionName] || m.ctx == nil {
 		return nil
 	}
-	rules, err := spec.ParseAll(OptionName, m.ctx.Options.Strings(OptionName), parseRule)
+	rules, err := spec.ParseAll(OptionName, m.opt.Get(), parseRule)
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,9 @@ import (
 type Onboarding struct {
 	ctx   *addon.Context
 	store func() *certs.Store
+	// on and hostOpt are the options, declared in Load.
+	on      addon.Opt[bool]
+	hostOpt addon.Opt[string]
 	// host is onboarding_host, "" while onboarding is off: read on every
 	// request, so kept here rather than looked up in the options.
 	host atomic.Pointer[string]
@@ -33,15 +36,15 @@ func (o *Onboarding) Name() string { return "onboarding" }
 // Load declares the options.
 func (o *Onboarding) Load(l *addon.Loader) {
 	o.ctx = l.Context()
-	l.AddOption("onboarding", addon.Bool, true, "Toggle the mitmproxy onboarding app.")
-	l.AddOption("onboarding_host", addon.String, "mitm.it", "Onboarding app domain. For transparent mode, use an IP when a DNS entry for the app domain is not present.")
+	o.on = addon.Declare(l, "onboarding", true, "Toggle the mitmproxy onboarding app.")
+	o.hostOpt = addon.Declare(l, "onboarding_host", "mitm.it", "Onboarding app domain. For transparent mode, use an IP when a DNS entry for the app domain is not present.")
 }
 
 // Configure notes whether onboarding is on, and for which host.
 func (o *Onboarding) Configure(map[string]bool) error {
 	host := ""
-	if o.ctx.Options.Bool("onboarding") {
-		host = o.ctx.Options.String("onboarding_host")
+	if o.on.Get() {
+		host = o.hostOpt.Get()
 	}
 	o.host.Store(&host)
 	return nil

@@ -76,6 +76,7 @@ func (v htpasswdValidator) valid(user, password string) bool { return v.h.Check(
 // ProxyAuth is the addon. It is safe for concurrent use.
 type ProxyAuth struct {
 	ctx       *addon.Context
+	opt       addon.Opt[*string] // OptionName, declared in Load
 	validator atomic.Pointer[validator]
 
 	mu sync.Mutex
@@ -90,8 +91,16 @@ func New() *ProxyAuth { return &ProxyAuth{authenticated: map[string][2]string{}}
 // Load declares proxyauth.
 func (p *ProxyAuth) Load(l *addon.Loader) {
 	p.ctx = l.Context()
-	l.AddOption(OptionName, addon.OptionalString, nil,
+	p.opt = addon.Declare[*string](l, OptionName, nil,
 		`Require proxy authentication. Format: "username:pass", "any" to accept any user/pass combination, "@path" to use an Apache htpasswd file, or "ldap[s]:url_server_ldap[:port]:dn_auth:password:dn_subtree[?search_filter_key=...]" for LDAP authentication.`)
+}
+
+// optString is an optional string option's value, "" when unset.
+func optString(o addon.Opt[*string]) string {
+	if p := o.Get(); p != nil {
+		return *p
+	}
+	return ""
 }
 
 // Configure builds the validator; a bad spec or an unreadable or malformed
@@ -100,7 +109,7 @@ func (p *ProxyAuth) Configure(updated map[string]bool) error {
 	if !updated[OptionName] || p.ctx == nil {
 		return nil
 	}
-	v, err := parseSpec(p.ctx.Options.String(OptionName))
+	v, err := parseSpec(optString(p.opt))
 	if err != nil {
 		return fmt.Errorf("%s: %w", OptionName, err)
 	}

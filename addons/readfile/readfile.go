@@ -48,8 +48,11 @@ type ReadFile struct {
 	// ReadAll.
 	Stdin io.Reader
 
-	mu      sync.Mutex
-	filt    filter.Filter
+	mu   sync.Mutex
+	filt filter.Filter
+	// mode is the proxy core's mode option, looked up in Configure (r.mu);
+	// the zero handle while it is not declared.
+	mode    addon.Opt[[]string]
 	opts    *addon.Options
 	log     *slog.Logger
 	pending atomic.Bool // rfile set and not completely read yet
@@ -74,6 +77,13 @@ func (r *ReadFile) Load(l *addon.Loader) {
 
 // Configure compiles readfile_filter.
 func (r *ReadFile) Configure(updated map[string]bool) error {
+	r.mu.Lock()
+	if r.mode.Name() == "" {
+		// The proxy core declares mode; without it (readfile alone) no
+		// flow is retargeted.
+		r.mode, _ = addon.Lookup[[]string](r.opts, "mode")
+	}
+	r.mu.Unlock()
 	if !r.filterOpt.Changed(updated) {
 		return nil
 	}
@@ -150,9 +160,9 @@ func (r *ReadFile) ReadPath(ctx context.Context, path string) (int, error) {
 // mitmgo does not model yet (dns, udp) are skipped with a warning.
 func (r *ReadFile) LoadFlows(ctx context.Context, in io.Reader) (int, error) {
 	r.mu.Lock()
-	filt := r.filt
+	filt, mode := r.filt, r.mode
 	r.mu.Unlock()
-	rev := r.reverseTarget()
+	rev := reverseTarget(mode)
 	rd := flowfile.NewReader(in)
 	n := 0
 	for {
@@ -195,11 +205,8 @@ func (r *ReadFile) LoadFlows(ctx context.Context, in io.Reader) (int, error) {
 // reverseTarget returns the reverse proxy destination when mitmdump runs in
 // exactly one reverse mode: mitmproxy points loaded HTTP flows at it, so
 // that saved flows replay easily against another host.
-func (r *ReadFile) reverseTarget() *target {
-	if _, _, ok := r.opts.Lookup("mode"); !ok {
-		return nil
-	}
-	modes := r.opts.Strings("mode")
+func reverseTarget(mode addon.Opt[[]string]) *target {
+	modes := mode.Get()
 	if len(modes) != 1 {
 		return nil
 	}

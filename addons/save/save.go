@@ -72,9 +72,11 @@ type Save struct {
 	// Now is the clock for strftime rotation; tests replace it.
 	Now func() time.Time
 
-	opts *addon.Options
-	log  *slog.Logger
-	ctx  *addon.Context
+	log *slog.Logger
+	ctx *addon.Context
+	// The options, declared in Load.
+	file, filterOpt addon.Opt[*string]
+	version         addon.Opt[int]
 
 	cfg atomic.Pointer[config]
 
@@ -129,16 +131,15 @@ func New() *Save {
 // save_stream_version.
 func (s *Save) Load(l *addon.Loader) {
 	s.ctx = l.Context()
-	s.opts = s.ctx.Options
 	s.log = s.ctx.Log
-	l.AddOption("save_stream_file", addon.OptionalString, nil,
+	s.file = addon.Declare[*string](l, "save_stream_file", nil,
 		"Stream flows to file as they arrive. Prefix path with + to append. "+
 			"The full path can use python strftime() formating, missing "+
 			"directories are created as needed. A new file is opened every time "+
 			"the formatted string changes.")
-	l.AddOption("save_stream_filter", addon.OptionalString, nil,
+	s.filterOpt = addon.Declare[*string](l, "save_stream_filter", nil,
 		"Filter which flows are written to file.")
-	l.AddOption("save_stream_version", addon.Int, DefaultVersion,
+	s.version = addon.Declare(l, "save_stream_version", DefaultVersion,
 		"Flow format version written by save_stream_file: 21 (mitmproxy 11 and "+
 			"later) or 17 (mitmproxy 8.1, such as Debian bookworm's mitmproxy "+
 			"8.1.1, which cannot read version 18 and later).")
@@ -149,14 +150,14 @@ func (s *Save) Load(l *addon.Loader) {
 // output file. A path that cannot be opened for writing, a bad filter or
 // an unsupported version is refused with an error naming the option.
 func (s *Save) Configure(updated map[string]bool) error {
-	if !updated["save_stream_file"] && !updated["save_stream_filter"] && !updated["save_stream_version"] {
+	if !s.file.Changed(updated) && !s.filterOpt.Changed(updated) && !s.version.Changed(updated) {
 		return nil
 	}
 	cur := s.cfg.Load()
-	next := &config{spec: s.opts.String("save_stream_file"), filt: cur.filt, version: cur.version}
-	if updated["save_stream_filter"] {
+	next := &config{spec: deref(s.file.Get()), filt: cur.filt, version: cur.version}
+	if s.filterOpt.Changed(updated) {
 		next.filt = nil
-		if expr := s.opts.String("save_stream_filter"); expr != "" {
+		if expr := deref(s.filterOpt.Get()); expr != "" {
 			f, err := filter.Parse(expr)
 			if err != nil {
 				return fmt.Errorf("option save_stream_filter: %w", err)
@@ -164,8 +165,8 @@ func (s *Save) Configure(updated map[string]bool) error {
 			next.filt = f
 		}
 	}
-	if updated["save_stream_version"] {
-		v := s.opts.Int("save_stream_version")
+	if s.version.Changed(updated) {
+		v := s.version.Get()
 		if v != flowfile.Version21 && v != flowfile.Version17 {
 			return fmt.Errorf("option save_stream_version: %d is not supported (use 21, or 17 for mitmproxy 8.1)", v)
 		}
@@ -184,6 +185,14 @@ func (s *Save) Configure(updated map[string]bool) error {
 	}
 	s.cfg.Store(next)
 	return nil
+}
+
+// deref is an optional string's value, "" when unset.
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }
 
 // Err returns the first error that happened while writing flows after

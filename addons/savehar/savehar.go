@@ -48,8 +48,12 @@ type SaveHar struct {
 	// Stdout receives the HAR for hardump=-; it defaults to os.Stdout.
 	Stdout io.Writer
 
-	opts *addon.Options
-	log  *slog.Logger
+	opts    *addon.Options
+	log     *slog.Logger
+	hardump addon.Opt[string]
+	// streamFilter is the save addon's save_stream_filter, looked up in
+	// Configure (s.mu); the zero handle while it is not declared.
+	streamFilter addon.Opt[*string]
 
 	filt filter.Optional
 	on   atomic.Bool // hardump is set
@@ -73,7 +77,7 @@ func New() *SaveHar { return &SaveHar{Stdout: os.Stdout} }
 func (s *SaveHar) Load(l *addon.Loader) {
 	s.opts = l.Context().Options
 	s.log = l.Context().Log
-	l.AddOption("hardump", addon.String, "",
+	s.hardump = addon.Declare(l, "hardump", "",
 		"HAR dump path. Use - for standard output; a path ending in .zhar is zlib-compressed.")
 	s.addCommands(l)
 }
@@ -81,15 +85,25 @@ func (s *SaveHar) Load(l *addon.Loader) {
 // Configure follows hardump and save_stream_filter. Setting hardump
 // checks at once that its directory can be written.
 func (s *SaveHar) Configure(updated map[string]bool) error {
-	if updated["save_stream_filter"] {
-		if err := s.filt.Set(s.opts.String("save_stream_filter")); err != nil {
+	s.mu.Lock()
+	if s.streamFilter.Name() == "" {
+		s.streamFilter, _ = addon.Lookup[*string](s.opts, "save_stream_filter")
+	}
+	streamFilter := s.streamFilter
+	s.mu.Unlock()
+	if streamFilter.Changed(updated) {
+		var expr string
+		if p := streamFilter.Get(); p != nil {
+			expr = *p
+		}
+		if err := s.filt.Set(expr); err != nil {
 			return fmt.Errorf("option save_stream_filter: %w", err)
 		}
 	}
-	if !updated["hardump"] {
+	if !s.hardump.Changed(updated) {
 		return nil
 	}
-	path := s.opts.String("hardump")
+	path := s.hardump.Get()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if path == "" {

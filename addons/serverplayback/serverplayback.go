@@ -36,22 +36,12 @@ var (
 	_ addon.RequestHook   = (*ServerPlayback)(nil)
 )
 
-// hashOptions change the replay key; changing one rebuilds the index.
-var hashOptions = []string{
-	"server_replay_ignore_content",
-	"server_replay_ignore_host",
-	"server_replay_ignore_params",
-	"server_replay_ignore_payload_params",
-	"server_replay_ignore_port",
-	"server_replay_use_headers",
-}
-
 // ServerPlayback is the server replay addon. It is safe for concurrent use.
 type ServerPlayback struct {
 	// Now is the clock for refreshing responses; tests replace it.
 	Now func() time.Time
 
-	opts *addon.Options
+	opts options
 	log  *slog.Logger
 
 	cfg atomic.Pointer[config]
@@ -61,6 +51,23 @@ type ServerPlayback struct {
 	order      []key // keys in insertion order, for rebuilding (may hold stale keys)
 	count      int   // flows in flowmap
 	configured bool  // server_replay was loaded
+}
+
+// options are the handles on the server_replay options, declared in Load.
+type options struct {
+	killExtra, reuse, nopop, refresh      addon.Opt[bool]
+	ignoreContent, ignoreHost, ignorePort addon.Opt[bool]
+	extra                                 addon.Opt[string]
+	files, useHeaders                     addon.Opt[[]string]
+	ignoreParams, ignorePayloadParams     addon.Opt[[]string]
+}
+
+// hashChanged reports whether an option that changes the replay key is
+// among those updated; changing one rebuilds the index.
+func (o *options) hashChanged(updated map[string]bool) bool {
+	return o.ignoreContent.Changed(updated) || o.ignoreHost.Changed(updated) ||
+		o.ignoreParams.Changed(updated) || o.ignorePayloadParams.Changed(updated) ||
+		o.ignorePort.Changed(updated) || o.useHeaders.Changed(updated)
 }
 
 // config is a snapshot of the options the request hook reads.
@@ -84,53 +91,53 @@ func (s *ServerPlayback) Name() string { return "serverplayback" }
 
 // Load declares the server_replay options with mitmproxy's defaults.
 func (s *ServerPlayback) Load(l *addon.Loader) {
-	s.opts = l.Context().Options
 	s.log = l.Context().Log
-	l.AddOption("server_replay_kill_extra", addon.Bool, false,
+	o := &s.opts
+	o.killExtra = addon.Declare(l, "server_replay_kill_extra", false,
 		"Kill extra requests during replay (for which no replayable response was found). "+
 			"[Deprecated, prefer to use server_replay_extra='kill']")
-	l.AddOption("server_replay_extra", addon.String, "forward",
+	o.extra = addon.Declare(l, "server_replay_extra", "forward",
 		"Behaviour for extra requests during replay for which no replayable response was found. "+
 			"Setting a numeric string value will return an empty HTTP response with the respective status code.",
 		"forward", "kill", "204", "400", "404", "500")
-	l.AddOption("server_replay_reuse", addon.Bool, false,
+	o.reuse = addon.Declare(l, "server_replay_reuse", false,
 		"Don't remove flows from server replay state after use. This makes it possible to replay same response multiple times.")
-	l.AddOption("server_replay_nopop", addon.Bool, false,
+	o.nopop = addon.Declare(l, "server_replay_nopop", false,
 		"Deprecated alias for `server_replay_reuse`.")
-	l.AddOption("server_replay_refresh", addon.Bool, true,
+	o.refresh = addon.Declare(l, "server_replay_refresh", true,
 		"Refresh server replay responses by adjusting date, expires and last-modified headers, as well as adjusting cookie expiration.")
-	l.AddOption("server_replay_use_headers", addon.Strings, []string{},
+	o.useHeaders = addon.Declare(l, "server_replay_use_headers", []string{},
 		"Request headers that need to match while searching for a saved flow to replay.")
-	l.AddOption("server_replay", addon.Strings, []string{},
+	o.files = addon.Declare(l, "server_replay", []string{},
 		"Replay server responses from a saved file.")
-	l.AddOption("server_replay_ignore_content", addon.Bool, false,
+	o.ignoreContent = addon.Declare(l, "server_replay_ignore_content", false,
 		"Ignore request content while searching for a saved flow to replay.")
-	l.AddOption("server_replay_ignore_params", addon.Strings, []string{},
+	o.ignoreParams = addon.Declare(l, "server_replay_ignore_params", []string{},
 		"Request parameters to be ignored while searching for a saved flow to replay.")
-	l.AddOption("server_replay_ignore_payload_params", addon.Strings, []string{},
+	o.ignorePayloadParams = addon.Declare(l, "server_replay_ignore_payload_params", []string{},
 		"Request payload parameters (application/x-www-form-urlencoded or multipart/form-data) to be ignored while searching for a saved flow to replay.")
-	l.AddOption("server_replay_ignore_host", addon.Bool, false,
+	o.ignoreHost = addon.Declare(l, "server_replay_ignore_host", false,
 		"Ignore request destination host while searching for a saved flow to replay.")
-	l.AddOption("server_replay_ignore_port", addon.Bool, false,
+	o.ignorePort = addon.Declare(l, "server_replay_ignore_port", false,
 		"Ignore request destination port while searching for a saved flow to replay.")
 	s.addCommands(l)
 }
 
 func (s *ServerPlayback) readConfig() *config {
-	o := s.opts
+	o := &s.opts
 	return &config{
 		hash: hashConfig{
-			ignoreContent:       o.Bool("server_replay_ignore_content"),
-			ignoreHost:          o.Bool("server_replay_ignore_host"),
-			ignorePort:          o.Bool("server_replay_ignore_port"),
-			ignoreParams:        o.Strings("server_replay_ignore_params"),
-			ignorePayloadParams: o.Strings("server_replay_ignore_payload_params"),
-			useHeaders:          o.Strings("server_replay_use_headers"),
+			ignoreContent:       o.ignoreContent.Get(),
+			ignoreHost:          o.ignoreHost.Get(),
+			ignorePort:          o.ignorePort.Get(),
+			ignoreParams:        o.ignoreParams.Get(),
+			ignorePayloadParams: o.ignorePayloadParams.Get(),
+			useHeaders:          o.useHeaders.Get(),
 		},
-		extra:   o.String("server_replay_extra"),
-		kill:    o.Bool("server_replay_kill_extra"),
-		reuse:   o.Bool("server_replay_reuse") || o.Bool("server_replay_nopop"),
-		refresh: o.Bool("server_replay_refresh"),
+		extra:   o.extra.Get(),
+		kill:    o.killExtra.Get(),
+		reuse:   o.reuse.Get() || o.nopop.Get(),
+		refresh: o.refresh.Get(),
 	}
 }
 
@@ -143,15 +150,15 @@ func (s *ServerPlayback) Configure(updated map[string]bool) error {
 			return fmt.Errorf("option server_replay_extra: %q is not forward, kill or a status code", cfg.extra)
 		}
 	}
-	if updated["server_replay_kill_extra"] && s.opts.Bool("server_replay_kill_extra") {
+	if s.opts.killExtra.Changed(updated) && s.opts.killExtra.Get() {
 		s.log.Warn("server_replay_kill_extra has been deprecated, please update your config to use server_replay_extra='kill'.")
 	}
-	if updated["server_replay_nopop"] && s.opts.Bool("server_replay_nopop") {
+	if s.opts.nopop.Changed(updated) && s.opts.nopop.Get() {
 		s.log.Warn("server_replay_nopop has been renamed to server_replay_reuse, please update your config.")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if paths := s.opts.Strings("server_replay"); !s.configured && len(paths) > 0 {
+	if paths := s.opts.files.Get(); !s.configured && len(paths) > 0 {
 		flows, err := readfile.ReadFlows(paths)
 		if err != nil {
 			return fmt.Errorf("option server_replay: %w", err)
@@ -162,11 +169,8 @@ func (s *ServerPlayback) Configure(updated map[string]bool) error {
 		return nil
 	}
 	s.cfg.Store(cfg)
-	for _, name := range hashOptions {
-		if updated[name] {
-			s.rebuildLocked(cfg)
-			break
-		}
+	if s.opts.hashChanged(updated) {
+		s.rebuildLocked(cfg)
 	}
 	return nil
 }

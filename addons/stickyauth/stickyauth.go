@@ -26,6 +26,7 @@ var (
 // concurrent use.
 type StickyAuth struct {
 	ctx *addon.Context
+	opt addon.Opt[*string] // OptionName, declared in Load
 	flt filter.Optional
 
 	mu    sync.Mutex
@@ -38,7 +39,15 @@ func New() *StickyAuth { return &StickyAuth{hosts: map[string]string{}} }
 // Load declares stickyauth.
 func (s *StickyAuth) Load(l *addon.Loader) {
 	s.ctx = l.Context()
-	l.AddOption(OptionName, addon.OptionalString, nil, "Set sticky auth filter. Matched against requests.")
+	s.opt = addon.Declare[*string](l, OptionName, nil, "Set sticky auth filter. Matched against requests.")
+}
+
+// optString is an optional string option's value, "" when unset.
+func optString(o addon.Opt[*string]) string {
+	if p := o.Get(); p != nil {
+		return *p
+	}
+	return ""
 }
 
 // Configure parses the filter; an invalid one is refused and the active
@@ -47,7 +56,7 @@ func (s *StickyAuth) Configure(updated map[string]bool) error {
 	if !updated[OptionName] || s.ctx == nil {
 		return nil
 	}
-	if err := s.flt.Set(s.ctx.Options.String(OptionName)); err != nil {
+	if err := s.flt.Set(optString(s.opt)); err != nil {
 		return fmt.Errorf("%s: %w", OptionName, err)
 	}
 	return nil

@@ -75,6 +75,7 @@ func (c *jarCookies) del(name string) {
 // StickyCookie is the cookie jar. It is safe for concurrent use.
 type StickyCookie struct {
 	ctx *addon.Context
+	opt addon.Opt[*string] // OptionName, declared in Load
 	flt filter.Optional
 	// now is the clock for cookie expiry.
 	now func() time.Time
@@ -92,7 +93,15 @@ func New() *StickyCookie {
 // Load declares stickycookie.
 func (s *StickyCookie) Load(l *addon.Loader) {
 	s.ctx = l.Context()
-	l.AddOption(OptionName, addon.OptionalString, nil, "Set sticky cookie filter. Matched against requests.")
+	s.opt = addon.Declare[*string](l, OptionName, nil, "Set sticky cookie filter. Matched against requests.")
+}
+
+// optString is an optional string option's value, "" when unset.
+func optString(o addon.Opt[*string]) string {
+	if p := o.Get(); p != nil {
+		return *p
+	}
+	return ""
 }
 
 // Configure parses the filter; an invalid one is refused and the active
@@ -101,7 +110,7 @@ func (s *StickyCookie) Configure(updated map[string]bool) error {
 	if !updated[OptionName] || s.ctx == nil {
 		return nil
 	}
-	if err := s.flt.Set(s.ctx.Options.String(OptionName)); err != nil {
+	if err := s.flt.Set(optString(s.opt)); err != nil {
 		return fmt.Errorf("%s: %w", OptionName, err)
 	}
 	return nil

@@ -27,7 +27,8 @@ import (
 
 // TLSConfig is the addon. The zero value is not usable; use New.
 type TLSConfig struct {
-	ctx *addon.Context
+	ctx  *addon.Context
+	opts options
 
 	mu     sync.RWMutex
 	state  *state
@@ -51,6 +52,38 @@ type TLSConfig struct {
 	// upstreamCerts are the servers' certificates parsed for
 	// upstream_cert.
 	upstreamCerts parsedCerts
+}
+
+// options are the handles on the options the addon reads: its own,
+// declared in Load, and two declared elsewhere (http2 by the proxy core,
+// confdir by the front door), looked up in Configure.
+type options struct {
+	certs, ignoreHosts, allowHosts           addon.Opt[[]string]
+	certPassphrase, clientCerts              addon.Opt[*string]
+	trustedCA, trustedConfdir                addon.Opt[*string]
+	insecure, upstreamCert, addUpstreamCerts addon.Opt[bool]
+	requestClientCert                        addon.Opt[bool]
+	keySize                                  addon.Opt[int]
+	leafKeyType                              addon.Opt[string]
+	client, server                           sideOpts
+	// http2 and confdir are written in Configure (t.mu); an option that
+	// is not declared (yet) is the zero handle, which reads as false or "".
+	http2   addon.Opt[bool]
+	confdir addon.Opt[string]
+}
+
+// sideOpts are the options of one side, client or server.
+type sideOpts struct {
+	versionMin, versionMax addon.Opt[string]
+	ecdhCurve, ciphers     addon.Opt[*string]
+}
+
+// optString is an optional string's value, "" when unset.
+func optString(o addon.Opt[*string]) string {
+	if p := o.Get(); p != nil {
+		return *p
+	}
+	return ""
 }
 
 // upstreamSessions is how many upstream servers' sessions are kept.
@@ -103,26 +136,30 @@ var tlsVersions = []string{"UNBOUNDED", "SSL3", "TLS1", "TLS1_1", "TLS1_2", "TLS
 // Load declares the TLS options with mitmproxy's names and defaults.
 func (t *TLSConfig) Load(l *addon.Loader) {
 	t.ctx = l.Context()
-	l.AddOption("certs", addon.Strings, []string{}, "SSL certificates of the form \"[domain=]path\". The domain may include a wildcard, and is equal to \"*\" if not specified. The file at path is a certificate in PEM format. If a private key is included in the PEM, it is used, else the default key in the conf dir is used. The PEM file should contain the full certificate chain, with the leaf certificate as the first entry.")
-	l.AddOption("cert_passphrase", addon.OptionalString, nil, "Passphrase for decrypting the private key provided in the --cert option. Note that passing cert_passphrase on the command line makes your passphrase visible in your system's process list. Specify it in config.yaml to avoid this.")
-	l.AddOption("client_certs", addon.OptionalString, nil, "Client certificate file or directory.")
-	l.AddOption("ssl_insecure", addon.Bool, false, "Do not verify upstream server SSL/TLS certificates. If this option is enabled, certificate verification is disabled and mitmproxy will ignore any certificate errors.")
-	l.AddOption("ssl_verify_upstream_trusted_ca", addon.OptionalString, nil, "Path to a PEM formatted trusted CA certificate.")
-	l.AddOption("ssl_verify_upstream_trusted_confdir", addon.OptionalString, nil, "Path to a directory of trusted CA certificates for upstream server verification prepared using the c_rehash tool.")
-	l.AddOption("upstream_cert", addon.Bool, true, "Connect to upstream server to look up certificate details.")
-	l.AddOption("add_upstream_certs_to_client_chain", addon.Bool, false, "Add all certificates of the upstream server to the certificate chain that will be served to the proxy client, as extras.")
-	l.AddOption("key_size", addon.Int, 2048, "TLS key size for certificates and CA.")
-	l.AddOption("leaf_key_type", addon.String, "auto", "Key type of the leaf certificates mitmgo presents to clients: auto (ECDSA P-256, RSA for clients that cannot use ECDSA), ecdsa, or rsa (key_size bits, as mitmproxy). (mitmgo)", "auto", "ecdsa", "rsa")
-	l.AddOption("ignore_hosts", addon.Strings, []string{}, "Ignore host and forward all traffic without processing it. In transparent mode, it is recommended to use an IP address (range), not the hostname. In regular mode, only SSL traffic is ignored and the hostname should be used. The supplied value is interpreted as a regular expression and matched on the ip or the hostname.")
-	l.AddOption("allow_hosts", addon.Strings, []string{}, "Opposite of --ignore-hosts.")
-	for _, side := range []string{"client", "server"} {
-		l.AddOption("tls_version_"+side+"_min", addon.String, "TLS1_2", "Set the minimum TLS version for "+side+" connections.", tlsVersions...)
-		l.AddOption("tls_version_"+side+"_max", addon.String, "UNBOUNDED", "Set the maximum TLS version for "+side+" connections.", tlsVersions...)
-		l.AddOption("tls_ecdh_curve_"+side, addon.OptionalString, nil, "Use a specific elliptic curve for ECDHE key exchange on "+side+" connections. OpenSSL syntax, for example \"prime256v1\" (see `openssl ecparam -list_curves`).")
+	o := &t.opts
+	o.certs = addon.Declare(l, "certs", []string{}, "SSL certificates of the form \"[domain=]path\". The domain may include a wildcard, and is equal to \"*\" if not specified. The file at path is a certificate in PEM format. If a private key is included in the PEM, it is used, else the default key in the conf dir is used. The PEM file should contain the full certificate chain, with the leaf certificate as the first entry.")
+	o.certPassphrase = addon.Declare[*string](l, "cert_passphrase", nil, "Passphrase for decrypting the private key provided in the --cert option. Note that passing cert_passphrase on the command line makes your passphrase visible in your system's process list. Specify it in config.yaml to avoid this.")
+	o.clientCerts = addon.Declare[*string](l, "client_certs", nil, "Client certificate file or directory.")
+	o.insecure = addon.Declare(l, "ssl_insecure", false, "Do not verify upstream server SSL/TLS certificates. If this option is enabled, certificate verification is disabled and mitmproxy will ignore any certificate errors.")
+	o.trustedCA = addon.Declare[*string](l, "ssl_verify_upstream_trusted_ca", nil, "Path to a PEM formatted trusted CA certificate.")
+	o.trustedConfdir = addon.Declare[*string](l, "ssl_verify_upstream_trusted_confdir", nil, "Path to a directory of trusted CA certificates for upstream server verification prepared using the c_rehash tool.")
+	o.upstreamCert = addon.Declare(l, "upstream_cert", true, "Connect to upstream server to look up certificate details.")
+	o.addUpstreamCerts = addon.Declare(l, "add_upstream_certs_to_client_chain", false, "Add all certificates of the upstream server to the certificate chain that will be served to the proxy client, as extras.")
+	o.keySize = addon.Declare(l, "key_size", 2048, "TLS key size for certificates and CA.")
+	o.leafKeyType = addon.Declare(l, "leaf_key_type", "auto", "Key type of the leaf certificates mitmgo presents to clients: auto (ECDSA P-256, RSA for clients that cannot use ECDSA), ecdsa, or rsa (key_size bits, as mitmproxy). (mitmgo)", "auto", "ecdsa", "rsa")
+	o.ignoreHosts = addon.Declare(l, "ignore_hosts", []string{}, "Ignore host and forward all traffic without processing it. In transparent mode, it is recommended to use an IP address (range), not the hostname. In regular mode, only SSL traffic is ignored and the hostname should be used. The supplied value is interpreted as a regular expression and matched on the ip or the hostname.")
+	o.allowHosts = addon.Declare(l, "allow_hosts", []string{}, "Opposite of --ignore-hosts.")
+	for _, side := range []struct {
+		name string
+		opts *sideOpts
+	}{{"client", &o.client}, {"server", &o.server}} {
+		side.opts.versionMin = addon.Declare(l, "tls_version_"+side.name+"_min", "TLS1_2", "Set the minimum TLS version for "+side.name+" connections.", tlsVersions...)
+		side.opts.versionMax = addon.Declare(l, "tls_version_"+side.name+"_max", "UNBOUNDED", "Set the maximum TLS version for "+side.name+" connections.", tlsVersions...)
+		side.opts.ecdhCurve = addon.Declare[*string](l, "tls_ecdh_curve_"+side.name, nil, "Use a specific elliptic curve for ECDHE key exchange on "+side.name+" connections. OpenSSL syntax, for example \"prime256v1\" (see `openssl ecparam -list_curves`).")
 	}
-	l.AddOption("ciphers_client", addon.OptionalString, nil, "Set supported ciphers for client <-> mitmproxy connections using OpenSSL syntax.")
-	l.AddOption("ciphers_server", addon.OptionalString, nil, "Set supported ciphers for mitmproxy <-> server connections using OpenSSL syntax.")
-	l.AddOption("request_client_cert", addon.Bool, false, "Requests a client certificate (TLS message 'CertificateRequest') to establish a mutual TLS connection between client and mitmproxy (combined with 'client_certs' option for mitmproxy and upstream).")
+	o.client.ciphers = addon.Declare[*string](l, "ciphers_client", nil, "Set supported ciphers for client <-> mitmproxy connections using OpenSSL syntax.")
+	o.server.ciphers = addon.Declare[*string](l, "ciphers_server", nil, "Set supported ciphers for mitmproxy <-> server connections using OpenSSL syntax.")
+	o.requestClientCert = addon.Declare(l, "request_client_cert", false, "Requests a client certificate (TLS message 'CertificateRequest') to establish a mutual TLS connection between client and mitmproxy (combined with 'client_certs' option for mitmproxy and upstream).")
 }
 
 func tlsVersion(name string, isMin bool) uint16 {
@@ -145,31 +182,40 @@ func tlsVersion(name string, isMin bool) uint16 {
 // Configure validates the options and (re)opens the CA when its options
 // change. Nothing is applied unless everything is valid.
 func (t *TLSConfig) Configure(updated map[string]bool) error {
-	o := t.ctx.Options
+	t.mu.Lock()
+	if t.opts.http2.Name() == "" {
+		t.opts.http2, _ = addon.Lookup[bool](t.ctx.Options, "http2")
+	}
+	if t.opts.confdir.Name() == "" {
+		t.opts.confdir, _ = addon.Lookup[string](t.ctx.Options, "confdir")
+	}
+	http2, confdirOpt := t.opts.http2, t.opts.confdir
+	t.mu.Unlock()
+	o := &t.opts
 	st := &state{
-		insecure:     o.Bool("ssl_insecure"),
-		upstreamCert: o.Bool("upstream_cert"),
-		clientCerts:  o.String("client_certs"),
-		clientMin:    tlsVersion(o.String("tls_version_client_min"), true),
-		clientMax:    tlsVersion(o.String("tls_version_client_max"), false),
-		serverMin:    tlsVersion(o.String("tls_version_server_min"), true),
-		serverMax:    tlsVersion(o.String("tls_version_server_max"), false),
+		insecure:     o.insecure.Get(),
+		upstreamCert: o.upstreamCert.Get(),
+		clientCerts:  optString(o.clientCerts),
+		clientMin:    tlsVersion(o.client.versionMin.Get(), true),
+		clientMax:    tlsVersion(o.client.versionMax.Get(), false),
+		serverMin:    tlsVersion(o.server.versionMin.Get(), true),
+		serverMax:    tlsVersion(o.server.versionMax.Get(), false),
 
-		requestClientCert: o.Bool("request_client_cert"),
-		addUpstreamCerts:  o.Bool("add_upstream_certs_to_client_chain"),
-		http2:             o.Bool("http2"),
+		requestClientCert: o.requestClientCert.Get(),
+		addUpstreamCerts:  o.addUpstreamCerts.Get(),
+		http2:             http2.Get(),
 	}
 	var err error
-	if st.client, err = t.sideOptions("client", st.clientMax, updated); err != nil {
+	if st.client, err = t.sideOptions("client", &o.client, st.clientMax, updated); err != nil {
 		return err
 	}
-	if st.server, err = t.sideOptions("server", st.serverMax, updated); err != nil {
+	if st.server, err = t.sideOptions("server", &o.server, st.serverMax, updated); err != nil {
 		return err
 	}
-	if st.ignore, err = hostmatch.Compile("ignore_hosts", o.Strings("ignore_hosts")); err != nil {
+	if st.ignore, err = hostmatch.Compile("ignore_hosts", o.ignoreHosts.Get()); err != nil {
 		return err
 	}
-	if st.allow, err = hostmatch.Compile("allow_hosts", o.Strings("allow_hosts")); err != nil {
+	if st.allow, err = hostmatch.Compile("allow_hosts", o.allowHosts.Get()); err != nil {
 		return err
 	}
 	if len(st.ignore) > 0 && len(st.allow) > 0 {
@@ -180,28 +226,29 @@ func (t *TLSConfig) Configure(updated map[string]bool) error {
 			return fmt.Errorf("option client_certs: %w", err)
 		}
 	}
-	if st.roots, err = trustedRoots(o.String("ssl_verify_upstream_trusted_ca"), o.String("ssl_verify_upstream_trusted_confdir")); err != nil {
+	if st.roots, err = trustedRoots(optString(o.trustedCA), optString(o.trustedConfdir)); err != nil {
 		return err
 	}
 
-	keyType := map[string]certs.KeyType{"auto": certs.KeyAuto, "ecdsa": certs.KeyECDSA, "rsa": certs.KeyRSA}[o.String("leaf_key_type")]
-	storeKey := strings.Join([]string{o.String("confdir"), strconv.Itoa(o.Int("key_size")), o.String("cert_passphrase"), o.String("leaf_key_type"), strings.Join(o.Strings("certs"), "\x00")}, "\x01")
+	confdir, ks, passphrase := confdirOpt.Get(), o.keySize.Get(), optString(o.certPassphrase)
+	leafKey, customCerts := o.leafKeyType.Get(), o.certs.Get()
+	keyType := map[string]certs.KeyType{"auto": certs.KeyAuto, "ecdsa": certs.KeyECDSA, "rsa": certs.KeyRSA}[leafKey]
+	storeKey := strings.Join([]string{confdir, strconv.Itoa(ks), passphrase, leafKey, strings.Join(customCerts, "\x00")}, "\x01")
 	t.mu.RLock()
 	store, sameStore := t.store, t.storeK == storeKey
 	t.mu.RUnlock()
 	if !sameStore {
-		ks := o.Int("key_size")
 		if ks < 1024 {
 			return fmt.Errorf("option key_size: %d bits is too small (at least 1024)", ks)
 		}
 		store, err = certs.Open(certs.Config{
-			ConfDir: o.String("confdir"), KeySize: ks, LeafKey: keyType,
-			Passphrase: o.String("cert_passphrase"), Logger: t.ctx.Log,
+			ConfDir: confdir, KeySize: ks, LeafKey: keyType,
+			Passphrase: passphrase, Logger: t.ctx.Log,
 		})
 		if err != nil {
 			return fmt.Errorf("option confdir: cannot load the certificate authority: %w", err)
 		}
-		for _, spec := range o.Strings("certs") {
+		for _, spec := range customCerts {
 			if err := store.AddCustom(spec); err != nil {
 				return fmt.Errorf("option certs: %w", err)
 			}
@@ -215,12 +262,11 @@ func (t *TLSConfig) Configure(updated map[string]bool) error {
 
 // sideOptions reads ciphers_<side> and tls_ecdh_curve_<side>; maxVersion
 // is tls_version_<side>_max (0: unbounded).
-func (t *TLSConfig) sideOptions(side string, maxVersion uint16, updated map[string]bool) (sideState, error) {
-	o := t.ctx.Options
+func (t *TLSConfig) sideOptions(side string, o *sideOpts, maxVersion uint16, updated map[string]bool) (sideState, error) {
 	var ss sideState
-	cipherOpt, curveOpt := "ciphers_"+side, "tls_ecdh_curve_"+side
+	cipherOpt, curveOpt := o.ciphers.Name(), o.ecdhCurve.Name()
 	// An empty value is as unset, as mitmproxy takes any false value.
-	if v := o.String(cipherOpt); v != "" {
+	if v := optString(o.ciphers); v != "" {
 		cl, err := parseCiphers(v)
 		if err != nil {
 			return ss, fmt.Errorf("option %s: %w", cipherOpt, err)
@@ -228,12 +274,12 @@ func (t *TLSConfig) sideOptions(side string, maxVersion uint16, updated map[stri
 		if len(cl.ids) == 0 && maxVersion != 0 && maxVersion < tls.VersionTLS13 {
 			return ss, fmt.Errorf("option %s: %q names only TLS 1.3 cipher suites, but tls_version_%s_max rules out TLS 1.3", cipherOpt, v, side)
 		}
-		if len(cl.skipped) > 0 && updated[cipherOpt] {
+		if len(cl.skipped) > 0 && o.ciphers.Changed(updated) {
 			t.ctx.Log.Warn(fmt.Sprintf("option %s: left out %s: not implemented by Go's TLS", cipherOpt, strings.Join(cl.skipped, ", ")))
 		}
 		ss.ciphers, ss.cipherList = cl.ids, strings.Split(v, ":")
 	}
-	if v := o.String(curveOpt); v != "" {
+	if v := optString(o.ecdhCurve); v != "" {
 		curves, err := parseCurves(v)
 		if err != nil {
 			return ss, fmt.Errorf("option %s: %w", curveOpt, err)

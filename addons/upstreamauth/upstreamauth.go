@@ -37,6 +37,7 @@ var (
 // concurrent use.
 type UpstreamAuth struct {
 	ctx *addon.Context
+	opt addon.Opt[*string] // OptionName, declared in Load
 	// auth is the header value, "Basic <base64>"; nil when off.
 	auth atomic.Pointer[string]
 }
@@ -47,7 +48,7 @@ func New() *UpstreamAuth { return &UpstreamAuth{} }
 // Load declares upstream_auth.
 func (u *UpstreamAuth) Load(l *addon.Loader) {
 	u.ctx = l.Context()
-	l.AddOption(OptionName, addon.OptionalString, nil,
+	u.opt = addon.Declare[*string](l, OptionName, nil,
 		"Add HTTP Basic authentication to upstream proxy and reverse proxy requests. Format: username:password.")
 }
 
@@ -69,11 +70,12 @@ func (u *UpstreamAuth) Configure(updated map[string]bool) error {
 	if !updated[OptionName] || u.ctx == nil {
 		return nil
 	}
-	if !u.ctx.Options.IsSet(OptionName) {
+	auth := u.opt.Get()
+	if auth == nil {
 		u.auth.Store(nil)
 		return nil
 	}
-	v, err := HeaderValue(u.ctx.Options.String(OptionName))
+	v, err := HeaderValue(*auth)
 	if err != nil {
 		return fmt.Errorf("%s: %w", OptionName, err)
 	}

@@ -9,9 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -51,53 +49,27 @@ func runH2(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 	tr := &http2.Transport{DisableCompression: true, TLSClientConfig: cfg.tlsConfig}
 	url := "https://" + cfg.originAddr + cfg.path
 	h1req := cfg.request()
+	r := newLoadRun(&cfg)
 	var (
-		measuring atomic.Bool
-		stop      atomic.Bool
-		claimed   atomic.Int64
-		errCount  atomic.Int64
-		wg        sync.WaitGroup
-		ready     sync.WaitGroup
-		mu        sync.Mutex
-		all       []time.Duration
-		total     int64
-		totalB    int64
-		lastErr   error
-		alpn      alpnCounts
+		alpn alpnCounts
 		// live are the open connections, closed when the run ends so
 		// that no request outlives it.
 		live = map[io.Closer]struct{}{}
 	)
-	fail := func(err error) {
-		if stop.Load() {
-			return
-		}
-		errCount.Add(1)
-		mu.Lock()
-		lastErr = err
-		mu.Unlock()
-	}
-	claim := func(measured bool) bool {
-		if measured && cfg.maxRequests > 0 && claimed.Add(1) > cfg.maxRequests {
-			stop.Store(true)
-			return false
-		}
-		return true
-	}
 	// track registers c until untrack; false when the run is over.
 	track := func(c io.Closer) bool {
-		mu.Lock()
-		defer mu.Unlock()
-		if stop.Load() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.stop.Load() {
 			return false
 		}
 		live[c] = struct{}{}
 		return true
 	}
 	untrack := func(c io.Closer) {
-		mu.Lock()
+		r.mu.Lock()
 		delete(live, c)
-		mu.Unlock()
+		r.mu.Unlock()
 		c.Close()
 	}
 	// stream is one sender: on an h2 connection, one of cfg.streams; on
@@ -116,7 +88,7 @@ func runH2(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 		// and counting only requests that both began and ended within
 		// it would understate its throughput by that share.
 		s.record = func(start time.Time, size int64) {
-			if measuring.Load() {
+			if r.measuring.Load() {
 				s.lat = append(s.lat, time.Since(start))
 				s.n++
 				s.nb += size
@@ -124,25 +96,19 @@ func runH2(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 		}
 		return s
 	}
-	flush := func(s *sender) {
-		mu.Lock()
-		all = append(all, s.lat...)
-		total += s.n
-		totalB += s.nb
-		mu.Unlock()
-	}
+	flush := func(s *sender) { r.add(s.lat, s.n, s.nb) }
 	h2stream := func(cc *http2.ClientConn) {
 		s := newSender()
 		defer flush(s)
 		req, err := http.NewRequest(http.MethodGet, url, nil)
 		if err != nil {
-			fail(err)
+			r.fail(err)
 			return
 		}
 		req.Header.Set("User-Agent", "mitmbench")
-		for !stop.Load() {
-			measured := measuring.Load()
-			if !claim(measured) {
+		for !r.stop.Load() {
+			measured := r.measuring.Load()
+			if !r.claim(measured) {
 				return
 			}
 			start := time.Now()
@@ -150,11 +116,11 @@ func runH2(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 			size, err := h2RoundTrip(cc, req.WithContext(rctx))
 			cancel()
 			if err != nil {
-				fail(err)
+				r.fail(err)
 				if !cc.CanTakeNewRequest() {
 					return
 				}
-				pause(&stop)
+				pause(&r.stop)
 				continue
 			}
 			s.record(start, size)
@@ -164,16 +130,16 @@ func runH2(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 		s := newSender()
 		defer flush(s)
 		br := bufio.NewReaderSize(c, 64<<10)
-		for !stop.Load() {
-			measured := measuring.Load()
-			if !claim(measured) {
+		for !r.stop.Load() {
+			measured := r.measuring.Load()
+			if !r.claim(measured) {
 				return
 			}
 			start := time.Now()
 			c.SetDeadline(start.Add(cfg.ioTimeout))
 			size, err := roundTrip(c, br, h1req)
 			if err != nil && !errors.Is(err, errConnClose) {
-				fail(err)
+				r.fail(err)
 				return
 			}
 			s.record(start, size)
@@ -184,22 +150,16 @@ func runH2(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 	}
 	// conn is one of the cfg.conns connections, made again when it fails.
 	conn := func() {
-		defer wg.Done()
+		defer r.wg.Done()
 		first := true
-		for !stop.Load() {
+		for !r.stop.Load() {
 			c, proto, err := cfg.dialH2(time.Now().Add(cfg.ioTimeout))
-			if first {
-				first = false
-				ready.Done()
-			}
-			if err != nil {
-				fail(err)
-				pause(&stop)
+			if r.dialed(&first, err) {
 				continue
 			}
-			mu.Lock()
+			r.mu.Lock()
 			alpn.add(proto)
-			mu.Unlock()
+			r.mu.Unlock()
 			if !track(c) {
 				c.Close()
 				return
@@ -212,9 +172,9 @@ func runH2(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 			c.SetDeadline(time.Time{})
 			cc, err := tr.NewClientConn(c)
 			if err != nil {
-				fail(fmt.Errorf("HTTP/2 connection through %s: %w", cfg.target, err))
+				r.fail(fmt.Errorf("HTTP/2 connection through %s: %w", cfg.target, err))
 				untrack(c)
-				pause(&stop)
+				pause(&r.stop)
 				continue
 			}
 			var sw sync.WaitGroup
@@ -226,30 +186,13 @@ func runH2(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 			untrack(c)
 		}
 	}
-	wg.Add(cfg.conns)
-	ready.Add(cfg.conns)
-	for range cfg.conns {
-		go conn()
-	}
-	elapsed, cpu, done := cfg.measure(ctx, &ready, &wg, &errCount, &measuring)
-	mu.Lock()
-	stop.Store(true)
-	for c := range live {
-		c.Close() // ends the requests in flight, which are not measured
-	}
-	mu.Unlock()
-	<-done
-	elapsed = min(elapsed, cfg.duration)
-	slices.Sort(all)
-	res := &loadResult{requests: total, errors: errCount.Load(), elapsed: elapsed, latencies: all, bytes: totalB,
-		proxyCPU: cpu, hasCPU: cfg.cpu != nil && cpu >= 0, alpn: alpn, hasALPN: true}
-	if res.requests == 0 {
-		if lastErr != nil {
-			return res, fmt.Errorf("no request to %s succeeded (%d errors, last: %w)", cfg.target, res.errors, lastErr)
+	res := r.run(ctx, conn, func() {
+		for c := range live {
+			c.Close() // ends the requests in flight, which are not measured
 		}
-		return res, fmt.Errorf("no request to %s succeeded (%d errors)", cfg.target, res.errors)
-	}
-	return res, nil
+	})
+	res.alpn, res.hasALPN = alpn, true
+	return res, r.noneErr(res, "request to "+cfg.target+" succeeded")
 }
 
 // h2RoundTrip sends req on cc and reads the whole body, which must come

@@ -16,7 +16,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -287,12 +286,9 @@ func parseH2loadLog(data []byte) (*h2loadRequestLog, error) {
 // copied both ways (with splice(2) on Linux, TCP to TCP). The TLS inside is
 // h2load's with the proxy.
 type connectRelay struct {
-	ln      net.Listener
+	connServer
 	cfg     loadConfig
-	wg      sync.WaitGroup
-	mu      sync.Mutex
-	conns   map[net.Conn]struct{}
-	nFailed int64
+	nFailed int64 // under mu
 	lastErr error
 }
 
@@ -301,46 +297,14 @@ func startRelay(cfg loadConfig) (*connectRelay, error) {
 	if err != nil {
 		return nil, fmt.Errorf("relay for h2load: %w", err)
 	}
-	r := &connectRelay{ln: ln, cfg: cfg, conns: map[net.Conn]struct{}{}}
-	r.wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			if !r.track(c) {
-				return
-			}
-			r.wg.Go(func() { r.handle(c) })
-		}
-	})
+	r := &connectRelay{cfg: cfg}
+	r.start(ln, r.handle)
 	return r, nil
-}
-
-func (r *connectRelay) addr() string { return r.ln.Addr().String() }
-
-// track registers c for close; false once the relay is closing.
-func (r *connectRelay) track(c net.Conn) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.conns == nil {
-		c.Close()
-		return false
-	}
-	r.conns[c] = struct{}{}
-	return true
-}
-
-func (r *connectRelay) untrack(c net.Conn) {
-	c.Close()
-	r.mu.Lock()
-	delete(r.conns, c)
-	r.mu.Unlock()
 }
 
 func (r *connectRelay) fail(err error) {
 	r.mu.Lock()
-	if r.conns != nil { // not while closing
+	if !r.closing() {
 		r.nFailed++
 		r.lastErr = err
 	}
@@ -360,7 +324,6 @@ func (r *connectRelay) lastError() error {
 }
 
 func (r *connectRelay) handle(c net.Conn) {
-	defer r.untrack(c)
 	to := r.cfg.originAddr
 	if r.cfg.viaProxy {
 		to = r.cfg.target
@@ -395,17 +358,4 @@ func (r *connectRelay) handle(c net.Conn) {
 		tc.CloseWrite()
 	}
 	<-done
-}
-
-// close stops accepting, ends every relayed connection and waits for the
-// relay's goroutines.
-func (r *connectRelay) close() {
-	r.ln.Close()
-	r.mu.Lock()
-	for c := range r.conns {
-		c.Close()
-	}
-	r.conns = nil
-	r.mu.Unlock()
-	r.wg.Wait()
 }

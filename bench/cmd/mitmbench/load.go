@@ -265,38 +265,9 @@ func runLoad(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 	}
 	req := cfg.request()
 	newConn := cfg.scenario == scenarioHTTPSNewConn
-	var (
-		measuring atomic.Bool
-		stop      atomic.Bool
-		claimed   atomic.Int64
-		errCount  atomic.Int64
-		wg        sync.WaitGroup
-		ready     sync.WaitGroup
-		mu        sync.Mutex
-		all       []time.Duration
-		total     int64
-		totalB    int64
-		lastErr   error
-	)
-	fail := func(err error) {
-		if stop.Load() {
-			return
-		}
-		errCount.Add(1)
-		mu.Lock()
-		lastErr = err
-		mu.Unlock()
-	}
-	// claim reports whether one more request may start.
-	claim := func(measured bool) bool {
-		if measured && cfg.maxRequests > 0 && claimed.Add(1) > cfg.maxRequests {
-			stop.Store(true)
-			return false
-		}
-		return true
-	}
+	r := newLoadRun(&cfg)
 	worker := func() {
-		defer wg.Done()
+		defer r.wg.Done()
 		var lat []time.Duration
 		var n, nb int64
 		var c net.Conn
@@ -305,14 +276,10 @@ func runLoad(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 			if c != nil {
 				c.Close()
 			}
-			mu.Lock()
-			all = append(all, lat...)
-			total += n
-			totalB += nb
-			mu.Unlock()
+			r.add(lat, n, nb)
 		}()
 		record := func(measured bool, start time.Time, size int64) {
-			if measured && measuring.Load() {
+			if measured && r.measuring.Load() {
 				lat = append(lat, time.Since(start))
 				n++
 				nb += size
@@ -321,18 +288,18 @@ func runLoad(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 		// each sends requests with do, each on its own, until the run
 		// stops; a failure that is not the request's own (a dial) pauses.
 		each := func(do func() (size int64, pauseAfter bool, err error)) {
-			ready.Done()
-			for !stop.Load() {
-				measured := measuring.Load()
-				if !claim(measured) {
+			r.ready.Done()
+			for !r.stop.Load() {
+				measured := r.measuring.Load()
+				if !r.claim(measured) {
 					return
 				}
 				start := time.Now()
 				size, pauseAfter, err := do()
 				if err != nil {
-					fail(err)
+					r.fail(err)
 					if pauseAfter {
-						pause(&stop)
+						pause(&r.stop)
 					}
 					continue
 				}
@@ -365,30 +332,24 @@ func runLoad(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 			return
 		}
 		first := true
-		for !stop.Load() {
+		for !r.stop.Load() {
 			if c == nil {
 				var err error
 				c, br, err = cfg.dial(time.Now().Add(cfg.ioTimeout))
-				if first {
-					first = false
-					ready.Done()
-				}
-				if err != nil {
+				if r.dialed(&first, err) {
 					c = nil
-					fail(err)
-					pause(&stop)
 					continue
 				}
 			}
-			measured := measuring.Load()
-			if !claim(measured) {
+			measured := r.measuring.Load()
+			if !r.claim(measured) {
 				return
 			}
 			start := time.Now()
 			c.SetDeadline(start.Add(cfg.ioTimeout))
 			size, err := roundTrip(c, br, req)
 			if err != nil && !errors.Is(err, errConnClose) {
-				fail(err)
+				r.fail(err)
 				c.Close()
 				c = nil
 				continue
@@ -400,27 +361,113 @@ func runLoad(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 			}
 		}
 	}
-	wg.Add(cfg.conns)
-	ready.Add(cfg.conns)
-	for i := 0; i < cfg.conns; i++ {
+	res := r.run(ctx, worker, nil)
+	return res, r.noneErr(res, "request to "+cfg.target+" succeeded")
+}
+
+// loadRun is what the workers of a load generator (runLoad, runH2, runWS)
+// share: the run's phase, the requests claimed and the errors, and what
+// the workers measured, which each adds when it ends.
+type loadRun struct {
+	cfg       *loadConfig
+	measuring atomic.Bool
+	stop      atomic.Bool
+	claimed   atomic.Int64
+	errCount  atomic.Int64
+	wg        sync.WaitGroup
+	// ready counts the workers down to the warm-up: each is done once its
+	// first connection is made (or failed).
+	ready sync.WaitGroup
+	// mu guards what follows, and what a generator guards with it.
+	mu      sync.Mutex
+	all     []time.Duration
+	total   int64
+	totalB  int64
+	lastErr error
+}
+
+func newLoadRun(cfg *loadConfig) *loadRun { return &loadRun{cfg: cfg} }
+
+// fail counts an error, unless the run is stopping (a request cut off by
+// the end of the run is not the target's failure).
+func (r *loadRun) fail(err error) {
+	if r.stop.Load() {
+		return
+	}
+	r.errCount.Add(1)
+	r.mu.Lock()
+	r.lastErr = err
+	r.mu.Unlock()
+}
+
+// claim reports whether one more request may start.
+func (r *loadRun) claim(measured bool) bool {
+	if measured && r.cfg.maxRequests > 0 && r.claimed.Add(1) > r.cfg.maxRequests {
+		r.stop.Store(true)
+		return false
+	}
+	return true
+}
+
+// dialed follows a worker's dial, which returned err: the worker's first
+// dial makes it ready (*first is then false); a failed one is counted and
+// pauses. It reports whether the dial failed.
+func (r *loadRun) dialed(first *bool, err error) bool {
+	if *first {
+		*first = false
+		r.ready.Done()
+	}
+	if err != nil {
+		r.fail(err)
+		pause(&r.stop)
+		return true
+	}
+	return false
+}
+
+// add adds a worker's measured latencies, requests and bytes.
+func (r *loadRun) add(lat []time.Duration, n, nb int64) {
+	r.mu.Lock()
+	r.all = append(r.all, lat...)
+	r.total += n
+	r.totalB += nb
+	r.mu.Unlock()
+}
+
+// run starts cfg.conns workers, which call wg.Done when they return and
+// ready.Done once ready; waits for the warm-up and the measured period
+// (cfg.measure); stops the run, calling stopping (if not nil) under mu
+// as it does; and returns once every worker has, with what they measured.
+func (r *loadRun) run(ctx context.Context, worker func(), stopping func()) *loadResult {
+	cfg := r.cfg
+	r.wg.Add(cfg.conns)
+	r.ready.Add(cfg.conns)
+	for range cfg.conns {
 		go worker()
 	}
-	elapsed, cpu, done := cfg.measure(ctx, &ready, &wg, &errCount, &measuring)
-	stop.Store(true)
+	elapsed, cpu, done := cfg.measure(ctx, &r.ready, &r.wg, &r.errCount, &r.measuring)
+	r.mu.Lock()
+	r.stop.Store(true)
+	if stopping != nil {
+		stopping()
+	}
+	r.mu.Unlock()
 	<-done
-	if elapsed > cfg.duration {
-		elapsed = cfg.duration
-	}
-	slices.Sort(all)
-	res := &loadResult{requests: total, errors: errCount.Load(), elapsed: elapsed, latencies: all, bytes: totalB,
+	slices.Sort(r.all)
+	return &loadResult{requests: r.total, errors: r.errCount.Load(), elapsed: min(elapsed, cfg.duration), latencies: r.all, bytes: r.totalB,
 		proxyCPU: cpu, hasCPU: cfg.cpu != nil && cpu >= 0}
-	if res.requests == 0 {
-		if lastErr != nil {
-			return res, fmt.Errorf("no request to %s succeeded (%d errors, last: %w)", cfg.target, res.errors, lastErr)
-		}
-		return res, fmt.Errorf("no request to %s succeeded (%d errors)", cfg.target, res.errors)
+}
+
+// noneErr is the error of a run whose result res counts no request: "no
+// " + what, the number of errors and the last one.
+func (r *loadRun) noneErr(res *loadResult, what string) error {
+	if res.requests != 0 {
+		return nil
 	}
-	return res, nil
+	if r.lastErr != nil {
+		return fmt.Errorf("no %s (%d errors, last: %w)", what, res.errors, r.lastErr)
+	}
+	return fmt.Errorf("no %s (%d errors)", what, res.errors)
 }
 
 // pause keeps a worker whose connection failed from spinning, unless the

@@ -18,7 +18,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -111,56 +110,16 @@ func appendFile(path, s string) error {
 // with its connection to the origin unchanged (the origin accepts
 // absolute-form targets).
 type tunnelProxy struct {
-	ln    net.Listener
-	wg    sync.WaitGroup
-	mu    sync.Mutex
-	conns map[net.Conn]struct{}
+	connServer
 }
 
 func serveTunnelProxy(ln net.Listener) *tunnelProxy {
-	p := &tunnelProxy{ln: ln, conns: map[net.Conn]struct{}{}}
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			if !p.track(c) {
-				return
-			}
-			p.wg.Add(1)
-			go func() {
-				defer p.wg.Done()
-				p.handle(c)
-			}()
-		}
-	}()
+	p := &tunnelProxy{}
+	p.start(ln, p.handle)
 	return p
 }
 
-// track registers c for close; false when the proxy is closing.
-func (p *tunnelProxy) track(c net.Conn) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.conns == nil {
-		c.Close()
-		return false
-	}
-	p.conns[c] = struct{}{}
-	return true
-}
-
-func (p *tunnelProxy) untrack(c net.Conn) {
-	c.Close()
-	p.mu.Lock()
-	delete(p.conns, c)
-	p.mu.Unlock()
-}
-
 func (p *tunnelProxy) handle(c net.Conn) {
-	defer p.untrack(c)
 	br := bufio.NewReader(c)
 	var head bytes.Buffer
 	line, err := br.ReadString('\n')
@@ -215,19 +174,6 @@ func (p *tunnelProxy) handle(c net.Conn) {
 	<-done
 }
 
-func (p *tunnelProxy) addr() string { return p.ln.Addr().String() }
-
-func (p *tunnelProxy) close() {
-	p.ln.Close()
-	p.mu.Lock()
-	for c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-	p.mu.Unlock()
-	p.wg.Wait()
-}
-
 func startTunnelProxy(t *testing.T) *tunnelProxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -237,6 +183,60 @@ func startTunnelProxy(t *testing.T) *tunnelProxy {
 	p := serveTunnelProxy(ln)
 	t.Cleanup(p.close)
 	return p
+}
+
+// reportOf is the report of rows measured with o (no processes, nothing
+// skipped).
+func reportOf(o options, rows []row) string {
+	var out bytes.Buffer
+	printReport(&out, o, rows, nil, nil, "0", "0")
+	return out.String()
+}
+
+// checkReport fails the test for each of want that report lacks.
+func checkReport(t *testing.T, report string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(report, w) {
+			t.Errorf("report lacks %q:\n%s", w, report)
+		}
+	}
+}
+
+// serveOneConn listens on 127.0.0.1 until the test ends and hands its first
+// connection, with a reader on it, to serve, closing it when serve returns.
+func serveOneConn(t *testing.T, serve func(c net.Conn, br *bufio.Reader)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		serve(c, bufio.NewReader(c))
+	}()
+	return ln.Addr().String()
+}
+
+// readHead reads a request or response head up to its blank line, and
+// returns its lines (the blank one not): what it read when err is not nil.
+func readHead(br *bufio.Reader) ([]string, error) {
+	var lines []string
+	for {
+		l, err := br.ReadString('\n')
+		if err != nil {
+			return lines, err
+		}
+		if l == "\r\n" {
+			return lines, nil
+		}
+		lines = append(lines, l)
+	}
 }
 
 // TestLoadScenarios runs every scenario briefly with each load generator
@@ -374,15 +374,11 @@ func TestRunEndToEnd(t *testing.T) {
 		t.Fatalf("run: %v\n%s", err, log.String())
 	}
 	report := out.String()
-	for _, want := range []string{scenarioTitles[scenarioHTTP], scenarioTitles[scenarioHTTPS], scenarioTitles[scenarioHTTPSNewConn], scenarioTitles[scenarioH2],
-		scenarioTitles[scenarioWS], "client: raw (the harness's own HTTP/1.1 client, fastest)\n        h2: " + h2ClientDescription + "\n        ws: " + wsClientDescription,
+	checkReport(t, report, scenarioTitles[scenarioHTTP], scenarioTitles[scenarioHTTPS], scenarioTitles[scenarioHTTPSNewConn], scenarioTitles[scenarioH2],
+		scenarioTitles[scenarioWS], "client: raw (the harness's own HTTP/1.1 client, fastest)\n        h2: "+h2ClientDescription+"\n        ws: "+wsClientDescription,
 		"mitmgo +script", "start, cold", "origin TLS handshakes that resumed a session: direct, small: 0%",
 		// The tunnelling proxies leave ALPN to the origin.
-		"ALPN with the client, per connection (all rounds): direct h2 2; proxy " + proxy.addr() + " h2 2; mitmgo h2 2; mitmgo +script h2 2"} {
-		if !strings.Contains(report, want) {
-			t.Errorf("report lacks %q:\n%s", want, report)
-		}
-	}
+		"ALPN with the client, per connection (all rounds): direct h2 2; proxy "+proxy.addr()+" h2 2; mitmgo h2 2; mitmgo +script h2 2")
 	if strings.Contains(report, "failed") {
 		t.Errorf("a run failed:\n%s\n%s", report, log.String())
 	}

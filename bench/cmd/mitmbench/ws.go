@@ -11,9 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -68,11 +66,7 @@ func wsAccept(key string) string {
 // codec, which the proxy under test uses too; both ends of a direct run
 // are this code.
 type wsOrigin struct {
-	ln     net.Listener
-	wg     sync.WaitGroup
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
-	closed bool
+	connServer
 	// upgraded counts the handshakes answered with 101.
 	upgraded atomic.Int64
 }
@@ -82,58 +76,9 @@ func startWSOrigin() (*wsOrigin, error) {
 	if err != nil {
 		return nil, fmt.Errorf("WebSocket origin: %w", err)
 	}
-	o := &wsOrigin{ln: ln, conns: map[net.Conn]struct{}{}}
-	o.wg.Add(1)
-	go func() {
-		defer o.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			if !o.track(c) {
-				return
-			}
-			o.wg.Add(1)
-			go func() {
-				defer o.wg.Done()
-				defer o.untrack(c)
-				o.serve(c)
-			}()
-		}
-	}()
+	o := &wsOrigin{}
+	o.start(ln, o.serve)
 	return o, nil
-}
-
-func (o *wsOrigin) addr() string { return o.ln.Addr().String() }
-
-func (o *wsOrigin) track(c net.Conn) bool {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.closed {
-		c.Close()
-		return false
-	}
-	o.conns[c] = struct{}{}
-	return true
-}
-
-func (o *wsOrigin) untrack(c net.Conn) {
-	c.Close()
-	o.mu.Lock()
-	delete(o.conns, c)
-	o.mu.Unlock()
-}
-
-func (o *wsOrigin) close() {
-	o.ln.Close()
-	o.mu.Lock()
-	o.closed = true
-	for c := range o.conns {
-		c.Close()
-	}
-	o.mu.Unlock()
-	o.wg.Wait()
 }
 
 // serve answers one connection's upgrade request (origin-form or
@@ -281,30 +226,9 @@ func runWS(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 		return nil, fmt.Errorf("no WebSocket message size for %q", cfg.path)
 	}
 	msg := wsMessage(size)
-	var (
-		measuring atomic.Bool
-		stop      atomic.Bool
-		claimed   atomic.Int64
-		errCount  atomic.Int64
-		wg        sync.WaitGroup
-		ready     sync.WaitGroup
-		mu        sync.Mutex
-		all       []time.Duration
-		total     int64
-		totalB    int64
-		lastErr   error
-	)
-	fail := func(err error) {
-		if stop.Load() {
-			return
-		}
-		errCount.Add(1)
-		mu.Lock()
-		lastErr = err
-		mu.Unlock()
-	}
+	r := newLoadRun(&cfg)
 	worker := func() {
-		defer wg.Done()
+		defer r.wg.Done()
 		var lat []time.Duration
 		var n, nb int64
 		var wc *wsConn
@@ -312,42 +236,31 @@ func runWS(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 			if wc != nil {
 				wc.close()
 			}
-			mu.Lock()
-			all = append(all, lat...)
-			total += n
-			totalB += nb
-			mu.Unlock()
+			r.add(lat, n, nb)
 		}()
 		first := true
-		for !stop.Load() {
+		for !r.stop.Load() {
 			if wc == nil {
 				var err error
 				wc, err = cfg.dialWS(time.Now().Add(cfg.ioTimeout))
-				if first {
-					first = false
-					ready.Done()
-				}
-				if err != nil {
+				if r.dialed(&first, err) {
 					wc = nil
-					fail(err)
-					pause(&stop)
 					continue
 				}
 			}
-			measured := measuring.Load()
-			if measured && cfg.maxRequests > 0 && claimed.Add(1) > cfg.maxRequests {
-				stop.Store(true)
+			measured := r.measuring.Load()
+			if !r.claim(measured) {
 				return
 			}
 			start := time.Now()
 			wc.c.SetDeadline(start.Add(cfg.ioTimeout))
 			if err := wc.echo(msg); err != nil {
-				fail(err)
+				r.fail(err)
 				wc.c.Close()
 				wc = nil
 				continue
 			}
-			if measured && measuring.Load() {
+			if measured && r.measuring.Load() {
 				lat = append(lat, time.Since(start))
 				n++
 				nb += int64(size)
@@ -358,27 +271,8 @@ func runWS(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 			}
 		}
 	}
-	wg.Add(cfg.conns)
-	ready.Add(cfg.conns)
-	for range cfg.conns {
-		go worker()
-	}
-	elapsed, cpu, done := cfg.measure(ctx, &ready, &wg, &errCount, &measuring)
-	stop.Store(true)
-	<-done
-	if elapsed > cfg.duration {
-		elapsed = cfg.duration
-	}
-	slices.Sort(all)
-	res := &loadResult{requests: total, errors: errCount.Load(), elapsed: elapsed, latencies: all, bytes: totalB,
-		proxyCPU: cpu, hasCPU: cfg.cpu != nil && cpu >= 0}
-	if res.requests == 0 {
-		if lastErr != nil {
-			return res, fmt.Errorf("no WebSocket message through %s came back (%d errors, last: %w)", cfg.target, res.errors, lastErr)
-		}
-		return res, fmt.Errorf("no WebSocket message through %s came back (%d errors)", cfg.target, res.errors)
-	}
-	return res, nil
+	res := r.run(ctx, worker, nil)
+	return res, r.noneErr(res, "WebSocket message through "+cfg.target+" came back")
 }
 
 // versusPairs are the targets whose msgs/s the ws table compares, round by

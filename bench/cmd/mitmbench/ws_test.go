@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -74,29 +73,15 @@ func TestWSOrigin(t *testing.T) {
 
 // TestWSEchoMismatch: an echo that is not the message sent is an error.
 func TestWSEchoMismatch(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		c, err := ln.Accept()
+	addr := serveOneConn(t, func(c net.Conn, br *bufio.Reader) {
+		head, err := readHead(br)
 		if err != nil {
 			return
 		}
-		defer c.Close()
-		br := bufio.NewReader(c)
 		var key string
-		for {
-			l, err := br.ReadString('\n')
-			if err != nil {
-				return
-			}
+		for _, l := range head {
 			if k, ok := strings.CutPrefix(l, "Sec-WebSocket-Key: "); ok {
 				key = strings.TrimSpace(k)
-			}
-			if l == "\r\n" {
-				break
 			}
 		}
 		fmt.Fprintf(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", wsAccept(key))
@@ -107,8 +92,8 @@ func TestWSEchoMismatch(t *testing.T) {
 			w.WriteMessage(websocket.OpBinary, ev.Payload[:len(ev.Payload)-1], nil)
 		}
 		rd.Next()
-	}()
-	cfg := loadConfig{target: ln.Addr().String(), originAddr: ln.Addr().String()}
+	})
+	cfg := loadConfig{target: addr, originAddr: addr}
 	wc, err := cfg.dialWS(time.Now().Add(5 * time.Second))
 	if err != nil {
 		t.Fatal(err)
@@ -208,11 +193,9 @@ func TestWSReport(t *testing.T) {
 	}
 	o := options{conns: 4, bodies: []string{"small", "large"}, scenarios: []string{scenarioWS}, rounds: 3,
 		originKind: originRaw, originKey: "p256", clientKind: clientRaw}
-	var out bytes.Buffer
-	printReport(&out, o, rows, nil, nil, "0", "0")
-	report := out.String()
-	for _, want := range []string{
-		"client: " + wsClientDescription,
+	report := reportOf(o, rows)
+	checkReport(t, report,
+		"client: "+wsClientDescription,
 		scenarioTitles[scenarioWS],
 		"msgs/s ratio",
 		"proxy CPU/msg",
@@ -222,11 +205,7 @@ func TestWSReport(t *testing.T) {
 		"mitmgo / mitmproxy, 100 B: 5.00x",
 		"mitmgo +script / mitmproxy +script, 100 B: 8.00x (rounds: 6.00 8.00 10.00 (median 8.00))",
 		"ws: a message is one echo",
-	} {
-		if !strings.Contains(report, want) {
-			t.Errorf("report lacks %q:\n%s", want, report)
-		}
-	}
+	)
 	// mitmproxy has no 64 KiB runs here: no ratio for that size.
 	if strings.Contains(report, "mitmproxy, 64 KiB") {
 		t.Errorf("a ratio without mitmproxy runs:\n%s", report)
