@@ -50,6 +50,7 @@ import (
 	"github.com/mitmgo/mitmgo/addons/anticache"
 	"github.com/mitmgo/mitmgo/addons/anticomp"
 	"github.com/mitmgo/mitmgo/addons/block"
+	"github.com/mitmgo/mitmgo/addons/browser"
 	"github.com/mitmgo/mitmgo/addons/blocklist"
 	"github.com/mitmgo/mitmgo/addons/clientplayback"
 	"github.com/mitmgo/mitmgo/addons/core"
@@ -195,6 +196,7 @@ func (m *Master) chain(mgr *addon.Manager, cfg Config) ([]any, error) {
 		&toolOptions{},
 		termlog.New(cfg.Out, cfg.Color),
 		core.New(),
+		browser.New(),
 		block.New(),
 		blocklist.New(),
 		anticache.New(),
