@@ -222,7 +222,20 @@ func (cc *clientConn) serve() {
 		// An addon (block, proxyauth) refused the client.
 		return
 	}
-	cc.serveMode()
+	st := plainStream(cc.conn, &cc.s.bufs)
+	cc.up.via = modeVia(cc.mode)
+	if m := cc.mode.Name; m == spec.ModeRegular || m == spec.ModeUpstream {
+		// Directly, not through serveMode: an idle connection waits at
+		// the bottom of this stack, and the runtime shrinks a goroutine's
+		// stack only while it uses under a quarter of it. One frame more
+		// (serveMode's) kept each idle HTTP connection at a 4 KiB stack
+		// instead of 2 KiB (mitmbench -idle 1000: 13.6 -> 17.8 KiB).
+		if tunnel := cc.serveHTTP1(st, nil); tunnel != nil {
+			tunnel()
+		}
+		return
+	}
+	cc.serveMode(st)
 }
 
 func nowSeconds() float64 { return float64(time.Now().UnixNano()) / 1e9 }

@@ -10,15 +10,16 @@ import (
 )
 
 // handleConnect answers a CONNECT request (the http_connect hooks, an eager
-// server connection) and hands the tunnel to serveTunnel. The client
-// connection ends with the tunnel.
-func (cc *clientConn) handleConnect(st *stream, f *flow.HTTPFlow, head *h1.RequestHead, cfg *Config) bool {
+// server connection) and returns the tunnel to run (serveTunnel), or nil
+// when there is none (refused, or the client left). The client connection
+// ends with the tunnel.
+func (cc *clientConn) handleConnect(st *stream, f *flow.HTTPFlow, head *h1.RequestHead, cfg *Config) func() {
 	m := cc.s.m
 	req := f.Request
 	host, port, err := splitAuthority(head.Target, 0)
 	if err != nil || port == 0 {
 		sendErrorPage(st, 400, fmt.Sprintf("Bad CONNECT request: target %q must be host:port", head.Target))
-		return false
+		return nil
 	}
 	req.Authority, req.Host, req.Port, req.Scheme, req.Path = head.Target, host, port, "http", ""
 	req.RawContent = []byte{}
@@ -28,7 +29,7 @@ func (cc *clientConn) handleConnect(st *stream, f *flow.HTTPFlow, head *h1.Reque
 	m.HTTPConnect(f)
 	run := cc.newFlowRun(f, &h1Responder{st: st, watcher: &clientWatch{st: st, idle: cfg.IdleTimeout}}, nil, cfg)
 	if !run.afterHook() {
-		return false
+		return nil
 	}
 	var sc *serverConn
 	if f.Response == nil && !cfg.Lazy {
@@ -57,16 +58,15 @@ func (cc *clientConn) handleConnect(st *stream, f *flow.HTTPFlow, head *h1.Reque
 		if writeResponse(st, f.Response, false) == nil {
 			_ = st.flush()
 		}
-		return false
+		return nil
 	}
 	m.HTTPConnected(f)
 	if err := writeResponse(st, f.Response, false); err != nil || st.flush() != nil {
 		cc.up.closeServer(sc)
-		return false
+		return nil
 	}
 	cc.setState(stateBusy)
-	cc.serveTunnel(st, sc, server, cfg)
-	return false
+	return func() { cc.serveTunnel(st, sc, server, cfg) }
 }
 
 // serveTunnel takes over a CONNECT tunnel after the 200 and runs the layer
@@ -111,7 +111,8 @@ func (cc *clientConn) serveHTTP(kind layerKind, st *stream, t *target) {
 		cc.serveHTTP2(st, t)
 		return
 	}
-	cc.serveHTTP1(st, t)
+	// Inside a tunnel a CONNECT is refused: there is no tunnel to run.
+	_ = cc.serveHTTP1(st, t)
 }
 
 // tunnel is a CONNECT tunnel being set up: its server, connected now

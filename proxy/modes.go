@@ -272,15 +272,16 @@ func modeOf(ln net.Listener) *spec.ProxyMode {
 	return defaultMode
 }
 
-// serveMode runs the first layer of the connection's mode.
-func (cc *clientConn) serveMode() {
-	st := plainStream(cc.conn, &cc.s.bufs)
-	cc.up.via = modeVia(cc.mode)
+// serveMode runs the first layer of the connection's mode on st.
+func (cc *clientConn) serveMode(st *stream) {
 	switch cc.mode.Name {
 	case spec.ModeRegular, spec.ModeUpstream:
 		// Upstream mode differs in how servers are reached (see
-		// upstream.via), not in what the client speaks.
-		cc.serveHTTP1(st, nil)
+		// upstream.via), not in what the client speaks. (serve calls
+		// serveHTTP1 itself for these; see there.)
+		if tunnel := cc.serveHTTP1(st, nil); tunnel != nil {
+			tunnel()
+		}
 	case spec.ModeReverse:
 		if cc.mode.Scheme == "dns" {
 			// DNS over TCP (dns.go).
