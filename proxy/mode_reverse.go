@@ -3,7 +3,6 @@ package proxy
 import (
 	"fmt"
 
-	"github.com/mitmgo/mitmgo/addon"
 	"github.com/mitmgo/mitmgo/flow"
 	"github.com/mitmgo/mitmgo/internal/tlshello"
 )
@@ -124,31 +123,14 @@ func (cc *clientConn) reverseHTTP(kind layerKind, st *stream, tun *tunnel, t *ta
 // TLS only when the spec says so (https, tls), with the target's name, and
 // the spec, not the bytes, says what the decrypted stream carries.
 func (cc *clientConn) reverseTLS(st *stream, tun *tunnel) {
-	m, cfg, spec := cc.s.m, tun.cfg, cc.mode
+	cfg, spec := tun.cfg, cc.mode
 	host, port := spec.Address.Host, spec.Address.Port
-	hello, err := tlshello.Peek(st.r)
-	if err != nil {
-		cc.log.Info(fmt.Sprintf("Cannot parse the TLS ClientHello (%v); passing the connection through.", err))
-		tun.passThrough(st)
-		return
-	}
-	server := tun.server
-	if tun.sc != nil {
-		server = tun.sc.server
-	}
 	serverTLS := spec.Scheme == "https" || spec.Scheme == "tls"
-	chd := &addon.ClientHelloData{
-		Client: cc.client, Server: server, SNI: hello.SNI, ALPNProtocols: hello.ALPN,
-		EstablishServerTLSFirst: tun.sc != nil && serverTLS,
-	}
-	m.TLSClientHello(chd)
-	if chd.IgnoreConnection {
-		tun.passThrough(st)
+	hello, chd, server := cc.clientHello(st, tun, tun.sc != nil && serverTLS)
+	if hello == nil {
 		return
 	}
-	cc.client.TLS = true
-	cc.client.SNI = hello.SNI
-	cc.client.ALPNOffers = hello.ALPN
+	var err error
 	isHTTP := spec.Scheme == "http" || spec.Scheme == "https"
 	// The client's ALPN offers go to the server as they are (an HTTP
 	// client that made none gets HTTP/1.1).

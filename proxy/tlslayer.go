@@ -15,6 +15,45 @@ import (
 	"github.com/mitmgo/mitmgo/internal/tlsnames"
 )
 
+// clientHello is the start of every TLS layer toward a client: it reads
+// the ClientHello the stream holds and asks the addons (tls_clienthello)
+// whether to intercept, the server's handshake first when serverFirst. A
+// connection that is not intercepted (no ClientHello that parses, or
+// ignored by an addon) is passed through, and hello is nil; otherwise the
+// client is recorded as TLS. server is the server the tunnel goes to.
+func (cc *clientConn) clientHello(st *stream, tun *tunnel, serverFirst bool) (hello *tlshello.Hello, chd *addon.ClientHelloData, server *flow.Server) {
+	hello, err := tlshello.Peek(st.r)
+	if err != nil {
+		cc.log.Info(fmt.Sprintf("Cannot parse the TLS ClientHello (%v); passing the connection through.", err))
+		tun.passThrough(st)
+		return nil, nil, nil
+	}
+	server = tun.server
+	if tun.sc != nil {
+		server = tun.sc.server
+	}
+	chd = &addon.ClientHelloData{
+		Client: cc.client, Server: server, SNI: hello.SNI, ALPNProtocols: hello.ALPN,
+		EstablishServerTLSFirst: serverFirst,
+	}
+	debug := tun.cfg.Debug
+	if debug {
+		cc.log.Debug(fmt.Sprintf("TLS ClientHello: sni %q, alpn %q", hello.SNI, hello.ALPN))
+	}
+	cc.s.m.TLSClientHello(chd)
+	if chd.IgnoreConnection {
+		if debug {
+			cc.log.Debug("TLS connection passed through without interception (ignore_hosts, allow_hosts or an addon)")
+		}
+		tun.passThrough(st)
+		return nil, nil, nil
+	}
+	cc.client.TLS = true
+	cc.client.SNI = hello.SNI
+	cc.client.ALPNOffers = hello.ALPN
+	return hello, chd, server
+}
+
 // interceptTLS is the TLS layer of a tunnel whose client sent a ClientHello:
 // the tls_clienthello hook decides whether to intercept; the server's TLS
 // comes first when it is connected already (its certificate and ALPN are
@@ -22,36 +61,13 @@ import (
 // CA. The decrypted stream goes to the next layer: HTTP/2 or HTTP/1 as
 // ALPN says, or a TCP flow when it carries no HTTP.
 func (cc *clientConn) interceptTLS(st *stream, tun *tunnel) {
-	m, cfg := cc.s.m, tun.cfg
+	cfg := tun.cfg
 	host, port := tun.server.Address.Host, tun.server.Address.Port
-	hello, err := tlshello.Peek(st.r)
-	if err != nil {
-		cc.log.Info(fmt.Sprintf("Cannot parse the TLS ClientHello (%v); passing the connection through.", err))
-		tun.passThrough(st)
+	hello, chd, server := cc.clientHello(st, tun, tun.sc != nil)
+	if hello == nil {
 		return
 	}
-	server := tun.server
-	if tun.sc != nil {
-		server = tun.sc.server
-	}
-	chd := &addon.ClientHelloData{
-		Client: cc.client, Server: server, SNI: hello.SNI, ALPNProtocols: hello.ALPN,
-		EstablishServerTLSFirst: tun.sc != nil,
-	}
-	if cfg.Debug {
-		cc.log.Debug(fmt.Sprintf("TLS ClientHello: sni %q, alpn %q", hello.SNI, hello.ALPN))
-	}
-	m.TLSClientHello(chd)
-	if chd.IgnoreConnection {
-		if cfg.Debug {
-			cc.log.Debug("TLS connection passed through without interception (ignore_hosts, allow_hosts or an addon)")
-		}
-		tun.passThrough(st)
-		return
-	}
-	cc.client.TLS = true
-	cc.client.SNI = hello.SNI
-	cc.client.ALPNOffers = hello.ALPN
+	var err error
 
 	sni := hello.SNI
 	if sni == "" && net.ParseIP(host) == nil {
