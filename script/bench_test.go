@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -31,17 +32,33 @@ func cpuTimes(pid int) (time.Duration, bool) {
 	return time.Duration(ut+st) * 10 * time.Millisecond, true
 }
 
-// reportCPU adds the CPU time per operation of the Python child: on a busy
-// machine it says more than the wall time. (This process's CPU time is not
-// reported: in a ping-pong loop it is mostly the scheduler spinning.)
+// selfCPU is this process's user+system CPU time.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU adds the CPU time per operation of the Python child (the
+// script host's cost of a hook call: on a busy machine it says more than
+// the wall time) and of this process (go-cpu-µs/op: the Go side, which in
+// a ping-pong loop includes the scheduler's spinning while it waits), and
+// the Go side's allocations.
 func reportCPU(b *testing.B, e *env, run func()) {
+	b.ReportAllocs()
 	pid := e.a.liveHost().cmd.Process.Pid
 	py0, ok := cpuTimes(pid)
+	go0 := selfCPU()
 	b.ResetTimer()
 	run()
 	b.StopTimer()
 	if py1, ok2 := cpuTimes(pid); ok && ok2 {
 		b.ReportMetric(float64((py1-py0).Microseconds())/float64(b.N), "py-cpu-µs/op")
+	}
+	if go1 := selfCPU(); go0 > 0 {
+		b.ReportMetric(float64((go1-go0).Microseconds())/float64(b.N), "go-cpu-µs/op")
 	}
 }
 

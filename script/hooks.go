@@ -198,6 +198,14 @@ func (a *Addon) httpMessage(hook string, f *flow.HTTPFlow, wsBase int) (*tnetstr
 // httpEnvelope is httpMessage with bodies above limit left out (a negative
 // limit leaves every body out; math.MaxInt64 sends them all).
 func (a *Addon) httpEnvelope(hook string, f *flow.HTTPFlow, wsBase int, limit int64) (*tnetstring.Dict, error) {
+	if m, err := a.httpEnvelopeFast(hook, f, wsBase, limit); err == nil {
+		return m, nil
+	}
+	return a.httpEnvelopeState(hook, f, wsBase, limit)
+}
+
+// httpEnvelopeState is httpEnvelope by way of the flow's state dict.
+func (a *Addon) httpEnvelopeState(hook string, f *flow.HTTPFlow, wsBase int, limit int64) (*tnetstring.Dict, error) {
 	st := stateFrom(f, wsBase)
 	m := newMsg("hook")
 	m.Set("hook", hook)
@@ -220,7 +228,7 @@ func (a *Addon) httpEnvelope(hook string, f *flow.HTTPFlow, wsBase int, limit in
 		if p.m.Stream {
 			d.Set("stream", true)
 		}
-		b, err := tnetstring.Marshal(d)
+		b, err := encodePart(d)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p.key, err)
 		}
@@ -238,7 +246,7 @@ func (a *Addon) httpEnvelope(hook string, f *flow.HTTPFlow, wsBase int, limit in
 	if err := moveSection(st, "server_conn", m, "sc"); err != nil {
 		return nil, err
 	}
-	b, err := tnetstring.Marshal(st)
+	b, err := encodePart(st)
 	if err != nil {
 		return nil, err
 	}
@@ -256,7 +264,7 @@ func moveSection(st *tnetstring.Dict, key string, m *tnetstring.Dict, short stri
 	if v == nil {
 		return nil
 	}
-	b, err := tnetstring.Marshal(v)
+	b, err := encodePart(v)
 	if err != nil {
 		return fmt.Errorf("%s: %w", key, err)
 	}
@@ -468,7 +476,7 @@ func tcpMessage(hook string, f *flow.TCPFlow) (*tnetstring.Dict, error) {
 			return nil, err
 		}
 	}
-	b, err := tnetstring.Marshal(st)
+	b, err := encodePart(st)
 	if err != nil {
 		return nil, err
 	}
@@ -544,20 +552,12 @@ func (a *Addon) connHook(i int, c *flow.Client, s *flow.Server, extra func(*tnet
 	m := newMsg("hook")
 	m.Set("hook", hookNames[i])
 	m.Set("live", true)
-	cc, sc := connStates(c, s)
-	var err error
-	for _, p := range [...]struct {
-		key string
-		v   *tnetstring.Dict
-	}{{"cc", cc}, {"sc", sc}} {
-		if p.v == nil {
-			continue
-		}
-		var b []byte
-		if b, err = tnetstring.Marshal(p.v); err != nil {
-			break
-		}
-		m.Set(p.key, b)
+	cc, sc, err := connParts(c, s)
+	if cc != nil {
+		m.Set("cc", cc)
+	}
+	if sc != nil {
+		m.Set("sc", sc)
 	}
 	if err != nil {
 		a.log.Error(fmt.Sprintf("Script host: cannot send the %s hook: %v", hookNames[i], err))
@@ -585,6 +585,29 @@ func (a *Addon) connHook(i int, c *flow.Client, s *flow.Server, extra func(*tnet
 	if apply != nil {
 		apply(ch)
 	}
+}
+
+// connParts returns the parts of a hook call for c and s (nil for nil),
+// written straight from them (pystate.go) or, for what marshal cannot
+// carry there, by way of their state dicts.
+func connParts(c *flow.Client, s *flow.Server) (cc, sc []byte, err error) {
+	if c != nil {
+		if cc, err = pyPart(512, func(w *pyw) { w.client(c) }); err != nil {
+			st, _ := connStates(c, nil)
+			if cc, err = encodePart(st); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	if s != nil {
+		if sc, err = pyPart(512, func(w *pyw) { w.server(s) }); err != nil {
+			_, st := connStates(nil, s)
+			if sc, err = encodePart(st); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	return cc, sc, nil
 }
 
 // connStates returns the state dicts of c and s (nil for nil), the shape

@@ -64,7 +64,7 @@ func flowEnvelope(hook string, f flow.Any, sections [][2]string) (*tnetstring.Di
 			return nil, err
 		}
 	}
-	b, err := tnetstring.Marshal(st)
+	b, err := encodePart(st)
 	if err != nil {
 		return nil, err
 	}

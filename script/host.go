@@ -171,6 +171,13 @@ func (h *host) read(outputs *sync.WaitGroup) {
 			}
 			break
 		}
+		if b, ok := v.([]byte); ok {
+			// Marshal data (pywire.go).
+			if v, err = decodePy(b); err != nil {
+				readErr = fmt.Errorf("a message from the Python script host: %w", err)
+				break
+			}
+		}
 		msg, ok := v.(*tnetstring.Dict)
 		if !ok {
 			readErr = fmt.Errorf("unexpected %T message from the Python script host", v)
@@ -285,7 +292,7 @@ func (h *host) answer(req *tnetstring.Dict, serve server) {
 
 // send writes one message to the child.
 func (h *host) send(msg *tnetstring.Dict) error {
-	b, err := tnetstring.Marshal(msg)
+	b, err := frameMsg(msg)
 	if err != nil {
 		return fmt.Errorf("encoding a message for the Python script host: %w", err)
 	}

@@ -72,7 +72,7 @@ def websocket_message(flow):
 	}
 }
 
-func writeBench(b *testing.B, path, content string) {
+func writeBench(b testing.TB, path, content string) {
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		b.Fatal(err)
 	}

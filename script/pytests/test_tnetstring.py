@@ -34,6 +34,39 @@ class TestTNetString(unittest.TestCase):
         with self.assertRaises(tnetstring.TNetStringError):
             tnetstring.dumps(object())
 
+    def test_loads_part(self):
+        # mitmgo's parts: marshal data, or a tnetstring (starts with a digit).
+        import marshal
+
+        v = {"a": [1, b"x", "y", None, True, 1.5, 2 ** 70]}
+        self.assertEqual(tnetstring.loads_part(marshal.dumps(v, 2)), v)
+        self.assertEqual(tnetstring.loads_part(bytearray(marshal.dumps(v, 2))), v)
+        self.assertEqual(tnetstring.loads_part(tnetstring.dumps(v)), v)
+        with self.assertRaises(tnetstring.TNetStringError):
+            tnetstring.loads_part(b"{\xff")
+        # loads itself stays a tnetstring decoder (mitmproxy.io.tnetstring).
+        with self.assertRaises((ValueError, IndexError)):
+            tnetstring.loads(marshal.dumps(v, 2))
+
+    def test_dumps_reply(self):
+        import marshal
+
+        msg = {"cmd": "ret", "id": 3, "changes": {"request": {"path": b"/x"}}}
+        data = b"".join(tnetstring.dumps_reply(msg))
+        n, _, rest = data.partition(b":")
+        self.assertEqual(int(n), len(rest) - 1)
+        self.assertEqual(rest[-1:], b",")
+        self.assertEqual(marshal.loads(rest[:-1]), msg)
+        # What marshal cannot carry (a subclass, an object) is left to the
+        # tnetstring encoder.
+        import enum
+
+        class E(enum.IntEnum):
+            A = 1
+
+        self.assertIsNone(tnetstring.dumps_reply({"x": E.A}))
+        self.assertIsNone(tnetstring.dumps_reply({"x": object()}))
+
 
 if __name__ == "__main__":
     unittest.main()

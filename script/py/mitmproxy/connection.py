@@ -5,7 +5,7 @@ import typing
 import uuid
 
 from ._mitmgo import runtime
-from ._mitmgo.tnetstring import loads
+from ._mitmgo.tnetstring import loads_part as loads
 
 __all__ = ["Address", "Connection", "Client", "Server", "ConnectionState", "TransportProtocol"]
 

@@ -16,7 +16,7 @@ from ipaddress import IPv4Address, IPv6Address
 from typing import ClassVar, List, Optional
 
 from . import flow
-from ._mitmgo.tnetstring import loads
+from ._mitmgo.tnetstring import loads_part as loads
 from .net.dns import classes, domain_names, op_codes, response_codes, types
 
 __all__ = ["Question", "ResourceRecord", "DNSMessage", "Message", "DNSFlow",

@@ -4,7 +4,7 @@ import uuid
 
 from . import exceptions
 from ._mitmgo import runtime
-from ._mitmgo.tnetstring import loads
+from ._mitmgo.tnetstring import loads_part as loads
 
 __all__ = ["Flow", "Error"]
 

@@ -14,7 +14,7 @@ from . import flow
 from .coretypes import multidict
 from ._mitmgo import encoding, runtime, urls
 from ._mitmgo.runtime import LAZY
-from ._mitmgo.tnetstring import loads
+from ._mitmgo.tnetstring import loads_part as loads
 from .net.http.status_codes import RESPONSES
 from .utils.strutils import always_bytes, always_str, escaped_str_to_bytes
 
@@ -204,8 +204,16 @@ class Headers(multidict.MultiDict):
 
 
 def _headers_from_state(lst):
-    h = Headers()
-    h._fields = tuple((k if isinstance(k, bytes) else _always_bytes(k), v if isinstance(v, bytes) else _always_bytes(v)) for k, v in lst)
+    # Headers() without its __init__ (a MultiDict holds nothing but
+    # _fields): a hook call decodes a request or response on every use.
+    h = Headers.__new__(Headers)
+    fields = tuple(map(tuple, lst))
+    for k, v in fields:
+        if type(k) is not bytes or type(v) is not bytes:
+            fields = tuple((k if isinstance(k, bytes) else _always_bytes(k), v if isinstance(v, bytes) else _always_bytes(v))
+                           for k, v in fields)
+            break
+    h._fields = fields
     return h
 
 
@@ -299,17 +307,22 @@ class Message:
         orig = self._orig
         d = self.data
         out = {}
+        dd = d.__dict__
         for k in self._fields:
-            v = getattr(d, k)
+            v = dd[k] if k in dd else getattr(d, k)
             o = orig.get(k)
+            if v is o:
+                # Untouched: the very value decoded (most fields of most
+                # calls).
+                continue
             if k == "headers":
-                if v.fields != tuple(tuple(x) for x in o or ()):
+                if v.fields != tuple(map(tuple, o or ())):
                     out[k] = v.get_state()
             elif k == "trailers":
                 if v is None:
                     if o is not None:
                         out[k] = None
-                elif o is None or v.fields != tuple(tuple(x) for x in o):
+                elif o is None or v.fields != tuple(map(tuple, o)):
                     out[k] = v.get_state()
             elif k == "content":
                 if v is LAZY or v is o:
@@ -962,6 +975,18 @@ HTTPRequest = Request
 HTTPResponse = Response
 
 _PENDING = object()
+_ws_mod = None
+
+
+def _websocket():
+    """mitmproxy.websocket, imported on first use (it imports this module);
+    a global after that, as an import statement costs each hook call."""
+    global _ws_mod
+    if _ws_mod is None:
+        from . import websocket
+
+        _ws_mod = websocket
+    return _ws_mod
 
 
 class _NoSrc:
@@ -1070,10 +1095,9 @@ class HTTPFlow(flow.Flow):
         and the new ones mitmgo sent, its close fields as of this call (a
         flow a script keeps, as mitmproxy's websocket-inject-message example
         does, sees timestamp_end set when the connection ends)."""
-        from .websocket import WebSocketData
-
         if self._ws_live is not None:
             return self._ws_live
+        WebSocketData = _websocket().WebSocketData
         st = loads(self._ws_raw)
         if self._ws_base is None:
             return WebSocketData._from_state(st)
@@ -1088,8 +1112,8 @@ class HTTPFlow(flow.Flow):
     def _ws_join(self, st):
         """The host's WebSocketData of the flow with the new messages mitmgo
         sent appended (once per hook call)."""
-        from .websocket import WebSocketData, WebSocketMessage
-
+        ws_mod = _websocket()
+        WebSocketData, WebSocketMessage = ws_mod.WebSocketData, ws_mod.WebSocketMessage
         base = self._ws_base
         sent = st.get("messages") or []
         w = runtime.store.ws.get(self.id)

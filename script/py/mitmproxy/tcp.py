@@ -2,7 +2,7 @@
 import time
 
 from . import flow
-from ._mitmgo.tnetstring import loads
+from ._mitmgo.tnetstring import loads_part as loads
 
 __all__ = ["TCPMessage", "TCPFlow"]
 

@@ -3,7 +3,7 @@ a server, as mitmproxy's reverse:udp mode records them."""
 import time
 
 from . import flow
-from ._mitmgo.tnetstring import loads
+from ._mitmgo.tnetstring import loads_part as loads
 
 __all__ = ["UDPMessage", "UDPFlow"]
 

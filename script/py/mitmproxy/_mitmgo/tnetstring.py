@@ -6,7 +6,11 @@ Dict entries are written in reverse order and reversed again when read, as
 mitmgo's Go codec does, so insertion order survives a round trip.
 """
 
-__all__ = ["dumps", "loads", "parse", "TNetStringError"]
+import marshal
+
+__all__ = ["dumps", "loads", "loads_part", "parse", "TNetStringError"]
+
+_DIGITS = b"0123456789"
 
 
 class TNetStringError(ValueError):
@@ -74,6 +78,30 @@ def loads(data):
     if end != len(data):
         raise TNetStringError("trailing data after the item")
     return v
+
+
+def loads_part(data):
+    """Decode a part of a message from mitmgo: marshal data (pywire.go in
+    mitmgo: about ten times faster to decode than a tnetstring in pure
+    Python), or a tnetstring, which starts with a digit."""
+    if data[:1] in _DIGITS:
+        return loads(data)
+    try:
+        return marshal.loads(data)
+    except (ValueError, EOFError, TypeError) as e:
+        raise TNetStringError("bad marshal data from mitmgo: %s" % e) from None
+
+
+def dumps_reply(msg):
+    """msg framed for mitmgo as a tnetstring bytes item holding
+    marshal.dumps(msg, 2), which mitmgo decodes (pywire.go), in three
+    pieces (a large body is not copied to join them); None when msg holds
+    something marshal cannot carry (the caller sends a tnetstring)."""
+    try:
+        m = marshal.dumps(msg, 2)
+    except ValueError:
+        return None
+    return (b"%d:" % len(m), m, b",")
 
 
 def parse(data, pos):
