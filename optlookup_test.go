@@ -30,10 +30,7 @@ var optionConst = regexp.MustCompile(`^(OptionName|[A-Za-z0-9_]*Option)$`)
 
 // byNameAllowed are the files that may still read options by name, with
 // how many such reads each has at most. The allowance may only shrink.
-var byNameAllowed = map[string]int{
-	// The script host is being converted by another change.
-	"script/addon.go": 4,
-}
+var byNameAllowed = map[string]int{}
 
 // readsByName reports whether call reads an option by a name written in
 // the source (a string literal or an *Option constant), as

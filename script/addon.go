@@ -94,6 +94,10 @@ type Addon struct {
 	log   *slog.Logger
 	opts  *addon.Options
 	limit int64
+	// The options this addon declares.
+	scriptsOpt     addon.Opt[[]string]
+	pythonOpt      addon.Opt[string]
+	hookTimeoutOpt addon.Opt[int]
 
 	hookLimit   atomic.Int64                        // script_hook_timeout, seconds; 0: none
 	hookScripts atomic.Pointer[map[string][]string] // hook -> scripts defining it
@@ -199,10 +203,10 @@ func (a *Addon) Load(l *addon.Loader) {
 	a.log = a.ctx.Log
 	a.opts = a.ctx.Options
 	a.cmds = a.ctx.Commands
-	l.AddOption("scripts", addon.Strings, []string{}, "Execute a script.")
-	l.AddOption("python", addon.String, "",
+	a.scriptsOpt = addon.Declare(l, "scripts", []string{}, "Execute a script.")
+	a.pythonOpt = addon.Declare(l, "python", "",
 		"The Python interpreter that runs scripts (Python 3.8 or newer). Empty means $MITMGO_PYTHON, else python3 on the PATH.")
-	l.AddOption("script_hook_timeout", addon.Int, 0,
+	a.hookTimeoutOpt = addon.Declare(l, "script_hook_timeout", 0,
 		"Kill a flow when a script's handler for one of its events runs longer than this many seconds, "+
 			"interrupting the handler so that other flows go on (mitmgo). 0 means no limit, as in mitmproxy.")
 }
@@ -229,7 +233,7 @@ func (a *Addon) Configure(updated map[string]bool) error {
 		return nil
 	}
 	if updated["script_hook_timeout"] {
-		n := a.opts.Int("script_hook_timeout")
+		n := a.hookTimeoutOpt.Get()
 		if n < 0 {
 			return fmt.Errorf("option script_hook_timeout: %d is negative (0 means no limit)", n)
 		}
@@ -386,7 +390,7 @@ func (a *Addon) parseSpecs(specs []string) ([]wantScript, error) {
 // syncScripts brings the loaded scripts in line with the scripts option;
 // it returns the scripts it loaded.
 func (a *Addon) syncScripts(pythonChanged bool) ([]*scriptState, error) {
-	want, err := a.parseSpecs(a.opts.Strings("scripts"))
+	want, err := a.parseSpecs(a.scriptsOpt.Get())
 	if err != nil {
 		return nil, err
 	}
@@ -856,7 +860,7 @@ func (a *Addon) lifecycleTimeout(h *host, cmd string, args map[string]any, timeo
 
 // interpreter finds the Python interpreter to run.
 func (a *Addon) interpreter() (string, error) {
-	name, from := a.opts.String("python"), "--set python"
+	name, from := a.pythonOpt.Get(), "--set python"
 	if name == "" {
 		name, from = os.Getenv("MITMGO_PYTHON"), "MITMGO_PYTHON"
 	}
@@ -1335,7 +1339,7 @@ func (a *Addon) checkScripts() {
 	}
 	a.life.Unlock()
 	if len(gone) > 0 {
-		specs := a.opts.Strings("scripts")
+		specs := a.scriptsOpt.Get()
 		specs = slices.DeleteFunc(specs, func(s string) bool {
 			if slices.Contains(gone, s) {
 				a.log.Info("Removing script " + s)
