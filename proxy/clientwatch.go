@@ -46,13 +46,13 @@ type clientWatch struct {
 // (once, from another goroutine) if it does. It must be followed by stop.
 func (w *clientWatch) start(r *flowRun) {
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	w.run, w.since, w.running = r, time.Now(), nil
-	arm := !w.armed
-	w.armed = true
-	w.mu.Unlock()
-	if !arm {
+	if w.armed {
 		return
 	}
+	w.armed = true
+	// Under the lock, which fire takes before it re-arms the timer.
 	if w.timer == nil {
 		w.timer = time.AfterFunc(watchDelay, w.fire)
 	} else {
