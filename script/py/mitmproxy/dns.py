@@ -455,12 +455,9 @@ class DNSFlow(flow.Flow):
         self._actions = []
 
     def _apply(self, changes):
-        for k in ("marked", "comment", "is_replay", "metadata"):
-            if k in changes:
-                setattr(self, k, changes[k])
-        if "error" in changes:
-            e = changes["error"]
-            self.error = flow.Error.from_state(e) if e else None
+        from ._mitmgo.apply import apply_flow_fields
+
+        apply_flow_fields(self, changes)
         if "request" in changes:
             self.request = DNSMessage.from_state(changes["request"])
         if "response" in changes:

@@ -4,7 +4,9 @@ from .. import flow as _flow
 from .tnetstring import loads
 
 
-def _flow_fields(f, ch):
+def apply_flow_fields(f, ch):
+    """The flow-level fields of a change: marked, comment, is_replay,
+    metadata, error."""
     for k in ("marked", "comment", "is_replay", "metadata"):
         if k in ch:
             setattr(f, k, ch[k])
@@ -16,7 +18,7 @@ def _flow_fields(f, ch):
 def apply_http(f, ch):
     from ..http import Headers, Request, Response
 
-    _flow_fields(f, ch)
+    apply_flow_fields(f, ch)
     for key, cls in (("request", Request), ("response", Response)):
         if key not in ch:
             continue
@@ -59,14 +61,4 @@ def apply_http(f, ch):
                 setattr(f.server_conn, k, v)
 
 
-def apply_tcp(f, ch):
-    from ..tcp import TCPMessage
-
-    _flow_fields(f, ch)
-    for i, st in ch.get("messages", []):
-        msgs = f.messages
-        if i < len(msgs):
-            msgs[i] = TCPMessage.from_state(st)
-
-
-__all__ = ["apply_http", "apply_tcp", "loads"]
+__all__ = ["apply_flow_fields", "apply_http", "loads"]
