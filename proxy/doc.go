@@ -21,7 +21,10 @@
 //  2. HTTP/1 (http1.go): serveHTTP1 reads request heads one at a time. A
 //     proxy request (absolute form) becomes a flow; CONNECT goes to
 //     handleConnect (connect.go), which answers the tunnel (http_connect
-//     hooks, an eager server connection) and hands it to serveTunnel.
+//     hooks, an eager server connection) and returns it: the connection's
+//     goroutine runs serveTunnel once the HTTP/1 layer has returned, so
+//     that an idle tunnel waits on a short stack (the runtime shrinks a
+//     goroutine's stack only while little of it is used).
 //  3. Next layer (nextlayer.go): the tunnel's first bytes, from either side,
 //     decide: a TLS ClientHello, an HTTP/1 request, the HTTP/2 preface, or
 //     anything else, which is a TCP flow (tcp.go).
