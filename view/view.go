@@ -76,6 +76,10 @@ type Event struct {
 	// delivered on the goroutine that made the change, so two made at
 	// once may arrive in either order: Seq tells.
 	Seq uint64
+	// InFlight: the change was made outside the flow's hooks (Update)
+	// while the proxy may still write it, so a subscriber must not read
+	// the flow beyond what commands change (marker, comment, interception).
+	InFlight bool
 }
 
 // entry is one flow of the store.
@@ -465,13 +469,18 @@ func (v *View) Update(flows []flow.Any) {
 		if !ok || e.f != f {
 			continue
 		}
+		n := len(evs)
 		if e.readable() {
 			v.evaluate(e)
+			v.refreshLocked(e, &evs)
 		} else {
 			// In flight: only what commands change may be read.
 			e.marked = e.base.Marked != ""
+			v.refreshLocked(e, &evs)
+			for i := n; i < len(evs); i++ {
+				evs[i].InFlight = true
+			}
 		}
-		v.refreshLocked(e, &evs)
 	}
 	v.mu.Unlock()
 	v.deliver(evs)
@@ -983,4 +992,12 @@ func isIDList(spec string) bool {
 		}
 	}
 	return true
+}
+
+// Readable reports whether f may be read outside its own hooks now: it is
+// over, or intercepted and waiting (see the package documentation).
+func (v *View) Readable(f flow.Any) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.readableFlow(f)
 }

@@ -39,31 +39,58 @@ func (e Env) isTerminal(w io.Writer) bool {
 	return tty.IsTerminal(w)
 }
 
+// Tool is what a command other than mitmdump changes in its assembly
+// (mitmweb): its name in messages, and its front-door configuration.
+type Tool struct {
+	// Name prefixes error messages ("mitmweb: ...").
+	Name string
+	// Config is the tool's front-door configuration; Out, Color and Stdin
+	// are filled in from Env.
+	Config mitmgo.Config
+	// Attach, when set, is given the assembled master before the command
+	// line is applied (a tool's addons that need the view or commands).
+	Attach func(m *mitmgo.Master) error
+}
+
 // Main runs mitmdump with args and returns the exit status.
 func Main(args []string, env Env) int {
-	m, err := mitmgo.New(mitmgo.Config{
-		Out: env.Stdout, Color: env.isTerminal(env.Stdout), Stdin: env.Stdin, Dump: true,
-	})
+	return MainTool(args, env, Tool{Name: "mitmdump", Config: mitmgo.Config{Dump: true}})
+}
+
+// MainTool runs a tool built like mitmdump (the same flags, options and
+// start-up) with args and returns the exit status.
+func MainTool(args []string, env Env, tool Tool) int {
+	cfg := tool.Config
+	cfg.Out, cfg.Color, cfg.Stdin = env.Stdout, env.isTerminal(env.Stdout), env.Stdin
+	m, err := mitmgo.New(cfg)
 	if err != nil {
-		fmt.Fprintf(env.Stderr, "mitmdump: %v\n", err)
+		fmt.Fprintf(env.Stderr, "%s: %v\n", tool.Name, err)
 		return 1
+	}
+	if tool.Attach != nil {
+		if err := tool.Attach(m); err != nil {
+			_ = m.Close()
+			fmt.Fprintf(env.Stderr, "%s: %v\n", tool.Name, err)
+			return 1
+		}
 	}
 	// Whatever happens, the addons are told that mitmdump is done (a
 	// script host started while configuring stops).
 	defer m.Close()
 
 	flags := newFlagSet(m.Options)
+	flags.name = tool.Name
 	flags.fs.SetOutput(env.Stderr)
 	flags.fs.Usage = func() { flags.usage(env.Stderr) }
 	if err := flags.fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return 0
 		}
-		fmt.Fprintf(env.Stderr, "mitmdump: %v\nRun mitmdump --help for the flags, or --options for every option.\n", err)
+		fmt.Fprintf(env.Stderr, "%s: %v\nRun %s --help for the flags, or --options for every option.\n", tool.Name, err, tool.Name)
 		return 2
 	}
 	if flags.version {
-		fmt.Fprintf(env.Stdout, "mitmgo mitmdump %s\nGo:       %s\nPlatform: %s/%s\n", proxy.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		fmt.Fprintf(env.Stdout, "mitmgo %s %s\nGo:       %s\nPlatform: %s/%s\n", tool.Name, proxy.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return 0
 	}
 	if flags.options {
@@ -73,7 +100,7 @@ func Main(args []string, env Env) int {
 
 	specs, err := flags.specs()
 	if err != nil {
-		fmt.Fprintf(env.Stderr, "mitmdump: %v\n", err)
+		fmt.Fprintf(env.Stderr, "%s: %v\n", tool.Name, err)
 		return 2
 	}
 	if filter := strings.Join(flags.fs.Args(), " "); filter != "" {
@@ -88,7 +115,7 @@ func Main(args []string, env Env) int {
 		specs = append(specs, "termlog_verbosity=error", "flow_detail=0")
 	}
 	if err := m.Setup(specs); err != nil {
-		fmt.Fprintf(env.Stderr, "mitmdump: %v\n", err)
+		fmt.Fprintf(env.Stderr, "%s: %v\n", tool.Name, err)
 		return 2
 	}
 	if flags.commands {
@@ -114,12 +141,12 @@ func Main(args []string, env Env) int {
 		case <-ctx.Done():
 		}
 	}()
-	return exitStatus(m.Run(ctx), env.Stderr)
+	return exitStatus(m.Run(ctx), env.Stderr, tool.Name)
 }
 
 // exitStatus prints what Run returned that is not in the log already and
 // returns the exit status.
-func exitStatus(err error, stderr io.Writer) int {
+func exitStatus(err error, stderr io.Writer, name string) int {
 	if err == nil {
 		return 0
 	}
@@ -131,7 +158,7 @@ func exitStatus(err error, stderr io.Writer) int {
 			fmt.Fprintln(stderr, se.Error())
 		case errors.As(e, &le):
 		default:
-			fmt.Fprintf(stderr, "mitmdump: %v\n", e)
+			fmt.Fprintf(stderr, "%s: %v\n", name, e)
 		}
 	}
 	return 1

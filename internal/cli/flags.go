@@ -31,6 +31,8 @@ type flagSet struct {
 	lvals map[string]*[]string
 	bvals map[string]*bool
 	nvals map[string]*bool
+	// name is the tool's name in --help ("mitmdump" when empty).
+	name string
 	// metavar is the placeholder --help shows for a flag's value
 	// (mitmproxy's metavar: --listen-port PORT).
 	metavar map[string]string
@@ -94,6 +96,12 @@ func newFlagSet(opts *addon.Options) *flagSet {
 	f.addList(opts, "modify-headers", "H", "modify_headers")
 	f.addList(opts, "block-list", "", "block_list")
 	f.addBool(opts, "ssl-insecure", "k", "ssl_insecure")
+	// mitmweb's flags, where its options are its own (not another tool's).
+	for _, fl := range [][2]string{{"web-port", "web_port"}, {"web-host", "web_host"}, {"intercept", "intercept"}} {
+		if o, _, ok := opts.Lookup(fl[1]); ok && !o.Ignored {
+			f.addString(opts, fl[0], "", fl[1])
+		}
+	}
 	// Every other boolean option gets --NAME and --no-NAME, as mitmproxy.
 	for _, name := range opts.Names() {
 		o, _, _ := opts.Lookup(name)
@@ -140,6 +148,7 @@ var metavars = map[string]string{
 	"modify_body": "PATTERN", "modify_headers": "PATTERN", "confdir": "PATH", "block_list": "PATTERN",
 	"save_stream_filter": "FILTER", "readfile_filter": "FILTER", "dumper_filter": "FILTER",
 	"stream_large_bodies": "SIZE", "body_size_limit": "SIZE", "key_size": "BITS",
+	"web_port": "PORT", "web_host": "HOST", "intercept": "FILTER",
 }
 
 func (f *flagSet) setMetavar(flag, option string) {
@@ -155,7 +164,11 @@ func (f *flagSet) setMetavar(flag, option string) {
 func (f *flagSet) usage(w io.Writer) {
 	const col, width = 24, 79
 	var sb strings.Builder
-	sb.WriteString("usage: mitmdump [options] [filter ...]\n\npositional arguments:\n")
+	name := f.name
+	if name == "" {
+		name = "mitmdump"
+	}
+	sb.WriteString("usage: " + name + " [options] [filter ...]\n\npositional arguments:\n")
 	line := func(left, help string) {
 		sb.WriteString("  " + left)
 		lines := textwrap.Wrap(help, width-col)

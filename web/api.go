@@ -1,0 +1,773 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"regexp"
+	"runtime"
+	"slices"
+	"strings"
+
+	"github.com/mitmgo/mitmgo/addon"
+	"github.com/mitmgo/mitmgo/addons/dumper/contentview"
+	"github.com/mitmgo/mitmgo/filter"
+	"github.com/mitmgo/mitmgo/flow"
+	"github.com/mitmgo/mitmgo/flowfile"
+	"github.com/mitmgo/mitmgo/proxy"
+	"github.com/mitmgo/mitmgo/tnetstring"
+)
+
+// apiError is an error answered with its status and message (app.py's
+// APIError).
+type apiError struct {
+	status int
+	msg    string
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+func errorf(status int, format string, args ...any) error {
+	return &apiError{status: status, msg: fmt.Sprintf(format, args...)}
+}
+
+// handler is an API handler; an error it returns is the answer.
+type handler func(w http.ResponseWriter, r *http.Request) error
+
+// Handler is the web server's HTTP handler: every route behind the access
+// check, with mitmweb's security headers.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	route := func(patterns string, h handler) {
+		for _, p := range strings.Split(patterns, "|") {
+			mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+				if err := h(w, r); err != nil {
+					var ae *apiError
+					if !errors.As(err, &ae) {
+						ae = &apiError{status: http.StatusInternalServerError, msg: err.Error()}
+					}
+					w.Header().Set("Content-Type", "text/html; charset=UTF-8")
+					w.WriteHeader(ae.status)
+					_, _ = io.WriteString(w, ae.msg)
+				}
+			})
+		}
+	}
+	route("GET /{$}|POST /{$}", s.index)
+	route("GET /filter-help|GET /filter-help.json", s.filterHelp)
+	route("GET /commands|GET /commands.json", s.commands)
+	route("POST /commands/{cmd}", s.executeCommand)
+	route("GET /events|GET /events.json", s.getEvents)
+	route("GET /flows|GET /flows.json", s.getFlows)
+	route("GET /flows/dump", s.dumpFlows)
+	route("POST /flows/dump", s.loadFlows)
+	route("POST /flows/resume", s.resumeAll)
+	route("POST /flows/kill", s.killAll)
+	route("DELETE /flows/{id}", s.deleteFlow)
+	route("PUT /flows/{id}", s.editFlow)
+	route("POST /flows/{id}/resume", s.resumeFlow)
+	route("POST /flows/{id}/kill", s.killFlow)
+	route("POST /flows/{id}/duplicate", s.duplicateFlow)
+	route("POST /flows/{id}/replay", s.replayFlow)
+	route("POST /flows/{id}/revert", s.revertFlow)
+	route("GET /flows/{id}/{message}/content.data", s.getContent)
+	route("POST /flows/{id}/{message}/content.data", s.setContent)
+	route("GET /flows/{id}/{message}/content/{view}", s.contentView)
+	route("POST /clear", s.clear)
+	route("GET /options|GET /options.json", s.getOptions)
+	route("PUT /options|PUT /options.json", s.putOptions)
+	route("POST /options/save", func(http.ResponseWriter, *http.Request) error { return nil })
+	route("GET /state|GET /state.json", s.state)
+	route("GET /processes", func(w http.ResponseWriter, r *http.Request) error { return writeJSON(w, []any{}) })
+	mux.HandleFunc("GET /updates", s.updates)
+
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Server", "mitmgo "+proxy.Version)
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("X-XSS-Protection", "1; mode=block")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Content-Security-Policy", "default-src 'self'; connect-src 'self' ws:; img-src 'self' data:; style-src   'self' 'unsafe-inline'")
+		if !s.check(w, r) {
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	_, _ = w.Write(b)
+	return nil
+}
+
+// readJSON decodes a request's JSON body (app.py's json property).
+func readJSON(r *http.Request, v any) error {
+	if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		return errorf(400, "Invalid Content-Type, expected application/json.")
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return errorf(400, "Malformed JSON: %v", err)
+	}
+	return nil
+}
+
+// fileContents is an upload: the first file of a multipart form, or the
+// body (app.py's filecontents).
+func fileContents(r *http.Request) ([]byte, error) {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+		if err := r.ParseMultipartForm(32 << 20); err != nil {
+			return nil, errorf(400, "Malformed upload: %v", err)
+		}
+		for _, files := range r.MultipartForm.File {
+			if len(files) == 0 {
+				continue
+			}
+			f, err := files[0].Open()
+			if err != nil {
+				return nil, err
+			}
+			defer f.Close()
+			return io.ReadAll(f)
+		}
+	}
+	return io.ReadAll(r.Body)
+}
+
+func (s *Server) index(w http.ResponseWriter, r *http.Request) error {
+	b, err := static.ReadFile("static/index.html")
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/html; charset=UTF-8")
+	_, _ = w.Write(b)
+	return nil
+}
+
+func (s *Server) filterHelp(w http.ResponseWriter, r *http.Request) error {
+	var cmds [][2]string
+	for _, e := range filter.Help() {
+		cmds = append(cmds, [2]string{e.Expr, e.Help})
+	}
+	return writeJSON(w, map[string]any{"commands": cmds})
+}
+
+func (s *Server) commands(w http.ResponseWriter, r *http.Request) error {
+	out := map[string]any{}
+	for _, c := range s.cmds.Commands() {
+		params := make([]any, 0, len(c.Params))
+		for _, p := range c.Params {
+			kind := "POSITIONAL_OR_KEYWORD"
+			if p.Variadic {
+				kind = "VAR_POSITIONAL"
+			}
+			params = append(params, map[string]any{"name": p.Name, "type": p.Type.String(), "kind": kind})
+		}
+		var ret any
+		if !c.Returns.IsNone() {
+			ret = c.Returns.String()
+		}
+		out[c.Name] = map[string]any{"help": c.Help, "parameters": params, "return_type": ret, "signature_help": c.Signature()}
+	}
+	return writeJSON(w, out)
+}
+
+var commandName = regexp.MustCompile(`^[a-z.]+$`)
+
+func (s *Server) executeCommand(w http.ResponseWriter, r *http.Request) error {
+	name := r.PathValue("cmd")
+	if !commandName.MatchString(name) {
+		return errorf(404, "Not Found")
+	}
+	var body struct {
+		Arguments []any `json:"arguments"`
+	}
+	var args []string
+	if readJSON(r, &body) == nil {
+		for _, a := range body.Arguments {
+			args = append(args, fmt.Sprint(a))
+		}
+	}
+	res, err := s.cmds.CallStrings(name, args)
+	if err != nil {
+		return writeJSON(w, map[string]any{"error": err.Error()})
+	}
+	return writeJSON(w, map[string]any{"value": s.commandValue(res)})
+}
+
+// commandValue makes a command's result JSON: flows as their JSON form.
+func (s *Server) commandValue(v any) any {
+	switch v := v.(type) {
+	case flow.Any:
+		return s.flowJSON(v)
+	case []flow.Any:
+		out := make([]any, len(v))
+		for i, f := range v {
+			out[i] = s.flowJSON(f)
+		}
+		return out
+	case []byte:
+		return string(v)
+	}
+	if _, err := json.Marshal(v); err != nil {
+		return fmt.Sprint(v)
+	}
+	return v
+}
+
+func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) error {
+	s.eventsMu.Lock()
+	evs := slices.Clone(s.events)
+	s.eventsMu.Unlock()
+	if evs == nil {
+		evs = []map[string]any{}
+	}
+	return writeJSON(w, evs)
+}
+
+func (s *Server) getFlows(w http.ResponseWriter, r *http.Request) error {
+	shown := s.view.Shown()
+	out := make([]map[string]any, 0, len(shown))
+	for _, f := range shown {
+		out = append(out, s.flowJSON(f))
+	}
+	return writeJSON(w, out)
+}
+
+// flow finds the flow of the request's {id}.
+func (s *Server) flow(r *http.Request) (flow.Any, error) {
+	if f, ok := s.view.Get(r.PathValue("id")); ok {
+		return f, nil
+	}
+	return nil, errorf(404, "Flow not found.")
+}
+
+// readable finds the flow and checks that it may be read and changed: it
+// is over, or intercepted. A flow the proxy is still working on is not.
+func (s *Server) readable(r *http.Request) (flow.Any, error) {
+	f, err := s.flow(r)
+	if err != nil {
+		return nil, err
+	}
+	if !s.view.Readable(f) {
+		return nil, errorf(409, "Flow is in progress; intercept it to change it.")
+	}
+	return f, nil
+}
+
+// state renders a flow for a flow file.
+func stateOf(f flow.Any) *tnetstring.Dict { return f.State() }
+
+func (s *Server) dumpFlows(w http.ResponseWriter, r *http.Request) error {
+	var flt filter.Filter
+	if q, ok := r.URL.Query()["filter"]; ok && len(q) > 0 {
+		var err error
+		if flt, err = filter.Parse(q[0]); err != nil {
+			return errorf(400, "Invalid filter argument / regex")
+		}
+	}
+	var buf bytes.Buffer
+	fw := flowfile.NewWriter(&buf, flowfile.Version21)
+	for _, f := range s.view.Shown() {
+		// A flow in progress is left out: it cannot be read yet.
+		if !s.view.Readable(f) || (flt != nil && !flt.Match(f)) {
+			continue
+		}
+		if err := fw.Write(stateOf(f)); err != nil {
+			return err
+		}
+	}
+	w.Header().Set("Content-Disposition", "attachment; filename=flows")
+	w.Header().Set("Content-Type", "application/octet-stream")
+	_, _ = w.Write(buf.Bytes())
+	return nil
+}
+
+func (s *Server) loadFlows(w http.ResponseWriter, r *http.Request) error {
+	data, err := fileContents(r)
+	if err != nil {
+		return err
+	}
+	rd := flowfile.NewReader(bytes.NewReader(data))
+	var flows []flow.Any
+	for {
+		d, err := rd.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return errorf(400, "Invalid flow file: %v", err)
+		}
+		fl, err := flow.FromState(d)
+		if err != nil {
+			return errorf(400, "Invalid flow file: %v", err)
+		}
+		if fa, ok := fl.(flow.Any); ok {
+			fa.Base().SetLive(false)
+			flows = append(flows, fa)
+		}
+	}
+	s.view.Clear()
+	s.view.Add(flows...)
+	return nil
+}
+
+func (s *Server) clear(w http.ResponseWriter, r *http.Request) error {
+	s.view.Clear()
+	s.eventsMu.Lock()
+	s.events = nil
+	s.eventsMu.Unlock()
+	s.hub.broadcast(message{"type": "events/reset"})
+	return nil
+}
+
+// edit changes flows inside the view's EditFlows and fires the update hook
+// for those fn reports changed.
+func (s *Server) edit(flows []flow.Any, fn func(f flow.Any) bool) {
+	var changed []flow.Any
+	s.ctx.EditFlows(func() {
+		for _, f := range flows {
+			if fn(f) {
+				changed = append(changed, f)
+			}
+		}
+	})
+	if len(changed) > 0 {
+		s.ctx.Update(changed...)
+	}
+}
+
+func resume(f flow.Any) bool {
+	if !f.Base().IsIntercepted() {
+		return false
+	}
+	f.Base().Resume()
+	return true
+}
+
+func kill(f flow.Any) bool { return f.Base().Killable() && f.Base().Kill() == nil }
+
+func (s *Server) resumeAll(w http.ResponseWriter, r *http.Request) error {
+	s.edit(s.view.Shown(), resume)
+	return nil
+}
+
+func (s *Server) killAll(w http.ResponseWriter, r *http.Request) error {
+	s.edit(s.view.Shown(), kill)
+	return nil
+}
+
+func (s *Server) resumeFlow(w http.ResponseWriter, r *http.Request) error {
+	f, err := s.flow(r)
+	if err != nil {
+		return err
+	}
+	s.edit([]flow.Any{f}, resume)
+	return nil
+}
+
+func (s *Server) killFlow(w http.ResponseWriter, r *http.Request) error {
+	f, err := s.flow(r)
+	if err != nil {
+		return err
+	}
+	s.edit([]flow.Any{f}, kill)
+	return nil
+}
+
+func (s *Server) deleteFlow(w http.ResponseWriter, r *http.Request) error {
+	f, err := s.flow(r)
+	if err != nil {
+		return err
+	}
+	s.edit([]flow.Any{f}, kill)
+	s.view.Remove(f)
+	return nil
+}
+
+func (s *Server) duplicateFlow(w http.ResponseWriter, r *http.Request) error {
+	f, err := s.readable(r)
+	if err != nil {
+		return err
+	}
+	dups := s.view.Duplicate(f)
+	if len(dups) == 0 {
+		return errorf(409, "Flow is in progress; intercept it to change it.")
+	}
+	w.Header().Set("Content-Type", "text/html; charset=UTF-8")
+	_, _ = io.WriteString(w, dups[0].Base().ID)
+	return nil
+}
+
+func (s *Server) replayFlow(w http.ResponseWriter, r *http.Request) error {
+	f, err := s.readable(r)
+	if err != nil {
+		return err
+	}
+	if _, err := s.cmds.Call("replay.client", []flow.Any{f}); err != nil {
+		return errorf(400, "%v", err)
+	}
+	return nil
+}
+
+func (s *Server) revertFlow(w http.ResponseWriter, r *http.Request) error {
+	f, err := s.readable(r)
+	if err != nil {
+		return err
+	}
+	s.edit([]flow.Any{f}, func(f flow.Any) bool { return f.Modified() && f.Revert() })
+	return nil
+}
+
+// httpMessage returns the request or response of an HTTP flow.
+func httpMessage(f flow.Any, name string) (*flow.Message, *flow.HTTPFlow, error) {
+	hf, ok := f.(*flow.HTTPFlow)
+	if !ok {
+		return nil, nil, errorf(400, "This flow has no %s.", name)
+	}
+	switch name {
+	case "request":
+		if hf.Request != nil {
+			return &hf.Request.Message, hf, nil
+		}
+	case "response":
+		if hf.Response != nil {
+			return &hf.Response.Message, hf, nil
+		}
+	default:
+		return nil, nil, errorf(404, "Not Found")
+	}
+	return nil, nil, errorf(400, "This flow has no %s.", name)
+}
+
+var (
+	cdFilename  = regexp.MustCompile(`filename=([-\w" .()]+)`)
+	badFilename = regexp.MustCompile(`[^-\w" .()]`)
+)
+
+func (s *Server) getContent(w http.ResponseWriter, r *http.Request) error {
+	f, err := s.readable(r)
+	if err != nil {
+		return err
+	}
+	var content []byte
+	var name string
+	s.ctx.EditFlows(func() {
+		m, hf, e := httpMessage(f, r.PathValue("message"))
+		if e != nil {
+			err = e
+			return
+		}
+		if c, e := m.Content(); e == nil {
+			content = c
+		} else {
+			content = m.RawContent
+		}
+		if cd := m.Headers.Get("Content-Disposition"); cd != "" {
+			if mm := cdFilename.FindStringSubmatch(cd); mm != nil {
+				name = mm[1]
+			}
+		}
+		if name == "" {
+			p, _, _ := strings.Cut(hf.Request.Path, "?")
+			name = p[strings.LastIndex(p, "/")+1:]
+		}
+	})
+	if err != nil {
+		return err
+	}
+	name = badFilename.ReplaceAllString(name, "")
+	w.Header().Set("Content-Disposition", "attachment; filename="+name)
+	w.Header().Set("Content-Type", "application/text")
+	_, _ = w.Write(content)
+	return nil
+}
+
+func (s *Server) setContent(w http.ResponseWriter, r *http.Request) error {
+	f, err := s.readable(r)
+	if err != nil {
+		return err
+	}
+	data, err := fileContents(r)
+	if err != nil {
+		return err
+	}
+	s.edit([]flow.Any{f}, func(f flow.Any) bool {
+		m, _, e := httpMessage(f, r.PathValue("message"))
+		if e != nil {
+			err = e
+			return false
+		}
+		f.Backup()
+		m.SetContent(data)
+		return true
+	})
+	return err
+}
+
+// editFlow applies a JSON edit of a flow (app.py FlowHandler.put): request
+// and response fields, headers, trailers and text content, marked and
+// comment. An invalid edit is reverted.
+func (s *Server) editFlow(w http.ResponseWriter, r *http.Request) error {
+	f, err := s.readable(r)
+	if err != nil {
+		return err
+	}
+	var upd map[string]any
+	if err := readJSON(r, &upd); err != nil {
+		return err
+	}
+	s.edit([]flow.Any{f}, func(f flow.Any) bool {
+		f.Backup()
+		if err = applyEdit(f, upd); err != nil {
+			f.Revert()
+		}
+		return true
+	})
+	return err
+}
+
+func applyEdit(f flow.Any, upd map[string]any) error {
+	hf, _ := f.(*flow.HTTPFlow)
+	keys := make([]string, 0, len(upd))
+	for k := range upd {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, a := range keys {
+		b := upd[a]
+		switch {
+		case a == "request" && hf != nil && hf.Request != nil:
+			fields, _ := b.(map[string]any)
+			req := hf.Request
+			for k, v := range fields {
+				switch k {
+				case "method":
+					req.Method = str(v)
+				case "scheme":
+					req.Scheme = str(v)
+				case "host":
+					req.SetHost(str(v))
+				case "path":
+					req.Path = str(v)
+				case "http_version":
+					req.HTTPVersion = str(v)
+				case "port":
+					n, err := toInt(v)
+					if err != nil {
+						return errorf(400, "Unknown update request.port: %v", v)
+					}
+					req.SetPort(n)
+				case "headers":
+					h, err := toHeaders(v)
+					if err != nil {
+						return err
+					}
+					req.Headers = h
+				case "trailers":
+					h, err := toHeaders(v)
+					if err != nil {
+						return err
+					}
+					req.Trailers = h
+				case "content":
+					req.SetText(str(v))
+				default:
+					return errorf(400, "Unknown update request.%s: %v", k, v)
+				}
+			}
+		case a == "response" && hf != nil && hf.Response != nil:
+			fields, _ := b.(map[string]any)
+			resp := hf.Response
+			for k, v := range fields {
+				switch k {
+				case "reason":
+					resp.Reason = str(v)
+				case "http_version":
+					resp.HTTPVersion = str(v)
+				case "code":
+					n, err := toInt(v)
+					if err != nil {
+						return errorf(400, "Unknown update response.code: %v", v)
+					}
+					resp.StatusCode = n
+				case "headers":
+					h, err := toHeaders(v)
+					if err != nil {
+						return err
+					}
+					resp.Headers = h
+				case "trailers":
+					h, err := toHeaders(v)
+					if err != nil {
+						return err
+					}
+					resp.Trailers = h
+				case "content":
+					resp.SetText(str(v))
+				default:
+					return errorf(400, "Unknown update response.%s: %v", k, v)
+				}
+			}
+		case a == "marked":
+			f.Base().Marked = str(b)
+		case a == "comment":
+			f.Base().Comment = str(b)
+		default:
+			return errorf(400, "Unknown update %s: %v", a, b)
+		}
+	}
+	return nil
+}
+
+func str(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case nil:
+		return "None"
+	}
+	return fmt.Sprint(v)
+}
+
+func toInt(v any) (int, error) {
+	switch v := v.(type) {
+	case json.Number:
+		n, err := v.Int64()
+		return int(n), err
+	case string:
+		var n int
+		_, err := fmt.Sscan(v, &n)
+		return n, err
+	}
+	return 0, errors.New("not an integer")
+}
+
+func toHeaders(v any) (flow.Headers, error) {
+	list, ok := v.([]any)
+	if !ok {
+		return nil, errorf(400, "Invalid headers: %v", v)
+	}
+	h := flow.Headers{}
+	for _, e := range list {
+		pair, ok := e.([]any)
+		if !ok || len(pair) != 2 {
+			return nil, errorf(400, "Invalid header: %v", e)
+		}
+		h.Add(str(pair[0]), str(pair[1]))
+	}
+	return h, nil
+}
+
+func (s *Server) getOptions(w http.ResponseWriter, r *http.Request) error {
+	return writeJSON(w, optionsJSON(s.opts, nil))
+}
+
+func (s *Server) putOptions(w http.ResponseWriter, r *http.Request) error {
+	var upd map[string]any
+	if err := readJSON(r, &upd); err != nil {
+		return err
+	}
+	values := make(map[string]any, len(upd))
+	for name, v := range upd {
+		opt, _, ok := s.opts.Lookup(name)
+		if !ok {
+			return errorf(400, "Unknown option(s): %s", name)
+		}
+		cv, err := optionValue(opt.Kind, v)
+		if err != nil {
+			return errorf(400, "%s: %v", name, err)
+		}
+		values[name] = cv
+	}
+	if err := s.opts.Update(values); err != nil {
+		return errorf(400, "%v", err)
+	}
+	return nil
+}
+
+// optionValue converts a JSON value to an option's Go type.
+func optionValue(k addon.Kind, v any) (any, error) {
+	bad := fmt.Errorf("expected %s, got %v", k, v)
+	switch k {
+	case addon.Bool:
+		if b, ok := v.(bool); ok {
+			return b, nil
+		}
+	case addon.Int:
+		if n, err := toInt(v); err == nil {
+			return n, nil
+		}
+	case addon.String:
+		if s, ok := v.(string); ok {
+			return s, nil
+		}
+	case addon.OptionalString:
+		if v == nil {
+			return (*string)(nil), nil
+		}
+		if s, ok := v.(string); ok {
+			return &s, nil
+		}
+	case addon.OptionalInt:
+		if v == nil {
+			return (*int)(nil), nil
+		}
+		if n, err := toInt(v); err == nil {
+			return &n, nil
+		}
+	case addon.Strings:
+		list, ok := v.([]any)
+		if !ok {
+			return nil, bad
+		}
+		out := make([]string, 0, len(list))
+		for _, e := range list {
+			s, ok := e.(string)
+			if !ok {
+				return nil, bad
+			}
+			out = append(out, s)
+		}
+		return out, nil
+	}
+	return nil, bad
+}
+
+func (s *Server) state(w http.ResponseWriter, r *http.Request) error {
+	servers := map[string]any{}
+	var listen []any
+	if a := s.master.Addr(); a != nil {
+		if host, port, ok := splitAddr(a.String()); ok {
+			listen = []any{[]any{host, port}}
+		}
+	}
+	for _, spec := range s.master.Opts.Mode.Get() {
+		typ, _, _ := strings.Cut(spec, ":")
+		servers[spec] = map[string]any{
+			"type": typ, "description": typ + " proxy", "full_spec": spec,
+			"is_running": listen != nil, "last_exception": nil, "listen_addrs": listen,
+		}
+	}
+	platform := runtime.GOOS
+	if platform == "windows" {
+		platform = "win32"
+	}
+	return writeJSON(w, map[string]any{
+		"version":              proxy.Version,
+		"contentViews":         contentview.Names(),
+		"servers":              servers,
+		"platform":             platform,
+		"localModeUnavailable": "Local redirect mode is not supported by mitmgo yet.",
+	})
+}

@@ -1,0 +1,226 @@
+package web
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// randomHex is n random bytes in hex (Python's secrets.token_hex).
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read does not fail
+	return hex.EncodeToString(b)
+}
+
+// argonHash is a parsed argon2 hash in the PHC string format that
+// argon2-cffi (mitmproxy's hasher) writes:
+// $argon2id$v=19$m=65536,t=3,p=4$<salt>$<hash>.
+type argonHash struct {
+	variant      string
+	memory, time uint32
+	threads      uint8
+	salt, key    []byte
+}
+
+func parseArgon2(s string) (*argonHash, error) {
+	bad := errors.New("`web_password` starts with `$`, but it's not a valid argon2 hash.")
+	parts := strings.Split(s, "$")
+	// "", variant, v=19, params, salt, hash
+	if len(parts) != 6 || parts[0] != "" {
+		return nil, bad
+	}
+	h := &argonHash{variant: parts[1]}
+	switch h.variant {
+	case "argon2id", "argon2i":
+	case "argon2d":
+		return nil, errors.New("`web_password`: argon2d hashes are not supported; use argon2id")
+	default:
+		return nil, bad
+	}
+	if parts[2] != "v=19" {
+		return nil, bad
+	}
+	for _, kv := range strings.Split(parts[3], ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		n, err := strconv.ParseUint(v, 10, 32)
+		if !ok || err != nil {
+			return nil, bad
+		}
+		switch k {
+		case "m":
+			h.memory = uint32(n)
+		case "t":
+			h.time = uint32(n)
+		case "p":
+			if n == 0 || n > 255 {
+				return nil, bad
+			}
+			h.threads = uint8(n)
+		default:
+			return nil, bad
+		}
+	}
+	var err error
+	if h.salt, err = base64.RawStdEncoding.DecodeString(parts[4]); err != nil {
+		return nil, bad
+	}
+	if h.key, err = base64.RawStdEncoding.DecodeString(parts[5]); err != nil || len(h.key) == 0 {
+		return nil, bad
+	}
+	if h.memory == 0 || h.time == 0 || h.threads == 0 {
+		return nil, bad
+	}
+	return h, nil
+}
+
+func (h *argonHash) verify(password string) bool {
+	var key []byte
+	n := uint32(len(h.key))
+	if h.variant == "argon2id" {
+		key = argon2.IDKey([]byte(password), h.salt, h.time, h.memory, h.threads, n)
+	} else {
+		key = argon2.Key([]byte(password), h.salt, h.time, h.memory, h.threads, n)
+	}
+	return subtle.ConstantTimeCompare(key, h.key) == 1
+}
+
+// hashArgon2id makes a PHC argon2id hash (tests, and users who want one).
+func hashArgon2id(password string, salt []byte) string {
+	const t, m, p = 1, 8 * 1024, 1
+	key := argon2.IDKey([]byte(password), salt, t, m, p, 32)
+	return fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=%d$%s$%s", m, t, p,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
+}
+
+// auth is the web server's access check, as mitmproxy 11+'s: a password
+// (web_password, plain or argon2) or the random token printed at start-up,
+// given once as ?token= or Authorization: Bearer, then an auth cookie.
+type auth struct {
+	secret []byte
+	// password is the plain password or token; hash, when set, replaces it.
+	password string
+	hash     *argonHash
+	port     int
+}
+
+func (a *auth) cookieName() string { return "mitmproxy-auth-" + strconv.Itoa(a.port) }
+
+// cookieValue is the auth cookie's value: a MAC, under a key made at
+// start-up, of its name, so that only this server can have issued it.
+func (a *auth) cookieValue() string {
+	m := hmac.New(sha256.New, a.secret)
+	m.Write([]byte(a.cookieName()))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func (a *auth) validPassword(p string) bool {
+	if p == "" {
+		return false
+	}
+	if a.hash != nil {
+		return a.hash.verify(p)
+	}
+	return subtle.ConstantTimeCompare([]byte(p), []byte(a.password)) == 1
+}
+
+const xsrfCookie = "_mitmproxy_xsrf"
+
+// check reports whether the request may go on; when not, it has answered
+// 403. It sets the auth and XSRF cookies as needed.
+func (s *Server) check(w http.ResponseWriter, r *http.Request) bool {
+	s.mu.Lock()
+	a, webHost := s.auth, s.host
+	s.mu.Unlock()
+	deny := func() bool { w.WriteHeader(http.StatusForbidden); return false }
+	if a == nil || !hostAllowed(r.Host, webHost) || !originAllowed(r) {
+		return deny()
+	}
+	authed := false
+	if c, err := r.Cookie(a.cookieName()); err == nil && hmac.Equal([]byte(c.Value), []byte(a.cookieValue())) {
+		authed = true
+	}
+	if !authed {
+		password := ""
+		if scheme, params, _ := strings.Cut(r.Header.Get("Authorization"), " "); scheme == "Bearer" {
+			password = params
+		}
+		if password == "" {
+			password = r.URL.Query().Get("token")
+		}
+		if password == "" && r.Method == http.MethodPost && r.URL.Path == "/" {
+			password = r.PostFormValue("token") // the login form
+		}
+		if !a.validPassword(password) {
+			return deny()
+		}
+		http.SetCookie(w, &http.Cookie{Name: a.cookieName(), Value: a.cookieValue(), Path: "/",
+			MaxAge: 400 * 24 * 3600, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	}
+	xsrf, err := r.Cookie(xsrfCookie)
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		if err != nil || xsrf.Value == "" {
+			http.SetCookie(w, &http.Cookie{Name: xsrfCookie, Value: randomHex(16), Path: "/", SameSite: http.SameSiteStrictMode})
+		}
+	default:
+		if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
+			return deny()
+		}
+		given := r.Header.Get("X-XSRFToken")
+		if given == "" {
+			given = r.Header.Get("X-CSRFToken")
+		}
+		if given == "" && r.Method == http.MethodPost && r.URL.Path == "/" {
+			given = r.PostFormValue("_xsrf")
+		}
+		if err != nil || xsrf.Value == "" || given == "" || subtle.ConstantTimeCompare([]byte(given), []byte(xsrf.Value)) != 1 {
+			return deny()
+		}
+	}
+	return true
+}
+
+// hostAllowed is the check against DNS rebinding: a page on another name
+// that resolves to this server must not reach it, so the Host header must
+// be an IP address, localhost, or the name web_host gives.
+func hostAllowed(hostport, webHost string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.Trim(host, "[]"), ".")
+	if host == "" {
+		return false
+	}
+	if net.ParseIP(host) != nil || strings.EqualFold(host, "localhost") {
+		return true
+	}
+	return strings.EqualFold(host, strings.Trim(webHost, "[]"))
+}
+
+// originAllowed: a request a browser sends from a page of another origin
+// (its Origin header) is refused.
+func originAllowed(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return true
+	}
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return false
+	}
+	return strings.EqualFold(u.Host, r.Host)
+}

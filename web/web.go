@@ -1,0 +1,361 @@
+// Package web is mitmweb's server side: the web server on web_host and
+// web_port with mitmproxy 11+'s access control (a token printed at
+// start-up or web_password, an auth cookie, XSRF, Host and Origin checks)
+// and mitmproxy 12's mitmweb HTTP API and /updates WebSocket, on the view
+// that the front door (package mitmgo) assembles for mitmweb.
+//
+// The server is an addon (Server, named "web"): it declares mitmweb's
+// options, starts listening when the proxy is running, keeps the event log
+// (/events) and tells the browsers of changes to flows, options and the
+// log. Attach gives it the master's view and commands.
+//
+// # Flows and concurrency
+//
+// A flow may be read only in its own hooks, or when it is over or
+// intercepted (see package view). The server renders a flow's JSON where
+// the view tells it of a change, which happens in the flow's hooks, and
+// keeps the latest JSON of every flow: GET /flows and the /updates
+// messages are made from it, and never read a flow in flight.
+package web
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/mitmgo/mitmgo"
+	"github.com/mitmgo/mitmgo/addon"
+	"github.com/mitmgo/mitmgo/command"
+	"github.com/mitmgo/mitmgo/flow"
+	"github.com/mitmgo/mitmgo/view"
+)
+
+//go:embed static
+var static embed.FS
+
+// Server is the mitmweb addon and web server.
+type Server struct {
+	master *mitmgo.Master
+	view   *view.View
+	cmds   *command.Registry
+	opts   *addon.Options
+	log    *slog.Logger
+	ctx    *addon.Context
+
+	optHost, optPassword addon.Opt[string]
+	optPort              addon.Opt[int]
+	optOpen              addon.Opt[bool]
+
+	mu   sync.Mutex
+	auth *auth
+	host string // web_host, for the Host check
+	srv  *http.Server
+	ln   net.Listener
+	url  string
+	// failed: the web server could not listen (mitmweb exits with 1).
+	failed bool
+
+	// flows holds the latest JSON of every flow in the store, by id.
+	flowsMu sync.Mutex
+	flows   map[string]map[string]any
+
+	eventsMu sync.Mutex
+	events   []map[string]any
+	eventID  int
+
+	hub hub
+
+	unsubscribe func()
+}
+
+// maxEvents bounds the event log, as mitmproxy's eventstore (size 10000).
+const maxEvents = 10000
+
+var (
+	_ addon.LoadHook      = (*Server)(nil)
+	_ addon.ConfigureHook = (*Server)(nil)
+	_ addon.RunningHook   = (*Server)(nil)
+	_ addon.DoneHook      = (*Server)(nil)
+	_ addon.LogHook       = (*Server)(nil)
+)
+
+// New returns the web server addon; give it the master with Attach before
+// the master starts.
+func New() *Server {
+	return &Server{flows: map[string]map[string]any{}, hub: hub{conns: map[*wsConn]struct{}{}}}
+}
+
+// Name is the addon's name.
+func (s *Server) Name() string { return "web" }
+
+// Attach connects the server to the master's view and commands. The master
+// must have been made with Config.View.
+func (s *Server) Attach(m *mitmgo.Master) error {
+	if m.View == nil {
+		return errors.New("web: the master has no view (mitmgo.Config.View)")
+	}
+	s.master, s.view, s.cmds, s.opts = m, m.View, m.Commands, m.Options
+	s.unsubscribe = s.view.Subscribe(s.viewEvent)
+	return nil
+}
+
+// Load declares mitmweb's options (mitmproxy 12's WebAddon and WebAuth).
+func (s *Server) Load(l *addon.Loader) {
+	s.ctx = l.Context()
+	s.log = s.ctx.Log
+	s.optOpen = addon.Declare(l, "web_open_browser", true, "Start a browser.")
+	addon.Declare(l, "web_debug", false, "Enable mitmweb debugging.")
+	s.optPort = addon.Declare(l, "web_port", 8081, "Web UI port.")
+	s.optHost = addon.Declare(l, "web_host", "127.0.0.1", "Web UI host.")
+	addon.Declare(l, "web_columns", []string{"tls", "icon", "path", "method", "status", "size", "time"},
+		"Columns to show in the flow list. Can be one of the following: tls, icon, index, method, version, path, quickactions, size, status, time, timestamp, comment")
+	addon.Declare(l, "web_theme", "system", "Preferred color theme for the mitmweb user interface.", "system", "dark", "light")
+	s.optPassword = addon.Declare(l, "web_password", "",
+		"Password to protect the mitmweb user interface. Values starting with `$` are interpreted as an argon2 hash, "+
+			"everything else is considered a plaintext password. If no password is provided, a random token is generated on startup."+
+			"For automated calls, you can pass the password as token query parameter"+
+			"or as `Authorization: Bearer ...` header.")
+}
+
+// Configure checks web_password and tells the browsers of changed options.
+func (s *Server) Configure(updated map[string]bool) error {
+	if updated["web_password"] || s.auth == nil {
+		a := &auth{secret: []byte(randomHex(32)), port: s.optPort.Get()}
+		pw := s.optPassword.Get()
+		switch {
+		case strings.HasPrefix(pw, "$"):
+			h, err := parseArgon2(pw)
+			if err != nil {
+				return err
+			}
+			a.hash = h
+		case pw != "":
+			s.log.Warn("Using a plaintext password to protect the mitmweb user interface. " +
+				"Consider using an argon2 hash for `web_password`  instead.")
+			a.password = pw
+		default:
+			a.password = randomHex(16)
+		}
+		s.mu.Lock()
+		if s.auth != nil {
+			// A new password ends the sessions of the old one (the
+			// secret is new); the server's port stays.
+			a.port = s.auth.port
+		}
+		s.auth = a
+		s.mu.Unlock()
+	}
+	s.mu.Lock()
+	s.host = s.optHost.Get()
+	s.mu.Unlock()
+	names := make([]string, 0, len(updated))
+	for n := range updated {
+		names = append(names, n)
+	}
+	if opts := optionsJSON(s.ctx.Options, names); len(opts) > 0 {
+		s.hub.broadcast(message{"type": "options/update", "payload": opts})
+	}
+	return nil
+}
+
+// Running starts the web server and prints its address.
+func (s *Server) Running() {
+	if s.view == nil {
+		s.log.Error("web: not attached to a master")
+		return
+	}
+	host, port := s.optHost.Get(), s.optPort.Get()
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		msg := fmt.Sprintf("Web server failed to listen on %s:%d with %v", cmpOr(host, "*"), port, err)
+		if errors.Is(err, syscall.EADDRINUSE) {
+			msg += fmt.Sprintf("\nTry specifying a different port by using `--set web_port=%d`.", port+2)
+		}
+		s.log.Error(msg)
+		s.mu.Lock()
+		s.failed = true
+		s.mu.Unlock()
+		s.ctx.Shutdown()
+		return
+	}
+	s.mu.Lock()
+	a := s.auth
+	a.port = ln.Addr().(*net.TCPAddr).Port
+	urlHost := host
+	if strings.Contains(urlHost, ":") {
+		urlHost = "[" + urlHost + "]"
+	}
+	if urlHost == "" {
+		urlHost = "127.0.0.1"
+	}
+	tok := ""
+	if s.optPassword.Get() == "" {
+		tok = "?token=" + a.password
+	}
+	s.url = fmt.Sprintf("http://%s:%d/%s", urlHost, a.port, tok)
+	s.ln = ln
+	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 30 * time.Second}
+	srv, url := s.srv, s.url
+	s.mu.Unlock()
+	go func() { _ = srv.Serve(ln) }()
+	s.log.Info("Web server listening at " + url)
+	if s.optOpen.Get() {
+		s.openBrowser(url)
+	}
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// openBrowser opens the UI where a browser opener is installed, as
+// mitmproxy's open_browser, and says where to point one otherwise.
+func (s *Server) openBrowser(url string) {
+	for _, name := range []string{"xdg-open", "gio", "x-www-browser", "open"} {
+		path, err := exec.LookPath(name)
+		if err != nil {
+			continue
+		}
+		args := []string{url}
+		if name == "gio" {
+			args = []string{"open", url}
+		}
+		cmd := exec.Command(path, args...)
+		if cmd.Start() == nil {
+			go func() { _ = cmd.Wait() }()
+			return
+		}
+	}
+	s.log.Info("No web browser found. Please open a browser and point it to " + url)
+	if s.optPassword.Get() == "" {
+		s.log.Info("You can configure a fixed authentication token by setting the `web_password` option " +
+			"(https://docs.mitmproxy.org/stable/concepts-options/#web_password).")
+	}
+}
+
+// Failed reports whether the web server could not start.
+func (s *Server) Failed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.failed
+}
+
+// URL is the address printed at start-up ("" before Running).
+func (s *Server) URL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.url
+}
+
+// Done stops the web server and closes the browsers' connections.
+func (s *Server) Done() {
+	if s.unsubscribe != nil {
+		s.unsubscribe()
+	}
+	s.mu.Lock()
+	srv := s.srv
+	s.mu.Unlock()
+	if srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}
+	s.hub.closeAll()
+}
+
+// AddLog keeps the entry for /events and sends it to the browsers.
+func (s *Server) AddLog(e *addon.LogEntry) {
+	s.eventsMu.Lock()
+	s.eventID++
+	j := map[string]any{"id": s.eventID, "message": e.Msg, "level": addon.LevelName(e.Level)}
+	s.events = append(s.events, j)
+	if len(s.events) > maxEvents {
+		s.events = append(s.events[:0:0], s.events[len(s.events)-maxEvents:]...)
+	}
+	s.eventsMu.Unlock()
+	s.hub.broadcast(message{"type": "events/add", "payload": j})
+}
+
+// viewEvent follows the view: it renders the flow's JSON where the flow
+// may be read, keeps it, and tells the browsers.
+func (s *Server) viewEvent(ev view.Event) {
+	switch ev.Kind {
+	case view.Added, view.Updated:
+		j := s.render(ev.Flow, ev.InFlight)
+		typ := "flows/add"
+		if ev.Kind == view.Updated {
+			typ = "flows/update"
+		}
+		s.hub.broadcastFlow(typ, ev.Flow, j, !ev.InFlight)
+	case view.Removed:
+		s.hub.broadcast(message{"type": "flows/remove", "payload": ev.Flow.Base().ID})
+	case view.StoreRemoved:
+		s.flowsMu.Lock()
+		delete(s.flows, ev.Flow.Base().ID)
+		s.flowsMu.Unlock()
+	case view.Refreshed:
+		s.hub.broadcast(message{"type": "flows/reset"})
+		s.hub.refilter(s)
+	}
+}
+
+// render makes and keeps a flow's JSON. A flow that may not be read now
+// (inFlight: a command changed it while the proxy may write it) keeps its
+// last JSON, with what commands change brought up to date.
+func (s *Server) render(f flow.Any, inFlight bool) map[string]any {
+	id := f.Base().ID
+	var j map[string]any
+	s.flowsMu.Lock()
+	old := s.flows[id]
+	s.flowsMu.Unlock()
+	if !inFlight || old == nil {
+		j = FlowJSON(f)
+	} else {
+		j = make(map[string]any, len(old))
+		for k, v := range old {
+			j[k] = v
+		}
+		b := f.Base()
+		j["intercepted"] = b.IsIntercepted()
+		j["comment"] = b.Comment
+		j["marked"] = markedJSON(b.Marked)
+	}
+	s.flowsMu.Lock()
+	s.flows[id] = j
+	s.flowsMu.Unlock()
+	return j
+}
+
+// flowJSON is the kept JSON of a flow, rendered now if there is none.
+func (s *Server) flowJSON(f flow.Any) map[string]any {
+	s.flowsMu.Lock()
+	j := s.flows[f.Base().ID]
+	s.flowsMu.Unlock()
+	if j == nil {
+		j = s.render(f, false)
+	}
+	return j
+}
+
+// splitAddr splits "host:port".
+func splitAddr(a string) (string, int, bool) {
+	host, port, err := net.SplitHostPort(a)
+	if err != nil {
+		return "", 0, false
+	}
+	n, err := strconv.Atoi(port)
+	return host, n, err == nil
+}
