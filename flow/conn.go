@@ -3,9 +3,11 @@ package flow
 import (
 	"encoding/binary"
 	"encoding/hex"
+	"math"
 	"math/rand/v2"
 	"net"
 	"strconv"
+	"sync/atomic"
 )
 
 // Address is a host (a name or an IP literal) and a port.
@@ -77,7 +79,8 @@ type Client struct {
 	Error string
 	TLSInfo
 	TimestampStart float64
-	TimestampEnd   float64
+	// end holds TimestampEnd (see there); a copy gets its own (Clone).
+	end *uint64
 	// MitmCert is the certificate (DER) the proxy presented to the client.
 	MitmCert []byte
 	// ProxyMode is the mode spec the client connected through, e.g. "regular".
@@ -89,7 +92,7 @@ type Client struct {
 func NewClient(peer, local Address, mode string) *Client {
 	return &Client{
 		ID: NewID(), Peername: peer, Sockname: local,
-		TransportProtocol: "tcp", TimestampStart: nowSeconds(), ProxyMode: mode,
+		TransportProtocol: "tcp", TimestampStart: nowSeconds(), ProxyMode: mode, end: new(uint64),
 	}
 }
 
@@ -105,11 +108,48 @@ type Server struct {
 	// Error, when an addon sets it in server_connect, aborts the connection.
 	Error string
 	TLSInfo
-	TimestampStart    float64
-	TimestampEnd      float64
+	TimestampStart float64
+	// end holds TimestampEnd (see there); a copy gets its own (Clone).
+	end               *uint64
 	TimestampTCPSetup float64
 	// Via is the upstream proxy the connection goes through, if any.
 	Via *ServerSpec
+}
+
+// TimestampEnd is when the connection closed (seconds since the epoch), 0
+// while it is open. It is read and set atomically: the proxy sets it when
+// the connection closes, which may be after the flows that share the
+// connection are done, while a command or a UI reads them. (It is held
+// behind a pointer so that copying a Client, as Clone does, reads nothing
+// the proxy may be writing.)
+func (c *Client) TimestampEnd() float64 { return loadFloat(c.end) }
+
+// SetTimestampEnd sets TimestampEnd. It may be called from any goroutine on
+// a connection from NewClient, Clone or a state dict; on one built as a
+// literal, only before it is shared.
+func (c *Client) SetTimestampEnd(t float64) { storeFloat(&c.end, t) }
+
+// TimestampEnd is when the connection closed, as Client.TimestampEnd.
+func (s *Server) TimestampEnd() float64 { return loadFloat(s.end) }
+
+// SetTimestampEnd sets TimestampEnd, as Client.SetTimestampEnd.
+func (s *Server) SetTimestampEnd(t float64) { storeFloat(&s.end, t) }
+
+// Clone returns a deep copy of the connection.
+func (c *Client) Clone() *Client { return cloneClient(c) }
+
+func loadFloat(p *uint64) float64 {
+	if p == nil {
+		return 0
+	}
+	return math.Float64frombits(atomic.LoadUint64(p))
+}
+
+func storeFloat(p **uint64, v float64) {
+	if *p == nil {
+		*p = new(uint64)
+	}
+	atomic.StoreUint64(*p, math.Float64bits(v))
 }
 
 // ServerSpec is an upstream proxy: a scheme and an address.
@@ -120,7 +160,7 @@ type ServerSpec struct {
 
 // NewServer returns a Server with a fresh id for address.
 func NewServer(address Address) *Server {
-	return &Server{ID: NewID(), Address: address, TransportProtocol: "tcp"}
+	return &Server{ID: NewID(), Address: address, TransportProtocol: "tcp", end: new(uint64)}
 }
 
 // NewID returns a random (version 4) UUID string, as mitmproxy's ids are.

@@ -320,6 +320,8 @@ func cloneClient(c *Client) *Client {
 		return nil
 	}
 	cc := *c
+	cc.end = nil
+	cc.SetTimestampEnd(c.TimestampEnd())
 	cc.TLSInfo = cloneTLSInfo(c.TLSInfo)
 	cc.MitmCert = cloneBytes(c.MitmCert)
 	return &cc
@@ -330,6 +332,8 @@ func cloneServer(s *Server) *Server {
 		return nil
 	}
 	sc := *s
+	sc.end = nil
+	sc.SetTimestampEnd(s.TimestampEnd())
 	sc.TLSInfo = cloneTLSInfo(s.TLSInfo)
 	if s.Via != nil {
 		via := *s.Via

@@ -236,7 +236,7 @@ func clientState(c *Client) any {
 		c = &Client{ProxyMode: "regular"}
 	}
 	d := tnetstring.NewDict()
-	connState(d, c.Peername, c.Sockname, c.ID, c.TransportProtocol, c.Error, &c.TLSInfo, c.TimestampStart, c.TimestampEnd, false)
+	connState(d, c.Peername, c.Sockname, c.ID, c.TransportProtocol, c.Error, &c.TLSInfo, c.TimestampStart, c.TimestampEnd(), false)
 	if c.MitmCert == nil {
 		d.Set("mitmcert", nil)
 	} else {
@@ -255,7 +255,7 @@ func serverState(s *Server) any {
 		s = &Server{}
 	}
 	d := tnetstring.NewDict()
-	connState(d, s.Peername, s.Sockname, s.ID, s.TransportProtocol, s.Error, &s.TLSInfo, s.TimestampStart, s.TimestampEnd, true)
+	connState(d, s.Peername, s.Sockname, s.ID, s.TransportProtocol, s.Error, &s.TLSInfo, s.TimestampStart, s.TimestampEnd(), true)
 	d.Set("address", addrState(s.Address))
 	d.Set("timestamp_tcp_setup", optFloat(s.TimestampTCPSetup))
 	if s.Via == nil {
@@ -472,9 +472,9 @@ func clientFromState(d *tnetstring.Dict) *Client {
 	c := &Client{
 		ID: d.Str("id"), Peername: addrFromState(peer), Sockname: addrFromState(sock),
 		TransportProtocol: d.Str("transport_protocol"), Error: d.Str("error"), TLSInfo: tlsFromState(d),
-		TimestampStart: d.Float("timestamp_start"), TimestampEnd: d.Float("timestamp_end"),
-		ProxyMode: d.Str("proxy_mode"),
+		TimestampStart: d.Float("timestamp_start"), ProxyMode: d.Str("proxy_mode"),
 	}
+	c.SetTimestampEnd(d.Float("timestamp_end"))
 	if !d.IsNull("mitmcert") && d.Has("mitmcert") {
 		c.MitmCert = pemToDER(d.Bytes("mitmcert"))
 	}
@@ -491,9 +491,9 @@ func serverFromState(d *tnetstring.Dict) *Server {
 	s := &Server{
 		ID: d.Str("id"), Address: addrFromState(addr), Peername: addrFromState(peer), Sockname: addrFromState(sock),
 		TransportProtocol: d.Str("transport_protocol"), Error: d.Str("error"), TLSInfo: tlsFromState(d),
-		TimestampStart: d.Float("timestamp_start"), TimestampEnd: d.Float("timestamp_end"),
-		TimestampTCPSetup: d.Float("timestamp_tcp_setup"),
+		TimestampStart: d.Float("timestamp_start"), TimestampTCPSetup: d.Float("timestamp_tcp_setup"),
 	}
+	s.SetTimestampEnd(d.Float("timestamp_end"))
 	if via, ok := d.Get("via"); ok {
 		if l, ok := via.([]any); ok && len(l) == 2 {
 			s.Via = &ServerSpec{Scheme: strings.ToLower(anyStr(l[0])), Address: addrFromState(l[1])}

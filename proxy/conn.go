@@ -214,7 +214,7 @@ func (cc *clientConn) serve() {
 		cc.up.close()
 		cc.raw.Close()
 		cc.cancel()
-		cc.client.TimestampEnd = nowSeconds()
+		cc.client.SetTimestampEnd(nowSeconds())
 		cc.log.Info("client disconnect")
 		m.ClientDisconnected(cc.client)
 	}()

@@ -215,7 +215,7 @@ func (d *dnsService) forward(ctx context.Context, log *slog.Logger, f *flow.DNSF
 	}
 	defer func() {
 		conn.Close()
-		server.TimestampEnd = nowSeconds()
+		server.SetTimestampEnd(nowSeconds())
 		log.Info("server disconnect " + server.Address.String())
 		d.s.m.ServerDisconnected(&addon.ServerConnectionData{Server: server, Client: f.ClientConn})
 	}()

@@ -176,7 +176,7 @@ func (ss *udpSession) run() {
 		// has been quiet for the idle timeout.
 		ss.drain()
 	}
-	ss.client.TimestampEnd = nowSeconds()
+	ss.client.SetTimestampEnd(nowSeconds())
 	ss.log.Info("client disconnect")
 	m.ClientDisconnected(ss.client)
 }
@@ -265,7 +265,7 @@ func (r *udpRelay) serveSession(ss *udpSession) {
 	}
 	defer func() {
 		conn.Close()
-		server.TimestampEnd = nowSeconds()
+		server.SetTimestampEnd(nowSeconds())
 		ss.log.Info("server disconnect " + server.Address.String())
 		m.ServerDisconnected(&addon.ServerConnectionData{Server: server, Client: ss.client})
 	}()

@@ -412,7 +412,7 @@ func (u *upstream) closeServer(sc *serverConn) {
 	if sc.unwatch != nil {
 		sc.unwatch()
 	}
-	sc.server.TimestampEnd = nowSeconds()
+	sc.server.SetTimestampEnd(nowSeconds())
 	u.log.Info("server disconnect " + sc.server.Address.String())
 	u.m.ServerDisconnected(&addon.ServerConnectionData{Server: sc.server, Client: u.client})
 }

@@ -236,7 +236,7 @@ func (w *pyw) client(c *flow.Client) {
 		c = &flow.Client{ProxyMode: "regular"}
 	}
 	w.beginDict()
-	w.conn(c.Peername, c.Sockname, c.ID, c.TransportProtocol, c.Error, &c.TLSInfo, c.TimestampStart, c.TimestampEnd, false)
+	w.conn(c.Peername, c.Sockname, c.ID, c.TransportProtocol, c.Error, &c.TLSInfo, c.TimestampStart, c.TimestampEnd(), false)
 	w.key("mitmcert")
 	if c.MitmCert == nil {
 		w.none()
@@ -257,7 +257,7 @@ func (w *pyw) server(s *flow.Server) {
 		s = &flow.Server{}
 	}
 	w.beginDict()
-	w.conn(s.Peername, s.Sockname, s.ID, s.TransportProtocol, s.Error, &s.TLSInfo, s.TimestampStart, s.TimestampEnd, true)
+	w.conn(s.Peername, s.Sockname, s.ID, s.TransportProtocol, s.Error, &s.TLSInfo, s.TimestampStart, s.TimestampEnd(), true)
 	w.key("address")
 	w.addr(s.Address)
 	w.key("timestamp_tcp_setup")

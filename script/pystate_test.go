@@ -18,12 +18,14 @@ func TestPyStateMatchesState(t *testing.T) {
 		c := f.ClientConn
 		c.TLS, c.CertificateList, c.ALPN, c.ALPNOffers = true, [][]byte{[]byte("leaf"), []byte("ca")}, "h2", []string{"h2", "http/1.1"}
 		c.Cipher, c.CipherList, c.TLSVersion, c.SNI = "TLS_AES_128_GCM_SHA256", []string{"a", "b"}, "TLSv1.3", "example.com"
-		c.TimestampEnd, c.TimestampTLSSetup, c.MitmCert, c.Error = 5.5, 4.25, []byte("mitm"), "client gone"
+		c.TimestampTLSSetup, c.MitmCert, c.Error = 4.25, []byte("mitm"), "client gone"
+		c.SetTimestampEnd(5.5)
 		c.ProxyMode = ""
 		s := f.ServerConn
 		s.TLS, s.CertificateList, s.SNI, s.Peername, s.Sockname = true, [][]byte{[]byte("srv")}, "example.com",
 			flow.Address{Host: "93.184.216.34", Port: 443}, flow.Address{Host: "10.0.0.1", Port: 5555}
-		s.TimestampStart, s.TimestampTCPSetup, s.TimestampEnd, s.TransportProtocol = 1.5, 1.75, 9, "udp"
+		s.TimestampStart, s.TimestampTCPSetup, s.TransportProtocol = 1.5, 1.75, "udp"
+		s.SetTimestampEnd(9)
 		s.Via = &flow.ServerSpec{Scheme: "http", Address: flow.Address{Host: "proxy", Port: 3128}}
 	}
 	cases := []struct {

@@ -49,7 +49,7 @@ func FlowJSON(f flow.Any) map[string]any {
 			"tls_version":         nullStr(c.TLSVersion),
 			"timestamp_start":     nullTime(c.TimestampStart),
 			"timestamp_tls_setup": nullTime(c.TimestampTLSSetup),
-			"timestamp_end":       nullTime(c.TimestampEnd),
+			"timestamp_end":       nullTime(c.TimestampEnd()),
 		}
 	}
 	if s := b.ServerConn; s != nil {
@@ -67,7 +67,7 @@ func FlowJSON(f flow.Any) map[string]any {
 			"timestamp_start":     nullTime(s.TimestampStart),
 			"timestamp_tcp_setup": nullTime(s.TimestampTCPSetup),
 			"timestamp_tls_setup": nullTime(s.TimestampTLSSetup),
-			"timestamp_end":       nullTime(s.TimestampEnd),
+			"timestamp_end":       nullTime(s.TimestampEnd()),
 		}
 	}
 	if e := b.Error; e != nil {

@@ -363,8 +363,7 @@ func prepare(f *flow.HTTPFlow) {
 	t := now()
 	f.Request.TimestampStart, f.Request.TimestampEnd = t, t
 	if f.ClientConn != nil {
-		cc := *f.ClientConn
-		f.ClientConn = &cc
+		f.ClientConn = f.ClientConn.Clone()
 	}
 	srv := flow.NewServer(flow.Address{Host: f.Request.Host, Port: f.Request.Port})
 	if f.Request.Scheme == "https" {

@@ -246,14 +246,14 @@ func value(f flow.Any, path []string) any {
 			return ""
 		}
 		c := b.ClientConn
-		return connValue(path[1:], c.ID, &c.TLSInfo, c.TimestampStart, c.TimestampEnd,
+		return connValue(path[1:], c.ID, &c.TLSInfo, c.TimestampStart, c.TimestampEnd(),
 			map[string]flow.Address{"peername": c.Peername, "sockname": c.Sockname})
 	case "server_conn":
 		if b.ServerConn == nil {
 			return ""
 		}
 		s := b.ServerConn
-		return connValue(path[1:], s.ID, &s.TLSInfo, s.TimestampStart, s.TimestampEnd,
+		return connValue(path[1:], s.ID, &s.TLSInfo, s.TimestampStart, s.TimestampEnd(),
 			map[string]flow.Address{"address": s.Address, "peername": s.Peername, "ip_address": s.Peername, "sockname": s.Sockname})
 	case "request", "response":
 		hf, ok := f.(*flow.HTTPFlow)
