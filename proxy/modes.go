@@ -272,16 +272,11 @@ func modeOf(ln net.Listener) *spec.ProxyMode {
 	return defaultMode
 }
 
-// serveMode runs the first layer of the connection's mode on st.
+// serveMode runs the first layer of the connection's mode on st, for the
+// modes whose clients do not speak HTTP to a proxy: serve runs the regular
+// and upstream modes' HTTP/1 layer itself (see there).
 func (cc *clientConn) serveMode(st *stream) {
 	switch cc.mode.Name {
-	case spec.ModeRegular, spec.ModeUpstream:
-		// Upstream mode differs in how servers are reached (see
-		// upstream.via), not in what the client speaks. (serve calls
-		// serveHTTP1 itself for these; see there.)
-		if tunnel := cc.serveHTTP1(st, nil); tunnel != nil {
-			tunnel()
-		}
 	case spec.ModeReverse:
 		if cc.mode.Scheme == "dns" {
 			// DNS over TCP (dns.go).

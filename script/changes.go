@@ -86,19 +86,30 @@ func applyHTTP(f *flow.HTTPFlow, ch *tnetstring.Dict) error {
 
 // applyTCP applies a reply's changes to a TCP flow.
 func applyTCP(f *flow.TCPFlow, ch *tnetstring.Dict) error {
-	applyActions(&f.Flow, ch.List("actions"))
-	if err := applyFlowFields(&f.Flow, ch); err != nil {
+	return applyMessageFlow(&f.Flow, ch, len(f.Messages), func(i int) (*bool, *[]byte, *float64) {
+		m := f.Messages[i]
+		return &m.FromClient, &m.Content, &m.Timestamp
+	})
+}
+
+// applyMessageFlow applies a reply's changes to a flow of messages (TCP,
+// UDP): its actions, its flow-level fields, and each changed message
+// ([index, [from_client, content, timestamp]]) through the pointers that
+// message(i) gives to the i-th of its n messages.
+func applyMessageFlow(base *flow.Flow, ch *tnetstring.Dict, n int, message func(i int) (*bool, *[]byte, *float64)) error {
+	applyActions(base, ch.List("actions"))
+	if err := applyFlowFields(base, ch); err != nil {
 		return err
 	}
 	for _, item := range ch.List("messages") {
 		i, st, ok := indexed(item)
-		if !ok || i >= len(f.Messages) || len(st) < 3 {
+		if !ok || i >= n || len(st) < 3 {
 			continue
 		}
-		m := f.Messages[i]
-		m.FromClient, _ = st[0].(bool)
-		m.Content = bytesOf(st[1])
-		m.Timestamp, _ = tnetstring.AsFloat(st[2])
+		fromClient, content, ts := message(i)
+		*fromClient, _ = st[0].(bool)
+		*content = bytesOf(st[1])
+		*ts, _ = tnetstring.AsFloat(st[2])
 	}
 	return nil
 }

@@ -159,19 +159,8 @@ func applyDNS(f *flow.DNSFlow, ch *tnetstring.Dict) error {
 
 // applyUDP applies a reply's changes to a UDP flow (as applyTCP).
 func applyUDP(f *flow.UDPFlow, ch *tnetstring.Dict) error {
-	applyActions(&f.Flow, ch.List("actions"))
-	if err := applyFlowFields(&f.Flow, ch); err != nil {
-		return err
-	}
-	for _, item := range ch.List("messages") {
-		i, st, ok := indexed(item)
-		if !ok || i >= len(f.Messages) || len(st) < 3 {
-			continue
-		}
+	return applyMessageFlow(&f.Flow, ch, len(f.Messages), func(i int) (*bool, *[]byte, *float64) {
 		m := f.Messages[i]
-		m.FromClient, _ = st[0].(bool)
-		m.Content = bytesOf(st[1])
-		m.Timestamp, _ = tnetstring.AsFloat(st[2])
-	}
-	return nil
+		return &m.FromClient, &m.Content, &m.Timestamp
+	})
 }

@@ -110,14 +110,6 @@ func FlowJSON(f flow.Any) map[string]any {
 			out["response"] = resp
 		}
 		if ws := f.WebSocket; ws != nil {
-			size := 0
-			var last any
-			for _, m := range ws.Messages {
-				size += len(m.Content)
-			}
-			if len(ws.Messages) > 0 {
-				last = ws.Messages[len(ws.Messages)-1].Timestamp
-			}
 			var closedBy any
 			if ws.ClosedByClient != nil {
 				closedBy = *ws.ClosedByClient
@@ -127,7 +119,7 @@ func FlowJSON(f flow.Any) map[string]any {
 				code = ws.CloseCode
 			}
 			out["websocket"] = obj{
-				"messages_meta":    obj{"contentLength": size, "count": len(ws.Messages), "timestamp_last": last},
+				"messages_meta":    messagesMeta(ws.Messages, func(m *flow.WebSocketMessage) ([]byte, float64) { return m.Content, m.Timestamp }),
 				"closed_by_client": closedBy,
 				"close_code":       code,
 				"close_reason":     nullStr(ws.CloseReason),
@@ -135,25 +127,9 @@ func FlowJSON(f flow.Any) map[string]any {
 			}
 		}
 	case *flow.TCPFlow:
-		size := 0
-		var last any
-		for _, m := range f.Messages {
-			size += len(m.Content)
-		}
-		if len(f.Messages) > 0 {
-			last = f.Messages[len(f.Messages)-1].Timestamp
-		}
-		out["messages_meta"] = obj{"contentLength": size, "count": len(f.Messages), "timestamp_last": last}
+		out["messages_meta"] = messagesMeta(f.Messages, func(m *flow.TCPMessage) ([]byte, float64) { return m.Content, m.Timestamp })
 	case *flow.UDPFlow:
-		size := 0
-		var last any
-		for _, m := range f.Messages {
-			size += len(m.Content)
-		}
-		if len(f.Messages) > 0 {
-			last = f.Messages[len(f.Messages)-1].Timestamp
-		}
-		out["messages_meta"] = obj{"contentLength": size, "count": len(f.Messages), "timestamp_last": last}
+		out["messages_meta"] = messagesMeta(f.Messages, func(m *flow.UDPMessage) ([]byte, float64) { return m.Content, m.Timestamp })
 	case *flow.DNSFlow:
 		if f.Request != nil {
 			out["request"] = dnsJSON(f.Request)
@@ -163,6 +139,23 @@ func FlowJSON(f flow.Any) map[string]any {
 		}
 	}
 	return out
+}
+
+// messagesMeta is mitmweb's summary of a flow's messages: their total
+// size, count and the time of the last one. at gives a message's content
+// and timestamp.
+func messagesMeta[M any](ms []M, at func(M) ([]byte, float64)) obj {
+	size := 0
+	for _, m := range ms {
+		c, _ := at(m)
+		size += len(c)
+	}
+	var last any
+	if len(ms) > 0 {
+		_, t := at(ms[len(ms)-1])
+		last = t
+	}
+	return obj{"contentLength": size, "count": len(ms), "timestamp_last": last}
 }
 
 // markedJSON is a marker as mitmweb shows it: its character ("" for none).
