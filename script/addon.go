@@ -209,6 +209,7 @@ func (a *Addon) Load(l *addon.Loader) {
 	a.hookTimeoutOpt = addon.Declare(l, "script_hook_timeout", 0,
 		"Kill a flow when a script's handler for one of its events runs longer than this many seconds, "+
 			"interrupting the handler so that other flows go on (mitmgo). 0 means no limit, as in mitmproxy.")
+	a.loadRunCommand(l) // script.run (run.go)
 }
 
 // Errors returns why scripts failed to load, the most recent load of each;

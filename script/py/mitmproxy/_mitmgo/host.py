@@ -19,7 +19,9 @@ at once; each has its own id.
 
 Protocol, mitmgo -> host (all with "cmd" and, if they need an answer, "id"):
   init        options: every option's value
-  load        sid, path, argv, name: (re)load a script (done on the old one)
+  load        sid, path, argv, name: (re)load a script (done on the old one);
+              oneshot: kept out of the order (script.run), reached by
+              hook calls that name it in "sids"
   unload      sid
   order       sids: the scripts' order
   configure   updated: option names, options: their values, sids: scripts
@@ -33,7 +35,8 @@ Protocol, mitmgo -> host (all with "cmd" and, if they need an answer, "id"):
               cc, sc (connections); lazy: parts whose body was left out
               (fetched on first use); wsbase: how many WebSocket messages
               the host has from earlier calls (ws carries the others);
-              hook-specific extras (sni, alpn ...). rq and rs carry
+              hook-specific extras (sni, alpn ...); sids: only these
+              scripts' handlers run (script.run). rq and rs carry
               "stream": True when the body will be streamed.
   chunk       fid, part (rq or rs), data: one chunk of a streamed body for
               the stream callable a handler set; the reply's data is what
@@ -639,8 +642,13 @@ class Host:
             if s is not None and s.ns is not None:
                 cmds.update(s.commands)
         self.commands = cmds
+        self.hookmap = self._hookmap(self.order)
+        self._schedule_tick()
+
+    def _hookmap(self, sids):
+        """{hook name: [(script, handler, kind)]} for the scripts sids."""
         m = {}
-        for sid in self.order:
+        for sid in sids:
             s = self.scripts.get(sid)
             if s is None or s.ns is None:
                 continue
@@ -652,8 +660,7 @@ class Host:
                     if not callable(fn) or inspect.ismodule(fn) or inspect.isclass(fn):
                         continue
                     m.setdefault(name, []).append((s, fn, _kind(fn)))
-        self.hookmap = m
-        self._schedule_tick()
+        return m
 
     def _schedule_tick(self):
         if self.hookmap.get("tick") and self.tick_handle is None:
@@ -774,7 +781,9 @@ class Host:
             await self._done_script(old)
         s = Script(sid, msg["path"], list(msg.get("argv") or [msg["path"]]), msg.get("name") or msg["path"])
         self.scripts[sid] = s
-        if sid not in self.order:
+        if sid not in self.order and not msg.get("oneshot"):
+            # A one-shot script (script.run) gets only the hook calls
+            # addressed to it ("sids").
             self.order.append(sid)
         ok = await self._load_script(s)
         descs = []
@@ -982,8 +991,10 @@ class Host:
     def cmd_hook(self, msg):
         name = msg["hook"]
         cid = msg.get("id")
-        entries = list(self.hookmap.get(name, ()))
-        legacy = [k for k in _LEGACY_OF.get(name, ()) if self.hookmap.get(k)]
+        # "sids": a call for those scripts only (script.run's one-shot).
+        hookmap = self.hookmap if msg.get("sids") is None else self._hookmap(msg["sids"])
+        entries = list(hookmap.get(name, ()))
+        legacy = [k for k in _LEGACY_OF.get(name, ()) if hookmap.get(k)]
         call = Call(cid, name)
         try:
             args, obj, flow, legacy_args = self._build(name, msg, call)
@@ -992,7 +1003,7 @@ class Host:
             self.reply(cid)
             return
         for k in legacy:
-            entries.extend((s, fn, kind, legacy_args) for s, fn, kind in self.hookmap[k])
+            entries.extend((s, fn, kind, legacy_args) for s, fn, kind in hookmap[k])
         entries = [e if len(e) == 4 else e + (args,) for e in entries]
 
         def done():

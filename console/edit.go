@@ -1,0 +1,400 @@
+package console
+
+import (
+	"bytes"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/mitmgo/mitmgo/command"
+	"github.com/mitmgo/mitmgo/flow"
+)
+
+// execDoneMsg is sent when an external program (editor, pager) returns;
+// apply, when set, takes its result into the state.
+type execDoneMsg struct{ apply func(st *State) }
+
+// spawn runs an external program on the terminal (the UI is suspended
+// while it runs) and then sends done's message. Tests replace it.
+type spawnFunc func(cmd *exec.Cmd, done func(error) tea.Msg) tea.Cmd
+
+func defaultSpawn(cmd *exec.Cmd, done func(error) tea.Msg) tea.Cmd {
+	return tea.ExecProcess(cmd, func(err error) tea.Msg { return done(err) })
+}
+
+// editorCommand is mitmproxy's editor: $MITMPROXY_EDITOR, $EDITOR, or vi.
+func editorCommand() []string {
+	for _, v := range []string{"MITMPROXY_EDITOR", "EDITOR"} {
+		if e := strings.Fields(os.Getenv(v)); len(e) > 0 {
+			return e
+		}
+	}
+	return []string{"vi"}
+}
+
+// pagerCommand is mitmproxy's viewer fallback: $MITMPROXY_PAGER, $PAGER,
+// or less.
+func pagerCommand() []string {
+	for _, v := range []string{"MITMPROXY_PAGER", "PAGER"} {
+		if e := strings.Fields(os.Getenv(v)); len(e) > 0 {
+			return e
+		}
+	}
+	return []string{"less"}
+}
+
+// external writes data to a temporary file, runs prog on it and, when it
+// returns, hands the file's new content to then (on the UI goroutine).
+func (c *Console) external(prog []string, data []byte, suffix string, then func(st *State, edited []byte)) error {
+	f, err := os.CreateTemp("", "mitmproxy.*"+suffix)
+	if err != nil {
+		return command.Errorf("cannot create a temporary file: %s", err)
+	}
+	name := f.Name()
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(name)
+		return command.Errorf("cannot write %s: %s", name, err)
+	}
+	args := append(slices.Clone(prog[1:]), name)
+	cmd := exec.Command(prog[0], args...)
+	spawn := c.spawn
+	if spawn == nil {
+		spawn = defaultSpawn
+	}
+	c.do(func(st *State) {
+		st.Do(spawn(cmd, func(err error) tea.Msg {
+			edited, rerr := os.ReadFile(name)
+			os.Remove(name)
+			return execDoneMsg{apply: func(st *State) {
+				switch {
+				case err != nil:
+					st.Error(fmt.Errorf("%s: %w", prog[0], err))
+				case rerr != nil:
+					st.Error(rerr)
+				case then != nil:
+					then(st, edited)
+				}
+			}}
+		}))
+	})
+	return nil
+}
+
+// bodyView opens a request or response body in the pager (console.bodyview).
+func (c *Console) bodyView(f flow.Any, part string) error {
+	hf, ok := f.(*flow.HTTPFlow)
+	if !ok {
+		return command.Errorf("Part must be either request or response, not %s.", part)
+	}
+	var content []byte
+	var err error
+	c.readFlow(hf, func() {
+		var m *flow.Message
+		switch part {
+		case "request":
+			if hf.Request != nil {
+				m = &hf.Request.Message
+			}
+		case "response":
+			if hf.Response != nil {
+				m = &hf.Response.Message
+			}
+		default:
+			err = command.Errorf("Part must be either request or response, not %s.", part)
+			return
+		}
+		if m == nil {
+			err = command.Errorf("Part must be either request or response, not %s.", part)
+			return
+		}
+		if content, err = m.Content(); err != nil {
+			content, err = m.RawContent, nil
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if len(content) == 0 {
+		return command.Errorf("No content to view.")
+	}
+	return c.external(pagerCommand(), content, "", nil)
+}
+
+// readFlow runs fn while the flow may be read (it is over or intercepted),
+// under the view's lock; otherwise it is an error.
+func (c *Console) readFlow(f flow.Any, fn func()) error {
+	if !c.st.View.Readable(f) {
+		return command.Errorf("Flow is in progress; intercept it to change it.")
+	}
+	c.st.View.EditFlows(fn)
+	return nil
+}
+
+// editOptions lists what console.edit.focus can edit on the focused flow.
+func (c *Console) editOptions() ([]string, error) {
+	f := c.st.Focus()
+	switch f := f.(type) {
+	case nil:
+		return nil, command.Errorf("No flow selected.")
+	case *flow.TCPFlow:
+		return []string{"tcp-message", "comment"}, nil
+	case *flow.UDPFlow:
+		return []string{"udp-message", "comment"}, nil
+	case *flow.HTTPFlow:
+		opts := []string{"cookies", "urlencoded form", "path", "method", "query", "reason",
+			"request-headers", "response-headers", "request-body", "response-body", "status_code",
+			"set-cookies", "url"}
+		// From the row: the flow may be in flight.
+		if c.st.rowOf(f).ws {
+			opts = append(opts, "websocket-message")
+		}
+		return append(opts, "comment"), nil
+	case *flow.DNSFlow:
+		return nil, command.Errorf("Cannot edit DNS flows yet, please submit a patch.")
+	}
+	return []string{"comment"}, nil
+}
+
+// editFocus edits a part of the focused flow (console.edit.focus): the
+// method, status code and reason on the command prompt (flow.set), the
+// comment with flow.comment, everything else in $EDITOR.
+func (c *Console) editFocus(part string) error {
+	f := c.st.Focus()
+	if f == nil {
+		return command.Errorf("No flow selected.")
+	}
+	switch part {
+	case "method", "status_code", "reason":
+		c.do(func(st *State) { c.app.commandPrompt("flow.set @focus " + part + " ") })
+		return nil
+	case "comment":
+		var cur string
+		c.st.View.EditFlows(func() { cur = f.Base().Comment })
+		c.do(func(st *State) { c.app.commandPrompt("flow.comment @focus " + command.Quote(cur)) })
+		return nil
+	}
+	var text []byte
+	var err error
+	if rerr := c.readFlow(f, func() { text, err = editText(f, part) }); rerr != nil {
+		return rerr
+	}
+	if err != nil {
+		return err
+	}
+	return c.external(editorCommand(), text, "", func(st *State, edited []byte) {
+		if bytes.Equal(edited, text) {
+			return
+		}
+		if !st.View.Readable(f) {
+			st.Error(fmt.Errorf("the flow went on while it was edited; the edit is lost"))
+			return
+		}
+		var aerr error
+		st.View.EditFlows(func() {
+			f.Backup()
+			aerr = applyEdit(f, part, edited, st.opts.stripNewlines.Get())
+		})
+		if aerr != nil {
+			st.Error(aerr)
+			return
+		}
+		c.ctx.Update(f)
+	})
+}
+
+// editText is the text of a flow part as the editor shows it: bodies as
+// they are, headers as "Name: value" lines, query, forms and cookies as
+// "key=value" lines.
+func editText(f flow.Any, part string) ([]byte, error) {
+	switch f := f.(type) {
+	case *flow.TCPFlow:
+		if len(f.Messages) == 0 {
+			return nil, command.Errorf("No messages to edit.")
+		}
+		return slices.Clone(f.Messages[len(f.Messages)-1].Content), nil
+	case *flow.UDPFlow:
+		if len(f.Messages) == 0 {
+			return nil, command.Errorf("No messages to edit.")
+		}
+		return slices.Clone(f.Messages[len(f.Messages)-1].Content), nil
+	case *flow.HTTPFlow:
+		q := f.Request
+		if q == nil {
+			return nil, command.Errorf("No request.")
+		}
+		switch part {
+		case "url":
+			return []byte(q.URL() + "\n"), nil
+		case "path":
+			return []byte(q.Path + "\n"), nil
+		case "request-headers":
+			return headerText(q.Headers), nil
+		case "query":
+			return pairText(q.Query()), nil
+		case "urlencoded form":
+			return pairText(q.URLEncodedForm()), nil
+		case "cookies":
+			return pairText(q.Cookies()), nil
+		case "request-body":
+			b, err := q.Content()
+			if err != nil {
+				b = q.RawContent
+			}
+			return slices.Clone(b), nil
+		case "response-headers", "response-body", "set-cookies":
+			if f.Response == nil {
+				f.Response = flow.NewResponse(200, []byte{}, flow.Headers{})
+			}
+			r := f.Response
+			switch part {
+			case "response-headers":
+				return headerText(r.Headers), nil
+			case "set-cookies":
+				return headerText(flow.NewHeaders(setCookieKV(r.Headers)...)), nil
+			}
+			b, err := r.Content()
+			if err != nil {
+				b = r.RawContent
+			}
+			return slices.Clone(b), nil
+		case "websocket-message":
+			if f.WebSocket == nil || len(f.WebSocket.Messages) == 0 {
+				return nil, command.Errorf("No messages to edit.")
+			}
+			return slices.Clone(f.WebSocket.Messages[len(f.WebSocket.Messages)-1].Content), nil
+		}
+	}
+	return nil, command.Errorf("Cannot edit %s.", part)
+}
+
+func setCookieKV(h flow.Headers) []string {
+	var kv []string
+	for _, v := range h.GetAll("set-cookie") {
+		kv = append(kv, "Set-Cookie", v)
+	}
+	return kv
+}
+
+func headerText(h flow.Headers) []byte {
+	var b strings.Builder
+	for _, f := range h {
+		b.WriteString(f.Name + ": " + f.Value + "\n")
+	}
+	return []byte(b.String())
+}
+
+func pairText(d flow.MultiDict) []byte {
+	var b strings.Builder
+	for _, p := range d {
+		b.WriteString(p.Key + "=" + p.Value + "\n")
+	}
+	return []byte(b.String())
+}
+
+func parseHeaders(text []byte) (flow.Headers, error) {
+	var h flow.Headers
+	for i, l := range strings.Split(string(text), "\n") {
+		l = strings.TrimRight(l, "\r")
+		if strings.TrimSpace(l) == "" {
+			continue
+		}
+		name, value, ok := strings.Cut(l, ":")
+		if !ok || strings.TrimSpace(name) == "" {
+			return nil, fmt.Errorf("line %d: expected \"Name: value\", got %q", i+1, l)
+		}
+		h = append(h, flow.Field{Name: strings.TrimSpace(name), Value: strings.TrimSpace(value)})
+	}
+	return h, nil
+}
+
+func parsePairs(text []byte) flow.MultiDict {
+	var d flow.MultiDict
+	for _, l := range strings.Split(string(text), "\n") {
+		l = strings.TrimRight(l, "\r")
+		if l == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(l, "=")
+		d = append(d, flow.Pair{Key: k, Value: v})
+	}
+	return d
+}
+
+// applyEdit takes the edited text into the flow (under the view's lock).
+func applyEdit(f flow.Any, part string, text []byte, strip bool) error {
+	body := text
+	if strip {
+		body = bytes.TrimRight(body, "\n")
+	}
+	switch f := f.(type) {
+	case *flow.TCPFlow:
+		f.Messages[len(f.Messages)-1].Content = bytes.TrimRight(body, "\n")
+		return nil
+	case *flow.UDPFlow:
+		f.Messages[len(f.Messages)-1].Content = bytes.TrimRight(body, "\n")
+		return nil
+	case *flow.HTTPFlow:
+		q := f.Request
+		switch part {
+		case "url":
+			u := strings.TrimSpace(string(text))
+			if _, err := url.Parse(u); err != nil {
+				return fmt.Errorf("invalid URL %q: %w", u, err)
+			}
+			return q.SetURL(u)
+		case "path":
+			q.Path = strings.TrimSpace(string(text))
+		case "request-headers", "response-headers", "set-cookies":
+			h, err := parseHeaders(text)
+			if err != nil {
+				return fmt.Errorf("%s: %w", part, err)
+			}
+			switch part {
+			case "request-headers":
+				q.Headers = h
+			case "response-headers":
+				f.Response.Headers = h
+			default:
+				f.Response.Headers.Del("set-cookie")
+				for _, x := range h {
+					f.Response.Headers.Add("Set-Cookie", x.Value)
+				}
+			}
+		case "query":
+			q.SetQuery(parsePairs(text))
+		case "urlencoded form":
+			q.SetURLEncodedForm(parsePairs(text))
+		case "cookies":
+			q.SetCookies(parsePairs(text))
+		case "request-body":
+			q.SetContent(body)
+		case "response-body":
+			f.Response.SetContent(body)
+		case "websocket-message":
+			m := f.WebSocket.Messages[len(f.WebSocket.Messages)-1]
+			m.Content = bytes.TrimRight(body, "\n")
+		default:
+			return fmt.Errorf("cannot edit %s", part)
+		}
+		return nil
+	}
+	return fmt.Errorf("cannot edit %s", part)
+}
+
+// snapshotOf returns the copy of a flow in flight taken at its last hook
+// while the flow view shows it, or nil.
+func (st *State) snapshotOf(f flow.Any) flow.Any {
+	if st.snaps == nil {
+		return nil
+	}
+	return st.snaps.get(f.Base().ID)
+}

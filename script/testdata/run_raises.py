@@ -1,0 +1,2 @@
+def request(flow):
+    raise ValueError("oneshot boom")

@@ -1,0 +1,2 @@
+def request(flow)
+    pass
