@@ -246,6 +246,9 @@ type HTTPFlow struct {
 	Response *Response
 	// WebSocket is set once the connection has switched to WebSocket.
 	WebSocket *WebSocketData
+	// streams is the progress of bodies the proxy streams (StreamProgress);
+	// a copy of the flow does not share it.
+	streams streamProgress
 }
 
 // NewHTTPFlow returns a live flow for a request from client to server.

@@ -160,6 +160,9 @@ type bodyStream struct {
 	// fn transforms each chunk on its way (flow.Message.StreamFunc); what
 	// it returns is what is sent and stored.
 	fn func([]byte) ([]byte, error)
+	// live, when set, is told of every piece sent, so that a UI can show
+	// the body as it streams (flow.HTTPFlow.StreamProgress).
+	live *flow.BodyProgress
 }
 
 // newBodyStream streams src; fn is the message's StreamFunc (nil: the body
@@ -267,6 +270,9 @@ func pump(src io.Reader, pool *bodyPool, write func([]byte) error) error {
 // not be produced). The body size limit counts what arrived; storing
 // keeps what was sent.
 func (b *bodyStream) copyTo(sink bodySink, pool *bodyPool) (flow.Headers, error) {
+	// stored goes to the flow when the body is over, where no reader of
+	// the progress may see it any more.
+	defer b.live.Finish()
 	send := func(p []byte) error {
 		if len(p) == 0 {
 			return nil
@@ -278,6 +284,7 @@ func (b *bodyStream) copyTo(sink bodySink, pool *bodyPool) (flow.Headers, error)
 			}
 			b.stored = append(b.stored, keep...)
 		}
+		b.live.Publish(b.total, b.stored)
 		if err := sink.write(p); err != nil {
 			return &streamError{err: err}
 		}

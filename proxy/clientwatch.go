@@ -68,6 +68,11 @@ func (w *clientWatch) fire() {
 		// Nothing watched (the timer stays disarmed until the next
 		// start), or the read is already going: one read at a time.
 		w.armed = false
+		if w.since.IsZero() {
+			// Most likely the connection is idle: it holds no timer
+			// while it is (start makes another).
+			w.timer = nil
+		}
 		w.mu.Unlock()
 		return
 	}

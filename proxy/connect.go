@@ -112,7 +112,7 @@ func (cc *clientConn) serveHTTP(kind layerKind, st *stream, t *target) {
 		return
 	}
 	// Inside a tunnel a CONNECT is refused: there is no tunnel to run.
-	_ = cc.serveHTTP1(st, t)
+	_, _ = cc.serveHTTP1(st, t)
 }
 
 // tunnel is a CONNECT tunnel being set up: its server, connected now

@@ -100,14 +100,14 @@ func (cc *clientConn) serveDNSOverTCP(st *stream) {
 		b, err := readDNSOverTCP(r)
 		if err != nil {
 			if !ioDone(err) {
-				cc.log.Info(fmt.Sprintf("client %s sent an invalid message: %v", cc.client.Peername, err))
+				cc.log().Info(fmt.Sprintf("client %s sent an invalid message: %v", cc.client.Peername, err))
 			}
 			return
 		}
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			d.query(cc.ctx, cc.log, cc.client, "tcp", b, reply)
+			d.query(cc.ctx, cc.log().Logger(), cc.client, "tcp", b, reply)
 		})
 	}
 }

@@ -121,7 +121,7 @@ func (r *flowRun) run(body bodyReader) bool {
 			return r.fail(fmt.Sprintf("HTTP request body too large (body_size_limit is %d bytes)", cfg.BodySizeLimit), 0)
 		case protocolError(err) != nil:
 			msg := "Bad HTTP request: " + protocolError(err).Msg
-			r.cc.log.Info(msg)
+			r.cc.log().Info(msg)
 			return r.fail(msg, 400)
 		default:
 			return r.fail("client disconnected while sending the request body: "+describeIOError(err), 0)
@@ -208,7 +208,7 @@ func (r *flowRun) fail(msg string, status int) bool {
 // in more data.
 func (r *flowRun) clientGone(err error) {
 	if r.cfg.Debug {
-		r.cc.log.Debug("the client went away while waiting for the server: " + describeIOError(err))
+		r.cc.log().Debug("the client went away while waiting for the server: " + describeIOError(err))
 	}
 	r.gone.Store(true)
 	r.abort.fire()
@@ -283,6 +283,10 @@ func (r *flowRun) forward(reqStream *bodyStream) bool {
 	if r.t != nil && r.t.err != nil {
 		return r.fail(r.t.err.Error(), 502)
 	}
+	if reqStream != nil {
+		reqStream.live = new(flow.BodyProgress)
+		f.SetStreamProgress(false, reqStream.live)
+	}
 	if reqStream == nil {
 		// While the server makes the client wait for the response head,
 		// notice a client that leaves (HTTP/1; HTTP/2 has the stream's
@@ -308,7 +312,7 @@ func (r *flowRun) forward(reqStream *bodyStream) bool {
 	}
 	resp := f.Response
 	if cfg.Debug {
-		r.cc.log.Debug(fmt.Sprintf("response head: %s %d %s, %d header fields, body %s, server connection %s", resp.HTTPVersion, resp.StatusCode, resp.Reason,
+		r.cc.log().Debug(fmt.Sprintf("response head: %s %d %s, %d header fields, body %s, server connection %s", resp.HTTPVersion, resp.StatusCode, resp.Reason,
 			len(resp.Headers), ex.framingName(), map[bool]string{true: "reusable", false: "closed after it"}[ex.reusable()]))
 	}
 	// Whether to stream is decided before the hook, so that the hook sees
@@ -328,7 +332,7 @@ func (r *flowRun) forward(reqStream *bodyStream) bool {
 	}
 	if resp.Stream {
 		if cfg.Debug {
-			r.cc.log.Debug("streaming the response body (" + ex.framingName() + ")")
+			r.cc.log().Debug("streaming the response body (" + ex.framingName() + ")")
 		}
 		body := newBodyStream(ex.responseBody(), cfg, resp.StreamFunc)
 		if events && !body.store {
@@ -360,7 +364,7 @@ func (r *flowRun) forward(reqStream *bodyStream) bool {
 		return r.fail(responseBodyError(ex, err), 502)
 	case tail != nil:
 		if cfg.Debug {
-			r.cc.log.Debug(fmt.Sprintf("streaming the response body: more than stream_large_bodies (%d bytes) arrived", cfg.StreamLargeBodies))
+			r.cc.log().Debug(fmt.Sprintf("streaming the response body: more than stream_large_bodies (%d bytes) arrived", cfg.StreamLargeBodies))
 		}
 		resp.Stream, tail.fn = true, resp.StreamFunc
 		return r.streamResponse(ex, tail)
@@ -423,6 +427,8 @@ func responseBodyError(ex serverExchange, err error) string {
 func (r *flowRun) streamResponse(ex serverExchange, body *bodyStream) bool {
 	f := r.f
 	resp := f.Response
+	body.live = new(flow.BodyProgress)
+	f.SetStreamProgress(true, body.live)
 	sink, err := r.cs.startBody(resp)
 	if err != nil {
 		ex.finish(false)
@@ -494,7 +500,7 @@ func (r *flowRun) switchProtocols(ex serverExchange) bool {
 			return
 		}
 		if r.cfg.Debug {
-			r.cc.log.Debug("protocol switched: relaying bytes both ways until both sides close")
+			r.cc.log().Debug("protocol switched: relaying bytes both ways until both sides close")
 		}
 		relay(client, server, &r.cc.s.bodies)
 	})

@@ -25,20 +25,29 @@ import (
 // only while less than a quarter of it is used: run from inside this
 // layer, the tunnel kept 1.5 KiB of frames (this layer, h1Request,
 // handleConnect) under every idle HTTPS connection.
-func (cc *clientConn) serveHTTP1(st *stream, t *target) (tunnel func()) {
+//
+// moved: the connection was moved while idle, and goes on in a new
+// goroutine (see resume); only a movable connection outside a tunnel is.
+func (cc *clientConn) serveHTTP1(st *stream, t *target) (tunnel func(), moved bool) {
 	watcher := &clientWatch{st: st, idle: cc.s.Config().IdleTimeout}
+	movable := cc.movable && t == nil
 	for {
 		if !cc.setState(stateIdle) {
 			return
 		}
 		cfg := cc.s.Config()
+		if movable {
+			cc.park.Store(parkIdle)
+		}
 		// Between requests the connection holds no buffers, and one that
 		// ends there (most do: the client closes an idle connection) does
 		// not take them again.
-		if err := st.idleUntilReadable(); err != nil {
-			if cfg.Debug {
-				cc.log.Debug("client connection done: " + describeIOError(err))
-			}
+		err := st.idleUntilReadable()
+		if movable && cc.unpark() {
+			return nil, true
+		}
+		if err != nil {
+			cc.idleDone(err)
 			return
 		}
 		// Bound the time a head may take to arrive, unless it is here
@@ -58,11 +67,11 @@ func (cc *clientConn) serveHTTP1(st *stream, t *target) (tunnel func()) {
 		if err != nil {
 			if ioDone(err) {
 				if cfg.Debug {
-					cc.log.Debug("client connection done: " + describeIOError(err))
+					cc.log().Debug("client connection done: " + describeIOError(err))
 				}
 				return
 			}
-			cc.log.Info(fmt.Sprintf("Bad HTTP request: %v", err))
+			cc.log().Info(fmt.Sprintf("Bad HTTP request: %v", err))
 			sendErrorPage(st, 400, fmt.Sprintf("Bad HTTP request: %v", err))
 			return
 		}
@@ -70,15 +79,15 @@ func (cc *clientConn) serveHTTP1(st *stream, t *target) (tunnel func()) {
 			return
 		}
 		if cfg.Debug {
-			cc.log.Debug(fmt.Sprintf("request head: %s %s %s, %d header fields", head.Method, truncateString(head.Target, 200), head.Proto, len(head.Headers)))
+			cc.log().Debug(fmt.Sprintf("request head: %s %s %s, %d header fields", head.Method, truncateString(head.Target, 200), head.Proto, len(head.Headers)))
 		}
 		more, clean, next := cc.h1Request(st, head, t, cfg, watcher)
 		if next != nil {
-			return next
+			return next, false
 		}
 		if !more {
 			if cfg.Debug {
-				cc.log.Debug("client connection not kept alive after this request")
+				cc.log().Debug("client connection not kept alive after this request")
 			}
 			if clean {
 				// The stream's buffers go back for the next connection (a
@@ -146,7 +155,7 @@ func (cc *clientConn) h1Request(st *stream, head *h1.RequestHead, t *target, cfg
 	// the headers.
 	framing, err := h1.RequestFraming(req.Headers)
 	if err != nil {
-		cc.log.Info(fmt.Sprintf("Bad HTTP request: %v", err))
+		cc.log().Info(fmt.Sprintf("Bad HTTP request: %v", err))
 		sendErrorPage(st, 400, fmt.Sprintf("Bad HTTP request: %v", err))
 		return false, true, nil
 	}
@@ -178,7 +187,7 @@ func (cc *clientConn) h1Destination(st *stream, req *flow.Request, head *h1.Requ
 		// the proxy as if it were a web server.
 		hostHeader, ok := req.Headers.Lookup("host")
 		if !ok {
-			cc.log.Info(fmt.Sprintf("Bad HTTP request: %s %s without a Host header", head.Method, truncateString(head.Target, 100)))
+			cc.log().Info(fmt.Sprintf("Bad HTTP request: %s %s without a Host header", head.Method, truncateString(head.Target, 100)))
 			sendErrorPage(st, 400, "HTTP request has no host header, destination unknown.")
 			return false
 		}
@@ -189,7 +198,7 @@ func (cc *clientConn) h1Destination(st *stream, req *flow.Request, head *h1.Requ
 		own := err == nil && (cc.s.self.isOwn(flow.Address{Host: host, Port: port}) ||
 			sameAddr(host, cc.client.Sockname.Host) && port == cc.client.Sockname.Port)
 		if err != nil || own {
-			cc.log.Info(fmt.Sprintf("Not a proxy request: %s %s", head.Method, truncateString(head.Target, 100)))
+			cc.log().Info(fmt.Sprintf("Not a proxy request: %s %s", head.Method, truncateString(head.Target, 100)))
 			sendErrorPage(st, 400, "This is mitmgo, an HTTP proxy, not a web server. Configure your client to use "+
 				cc.client.Sockname.String()+" as its HTTP(S) proxy; requests to it must use absolute URLs (GET http://example.com/ HTTP/1.1).")
 			return false
@@ -198,7 +207,7 @@ func (cc *clientConn) h1Destination(st *stream, req *flow.Request, head *h1.Requ
 	default:
 		scheme, authority, host, port, path, err := parseTarget(head.Target)
 		if err != nil {
-			cc.log.Info(fmt.Sprintf("Bad HTTP request: %v", err))
+			cc.log().Info(fmt.Sprintf("Bad HTTP request: %v", err))
 			sendErrorPage(st, 400, fmt.Sprintf("Bad HTTP request: %v", err))
 			return false
 		}
@@ -248,6 +257,13 @@ func (w *h1Responder) startBody(r *flow.Response) (bodySink, error) {
 	chunked := h1.IsChunked(r.Headers)
 	if !chunked && !hasFraming(r.Headers) {
 		w.closeAfter = true
+	}
+	// The head goes out now, as the server sent it: an event stream may
+	// stay quiet for minutes before its first event, and its client waits
+	// for the head to know the stream is open.
+	if err := w.st.flush(); err != nil {
+		w.closeAfter = true
+		return nil, err
 	}
 	return h1Sink{w: w.st.w, chunked: chunked}, nil
 }

@@ -33,7 +33,7 @@ func (cc *clientConn) serveHTTP2(st *stream, t *target) {
 		return
 	}
 	conn := st.framedConn()
-	sc := h2.NewServerConn(conn, conn, h2Settings(cc.s.Config(), false), cc.log)
+	sc := h2.NewServerConn(conn, conn, h2Settings(cc.s.Config(), false), cc.log().Logger())
 	// Shutdown sends GOAWAY: streams in flight finish, new ones are
 	// refused, and Serve returns when the last one is done.
 	cc.setOnShutdown(sc.Shutdown)
@@ -42,9 +42,9 @@ func (cc *clientConn) serveHTTP2(st *stream, t *target) {
 	switch {
 	case errors.As(err, &ce):
 		// As mitmproxy: a client that breaks the protocol is named.
-		cc.log.Info(ce.Error())
+		cc.log().Info(ce.Error())
 	case err != nil && cc.s.Config().Debug:
-		cc.log.Debug("HTTP/2 connection closed: " + err.Error())
+		cc.log().Debug("HTTP/2 connection closed: " + err.Error())
 	}
 }
 
@@ -55,7 +55,7 @@ func (cc *clientConn) h2Stream(s *h2.Stream, t *target) {
 	cs := &h2Responder{s: s, cc: cc}
 	req, err := h2Request(s.Header(), t)
 	if err != nil {
-		cc.log.Info(fmt.Sprintf("Bad HTTP/2 request: %v", err))
+		cc.log().Info(fmt.Sprintf("Bad HTTP/2 request: %v", err))
 		cs.errorPage(400, "Bad HTTP request: "+err.Error())
 		return
 	}
@@ -506,7 +506,7 @@ func h2Response(fields []h2.Field) (int, flow.Headers, error) {
 
 // startH2 makes sc, whose server chose h2 in ALPN, an HTTP/2 connection.
 func (u *upstream) startH2(sc *serverConn, cfg *Config) (*h2Upstream, error) {
-	cc, err := h2.NewClientConn(sc.st.framedConn(), h2Settings(cfg, true), u.log)
+	cc, err := h2.NewClientConn(sc.st.framedConn(), h2Settings(cfg, true), u.log().Logger())
 	if err != nil {
 		return nil, fmt.Errorf("HTTP/2 with %s failed: %w", sc.server.Address, err)
 	}

@@ -144,7 +144,7 @@ func (cc *clientConn) reverseTLS(st *stream, tun *tunnel) {
 		sni := cc.reverseSNI(cfg, hello.SNI)
 		if tun.sc != nil {
 			if err := cc.up.startTLS(tun.sc, sni, alpn, chd, cfg); err != nil {
-				cc.log.Info(fmt.Sprintf("Unable to establish TLS connection with server (%v). Trying to establish TLS with client anyway.", err))
+				cc.log().Info(fmt.Sprintf("Unable to establish TLS connection with server (%v). Trying to establish TLS with client anyway.", err))
 				t.err = err
 			}
 		} else {

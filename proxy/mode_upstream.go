@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"bufio"
-	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -91,7 +90,9 @@ func (u *upstream) dialVia(dialer *net.Dialer, server *flow.Server, via *flow.Se
 	if via.Scheme != "http" && via.Scheme != "https" {
 		return nil, false, fmt.Errorf("invalid upstream proxy scheme %q for %s (http or https)", via.Scheme, addr)
 	}
-	raw, err := dialer.DialContext(u.ctx, "tcp", addr)
+	ctx, done := u.stepCtx(0)
+	raw, err := dialer.DialContext(ctx, "tcp", addr)
+	done()
 	if err != nil {
 		return nil, false, errors.New("upstream proxy: " + describeDialError(addr, err, cfg))
 	}
@@ -131,20 +132,20 @@ func (u *upstream) proxyTLS(raw net.Conn, server *flow.Server, via *flow.ServerS
 	proxy.TLS, proxy.SNI, proxy.ALPNOffers = true, via.Address.Host, []string{"http/1.1"}
 	proxy.Peername, proxy.Sockname = flow.AddrFrom(raw.RemoteAddr()), flow.AddrFrom(raw.LocalAddr())
 	sd := &addon.TLSData{Client: u.client, Server: proxy}
-	u.m.TLSStartServer(sd)
+	u.s.m.TLSStartServer(sd)
 	if sd.Config == nil {
 		return nil, errors.New("no TLS configuration for the upstream proxy connection (is the tlsconfig addon loaded?)")
 	}
 	tconn := tls.Client(raw, sd.Config)
-	ctx, cancel := context.WithTimeout(u.ctx, cfg.ConnectTimeout)
+	ctx, done := u.stepCtx(cfg.ConnectTimeout)
 	err := tconn.HandshakeContext(ctx)
-	cancel()
+	done()
 	if err != nil {
 		sd.Err = err
-		u.m.TLSFailedServer(sd)
+		u.s.m.TLSFailedServer(sd)
 		return nil, errors.New("upstream proxy: " + describeTLSError(via.Address.String(), err))
 	}
-	u.m.TLSEstablishedServer(sd)
+	u.s.m.TLSEstablishedServer(sd)
 	return tconn, nil
 }
 
@@ -162,7 +163,7 @@ func (u *upstream) connectUpstream(conn net.Conn, server *flow.Server, via *flow
 	proxyServer := flow.NewServer(via.Address)
 	f := flow.NewHTTPFlow(u.client, proxyServer)
 	f.Request = req
-	u.m.HTTPConnectUpstream(f)
+	u.s.m.HTTPConnectUpstream(f)
 	f.SetLive(false)
 	bw := bufio.NewWriter(conn)
 	bw.Write(h1.AppendRequestHead(nil, "CONNECT", req.Authority, "HTTP/1.1", req.Headers))

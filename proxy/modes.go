@@ -292,7 +292,7 @@ func (cc *clientConn) serveMode(st *stream) {
 		cc.serveDNSOverTCP(st)
 	default:
 		// parseModes lets no other mode through.
-		cc.log.Error(fmt.Sprintf("%s: mitmgo cannot serve this mode", cc.mode.FullSpec))
+		cc.log().Error(fmt.Sprintf("%s: mitmgo cannot serve this mode", cc.mode.FullSpec))
 	}
 }
 

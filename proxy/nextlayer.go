@@ -34,7 +34,7 @@ func (cc *clientConn) nextLayer(st *stream, sc *serverConn, cfg *Config) (layerK
 	}
 	if serverFirst {
 		if cfg.Debug {
-			cc.log.Debug("the server spoke first: relaying the tunnel as a TCP flow")
+			cc.log().Debug("the server spoke first: relaying the tunnel as a TCP flow")
 		}
 		return layerTCP, nil
 	}
@@ -58,7 +58,7 @@ func (cc *clientConn) classify(st *stream, head []byte, cfg *Config, tlsAllowed 
 		return layerHTTP1
 	}
 	if strings.HasPrefix(string(head), "PRI * HTTP/2.0") {
-		cc.log.Warn("The client speaks HTTP/2 but the http2 option is off: relaying its bytes as a TCP flow.")
+		cc.log().Warn("The client speaks HTTP/2 but the http2 option is off: relaying its bytes as a TCP flow.")
 	}
 	return layerTCP
 }

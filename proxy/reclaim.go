@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
 	"time"
@@ -55,6 +56,8 @@ type quietReclaimer struct {
 	lastTick  uint64
 	lastFree  uint64
 	lastAt    time.Time
+	// lastMove is when moving idle connections last collected.
+	lastMove time.Time
 }
 
 const (
@@ -85,24 +88,26 @@ func (q *quietReclaimer) read() uint64 {
 	return q.allocated[0].Value.Uint64()
 }
 
-// tick notes the allocation count at now and reports whether to give
-// memory back.
-func (q *quietReclaimer) tick(now time.Time) bool {
+// tick notes the allocation count at now and reports whether the proxy
+// was quiet, and whether to give memory back.
+func (q *quietReclaimer) tick(now time.Time) (quiet, reclaim bool) {
 	return q.decide(q.read(), now)
 }
 
-func (q *quietReclaimer) decide(total uint64, now time.Time) bool {
+func (q *quietReclaimer) decide(total uint64, now time.Time) (quiet, reclaim bool) {
 	sinceTick, sinceFree := total-q.lastTick, total-q.lastFree
 	q.lastTick = total
-	if sinceTick >= quietAlloc || sinceFree < reclaimAlloc || now.Sub(q.lastAt) < reclaimEvery {
-		return false
+	quiet = sinceTick < quietAlloc
+	if !quiet || sinceFree < reclaimAlloc || now.Sub(q.lastAt) < reclaimEvery {
+		return quiet, false
 	}
 	q.lastFree, q.lastAt = total, now
-	return true
+	return true, true
 }
 
-// run ticks until stop is closed.
-func (q *quietReclaimer) run(stop <-chan struct{}) {
+// run ticks until stop is closed. At a quiet tick it also moves idle
+// connections to smaller stacks (mover; nil: none, see Server.moveIdle).
+func (q *quietReclaimer) run(stop <-chan struct{}, mover idleMover) {
 	t := time.NewTicker(quietTick)
 	defer t.Stop()
 	for {
@@ -110,11 +115,53 @@ func (q *quietReclaimer) run(stop <-chan struct{}) {
 		case <-stop:
 			return
 		case now := <-t.C:
-			if q.tick(now) {
+			quiet, reclaim := q.tick(now)
+			if quiet && mover != nil && q.moveIdle(mover, now) {
+				reclaim = true
+			}
+			if reclaim {
 				freeOSMemory()
 			}
 		}
 	}
+}
+
+// idleMover moves idle connections to new goroutines (Server.moveIdle)
+// and waits until those moved have left their old goroutines.
+type idleMover interface {
+	moveIdle() int
+	waitMoved(time.Duration)
+}
+
+const (
+	// moveCollectMin: moving fewer idle connections at once is not worth
+	// collecting for.
+	moveCollectMin = 256
+	// moveWait bounds the wait for moved connections to leave their
+	// goroutines.
+	moveWait = time.Second
+)
+
+// moveIdle moves idle connections to new goroutines (at every quiet tick),
+// and reports whether memory is to be given back. A goroutine that has
+// served a request keeps a stack of 4 KiB or more; a new one gets 2 KiB, or
+// the runtime's starting size when it reuses an old goroutine, which its
+// last collection set from the stacks it found in use. Moved after a
+// burst, when the last collection found deep stacks, idle connections may
+// get 4 KiB stacks again, but shallow ones: collected then, the runtime
+// finds them and starts new goroutines at 2 KiB, and they move once more.
+// The collection and the return of the old stacks' memory come after at
+// least moveCollectMin moves, at most every reclaimEvery.
+func (q *quietReclaimer) moveIdle(m idleMover, now time.Time) (reclaim bool) {
+	if m.moveIdle() < moveCollectMin || now.Sub(q.lastMove) < reclaimEvery {
+		return false
+	}
+	q.lastMove = now
+	m.waitMoved(moveWait)
+	runtime.GC()
+	m.moveIdle()
+	m.waitMoved(moveWait)
+	return true
 }
 
 // freeOSMemory collects and returns free memory to the system. Twice: the

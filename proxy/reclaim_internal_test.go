@@ -53,7 +53,11 @@ func TestQuietReclaimerDecide(t *testing.T) {
 			// Ticks 3 s apart: the first possible reclaim is at 12 s.
 			for i, a := range tt.allocs {
 				now := start.Add(time.Duration(i+1) * 3 * time.Second)
-				if got := q.decide(a, now); got != tt.want[i] {
+				quiet, got := q.decide(a, now)
+				if wantQuiet := i > 0 && a-tt.allocs[i-1] < quietAlloc || i == 0 && a < quietAlloc; quiet != wantQuiet {
+					t.Fatalf("tick %d (allocated %d MiB): quiet %v, want %v", i, a>>20, quiet, wantQuiet)
+				}
+				if got != tt.want[i] {
 					t.Fatalf("tick %d (allocated %d MiB): %v, want %v", i, a>>20, got, tt.want[i])
 				}
 			}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/mitmgo/mitmgo/addon"
 	"github.com/mitmgo/mitmgo/flow"
 )
 
@@ -26,8 +25,11 @@ func (s *Server) Send(ctx context.Context, f *flow.HTTPFlow) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	up := newUpstream(s, client, s.log.With(addon.ClientKey, "replay"), ctx)
+	up := newUpstream(s, client, clientName("replay"))
 	defer up.close()
+	// Cancelling the replay closes its server connection (the deferred
+	// cancel, at the latest).
+	context.AfterFunc(ctx, up.abort)
 	d := requestDialSpec(f.Request, nil, cfg)
 	if len(cfg.Modes) > 0 {
 		// As mitmproxy: a replay goes through the first mode's upstream

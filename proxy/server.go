@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime/metrics"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -52,6 +53,10 @@ type Server struct {
 	// quietStop ends the quiet reclaimer (see quietReclaimer), which the
 	// first Serve starts; nil before.
 	quietStop chan struct{}
+
+	// moving counts connections moveIdle moved that have not yet left
+	// their old goroutines.
+	moving atomic.Int32
 
 	// packetConns are the UDP sockets of the modes that have them (s.mu).
 	packetConns []net.PacketConn
@@ -203,7 +208,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		s.wg.Add(1)
 		go func(stop <-chan struct{}) {
 			defer s.wg.Done()
-			newQuietReclaimer().run(stop)
+			newQuietReclaimer().run(stop, s)
 		}(s.quietStop)
 	}
 	s.mu.Unlock()
@@ -237,17 +242,78 @@ func (s *Server) Serve(ln net.Listener) error {
 		s.reclaim.opened(len(s.conns))
 		s.wg.Add(1)
 		s.mu.Unlock()
-		go func() {
-			defer s.wg.Done()
-			cc.serve()
-			s.mu.Lock()
-			delete(s.conns, cc)
-			free := s.reclaim.closed(len(s.conns), time.Now())
-			s.mu.Unlock()
-			if free {
-				freeOSMemory()
+		// It ends with connDone.
+		go cc.serve()
+	}
+}
+
+// moveIdle moves the movable connections idle in their wait for the next
+// request whose goroutines' stacks are larger than a new goroutine's would
+// be (see resume): it interrupts each one's wait, and the goroutine hands
+// the connection to a new one. It returns how many it moved. A connection
+// that has served a request since it last moved holds 4 KiB or more.
+func (s *Server) moveIdle() int {
+	size := startingStackSize()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for cc := range s.conns {
+		if !cc.movable {
+			continue
+		}
+		held := cc.stackAt.Load()
+		if held == 0 {
+			held = 4 << 10
+			if size > held {
+				continue
 			}
-		}()
+		} else if size >= held {
+			continue
+		}
+		if !cc.park.CompareAndSwap(parkIdle, parkMoving) {
+			continue
+		}
+		cc.stackAt.Store(size)
+		s.moving.Add(1)
+		_ = cc.conn.Conn.SetReadDeadline(aLongTimeAgo)
+		cc.park.Store(parkMoved)
+		n++
+	}
+	return n
+}
+
+// aLongTimeAgo is a read deadline that interrupts a read at once.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// waitMoved waits, at most for d, until the connections moveIdle moved have
+// left their old goroutines.
+func (s *Server) waitMoved(d time.Duration) {
+	for end := time.Now().Add(d); s.moving.Load() > 0 && time.Now().Before(end); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	// The old goroutines return from a few frames once they have let go.
+	time.Sleep(5 * time.Millisecond)
+}
+
+// startingStackSize is the stack size the runtime gives new goroutines.
+func startingStackSize() uint32 {
+	sample := []metrics.Sample{{Name: "/gc/stack/starting-size:bytes"}}
+	metrics.Read(sample)
+	if sample[0].Value.Kind() != metrics.KindUint64 {
+		return 2 << 10
+	}
+	return uint32(sample[0].Value.Uint64())
+}
+
+// connDone lets go of a connection that has ended.
+func (s *Server) connDone(cc *clientConn) {
+	defer s.wg.Done()
+	s.mu.Lock()
+	delete(s.conns, cc)
+	free := s.reclaim.closed(len(s.conns), time.Now())
+	s.mu.Unlock()
+	if free {
+		freeOSMemory()
 	}
 }
 

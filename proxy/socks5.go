@@ -40,13 +40,13 @@ func (cc *clientConn) serveSOCKS5(st *stream) {
 		// not worth one.
 		var closed *socks5.ClosedError
 		if !errors.As(err, &closed) || len(closed.Buffered) > 0 {
-			cc.log.Info(err.Error())
+			cc.log().Info(err.Error())
 		}
 		return
 	}
 	if req.Host == "" {
 		// An empty domain name would dial this machine.
-		cc.log.Info("SOCKS5 request with an empty domain name")
+		cc.log().Info("SOCKS5 request with an empty domain name")
 		_, _ = cc.conn.Write(socks5.Reply(socks5.RepHostUnreachable))
 		return
 	}
@@ -74,6 +74,6 @@ func (cc *clientConn) serveSOCKS5(st *stream) {
 // server_connect (the proxy's own address, say) it did not.
 func (cc *clientConn) logConnectError(err error) {
 	if strings.Contains(err.Error(), "killed before connect") {
-		cc.log.Info(err.Error())
+		cc.log().Info(err.Error())
 	}
 }

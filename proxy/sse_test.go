@@ -95,3 +95,51 @@ func TestEventStreamOptOut(t *testing.T) {
 type onResponseHeaders struct{ fn func(*flow.HTTPFlow) }
 
 func (o *onResponseHeaders) ResponseHeaders(f *flow.HTTPFlow) { o.fn(f) }
+
+// TestEventStreamHeadFirst: the response head of a streamed body reaches an
+// HTTP/1 client before any of the body does, as the server sent it: an
+// event-stream client sees the stream open while no event has come yet.
+func TestEventStreamHeadFirst(t *testing.T) {
+	first := make(chan struct{})
+	o := testutil.HTTPOrigin(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.WriteHeader(200)
+		w.(http.Flusher).Flush()
+		select {
+		case <-first:
+		case <-r.Context().Done():
+			return
+		}
+		fmt.Fprint(w, "data: event 0\n\n")
+	}))
+	addr := startProxyAddons(t, nil)
+	c := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(&url.URL{Scheme: "http", Host: addr})}}
+	type result struct {
+		resp *http.Response
+		err  error
+	}
+	got := make(chan result, 1)
+	go func() {
+		resp, err := c.Get(o.URL + "/events")
+		got <- result{resp, err}
+	}()
+	var r result
+	testutil.Eventually(t, 5*time.Second, func() bool {
+		select {
+		case r = <-got:
+			return true
+		default:
+			return false
+		}
+	}, "the response head did not arrive before the first event")
+	close(first)
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	resp := r.resp
+	defer resp.Body.Close()
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	if err != nil || line != "data: event 0\n" {
+		t.Fatalf("first event: %q, %v", line, err)
+	}
+}

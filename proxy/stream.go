@@ -36,8 +36,9 @@ type stream struct {
 	pools *bufPools
 	// probe holds what the wait of an idle stream read (see
 	// idleUntilReadable), first through first. Only a client's stream
-	// ever waits so, and it gets the array at its first wait: streams
-	// under a TLS session and to servers would carry 512 idle bytes each.
+	// that is not plain TCP ever waits so (a TLS session's), and it gets
+	// the array at its first wait: other streams would carry 512 idle
+	// bytes each.
 	probe *[512]byte
 	first prefixReader
 }
@@ -104,19 +105,37 @@ func (st *stream) unpark() {
 // idleUntilReadable parks the stream until its peer sends something or
 // closes, so that a connection idle between requests holds no buffer; the
 // error is the idle timeout's, or the end of the connection, and the
-// stream then stays parked (its reader and writer are nil). It waits in a
-// read of a few hundred bytes into the stream's own small array, which the
-// reader then gives out first: no more system calls than a read through
-// the buffer would make. A TLS stream waits the same way in the session's
-// read: what the session decrypted beyond the array stays in the session
-// and is read next.
+// stream then stays parked (its reader and writer are nil). A plain TCP
+// stream (with raw I/O, see sysIO) waits for readiness alone: a peek that
+// finds nothing, then the poller; the reader's first read takes what
+// came, so no more system calls than a read through the buffer would
+// make. Other streams wait in a read of a few hundred bytes into the
+// stream's own small array, which the reader then gives out first. A TLS
+// stream waits so in the session's read: what the session decrypted
+// beyond the array stays in the session and is read next.
 func (st *stream) idleUntilReadable() error {
-	if st.r.Buffered() > 0 {
+	// The stream is parked already (st.r nil) when a wait before this
+	// one ended in a move to another goroutine (see clientConn.resume).
+	if st.r != nil && st.r.Buffered() > 0 {
 		return nil
 	}
 	st.park()
 	if st.r != nil {
 		// Not parked: the writer holds data. Wait with the buffers.
+		return nil
+	}
+	if c, ok := st.src.(*idleConn); ok && c.sys != nil {
+		// A plain TCP connection waits in the poller with no array at
+		// all, then reads through the buffers as usual.
+		if err := c.waitReadable(); err != nil {
+			return err
+		}
+		st.unpark()
+		if _, err := st.r.Peek(1); err != nil {
+			// It became readable by ending: give the buffers back.
+			st.park()
+			return err
+		}
 		return nil
 	}
 	if st.probe == nil {

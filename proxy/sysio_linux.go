@@ -27,10 +27,10 @@ import (
 // system call keeps its P; the monitor, finding nothing to take, backs off
 // (4,500 wake-ups a second -> 100).
 type sysIO struct {
-	rc    syscall.RawConn
-	laddr net.Addr
-	raddr net.Addr
-	ops   fdOps
+	rc syscall.RawConn
+	// tc names the connection's ends in errors.
+	tc  *net.TCPConn
+	ops *fdOps
 
 	// The closures handed to rc are made once and get their operands in
 	// these fields, so that a read or write allocates nothing. The
@@ -43,7 +43,6 @@ type sysIO struct {
 	readFn  func(fd uintptr) bool
 	wmu     sync.Mutex
 	wa, wb  []byte
-	wiov    [2]syscall.Iovec
 	wn      int
 	werr    syscall.Errno
 	writeFn func(fd uintptr) bool
@@ -53,9 +52,8 @@ type sysIO struct {
 // EINTR returned as they come.
 type fdOps struct {
 	read func(fd uintptr, p []byte) (int, syscall.Errno)
-	// writev writes a then b (either may be empty, not both); iov is
-	// scratch space.
-	writev func(fd uintptr, a, b []byte, iov *[2]syscall.Iovec) (int, syscall.Errno)
+	// writev writes a then b (either may be empty, not both).
+	writev func(fd uintptr, a, b []byte) (int, syscall.Errno)
 }
 
 // rawOps are unseen by the scheduler; annotatedOps go through the syscall
@@ -71,14 +69,17 @@ var (
 
 // newSysIO returns raw I/O for c, or nil when c is not a TCP connection.
 func newSysIO(c net.Conn) *sysIO {
-	ops := rawOps
+	ops := &rawOps
 	if raceEnabled {
-		ops = annotatedOps
+		ops = &annotatedOps
 	}
 	return newSysIOWith(c, ops)
 }
 
-func newSysIOWith(c net.Conn, ops fdOps) *sysIO {
+// newSysIOWith is newSysIO with the given system calls. A sysIO is kept by
+// every connection, idle ones too, and is kept small (176 bytes): its
+// addresses are the connection's, its system calls shared.
+func newSysIOWith(c net.Conn, ops *fdOps) *sysIO {
 	tc, ok := c.(*net.TCPConn)
 	if !ok {
 		return nil
@@ -87,13 +88,16 @@ func newSysIOWith(c net.Conn, ops fdOps) *sysIO {
 	if err != nil {
 		return nil
 	}
-	s := &sysIO{rc: rc, laddr: c.LocalAddr(), raddr: c.RemoteAddr(), ops: ops}
+	s := &sysIO{rc: rc, tc: tc, ops: ops}
 	s.readFn = s.doRead
 	s.writeFn = s.doWrite
 	return s
 }
 
 func (s *sysIO) doRead(fd uintptr) bool {
+	if s.rbuf == nil {
+		return s.doPeek(fd)
+	}
 	for {
 		n, e := s.ops.read(fd, s.rbuf)
 		switch e {
@@ -105,6 +109,44 @@ func (s *sysIO) doRead(fd uintptr) bool {
 		s.rn, s.rerr = n, e
 		return true
 	}
+}
+
+// doPeek is doRead for waitReadable (rbuf nil): a peek at one byte that
+// finds nothing waits in the poller, and its wake-up ends the wait, with no
+// second peek: the read that follows tells data from the end of the
+// connection, and waits again after a spurious wake-up. Data or the end
+// found at once end the wait as well.
+func (s *sysIO) doPeek(fd uintptr) bool {
+	if s.rn < 0 {
+		return true
+	}
+	var b [1]byte
+	for {
+		_, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
+			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+		switch e {
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			s.rn = -1
+			return false
+		}
+		return true
+	}
+}
+
+// waitReadable waits until the socket has data to read or has ended,
+// reading nothing; errors are read's (closed, deadline).
+func (s *sysIO) waitReadable() error {
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
+	s.rbuf, s.rn = nil, 0
+	err := s.rc.Read(s.readFn)
+	s.rn = 0
+	if err != nil {
+		return s.opError("read", err)
+	}
+	return nil
 }
 
 // read is net.Conn's Read: io.EOF at the end, errors as *net.OpError.
@@ -131,7 +173,7 @@ func (s *sysIO) read(p []byte) (int, error) {
 
 func (s *sysIO) doWrite(fd uintptr) bool {
 	for {
-		n, e := s.ops.writev(fd, s.wa, s.wb, &s.wiov)
+		n, e := s.ops.writev(fd, s.wa, s.wb)
 		switch e {
 		case syscall.EINTR:
 			continue
@@ -183,7 +225,7 @@ func (s *sysIO) opError(op string, err error) error {
 		// RawConn's own errors (closed, deadline) say "raw-read".
 		err = oe.Err
 	}
-	return &net.OpError{Op: op, Net: "tcp", Source: s.laddr, Addr: s.raddr, Err: err}
+	return &net.OpError{Op: op, Net: "tcp", Source: s.tc.LocalAddr(), Addr: s.tc.RemoteAddr(), Err: err}
 }
 
 func rawRead(fd uintptr, p []byte) (int, syscall.Errno) {
@@ -194,7 +236,9 @@ func rawRead(fd uintptr, p []byte) (int, syscall.Errno) {
 	return int(n), 0
 }
 
-func rawWritev(fd uintptr, a, b []byte, iov *[2]syscall.Iovec) (int, syscall.Errno) {
+func rawWritev(fd uintptr, a, b []byte) (int, syscall.Errno) {
+	// On the stack: the kernel reads it during the call only.
+	var iov [2]syscall.Iovec
 	cnt := 0
 	for _, p := range [2][]byte{a, b} {
 		if len(p) > 0 {
@@ -204,7 +248,6 @@ func rawWritev(fd uintptr, a, b []byte, iov *[2]syscall.Iovec) (int, syscall.Err
 		}
 	}
 	n, _, e := syscall.RawSyscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&iov[0])), uintptr(cnt))
-	*iov = [2]syscall.Iovec{} // no pointers into the caller's buffers kept
 	if e != 0 {
 		return 0, e
 	}
@@ -220,7 +263,7 @@ func annotatedRead(fd uintptr, p []byte) (int, syscall.Errno) {
 }
 
 // annotatedWritev writes a and b with one write each.
-func annotatedWritev(fd uintptr, a, b []byte, _ *[2]syscall.Iovec) (int, syscall.Errno) {
+func annotatedWritev(fd uintptr, a, b []byte) (int, syscall.Errno) {
 	total := 0
 	for _, p := range [2][]byte{a, b} {
 		if len(p) == 0 {

@@ -49,8 +49,8 @@ type countingOps struct {
 	partial, again, readAgain int
 }
 
-func (c *countingOps) wrap(ops fdOps) fdOps {
-	return fdOps{
+func (c *countingOps) wrap(ops fdOps) *fdOps {
+	return &fdOps{
 		read: func(fd uintptr, p []byte) (int, syscall.Errno) {
 			n, e := ops.read(fd, p)
 			if e == syscall.EAGAIN {
@@ -58,8 +58,8 @@ func (c *countingOps) wrap(ops fdOps) fdOps {
 			}
 			return n, e
 		},
-		writev: func(fd uintptr, a, b []byte, iov *[2]syscall.Iovec) (int, syscall.Errno) {
-			n, e := ops.writev(fd, a, b, iov)
+		writev: func(fd uintptr, a, b []byte) (int, syscall.Errno) {
+			n, e := ops.writev(fd, a, b)
 			switch {
 			case e == syscall.EAGAIN:
 				c.again++
@@ -197,7 +197,7 @@ func TestSysIOErrors(t *testing.T) {
 				a, b := tcpPair(t)
 				want := tc.do(a, b, a.Read, a.Write)
 				a2, b2 := tcpPair(t)
-				s := newSysIOWith(a2, v.ops)
+				s := newSysIOWith(a2, &v.ops)
 				got := tc.do(a2, b2, s.read, func(p []byte) (int, error) { return s.writev(p, nil) })
 				if !tc.check(got.err) {
 					t.Errorf("error %v (%T) fails the check", got.err, got.err)
@@ -214,7 +214,7 @@ func TestSysIOErrors(t *testing.T) {
 // handed to RawConn are made once).
 func TestSysIONoAllocs(t *testing.T) {
 	a, b := tcpPair(t)
-	w, r := newSysIOWith(a, rawOps), newSysIOWith(b, rawOps)
+	w, r := newSysIOWith(a, &rawOps), newSysIOWith(b, &rawOps)
 	head, body, buf := []byte("head"), []byte("body"), make([]byte, 8)
 	allocs := testing.AllocsPerRun(100, func() {
 		if _, err := w.writev(head, body); err != nil {

@@ -14,4 +14,5 @@ type sysIO struct{}
 func newSysIO(net.Conn) *sysIO { return nil }
 
 func (*sysIO) read([]byte) (int, error)        { return 0, errors.ErrUnsupported }
+func (*sysIO) waitReadable() error             { return errors.ErrUnsupported }
 func (*sysIO) writev(_, _ []byte) (int, error) { return 0, errors.ErrUnsupported }

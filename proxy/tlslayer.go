@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -24,7 +23,7 @@ import (
 func (cc *clientConn) clientHello(st *stream, tun *tunnel, serverFirst bool) (hello *tlshello.Hello, chd *addon.ClientHelloData, server *flow.Server) {
 	hello, err := tlshello.Peek(st.r)
 	if err != nil {
-		cc.log.Info(fmt.Sprintf("Cannot parse the TLS ClientHello (%v); passing the connection through.", err))
+		cc.log().Info(fmt.Sprintf("Cannot parse the TLS ClientHello (%v); passing the connection through.", err))
 		tun.passThrough(st)
 		return nil, nil, nil
 	}
@@ -38,12 +37,12 @@ func (cc *clientConn) clientHello(st *stream, tun *tunnel, serverFirst bool) (he
 	}
 	debug := tun.cfg.Debug
 	if debug {
-		cc.log.Debug(fmt.Sprintf("TLS ClientHello: sni %q, alpn %q", hello.SNI, hello.ALPN))
+		cc.log().Debug(fmt.Sprintf("TLS ClientHello: sni %q, alpn %q", hello.SNI, hello.ALPN))
 	}
 	cc.s.m.TLSClientHello(chd)
 	if chd.IgnoreConnection {
 		if debug {
-			cc.log.Debug("TLS connection passed through without interception (ignore_hosts, allow_hosts or an addon)")
+			cc.log().Debug("TLS connection passed through without interception (ignore_hosts, allow_hosts or an addon)")
 		}
 		tun.passThrough(st)
 		return nil, nil, nil
@@ -78,7 +77,7 @@ func (cc *clientConn) interceptTLS(st *stream, tun *tunnel) {
 		if err := cc.up.startTLS(tun.sc, sni, hello.ALPN, chd, cfg); err != nil {
 			// As mitmproxy: the client still gets its handshake, so that
 			// its requests can be answered with the reason.
-			cc.log.Info(fmt.Sprintf("Unable to establish TLS connection with server (%v). Trying to establish TLS with client anyway.", err))
+			cc.log().Info(fmt.Sprintf("Unable to establish TLS connection with server (%v). Trying to establish TLS with client anyway.", err))
 			t.err = err
 		}
 	} else {
@@ -144,7 +143,7 @@ func (cc *clientConn) decryptedLayer(st *stream, sc *serverConn, cfg *Config) la
 		return layerHTTP1
 	case serverFirst:
 		if cfg.Debug {
-			cc.log.Debug("the server spoke first inside TLS: relaying the decrypted stream")
+			cc.log().Debug("the server spoke first inside TLS: relaying the decrypted stream")
 		}
 		return layerTCP
 	}
@@ -163,23 +162,23 @@ func (cc *clientConn) clientHandshake(st *stream, tun *tunnel, chd *addon.Client
 	cd := &addon.TLSData{Client: cc.client, Server: server, IsClient: true, ClientHello: chd}
 	m.TLSStartClient(cd)
 	if cd.Config == nil {
-		cc.log.Error("No TLS configuration for the client connection (is the tlsconfig addon loaded?)")
+		cc.log().Error("No TLS configuration for the client connection (is the tlsconfig addon loaded?)")
 		return nil, "", false
 	}
 	cfg := cd.Config.Clone()
 	recordResumed := recordMitmCert(cfg, cc.client)
 	raw := newCoalescingConn(st.conn, cc.s.writeBufs)
 	tconn := tls.Server(st.handOff(raw), cfg)
-	ctx, cancel := context.WithTimeout(cc.ctx, tun.cfg.ConnectTimeout)
+	ctx, done := cc.up.stepCtx(tun.cfg.ConnectTimeout)
 	err := tconn.HandshakeContext(ctx)
-	cancel()
+	done()
 	if err != nil {
 		cd.Err = err
 		name := sni
 		if name == "" {
 			name = server.Address.Host
 		}
-		cc.log.Warn(fmt.Sprintf("Client TLS handshake failed. The client does not trust the proxy's certificate for %s (%v). "+
+		cc.log().Warn(fmt.Sprintf("Client TLS handshake failed. The client does not trust the proxy's certificate for %s (%v). "+
 			"Install the mitmproxy CA certificate in the client (browse to http://mitm.it/ through the proxy), "+
 			"or the client pins its certificates: add the host to ignore_hosts to pass it through.", name, clientTLSErrorText(err)))
 		m.TLSFailedClient(cd)
@@ -194,7 +193,7 @@ func (cc *clientConn) clientHandshake(st *stream, tun *tunnel, chd *addon.Client
 	cc.client.Cipher = tlsnames.CipherName(state.CipherSuite) // as mitmproxy (OpenSSL) names it
 	cc.client.ALPN = state.NegotiatedProtocol
 	if tun.cfg.Debug {
-		cc.log.Debug(fmt.Sprintf("TLS with the client established: %s, %s, alpn %q, resumed %v", cc.client.TLSVersion, cc.client.Cipher, state.NegotiatedProtocol, state.DidResume))
+		cc.log().Debug(fmt.Sprintf("TLS with the client established: %s, %s, alpn %q, resumed %v", cc.client.TLSVersion, cc.client.Cipher, state.NegotiatedProtocol, state.DidResume))
 	}
 	// The client's own certificates, when a tls_start_client hook asked
 	// for them (request_client_cert).

@@ -13,7 +13,7 @@ import "github.com/mitmgo/mitmgo/flow"
 func (cc *clientConn) serveTransparent(st *stream) {
 	dst, err := originalDst(cc.raw)
 	if err != nil {
-		cc.log.Error("Transparent mode failure: " + err.Error())
+		cc.log().Error("Transparent mode failure: " + err.Error())
 		return
 	}
 	cfg := cc.s.Config()

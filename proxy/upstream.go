@@ -6,12 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/mitmgo/mitmgo/addon"
 	"github.com/mitmgo/mitmgo/flow"
@@ -26,12 +27,9 @@ import (
 // before its final response (1xx) goes to a callback.
 type upstream struct {
 	s      *Server
-	m      *addon.Manager
 	client *flow.Client
-	log    *slog.Logger
-	// ctx ends when the client connection is force-closed: every server
-	// connection made for it closes then, kept or in use.
-	ctx context.Context
+	// peer names the client in the log (see connLog).
+	peer net.Addr
 	// via is the upstream proxy of upstream mode, nil in other modes
 	// (mode_upstream.go).
 	via *flow.ServerSpec
@@ -44,11 +42,94 @@ type upstream struct {
 	// server shares.
 	h2     map[upstreamKey]*h2Upstream
 	closed bool
+	// aborts run when the upstream is aborted (see onAbort); aborted: it
+	// was.
+	aborts  []*abortEntry
+	aborted bool
 }
 
-func newUpstream(s *Server, client *flow.Client, log *slog.Logger, ctx context.Context) *upstream {
-	return &upstream{s: s, m: s.m, client: client, log: log, ctx: ctx}
+// abortEntry is one registration of onAbort.
+type abortEntry struct{ fn func() }
+
+// onAbort registers fn to run when the upstream is aborted (abort: its
+// client connection force-closed or done, its replay cancelled), or at once
+// if it was; stopAbort unregisters it. Server connections and the steps
+// that open them (dials, handshakes) register here, not on the client
+// connection's context: context.AfterFunc and a dial's context made that
+// context keep, for as long as the connection lived, its Done channel and
+// its map of children (600 bytes an idle connection), where an entry here
+// is gone once stopped.
+func (u *upstream) onAbort(fn func()) *abortEntry {
+	u.mu.Lock()
+	if u.aborted {
+		u.mu.Unlock()
+		fn()
+		return nil
+	}
+	e := &abortEntry{fn: fn}
+	u.aborts = append(u.aborts, e)
+	u.mu.Unlock()
+	return e
 }
+
+// stopAbort unregisters e (nil: nothing).
+func (u *upstream) stopAbort(e *abortEntry) {
+	if e == nil {
+		return
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for i, x := range u.aborts {
+		if x == e {
+			last := len(u.aborts) - 1
+			u.aborts[i], u.aborts[last] = u.aborts[last], nil
+			u.aborts = u.aborts[:last]
+			if last == 0 {
+				u.aborts = nil
+			}
+			return
+		}
+	}
+}
+
+// abort runs what is registered (see onAbort), and anything registered
+// later at once.
+func (u *upstream) abort() {
+	u.mu.Lock()
+	fns := u.aborts
+	u.aborts, u.aborted = nil, true
+	u.mu.Unlock()
+	for _, e := range fns {
+		e.fn()
+	}
+}
+
+// stepCtx is the context of one step in opening a server connection (a
+// dial, a TLS handshake): it ends after timeout, or when the upstream is
+// aborted (see onAbort). done must be called when the step is over.
+func (u *upstream) stepCtx(timeout time.Duration) (ctx context.Context, done func()) {
+	var cancel context.CancelFunc
+	if timeout > 0 {
+		ctx, cancel = context.WithTimeout(context.Background(), timeout)
+	} else {
+		ctx, cancel = context.WithCancel(context.Background())
+	}
+	e := u.onAbort(cancel)
+	return ctx, func() {
+		u.stopAbort(e)
+		cancel()
+	}
+}
+
+// newUpstream returns the server side of a client connection or replay,
+// whose owner calls abort when it is force-closed or done: every server
+// connection made for it closes then, kept or in use.
+func newUpstream(s *Server, client *flow.Client, peer net.Addr) *upstream {
+	return &upstream{s: s, client: client, peer: peer}
+}
+
+// log logs for the client (see connLog).
+func (u *upstream) log() connLog { return connLog{u.s.log, u.peer} }
 
 // serverConn is a connection to a server.
 type serverConn struct {
@@ -57,9 +138,9 @@ type serverConn struct {
 	st  *stream
 	// server is the connection as flows and hooks see it.
 	server *flow.Server
-	// unwatch stops the watch that closes raw when the client connection
-	// is force-closed (see connect).
-	unwatch func() bool
+	// unwatch is the registration that closes raw when the upstream is
+	// aborted (see connect).
+	unwatch *abortEntry
 	// absForm: the connection goes to an upstream proxy, which takes
 	// requests in absolute form (mode_upstream.go).
 	absForm bool
@@ -94,7 +175,7 @@ func (u *upstream) takeConn(key upstreamKey) (*h2Upstream, *serverConn) {
 func (u *upstream) adopt(sc *serverConn, cfg *Config) {
 	if sc.server.ALPN == "h2" && cfg.HTTP2 {
 		if _, err := u.adoptH2(sc, cfg); err != nil {
-			u.log.Info(err.Error())
+			u.log().Info(err.Error())
 		}
 		return
 	}
@@ -238,6 +319,9 @@ func (d dialSpec) key() upstreamKey { return upstreamKey{d.scheme + d.viaKey, d.
 // hooks. Its error is a message fit for the client and the log.
 func (u *upstream) connect(f *flow.HTTPFlow, d dialSpec, cfg *Config) (*serverConn, error) {
 	d = u.withVia(f, d)
+	// The host (and SNI) may be part of the request's head, which the
+	// connection, kept for reuse, would otherwise hold whole.
+	d.host, d.sni = strings.Clone(d.host), strings.Clone(d.sni)
 	server := flow.NewServer(flow.Address{Host: d.host, Port: d.port})
 	server.Via = copyVia(d.via)
 	server.TLS = d.scheme == "https"
@@ -248,7 +332,7 @@ func (u *upstream) connect(f *flow.HTTPFlow, d dialSpec, cfg *Config) (*serverCo
 	if f != nil {
 		f.ServerConn = server
 	}
-	u.m.ServerConnect(data)
+	u.s.m.ServerConnect(data)
 	if server.Error != "" {
 		return nil, fmt.Errorf("server connection to %s killed before connect: %s", server.Address, server.Error)
 	}
@@ -260,8 +344,8 @@ func (u *upstream) connect(f *flow.HTTPFlow, d dialSpec, cfg *Config) (*serverCo
 		ip, err := netip.ParseAddr(local.Host)
 		if err != nil {
 			server.Error = fmt.Sprintf("cannot connect from %s: not an IP address", local)
-			u.log.Info("server connect error: " + server.Error)
-			u.m.ServerConnectError(data)
+			u.log().Info("server connect error: " + server.Error)
+			u.s.m.ServerConnectError(data)
 			return nil, errors.New(server.Error)
 		}
 		dialer.LocalAddr = &net.TCPAddr{IP: ip.AsSlice(), Port: local.Port}
@@ -275,12 +359,14 @@ func (u *upstream) connect(f *flow.HTTPFlow, d dialSpec, cfg *Config) (*serverCo
 		raw, absForm, err = u.dialVia(&dialer, server, server.Via, d, cfg)
 		if err != nil {
 			server.Error = err.Error()
-			u.log.Info("server connect error: " + server.Error)
-			u.m.ServerConnectError(data)
+			u.log().Info("server connect error: " + server.Error)
+			u.s.m.ServerConnectError(data)
 			return nil, err
 		}
 	} else {
-		raw, err = dialer.DialContext(u.ctx, "tcp", addr)
+		ctx, done := u.stepCtx(0)
+		raw, err = dialer.DialContext(ctx, "tcp", addr)
+		done()
 	}
 	if err == nil && server.Via == nil && u.s.self.dialed(raw) {
 		// A name or address form the server_connect check does not
@@ -290,8 +376,8 @@ func (u *upstream) connect(f *flow.HTTPFlow, d dialSpec, cfg *Config) (*serverCo
 	}
 	if err != nil {
 		server.Error = describeDialError(addr, err, cfg)
-		u.log.Info("server connect error: " + server.Error)
-		u.m.ServerConnectError(data)
+		u.log().Info("server connect error: " + server.Error)
+		u.s.m.ServerConnectError(data)
 		return nil, errors.New(server.Error)
 	}
 	server.TimestampTCPSetup = nowSeconds()
@@ -304,11 +390,11 @@ func (u *upstream) connect(f *flow.HTTPFlow, d dialSpec, cfg *Config) (*serverCo
 		key: d.key(), raw: raw, absForm: absForm,
 		st:     plainStream(newIdleConn(raw, cfg.IdleTimeout), &u.s.bufs),
 		server: server,
-		// A shutdown that runs out of patience cancels the client
-		// connection's context; the server connection in use, which no
+		// A shutdown that runs out of patience aborts the client
+		// connection's upstream; the server connection in use, which no
 		// list holds (a flow waiting for its response), must close too,
 		// or the flow waits for the server as long as tcp_timeout.
-		unwatch: context.AfterFunc(u.ctx, func() { raw.Close() }),
+		unwatch: u.onAbort(func() { raw.Close() }),
 	}
 	if server.TLS {
 		// An https:// request, or the first request of a lazily
@@ -316,18 +402,18 @@ func (u *upstream) connect(f *flow.HTTPFlow, d dialSpec, cfg *Config) (*serverCo
 		// for intercepted tunnels.
 		if err := u.startTLS(sc, d.sni, d.alpn, nil, cfg); err != nil {
 			raw.Close()
-			sc.unwatch()
+			u.stopAbort(sc.unwatch)
 			return nil, err
 		}
 	}
 	if server.Via != nil {
-		u.log.Info(fmt.Sprintf("server connect %s via %s", server.Address, viaString(server.Via)))
+		u.log().Info(fmt.Sprintf("server connect %s via %s", server.Address, viaString(server.Via)))
 	} else if server.Peername.Host != "" && server.Peername.Host != server.Address.Host {
-		u.log.Info(fmt.Sprintf("server connect %s (%s)", server.Address, server.Peername))
+		u.log().Info(fmt.Sprintf("server connect %s (%s)", server.Address, server.Peername))
 	} else {
-		u.log.Info("server connect " + server.Address.String())
+		u.log().Info("server connect " + server.Address.String())
 	}
-	u.m.ServerConnected(data)
+	u.s.m.ServerConnected(data)
 	return sc, nil
 }
 
@@ -339,32 +425,32 @@ func (u *upstream) startTLS(sc *serverConn, sni string, alpn []string, chd *addo
 	sc.server.SNI = sni
 	sc.server.ALPNOffers = alpn
 	sd := &addon.TLSData{Client: u.client, Server: sc.server, ClientHello: chd}
-	u.m.TLSStartServer(sd)
+	u.s.m.TLSStartServer(sd)
 	if sd.Config == nil {
 		return errors.New("no TLS configuration for the server connection (is the tlsconfig addon loaded?)")
 	}
 	tcfg, certWatch := watchClientCert(sd.Config)
 	raw := newCoalescingConn(sc.st.conn, u.s.writeBufs)
 	tconn := tls.Client(raw, tcfg)
-	ctx, cancel := context.WithTimeout(u.ctx, cfg.ConnectTimeout)
+	ctx, done := u.stepCtx(cfg.ConnectTimeout)
 	err := tconn.HandshakeContext(ctx)
-	cancel()
+	done()
 	if err != nil {
 		sd.Err = err
 		// TLS 1.2: a server that wanted a client certificate fails the
 		// handshake with a generic alert; say what it lacked.
 		msg := describeTLSError(sc.server.Address.String(), certWatch.explain(err))
 		sc.server.Error = msg
-		u.log.Info("Server TLS handshake failed. " + msg)
-		u.m.TLSFailedServer(sd)
+		u.log().Info("Server TLS handshake failed. " + msg)
+		u.s.m.TLSFailedServer(sd)
 		return errors.New(msg)
 	}
 	st := tconn.ConnectionState()
 	recordServerTLS(sc.server, st)
 	if cfg.Debug {
-		u.log.Debug(fmt.Sprintf("TLS with the server %s established: %s, %s, alpn %q, resumed %v", sc.server.Address, sc.server.TLSVersion, sc.server.Cipher, st.NegotiatedProtocol, st.DidResume))
+		u.log().Debug(fmt.Sprintf("TLS with the server %s established: %s, %s, alpn %q, resumed %v", sc.server.Address, sc.server.TLSVersion, sc.server.Cipher, st.NegotiatedProtocol, st.DidResume))
 	}
-	u.m.TLSEstablishedServer(sd)
+	u.s.m.TLSEstablishedServer(sd)
 	var r io.Reader = tconn
 	if certWatch.asked && !certWatch.sent {
 		// TLS 1.3: the server checks the certificate after our side of the
@@ -409,12 +495,10 @@ func (u *upstream) closeServer(sc *serverConn) {
 		return
 	}
 	sc.st.conn.Close()
-	if sc.unwatch != nil {
-		sc.unwatch()
-	}
+	u.stopAbort(sc.unwatch)
 	sc.server.SetTimestampEnd(nowSeconds())
-	u.log.Info("server disconnect " + sc.server.Address.String())
-	u.m.ServerDisconnected(&addon.ServerConnectionData{Server: sc.server, Client: u.client})
+	u.log().Info("server disconnect " + sc.server.Address.String())
+	u.s.m.ServerDisconnected(&addon.ServerConnectionData{Server: sc.server, Client: u.client})
 }
 
 func isConnReset(err error) bool {

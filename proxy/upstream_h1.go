@@ -95,7 +95,7 @@ func (u *upstream) roundTrip(ctx context.Context, f *flow.HTTPFlow, d dialSpec, 
 		h2c, sc = u.takeConn(d.key())
 		reused := sc != nil || h2c != nil
 		if reused && cfg.Debug {
-			u.log.Debug("reusing the kept connection to " + d.key().String())
+			u.log().Debug("reusing the kept connection to " + d.key().String())
 		}
 		if !reused {
 			var err error
@@ -144,7 +144,7 @@ func (u *upstream) roundTrip(ctx context.Context, f *flow.HTTPFlow, d dialSpec, 
 			// The server closed a kept-alive connection before we used it:
 			// the request never reached it, so retry on a new connection.
 			if cfg.Debug {
-				u.log.Debug("the kept connection was closed by the server (" + describeIOError(err) + "); retrying on a new one")
+				u.log().Debug("the kept connection was closed by the server (" + describeIOError(err) + "); retrying on a new one")
 			}
 			continue
 		}

@@ -99,10 +99,10 @@ func (r *flowRun) webSocket(client, server *stream) {
 	f, cc := r.f, r.cc
 	ext, unknown, err := websocket.ParseExtensions(f.Response.Headers.Get("sec-websocket-extensions"))
 	for _, name := range unknown {
-		cc.log.Info(fmt.Sprintf("Ignoring unknown WebSocket extension %s.", pyrepr.Str(name)))
+		cc.log().Info(fmt.Sprintf("Ignoring unknown WebSocket extension %s.", pyrepr.Str(name)))
 	}
 	if err != nil {
-		cc.log.Info(fmt.Sprintf("Ignoring the WebSocket compression the server agreed to: %v", err))
+		cc.log().Info(fmt.Sprintf("Ignoring the WebSocket compression the server agreed to: %v", err))
 		ext = nil
 	}
 	c := &wsConn{
@@ -189,7 +189,7 @@ func (c *wsConn) pump(fromClient bool) {
 				return
 			}
 		case websocket.OpPing, websocket.OpPong:
-			c.cc.log.Info(fmt.Sprintf("Received WebSocket %s from %s (payload: %s)",
+			c.cc.log().Info(fmt.Sprintf("Received WebSocket %s from %s (payload: %s)",
 				map[websocket.Opcode]string{websocket.OpPing: "ping", websocket.OpPong: "pong"}[ev.Opcode],
 				side(fromClient), pyrepr.Bytes(ev.Payload)))
 			_ = dst.WriteControl(ev.Opcode, ev.Payload)
