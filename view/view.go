@@ -103,6 +103,9 @@ type entry struct {
 	inFlight, parked bool
 	settings         map[string]string
 	removed          bool
+	// moved: the last evaluate changed the sort keys (a flow's hooks
+	// mostly do not: it then stays where it is in the list).
+	moved bool
 }
 
 // readable reports whether the flow may be read outside its own hooks.
@@ -316,7 +319,9 @@ func keys(e *entry) {
 // evaluate reads the flow: its keys, its mark and whether the filter
 // matches. It runs under the lock, where the flow may be read.
 func (v *View) evaluate(e *entry) {
+	method, url, size, created := e.method, e.url, e.size, e.created
 	keys(e)
+	e.moved = e.method != method || e.url != url || e.size != size || e.created != created
 	e.marked = e.base.Marked != ""
 	e.matched = filter.Match(v.filt, e.f)
 }
@@ -392,6 +397,10 @@ func (v *View) refreshLocked(e *entry, evs *events) {
 	case !want && e.shown:
 		v.hideLocked(e, evs)
 	case want:
+		if !e.moved {
+			v.ev(evs, Updated, e, v.pos(v.list.index(e, v.less)))
+			break
+		}
 		// The keys may have moved it: take it out and put it back.
 		v.list.remove(e, v.less)
 		v.ev(evs, Updated, e, v.pos(v.list.insert(e, v.less)))
@@ -687,6 +696,24 @@ func (v *View) Shown() []flow.Any {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return v.shownLocked()
+}
+
+// ShownReadable returns the flows of the view, in order, with whether
+// each may be read now (as Readable), taken in one pass under the lock:
+// cheaper than Shown and a Readable per flow for a large view.
+func (v *View) ShownReadable() ([]flow.Any, []bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	es := v.list.all(make([]*entry, 0, v.list.len()))
+	if v.reversed {
+		slices.Reverse(es)
+	}
+	out := make([]flow.Any, len(es))
+	ok := make([]bool, len(es))
+	for i, e := range es {
+		out[i], ok[i] = e.f, e.readable()
+	}
+	return out, ok
 }
 
 func (v *View) shownLocked() []flow.Any {
@@ -992,6 +1019,16 @@ func isIDList(spec string) bool {
 		}
 	}
 	return true
+}
+
+// Over reports whether f is in the store and past its last hook: the
+// proxy no longer writes it (unlike a flow that is intercepted and
+// waiting, which it will).
+func (v *View) Over(f flow.Any) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	e, ok := v.store[f.Base().ID]
+	return ok && !e.inFlight
 }
 
 // Readable reports whether f may be read outside its own hooks now: it is

@@ -42,9 +42,9 @@ type handler func(w http.ResponseWriter, r *http.Request) error
 // check, with mitmweb's security headers.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	route := func(patterns string, h handler) {
+	serve := func(patterns string, h handler, compress bool) {
 		for _, p := range strings.Split(patterns, "|") {
-			mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+			hf := func(w http.ResponseWriter, r *http.Request) {
 				if err := h(w, r); err != nil {
 					var ae *apiError
 					if !errors.As(err, &ae) {
@@ -54,13 +54,22 @@ func (s *Server) Handler() http.Handler {
 					w.WriteHeader(ae.status)
 					_, _ = io.WriteString(w, ae.msg)
 				}
-			})
+			}
+			if compress {
+				hf = gzipped(hf)
+			}
+			mux.HandleFunc(p, hf)
 		}
 	}
-	route("GET /{$}|POST /{$}", s.index)
+	// The API's answers are compressed (compress.go); the front end's
+	// files are served as they are built.
+	route := func(patterns string, h handler) { serve(patterns, h, true) }
+	serve("GET /{$}|POST /{$}", s.index, false)
+	serve("GET /assets/{file}|GET /favicon.svg", s.asset, false)
 	route("GET /filter-help|GET /filter-help.json", s.filterHelp)
 	route("GET /commands|GET /commands.json", s.commands)
 	route("POST /commands/{cmd}", s.executeCommand)
+	route("GET /commands/{cmd}/completions", s.completions)
 	route("GET /events|GET /events.json", s.getEvents)
 	route("GET /flows|GET /flows.json", s.getFlows)
 	route("GET /flows/dump", s.dumpFlows)
@@ -74,6 +83,7 @@ func (s *Server) Handler() http.Handler {
 	route("POST /flows/{id}/duplicate", s.duplicateFlow)
 	route("POST /flows/{id}/replay", s.replayFlow)
 	route("POST /flows/{id}/revert", s.revertFlow)
+	route("GET /flows/{id}/har", s.flowHAR)
 	route("GET /flows/{id}/{message}/content.data", s.getContent)
 	route("POST /flows/{id}/{message}/content.data", s.setContent)
 	route("GET /flows/{id}/{message}/content/{view}", s.contentView)
@@ -142,16 +152,6 @@ func fileContents(r *http.Request) ([]byte, error) {
 		}
 	}
 	return io.ReadAll(r.Body)
-}
-
-func (s *Server) index(w http.ResponseWriter, r *http.Request) error {
-	b, err := static.ReadFile("static/index.html")
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "text/html; charset=UTF-8")
-	_, _ = w.Write(b)
-	return nil
 }
 
 func (s *Server) filterHelp(w http.ResponseWriter, r *http.Request) error {
@@ -236,12 +236,9 @@ func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getFlows(w http.ResponseWriter, r *http.Request) error {
-	shown := s.view.Shown()
-	out := make([]map[string]any, 0, len(shown))
-	for _, f := range shown {
-		out = append(out, s.flowJSON(f))
-	}
-	return writeJSON(w, out)
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	_, _ = w.Write(s.flowsJSON(s.view.Shown()))
+	return nil
 }
 
 // flow finds the flow of the request's {id}.
@@ -429,6 +426,29 @@ func (s *Server) revertFlow(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// flowHAR answers an HTTP flow as a HAR file of that one flow, for the web
+// UI's export dialog (mitmproxy's export command has no HAR format; its
+// save.har writes to a file on the server).
+func (s *Server) flowHAR(w http.ResponseWriter, r *http.Request) error {
+	f, err := s.readable(r)
+	if err != nil {
+		return err
+	}
+	if f.Type() != "http" {
+		return errorf(400, "Only HTTP flows can be exported as HAR.")
+	}
+	var st *tnetstring.Dict
+	s.ctx.EditFlows(func() { st = stateOf(f) })
+	var buf bytes.Buffer
+	if err := flowfile.WriteHAR(&buf, []*tnetstring.Dict{st}); err != nil {
+		return fmt.Errorf("HAR export: %w", err)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	w.Header().Set("Content-Disposition", "attachment; filename=flow.har")
+	_, _ = w.Write(buf.Bytes())
+	return nil
+}
+
 // httpMessage returns the request or response of an HTTP flow.
 func httpMessage(f flow.Any, name string) (*flow.Message, *flow.HTTPFlow, error) {
 	hf, ok := f.(*flow.HTTPFlow)
@@ -456,6 +476,9 @@ var (
 )
 
 func (s *Server) getContent(w http.ResponseWriter, r *http.Request) error {
+	if ok, err := s.streamedContent(w, r); ok {
+		return err
+	}
 	f, err := s.readable(r)
 	if err != nil {
 		return err
@@ -550,7 +573,8 @@ func applyEdit(f flow.Any, upd map[string]any) error {
 		case a == "request" && hf != nil && hf.Request != nil:
 			fields, _ := b.(map[string]any)
 			req := hf.Request
-			for k, v := range fields {
+			for _, k := range fieldOrder(fields) {
+				v := fields[k]
 				switch k {
 				case "method":
 					req.Method = str(v)
@@ -589,7 +613,8 @@ func applyEdit(f flow.Any, upd map[string]any) error {
 		case a == "response" && hf != nil && hf.Response != nil:
 			fields, _ := b.(map[string]any)
 			resp := hf.Response
-			for k, v := range fields {
+			for _, k := range fieldOrder(fields) {
+				v := fields[k]
 				switch k {
 				case "reason":
 					resp.Reason = str(v)
@@ -628,6 +653,23 @@ func applyEdit(f flow.Any, upd map[string]any) error {
 		}
 	}
 	return nil
+}
+
+// fieldOrder is the order to apply a message's edited fields in: sorted,
+// with the content last, so that the Content-Length it sets is not undone
+// by headers edited at the same time.
+func fieldOrder(fields map[string]any) []string {
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		if k != "content" {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	if _, ok := fields["content"]; ok {
+		keys = append(keys, "content")
+	}
+	return keys
 }
 
 func str(v any) string {
@@ -669,7 +711,14 @@ func toHeaders(v any) (flow.Headers, error) {
 	return h, nil
 }
 
+// getOptions answers with the options as they are once no PUT /options is
+// being applied: an option's value is stored before the addons are
+// configured with it, and in mitmproxy (one event loop) no request sees
+// that moment; a client that reads the new value may rely on it being in
+// force (an intercept filter set, then a request sent).
 func (s *Server) getOptions(w http.ResponseWriter, r *http.Request) error {
+	s.optionsMu.RLock()
+	defer s.optionsMu.RUnlock()
 	return writeJSON(w, optionsJSON(s.opts, nil))
 }
 
@@ -690,7 +739,10 @@ func (s *Server) putOptions(w http.ResponseWriter, r *http.Request) error {
 		}
 		values[name] = cv
 	}
-	if err := s.opts.Update(values); err != nil {
+	s.optionsMu.Lock()
+	err := s.opts.Update(values)
+	s.optionsMu.Unlock()
+	if err != nil {
 		return errorf(400, "%v", err)
 	}
 	return nil
@@ -744,6 +796,18 @@ func optionValue(k addon.Kind, v any) (any, error) {
 	return nil, bad
 }
 
+// contentViewNames lists the content views the UI may offer: the built-in
+// ones and those scripts add.
+func (s *Server) contentViewNames() []string {
+	names := contentview.Names()
+	for _, v := range s.extraViews() {
+		if !slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(n, v.Name()) }) {
+			names = append(names, v.Name())
+		}
+	}
+	return names
+}
+
 func (s *Server) state(w http.ResponseWriter, r *http.Request) error {
 	servers := map[string]any{}
 	var listen []any
@@ -765,7 +829,7 @@ func (s *Server) state(w http.ResponseWriter, r *http.Request) error {
 	}
 	return writeJSON(w, map[string]any{
 		"version":              proxy.Version,
-		"contentViews":         contentview.Names(),
+		"contentViews":         s.contentViewNames(),
 		"servers":              servers,
 		"platform":             platform,
 		"localModeUnavailable": "Local redirect mode is not supported by mitmgo yet.",

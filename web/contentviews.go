@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/mitmgo/mitmgo/addons/dumper/contentview"
 	"github.com/mitmgo/mitmgo/flow"
@@ -47,81 +48,167 @@ func viewJSON(res contentview.Result, maxLines int) map[string]any {
 	return map[string]any{"text": text, "view_name": res.ViewName, "syntax_highlight": syntax, "description": res.Description}
 }
 
+// liveMessage is one message of a flow still open, as the web UI shows it.
+type liveMessage struct {
+	content    []byte
+	fromClient bool
+	ts         float64
+}
+
+// liveMessages keeps a copy of the message list of each WebSocket, TCP
+// and UDP flow while it is open, taken in the flow's hooks (where it may
+// be read), so that the web UI can show the messages as they arrive: the
+// flow itself may not be read between its hooks.
+type liveMessages struct {
+	mu sync.Mutex
+	m  map[string][]liveMessage
+}
+
+// flowMessages appends a flow's messages from index from on to msgs (ok:
+// it is a flow with messages; n: how many it has).
+func flowMessages(f flow.Any, msgs []liveMessage, from int) (out []liveMessage, n int, ok bool) {
+	add := func(content []byte, fromClient bool, ts float64) {
+		if n >= from {
+			msgs = append(msgs, liveMessage{content, fromClient, ts})
+		}
+		n++
+	}
+	switch f := f.(type) {
+	case *flow.HTTPFlow:
+		if f.WebSocket == nil {
+			return nil, 0, false
+		}
+		for _, m := range f.WebSocket.Messages {
+			add(m.Content, m.FromClient, m.Timestamp)
+		}
+	case *flow.TCPFlow:
+		for _, m := range f.Messages {
+			add(m.Content, m.FromClient, m.Timestamp)
+		}
+	case *flow.UDPFlow:
+		for _, m := range f.Messages {
+			add(m.Content, m.FromClient, m.Timestamp)
+		}
+	default:
+		return nil, 0, false
+	}
+	return msgs, n, true
+}
+
+// keep copies the messages of f, which its hook lets us read; a flow that
+// is over (readable from now on) needs no copy. Messages are only ever
+// added while a flow is open, so the copy grows by the new ones (readers
+// hold a shorter slice of it and do not see the appends).
+func (l *liveMessages) keep(f flow.Any, over bool) {
+	id := f.Base().ID
+	if over {
+		l.drop(id)
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	prev := l.m[id]
+	msgs, n, ok := flowMessages(f, prev, len(prev))
+	if !ok {
+		return
+	}
+	if n < len(prev) { // messages were removed: copy them again
+		msgs, _, _ = flowMessages(f, nil, 0)
+	}
+	if l.m == nil {
+		l.m = map[string][]liveMessage{}
+	}
+	l.m[id] = msgs
+}
+
+func (l *liveMessages) drop(id string) {
+	l.mu.Lock()
+	delete(l.m, id)
+	l.mu.Unlock()
+}
+
+func (l *liveMessages) get(id string) ([]liveMessage, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	msgs, ok := l.m[id]
+	return msgs, ok
+}
+
+// renderMessages renders messages with a content view; maxLines (when
+// positive) bounds the lines of all of them together.
+func renderMessages(msgs []liveMessage, name string, extra []contentview.View, maxLines int) []any {
+	list := []any{}
+	left := maxLines
+	for _, m := range msgs {
+		d := viewJSON(contentview.PrettifyWith(contentview.ForData(m.content), name, extra), left)
+		d["from_client"] = m.fromClient
+		d["timestamp"] = m.ts
+		list = append(list, d)
+		if maxLines > 0 {
+			left -= strings.Count(d["text"].(string), "\n") + 1
+			if left <= 0 {
+				break
+			}
+		}
+	}
+	return list
+}
+
 // contentView renders a message body, or a WebSocket/TCP/UDP flow's
 // messages, with a content view (app.py FlowContentView).
 func (s *Server) contentView(w http.ResponseWriter, r *http.Request) error {
-	f, err := s.readable(r)
-	if err != nil {
-		return err
-	}
 	name := strings.TrimSuffix(r.PathValue("view"), ".json")
 	if strings.EqualFold(name, "auto") {
 		name = "auto"
 	}
 	maxLines := 0
 	if l := r.URL.Query().Get("lines"); l != "" {
+		var err error
 		if maxLines, err = strconv.Atoi(l); err != nil {
 			return errorf(400, "Invalid lines: %s", l)
 		}
 	}
 	extra := s.extraViews()
+	part := r.PathValue("message")
+	if part == "messages" {
+		// The messages of a flow still open, as its last hook left them.
+		if f, err := s.flow(r); err == nil && !s.view.Readable(f) {
+			if msgs, ok := s.live.get(f.Base().ID); ok {
+				return writeJSON(w, renderMessages(msgs, name, extra, maxLines))
+			}
+		}
+	}
+	if part != "messages" {
+		// A body still streaming, as far as it arrived.
+		if ok, err := s.streamedView(w, r, name, extra, maxLines); ok {
+			return err
+		}
+	}
+	f, err := s.readable(r)
+	if err != nil {
+		return err
+	}
 	var out any
 	s.ctx.EditFlows(func() {
-		if r.PathValue("message") != "messages" {
-			m, hf, e := httpMessage(f, r.PathValue("message"))
+		if part != "messages" {
+			m, hf, e := httpMessage(f, part)
 			if e != nil {
 				err = e
 				return
 			}
 			var req *flow.Request
-			if r.PathValue("message") == "request" {
+			if part == "request" {
 				req = hf.Request
 			}
 			out = viewJSON(contentview.PrettifyWith(contentview.ForHTTP(m, req), name, extra), maxLines)
 			return
 		}
-		type msg struct {
-			content    []byte
-			fromClient bool
-			ts         float64
-		}
-		var msgs []msg
-		switch f := f.(type) {
-		case *flow.HTTPFlow:
-			if f.WebSocket == nil {
-				err = errorf(400, "This flow has no messages.")
-				return
-			}
-			for _, m := range f.WebSocket.Messages {
-				msgs = append(msgs, msg{m.Content, m.FromClient, m.Timestamp})
-			}
-		case *flow.TCPFlow:
-			for _, m := range f.Messages {
-				msgs = append(msgs, msg{m.Content, m.FromClient, m.Timestamp})
-			}
-		case *flow.UDPFlow:
-			for _, m := range f.Messages {
-				msgs = append(msgs, msg{m.Content, m.FromClient, m.Timestamp})
-			}
-		default:
+		msgs, _, ok := flowMessages(f, nil, 0)
+		if !ok {
 			err = errorf(400, "This flow has no messages.")
 			return
 		}
-		list := []any{}
-		left := maxLines
-		for _, m := range msgs {
-			d := viewJSON(contentview.PrettifyWith(contentview.ForData(m.content), name, extra), left)
-			d["from_client"] = m.fromClient
-			d["timestamp"] = m.ts
-			list = append(list, d)
-			if maxLines > 0 {
-				left -= strings.Count(d["text"].(string), "\n") + 1
-				if left <= 0 {
-					break
-				}
-			}
-		}
-		out = list
+		out = renderMessages(msgs, name, extra, maxLines)
 	})
 	if err != nil {
 		return err

@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/mitmgo/mitmgo/filter"
 	"github.com/mitmgo/mitmgo/flow"
@@ -68,46 +70,168 @@ func (h *hub) closeAll() {
 // broadcastFlow sends flows/add or flows/update, with whether the flow
 // matches each of the connection's filters (flows/updateFilter). The
 // filters are matched only where the flow may be read (canRead); elsewhere
-// they are reported as not matching until the flow's next hook.
+// matching_filters names none of them, so that the browsers keep their
+// last answer until the flow's next hook.
 func (h *hub) broadcastFlow(typ string, f flow.Any, j map[string]any, canRead bool) {
+	h.broadcastFlowJSON(typ, f, j, nil, canRead)
+}
+
+// broadcastFlowJSON is broadcastFlow with j encoded already (fj), or not
+// (nil).
+func (h *hub) broadcastFlowJSON(typ string, f flow.Any, j map[string]any, fj []byte, canRead bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if len(h.conns) == 0 {
+		return
+	}
+	// The flow's JSON is encoded once for every connection; only
+	// matching_filters differs between them.
+	if fj == nil {
+		var err error
+		if fj, err = json.Marshal(j); err != nil {
+			return
+		}
+	}
+	id := f.Base().ID
 	for c := range h.conns {
+		matching := map[string]bool{}
 		c.mu.Lock()
-		matching := make(map[string]bool, len(c.filters))
-		for name, flt := range c.filters {
-			matching[name] = canRead && flt.Match(f)
+		complete := canRead || len(c.filters) == 0
+		if canRead {
+			for name, flt := range c.filters {
+				matching[name] = flt.Match(f)
+			}
 		}
 		c.mu.Unlock()
-		b, err := json.Marshal(message{"type": typ, "payload": map[string]any{"flow": j, "matching_filters": matching}})
+		mj, err := json.Marshal(matching)
 		if err != nil {
 			continue
 		}
-		c.send(b)
+		// As json.Marshal(message{...}) writes it: keys in order; the
+		// type is appended by sendFlow.
+		b := make([]byte, 0, len(fj)+len(mj)+len(typ)+64)
+		b = append(b, `{"payload":{"flow":`...)
+		b = append(b, fj...)
+		b = append(b, `,"matching_filters":`...)
+		b = append(b, mj...)
+		b = append(b, `},"type":"`...)
+		c.sendFlow(id, b, typ, complete)
 	}
 }
 
 // wsConn is one browser's /updates connection: a queue of messages that
 // its own goroutine writes, so a slow browser holds up nobody else.
+//
+// A browser takes a flow's messages more slowly than the server makes them
+// when flows come quickly (at 1,000 flows a second, four messages each,
+// about 5.5 MB/s: on a loaded machine Chrome read less than that, and the
+// backlog waited in the sockets' buffers, several MB, for seconds, while
+// the page's script idled). So the writer sends what is queued in one write, at most once
+// per batchGap, and a flows/update still queued is replaced by the same
+// flow's next one: a browser behind gets each flow's latest state once
+// rather than every state in turn. While the connection is congested (its
+// last write was slow or large) a flow's queued flows/add takes its
+// updates too, becoming an add of the flow as it is now. The kernel's
+// send buffer is kept small, so that a backlog waits in the queue, where
+// it shrinks so, rather than in the socket. A flow's messages keep their
+// order: a message replaces only one of its flow queued after every other
+// kind of message (remove, reset, filterUpdate, events and options are
+// never replaced nor passed).
 type wsConn struct {
 	conn net.Conn
+	// w writes control frames straight to conn (the reading goroutine's
+	// pongs and close); data writes the messages into out, which the
+	// writer sends in one write per batch.
 	w    *websocket.Writer
+	data *websocket.Writer
+	out  *frames
 
 	mu      sync.Mutex
 	filters map[string]filter.Filter
 	exprs   map[string]string
-	queue   [][]byte
-	wake    chan struct{}
-	closed  bool
-	done    chan struct{}
+	queue   []queued
+	// pending: the queued flows/add or flows/update of each flow that
+	// a later update may replace (its index in queue).
+	pending map[string]int
+	// congested: the last write was slow or large (the browser is
+	// behind): updates merge into queued adds.
+	congested bool
+	wake      chan struct{}
+	closed    bool
+	done      chan struct{}
 }
 
+// queued is one message waiting to be written; add: a flows/add.
+type queued struct {
+	b   []byte
+	add bool
+}
+
+// batchGap is the least time between two writes to a connection: the
+// messages of a burst gather meanwhile (a flow's updates within it become
+// one), and it adds at most this much to a message's way.
+const batchGap = 10 * time.Millisecond
+
+// maxBatch is how many bytes of frames are gathered before a write.
+const maxBatch = 256 << 10
+
+// A connection is congested when a write took congestedWrite or more
+// (the browser does not read as fast as it is sent to), or a batch had
+// congestedBatch bytes or more.
+const (
+	congestedWrite = 5 * time.Millisecond
+	congestedBatch = 64 << 10
+)
+
+// sendBuffer is the kernel's send buffer of an /updates connection (see
+// wsConn).
+const sendBuffer = 64 << 10
+
+// send queues a message that no later one replaces.
 func (c *wsConn) send(b []byte) {
 	c.mu.Lock()
 	if !c.closed {
-		c.queue = append(c.queue, b)
+		c.queue = append(c.queue, queued{b: b})
+		clear(c.pending)
 	}
 	c.mu.Unlock()
+	c.wakeUp()
+}
+
+// sendFlow queues a flow's flows/add or flows/update: msg is the message
+// up to its type's value, typ the type; complete says its
+// matching_filters names every filter of the connection, so that it may
+// replace the flow's queued message.
+func (c *wsConn) sendFlow(id string, msg []byte, typ string, complete bool) {
+	isAdd := typ == "flows/add"
+	c.mu.Lock()
+	if !c.closed {
+		i, ok := c.pending[id]
+		switch {
+		case ok && complete && !isAdd && (!c.queue[i].add || c.congested):
+			t := "flows/update"
+			if c.queue[i].add {
+				t = "flows/add"
+			}
+			c.queue[i].b = append(append(msg, t...), `"}`...)
+		default:
+			c.queue = append(c.queue, queued{b: append(append(msg, typ...), `"}`...), add: isAdd})
+			if complete {
+				if c.pending == nil {
+					c.pending = map[string]int{}
+				}
+				c.pending[id] = len(c.queue) - 1
+			} else {
+				// Nothing of this flow passes it.
+				delete(c.pending, id)
+			}
+		}
+	}
+	c.mu.Unlock()
+	c.wakeUp()
+}
+
+func (c *wsConn) wakeUp() {
 	select {
 	case c.wake <- struct{}{}:
 	default:
@@ -127,23 +251,116 @@ func (c *wsConn) close() {
 }
 
 func (c *wsConn) writeLoop() {
+	var last time.Time
 	for {
-		c.mu.Lock()
-		q := c.queue
-		c.queue = nil
-		c.mu.Unlock()
-		for _, b := range q {
-			if err := c.w.WriteMessage(websocket.OpText, b, nil); err != nil {
-				c.close()
-				return
-			}
-		}
 		select {
 		case <-c.wake:
 		case <-c.done:
 			return
 		}
+		if d := batchGap - time.Since(last); d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-c.done:
+				t.Stop()
+				return
+			}
+		}
+		c.mu.Lock()
+		q := c.queue
+		c.queue = nil
+		clear(c.pending)
+		c.mu.Unlock()
+		if len(q) == 0 {
+			continue
+		}
+		start := time.Now()
+		n, err := c.writeBatch(q)
+		if err != nil {
+			c.close()
+			return
+		}
+		now := time.Now()
+		c.mu.Lock()
+		c.congested = now.Sub(start) >= congestedWrite || n >= congestedBatch
+		c.mu.Unlock()
+		last = now
 	}
+}
+
+// writeBatch writes the messages in as few writes as maxBatch allows; n
+// is the number of bytes of their payloads.
+func (c *wsConn) writeBatch(q []queued) (n int, err error) {
+	if c.w.Closed() {
+		// A close frame was sent: nothing follows it.
+		return 0, websocket.ErrClosed
+	}
+	c.out.begin()
+	for i, m := range q {
+		if err := c.data.WriteMessage(websocket.OpText, m.b, nil); err != nil {
+			_ = c.out.flush()
+			return n, err
+		}
+		n += len(m.b)
+		q[i].b = nil
+		if c.out.size() >= maxBatch {
+			if err := c.out.flush(); err != nil {
+				return n, err
+			}
+			c.out.begin()
+		}
+	}
+	return n, c.out.flush()
+}
+
+// frames is what a connection's data writer writes to: while a batch is
+// gathered (begin to flush) the frames are kept and then written at once,
+// one system call rather than one per message.
+type frames struct {
+	mu       sync.Mutex
+	conn     net.Conn
+	buf      []byte
+	batching bool
+}
+
+func (f *frames) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.batching {
+		f.buf = append(f.buf, p...)
+		return len(p), nil
+	}
+	return f.conn.Write(p)
+}
+
+func (f *frames) begin() {
+	f.mu.Lock()
+	f.batching = true
+	f.mu.Unlock()
+}
+
+func (f *frames) size() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.buf)
+}
+
+// flush writes the gathered frames and ends the batch.
+func (f *frames) flush() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.batching = false
+	if len(f.buf) == 0 {
+		return nil
+	}
+	_, err := f.conn.Write(f.buf)
+	if cap(f.buf) > 4*maxBatch {
+		f.buf = nil
+	} else {
+		f.buf = f.buf[:0]
+	}
+	return err
 }
 
 const wsGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -175,13 +392,22 @@ func (s *Server) updates(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetWriteBuffer(sendBuffer)
+	}
+	out := &frames{conn: conn}
+	c := &wsConn{conn: conn, w: websocket.NewWriter(conn, websocket.Server, nil),
+		data: websocket.NewWriter(out, websocket.Server, nil), out: out,
+		wake: make(chan struct{}, 1), done: make(chan struct{})}
+	// Registered before the client learns that it is connected, so that
+	// it is sent every change it may cause from then on (what is queued
+	// meanwhile follows the handshake's answer).
+	s.hub.add(c)
 	if err := brw.Flush(); err != nil {
-		_ = conn.Close()
+		s.hub.remove(c)
+		c.close()
 		return
 	}
-	c := &wsConn{conn: conn, w: websocket.NewWriter(conn, websocket.Server, nil),
-		wake: make(chan struct{}, 1), done: make(chan struct{})}
-	s.hub.add(c)
 	go c.writeLoop()
 	go s.readLoop(c, brw.Reader)
 }
@@ -240,7 +466,6 @@ func headerHas(h http.Header, name, token string) bool {
 // expr (null when expr is empty). Flows still in flight are matched when
 // they may be read.
 func (s *Server) updateFilter(c *wsConn, name, expr string) {
-	var ids any
 	c.mu.Lock()
 	if c.filters == nil {
 		c.filters, c.exprs = map[string]filter.Filter{}, map[string]string{}
@@ -258,18 +483,94 @@ func (s *Server) updateFilter(c *wsConn, name, expr string) {
 		c.mu.Lock()
 		c.filters[name], c.exprs[name] = flt, expr
 		c.mu.Unlock()
-		match := []string{}
-		for _, f := range s.view.Shown() {
-			if s.view.Readable(f) && flt.Match(f) {
-				match = append(match, f.Base().ID)
-			}
-		}
-		ids = match
+		flows, readable := s.view.ShownReadable()
+		c.send(filterUpdateJSON(name, flows, matchFlows(flt, flows, readable)))
+		return
 	}
-	b, err := json.Marshal(message{"type": "flows/filterUpdate", "payload": map[string]any{"name": name, "matching_flow_ids": ids}})
+	b, err := json.Marshal(message{"type": "flows/filterUpdate", "payload": map[string]any{"name": name, "matching_flow_ids": nil}})
 	if err == nil {
 		c.send(b)
 	}
+}
+
+// parallelMatch is the number of flows from which a filter is matched on
+// every CPU.
+const parallelMatch = 4096
+
+// matchFlows says which of the flows that may be read match flt, matching
+// them in parallel on large views.
+func matchFlows(flt filter.Filter, flows []flow.Any, readable []bool) []bool {
+	match := make([]bool, len(flows))
+	run := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			match[i] = readable[i] && flt.Match(flows[i])
+		}
+	}
+	n := runtime.GOMAXPROCS(0)
+	if len(flows) < parallelMatch || n < 2 {
+		run(0, len(flows))
+		return match
+	}
+	var wg sync.WaitGroup
+	per := (len(flows) + n - 1) / n
+	for lo := 0; lo < len(flows); lo += per {
+		hi := min(lo+per, len(flows))
+		wg.Go(func() { run(lo, hi) })
+	}
+	wg.Wait()
+	return match
+}
+
+// filterUpdateJSON is the flows/filterUpdate message with the ids of the
+// matching flows, as json.Marshal writes it, made without a []string of
+// the ids and with the usual ids (UUIDs) copied as they are.
+func filterUpdateJSON(name string, flows []flow.Any, match []bool) []byte {
+	n := 0
+	for _, m := range match {
+		if m {
+			n++
+		}
+	}
+	nj, _ := json.Marshal(name)
+	b := make([]byte, 0, 96+len(nj)+n*39)
+	b = append(b, `{"payload":{"matching_flow_ids":[`...)
+	first := true
+	for i, m := range match {
+		if !m {
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = appendJSONString(b, flows[i].Base().ID)
+	}
+	b = append(b, `],"name":`...)
+	b = append(b, nj...)
+	b = append(b, `},"type":"flows/filterUpdate"}`...)
+	return b
+}
+
+// plainJSON marks the bytes that json.Marshal copies into a string as
+// they are and that ids usually consist of.
+var plainJSON = func() (t [256]bool) {
+	for _, c := range []byte("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:") {
+		t[c] = true
+	}
+	return t
+}()
+
+// appendJSONString appends s as a JSON string, as json.Marshal would.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if !plainJSON[s[i]] {
+			j, _ := json.Marshal(s)
+			return append(b, j...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // refilter answers every connection's filters again after flows/reset,

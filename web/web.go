@@ -21,12 +21,15 @@ package web
 import (
 	"context"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"os/exec"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,8 +43,62 @@ import (
 	"github.com/mitmgo/mitmgo/view"
 )
 
+// static is the front end, built from web/ui (npm run build there writes
+// it; see web/ui/README.md): index.html and the hashed files in assets/.
+//
 //go:embed static
 var static embed.FS
+
+// staticTypes are the content types of the front end's files, fixed here
+// rather than taken from the system's MIME tables, which vary.
+var staticTypes = map[string]string{
+	".js":    "text/javascript; charset=utf-8",
+	".mjs":   "text/javascript; charset=utf-8",
+	".css":   "text/css; charset=utf-8",
+	".html":  "text/html; charset=utf-8",
+	".svg":   "image/svg+xml",
+	".png":   "image/png",
+	".ico":   "image/x-icon",
+	".json":  "application/json; charset=utf-8",
+	".woff2": "font/woff2",
+	".txt":   "text/plain; charset=utf-8",
+}
+
+// index serves the front end's page. It is not cached, so that a new
+// build's asset names are picked up.
+func (s *Server) index(w http.ResponseWriter, r *http.Request) error {
+	b, err := static.ReadFile("static/index.html")
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/html; charset=UTF-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	_, _ = w.Write(b)
+	return nil
+}
+
+// asset serves a file of the built front end. Files in assets/ are named
+// by their content's hash, so browsers may keep them for good.
+func (s *Server) asset(w http.ResponseWriter, r *http.Request) error {
+	name := strings.TrimPrefix(r.URL.Path, "/")
+	ct, ok := staticTypes[path.Ext(name)]
+	if !ok || !fs.ValidPath(name) {
+		return errorf(http.StatusNotFound, "Not Found")
+	}
+	b, err := static.ReadFile("static/" + name)
+	if err != nil {
+		return errorf(http.StatusNotFound, "Not Found")
+	}
+	h := w.Header()
+	h.Set("Content-Type", ct)
+	if strings.HasPrefix(name, "assets/") {
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		h.Set("Cache-Control", "no-cache")
+	}
+	_, _ = w.Write(b)
+	return nil
+}
 
 // Server is the mitmweb addon and web server.
 type Server struct {
@@ -56,6 +113,10 @@ type Server struct {
 	optPort              addon.Opt[int]
 	optOpen              addon.Opt[bool]
 
+	// optionsMu makes PUT /options (the update and the configure hooks
+	// it runs) one step for GET /options.
+	optionsMu sync.RWMutex
+
 	mu   sync.Mutex
 	auth *auth
 	host string // web_host, for the Host check
@@ -68,6 +129,24 @@ type Server struct {
 	// flows holds the latest JSON of every flow in the store, by id.
 	flowsMu sync.Mutex
 	flows   map[string]map[string]any
+	// enc holds the encoded JSON of the flows that are over (view.Over)
+	// in place of flows: one block of bytes per flow rather than maps
+	// of maps, which at 100,000 flows cost the garbage collector most
+	// of its time, and GET /flows copies it as it is. A flow that is over
+	// may be read, so its JSON as a map is made again when needed.
+	enc map[string][]byte
+	// live holds the messages of WebSocket/TCP/UDP flows still open.
+	live liveMessages
+	// streams are the HTTP flows in flight, whose bodies may stream
+	// (streaming.go); pubMu orders what is kept in flows and sent to the
+	// browsers between the flows' hooks and the streaming watcher.
+	streamsMu sync.Mutex
+	streams   map[string]*flow.HTTPFlow
+	pubMu     sync.Mutex
+	// viewNames are the content views the browsers were told of (only
+	// the watcher uses it); stopWatch ends the watcher.
+	viewNames []string
+	stopWatch chan struct{}
 
 	eventsMu sync.Mutex
 	events   []map[string]any
@@ -92,7 +171,7 @@ var (
 // New returns the web server addon; give it the master with Attach before
 // the master starts.
 func New() *Server {
-	return &Server{flows: map[string]map[string]any{}, hub: hub{conns: map[*wsConn]struct{}{}}}
+	return &Server{flows: map[string]map[string]any{}, enc: map[string][]byte{}, hub: hub{conns: map[*wsConn]struct{}{}}}
 }
 
 // Name is the addon's name.
@@ -208,6 +287,8 @@ func (s *Server) Running() {
 	srv, url := s.srv, s.url
 	s.mu.Unlock()
 	go func() { _ = srv.Serve(ln) }()
+	s.stopWatch = make(chan struct{})
+	go s.watch(s.stopWatch)
 	s.log.Info("Web server listening at " + url)
 	if s.optOpen.Get() {
 		s.openBrowser(url)
@@ -268,6 +349,10 @@ func (s *Server) Done() {
 	s.mu.Lock()
 	srv := s.srv
 	s.mu.Unlock()
+	if s.stopWatch != nil {
+		close(s.stopWatch)
+		s.stopWatch = nil
+	}
 	if srv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
@@ -294,18 +379,23 @@ func (s *Server) AddLog(e *addon.LogEntry) {
 func (s *Server) viewEvent(ev view.Event) {
 	switch ev.Kind {
 	case view.Added, view.Updated:
-		j := s.render(ev.Flow, ev.InFlight)
+		j, enc := s.renderKeep(ev.Flow, ev.InFlight)
 		typ := "flows/add"
 		if ev.Kind == view.Updated {
 			typ = "flows/update"
 		}
-		s.hub.broadcastFlow(typ, ev.Flow, j, !ev.InFlight)
+		s.pubMu.Lock()
+		s.hub.broadcastFlowJSON(typ, ev.Flow, j, enc, !ev.InFlight)
+		s.pubMu.Unlock()
 	case view.Removed:
 		s.hub.broadcast(message{"type": "flows/remove", "payload": ev.Flow.Base().ID})
 	case view.StoreRemoved:
 		s.flowsMu.Lock()
 		delete(s.flows, ev.Flow.Base().ID)
+		delete(s.enc, ev.Flow.Base().ID)
 		s.flowsMu.Unlock()
+		s.live.drop(ev.Flow.Base().ID)
+		s.unwatchFlow(ev.Flow.Base().ID)
 	case view.Refreshed:
 		s.hub.broadcast(message{"type": "flows/reset"})
 		s.hub.refilter(s)
@@ -316,6 +406,13 @@ func (s *Server) viewEvent(ev view.Event) {
 // (inFlight: a command changed it while the proxy may write it) keeps its
 // last JSON, with what commands change brought up to date.
 func (s *Server) render(f flow.Any, inFlight bool) map[string]any {
+	j, _ := s.renderKeep(f, inFlight)
+	return j
+}
+
+// renderKeep is render; enc is the JSON encoded, for a flow that is over
+// (nil otherwise).
+func (s *Server) renderKeep(f flow.Any, inFlight bool) (map[string]any, []byte) {
 	id := f.Base().ID
 	var j map[string]any
 	s.flowsMu.Lock()
@@ -323,6 +420,9 @@ func (s *Server) render(f flow.Any, inFlight bool) map[string]any {
 	s.flowsMu.Unlock()
 	if !inFlight || old == nil {
 		j = FlowJSON(f)
+		over := s.view.Readable(f)
+		s.live.keep(f, over)
+		s.watchFlow(f, over)
 	} else {
 		j = make(map[string]any, len(old))
 		for k, v := range old {
@@ -333,10 +433,48 @@ func (s *Server) render(f flow.Any, inFlight bool) map[string]any {
 		j["comment"] = b.Comment
 		j["marked"] = markedJSON(b.Marked)
 	}
+	var enc []byte
+	over := !inFlight && s.view.Over(f)
+	if over {
+		var err error
+		if enc, err = json.Marshal(j); err != nil {
+			over = false
+		}
+	}
 	s.flowsMu.Lock()
-	s.flows[id] = j
+	if over {
+		delete(s.flows, id)
+		s.enc[id] = enc
+	} else {
+		s.flows[id] = j
+		delete(s.enc, id)
+	}
 	s.flowsMu.Unlock()
-	return j
+	return j, enc
+}
+
+// flowsJSON is the JSON array of the flows (GET /flows): the kept bytes
+// of the flows that are over, the kept JSON of the others.
+func (s *Server) flowsJSON(fs []flow.Any) []byte {
+	b := make([]byte, 0, 1+len(fs)*1600)
+	b = append(b, '[')
+	for i, f := range fs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		id := f.Base().ID
+		s.flowsMu.Lock()
+		enc, ok := s.enc[id]
+		s.flowsMu.Unlock()
+		if !ok {
+			var err error
+			if enc, err = json.Marshal(s.flowJSON(f)); err != nil {
+				enc = []byte("null")
+			}
+		}
+		b = append(b, enc...)
+	}
+	return append(b, ']')
 }
 
 // flowJSON is the kept JSON of a flow, rendered now if there is none.
@@ -345,6 +483,7 @@ func (s *Server) flowJSON(f flow.Any) map[string]any {
 	j := s.flows[f.Base().ID]
 	s.flowsMu.Unlock()
 	if j == nil {
+		// Over (or never seen): it may be read.
 		j = s.render(f, false)
 	}
 	return j

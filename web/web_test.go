@@ -25,7 +25,7 @@ const wait = 10 * time.Second
 
 // env is a running mitmweb (in process) with an origin behind it.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	m      *mitmgo.Master
 	w      *Server
 	base   string // http://127.0.0.1:port
@@ -38,7 +38,7 @@ type env struct {
 	api *http.Client
 }
 
-func start(t *testing.T, specs ...string) *env {
+func start(t testing.TB, specs ...string) *env {
 	t.Helper()
 	e := &env{t: t}
 	o := testutil.HTTPOrigin(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -441,9 +441,11 @@ func TestFlowsAndContent(t *testing.T) {
 		defer e.mu.Unlock()
 		return len(e.seen) == 2
 	}, "the replayed request at the origin")
+	// Done: its response is complete (the flow is no longer in flight, so
+	// the dump below has it).
 	testutil.Eventually(t, wait, func() bool {
 		for _, f := range e.flows() {
-			if f["is_replay"] == "request" {
+			if resp, _ := f["response"].(map[string]any); f["is_replay"] == "request" && resp != nil && resp["timestamp_end"] != nil {
 				return true
 			}
 		}

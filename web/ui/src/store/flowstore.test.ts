@@ -1,0 +1,172 @@
+import { describe, expect, it } from "vitest";
+
+declare const process: { env: Record<string, string | undefined> };
+import type { HTTPFlow } from "../flowtypes";
+import { httpFlow } from "../testutil";
+import { FlowStore, HIGHLIGHT, SEARCH } from "./flowstore";
+
+const ids = (s: FlowStore) => s.view.map((e) => e.flow.id);
+
+describe("FlowStore", () => {
+  it("applies add, update and remove in order", () => {
+    const s = new FlowStore();
+    s.add(httpFlow({ id: "a" }));
+    s.add(httpFlow({ id: "b" }));
+    s.add(httpFlow({ id: "c" }));
+    expect(ids(s)).toEqual(["a", "b", "c"]);
+    const b2 = httpFlow({ id: "b", status: 200 });
+    s.update(b2);
+    expect(s.get("b")).toBe(b2);
+    expect(ids(s)).toEqual(["a", "b", "c"]);
+    s.remove("a");
+    expect(ids(s)).toEqual(["b", "c"]);
+    expect(s.size).toBe(2);
+    s.remove("nope"); // unknown ids are ignored
+    expect(s.size).toBe(2);
+  });
+
+  it("treats an add of a known flow as an update and an update of an unknown one as an add", () => {
+    const s = new FlowStore();
+    s.update(httpFlow({ id: "x" }));
+    s.add(httpFlow({ id: "x", status: 204 }));
+    expect(s.size).toBe(1);
+    expect(s.get("x")?.type === "http" && (s.get("x") as HTTPFlow).response?.status_code).toBe(204);
+  });
+
+  it("keeps the view sorted when flows arrive and change", () => {
+    const s = new FlowStore();
+    s.setSort("size", false);
+    s.add(httpFlow({ id: "big", status: 200, size: 500 }));
+    s.add(httpFlow({ id: "small", status: 200, size: 5 }));
+    s.add(httpFlow({ id: "mid", status: 200, size: 50 }));
+    expect(ids(s)).toEqual(["small", "mid", "big"]);
+    s.update(httpFlow({ id: "small", status: 200, size: 5000 }));
+    expect(ids(s)).toEqual(["mid", "big", "small"]);
+    s.setSort("size", true);
+    expect(ids(s)).toEqual(["small", "big", "mid"]);
+    s.add(httpFlow({ id: "tiny", status: 200, size: 1 }));
+    expect(ids(s)).toEqual(["small", "big", "mid", "tiny"]);
+    s.setSort(null, false);
+    expect(ids(s)).toEqual(["big", "small", "mid", "tiny"]);
+  });
+
+  it("sorts equal keys by arrival and mixed keys numbers first", () => {
+    const s = new FlowStore();
+    s.setSort("status", false);
+    s.add(httpFlow({ id: "p1" })); // no response: -1
+    s.add(httpFlow({ id: "ok", status: 200 }));
+    s.add(httpFlow({ id: "p2" }));
+    expect(ids(s)).toEqual(["p1", "p2", "ok"]);
+    expect(s.indexOf("p2")).toBe(1);
+  });
+
+  it("shows only the flows of the search filter, following matching_filters", () => {
+    const s = new FlowStore();
+    s.add(httpFlow({ id: "a" }));
+    s.add(httpFlow({ id: "b" }));
+    s.setMatches(SEARCH, ["b"]);
+    expect(ids(s)).toEqual(["b"]);
+    s.add(httpFlow({ id: "c" }), { search: true });
+    s.add(httpFlow({ id: "d" }), { search: false });
+    expect(ids(s)).toEqual(["b", "c"]);
+    // A flow that starts to match appears in its place.
+    s.update(httpFlow({ id: "a", status: 200 }), { search: true });
+    expect(ids(s)).toEqual(["a", "b", "c"]);
+    s.update(httpFlow({ id: "b", status: 500 }), { search: false });
+    expect(ids(s)).toEqual(["a", "c"]);
+    expect(s.size).toBe(4);
+    s.setMatches(SEARCH, null);
+    expect(ids(s)).toEqual(["a", "b", "c", "d"]);
+  });
+
+  it("tracks highlighted flows", () => {
+    const s = new FlowStore();
+    s.add(httpFlow({ id: "a" }));
+    expect(s.isHighlighted("a")).toBe(false);
+    s.setMatches(HIGHLIGHT, ["a"]);
+    expect(s.isHighlighted("a")).toBe(true);
+    s.add(httpFlow({ id: "b" }), { highlight: true, search: false });
+    expect(s.isHighlighted("b")).toBe(true);
+    expect(ids(s)).toEqual(["a", "b"]); // no search filter: all shown
+    s.update(httpFlow({ id: "a" }), { highlight: false });
+    expect(s.isHighlighted("a")).toBe(false);
+  });
+
+  it("resets to a new list, keeping the selection of flows that remain", () => {
+    const s = new FlowStore();
+    s.add(httpFlow({ id: "a" }));
+    s.add(httpFlow({ id: "b" }));
+    s.select(["b"]);
+    s.reset([httpFlow({ id: "b" }), httpFlow({ id: "c" })]);
+    expect(ids(s)).toEqual(["b", "c"]);
+    expect(s.selected).toEqual(["b"]);
+    s.reset([]);
+    expect(s.selected).toEqual([]);
+  });
+
+  it("moves the selection as j/k, Home/End", () => {
+    const s = new FlowStore();
+    for (const id of ["a", "b", "c", "d"]) s.add(httpFlow({ id }));
+    s.selectRelative(1);
+    expect(s.selected).toEqual(["a"]);
+    s.selectRelative(1);
+    s.selectRelative(1);
+    expect(s.selected).toEqual(["c"]);
+    s.selectRelative(-1);
+    expect(s.selected).toEqual(["b"]);
+    s.selectRelative(1e10);
+    expect(s.selected).toEqual(["d"]);
+    s.selectRelative(-1e10);
+    expect(s.selected).toEqual(["a"]);
+    s.select([]);
+    s.selectRelative(-1);
+    expect(s.selected).toEqual(["d"]);
+  });
+
+  it("selects ranges and toggles, and finds the neighbour of a deletion", () => {
+    const s = new FlowStore();
+    for (const id of ["a", "b", "c", "d", "e"]) s.add(httpFlow({ id }));
+    s.select(["b"]);
+    s.selectRange("d");
+    expect(s.selected).toEqual(["b", "c", "d"]);
+    expect(s.neighbour()).toBe("e");
+    s.toggleSelected("c");
+    expect(s.selected).toEqual(["b", "d"]);
+    s.select(["e"]);
+    expect(s.neighbour()).toBe("d");
+    s.remove("e");
+    expect(s.selected).toEqual([]);
+  });
+
+  it("takes 100,000 flows in bulk, then single flows quickly", () => {
+    const s = new FlowStore();
+    s.setSort("size", false);
+    const t0 = performance.now();
+    s.bulkApply(() => {
+      for (let i = 0; i < 100_000; i++) s.add(httpFlow({ id: "p" + i, status: 200, size: (i * 7919) % 10007 }));
+      s.update(httpFlow({ id: "p5", status: 200, size: 999_999 }));
+      s.remove("p6");
+    });
+    const t1 = performance.now();
+    for (let i = 0; i < 1000; i++) s.add(httpFlow({ id: "q" + i, status: 200, size: (i * 31) % 10007 }));
+    const t2 = performance.now();
+    for (let i = 1000; i < 2000; i++) s.update(httpFlow({ id: "p" + i, status: 200, size: i }));
+    const t3 = performance.now();
+    expect(s.view.length).toBe(100_999);
+    expect(s.view[s.view.length - 1].flow.id).toBe("p5");
+    expect(s.indexOf("p6")).toBe(-1);
+    let sorted = true;
+    for (let i = 1; i < s.view.length; i++) sorted &&= s.cmpForTest(s.view[i - 1], s.view[i]) < 0;
+    expect(sorted).toBe(true);
+    if (process.env.TIMINGS) {
+      console.log(
+        `100k bulk: ${(t1 - t0).toFixed(0)}ms, 1000 single adds: ${(t2 - t1).toFixed(0)}ms, ` +
+          `1000 updates: ${(t3 - t2).toFixed(0)}ms`,
+      );
+    }
+    // Generous bounds (machines vary); the point is no O(n) work per flow
+    // beyond one array splice.
+    expect(t1 - t0).toBeLessThan(5000);
+    expect(t2 - t1).toBeLessThan(5000);
+  });
+});
