@@ -990,6 +990,7 @@ func (a *Addon) monitor(h *host) {
 			return
 		case <-t.C:
 		}
+		h.warnSlow(time.Now())
 		limit := a.hookLimit.Load()
 		oldest := h.oldestHook()
 		if limit <= 0 || oldest.IsZero() {

@@ -314,7 +314,11 @@ const slowCall = 30 * time.Second
 type pendingCall struct {
 	ch    chan *tnetstring.Dict
 	cmd   string
+	hook  string // the hook of a "hook" call
 	start time.Time
+	// warned is when the log last said this hook call is slow (zero:
+	// never); see warnSlow.
+	warned time.Time
 }
 
 // overdueError is a hook call the child reported as running past
@@ -334,13 +338,18 @@ func (e *overdueError) Error() string {
 func (h *host) call(ctx context.Context, msg *tnetstring.Dict, serve server) (*tnetstring.Dict, error) {
 	id := h.ids.Add(1)
 	ch := make(chan *tnetstring.Dict, 4)
+	cmd := msg.Str("cmd")
+	pc := pendingCall{ch: ch, cmd: cmd, start: time.Now()}
+	if cmd == "hook" {
+		pc.hook = msg.Str("hook")
+	}
 	h.mu.Lock()
 	if h.deadErr != nil {
 		err := h.deadErr
 		h.mu.Unlock()
 		return nil, fmt.Errorf("%w: %v", errHostGone, err)
 	}
-	h.calls[id] = pendingCall{ch: ch, cmd: msg.Str("cmd"), start: time.Now()}
+	h.calls[id] = pc
 	h.mu.Unlock()
 	defer func() {
 		h.mu.Lock()
@@ -351,22 +360,10 @@ func (h *host) call(ctx context.Context, msg *tnetstring.Dict, serve server) (*t
 	if err := h.send(msg); err != nil {
 		return nil, err
 	}
-	var slow <-chan time.Time
-	if msg.Str("cmd") == "hook" {
-		t := time.NewTimer(slowCall)
-		defer t.Stop()
-		slow = t.C
-	}
-	start := time.Now()
+	// A hook call that runs long is reported by warnSlow (from the
+	// addon's monitor): no timer per call.
 	for {
 		select {
-		case <-slow:
-			h.events.hostLog(slog.LevelWarn, fmt.Sprintf("Script host: the %s hook has been running for %s; "+
-				"a handler may be stuck (the flow waits for it; script_hook_timeout sets a limit)",
-				msg.Str("hook"), time.Since(start).Round(time.Second)), false)
-			t := time.NewTimer(slowCall)
-			defer t.Stop()
-			slow = t.C
 		case m := <-ch:
 			switch m.Str("cmd") {
 			case "req":
@@ -384,6 +381,34 @@ func (h *host) call(ctx context.Context, msg *tnetstring.Dict, serve server) (*t
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
+	}
+}
+
+// warnSlow logs the hook calls that have been running for slowCall since
+// they started or since the log last said so.
+func (h *host) warnSlow(now time.Time) {
+	var msgs []string
+	h.mu.Lock()
+	for id, pc := range h.calls {
+		if pc.cmd != "hook" {
+			continue
+		}
+		last := pc.warned
+		if last.IsZero() {
+			last = pc.start
+		}
+		if now.Sub(last) < slowCall {
+			continue
+		}
+		pc.warned = now
+		h.calls[id] = pc
+		msgs = append(msgs, fmt.Sprintf("Script host: the %s hook has been running for %s; "+
+			"a handler may be stuck (the flow waits for it; script_hook_timeout sets a limit)",
+			pc.hook, now.Sub(pc.start).Round(time.Second)))
+	}
+	h.mu.Unlock()
+	for _, m := range msgs {
+		h.events.hostLog(slog.LevelWarn, m, false)
 	}
 }
 

@@ -381,6 +381,9 @@ func (d *pyDecoder) body(code byte, depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
+		if v, ok := knownStr(b); ok {
+			return v, nil
+		}
 		return pyText(b), nil
 	case mList, mTuple, mSet, mFrozenSet, mSmallTup:
 		var n int
@@ -445,6 +448,81 @@ func (d *pyDecoder) body(code byte, depth int) (any, error) {
 		return d.refs[i], nil
 	}
 	return nil, fmt.Errorf("marshal data: unsupported type code %q", code)
+}
+
+// knownStr returns the keys and values the child's replies repeat in
+// every message as constants, which cost no allocation (a string made from
+// b, in an interface, costs two).
+func knownStr(b []byte) (any, bool) {
+	switch string(b) {
+	case "cmd":
+		return "cmd", true
+	case "ret":
+		return "ret", true
+	case "id":
+		return "id", true
+	case "changes":
+		return "changes", true
+	case "request":
+		return "request", true
+	case "response":
+		return "response", true
+	case "headers":
+		return "headers", true
+	case "content":
+		return "content", true
+	case "trailers":
+		return "trailers", true
+	case "stream":
+		return "stream", true
+	case "status_code":
+		return "status_code", true
+	case "reason":
+		return "reason", true
+	case "websocket":
+		return "websocket", true
+	case "messages":
+		return "messages", true
+	case "actions":
+		return "actions", true
+	case "server":
+		return "server", true
+	case "client":
+		return "client", true
+	case "metadata":
+		return "metadata", true
+	case "req":
+		return "req", true
+	case "rid":
+		return "rid", true
+	case "op":
+		return "op", true
+	case "call":
+		return "call", true
+	case "part":
+		return "part", true
+	case "data":
+		return "data", true
+	case "err":
+		return "err", true
+	case "log":
+		return "log", true
+	case "level":
+		return "level", true
+	case "msg":
+		return "msg", true
+	case "script":
+		return "script", true
+	case "body":
+		return "body", true
+	case "rq":
+		return "rq", true
+	case "rs":
+		return "rs", true
+	case "fid":
+		return "fid", true
+	}
+	return nil, false
 }
 
 // pyText is a str as the tnetstring decoder returns it: a string, or, for

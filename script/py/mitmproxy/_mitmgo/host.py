@@ -266,6 +266,8 @@ class Host:
         self.order = []
         self.is_running = False
         self.hookmap = {}
+        # {hook name: its handlers as _plan makes them}, from hookmap.
+        self.plans = {}
         # The scripts' commands by name (commands.Entry), later scripts
         # winning.
         self.commands = {}
@@ -564,6 +566,14 @@ class Host:
 
     def dispatch(self, msg):
         cmd = msg.get("cmd")
+        if cmd == "hook":
+            # The hot message: straight to its (sync) handler.
+            try:
+                self.cmd_hook(msg)
+            except Exception as e:
+                self.log("error", "mitmgo script host: hook failed: %s" % format_exc(e), False)
+                self.reply(msg.get("id"), err=str(e))
+            return
         cid = msg.get("id")
         try:
             fn = getattr(self, "cmd_" + cmd)
@@ -643,6 +653,7 @@ class Host:
                 cmds.update(s.commands)
         self.commands = cmds
         self.hookmap = self._hookmap(self.order)
+        self.plans = {}
         self._schedule_tick()
 
     def _hookmap(self, sids):
@@ -992,9 +1003,13 @@ class Host:
         name = msg["hook"]
         cid = msg.get("id")
         # "sids": a call for those scripts only (script.run's one-shot).
-        hookmap = self.hookmap if msg.get("sids") is None else self._hookmap(msg["sids"])
-        entries = list(hookmap.get(name, ()))
-        legacy = [k for k in _LEGACY_OF.get(name, ()) if hookmap.get(k)]
+        sids = msg.get("sids")
+        if sids is None:
+            plan = self.plans.get(name)
+            if plan is None:
+                plan = self.plans[name] = _plan(self.hookmap, name)
+        else:
+            plan = _plan(self._hookmap(sids), name)
         call = Call(cid, name)
         try:
             args, obj, flow, legacy_args = self._build(name, msg, call)
@@ -1002,56 +1017,86 @@ class Host:
             self.log("error", "mitmgo script host: cannot decode the %s event: %s" % (name, format_exc(e)), False)
             self.reply(cid)
             return
-        for k in legacy:
-            entries.extend((s, fn, kind, legacy_args) for s, fn, kind in hookmap[k])
-        entries = [e if len(e) == 4 else e + (args,) for e in entries]
-
-        def done():
-            call.finished = True
-            self.calls.pop(cid, None)
-            if call.overdue:
-                # mitmgo gave up on this call and killed the flow.
-                self.reply(cid, changes={})
-                return
-            try:
-                changes = _changes(name, obj, flow)
-            except Exception as e:
-                self.log("error", "mitmgo script host: collecting the changes of %s failed: %s"
-                         % (name, format_exc(e)), False)
-                changes = {}
-            if flow is not None:
-                self._stash(flow, name)
-                if isinstance(flow, _http.HTTPFlow):
-                    self._keep(flow, name)
-            self.reply(cid, changes=changes)
-
         if cid is not None:
             self.calls[cid] = call
-        self._run_with_args(entries, flow, name, done, call)
+        self._run_plan(plan, 0, None, args, legacy_args, flow, name, call, obj)
 
-    def _run_with_args(self, entries, flow, hook, done, call):
-        # Entries carry their own arguments (legacy names take other ones).
-        for i, (s, fn, kind, args) in enumerate(entries):
-            if kind != "sync":
-                call.task = self.loop.create_task(self._run_async_args(entries, i, None, flow, hook, done, call))
-                return
-            res = self.invoke(s, fn, args, flow, hook, call)
-            if res is _HALT or call.overdue:
-                break
-            if res is not None and inspect.isawaitable(res):
-                call.task = self.loop.create_task(self._run_async_args(entries, i, res, flow, hook, done, call))
-                return
-        done()
+    def _run_plan(self, plan, start, pending, args, legacy_args, flow, hook, call, obj):
+        """Run a hook's handlers from plan[start] on (pending: the awaitable
+        the handler at start returned), then reply. Sync handlers run
+        here; from the first that is not (or returns an awaitable) the
+        rest run in a task."""
+        if pending is None:
+            invoke = self.invoke
+            for i in range(start, len(plan)):
+                s, fn, kind, legacy = plan[i]
+                if kind != "sync":
+                    call.task = self.loop.create_task(
+                        self._run_plan_async(plan, i, None, args, legacy_args, flow, hook, call, obj))
+                    return
+                res = invoke(s, fn, legacy_args if legacy else args, flow, hook, call)
+                if res is _HALT or call.overdue:
+                    break
+                if res is not None and inspect.isawaitable(res):
+                    call.task = self.loop.create_task(
+                        self._run_plan_async(plan, i, res, args, legacy_args, flow, hook, call, obj))
+                    return
+        self._hook_done(call, hook, obj, flow)
 
-    async def _run_async_args(self, entries, start, pending, flow, hook, done, call):
+    async def _run_plan_async(self, plan, start, pending, args, legacy_args, flow, hook, call, obj):
         try:
-            for i in range(start, len(entries)):
-                s, fn, kind, args = entries[i]
-                res = await self.ainvoke(s, fn, kind, args, flow, hook, pending if i == start else None, call)
+            for i in range(start, len(plan)):
+                s, fn, kind, legacy = plan[i]
+                res = await self.ainvoke(s, fn, kind, legacy_args if legacy else args, flow, hook,
+                                         pending if i == start else None, call)
                 if res is _HALT or call.overdue:
                     break
         finally:
-            done()
+            self._hook_done(call, hook, obj, flow)
+
+    def _hook_done(self, call, name, obj, flow):
+        """A hook call's handlers are done: reply with the changes."""
+        cid = call.id
+        call.finished = True
+        self.calls.pop(cid, None)
+        if call.overdue:
+            # mitmgo gave up on this call and killed the flow.
+            self.reply(cid, changes={})
+            return
+        try:
+            changes = _changes(name, obj, flow)
+        except Exception as e:
+            self.log("error", "mitmgo script host: collecting the changes of %s failed: %s"
+                     % (name, format_exc(e)), False)
+            changes = {}
+        if flow is not None:
+            if flow.__dict__ or self.sticky:
+                self._stash(flow, name)
+            if isinstance(flow, _http.HTTPFlow):
+                self._keep(flow, name)
+        if cid is None:
+            return
+        if not changes:
+            # Nothing changed (most calls of most hooks): a constant
+            # reply but for the id.
+            data = marshal.dumps(cid, 2)
+            data = _EMPTY_REPLY[0] + data + _EMPTY_REPLY[1]
+            self.send_data(b"%d:%b," % (len(data), data))
+            return
+        if _MARSHAL_SAFE.issuperset(changes):
+            # The common reply, framed here in one piece (reply() is the
+            # general way).
+            try:
+                data = marshal.dumps({"cmd": "ret", "id": cid, "changes": changes}, 2)
+            except ValueError:
+                data = None
+            if data is not None:
+                if len(data) < 4096:
+                    self.send_data(b"%d:%b," % (len(data), data))
+                else:
+                    self.send_parts((b"%d:" % len(data), data, b","))
+                return
+        self.reply(cid, changes=changes)
 
     def _build(self, name, msg, call):
         """The handler arguments for a hook: (args, changed-object, flow,
@@ -1189,6 +1234,30 @@ class Host:
                 self.sticky.popitem(last=False)
         else:
             self.sticky.pop(f.id, None)
+
+
+def _plan(hookmap, name):
+    """The handlers of hook name as (script, handler, kind, legacy) tuples:
+    its own, then those of its 0.18-era names (legacy: they take other
+    arguments)."""
+    plan = [(s, fn, kind, False) for s, fn, kind in hookmap.get(name, ())]
+    for k in _LEGACY_OF.get(name, ()):
+        plan.extend((s, fn, kind, True) for s, fn, kind in hookmap.get(k, ()))
+    return tuple(plan)
+
+
+# A hook reply without changes, around its id: marshal.dumps({"cmd": "ret",
+# "id": ID, "changes": {}}, 2) is these two pieces with marshal.dumps(ID, 2)
+# between them (the order of a dict's keys is kept).
+def _empty_reply_pieces():
+    probe = 12345
+    whole = marshal.dumps({"cmd": "ret", "id": probe, "changes": {}}, 2)
+    mid = marshal.dumps(probe, 2)
+    i = whole.index(mid)
+    return whole[:i], whole[i + len(mid):]
+
+
+_EMPTY_REPLY = _empty_reply_pieces()
 
 
 def _chunks(out):
