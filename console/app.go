@@ -48,7 +48,34 @@ type RawKeys interface {
 }
 
 // pane is one stack of screens.
-type pane struct{ stack []Screen }
+type pane struct {
+	stack []Screen
+	// fitted holds the lines of the last render after fit, by line: most
+	// lines are drawn again as they were, if on another row when the
+	// flow list scrolls (its rows come from its cache), and measuring a
+	// styled line costs. fitting is the render's.
+	fitted, fitting map[string]string
+	fitW            int
+}
+
+// fitLine is fit(s, w), from the last render when the line was drawn then.
+func (p *pane) fitLine(s string, w int) string {
+	if p.fitW != w || p.fitting == nil {
+		p.fitted, p.fitting, p.fitW = map[string]string{}, map[string]string{}, w
+	}
+	out, ok := p.fitted[s]
+	if !ok {
+		out = fit(s, w)
+	}
+	p.fitting[s] = out
+	return out
+}
+
+// fitDone ends a render: its lines are the ones kept.
+func (p *pane) fitDone() {
+	p.fitted, p.fitting = p.fitting, p.fitted
+	clear(p.fitting)
+}
 
 func (p *pane) top() Screen { return p.stack[len(p.stack)-1] }
 
@@ -66,6 +93,8 @@ type App struct {
 	// renderLog, when set, gets a line per render: the time and the
 	// number of flows in the view (MITMGO_CONSOLE_RENDERLOG, benchmarks).
 	renderLog io.Writer
+	// helpCache keeps the quick help's rows (statusbar.go).
+	helpCache helpCache
 }
 
 func newApp(c *Console) *App {
@@ -369,21 +398,22 @@ func (a *App) paneView(i, w, h int) []string {
 	p := a.panes[i]
 	var out []string
 	if st.opts.layoutHeaders.Get() && h > 1 {
-		style := st.Style("heading")
+		style := "heading"
 		if i != a.focus && a.layout() != "single" {
-			style = st.Style("heading_inactive")
+			style = "heading_inactive"
 		}
-		out = append(out, style.Render(fit(p.top().Title(), w)))
+		out = append(out, st.paint(style, fit(p.top().Title(), w)))
 		h--
 	}
 	body := strings.Split(p.top().View(st, w, h), "\n")
 	for j := range h {
 		if j < len(body) {
-			out = append(out, fit(body[j], w))
+			out = append(out, p.fitLine(body[j], w))
 		} else {
 			out = append(out, strings.Repeat(" ", w))
 		}
 	}
+	p.fitDone()
 	return out
 }
 

@@ -19,8 +19,16 @@
 // the view's event where the flow may be read; drawing the list then reads
 // only those rows, for the visible window only (View.Window). The flow view
 // reads a flow only when the view says it may be read (over, or
-// intercepted and waiting). Redraws after flow events are coalesced to at
-// most one per frame.
+// intercepted and waiting). A hook that changes nothing the row shows
+// keeps the row, and the flow list keeps the lines drawn of each row, so
+// that a redraw renders only the rows that changed.
+//
+// Redraws after flow events are spaced to about one per frame (60 a
+// second) under load, with a short burst allowed after a quiet time so
+// that a flow's request and its response each reach the screen at once;
+// Bubble Tea writes the terminal at 120 frames a second. Styles in the
+// flow list and the bars are drawn from each palette entry's escape
+// sequences (Palette.Paint), not through Lip Gloss for every cell.
 //
 // # Environment
 //
@@ -254,8 +262,11 @@ func (c *Console) viewEvent(ev view.Event) {
 		if ev.InFlight {
 			c.st.rows.touch(ev.Flow)
 		} else {
-			c.st.rows.put(ev.Flow.Base().ID, summarize(ev.Flow))
-			c.st.snaps.take(ev.Flow)
+			// The copy first: the flow view redraws from it when it
+			// sees the new row. A flow added is most often new: its row
+			// is taken without looking for an old one.
+			watched := c.st.snaps.take(ev.Flow)
+			c.st.rows.update(ev.Flow, watched || ev.Kind == view.Added)
 		}
 	case view.StoreRemoved:
 		c.st.rows.remove(ev.Flow.Base().ID)
@@ -323,8 +334,41 @@ type refreshMsg struct{}
 // tickMsg refreshes the status bar (message expiry, counters).
 type tickMsg struct{}
 
-// frame is the shortest time between two redraws caused by flow events.
-const frame = 16 * time.Millisecond
+// Redraws after flow events: at most one per frame on average, so that
+// under load the UI costs the proxy a bounded share however many flows
+// arrive, and a few at once (burst) after a quiet time, so that the
+// events of one flow (its request, then its response a moment later) each
+// reach the screen without waiting for a frame. The terminal is written
+// at fps frames per second (Bubble Tea's renderer): at most half a frame
+// after a redraw.
+const (
+	frame = 16 * time.Millisecond
+	burst = 3
+	fps   = 120
+)
+
+// limiter spaces redraws: a token bucket of burst redraws, refilled by one
+// a frame.
+type limiter struct {
+	tokens float64
+	last   time.Time
+}
+
+// wait says how long to wait before the next redraw at now (0: at once),
+// and takes its token.
+func (l *limiter) wait(now time.Time) time.Duration {
+	if l.last.IsZero() {
+		l.tokens = burst
+	} else {
+		l.tokens = min(burst, l.tokens+float64(now.Sub(l.last))/float64(frame))
+	}
+	l.last = now
+	l.tokens--
+	if l.tokens >= 0 {
+		return 0
+	}
+	return time.Duration(-l.tokens * float64(frame))
+}
 
 // Run runs the UI on the terminal until it is quit (Q, or q at the top) or
 // Stop is called; it restores the terminal before returning.
@@ -347,7 +391,7 @@ func (c *Console) Run() error {
 		c.app.renderLog = f
 		defer func() { c.app.renderLog = nil }()
 	}
-	opts := []tea.ProgramOption{tea.WithAltScreen(), tea.WithInput(in), tea.WithOutput(out)}
+	opts := []tea.ProgramOption{tea.WithAltScreen(), tea.WithInput(in), tea.WithOutput(out), tea.WithFPS(fps)}
 	if c.st.opts.mouse.Get() {
 		opts = append(opts, tea.WithMouseCellMotion())
 	}
@@ -369,21 +413,27 @@ func (c *Console) Run() error {
 	return err
 }
 
-// forward turns wake-ups into refresh messages, at most one per frame.
+// forward turns wake-ups into refresh messages, spaced by the limiter;
+// wake-ups while it waits are one redraw.
 func (c *Console) forward(p *tea.Program, stop chan struct{}) {
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
+	var lim limiter
 	for {
 		select {
 		case <-stop:
 			return
 		case <-c.wake:
-			p.Send(refreshMsg{})
-			select {
-			case <-stop:
-				return
-			case <-time.After(frame):
+			if d := lim.wait(time.Now()); d > 0 {
+				t := time.NewTimer(d)
+				select {
+				case <-stop:
+					t.Stop()
+					return
+				case <-t.C:
+				}
 			}
+			p.Send(refreshMsg{})
 		case <-tick.C:
 			p.Send(tickMsg{})
 		}

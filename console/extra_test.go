@@ -233,9 +233,14 @@ func TestRowsForgotten(t *testing.T) {
 	m.View.Add(sampleFlows(t)...)
 	m.View.Add(otherFlows(t)...)
 	count := func() int {
-		c.st.rows.mu.Lock()
-		defer c.st.rows.mu.Unlock()
-		return len(c.st.rows.rows)
+		n := 0
+		for i := range c.st.rows.shards {
+			n += len(c.st.rows.shards[i].rows)
+		}
+		if n != c.st.rows.len() {
+			t.Errorf("%d rows, counted %d", n, c.st.rows.len())
+		}
+		return n
 	}
 	if n := count(); n != 8 {
 		t.Fatalf("%d rows", n)

@@ -168,10 +168,11 @@ func (l *flowList) View(st *State, width, height int) string {
 		}
 		lines, ok := l.cache[rowKey{r, focused}]
 		if !ok {
+			d := r.display()
 			if table {
-				lines = []string{renderTableRow(st, r, focused, width, st.loc)}
+				lines = []string{renderTableRow(st, d, focused, width, st.loc)}
 			} else {
-				lines = renderListRow(st, r, focused, width)
+				lines = renderListRow(st, d, focused, width)
 			}
 			for j := range lines {
 				lines[j] = fit(lines[j], width)
@@ -278,10 +279,10 @@ func fixlenR(s string, n int) string {
 func rightIndicators(st *State, r *row) string {
 	s := " "
 	if r.replay {
-		s = st.Style("replay").Render(symReplay)
+		s = st.paint("replay", symReplay)
 	}
 	if r.marked != "" {
-		return s + st.Style("mark").Render(renderMarker(r.marked)) + " "
+		return s + st.paint("mark", renderMarker(r.marked)) + " "
 	}
 	return s + "  "
 }
@@ -306,7 +307,7 @@ var markerEmoji = map[string]string{
 
 func focusMark(st *State, focused bool) string {
 	if focused {
-		return st.Style("focus").Render(">>")
+		return st.paint("focus", ">>")
 	}
 	return "  "
 }
@@ -321,7 +322,7 @@ func renderListRow(st *State, r *row, focused bool, width int) []string {
 	default:
 		return []string{renderMessageRow(st, r, focused, width, false, nil)}
 	}
-	s := func(name, text string) string { return st.Style(name).Render(text) }
+	s := func(name, text string) string { return st.paint(name, text) }
 	method := r.method
 	pre := focusMark(st, focused) + " " + s(methodStyle(method), method) + " "
 	preLen := 2 + 1 + ansi.StringWidth(method)
@@ -383,7 +384,7 @@ func leftIndicators(st *State, focused, intercepted bool, ts float64, loc *time.
 	if intercepted {
 		style = "intercept"
 	}
-	return focusMark(st, focused) + st.Style(style).Render(t)
+	return focusMark(st, focused) + st.paint(style, t)
 }
 
 // columns splits the width left by fixed columns between weighted ones.
@@ -413,7 +414,7 @@ func renderTableRow(st *State, r *row, focused bool, width int, loc *time.Locati
 	default:
 		return renderMessageRow(st, r, focused, width, true, loc)
 	}
-	s := func(name, text string) string { return st.Style(name).Render(text) }
+	s := func(name, text string) string { return st.paint(name, text) }
 	reqStyle := ""
 	if r.intercepted && r.code == 0 {
 		reqStyle = "intercept"
@@ -477,7 +478,7 @@ func renderTableRow(st *State, r *row, focused bool, width int, loc *time.Locati
 // renderMessageRow is a TCP, UDP or QUIC flow: its connection, size and
 // duration.
 func renderMessageRow(st *State, r *row, focused bool, width int, table bool, loc *time.Location) string {
-	s := func(name, text string) string { return st.Style(name).Render(text) }
+	s := func(name, text string) string { return st.paint(name, text) }
 	var parts []string
 	proto := strings.ToUpper(r.kind)
 	style := schemeStyles[r.kind]
@@ -489,10 +490,10 @@ func renderMessageRow(st *State, r *row, focused bool, width int, table bool, lo
 	} else {
 		parts = append(parts, focusMark(st, focused), s(style, proto))
 	}
-	conn := r.client + " <-> " + r.server
+	conn := r.x().client + " <-> " + r.x().server
 	size := strings.Repeat(" ", 5)
-	if r.total > 0 {
-		size = s(sizeStyle(r.total), fixlenR(prettySize(r.total), 5))
+	if r.x().total > 0 {
+		size = s(sizeStyle(r.x().total), fixlenR(prettySize(r.x().total), 5))
 	}
 	dur := strings.Repeat(" ", 5)
 	if r.duration > 0 {
@@ -515,14 +516,14 @@ func renderMessageRow(st *State, r *row, focused bool, width int, table bool, lo
 
 // renderDNSRow is a DNS flow: the question and its answer.
 func renderDNSRow(st *State, r *row, focused bool, width int, table bool, loc *time.Location) string {
-	s := func(name, text string) string { return st.Style(name).Render(text) }
+	s := func(name, text string) string { return st.paint(name, text) }
 	var parts []string
 	if table {
 		parts = append(parts, leftIndicators(st, focused, r.intercepted, r.ts, loc))
 	} else {
 		parts = append(parts, focusMark(st, focused))
 	}
-	t := "DNS " + r.opcode
+	t := "DNS " + r.x().opcode
 	if table {
 		t = fixlen(t, 10)
 	}
@@ -535,12 +536,12 @@ func renderDNSRow(st *State, r *row, focused bool, width int, table bool, loc *t
 	for _, p := range parts {
 		used += ansi.StringWidth(p) + 1
 	}
-	qt := "(" + r.qtype + ") ="
+	qt := "(" + r.x().qtype + ") ="
 	rest := max(width-used-len(qt)-1-9-1-5-1-3-2, 4)
 	ws := columns(rest, 0.5, 1)
 	answer := "..."
-	if r.answered {
-		answer = r.answer
+	if r.x().answered {
+		answer = r.x().answer
 		if answer == "" {
 			answer = "?"
 		}
@@ -549,7 +550,7 @@ func renderDNSRow(st *State, r *row, focused bool, width int, table bool, loc *t
 	if r.err != "" {
 		ans = s("error", fixlen(r.err, ws[1]))
 	}
-	cs := codeStyle(r.rcodeHTTP)
+	cs := codeStyle(r.x().rcodeHTTP)
 	if r.intercepted {
 		cs = "intercept"
 	}
@@ -557,6 +558,6 @@ func renderDNSRow(st *State, r *row, focused bool, width int, table bool, loc *t
 	if r.duration > 0 {
 		dur = s(durationStyle(r.duration), fixlenR(prettyDuration(r.duration), 5))
 	}
-	parts = append(parts, s("text", fixlenR(r.domain, ws[0])), s("text", qt), ans, s(cs, fixlen(r.rcode, 9)), dur, rightIndicators(st, r))
+	parts = append(parts, s("text", fixlenR(r.x().domain, ws[0])), s("text", qt), ans, s(cs, fixlen(r.x().rcode, 9)), dur, rightIndicators(st, r))
 	return strings.Join(parts, " ")
 }

@@ -195,7 +195,8 @@ func (v *flowView) View(st *State, width, height int) string {
 		return st.Style("text").Render("No flow selected.")
 	}
 	st.snaps.watch(f.Base().ID)
-	r := st.rowOf(f)
+	raw := st.rowOf(f)
+	r := raw.display()
 	tabs := tabNames(r)
 	v.tab = min(v.tab, len(tabs)-1)
 	titles := slices.Clone(tabs)
@@ -230,7 +231,7 @@ func (v *flowView) View(st *State, width, height int) string {
 	}
 	mode := st.View.Setting(f, fmt.Sprintf("flowview_mode_%d", v.tab), st.opts.defaultContentview.Get())
 	full := st.View.Setting(f, "fullcontents", "false") == "true"
-	key := viewKey{id: f.Base().ID, row: r, tab: v.tab, mode: mode, full: full, width: width}
+	key := viewKey{id: f.Base().ID, row: raw, tab: v.tab, mode: mode, full: full, width: width}
 	if key != v.key {
 		v.lines = v.render(st, f, tabs[v.tab], mode, full, width)
 		v.key = key

@@ -34,6 +34,9 @@ type Binding struct {
 type Keymap struct {
 	bindings []*Binding
 	keys     map[string]map[string]*Binding
+	// gen counts the changes (what is drawn of the bindings is kept until
+	// it changes).
+	gen uint64
 }
 
 // NewKeymap returns an empty keymap.
@@ -118,6 +121,7 @@ func (k *Keymap) Remove(key string, contexts []string) error {
 }
 
 func (k *Keymap) removeFrom(b *Binding, c string) {
+	k.gen++
 	delete(k.keys[c], b.Key)
 	b.Contexts = slices.DeleteFunc(b.Contexts, func(x string) bool { return x == c })
 	if len(b.Contexts) == 0 {
@@ -126,6 +130,7 @@ func (k *Keymap) removeFrom(b *Binding, c string) {
 }
 
 func (k *Keymap) bind(b *Binding) {
+	k.gen++
 	for _, c := range b.Contexts {
 		if k.keys[c] == nil {
 			k.keys[c] = map[string]*Binding{}
@@ -182,9 +187,12 @@ func (k *Keymap) ForHelp(help string) *Binding {
 
 // KeyShort is the key as the help bar shows it (⏎, →, ␣).
 func (b *Binding) KeyShort() string {
-	r := strings.NewReplacer("enter", "⏎", "right", "→", "space", "␣")
-	return r.Replace(b.Key)
+	return keyShortNames.Replace(b.Key)
 }
+
+// keyShortNames spells keys for the help bar (a Replacer is safe for
+// concurrent use and never changes).
+var keyShortNames = strings.NewReplacer("enter", "⏎", "right", "→", "space", "␣")
 
 // normKey spells a key as mitmproxy's keymaps do: a literal space is
 // "space"; several spaces are one.

@@ -76,3 +76,32 @@ func TestKeyPress100kIsFast(t *testing.T) {
 	}
 	t.Logf("slowest key press with 100,000 flows: %v", worst)
 }
+
+// BenchmarkFlowArrivesFollowing is a flow completing (its four hooks'
+// events, as the proxy makes them) with the focus following new flows, and
+// the screen redrawn: the list scrolls by one row each time, the console's
+// work per flow and per frame when the proxy is busy.
+func BenchmarkFlowArrivesFollowing(b *testing.B) {
+	c, m := newTestConsole(b, 160, 45)
+	if err := m.Options.Set("console_focus_follow=true"); err != nil {
+		b.Fatal(err)
+	}
+	for i := range 1000 {
+		m.View.Add(httpFlow(b, "GET", fmt.Sprintf("http://example.com/item/%d", i), 200, "x", t0+float64(i)))
+	}
+	c.app.Update(refreshMsg{})
+	c.app.View()
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		f := httpFlow(b, "GET", fmt.Sprintf("http://example.com/new/%d", i), 200, "x", t0+1e6+float64(i))
+		resp := f.Response
+		f.Response = nil
+		m.View.RequestHeaders(f)
+		m.View.Request(f)
+		f.Response = resp
+		m.View.ResponseHeaders(f)
+		m.View.Response(f)
+		c.app.Update(refreshMsg{})
+		_ = c.app.View()
+	}
+}

@@ -180,7 +180,15 @@ type Palette struct {
 	name   string
 	styles map[string]lipgloss.Style
 	plain  lipgloss.Style
+	// affixes are the escape sequences each style puts around a line of
+	// text, where rendering a line is just that (checked when the
+	// palette is built): Paint then costs a concatenation, not a Lip
+	// Gloss render, which matters in the flow list's rows.
+	affixes map[string]affix
 }
+
+// affix is what a style writes before and after a line of text.
+type affix struct{ pre, post string }
 
 // NewPalette builds the named palette for a renderer (whose colour profile
 // says whether the 256-colour entries apply). transparent keeps the
@@ -221,7 +229,48 @@ func NewPalette(name string, transparent bool, r *lipgloss.Renderer) *Palette {
 		}
 		pal.styles[fmt.Sprintf("gradient_%02d", i)] = styleFor(r, c)
 	}
+	pal.affixes = make(map[string]affix, len(pal.styles))
+	for k, st := range pal.styles {
+		if a, ok := affixOf(st); ok {
+			pal.affixes[k] = a
+		}
+	}
 	return pal
+}
+
+// affixOf finds what st writes around a line, if rendering any line is
+// that: probes with and without spaces and the empty line must all agree.
+func affixOf(st lipgloss.Style) (affix, bool) {
+	const mark = "\x01"
+	out := st.Render(mark)
+	pre, post, ok := strings.Cut(out, mark)
+	if !ok {
+		return affix{}, false
+	}
+	a := affix{pre, post}
+	for _, probe := range []string{"", "a", "a b", " x ", "ünï ⇒ 🔴"} {
+		if st.Render(probe) != a.pre+probe+a.post {
+			return affix{}, false
+		}
+	}
+	return a, true
+}
+
+// Paint renders one line of text (no tab or newline) in a palette entry,
+// as Style(name).Render(text) does, without Lip Gloss where the entry's
+// affixes are known.
+func (p *Palette) Paint(name, text string) string {
+	if p == nil {
+		return lipgloss.NewStyle().Render(text)
+	}
+	a, ok := p.affixes[name]
+	if !ok || strings.ContainsAny(text, "\t\n\r") {
+		return p.Style(name).Render(text)
+	}
+	if a.pre == "" && a.post == "" {
+		return text
+	}
+	return a.pre + text + a.post
 }
 
 // Style returns the style of a palette entry; an unknown name is unstyled.

@@ -1,10 +1,12 @@
 package console
 
 import (
+	"hash/maphash"
 	"math"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mitmgo/mitmgo/flow"
@@ -14,19 +16,44 @@ import (
 // read (in the view's event, on the flow's own goroutine, or when it is
 // over): rendering a window of rows then reads no flow, so it cannot race
 // with the proxy, and costs the same with 100,000 flows as with ten.
+//
+// An HTTP row holds the flow's own strings (Go strings do not change, so
+// they may be read later from any goroutine): taking it allocates only the
+// row, and nothing when the flow shows as it did at its last hook, which
+// keeps the proxy's cost per hook low. What is drawn is display's copy,
+// with the strings cleaned and the URL made.
 type row struct {
-	kind string // "http", "tcp", "udp", "dns"
+	kind string // "http", "tcp", "udp", "quic", "dns"
 	ts   float64
 
-	// HTTP
-	method, scheme, host, path, url, version string
-	push                                     bool
-	code                                     int
-	reason, ctype                            string
+	// HTTP, as the request holds them: host is the pretty host;
+	// authority, hostHeader and port make the pretty URL.
+	method, scheme, host, path, version string
+	authority, hostHeader               string
+	port                                int
+	code                                int
+	reason, ctype                       string
 	// clen is the response's content length; -1 when the content is
 	// missing.
 	clen int64
+	// url is the pretty URL, in display's copy only.
+	url string
 
+	// ext holds the fields of TCP, UDP and DNS rows (nil for HTTP).
+	ext *rowExt
+
+	duration    float64
+	err         string
+	marked      string
+	push        bool
+	replay      bool
+	intercepted bool
+	// ws: the HTTP flow has a WebSocket.
+	ws bool
+}
+
+// rowExt is what TCP, UDP and DNS rows show, cleaned when taken.
+type rowExt struct {
 	// TCP/UDP: the connection and the bytes exchanged.
 	client, server string
 	total          int64
@@ -35,32 +62,56 @@ type row struct {
 	opcode, domain, qtype, rcode, answer string
 	rcodeHTTP                            int
 	answered                             bool
-
-	duration    float64
-	err         string
-	marked      string
-	replay      bool
-	intercepted bool
-	// ws: the HTTP flow has a WebSocket.
-	ws bool
 }
 
-// summarize takes the row of a flow that may be read now.
-func summarize(f flow.Any) *row {
+// noExt is what an HTTP row's missing ext reads as.
+var noExt = &rowExt{}
+
+// x returns the TCP/UDP/DNS fields (empty for HTTP rows).
+func (r *row) x() *rowExt {
+	if r.ext == nil {
+		return noExt
+	}
+	return r.ext
+}
+
+// display is the row as drawn: its strings cleaned of control characters
+// and the pretty URL made (from the row alone: it reads no flow).
+func (r *row) display() *row {
+	d := *r
+	d.method, d.scheme, d.host, d.path = clean(r.method), clean(r.scheme), clean(r.host), clean(r.path)
+	d.version, d.reason, d.ctype, d.err = clean(r.version), clean(r.reason), clean(r.ctype), clean(r.err)
+	if r.kind == "http" && (r.method != "" || r.host != "" || r.authority != "") {
+		// Without a Host header (or authority) the pretty host is the
+		// request's host, which is all the URL needs of it.
+		q := flow.Request{Method: r.method, Scheme: r.scheme, Host: r.host, Port: r.port, Path: r.path,
+			Authority: r.authority, Message: flow.Message{HTTPVersion: r.version, Headers: flow.NewHeaders()}}
+		if r.hostHeader != "" {
+			q.Headers = flow.NewHeaders("Host", r.hostHeader)
+		}
+		d.url = clean(q.PrettyURL())
+	}
+	return &d
+}
+
+// summarize takes the row of a flow that may be read now; it returns old
+// itself when the flow shows as old does.
+func summarize(f flow.Any, old *row) *row {
 	b := f.Base()
-	r := &row{marked: b.Marked, replay: b.IsReplay != "", intercepted: b.IsIntercepted()}
+	r := row{marked: b.Marked, replay: b.IsReplay != "", intercepted: b.IsIntercepted()}
 	if b.Error != nil {
-		r.err = clean(b.Error.Msg)
+		r.err = b.Error.Msg
 	}
 	switch f := f.(type) {
 	case *flow.HTTPFlow:
 		r.kind = "http"
 		if q := f.Request; q != nil {
-			r.method, r.scheme, r.host, r.path = clean(q.Method), clean(q.Scheme), clean(q.PrettyHost()), clean(q.Path)
-			r.url, r.version, r.ts = clean(q.PrettyURL()), clean(q.HTTPVersion), q.TimestampStart
+			r.method, r.scheme, r.host, r.path = q.Method, q.Scheme, q.PrettyHost(), q.Path
+			r.authority, r.hostHeader, r.port = q.Authority, q.HostHeader(), q.Port
+			r.version, r.ts = q.HTTPVersion, q.TimestampStart
 		}
 		if s := f.Response; s != nil {
-			r.code, r.reason, r.ctype = s.StatusCode, clean(s.Reason), clean(s.Headers.Get("content-type"))
+			r.code, r.reason, r.ctype = s.StatusCode, s.Reason, s.Headers.Get("content-type")
 			if s.RawContent == nil {
 				r.clen = -1
 			} else {
@@ -73,33 +124,37 @@ func summarize(f flow.Any) *row {
 		r.ws = f.WebSocket != nil
 	case *flow.TCPFlow:
 		r.kind = "tcp"
+		r.ext = &rowExt{}
 		for _, m := range f.Messages {
-			r.total += int64(len(m.Content))
+			r.ext.total += int64(len(m.Content))
 		}
-		messageConn(r, b, len(f.Messages) > 0, func() float64 { return f.Messages[len(f.Messages)-1].Timestamp })
+		messageConn(&r, b, len(f.Messages) > 0, func() float64 { return f.Messages[len(f.Messages)-1].Timestamp })
 	case *flow.UDPFlow:
 		r.kind = "udp"
+		r.ext = &rowExt{}
 		for _, m := range f.Messages {
-			r.total += int64(len(m.Content))
+			r.ext.total += int64(len(m.Content))
 		}
-		messageConn(r, b, len(f.Messages) > 0, func() float64 { return f.Messages[len(f.Messages)-1].Timestamp })
+		messageConn(&r, b, len(f.Messages) > 0, func() float64 { return f.Messages[len(f.Messages)-1].Timestamp })
 	case *flow.DNSFlow:
 		r.kind = "dns"
+		x := &rowExt{}
+		r.ext = x
 		if q := f.Request; q != nil {
-			r.opcode, r.ts = flow.DNSOpCodeString(q.OpCode), q.Timestamp
+			x.opcode, r.ts = flow.DNSOpCodeString(q.OpCode), q.Timestamp
 			if qq := q.Question(); qq != nil {
-				r.domain, r.qtype = clean(qq.Name), flow.DNSTypeString(qq.Type)
+				x.domain, x.qtype = clean(qq.Name), flow.DNSTypeString(qq.Type)
 			}
 		}
 		if s := f.Response; s != nil {
-			r.answered = true
-			r.rcode = flow.DNSResponseCodeString(s.ResponseCode)
-			r.rcodeHTTP = dnsHTTPEquiv(s.ResponseCode)
+			x.answered = true
+			x.rcode = flow.DNSResponseCodeString(s.ResponseCode)
+			x.rcodeHTTP = dnsHTTPEquiv(s.ResponseCode)
 			var as []string
 			for i := range s.Answers {
 				as = append(as, s.Answers[i].String())
 			}
-			r.answer = clean(strings.Join(as, ", "))
+			x.answer = clean(strings.Join(as, ", "))
 			if f.Request != nil && f.Request.Timestamp > 0 && s.Timestamp > 0 {
 				r.duration = s.Timestamp - f.Request.Timestamp
 			}
@@ -110,12 +165,28 @@ func summarize(f flow.Any) *row {
 	if r.ts == 0 {
 		r.ts = b.TimestampCreated
 	}
-	return r
+	if old != nil && r.sameAs(old) {
+		return old
+	}
+	p := new(row)
+	*p = r
+	return p
+}
+
+// sameAs reports whether r shows as o does (an HTTP flow's hook that
+// changed nothing shown: its row, and the lines drawn of it, stay).
+func (r *row) sameAs(o *row) bool {
+	if (r.ext == nil) != (o.ext == nil) || r.ext != nil && *r.ext != *o.ext {
+		return false
+	}
+	a, b := *r, *o
+	a.ext, b.ext = nil, nil
+	return a == b
 }
 
 func messageConn(r *row, b *flow.Flow, hasMsgs bool, last func() float64) {
 	if c := b.ClientConn; c != nil {
-		r.client = clean(formatAddress(c.Peername))
+		r.ext.client = clean(formatAddress(c.Peername))
 		r.ts = c.TimestampStart
 		if c.TLSVersion == "QUICv1" {
 			r.kind = "quic"
@@ -125,7 +196,7 @@ func messageConn(r *row, b *flow.Flow, hasMsgs bool, last func() float64) {
 		}
 	}
 	if s := b.ServerConn; s != nil {
-		r.server = clean(formatAddress(s.Address))
+		r.ext.server = clean(formatAddress(s.Address))
 	}
 }
 
@@ -147,47 +218,99 @@ func dnsHTTPEquiv(rc int) int {
 	return 500
 }
 
-// rowCache holds the rows of the flows in the store, by flow id.
+// rowCache holds the rows of the flows in the store, by flow id, in
+// shards: the proxy's goroutines take rows at every hook of every flow
+// while the UI reads them, and one lock for all was contended under load.
 type rowCache struct {
-	mu   sync.Mutex
-	rows map[string]*row
+	seed   maphash.Seed
+	shards [rowShards]rowShard
+	n      atomic.Int64
 }
 
-func newRowCache() *rowCache { return &rowCache{rows: map[string]*row{}} }
+const rowShards = 64
+
+type rowShard struct {
+	mu   sync.Mutex
+	rows map[string]*row
+	_    [40]byte // a cache line of its own
+}
+
+func newRowCache() *rowCache {
+	c := &rowCache{seed: maphash.MakeSeed()}
+	for i := range c.shards {
+		c.shards[i].rows = map[string]*row{}
+	}
+	return c
+}
+
+func (c *rowCache) shard(id string) *rowShard {
+	return &c.shards[maphash.String(c.seed, id)%rowShards]
+}
 
 func (c *rowCache) get(id string) *row {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.rows[id]
+	sh := c.shard(id)
+	sh.mu.Lock()
+	r := sh.rows[id]
+	sh.mu.Unlock()
+	return r
+}
+
+// update takes the row of f, which may be read now; a row that shows as
+// before is kept (and so are the lines drawn of it), unless fresh (the
+// flow view shows the flow, and a new row is how it learns of a change;
+// or the flow was just added).
+func (c *rowCache) update(f flow.Any, fresh bool) {
+	id := f.Base().ID
+	var old *row
+	if !fresh {
+		old = c.get(id)
+	}
+	if r := summarize(f, old); r != old {
+		c.put(id, r)
+	}
 }
 
 func (c *rowCache) put(id string, r *row) {
-	c.mu.Lock()
-	c.rows[id] = r
-	c.mu.Unlock()
+	sh := c.shard(id)
+	sh.mu.Lock()
+	n := len(sh.rows)
+	sh.rows[id] = r
+	if len(sh.rows) > n {
+		c.n.Add(1)
+	}
+	sh.mu.Unlock()
 }
 
 // touch updates what commands change on a flow in flight (its marker and
 // interception): the rest of the row stays as its last hook left it.
 func (c *rowCache) touch(f flow.Any) {
 	b := f.Base()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	old := c.rows[b.ID]
+	sh := c.shard(b.ID)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
 	r := &row{kind: f.Type()}
-	if old != nil {
+	if old := sh.rows[b.ID]; old != nil {
 		cp := *old
 		r = &cp
+	} else {
+		c.n.Add(1)
 	}
 	r.marked, r.intercepted = b.Marked, b.IsIntercepted()
-	c.rows[b.ID] = r
+	sh.rows[b.ID] = r
 }
 
 func (c *rowCache) remove(id string) {
-	c.mu.Lock()
-	delete(c.rows, id)
-	c.mu.Unlock()
+	sh := c.shard(id)
+	sh.mu.Lock()
+	if _, ok := sh.rows[id]; ok {
+		delete(sh.rows, id)
+		c.n.Add(-1)
+	}
+	sh.mu.Unlock()
 }
+
+// len is the number of rows kept.
+func (c *rowCache) len() int { return int(c.n.Load()) }
 
 // prune forgets the rows of flows that left the store.
 func (c *rowCache) prune(v interface {
@@ -195,19 +318,22 @@ func (c *rowCache) prune(v interface {
 	Get(id string) (flow.Any, bool)
 }) {
 	n := v.StoreLen()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if n == 0 {
-		c.rows = map[string]*row{}
+	if c.len() <= n {
 		return
 	}
-	if len(c.rows) <= n {
-		return
-	}
-	for id := range c.rows {
-		if _, ok := v.Get(id); !ok {
-			delete(c.rows, id)
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.Lock()
+		for id := range sh.rows {
+			if n == 0 {
+				delete(sh.rows, id)
+				c.n.Add(-1)
+			} else if _, ok := v.Get(id); !ok {
+				delete(sh.rows, id)
+				c.n.Add(-1)
+			}
 		}
+		sh.mu.Unlock()
 	}
 }
 
@@ -277,6 +403,8 @@ type flowSnaps struct {
 	mu   sync.Mutex
 	id   string
 	copy flow.Any
+	// watched is id, read without the lock by every flow's hooks.
+	watched atomic.Pointer[string]
 }
 
 // watch says which flow to copy ("" for none).
@@ -284,17 +412,24 @@ func (s *flowSnaps) watch(id string) {
 	s.mu.Lock()
 	if s.id != id {
 		s.id, s.copy = id, nil
+		s.watched.Store(&id)
 	}
 	s.mu.Unlock()
 }
 
-// take copies f if it is the watched flow (where f may be read).
-func (s *flowSnaps) take(f flow.Any) {
+// take copies f if it is the watched flow (where f may be read), and says
+// whether it was.
+func (s *flowSnaps) take(f flow.Any) bool {
+	if w := s.watched.Load(); w == nil || *w == "" || *w != f.Base().ID {
+		return false
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.id != "" && s.id == f.Base().ID {
 		s.copy = flow.CopyAny(f)
+		return true
 	}
+	return false
 }
 
 func (s *flowSnaps) get(id string) flow.Any {

@@ -206,3 +206,9 @@ func (st *State) optionText(name string) string {
 }
 
 var errNoFlow = errors.New("no flow selected")
+
+// paint renders one line of text in a palette entry: Style(name).Render(text)
+// at the cost of a concatenation (Palette.Paint).
+func (st *State) paint(name, text string) string {
+	return st.palette.Paint(name, text)
+}

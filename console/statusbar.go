@@ -57,7 +57,6 @@ func shortenMessage(msg string, w int) string {
 // settings that change what the proxy does, and the listen address.
 func (a *App) statusLine(w int) string {
 	st := a.c.st
-	hs, key := st.Style("heading"), st.Style("heading_key")
 	n, pos := 0, 0
 	reversed, marked := false, false
 	if st.View != nil {
@@ -76,11 +75,11 @@ func (a *App) statusLine(w int) string {
 		m = "M"
 	}
 	var b strings.Builder
-	b.WriteString(hs.Render(fmt.Sprintf("%-11s", fmt.Sprintf("%s %s [%d/%d]", arrow, m, pos, n))))
-	plain := func(s string) { b.WriteString(hs.Render(s)) }
+	b.WriteString(st.paint("heading", fmt.Sprintf("%-11s", fmt.Sprintf("%s %s [%d/%d]", arrow, m, pos, n))))
+	plain := func(s string) { b.WriteString(st.paint("heading", s)) }
 	keyed := func(k, rest string) {
 		plain("[")
-		b.WriteString(key.Render(k))
+		b.WriteString(st.paint("heading_key", k))
 		plain(rest + "]")
 	}
 	o := st.fopts
@@ -115,7 +114,7 @@ func (a *App) statusLine(w int) string {
 		if !o.interceptActive.Get() {
 			plain("X")
 		}
-		b.WriteString(key.Render("i"))
+		b.WriteString(st.paint("heading_key", "i"))
 		plain(":" + i + "]")
 	}
 	if f := clean(str(o.viewFilter)); f != "" {
@@ -174,7 +173,7 @@ func (a *App) statusLine(w int) string {
 	if lw+rw+1 > w {
 		return fit(left, w)
 	}
-	return left + hs.Render(strings.Repeat(" ", w-lw-rw)+right)
+	return left + st.paint("heading", strings.Repeat(" ", w-lw-rw)+right)
 }
 
 // quickHelp is mitmproxy's quick help: two rows of keys for what can be
@@ -249,22 +248,51 @@ func (a *App) quickHelp(w int) []string {
 	bottom = append(bottom, item{"Layout", "Cycle to next layout"}, item{"Switch", "Focus next layout pane"},
 		item{"Follow new", "Set focus follow"})
 	labelLen := max(len(topLabel), len(bottomLabel), 8) + 1
-	basic := map[string]bool{"⏎": true, "↓": true, "↑": true, "tab": true}
+	// The rows are drawn again only when what they show changes: the
+	// items, the width, the palette or the key bindings.
+	hc := &a.helpCache
+	if hc.pal != st.palette || hc.km != st.Keymap || hc.gen != st.Keymap.gen || hc.width != w || len(hc.rows) > 64 {
+		*hc = helpCache{pal: st.palette, km: st.Keymap, gen: st.Keymap.gen, width: w, rows: map[string]string{}}
+	}
 	row := func(label string, items []item) string {
+		var key strings.Builder
+		key.WriteString(label)
+		for _, it := range items {
+			key.WriteString("\x00" + it.short + "\x00" + it.help)
+		}
+		if s, ok := hc.rows[key.String()]; ok {
+			return s
+		}
 		var b strings.Builder
 		b.WriteString(fit(label, labelLen))
 		for _, it := range items {
 			k := it.help
-			if !basic[k] {
+			if !basicHelpKeys[k] {
 				bd := st.Keymap.ForHelp(it.help)
 				if bd == nil {
 					continue
 				}
 				k = bd.KeyShort()
 			}
-			b.WriteString(fit(st.Style("heading_inactive").Render(k)+" "+it.short, 14))
+			b.WriteString(fit(st.paint("heading_inactive", k)+" "+it.short, 14))
 		}
-		return fit(b.String(), w)
+		s := fit(b.String(), w)
+		hc.rows[key.String()] = s
+		return s
 	}
 	return []string{row(topLabel, topItems), row(bottomLabel, bottom)}
+}
+
+// basicHelpKeys are quick help items named by their key, not by a
+// binding's help.
+var basicHelpKeys = map[string]bool{"⏎": true, "↓": true, "↑": true, "tab": true}
+
+// helpCache keeps the quick help's rows drawn for one width, palette and
+// state of the key bindings, by what they list.
+type helpCache struct {
+	pal   *Palette
+	km    *Keymap
+	gen   uint64
+	width int
+	rows  map[string]string
 }
