@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/mitmgo/mitmgo/flow"
+	"github.com/mitmgo/mitmgo/internal/human"
 )
 
 // flowList is mitmproxy's flow list: one or two lines per flow (the
@@ -360,14 +361,14 @@ func renderListRow(st *State, r *row, focused bool, width int) []string {
 		}
 		switch {
 		case r.clen > 0:
-			parts = append(parts, s(pick(sizeStyle(r.clen)), prettySize(r.clen)))
+			parts = append(parts, s(pick(sizeStyle(r.clen)), human.PrettySize(r.clen)))
 		case r.clen == 0:
 			parts = append(parts, s(pick("text"), "[no content]"))
 		default:
 			parts = append(parts, s(pick("text"), "[content missing]"))
 		}
 		if r.duration > 0 {
-			parts = append(parts, s(pick(durationStyle(r.duration)), prettyDuration(r.duration)))
+			parts = append(parts, s(pick(durationStyle(r.duration)), human.PrettyDuration(r.duration)))
 		}
 		line2 += strings.Join(parts, " ")
 	case r.err != "":
@@ -457,11 +458,11 @@ func renderTableRow(st *State, r *row, focused bool, width int, loc *time.Locati
 	}
 	size := strings.Repeat(" ", 5)
 	if r.clen > 0 {
-		size = s(or(respStyle, sizeStyle(r.clen)), fixlenR(prettySize(r.clen), 5))
+		size = s(or(respStyle, sizeStyle(r.clen)), fixlenR(human.PrettySize(r.clen), 5))
 	}
 	dur := strings.Repeat(" ", 5)
 	if r.duration > 0 {
-		dur = s(or(respStyle, durationStyle(r.duration)), fixlenR(prettyDuration(r.duration), 5))
+		dur = s(or(respStyle, durationStyle(r.duration)), fixlenR(human.PrettyDuration(r.duration), 5))
 	}
 	// Fixed: 10 + 5 + 4 + 3 + 5 + 5 + 3, and 8 one-cell dividers.
 	fixed := 10 + 5 + 4 + 3 + 5 + 5 + 3 + 8
@@ -493,11 +494,11 @@ func renderMessageRow(st *State, r *row, focused bool, width int, table bool, lo
 	conn := r.x().client + " <-> " + r.x().server
 	size := strings.Repeat(" ", 5)
 	if r.x().total > 0 {
-		size = s(sizeStyle(r.x().total), fixlenR(prettySize(r.x().total), 5))
+		size = s(sizeStyle(r.x().total), fixlenR(human.PrettySize(r.x().total), 5))
 	}
 	dur := strings.Repeat(" ", 5)
 	if r.duration > 0 {
-		dur = s(durationStyle(r.duration), fixlenR(prettyDuration(r.duration), 5))
+		dur = s(durationStyle(r.duration), fixlenR(human.PrettyDuration(r.duration), 5))
 	}
 	used := 0
 	for _, p := range parts {
@@ -556,7 +557,7 @@ func renderDNSRow(st *State, r *row, focused bool, width int, table bool, loc *t
 	}
 	dur := strings.Repeat(" ", 5)
 	if r.duration > 0 {
-		dur = s(durationStyle(r.duration), fixlenR(prettyDuration(r.duration), 5))
+		dur = s(durationStyle(r.duration), fixlenR(human.PrettyDuration(r.duration), 5))
 	}
 	parts = append(parts, s("text", fixlenR(r.x().domain, ws[0])), s("text", qt), ans, s(cs, fixlen(r.x().rcode, 9)), dur, rightIndicators(st, r))
 	return strings.Join(parts, " ")

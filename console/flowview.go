@@ -18,6 +18,7 @@ import (
 
 	"github.com/mitmgo/mitmgo/addons/dumper/contentview"
 	"github.com/mitmgo/mitmgo/flow"
+	"github.com/mitmgo/mitmgo/internal/human"
 )
 
 // contentCutoff is how many lines of a body are shown until the flow's
@@ -284,10 +285,10 @@ func detailHeader(st *State, r *row, width int, loc *time.Location) []string {
 			parts = append(parts, s(style, ct))
 		}
 		if r.clen >= 0 {
-			parts = append(parts, s(sizeStyle(r.clen), prettySize(r.clen)))
+			parts = append(parts, s(sizeStyle(r.clen), human.PrettySize(r.clen)))
 		}
 		if r.duration > 0 {
-			parts = append(parts, s(durationStyle(r.duration), prettyDuration(r.duration)))
+			parts = append(parts, s(durationStyle(r.duration), human.PrettyDuration(r.duration)))
 		}
 		l2 = pre + strings.Join(parts, " ")
 	case r.err != "":
@@ -556,7 +557,7 @@ func renderDetail(st *State, f flow.Any) []string {
 	}
 	if c := b.ClientConn; c != nil {
 		var kv [][2]string
-		add(&kv, "Address", formatAddress(c.Peername))
+		add(&kv, "Address", human.FormatAddress(c.Peername))
 		add(&kv, "TLS Version", c.TLSVersion)
 		add(&kv, "Server Name Indication", c.SNI)
 		add(&kv, "Cipher Name", c.Cipher)
@@ -568,9 +569,9 @@ func renderDetail(st *State, f flow.Any) []string {
 	}
 	if s := b.ServerConn; s != nil {
 		var kv [][2]string
-		add(&kv, "Address", formatAddress(s.Address))
+		add(&kv, "Address", human.FormatAddress(s.Address))
 		if !s.Peername.IsZero() {
-			add(&kv, "Resolved Address", formatAddress(s.Peername))
+			add(&kv, "Resolved Address", human.FormatAddress(s.Peername))
 		}
 		add(&kv, "TLS Version", s.TLSVersion)
 		add(&kv, "Server Name Indication", s.SNI)

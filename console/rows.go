@@ -2,14 +2,13 @@ package console
 
 import (
 	"hash/maphash"
-	"math"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/mitmgo/mitmgo/flow"
+	"github.com/mitmgo/mitmgo/internal/human"
 )
 
 // row is what the flow list shows of one flow, taken where the flow may be
@@ -186,7 +185,7 @@ func (r *row) sameAs(o *row) bool {
 
 func messageConn(r *row, b *flow.Flow, hasMsgs bool, last func() float64) {
 	if c := b.ClientConn; c != nil {
-		r.ext.client = clean(formatAddress(c.Peername))
+		r.ext.client = clean(human.FormatAddress(c.Peername))
 		r.ts = c.TimestampStart
 		if c.TLSVersion == "QUICv1" {
 			r.kind = "quic"
@@ -196,7 +195,7 @@ func messageConn(r *row, b *flow.Flow, hasMsgs bool, last func() float64) {
 		}
 	}
 	if s := b.ServerConn; s != nil {
-		r.ext.server = clean(formatAddress(s.Address))
+		r.ext.server = clean(human.FormatAddress(s.Address))
 	}
 }
 
@@ -339,62 +338,10 @@ func (c *rowCache) prune(v interface {
 
 // Human formats ----------------------------------------------------------------
 
-// prettySize is mitmproxy's human.pretty_size: "512b", "1.5k", "120m".
-func prettySize(n int64) string {
-	if n < 1024 {
-		return strconv.FormatInt(n, 10) + "b"
-	}
-	s := float64(n)
-	for _, suffix := range []string{"k", "m", "g", "t"} {
-		s /= 1024
-		if s < 99.95 {
-			return strconv.FormatFloat(s, 'f', 1, 64) + suffix
-		}
-		if s < 1024 || suffix == "t" {
-			return strconv.FormatFloat(s, 'f', 0, 64) + suffix
-		}
-	}
-	return ""
-}
-
-// prettyDuration is mitmproxy's human.pretty_duration: "0ms", "999ms",
-// "1.23s", "12.3s", "123s".
-func prettyDuration(secs float64) string {
-	if secs < 0 {
-		return ""
-	}
-	switch {
-	case secs < 1:
-		return strconv.Itoa(int(math.Round(secs*1000))) + "ms"
-	case secs < 10:
-		return strconv.FormatFloat(secs, 'f', 2, 64) + "s"
-	case secs < 100:
-		return strconv.FormatFloat(secs, 'f', 1, 64) + "s"
-	}
-	return strconv.Itoa(int(secs)) + "s"
-}
-
 // formatTimestamp is mitmproxy's human.format_timestamp in local time.
 func formatTimestamp(ts float64, loc *time.Location) string {
 	t := time.Unix(0, int64(ts*1e9)).In(loc)
 	return t.Format("2006-01-02 15:04:05")
-}
-
-// formatAddress is mitmproxy's human.format_address.
-func formatAddress(a flow.Address) string {
-	if a.IsZero() {
-		return "<no address>"
-	}
-	host := a.Host
-	if strings.HasPrefix(host, "::ffff:") && strings.Count(host, ".") == 3 {
-		host = host[len("::ffff:"):]
-	}
-	if host == "::" || host == "0.0.0.0" {
-		host = "*"
-	} else if strings.Contains(host, ":") {
-		host = "[" + host + "]"
-	}
-	return host + ":" + strconv.Itoa(a.Port)
 }
 
 // flowSnaps keeps a copy of the flow the flow view shows, taken at each of

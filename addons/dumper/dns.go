@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/mitmgo/mitmgo/addon"
-	"github.com/mitmgo/mitmgo/addons/internal/human"
+	"github.com/mitmgo/mitmgo/internal/human"
 	"github.com/mitmgo/mitmgo/flow"
 )
 

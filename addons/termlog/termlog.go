@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/mitmgo/mitmgo/addon"
-	"github.com/mitmgo/mitmgo/addons/internal/human"
+	"github.com/mitmgo/mitmgo/internal/human"
 )
 
 var (

@@ -16,7 +16,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/mitmgo/mitmgo/addons/internal/human"
+	"github.com/mitmgo/mitmgo/internal/human"
 	"github.com/mitmgo/mitmgo/flow"
 )
 

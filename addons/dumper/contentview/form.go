@@ -4,7 +4,7 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/mitmgo/mitmgo/addons/internal/human"
+	"github.com/mitmgo/mitmgo/internal/human"
 )
 
 // queryView shows a request's query string when it has no body.

@@ -4,7 +4,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/mitmgo/mitmgo/addons/internal/human"
+	"github.com/mitmgo/mitmgo/internal/human"
 )
 
 // xmlView re-indents XML and HTML the way mitmproxy's XML/HTML view does: a

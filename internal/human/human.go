@@ -7,6 +7,7 @@ package human
 
 import (
 	"fmt"
+	"math"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -170,4 +171,21 @@ func DecodeBackslash(b []byte) string {
 		i += size
 	}
 	return sb.String()
+}
+
+// PrettyDuration is mitmproxy's human.pretty_duration: "0ms", "999ms",
+// "1.23s", "12.3s", "123s".
+func PrettyDuration(secs float64) string {
+	if secs < 0 {
+		return ""
+	}
+	switch {
+	case secs < 1:
+		return strconv.Itoa(int(math.Round(secs*1000))) + "ms"
+	case secs < 10:
+		return strconv.FormatFloat(secs, 'f', 2, 64) + "s"
+	case secs < 100:
+		return strconv.FormatFloat(secs, 'f', 1, 64) + "s"
+	}
+	return strconv.Itoa(int(secs)) + "s"
 }
