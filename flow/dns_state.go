@@ -126,7 +126,7 @@ func recordsFromState(l []any) ([]DNSResourceRecord, error) {
 		}
 		out = append(out, DNSResourceRecord{
 			Name: r.Str("name"), Type: int(r.Int("type")), Class: int(r.Int("class_")),
-			TTL: int(r.Int("ttl")), Data: nonNilBytes(r.Bytes("data")),
+			TTL: int(r.Int("ttl")), Data: nonNilBytes(ownBytes(r.Bytes("data"))),
 		})
 	}
 	return out, nil

@@ -436,7 +436,9 @@ func (d *Decoder) InputOffset() int64 { return d.off }
 // cleanly before a new item, and a *SyntaxError (wrapping
 // io.ErrUnexpectedEOF when the stream is truncated) for malformed input;
 // after an error the stream position is unspecified. []byte values in the
-// result share one buffer, allocated for that item alone.
+// result share one buffer, allocated for that item alone (str values are
+// copied): one of them kept keeps the whole item's buffer alive, so a
+// caller keeping values beyond the item copies them (as flow.FromState does).
 func (d *Decoder) Decode() (any, error) {
 	d.start = d.off
 	// Length prefix.
