@@ -174,6 +174,11 @@ func (a *App) settle() []tea.Cmd {
 		for ; st.pops > 0; st.pops-- {
 			p := a.panes[a.focus]
 			if len(p.stack) > 1 {
+				// A screen that applies its work when left (the grid
+				// editor, as mitmproxy's layout_popping) does it now.
+				if l, ok := p.top().(interface{ Leave(st *State) }); ok {
+					l.Leave(st)
+				}
 				p.stack = p.stack[:len(p.stack)-1]
 			} else {
 				st.pops = 1

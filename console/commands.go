@@ -243,6 +243,22 @@ func (c *Console) registerCommands(l *addon.Loader) {
 			return nil, nil
 		}})
 	}
+	for _, op := range []string{"load", "load_escaped", "save"} {
+		o := op
+		add(command.Command{Name: "console.grideditor." + o, Help: gridHelp[o], Params: []command.Param{p("path", command.Path)},
+			Run: func(a command.Args) (any, error) {
+				path := a.Str(0)
+				c.do(func(st *State) {
+					g, ok := c.app.Top().(*gridEditor)
+					if !ok {
+						st.Error(fmt.Errorf("Not in a grideditor."))
+						return
+					}
+					g.GridFile(st, o, path)
+				})
+				return nil, nil
+			}})
+	}
 	add(command.Command{Name: "commands.history.add", Params: []command.Param{p("command", command.Str)},
 		Help: "Add a command to the command history.",
 		Run: func(a command.Args) (any, error) {
@@ -279,6 +295,9 @@ func (c *Console) registerCommands(l *addon.Loader) {
 var gridHelp = map[string]string{
 	"add": "Add a row after the cursor.", "insert": "Insert a row before the cursor.",
 	"delete": "Delete row", "editor": "Spawn an external editor on the current cell.",
+	"load":         "Read a file into the current cell.",
+	"load_escaped": "Read a file containing a Python-style escaped string into the\ncurrent cell.",
+	"save":         "Save data to file as a CSV.",
 }
 
 func wrapCmdErr(err error) error {

@@ -166,7 +166,9 @@ func (c *Console) editOptions() ([]string, error) {
 
 // editFocus edits a part of the focused flow (console.edit.focus): the
 // method, status code and reason on the command prompt (flow.set), the
-// comment with flow.comment, everything else in $EDITOR.
+// comment with flow.comment, headers, query, form and cookies in the grid
+// editor (gridflow.go), everything else (bodies, URL, path, messages) in
+// $EDITOR.
 func (c *Console) editFocus(part string) error {
 	f := c.st.Focus()
 	if f == nil {
@@ -182,6 +184,9 @@ func (c *Console) editFocus(part string) error {
 		c.do(func(st *State) { c.app.commandPrompt("flow.comment @focus " + command.Quote(cur)) })
 		return nil
 	}
+	if hf, ok := f.(*flow.HTTPFlow); ok && gridParts[part] != nil {
+		return c.editGrid(hf, part)
+	}
 	var text []byte
 	var err error
 	if rerr := c.readFlow(f, func() { text, err = editText(f, part) }); rerr != nil {
@@ -194,26 +199,35 @@ func (c *Console) editFocus(part string) error {
 		if bytes.Equal(edited, text) {
 			return
 		}
-		if !st.View.Readable(f) {
-			st.Error(fmt.Errorf("the flow went on while it was edited; the edit is lost"))
-			return
+		strip := st.opts.stripNewlines.Get()
+		if err := c.applyToFlow(st, f, func() error { return applyEdit(f, part, edited, strip) }); err != nil {
+			st.Error(err)
 		}
-		var aerr error
-		st.View.EditFlows(func() {
-			f.Backup()
-			aerr = applyEdit(f, part, edited, st.opts.stripNewlines.Get())
-		})
-		if aerr != nil {
-			st.Error(aerr)
-			return
-		}
-		c.ctx.Update(f)
 	})
 }
 
-// editText is the text of a flow part as the editor shows it: bodies as
-// they are, headers as "Name: value" lines, query, forms and cookies as
-// "key=value" lines.
+// applyToFlow applies an edit to a flow (every editor's way in): the flow
+// must still be over or intercepted; it is backed up (for flow.revert)
+// and changed under the view's lock, and its update goes to the addons
+// and the view, so that a resumed flow carries it.
+func (c *Console) applyToFlow(st *State, f flow.Any, change func() error) error {
+	if !st.View.Readable(f) {
+		return fmt.Errorf("the flow went on while it was edited; the edit is lost")
+	}
+	var err error
+	st.View.EditFlows(func() {
+		f.Backup()
+		err = change()
+	})
+	if err != nil {
+		return err
+	}
+	c.ctx.Update(f)
+	return nil
+}
+
+// editText is the text of a flow part as $EDITOR shows it: bodies and
+// messages as they are, the URL and path on a line.
 func editText(f flow.Any, part string) ([]byte, error) {
 	switch f := f.(type) {
 	case *flow.TCPFlow:
@@ -236,31 +250,17 @@ func editText(f flow.Any, part string) ([]byte, error) {
 			return []byte(q.URL() + "\n"), nil
 		case "path":
 			return []byte(q.Path + "\n"), nil
-		case "request-headers":
-			return headerText(q.Headers), nil
-		case "query":
-			return pairText(q.Query()), nil
-		case "urlencoded form":
-			return pairText(q.URLEncodedForm()), nil
-		case "cookies":
-			return pairText(q.Cookies()), nil
 		case "request-body":
 			b, err := q.Content()
 			if err != nil {
 				b = q.RawContent
 			}
 			return slices.Clone(b), nil
-		case "response-headers", "response-body", "set-cookies":
+		case "response-body":
 			if f.Response == nil {
 				f.Response = flow.NewResponse(200, []byte{}, flow.Headers{})
 			}
 			r := f.Response
-			switch part {
-			case "response-headers":
-				return headerText(r.Headers), nil
-			case "set-cookies":
-				return headerText(flow.NewHeaders(setCookieKV(r.Headers)...)), nil
-			}
 			b, err := r.Content()
 			if err != nil {
 				b = r.RawContent
@@ -274,59 +274,6 @@ func editText(f flow.Any, part string) ([]byte, error) {
 		}
 	}
 	return nil, command.Errorf("Cannot edit %s.", part)
-}
-
-func setCookieKV(h flow.Headers) []string {
-	var kv []string
-	for _, v := range h.GetAll("set-cookie") {
-		kv = append(kv, "Set-Cookie", v)
-	}
-	return kv
-}
-
-func headerText(h flow.Headers) []byte {
-	var b strings.Builder
-	for _, f := range h {
-		b.WriteString(f.Name + ": " + f.Value + "\n")
-	}
-	return []byte(b.String())
-}
-
-func pairText(d flow.MultiDict) []byte {
-	var b strings.Builder
-	for _, p := range d {
-		b.WriteString(p.Key + "=" + p.Value + "\n")
-	}
-	return []byte(b.String())
-}
-
-func parseHeaders(text []byte) (flow.Headers, error) {
-	var h flow.Headers
-	for i, l := range strings.Split(string(text), "\n") {
-		l = strings.TrimRight(l, "\r")
-		if strings.TrimSpace(l) == "" {
-			continue
-		}
-		name, value, ok := strings.Cut(l, ":")
-		if !ok || strings.TrimSpace(name) == "" {
-			return nil, fmt.Errorf("line %d: expected \"Name: value\", got %q", i+1, l)
-		}
-		h = append(h, flow.Field{Name: strings.TrimSpace(name), Value: strings.TrimSpace(value)})
-	}
-	return h, nil
-}
-
-func parsePairs(text []byte) flow.MultiDict {
-	var d flow.MultiDict
-	for _, l := range strings.Split(string(text), "\n") {
-		l = strings.TrimRight(l, "\r")
-		if l == "" {
-			continue
-		}
-		k, v, _ := strings.Cut(l, "=")
-		d = append(d, flow.Pair{Key: k, Value: v})
-	}
-	return d
 }
 
 // applyEdit takes the edited text into the flow (under the view's lock).
@@ -353,28 +300,6 @@ func applyEdit(f flow.Any, part string, text []byte, strip bool) error {
 			return q.SetURL(u)
 		case "path":
 			q.Path = strings.TrimSpace(string(text))
-		case "request-headers", "response-headers", "set-cookies":
-			h, err := parseHeaders(text)
-			if err != nil {
-				return fmt.Errorf("%s: %w", part, err)
-			}
-			switch part {
-			case "request-headers":
-				q.Headers = h
-			case "response-headers":
-				f.Response.Headers = h
-			default:
-				f.Response.Headers.Del("set-cookie")
-				for _, x := range h {
-					f.Response.Headers.Add("Set-Cookie", x.Value)
-				}
-			}
-		case "query":
-			q.SetQuery(parsePairs(text))
-		case "urlencoded form":
-			q.SetURLEncodedForm(parsePairs(text))
-		case "cookies":
-			q.SetCookies(parsePairs(text))
 		case "request-body":
 			q.SetContent(body)
 		case "response-body":

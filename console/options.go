@@ -131,7 +131,7 @@ func editOption(st *State, name string) {
 			setOptionText(st, name, choice)
 		})
 	case opt.Kind == addon.Strings:
-		st.Push(newSeqEditor(name))
+		st.Push(newSeqEditor(st, name))
 	default:
 		st.Prompt(name, optionText(v), func(st *State, text string) { setOptionText(st, name, text) }, nil)
 	}
@@ -260,142 +260,28 @@ func optionHelp(st *State, name string) string {
 
 // The list editor of sequence options --------------------------------------------
 
-// seqEditor edits an option that is a sequence of strings, one line per
-// entry (mitmproxy's options overlay, a one-column grid editor): a adds an
-// entry after the focused one, A before it, Enter edits it, d deletes it,
-// e edits them all in $EDITOR; q goes back. Each change is applied at once, and one the
-// option rejects is not.
-type seqEditor struct {
-	name string
-	cur  listCursor
-	last int
-}
-
-func newSeqEditor(name string) *seqEditor { return &seqEditor{name: name} }
-
-func (s *seqEditor) Title() string   { return "Option: " + s.name }
-func (s *seqEditor) Context() string { return "grideditor" }
-
-func (s *seqEditor) values(st *State) []string {
-	_, v, _ := st.Options.Lookup(s.name)
-	l, _ := v.([]string)
-	return l
-}
-
-func (s *seqEditor) set(st *State, l []string) {
-	setOptionValues(st, func() error { return st.Options.Update(map[string]any{s.name: l}) })
-}
-
-// GridEdit runs one of the grid editor's operations ("add", "insert",
-// "delete", "edit", and "editor": every entry in $EDITOR, one a line) on
-// the focused entry: console.grideditor.* commands call it.
-func (s *seqEditor) GridEdit(st *State, op string) {
-	l := s.values(st)
-	s.cur.clamp(len(l))
-	at := s.cur.pos
-	switch op {
-	case "add", "insert":
-		if op == "add" && len(l) > 0 {
-			at++
+// newSeqEditor edits an option that is a sequence of strings, one row per
+// entry (mitmproxy's options overlay): a grid editor of one column that
+// applies each change at once; one the option rejects is not applied.
+func newSeqEditor(st *State, name string) *gridEditor {
+	values := func(st *State) [][]string {
+		_, v, _ := st.Options.Lookup(name)
+		l, _ := v.([]string)
+		rows := make([][]string, len(l))
+		for i, s := range l {
+			rows[i] = []string{s}
 		}
-		st.Prompt(s.name+" (new entry)", "", func(st *State, v string) {
-			l := s.values(st)
-			at := min(at, len(l))
-			nl := append(append(append([]string{}, l[:at]...), v), l[at:]...)
-			s.set(st, nl)
-			s.cur.pos = at
-		}, nil)
-	case "delete":
-		if len(l) == 0 {
-			return
-		}
-		nl := append(append([]string{}, l[:at]...), l[at+1:]...)
-		s.set(st, nl)
-	case "editor":
-		if st.app == nil {
-			s.GridEdit(st, "edit")
-			return
-		}
-		text := strings.Join(l, "\n")
-		if len(l) > 0 {
-			text += "\n"
-		}
-		err := st.app.c.external(editorCommand(), []byte(text), ".txt", func(st *State, edited []byte) {
-			var nl []string
-			for _, line := range strings.Split(string(edited), "\n") {
-				if line = strings.TrimRight(line, "\r"); line != "" {
-					nl = append(nl, line)
-				}
+		return rows
+	}
+	opt, _, _ := st.Options.Lookup(name)
+	g := &gridEditor{title: "Option: " + name, help: opt.Help + "\n" + gridHelpText, helpTitle: "Option Help",
+		cols: []string{name}, rows: values(st), live: true, load: values,
+		apply: func(st *State, rows [][]string) error {
+			l := make([]string, len(rows))
+			for i, r := range rows {
+				l[i] = r[0]
 			}
-			s.set(st, nl)
-		})
-		if err != nil {
-			st.Error(err)
-		}
-	case "edit":
-		if len(l) == 0 {
-			s.GridEdit(st, "add")
-			return
-		}
-		st.Prompt(s.name, l[at], func(st *State, v string) {
-			l := s.values(st)
-			if at >= len(l) {
-				return
-			}
-			nl := append([]string{}, l...)
-			nl[at] = v
-			s.set(st, nl)
-		}, nil)
-	}
-}
-
-func (s *seqEditor) Update(msg tea.Msg, st *State) (Screen, tea.Cmd) {
-	if m, ok := msg.(tea.KeyMsg); ok {
-		switch KeyName(m) {
-		case "a":
-			s.GridEdit(st, "add")
-			return s, nil
-		case "A":
-			s.GridEdit(st, "insert")
-			return s, nil
-		case "d":
-			s.GridEdit(st, "delete")
-			return s, nil
-		case "e":
-			s.GridEdit(st, "editor")
-			return s, nil
-		}
-	}
-	nav, ok := listNav(msg)
-	if !ok {
-		return s, nil
-	}
-	if nav == NavSelect {
-		s.GridEdit(st, "edit")
-		return s, nil
-	}
-	s.cur.move(nav, len(s.values(st)), s.last)
-	return s, nil
-}
-
-func (s *seqEditor) View(st *State, width, height int) string {
-	l := s.values(st)
-	opt, _, _ := st.Options.Lookup(s.name)
-	help := opt.Help + "\na: add after, A: add before, enter: edit, e: all in $EDITOR, d: delete, q: done"
-	return listWithHelp(st, width, height, func(h int) []string {
-		s.last = h - 1
-		out := []string{st.Style("heading").Render(fitCells(s.name, width))}
-		if len(l) == 0 {
-			return append(out, st.Style("text").Render("(empty: a adds an entry)"))
-		}
-		from, to := s.cur.window(len(l), h-1)
-		for i := from; i < to; i++ {
-			style := "text"
-			if i == s.cur.pos {
-				style = "option_selected"
-			}
-			out = append(out, st.Style(style).Render(fitCells(l[i], width)))
-		}
-		return out
-	}, "Option Help", help)
+			return st.Options.Update(map[string]any{name: l})
+		}}
+	return g
 }

@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	tea "github.com/charmbracelet/bubbletea"
 )
 
 func focusOption(t *testing.T, st *State, o *optionsScreen, name string) {
@@ -114,36 +116,44 @@ func TestOptionsReset(t *testing.T) {
 	}
 }
 
-// TestSeqEditor: the list editor adds, inserts, edits and deletes entries,
-// applying each change.
+// TestSeqEditor: the list editor (a grid of one column) adds, inserts,
+// edits and deletes entries, applying each change at once; a value the
+// option rejects is not kept.
 func TestSeqEditor(t *testing.T) {
 	st := testState(t)
-	s := newSeqEditor("mode")
+	s := newSeqEditor(st, "mode")
 	mode := func() []string { _, v, _ := st.Options.Lookup("mode"); return v.([]string) }
-	answer := func(v string) {
-		t.Helper()
-		if st.prompt == nil {
-			t.Fatal("no prompt")
+	typed := func(text string) {
+		for _, r := range text {
+			s.Update(keyPress(string(r)), st)
 		}
-		p := st.prompt
-		st.prompt = nil
-		p.done(st, v)
+		s.Update(keyPress("enter"), st)
 	}
 	steps := []struct {
 		name string
 		do   func()
 		want []string
 	}{
-		{"add after", func() { s.Update(keyPress("a"), st); answer("socks5") }, []string{"regular", "socks5"}},
-		{"insert before", func() { s.Update(keyPress("A"), st); answer("upstream:http://u") }, []string{"regular", "upstream:http://u", "socks5"}},
-		{"edit with enter", func() { s.Update(navMsg(NavSelect), st); answer("dns") }, []string{"regular", "dns", "socks5"}},
+		{"add after", func() { s.Update(keyPress("a"), st); typed("socks5") }, []string{"regular", "socks5"}},
+		{"insert before", func() { s.Update(keyPress("A"), st); typed("upstream:http://u") }, []string{"regular", "upstream:http://u", "socks5"}},
+		{"edit with enter", func() {
+			s.Update(navMsg(NavSelect), st)
+			for range "upstream:http://u" {
+				s.Update(tea.KeyMsg{Type: tea.KeyBackspace}, st)
+			}
+			typed("dns")
+		}, []string{"regular", "dns", "socks5"}},
 		{"move and delete", func() { s.Update(navMsg(NavEnd), st); s.Update(keyPress("d"), st) }, []string{"regular", "dns"}},
 		{"grid edit op", func() { s.Update(navMsg(NavStart), st); s.GridEdit(st, "delete") }, []string{"dns"}},
+		{"an empty entry is dropped", func() { s.Update(keyPress("a"), st); typed("") }, []string{"dns"}},
 	}
 	for _, step := range steps {
 		step.do()
 		if got := mode(); !reflect.DeepEqual(got, step.want) {
 			t.Errorf("%s: mode = %q, want %q", step.name, got, step.want)
+		}
+		if got := len(s.rows); got != len(step.want) {
+			t.Errorf("%s: %d rows shown, want %d", step.name, got, len(step.want))
 		}
 	}
 }

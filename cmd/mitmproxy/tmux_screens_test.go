@@ -77,9 +77,12 @@ func TestTmuxScreens(t *testing.T) {
 		}
 		c.waitText("O (ignore_hosts focused)", "Ignore host and forward all traffic")
 		c.keys("Enter")
-		c.waitText("Enter on a sequence (the list editor)", "a: add after")
-		c.keys("e")
-		c.waitText("e in the list editor ($EDITOR adds an entry)", `example\.invalid`)
+		c.waitText("Enter on a sequence (the list editor, a grid of one column)", "a: add row after")
+		// a adds a row and edits it; Enter keeps it (and applies it).
+		c.keys("a")
+		c.text(`example\.invalid`)
+		c.waitText("a in the list editor (the typed entry)", `example\.invalid`)
+		c.keys("Enter")
 		c.keys("q")
 		c.waitScreen("back to the options", "ignore_hosts with its new value", func(s string) bool {
 			return strings.Contains(lineWith(s, "ignore_hosts"), `example\\.invalid`)

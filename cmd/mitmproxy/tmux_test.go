@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -201,15 +202,19 @@ func chosen(screen string) string {
 
 // origin records what it receives.
 type origin struct {
-	mu   sync.Mutex
-	reqs []string // "METHOD path body"
-	srv  string
+	mu    sync.Mutex
+	reqs  []string // "METHOD path body"
+	grids []string // "METHOD path X-Grid" of requests with an X-Grid header
+	srv   string
 }
 
 func (o *origin) handler(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	o.mu.Lock()
 	o.reqs = append(o.reqs, r.Method+" "+r.URL.Path+" "+string(body))
+	if v := r.Header.Get("X-Grid"); v != "" {
+		o.grids = append(o.grids, r.Method+" "+r.URL.Path+" "+v)
+	}
 	o.mu.Unlock()
 	w.Header().Set("Content-Type", "text/plain")
 	fmt.Fprintf(w, "hello from the origin: %s\n", r.URL.Path)
@@ -410,6 +415,24 @@ func TestTmuxConsole(t *testing.T) {
 		c.waitText("edit in $EDITOR (the edited body in the flow view)", "edited body")
 		c.keys("q")
 		c.waitGone("back to the flow list", "edited body")
+		// The request headers in the grid editor: a adds a row (its
+		// name cell being edited), tab goes to its value, Enter edits
+		// it; q applies the grid to the flow.
+		c.keys(":")
+		c.waitText(": (command prompt)", "\n:")
+		c.text("console.edit.focus request-headers")
+		c.keys("Enter")
+		c.waitText("e request-headers (the grid editor)", "Value")
+		c.keys("a")
+		c.text("X-Grid")
+		c.waitText("a (a new row in the grid)", "X-Grid")
+		c.keys("Tab")
+		c.keys("Enter")
+		c.text("from-grid")
+		c.waitText("the value typed in the grid", "from-grid")
+		c.keys("Enter")
+		c.keys("q")
+		c.waitGone("q (back from the grid editor)", "from-grid")
 		c.keys("a")
 		select {
 		case err := <-done:
@@ -421,6 +444,12 @@ func TestTmuxConsole(t *testing.T) {
 		}
 		if o.count("POST /intercept edited body") != 1 {
 			t.Errorf("the origin did not see the edited body: %q", o.all())
+		}
+		o.mu.Lock()
+		grids := append([]string(nil), o.grids...)
+		o.mu.Unlock()
+		if want := []string{"POST /intercept from-grid"}; !slices.Equal(grids, want) {
+			t.Errorf("the origin saw X-Grid headers %q, want %q (added in the grid editor)", grids, want)
 		}
 	})
 
