@@ -24,14 +24,12 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -46,6 +44,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mitmgo/mitmgo/bench/internal/benchkit"
 	"github.com/mitmgo/mitmgo/flow"
 	"github.com/mitmgo/mitmgo/flowfile"
 )
@@ -117,9 +116,8 @@ func run(ctx context.Context, c config) error {
 		bin = filepath.Join(tmp, "bin")
 		for _, p := range []string{"mitmproxy", "mitmdump"} {
 			fmt.Printf("building ./cmd/%s\n", p)
-			out, err := exec.Command("go", "build", "-o", filepath.Join(bin, p), "./cmd/"+p).CombinedOutput()
-			if err != nil {
-				return fmt.Errorf("go build ./cmd/%s (run from the repository root): %v\n%s", p, err, out)
+			if _, err := benchkit.BuildTool(ctx, "", bin, p); err != nil {
+				return fmt.Errorf("run from the repository root: %w", err)
 			}
 		}
 	}
@@ -185,26 +183,19 @@ func mapKeys(m map[string]bool) func(func(string) bool) {
 // The origin -----------------------------------------------------------------
 
 type origin struct {
-	srv  *http.Server
 	addr string
+	stop func()
 }
 
 func startOrigin() (*origin, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, stop, err := benchkit.StartOrigin("ok\n")
 	if err != nil {
 		return nil, err
 	}
-	body := []byte("ok\n")
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain")
-		w.Header().Set("Content-Length", "3")
-		_, _ = w.Write(body)
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	return &origin{srv: srv, addr: ln.Addr().String()}, nil
+	return &origin{addr: addr, stop: stop}, nil
 }
 
-func (o *origin) Close() { _ = o.srv.Close() }
+func (o *origin) Close() { o.stop() }
 
 func proxiedClient(proxy string, conns int) *http.Client {
 	u := &url.URL{Scheme: "http", Host: proxy}
@@ -214,26 +205,10 @@ func proxiedClient(proxy string, conns int) *http.Client {
 	}
 }
 
+// freePort is benchkit.FreePort as the string the command lines want.
 func freePort() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	_, p, _ := net.SplitHostPort(ln.Addr().String())
-	return p, nil
-}
-
-func waitListen(addr string, d time.Duration) error {
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			c.Close()
-			return nil
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return fmt.Errorf("nothing listens on %s after %s", addr, d)
+	p, err := benchkit.FreePort()
+	return strconv.Itoa(p), err
 }
 
 // tmux -------------------------------------------------------------------------
@@ -271,7 +246,7 @@ func startConsole(c config, t target, tmp string, env []string, args ...string) 
 	if out, err := exec.Command("tmux", argv...).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("tmux new-session: %v: %s", err, out)
 	}
-	if err := waitListen(s.addr, 60*time.Second); err != nil {
+	if err := benchkit.WaitListen(s.addr, 60*time.Second); err != nil {
 		scr, _ := s.capture()
 		s.close()
 		return nil, fmt.Errorf("%v; screen:\n%s", err, scr)
@@ -303,28 +278,6 @@ func (s *session) close() {
 		}
 	}
 	_ = exec.Command("tmux", "-S", s.socket, "kill-server").Run()
-}
-
-// rss reads the resident set size and its peak of a process, in bytes.
-func rss(pid int) (cur, peak int64) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, 0
-	}
-	for _, l := range strings.Split(string(data), "\n") {
-		f := strings.Fields(l)
-		if len(f) < 2 {
-			continue
-		}
-		n, _ := strconv.ParseInt(f[1], 10, 64)
-		switch f[0] {
-		case "VmRSS:":
-			cur = n << 10
-		case "VmHWM:":
-			peak = n << 10
-		}
-	}
-	return cur, peak
 }
 
 // Phase: screen ---------------------------------------------------------------------
@@ -456,34 +409,19 @@ func pct(d []time.Duration, p float64) time.Duration {
 // writeFlows writes n completed flows (GET http://127.0.0.1:1/f/i, 200) in
 // format 17.
 func writeFlows(path string, n int) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	bw := bufio.NewWriterSize(f, 1<<20)
-	w := flowfile.NewWriter(bw, flowfile.Version17)
-	client := flow.NewClient(flow.Address{Host: "127.0.0.1", Port: 50000}, flow.Address{Host: "127.0.0.1", Port: 8080}, "regular")
+	client := benchkit.LoopbackClient()
 	server := flow.NewServer(flow.Address{Host: "127.0.0.1", Port: 1})
-	for i := range n {
+	return benchkit.WriteFlows(path, n, flowfile.Version17, func(i int) (*flow.HTTPFlow, error) {
 		fl := flow.NewHTTPFlow(client, server)
 		req, err := flow.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:1/f/%d", i), nil, flow.NewHeaders("Host", "127.0.0.1:1", "User-Agent", "consolebench"))
 		if err != nil {
-			f.Close()
-			return err
+			return nil, err
 		}
 		fl.Request = req
 		fl.Response = flow.NewResponse(200, []byte("ok\n"), flow.NewHeaders("Content-Type", "text/plain", "Content-Length", "3"))
 		fl.SetLive(false)
-		if err := w.Write(fl.State()); err != nil {
-			f.Close()
-			return err
-		}
-	}
-	if err := bw.Flush(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+		return fl, nil
+	})
 }
 
 func keysPhase(ctx context.Context, c config, t target, flowFile, tmp string) error {
@@ -515,7 +453,7 @@ func keysPhase(ctx context.Context, c config, t target, flowFile, tmp string) er
 	pid, _ := s.pid()
 	// Let the load's garbage settle, as a user would look at the list.
 	time.Sleep(2 * time.Second)
-	cur, peak := rss(pid)
+	cur, peak := benchkit.RSS(pid)
 	if c.phases["memory"] {
 		fmt.Printf("memory: %d flows loaded in %s; RSS %.0f MB (peak %.0f MB)\n", c.flows, loaded.Round(10*time.Millisecond), float64(cur)/1e6, float64(peak)/1e6)
 	}
@@ -693,7 +631,7 @@ func mitmdumpRun(t target, o *origin, c config, tmp string) (float64, error) {
 		}
 	}()
 	addr := "127.0.0.1:" + port
-	if err := waitListen(addr, 60*time.Second); err != nil {
+	if err := benchkit.WaitListen(addr, 60*time.Second); err != nil {
 		return 0, err
 	}
 	return load(addr, o, c.tpC, c.tpD)

@@ -40,6 +40,8 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"github.com/mitmgo/mitmgo/bench/internal/benchkit"
 )
 
 type options struct {
@@ -362,8 +364,8 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		}
 		if o.proxyPID > 0 {
 			pid := o.proxyPID
-			t.cpu = func() time.Duration { return treeCPU(pid) }
-			t.stats = &procStats{target: t.name, cpuAtStart: t.cpu(), peakRSSOf: func() int64 { return treePeakRSS(pid) }}
+			t.cpu = func() time.Duration { return benchkit.TreeCPU(pid) }
+			t.stats = &procStats{target: t.name, cpuAtStart: t.cpu(), peakRSSOf: func() int64 { return benchkit.TreePeakRSS(pid) }}
 		}
 		targets = append(targets, t)
 	}

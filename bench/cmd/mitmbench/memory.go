@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/mitmgo/mitmgo/bench/internal/benchkit"
 )
 
 // The memory measurements of issue 18 (item 8): what an idle connection
@@ -346,7 +348,7 @@ func launch(ctx context.Context, o options, mt memTarget) (*launched, error) {
 			probe.gc = gw
 		}
 		if mt.bin != "" && binaryMentions(mt.bin, debugAddrEnv) {
-			port, err := freePort()
+			port, err := benchkit.FreePort()
 			if err != nil {
 				return nil, err
 			}

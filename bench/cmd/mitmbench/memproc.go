@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/mitmgo/mitmgo/bench/internal/benchkit"
 )
 
 // This file reads what the memory measurements (-idle, -soak) need from
@@ -451,7 +453,7 @@ type memProbe struct {
 func (p *memProbe) sample() memSample {
 	s := memSample{pss: 0, private: 0, goroutines: -1}
 	smapsOK := true
-	for i, pid := range procTree(p.pid) {
+	for i, pid := range benchkit.ProcTree(p.pid) {
 		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 		if err != nil {
 			if i == 0 {

@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mitmgo/mitmgo/bench/internal/benchkit"
 )
 
 // fakeProxyEnv makes the test binary act as a proxy that the harness
@@ -723,7 +725,7 @@ func TestNginxProbeFails(t *testing.T) {
 	if err != nil {
 		t.Skip("nginx not installed (apt-get install nginx-light)")
 	}
-	port, err := freePort() // free a moment ago: nothing listens there
+	port, err := benchkit.FreePort() // free a moment ago: nothing listens there
 	if err != nil {
 		t.Fatal(err)
 	}

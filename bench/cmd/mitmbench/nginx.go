@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/mitmgo/mitmgo/bench/internal/benchkit"
 )
 
 // nginx as a forward proxy for plain HTTP (-compare-nginx) is the
@@ -110,7 +112,7 @@ func nginxConfig(dir string, port int, originAddr string, conns int, root bool, 
 // reaches the origin.
 func nginxTarget(bin, build, originAddr string, conns int, timeout, ioTimeout time.Duration) target {
 	t := target{name: nginxName, httpOnly: true, startWith: func(ctx context.Context, dir string, opts procOptions) (*proxyProc, error) {
-		port, err := freePort()
+		port, err := benchkit.FreePort()
 		if err != nil {
 			return nil, err
 		}

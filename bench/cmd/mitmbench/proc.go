@@ -5,15 +5,15 @@ import (
 	"cmp"
 	"context"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"os/exec"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/mitmgo/mitmgo/bench/internal/benchkit"
 )
 
 // proxyProc is a proxy started by the harness.
@@ -26,16 +26,6 @@ type proxyProc struct {
 	exited  chan struct{}
 	// stopSignal asks the proxy to exit; nil means SIGINT.
 	stopSignal os.Signal
-}
-
-// freePort returns a loopback port that was free a moment ago.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // procOptions are what some starts add to a proxy's process.
@@ -55,7 +45,7 @@ type procOptions struct {
 // measures the time from starting the process until it accepts a TCP
 // connection.
 func startProxy(ctx context.Context, name, bin string, args []string, confdir string, timeout time.Duration, opts procOptions) (*proxyProc, error) {
-	port, err := freePort()
+	port, err := benchkit.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +120,7 @@ func (p *proxyProc) stop() {
 	select {
 	case <-p.exited:
 	case <-time.After(5 * time.Second):
-		tree := procTree(p.cmd.Process.Pid)
+		tree := benchkit.ProcTree(p.cmd.Process.Pid)
 		p.cmd.Process.Kill()
 		for _, pid := range tree[1:] {
 			if child, err := os.FindProcess(pid); err == nil {
@@ -145,94 +135,11 @@ func (p *proxyProc) stop() {
 // proxy and its descendants (mitmgo runs scripts in a python3 child), in
 // bytes; 0 where /proc does not tell. The peaks need not coincide, so the
 // sum is an upper bound for a process tree.
-func (p *proxyProc) peakRSS() int64 { return treePeakRSS(p.cmd.Process.Pid) }
-
-// treePeakRSS sums the peak RSS of process pid and its descendants.
-func treePeakRSS(root int) int64 {
-	var sum int64
-	for _, pid := range procTree(root) {
-		sum += vmHWM(pid)
-	}
-	return sum
-}
-
-func vmHWM(pid int) int64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			f := strings.Fields(rest)
-			if len(f) >= 1 {
-				kb, _ := strconv.ParseInt(f[0], 10, 64)
-				return kb << 10
-			}
-		}
-	}
-	return 0
-}
+func (p *proxyProc) peakRSS() int64 { return benchkit.TreePeakRSS(p.cmd.Process.Pid) }
 
 // cpuTime is the CPU time (user + system) the proxy and its descendants
 // have used so far; 0 where /proc does not tell.
-func (p *proxyProc) cpuTime() time.Duration { return treeCPU(p.cmd.Process.Pid) }
-
-// treeCPU is the CPU time process pid and its descendants have used.
-func treeCPU(root int) time.Duration {
-	var sum time.Duration
-	for _, pid := range procTree(root) {
-		if f := procStat(pid); len(f) >= 13 {
-			sum += ticks(f[11]) + ticks(f[12])
-		}
-	}
-	return sum
-}
-
-// ticks converts clock ticks to time, assuming the usual 100 a second.
-func ticks(s string) time.Duration {
-	n, _ := strconv.ParseInt(s, 10, 64)
-	return time.Duration(n) * 10 * time.Millisecond
-}
-
-// procStat returns the fields of /proc/PID/stat after the command name
-// (which may hold spaces), so field 0 is the state and field 1 the parent.
-func procStat(pid int) []string {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return nil
-	}
-	s := string(data)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return nil
-	}
-	return strings.Fields(s[i+1:])
-}
-
-// procTree returns root and all its live descendants, found through the
-// parent of every process in /proc; just root where /proc cannot be read.
-func procTree(root int) []int {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return []int{root}
-	}
-	children := map[int][]int{}
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == root {
-			continue
-		}
-		if f := procStat(pid); len(f) >= 2 {
-			ppid, _ := strconv.Atoi(f[1])
-			children[ppid] = append(children[ppid], pid)
-		}
-	}
-	tree := []int{root}
-	for i := 0; i < len(tree); i++ {
-		tree = append(tree, children[tree[i]]...)
-	}
-	return tree
-}
+func (p *proxyProc) cpuTime() time.Duration { return benchkit.TreeCPU(p.cmd.Process.Pid) }
 
 // caFile is where mitmproxy (and mitmgo) keep the CA certificate in a
 // confdir.
@@ -266,31 +173,12 @@ func (w *limitedWriter) Write(b []byte) (int, error) {
 
 // buildMitmgo builds ./cmd/mitmdump of the module around dir into outDir.
 func buildMitmgo(ctx context.Context, dir, outDir string) (string, error) {
-	root, err := moduleRoot(dir)
+	root, err := benchkit.ModuleRoot(dir)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("%w (use -mitmgo-bin)", err)
 	}
 	if _, err := os.Stat(root + "/cmd/mitmdump"); err != nil {
 		return "", fmt.Errorf("no cmd/mitmdump in %s: %w", root, err)
 	}
-	bin := outDir + "/mitmdump"
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/mitmdump")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/mitmdump: %w\n%s", err, out)
-	}
-	return bin, nil
-}
-
-func moduleRoot(dir string) (string, error) {
-	for d := dir; ; {
-		if _, err := os.Stat(d + "/go.mod"); err == nil {
-			return d, nil
-		}
-		parent := d[:max(strings.LastIndexByte(d, '/'), 0)]
-		if parent == "" || parent == d {
-			return "", errors.New("not inside a Go module (use -mitmgo-bin)")
-		}
-		d = parent
-	}
+	return benchkit.BuildTool(ctx, root, outDir, "mitmdump")
 }

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/mitmgo/mitmgo/bench/internal/benchkit"
 )
 
 // soakKind is one kind of work in the soak's mixed load.
@@ -326,7 +328,7 @@ func measureSoak(ctx context.Context, o options, org *origin, mt memTarget, stde
 	case <-time.After(o.ioTimeout + 5*time.Second):
 		fmt.Fprintf(stderr, "%s: soak workers still busy %v after the end\n", mt.name, o.ioTimeout+5*time.Second)
 	}
-	r.peakRSS = treePeakRSS(l.probe.pid)
+	r.peakRSS = benchkit.TreePeakRSS(l.probe.pid)
 	for i, k := range soakKinds {
 		st := soakKindStats{name: k.name, ok: counters[i].ok.Load(), errors: counters[i].errs.Load(), aborted: counters[i].aborted.Load()}
 		counters[i].mu.Lock()

@@ -5,32 +5,20 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/mitmgo/mitmgo/bench/internal/benchkit"
 	"github.com/mitmgo/mitmgo/flow"
-	"github.com/mitmgo/mitmgo/flowfile"
 )
 
 // startOrigin starts a net/http origin on 127.0.0.1 answering every request
 // with 200 and a short body; close stops it.
 func startOrigin() (addr string, close func(), err error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		w.Header().Set("Content-Type", "text/plain")
-		_, _ = io.WriteString(w, "webbench origin\n")
-	}), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	return ln.Addr().String(), func() { _ = srv.Close() }, nil
+	return benchkit.StartOrigin("webbench origin\n")
 }
 
 // sample is one request of a run: n is its number in the path, late how
@@ -107,17 +95,11 @@ func load(ctx context.Context, proxy, origin, prefix string, n, rate, workers in
 // path /f/<i>, response 200) as a flow file of the given format version
 // (21 for mitmgo, 17 for mitmproxy 8.1.1) to path.
 func writeFlowFile(path string, n, version int) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	bw := bufio.NewWriterSize(f, 1<<20)
-	w := flowfile.NewWriter(bw, version)
-	client := flow.NewClient(flow.Address{Host: "127.0.0.1", Port: 50000}, flow.Address{Host: "127.0.0.1", Port: 8080}, "regular")
+	client := benchkit.LoopbackClient()
 	server := flow.NewServer(flow.Address{Host: "example.com", Port: 80})
 	server.Peername = flow.Address{Host: "127.0.0.1", Port: 80}
 	base := float64(time.Now().Add(-time.Hour).UnixNano()) / 1e9
-	for i := range n {
+	return benchkit.WriteFlows(path, n, version, func(i int) (*flow.HTTPFlow, error) {
 		method := "GET"
 		var body []byte
 		if i%2 == 1 {
@@ -126,8 +108,7 @@ func writeFlowFile(path string, n, version int) error {
 		req, err := flow.NewRequest(method, "http://example.com/f/"+strconv.Itoa(i), body,
 			flow.NewHeaders("Host", "example.com", "User-Agent", "webbench"))
 		if err != nil {
-			f.Close()
-			return err
+			return nil, err
 		}
 		t := base + float64(i)*0.001
 		req.TimestampStart, req.TimestampEnd = t, t
@@ -136,14 +117,6 @@ func writeFlowFile(path string, n, version int) error {
 		fl := flow.NewHTTPFlow(client, server)
 		fl.Request, fl.Response = req, resp
 		fl.TimestampCreated = t
-		if err := w.Write(fl.State()); err != nil {
-			f.Close()
-			return err
-		}
-	}
-	if err := bw.Flush(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+		return fl, nil
+	})
 }

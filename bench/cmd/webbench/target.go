@@ -4,20 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/mitmgo/mitmgo/bench/internal/benchkit"
 )
 
 // ui is what the harness needs to know of a web UI's DOM: CSS selectors of
@@ -79,26 +78,17 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
 var tokenRe = regexp.MustCompile(`Web server listening at (http://\S+/\?token=([0-9a-f]+))`)
 
 // startTarget starts a mitmweb (kind "mitmgo" or "mitmproxy") with extra
 // arguments, and waits until its proxy and web server listen and, for
 // mitmgo, it has printed its token.
 func startTarget(ctx context.Context, kind, bin string, extra []string, timeout time.Duration) (*target, error) {
-	pport, err := freePort()
+	pport, err := benchkit.FreePort()
 	if err != nil {
 		return nil, err
 	}
-	wport, err := freePort()
+	wport, err := benchkit.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +126,7 @@ func startTarget(ctx context.Context, kind, bin string, extra []string, timeout 
 	}()
 	deadline := time.Now().Add(timeout)
 	for {
-		ready := dialable(t.proxy) && dialable(strings0(t.web))
+		ready := benchkit.Dialable(t.proxy) && benchkit.Dialable(strings0(t.web))
 		if kind == "mitmgo" {
 			m := tokenRe.FindStringSubmatch(t.out.String())
 			if m != nil {
@@ -167,15 +157,6 @@ func startTarget(ctx context.Context, kind, bin string, extra []string, timeout 
 func strings0(u string) string {
 	p, _ := url.Parse(u)
 	return p.Host
-}
-
-func dialable(addr string) bool {
-	c, err := net.DialTimeout("tcp", addr, time.Second)
-	if err != nil {
-		return false
-	}
-	c.Close()
-	return true
 }
 
 // stop ends the target: SIGINT, then SIGKILL to its process group after 5 s.
@@ -239,22 +220,9 @@ func (t *target) flowTimes() (map[string]float64, error) {
 
 // buildMitmweb builds ./cmd/mitmweb of the module in dir into outDir.
 func buildMitmweb(dir, outDir string) (string, error) {
-	root := dir
-	for {
-		if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(root)
-		if parent == root {
-			return "", errors.New("not inside a Go module: run from mitmgo's repository or give -mitmweb-bin")
-		}
-		root = parent
+	root, err := benchkit.ModuleRoot(dir)
+	if err != nil {
+		return "", fmt.Errorf("%w: run from mitmgo's repository or give -mitmweb-bin", err)
 	}
-	bin := filepath.Join(outDir, "mitmweb")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/mitmweb")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/mitmweb: %v\n%s", err, out)
-	}
-	return bin, nil
+	return benchkit.BuildTool(context.Background(), root, outDir, "mitmweb")
 }
