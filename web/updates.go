@@ -383,15 +383,22 @@ func (s *Server) updates(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sum := sha1.Sum([]byte(key + wsGUID))
-	h := w.Header()
+	h := w.Header().Clone()
 	h.Set("Upgrade", "websocket")
 	h.Set("Connection", "Upgrade")
 	h.Set("Sec-WebSocket-Accept", base64.StdEncoding.EncodeToString(sum[:]))
-	w.WriteHeader(http.StatusSwitchingProtocols)
+	// The answer is written here rather than by WriteHeader: Hijack sends
+	// a header written before it at once, and the connection must be
+	// registered before the browser learns that it is connected.
 	conn, brw, err := hj.Hijack()
 	if err != nil {
 		return
 	}
+	// Buffered until the Flush below (the answer is far smaller than
+	// the buffer).
+	_, _ = brw.WriteString("HTTP/1.1 101 Switching Protocols\r\n")
+	_ = h.Write(brw)
+	_, _ = brw.WriteString("\r\n")
 	if tc, ok := conn.(*net.TCPConn); ok {
 		_ = tc.SetWriteBuffer(sendBuffer)
 	}

@@ -672,6 +672,7 @@ func TestUpdates(t *testing.T) {
 			}
 		}
 	}()
+	var seen []any
 	next := func(typ string) map[string]any {
 		t.Helper()
 		timeout := time.After(wait)
@@ -679,13 +680,14 @@ func TestUpdates(t *testing.T) {
 			select {
 			case m, ok := <-msgs:
 				if !ok {
-					t.Fatalf("connection closed waiting for %s", typ)
+					t.Fatalf("connection closed waiting for %s (after %v)", typ, seen)
 				}
+				seen = append(seen, m["type"])
 				if m["type"] == typ {
 					return m
 				}
 			case <-timeout:
-				t.Fatalf("no %s", typ)
+				t.Fatalf("no %s (after %v)", typ, seen)
 			}
 		}
 	}

@@ -195,6 +195,45 @@ type filterCfg struct {
 	Timeout int    `json:"timeout"`
 }
 
+// scrollJS scrolls the flow table (cfg.table) from the top by cfg.step px
+// every animation frame for cfg.ms ms, as a fast wheel or a dragged
+// scrollbar does, and resolves with the intervals between the frames (ms,
+// from requestAnimationFrame's timestamps: a frame the page's work made
+// late or dropped shows as an interval of 2 or more refresh periods) and
+// where the table ended (px); it resolves with null when there is no
+// table. The page should be at rest.
+const scrollJS = `new Promise((resolve) => {
+  const cfg = %s;
+  const el = document.querySelector(cfg.table);
+  if (!el) { resolve(null); return; }
+  el.scrollTop = 0;
+  const deltas = [];
+  let prev = 0, t0 = 0, frames = 0;
+  const tick = (t) => {
+    if (prev) deltas.push(t - prev);
+    prev = t;
+    if (!t0) t0 = t;
+    if (t - t0 >= cfg.ms) { resolve({ deltas, top: el.scrollTop, frames }); return; }
+    frames++;
+    el.scrollTop += cfg.step;
+    requestAnimationFrame(tick);
+  };
+  // Two frames first, so that setting scrollTop = 0 is done with.
+  requestAnimationFrame(() => requestAnimationFrame(tick));
+})`
+
+type scrollCfg struct {
+	Table string `json:"table"`
+	Step  int    `json:"step"`
+	MS    int    `json:"ms"`
+}
+
+type scrollOut struct {
+	Deltas []float64 `json:"deltas"`
+	Top    float64   `json:"top"`
+	Frames int       `json:"frames"`
+}
+
 // quietJS resolves when the DOM has not changed for cfg.quiet ms and the
 // table has a row, with the ms since the script started, or -1 after
 // cfg.timeout ms.

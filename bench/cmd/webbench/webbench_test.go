@@ -146,4 +146,20 @@ func TestPageScripts(t *testing.T) {
 	if ms := browsertest.Eval[float64](p, fmt.Sprintf(filterJS, jsCfg(cfg))); ms != -1 {
 		t.Errorf("a filter that never shows: %v", ms)
 	}
+
+	// The scroll script moves the table every frame and reports the frames.
+	browsertest.Eval[bool](p, `(() => { for (let i = 0; i < 200; i++) addRow("http://x/s/" + i, "GET"); return true; })()`)
+	so := browsertest.Eval[*scrollOut](p, fmt.Sprintf(scrollJS, jsCfg(scrollCfg{Table: "#t", Step: 10, MS: 300})))
+	if so == nil || so.Frames < 5 || len(so.Deltas) < so.Frames-1 || so.Top < 40 {
+		t.Errorf("scroll: %+v", so)
+	} else {
+		for _, d := range so.Deltas {
+			if d <= 0 {
+				t.Errorf("scroll: frame interval %v", d)
+			}
+		}
+	}
+	if so := browsertest.Eval[*scrollOut](p, fmt.Sprintf(scrollJS, jsCfg(scrollCfg{Table: "#none", Step: 10, MS: 300}))); so != nil {
+		t.Errorf("scroll without a table: %+v", so)
+	}
 }

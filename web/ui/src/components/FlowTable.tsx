@@ -2,7 +2,7 @@
 // around them) are in the DOM, each a memoised component that renders
 // again only when its flow object or its state changes.
 import { memo } from "preact/compat";
-import { useCallback, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
+import { useCallback, useLayoutEffect, useMemo, useReducer, useRef, useState } from "preact/hooks";
 import * as api from "../api";
 import type { Flow } from "../flowtypes";
 import { useSelect, useStores, useSubscribe } from "../hooks";
@@ -89,13 +89,24 @@ export function FlowTable() {
   const { flows, app } = stores;
   useSubscribe(flows);
   const scroller = useRef<HTMLDivElement>(null);
-  // The scroll position as last set or seen; state only to re-render.
+  // The scroll position as last set or seen; the first row in view is
+  // state, so that a scroll within a row does not render.
   const top = useRef(0);
-  const [, setScrollTop] = useState(0);
+  // applied: the scrollTop last written or read in a scroll event, so
+  // that rendering never reads the layout (a read after a render forces a
+  // synchronous layout of the whole table).
+  const applied = useRef(0);
+  const [, rerender] = useReducer((n: number) => n + 1, 0);
+  // shownRow: the first row in view as last rendered.
+  const shownRow = useRef(0);
   const [height, setHeight] = useState(600);
+  const heightRef = useRef(600);
+  heightRef.current = height;
   // stick: the view follows new flows while scrolled to the bottom.
   const stick = useRef(true);
   const lastSelected = useRef<string | undefined>(undefined);
+  const totalRef = useRef(0);
+  const frame = useRef(0);
 
   const colOpt = useSelect(app, () => app.option<unknown>("web_columns", null));
   const colKey = JSON.stringify(colOpt);
@@ -104,6 +115,7 @@ export function FlowTable() {
   const grid = useMemo(() => gridColumns(columns), [columns]);
   const view = flows.view;
   const total = view.length;
+  totalRef.current = total;
   // The rows' area is the scroller less the sticky header row.
   const rowsH = Math.max(0, height - ROW_HEIGHT);
   const maxTop = Math.max(0, total * ROW_HEIGHT - rowsH);
@@ -125,6 +137,7 @@ export function FlowTable() {
   if (stick.current) top.current = maxTop;
   top.current = Math.min(top.current, maxTop);
   const want = top.current;
+  shownRow.current = Math.floor(want / ROW_HEIGHT);
 
   useLayoutEffect(() => {
     const el = scroller.current;
@@ -132,21 +145,36 @@ export function FlowTable() {
     const ro = new ResizeObserver(() => setHeight(el.clientHeight));
     ro.observe(el);
     setHeight(el.clientHeight);
-    return () => ro.disconnect();
+    return () => {
+      ro.disconnect();
+      cancelAnimationFrame(frame.current);
+    };
   }, []);
 
+  // Writes the scroll position only when it is not what was last written
+  // or seen (no read: see applied).
   useLayoutEffect(() => {
     const el = scroller.current;
-    if (el && Math.abs(el.scrollTop - want) >= 1) el.scrollTop = want;
+    if (el && Math.abs(applied.current - want) >= 1) {
+      el.scrollTop = want;
+      applied.current = want;
+    }
   });
 
+  // A scroll event reads scrollTop (the layout is fresh then) and, once
+  // per animation frame, renders if the first row in view changed.
   const onScroll = useCallback(() => {
-    const el = scroller.current!;
-    const t = el.scrollTop;
-    if (Math.abs(t - top.current) < 1) return; // our own scrolling
+    const t = scroller.current!.scrollTop;
+    if (Math.abs(t - applied.current) < 1) return; // our own scrolling
+    applied.current = t;
     top.current = t;
-    stick.current = t + el.clientHeight >= el.scrollHeight - ROW_HEIGHT / 2;
-    setScrollTop(t);
+    // At the bottom: the header row plus the rows, less the scroller.
+    stick.current = t + heightRef.current >= (totalRef.current + 1) * ROW_HEIGHT - ROW_HEIGHT / 2;
+    if (frame.current) return;
+    frame.current = requestAnimationFrame(() => {
+      frame.current = 0;
+      if (Math.floor(top.current / ROW_HEIGHT) !== shownRow.current) rerender(undefined);
+    });
   }, []);
 
   const onSelect = useCallback(

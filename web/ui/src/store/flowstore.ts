@@ -11,6 +11,10 @@ export interface Entry {
   /** seq is the order in which the flow arrived (the server's order). */
   seq: number;
   key: SortKey;
+  /** mark is the store's generation in which rebuild found the flow
+   * among the search filter's ids (an integer compare in the pass over
+   * every flow rather than a string lookup). */
+  mark: number;
 }
 
 export interface Sort {
@@ -40,6 +44,13 @@ export class FlowStore {
   private listeners = new Set<Listener>();
   /** In bulk, the view is left alone and made anew at the end. */
   private bulk = false;
+  /** Every flow in display order (sorted by a column), kept between
+   * rebuilds so that a filter change is one pass over it rather than a
+   * sort; null when a change may have moved a flow. Unused in the
+   * server's order, which is byId's (a Map iterates in insertion order,
+   * and flows are inserted in seq order). */
+  private sortedAll: Entry[] | null = null;
+  private gen = 0;
 
   subscribe(l: Listener): () => void {
     this.listeners.add(l);
@@ -145,8 +156,9 @@ export class FlowStore {
       return;
     }
     const seq = this.nextSeq++;
-    const e: Entry = { flow: f, seq, key: this.keyOf(f, seq) };
+    const e: Entry = { flow: f, seq, key: this.keyOf(f, seq), mark: 0 };
     this.byId.set(f.id, e);
+    this.sortedAll = null;
     this.noteMatches(f.id, matching);
     if (this.shown(f.id) && !this.bulk) this.view.splice(this.lowerBound(e), 0, e);
   }
@@ -161,7 +173,9 @@ export class FlowStore {
     if (this.bulk) {
       this.noteMatches(f.id, matching);
       e.flow = f;
-      e.key = this.keyOf(f, e.seq);
+      const k = this.keyOf(f, e.seq);
+      if (compareKeys(k, e.key) !== 0) this.sortedAll = null;
+      e.key = k;
       return;
     }
     const wasShown = this.shown(f.id);
@@ -174,6 +188,7 @@ export class FlowStore {
       return;
     }
     if (wasShown && this.view[oldIdx] === e) this.view.splice(oldIdx, 1);
+    if (compareKeys(key, e.key) !== 0) this.sortedAll = null;
     e.flow = f;
     e.key = key;
     if (nowShown) this.view.splice(this.lowerBound(e), 0, e);
@@ -188,6 +203,7 @@ export class FlowStore {
       if (this.view[i] === e) this.view.splice(i, 1);
     }
     this.byId.delete(id);
+    this.sortedAll = null;
     for (const name in this.matches) this.matches[name]?.delete(id);
     if (this.selected.includes(id)) this.selected = this.selected.filter((s) => s !== id);
   }
@@ -195,11 +211,12 @@ export class FlowStore {
   /** reset replaces every flow (GET /flows after flows/reset or at start). */
   reset(flows: Flow[]): void {
     this.byId.clear();
+    this.sortedAll = null;
     this.view = [];
     this.nextSeq = 0;
     for (const f of flows) {
       const seq = this.nextSeq++;
-      this.byId.set(f.id, { flow: f, seq, key: this.keyOf(f, seq) });
+      this.byId.set(f.id, { flow: f, seq, key: this.keyOf(f, seq), mark: 0 });
     }
     const keep = new Set(this.selected.filter((id) => this.byId.has(id)));
     this.selected = this.selected.filter((id) => keep.has(id));
@@ -218,16 +235,42 @@ export class FlowStore {
 
   setSort(column: string | null, desc: boolean): void {
     this.sort = { column, desc };
+    this.sortedAll = null;
     for (const e of this.byId.values()) e.key = this.keyOf(e.flow, e.seq);
     this.rebuild();
   }
 
-  /** rebuild makes the view anew (filter or sort changed): O(n log n). */
+  /** rebuild makes the view anew (filter or sort changed). In the
+   * server's order, or with a column's order already known, it is one
+   * pass that keeps the shown entries; only a new column order sorts. */
   private rebuild(): void {
-    const v: Entry[] = [];
-    for (const e of this.byId.values()) if (this.shown(e.flow.id)) v.push(e);
-    if (this.sort.column !== null || this.sort.desc) v.sort(this.cmp);
-    else v.sort((a, b) => a.seq - b.seq);
+    const m = this.matches[SEARCH];
+    let all: Iterable<Entry>;
+    if (this.sort.column === null) {
+      all = this.byId.values(); // seq order
+    } else {
+      if (this.sortedAll === null || this.sortedAll.length !== this.byId.size) {
+        const a = Array.from(this.byId.values());
+        a.sort(this.cmp);
+        this.sortedAll = a;
+      }
+      all = this.sortedAll;
+    }
+    let v: Entry[];
+    if (m === null) v = Array.from(all);
+    else {
+      // The matching entries are marked (one lookup per match, none for
+      // the flows that do not match), then kept in one pass.
+      const g = ++this.gen;
+      for (const id of m) {
+        const e = this.byId.get(id);
+        if (e) e.mark = g;
+      }
+      v = [];
+      for (const e of all) if (e.mark === g) v.push(e);
+    }
+    // The server's order reversed: byId's order, backwards.
+    if (this.sort.column === null && this.sort.desc) v.reverse();
     this.view = v;
   }
 

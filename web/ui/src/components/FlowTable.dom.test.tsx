@@ -1,0 +1,129 @@
+// The flow table in a DOM (happy-dom): rendering never reads the scroll
+// position (a read after a render forces a layout of the table); the
+// table follows new flows at the bottom, and a user's scroll moves the
+// rendered window once per animation frame.
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { hasDOM, installDOM, settle } from "../detail/domtest";
+import { httpFlow } from "../testutil";
+
+describe.skipIf(!hasDOM)("FlowTable (DOM)", () => {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  let h: any, render: any, root: HTMLElement;
+  const ROWS_IN_VIEW = 10;
+
+  beforeEach(async () => {
+    const win = installDOM();
+    // No layout in happy-dom: the scroller is 11 rows high (header + 10).
+    Object.defineProperty(win.HTMLElement.prototype, "clientHeight", { configurable: true, get: () => 26 * (ROWS_IN_VIEW + 1) });
+    vi.stubGlobal("ResizeObserver", class { observe() {} disconnect() {} });
+    ({ h, render } = await import("preact"));
+    root = document.createElement("div");
+    document.body.appendChild(root);
+  });
+  afterEach(() => {
+    render(null, root);
+    vi.unstubAllGlobals();
+  });
+
+  const frame = () => new Promise((r) => setTimeout(r, 40));
+
+  it("follows new flows without reading the layout, and scrolls by frames", async () => {
+    const { FlowStore } = await import("../store/flowstore");
+    const { AppStore } = await import("../store/app");
+    const { StoreContext } = await import("../hooks");
+    const { FlowTable, ROW_HEIGHT } = await import("./FlowTable");
+    const flows = new FlowStore();
+    const app = new AppStore();
+    for (let i = 0; i < 100; i++) flows.add(httpFlow({ id: "f" + i, status: 200 }));
+    render(h(StoreContext.Provider, { value: { flows, app } as never }, h(FlowTable, {})), root);
+    await settle();
+    const el = root.querySelector('[data-testid="flow-table"]') as HTMLElement;
+    // From here on, count the reads of scrollTop.
+    let reads = 0;
+    let pos = el.scrollTop;
+    let writes = 0;
+    Object.defineProperty(el, "scrollTop", {
+      configurable: true,
+      get: () => (reads++, pos),
+      set: (v: number) => {
+        writes++;
+        pos = v;
+      },
+    });
+    const rowIds = () => Array.from(root.querySelectorAll('[data-testid="flow-row"]'), (r) => r.getAttribute("data-flow-id"));
+    const bottom = (n: number) => (n - ROWS_IN_VIEW) * ROW_HEIGHT;
+    expect(pos).toBe(bottom(100));
+    expect(rowIds()).toContain("f99");
+
+    // New flows: the table follows them, writing scrollTop, never reading it.
+    for (let b = 0; b < 5; b++) {
+      for (let i = 0; i < 10; i++) flows.add(httpFlow({ id: "g" + b + "-" + i, status: 200 }));
+      flows.notify();
+      await settle();
+    }
+    expect(reads).toBe(0);
+    expect(pos).toBe(bottom(150));
+    expect(rowIds()).toContain("g4-9");
+    expect(rowIds()).not.toContain("f0");
+    // A render with nothing changed writes nothing.
+    const w = writes;
+    flows.notify();
+    await settle();
+    expect(writes).toBe(w);
+
+    // The user scrolls to the top: one read in the scroll event; the rows
+    // follow in the next frame; new flows no longer move the view.
+    pos = 0;
+    el.dispatchEvent(new window.Event("scroll"));
+    el.dispatchEvent(new window.Event("scroll")); // same frame: one render
+    await frame();
+    await settle();
+    expect(reads).toBe(2);
+    expect(rowIds()).toContain("f0");
+    expect(rowIds()).not.toContain("g4-9");
+    const w2 = writes;
+    flows.add(httpFlow({ id: "late", status: 200 }));
+    flows.notify();
+    await settle();
+    expect(writes).toBe(w2);
+    expect(pos).toBe(0);
+    expect(reads).toBe(2);
+
+    // Back at the bottom: following again.
+    pos = bottom(151);
+    el.dispatchEvent(new window.Event("scroll"));
+    await frame();
+    flows.add(httpFlow({ id: "later", status: 200 }));
+    flows.notify();
+    await settle();
+    expect(pos).toBe(bottom(152));
+    expect(rowIds()).toContain("later");
+  });
+
+  it("renders a row again only when its flow or its state changes", async () => {
+    const { FlowStore } = await import("../store/flowstore");
+    const { AppStore } = await import("../store/app");
+    const { StoreContext } = await import("../hooks");
+    const { FlowTable } = await import("./FlowTable");
+    const flows = new FlowStore();
+    const app = new AppStore();
+    for (let i = 0; i < 5; i++) flows.add(httpFlow({ id: "f" + i, status: 200 }));
+    render(h(StoreContext.Provider, { value: { flows, app } as never }, h(FlowTable, {})), root);
+    await settle();
+    const row = (id: string) => root.querySelector(`[data-flow-id="${id}"]`)!;
+    const mutated = new Set<string>();
+    const mo = new window.MutationObserver((ms: MutationRecord[]) => {
+      for (const m of ms) {
+        const r = (m.target as Element).closest?.("[data-flow-id]") ?? (m.target.parentElement?.closest("[data-flow-id]") as Element | null);
+        if (r) mutated.add(r.getAttribute("data-flow-id")!);
+      }
+    });
+    mo.observe(root, { subtree: true, childList: true, attributes: true, characterData: true });
+    flows.update(httpFlow({ id: "f2", status: 404 }));
+    flows.notify();
+    await settle();
+    mo.disconnect();
+    expect([...mutated]).toEqual(["f2"]);
+    expect(row("f2").querySelector(".col-status")?.textContent).toBe("404");
+  });
+});
