@@ -303,8 +303,13 @@ func detailHeader(st *State, r *row, width int, loc *time.Location) []string {
 func (v *flowView) render(st *State, f flow.Any, tab, mode string, full bool, width int) []string {
 	var out []string
 	read := func(fn func(f flow.Any)) {
-		if st.View.Readable(f) {
-			st.View.EditFlows(func() { fn(f) })
+		// A copy is taken under the view's lock and rendered after it:
+		// rendering a large body (seconds for megabytes of JSON) under
+		// the lock held up every flow's hooks, and checking then reading
+		// in two holds let a command resume the flow in between.
+		var cp flow.Any
+		if st.View.IfReadable(f, func() { cp = flow.CopyAny(f) }) && cp != nil {
+			fn(cp)
 			return
 		}
 		if cp := st.snapshotOf(f); cp != nil {

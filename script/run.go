@@ -2,6 +2,7 @@ package script
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -66,6 +67,12 @@ func (a *Addon) RunScript(flows []flow.Any, path string) {
 		return // the child logged why, with the script's name
 	}
 	for _, f := range flows {
+		if b := f.Base(); b.IsLive() && !b.IsIntercepted() {
+			// The proxy is writing it: a script may change a flow only
+			// when it is over or waits, intercepted.
+			a.log.Warn(fmt.Sprintf("script.run: flow %s is in progress; intercept it to run %s on it", b.ID, path))
+			continue
+		}
 		for _, ev := range eventSequence(f) {
 			if !h.alive() {
 				a.log.Error(fmt.Sprintf("in script %s: the Python script host %s", path, h.endReason()))
@@ -132,7 +139,7 @@ func (a *Addon) loadOneShot(path string) (h *host, sid int64, ok bool) {
 	c.Set("sids", []any{sid})
 	c.Set("load", true)
 	if _, err := h.call(ctx, c, nil); err != nil {
-		if re, isReply := err.(*replyError); isReply {
+		if re := (*replyError)(nil); errors.As(err, &re) {
 			a.log.Error(fmt.Sprintf("in script %s: %s", path, re.msg))
 		} else {
 			a.log.Error(fmt.Sprintf("in script %s: configure failed: %v", path, err))

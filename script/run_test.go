@@ -154,3 +154,27 @@ func TestScriptRunFailures(t *testing.T) {
 		t.Errorf("a run after the failures did not change the flow")
 	}
 }
+
+// TestScriptRunSkipsFlowsInProgress: a flow the proxy is still writing
+// (live and not intercepted) is left alone with a warning; an intercepted
+// one, which waits, is run.
+func TestScriptRunSkipsFlowsInProgress(t *testing.T) {
+	e := newEnv(t, Config{}, nil)
+	r := e.m.Commands()
+	path := filepath.Join("testdata", "run_oneshot.py")
+	busy := newFlow(t, "GET", "http://example.com/busy", 200, "ok")
+	waiting := newFlow(t, "GET", "http://example.com/waiting", 200, "ok")
+	waiting.Intercept()
+	if _, err := r.Call("script.run", []flow.Any{busy, waiting}, path); err != nil {
+		t.Fatal(err)
+	}
+	if busy.Response.Headers.Get("x-oneshot") != "" {
+		t.Error("script.run changed a flow in progress")
+	}
+	if !strings.Contains(e.log.text(), "flow "+busy.ID+" is in progress") {
+		t.Errorf("no warning for the flow in progress:\n%s", e.log.text())
+	}
+	if waiting.Response.Headers.Get("x-oneshot") != "resp" {
+		t.Error("script.run did not run on the intercepted flow")
+	}
+}

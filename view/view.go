@@ -704,6 +704,20 @@ func (v *View) Shown() []flow.Any {
 func (v *View) ShownReadable() ([]flow.Any, []bool) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	return v.shownReadableLocked()
+}
+
+// WithShownReadable calls fn with what ShownReadable returns, under the
+// view's lock: fn may read the flows that may be read, and no command
+// changes them (EditFlows) nor resumes an intercepted one meanwhile. fn
+// must not call the view.
+func (v *View) WithShownReadable(fn func(flows []flow.Any, readable []bool)) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	fn(v.shownReadableLocked())
+}
+
+func (v *View) shownReadableLocked() ([]flow.Any, []bool) {
 	es := v.list.all(make([]*entry, 0, v.list.len()))
 	if v.reversed {
 		slices.Reverse(es)
@@ -1037,4 +1051,18 @@ func (v *View) Readable(f flow.Any) bool {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return v.readableFlow(f)
+}
+
+// IfReadable calls fn, under the view's lock, when f may be read (as
+// Readable), and reports whether it did: unlike Readable then EditFlows, no
+// command can resume the flow between the check and the read. fn must not
+// call the view.
+func (v *View) IfReadable(f flow.Any, fn func()) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if !v.readableFlow(f) {
+		return false
+	}
+	fn()
+	return true
 }

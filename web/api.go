@@ -257,10 +257,13 @@ func (s *Server) readable(r *http.Request) (flow.Any, error) {
 		return nil, err
 	}
 	if !s.view.Readable(f) {
-		return nil, errorf(409, "Flow is in progress; intercept it to change it.")
+		return nil, errInProgress
 	}
 	return f, nil
 }
+
+// errInProgress answers a request for a flow that may not be read now.
+var errInProgress = errorf(409, "Flow is in progress; intercept it to change it.")
 
 // state renders a flow for a flow file.
 func stateOf(f flow.Any) *tnetstring.Dict { return f.State() }
@@ -438,7 +441,9 @@ func (s *Server) flowHAR(w http.ResponseWriter, r *http.Request) error {
 		return errorf(400, "Only HTTP flows can be exported as HAR.")
 	}
 	var st *tnetstring.Dict
-	s.ctx.EditFlows(func() { st = stateOf(f) })
+	if !s.view.IfReadable(f, func() { st = stateOf(f) }) {
+		return errInProgress
+	}
 	var buf bytes.Buffer
 	if err := flowfile.WriteHAR(&buf, []*tnetstring.Dict{st}); err != nil {
 		return fmt.Errorf("HAR export: %w", err)

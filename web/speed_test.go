@@ -2,6 +2,7 @@ package web
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -392,5 +393,22 @@ func TestFlowsJSON(t *testing.T) {
 	defer s.flowsMu.Unlock()
 	if len(s.flows) != 0 || len(s.enc) != 10 {
 		t.Errorf("kept %d maps and %d encoded flows, want 0 and 10", len(s.flows), len(s.enc))
+	}
+}
+
+// TestQueueBounded: a browser that reads nothing has its connection
+// closed once more than maxQueued bytes wait for it, instead of the server
+// keeping every change (adds are never merged, so they would pile up).
+func TestQueueBounded(t *testing.T) {
+	c := sinkConn() // no writer runs: nothing leaves the queue
+	msg := bytes.Repeat([]byte("x"), 1<<20)
+	for i := 0; i <= maxQueued>>20; i++ {
+		c.sendFlow(fmt.Sprint(i), append([]byte(nil), msg...), "flows/add", true)
+	}
+	c.mu.Lock()
+	closed, n := c.closed, c.queued
+	c.mu.Unlock()
+	if !closed {
+		t.Fatalf("%d bytes queued and the connection is still open", n)
 	}
 }

@@ -156,9 +156,11 @@ type wsConn struct {
 	// congested: the last write was slow or large (the browser is
 	// behind): updates merge into queued adds.
 	congested bool
-	wake      chan struct{}
-	closed    bool
-	done      chan struct{}
+	// queued is the size of the messages in queue.
+	queued int
+	wake   chan struct{}
+	closed bool
+	done   chan struct{}
 }
 
 // queued is one message waiting to be written; add: a flows/add.
@@ -187,14 +189,37 @@ const (
 // wsConn).
 const sendBuffer = 64 << 10
 
+// A browser that stops reading (a tab stopped in the debugger, a
+// connection whose peer is gone) must not make the server keep every
+// change for it: past maxQueued bytes waiting, or a write that takes
+// writeTimeout, the connection is closed, and the page reconnects and
+// loads the flows afresh.
+const (
+	maxQueued    = 64 << 20
+	writeTimeout = 30 * time.Second
+)
+
+// enqueueLocked appends a message to the queue (c.mu held) and reports
+// whether the queue has grown past maxQueued.
+func (c *wsConn) enqueueLocked(m queued) (over bool) {
+	c.queue = append(c.queue, m)
+	c.queued += len(m.b)
+	return c.queued > maxQueued
+}
+
 // send queues a message that no later one replaces.
 func (c *wsConn) send(b []byte) {
+	over := false
 	c.mu.Lock()
 	if !c.closed {
-		c.queue = append(c.queue, queued{b: b})
+		over = c.enqueueLocked(queued{b: b})
 		clear(c.pending)
 	}
 	c.mu.Unlock()
+	if over {
+		c.close()
+		return
+	}
 	c.wakeUp()
 }
 
@@ -204,6 +229,7 @@ func (c *wsConn) send(b []byte) {
 // replace the flow's queued message.
 func (c *wsConn) sendFlow(id string, msg []byte, typ string, complete bool) {
 	isAdd := typ == "flows/add"
+	over := false
 	c.mu.Lock()
 	if !c.closed {
 		i, ok := c.pending[id]
@@ -213,9 +239,11 @@ func (c *wsConn) sendFlow(id string, msg []byte, typ string, complete bool) {
 			if c.queue[i].add {
 				t = "flows/add"
 			}
+			c.queued -= len(c.queue[i].b)
 			c.queue[i].b = append(append(msg, t...), `"}`...)
+			c.queued += len(c.queue[i].b)
 		default:
-			c.queue = append(c.queue, queued{b: append(append(msg, typ...), `"}`...), add: isAdd})
+			over = c.enqueueLocked(queued{b: append(append(msg, typ...), `"}`...), add: isAdd})
 			if complete {
 				if c.pending == nil {
 					c.pending = map[string]int{}
@@ -228,6 +256,10 @@ func (c *wsConn) sendFlow(id string, msg []byte, typ string, complete bool) {
 		}
 	}
 	c.mu.Unlock()
+	if over {
+		c.close()
+		return
+	}
 	c.wakeUp()
 }
 
@@ -269,13 +301,14 @@ func (c *wsConn) writeLoop() {
 		}
 		c.mu.Lock()
 		q := c.queue
-		c.queue = nil
+		c.queue, c.queued = nil, 0
 		clear(c.pending)
 		c.mu.Unlock()
 		if len(q) == 0 {
 			continue
 		}
 		start := time.Now()
+		_ = c.conn.SetWriteDeadline(start.Add(writeTimeout))
 		n, err := c.writeBatch(q)
 		if err != nil {
 			c.close()
@@ -472,32 +505,52 @@ func headerHas(h http.Header, name, token string) bool {
 // updateFilter answers flows/updateFilter: the ids of the flows that match
 // expr (null when expr is empty). Flows still in flight are matched when
 // they may be read.
+//
+// The answer keeps its place among the flow messages: the hub's lock is
+// held from setting the filter to queueing the answer, so a flow message
+// matched against the new filter never goes out before an answer made
+// without it (the browser would replace its match with the answer's). The
+// flows are matched under the view's lock, so that no command changes or
+// resumes one while it is read.
 func (s *Server) updateFilter(c *wsConn, name, expr string) {
+	var flt filter.Filter
+	if expr != "" {
+		var err error
+		if flt, err = filter.Parse(expr); err != nil {
+			s.log.Error("Error processing message from the web UI: " + err.Error())
+			c.mu.Lock()
+			delete(c.filters, name)
+			delete(c.exprs, name)
+			c.mu.Unlock()
+			_ = c.w.WriteClose(1011, "Internal server error.")
+			return
+		}
+	}
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
 	c.mu.Lock()
 	if c.filters == nil {
 		c.filters, c.exprs = map[string]filter.Filter{}, map[string]string{}
 	}
-	delete(c.filters, name)
-	delete(c.exprs, name)
-	c.mu.Unlock()
-	if expr != "" {
-		flt, err := filter.Parse(expr)
-		if err != nil {
-			s.log.Error("Error processing message from the web UI: " + err.Error())
-			_ = c.w.WriteClose(1011, "Internal server error.")
-			return
-		}
-		c.mu.Lock()
+	if flt == nil {
+		delete(c.filters, name)
+		delete(c.exprs, name)
+	} else {
 		c.filters[name], c.exprs[name] = flt, expr
-		c.mu.Unlock()
-		flows, readable := s.view.ShownReadable()
-		c.send(filterUpdateJSON(name, flows, matchFlows(flt, flows, readable)))
+	}
+	c.mu.Unlock()
+	if flt == nil {
+		b, err := json.Marshal(message{"type": "flows/filterUpdate", "payload": map[string]any{"name": name, "matching_flow_ids": nil}})
+		if err == nil {
+			c.send(b)
+		}
 		return
 	}
-	b, err := json.Marshal(message{"type": "flows/filterUpdate", "payload": map[string]any{"name": name, "matching_flow_ids": nil}})
-	if err == nil {
-		c.send(b)
-	}
+	var answer []byte
+	s.view.WithShownReadable(func(flows []flow.Any, readable []bool) {
+		answer = filterUpdateJSON(name, flows, matchFlows(flt, flows, readable))
+	})
+	c.send(answer)
 }
 
 // parallelMatch is the number of flows from which a filter is matched on
