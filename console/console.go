@@ -112,7 +112,15 @@ type Console struct {
 	stopped   bool
 	// spawn runs $EDITOR and $PAGER (tests replace it).
 	spawn spawnFunc
+	// externalRuns counts the programs ($EDITOR, $PAGER) that have the
+	// terminal (see External).
+	externalRuns atomic.Int32
 }
+
+// External reports whether an external program ($EDITOR, $PAGER) has the
+// terminal: a Ctrl-C typed there is the program's, though the terminal
+// sends SIGINT to mitmproxy too.
+func (c *Console) External() bool { return c.externalRuns.Load() > 0 }
 
 type uiSnapshot struct {
 	context    string

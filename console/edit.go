@@ -3,11 +3,13 @@ package console
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"os/exec"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -23,8 +25,42 @@ type execDoneMsg struct{ apply func(st *State) }
 // while it runs) and then sends done's message. Tests replace it.
 type spawnFunc func(cmd *exec.Cmd, done func(error) tea.Msg) tea.Cmd
 
-func defaultSpawn(cmd *exec.Cmd, done func(error) tea.Msg) tea.Cmd {
-	return tea.ExecProcess(cmd, func(err error) tea.Msg { return done(err) })
+// spawnCounted runs cmd through Bubble Tea's exec, counting it in
+// Console.externalRuns while it runs.
+func (c *Console) spawnCounted(cmd *exec.Cmd, done func(error) tea.Msg) tea.Cmd {
+	return tea.Exec(&countedCmd{Cmd: cmd, n: &c.externalRuns}, func(err error) tea.Msg { return done(err) })
+}
+
+// countedCmd is an exec.Cmd as tea.ExecCommand that counts itself in n
+// while it runs; the terminal is given to it where it has no streams of
+// its own.
+type countedCmd struct {
+	*exec.Cmd
+	n *atomic.Int32
+}
+
+func (c *countedCmd) Run() error {
+	c.n.Add(1)
+	defer c.n.Add(-1)
+	return c.Cmd.Run()
+}
+
+func (c *countedCmd) SetStdin(r io.Reader) {
+	if c.Stdin == nil {
+		c.Stdin = r
+	}
+}
+
+func (c *countedCmd) SetStdout(w io.Writer) {
+	if c.Stdout == nil {
+		c.Stdout = w
+	}
+}
+
+func (c *countedCmd) SetStderr(w io.Writer) {
+	if c.Stderr == nil {
+		c.Stderr = w
+	}
 }
 
 // editorCommand is mitmproxy's editor: $MITMPROXY_EDITOR, $EDITOR, or vi.
@@ -68,7 +104,7 @@ func (c *Console) external(prog []string, data []byte, suffix string, then func(
 	cmd := exec.Command(prog[0], args...)
 	spawn := c.spawn
 	if spawn == nil {
-		spawn = defaultSpawn
+		spawn = c.spawnCounted
 	}
 	c.do(func(st *State) {
 		st.Do(spawn(cmd, func(err error) tea.Msg {

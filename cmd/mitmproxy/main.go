@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/mitmgo/mitmgo"
 	"github.com/mitmgo/mitmgo/console"
@@ -58,6 +60,14 @@ func (s *switchWriter) set(off bool) {
 func runTool(args []string, env cli.Env, in io.Reader, out io.Writer, needTTY bool) int {
 	c := console.New()
 	c.Input, c.Output = in, out
+	if env.Signals == nil {
+		sigs := make(chan os.Signal, 2)
+		signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+		defer signal.Stop(sigs)
+		done := make(chan struct{})
+		defer close(done)
+		env.Signals = consoleSignals(sigs, c.External, done)
+	}
 	log := &switchWriter{w: env.Stderr}
 	uiDone := make(chan struct{})
 	var master *mitmgo.Master
@@ -110,4 +120,30 @@ func runTool(args []string, env cli.Env, in io.Reader, out io.Writer, needTTY bo
 		return 1
 	}
 	return code
+}
+
+// consoleSignals passes the shutdown signals of in on, but for SIGINT while
+// an external program has the terminal (external): the terminal sends a
+// Ctrl-C typed in $EDITOR or $PAGER to mitmproxy as well, and it is that
+// program's, as in mitmproxy. It stops when done is closed.
+func consoleSignals(in <-chan os.Signal, external func() bool, done <-chan struct{}) <-chan os.Signal {
+	out := make(chan os.Signal, 1)
+	go func() {
+		for {
+			select {
+			case s := <-in:
+				if s == os.Interrupt && external() {
+					continue
+				}
+				select {
+				case out <- s:
+				case <-done:
+					return
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	return out
 }

@@ -7,6 +7,8 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -156,5 +158,27 @@ func TestNeedsTTY(t *testing.T) {
 		strings.NewReader(""), io.Discard, true)
 	if code != 1 || !strings.Contains(out.String(), "requires a tty") {
 		t.Errorf("status %d, output %q", code, out.String())
+	}
+}
+
+// TestConsoleSignals: SIGINT is dropped while an external program has the
+// terminal (a Ctrl-C in $PAGER is the pager's) and passed on otherwise;
+// SIGTERM always is.
+func TestConsoleSignals(t *testing.T) {
+	in := make(chan os.Signal)
+	done := make(chan struct{})
+	defer close(done)
+	var ext atomic.Bool
+	out := consoleSignals(in, ext.Load, done)
+	ext.Store(true)
+	in <- os.Interrupt
+	in <- syscall.SIGTERM // unbuffered: the first was handled before this is taken
+	if s := <-out; s != syscall.SIGTERM {
+		t.Fatalf("with a program on the terminal: got %v first, want SIGTERM (SIGINT dropped)", s)
+	}
+	ext.Store(false)
+	in <- os.Interrupt
+	if s := <-out; s != os.Interrupt {
+		t.Fatalf("without one: got %v, want SIGINT", s)
 	}
 }
