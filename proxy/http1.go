@@ -37,6 +37,12 @@ func (cc *clientConn) serveHTTP1(st *stream, t *target) (tunnel func(), moved bo
 		}
 		cfg := cc.s.Config()
 		if movable {
+			// The deadline is refreshed before the wait is marked
+			// movable, so that the wait's own refresh finds nothing to
+			// do: it would push out the deadline in the past with which
+			// Server.moveIdle interrupts the wait, and the connection
+			// would stay in its wait, counted as moving.
+			cc.conn.refresh()
 			cc.park.Store(parkIdle)
 		}
 		// Between requests the connection holds no buffers, and one that
