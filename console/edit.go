@@ -168,10 +168,11 @@ func (c *Console) bodyView(f flow.Any, part string) error {
 // readFlow runs fn while the flow may be read (it is over or intercepted),
 // under the view's lock; otherwise it is an error.
 func (c *Console) readFlow(f flow.Any, fn func()) error {
-	if !c.st.View.Readable(f) {
+	// Checked and read in one hold of the view's lock: a command (mitmweb,
+	// a script) could otherwise resume the flow in between.
+	if !c.st.View.IfReadable(f, fn) {
 		return command.Errorf("Flow is in progress; intercept it to change it.")
 	}
-	c.st.View.EditFlows(fn)
 	return nil
 }
 
@@ -247,14 +248,13 @@ func (c *Console) editFocus(part string) error {
 // and changed under the view's lock, and its update goes to the addons
 // and the view, so that a resumed flow carries it.
 func (c *Console) applyToFlow(st *State, f flow.Any, change func() error) error {
-	if !st.View.Readable(f) {
-		return fmt.Errorf("the flow went on while it was edited; the edit is lost")
-	}
 	var err error
-	st.View.EditFlows(func() {
+	if !st.View.IfReadable(f, func() {
 		f.Backup()
 		err = change()
-	})
+	}) {
+		return fmt.Errorf("the flow went on while it was edited; the edit is lost")
+	}
 	if err != nil {
 		return err
 	}
