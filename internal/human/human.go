@@ -7,7 +7,6 @@ package human
 
 import (
 	"fmt"
-	"math"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -174,18 +173,18 @@ func DecodeBackslash(b []byte) string {
 }
 
 // PrettyDuration is mitmproxy's human.pretty_duration: "0ms", "999ms",
-// "1.23s", "12.3s", "123s".
+// "1.23s", "12.3s", "123s". Rounded as Python's format does (to the
+// nearest, ties to even, on the float's exact value), which strconv does
+// too; a negative duration (clocks that went back) shows as mitmproxy
+// shows it, "-5ms".
 func PrettyDuration(secs float64) string {
-	if secs < 0 {
-		return ""
-	}
 	switch {
-	case secs < 1:
-		return strconv.Itoa(int(math.Round(secs*1000))) + "ms"
-	case secs < 10:
-		return strconv.FormatFloat(secs, 'f', 2, 64) + "s"
-	case secs < 100:
+	case secs >= 100:
+		return strconv.FormatFloat(secs, 'f', 0, 64) + "s"
+	case secs >= 10:
 		return strconv.FormatFloat(secs, 'f', 1, 64) + "s"
+	case secs >= 1:
+		return strconv.FormatFloat(secs, 'f', 2, 64) + "s"
 	}
-	return strconv.Itoa(int(secs)) + "s"
+	return strconv.FormatFloat(secs*1000, 'f', 0, 64) + "ms"
 }

@@ -126,3 +126,23 @@ func FuzzEscape(f *testing.F) {
 		_ = SplitLines(s, true)
 	})
 }
+
+// TestPrettyDuration: the values mitmproxy's pretty_duration gives
+// (Python 3.11: "{:.0f}ms", "{:1.2f}s", "{:2.1f}s", "{:.0f}s"), ties and
+// the edges of each format included.
+func TestPrettyDuration(t *testing.T) {
+	tests := []struct {
+		secs float64
+		want string
+	}{
+		{0, "0ms"}, {0.0005, "0ms"}, {0.0015, "2ms"}, {0.0025, "2ms"}, {0.999, "999ms"},
+		{0.9996, "1000ms"}, {1, "1.00s"}, {1.005, "1.00s"}, {9.999, "10.00s"}, {10, "10.0s"},
+		{12.25, "12.2s"}, {99.95, "100.0s"}, {100, "100s"}, {199.9, "200s"}, {250.5, "250s"},
+		{-0.2, "-200ms"}, {-3, "-3000ms"},
+	}
+	for _, tt := range tests {
+		if got := PrettyDuration(tt.secs); got != tt.want {
+			t.Errorf("PrettyDuration(%v) = %q, want %q", tt.secs, got, tt.want)
+		}
+	}
+}
