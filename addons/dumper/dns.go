@@ -5,8 +5,8 @@ import (
 	"strings"
 
 	"github.com/mitmgo/mitmgo/addon"
-	"github.com/mitmgo/mitmgo/internal/human"
 	"github.com/mitmgo/mitmgo/flow"
+	"github.com/mitmgo/mitmgo/internal/human"
 )
 
 var (

@@ -19,8 +19,8 @@ import (
 
 	"github.com/mitmgo/mitmgo/addon"
 	"github.com/mitmgo/mitmgo/addons/dumper/contentview"
-	"github.com/mitmgo/mitmgo/internal/human"
 	"github.com/mitmgo/mitmgo/flow"
+	"github.com/mitmgo/mitmgo/internal/human"
 	"github.com/mitmgo/mitmgo/internal/tty"
 )
 

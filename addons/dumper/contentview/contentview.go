@@ -16,8 +16,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/mitmgo/mitmgo/internal/human"
 	"github.com/mitmgo/mitmgo/flow"
+	"github.com/mitmgo/mitmgo/internal/human"
 )
 
 // Syntax names the highlighting that suits a view's output, as mitmproxy's
