@@ -441,26 +441,18 @@ func (a *App) complete(text string) []string {
 		prefix = text[:len(text)-len(word)]
 		typ = last.Type
 	}
+	// The candidates of each type are the command registry's, as
+	// mitmproxy's completers give them (mitmweb's command bar uses the
+	// same); paths come whole, not as completions of the word.
 	var cands []string
+	filter := true
 	switch {
-	case typ == command.Cmd:
-		cands = st.Commands.Names()
 	case cmdName == "set" && argIdx == 2:
 		cands = st.Options.Names()
-	case typ == command.Flow || typ == command.Flows:
-		cands = command.FlowSpecPrefixes
-	case typ == command.CutSpec:
-		cands = command.CutPrefixes
-	case typ == command.Bool:
-		cands = []string{"true", "false"}
-	case typ == command.Marker:
-		cands = []string{":default:", ":red_circle:", ":green_circle:", ":star:"}
 	case typ == command.Path:
-		cands = completePath(word)
-	case typ.ChoicesCommand() != "":
-		if v, err := st.Commands.Execute(typ.ChoicesCommand()); err == nil {
-			cands, _ = v.([]string)
-		}
+		cands, filter = typ.Complete(st.Commands, word), false
+	default:
+		cands = typ.Complete(st.Commands, word)
 	}
 	if cmdName == "set" && argIdx == 3 {
 		// The option's choices, or true/false/toggle.
@@ -475,36 +467,12 @@ func (a *App) complete(text string) []string {
 	}
 	var out []string
 	for _, c := range cands {
-		if strings.HasPrefix(c, word) {
+		if !filter || strings.HasPrefix(c, word) {
 			out = append(out, prefix+c)
 		}
 	}
 	sort.Strings(out)
 	return slices.Compact(out)
-}
-
-// completePath lists the files that start with the word.
-func completePath(word string) []string {
-	w := word
-	if strings.HasPrefix(w, "~") {
-		if home, err := os.UserHomeDir(); err == nil {
-			w = home + w[1:]
-		}
-	}
-	matches, _ := filepath.Glob(w + "*")
-	out := make([]string, 0, len(matches))
-	for _, m := range matches {
-		if fi, err := os.Stat(m); err == nil && fi.IsDir() {
-			m += string(filepath.Separator)
-		}
-		if strings.HasPrefix(word, "~") {
-			if home, err := os.UserHomeDir(); err == nil {
-				m = "~" + strings.TrimPrefix(m, home)
-			}
-		}
-		out = append(out, m)
-	}
-	return out
 }
 
 // historyFile is the command history's file in the confdir, or "" when
