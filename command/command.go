@@ -100,6 +100,11 @@ type Command struct {
 	// Run does the work, with one value per parameter, converted as Type
 	// says. An error it returns reaches the caller as an *Error.
 	Run func(args Args) (any, error)
+	// Complete, when set, lists the candidates for argument idx (from 0)
+	// given the arguments before it, where the parameter's type cannot
+	// know them (set: option names, then that option's values); ok false
+	// leaves it to the type's completer.
+	Complete func(idx int, args []string) (cands []string, ok bool)
 }
 
 // Signature is mitmproxy's signature_help: "name param *rest -> type".
@@ -528,4 +533,38 @@ func (r *Registry) ParsePartial(cmdstr string) ([]ParseResult, []Param) {
 		out = append(out, ParseResult{Value: part, Type: expected.Type, Valid: err == nil})
 	}
 	return out, next
+}
+
+// CompleteArg lists the completions of c's argument idx (from 0) that start
+// with text, given the arguments before it: the command's own candidates
+// (Command.Complete), else its parameter type's (Type.Complete), sorted and
+// without repeats. Paths come whole, as the path completer finds them from
+// text, not filtered by it. Both UIs' command lines complete with it.
+func (r *Registry) CompleteArg(c *Command, idx int, args []string, text string) []string {
+	var typ Type
+	switch n := len(c.Params); {
+	case idx < n:
+		typ = c.Params[idx].Type
+	case n > 0 && c.Params[n-1].Variadic:
+		typ = c.Params[n-1].Type
+	default:
+		return []string{}
+	}
+	cands, ok := []string(nil), false
+	if c.Complete != nil {
+		cands, ok = c.Complete(idx, args)
+	}
+	filter := true
+	if !ok {
+		cands = typ.Complete(r, text)
+		filter = typ != Path
+	}
+	out := []string{}
+	for _, cand := range cands {
+		if !filter || strings.HasPrefix(cand, text) {
+			out = append(out, cand)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }

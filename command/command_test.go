@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -357,4 +358,40 @@ func FuzzLex(f *testing.F) {
 			t.Fatalf("Quote(%q) = %q lexes as %q", s, q, ps)
 		}
 	})
+}
+
+func TestCompleteArg(t *testing.T) {
+	r := registry(t)
+	r.MustAdd(command.Command{Name: "pick", Params: []command.Param{{Name: "a", Type: command.Str}, {Name: "b", Type: command.Bool}},
+		Complete: func(idx int, args []string) ([]string, bool) {
+			if idx == 0 {
+				return []string{"zeta", "alpha", "alpha", "beta"}, true
+			}
+			return nil, false // the type's: booleans
+		},
+		Run: func(command.Args) (any, error) { return nil, nil }})
+	for _, tc := range []struct {
+		cmd  string
+		idx  int
+		args []string
+		text string
+		want []string
+	}{
+		{"pick", 0, nil, "", []string{"alpha", "beta", "zeta"}},
+		{"pick", 0, nil, "a", []string{"alpha"}},
+		{"pick", 1, []string{"x"}, "t", []string{"true"}},
+		{"pick", 2, nil, "", []string{}},
+		{"paint", 0, nil, "g", []string{"green"}},
+		{"count", 0, nil, "@m", []string{"@marked"}},
+		{"echo", 3, nil, "", []string{}}, // variadic Str: nothing to offer
+		{"flag", 0, nil, "", []string{"false", "true"}},
+	} {
+		c, ok := r.Get(tc.cmd)
+		if !ok {
+			t.Fatal(tc.cmd)
+		}
+		if got := r.CompleteArg(c, tc.idx, tc.args, tc.text); !slices.Equal(got, tc.want) {
+			t.Errorf("%s %d %q: %q, want %q", tc.cmd, tc.idx, tc.text, got, tc.want)
+		}
+	}
 }

@@ -235,9 +235,11 @@ func (a *App) dropEmptyFlowViews() {
 	}
 	for _, p := range a.panes {
 		for len(p.stack) > 1 {
-			if _, ok := p.top().(*flowView); !ok {
+			fv, ok := p.top().(*flowView)
+			if !ok {
 				break
 			}
+			fv.Leave(a.c.st)
 			p.stack = p.stack[:len(p.stack)-1]
 		}
 	}

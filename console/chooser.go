@@ -83,26 +83,31 @@ func (c *chooser) View(st *State, width, height int) string {
 	for len(under) < height {
 		under = append(under, strings.Repeat(" ", width))
 	}
+	// Choices and titles come from scripts and commands (console.choose):
+	// drawn escaped, so that no control character reaches the terminal;
+	// the choice picked is the original.
+	title := clean(c.title)
 	w := 0
 	for _, x := range c.choices {
-		w = max(w, len([]rune(x)))
+		w = max(w, len([]rune(clean(x))))
 	}
-	w = min(max(w+4, len([]rune(c.title))+4, 20), width)
+	w = min(max(w+4, len([]rune(title))+4, 20), width)
 	h := min(len(c.choices)+2, height)
 	top := max((height-h)/2, 0)
 	left := max((width-w)/2, 0)
 	box := make([]string, 0, h)
 	border := st.Style("heading")
-	box = append(box, border.Render(fit(" "+c.title, w)))
+	box = append(box, border.Render(fit(" "+title, w)))
 	inner := h - 2
 	first := 0
 	if c.idx >= inner {
 		first = c.idx - inner + 1
 	}
 	for i := first; i < first+inner && i < len(c.choices); i++ {
-		line := fit("  "+c.choices[i], w)
+		choice := clean(c.choices[i])
+		line := fit("  "+choice, w)
 		if i == c.idx {
-			line = st.Style("option_selected").Render(fit("> "+c.choices[i], w))
+			line = st.Style("option_selected").Render(fit("> "+choice, w))
 		} else {
 			line = st.Style("text").Render(line)
 		}

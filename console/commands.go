@@ -210,20 +210,25 @@ func (c *Console) registerCommands(l *addon.Loader) {
 			for _, s := range a.Strs(3) {
 				cmd += " " + command.Quote(s)
 			}
-			var err error
-			ctxs, key := a.Strs(0), a.Str(1)
-			c.do(func(st *State) { err = st.Keymap.Add(key, cmd, ctxs, "") })
-			c.drainIfIdle()
-			return nil, wrapCmdErr(err)
+			// Called directly (the Keymap is safe for concurrent use):
+			// the command's error is the bind's.
+			c.markDirty()
+			return nil, wrapCmdErr(c.st.Keymap.Add(a.Str(1), cmd, a.Strs(0), ""))
+		}})
+	add(command.Command{Name: "console.keymap.load", Params: []command.Param{p("path", command.Path)},
+		Help: "Load key bindings from a keys.yaml file (as ~/.mitmproxy/keys.yaml is at start).",
+		Run: func(a command.Args) (any, error) {
+			c.markDirty()
+			if err := c.st.Keymap.LoadFile(mitmgo.ExpandHome(a.Str(0))); err != nil {
+				return nil, command.Errorf("Could not load key bindings - %s", err)
+			}
+			return nil, nil
 		}})
 	add(command.Command{Name: "console.key.unbind", Params: []command.Param{p("contexts", command.Strs), p("key", command.Str)},
 		Help: "Un-bind a shortcut key.",
 		Run: func(a command.Args) (any, error) {
-			var err error
-			ctxs, key := a.Strs(0), a.Str(1)
-			c.do(func(st *State) { err = st.Keymap.Remove(key, ctxs) })
-			c.drainIfIdle()
-			return nil, wrapCmdErr(err)
+			c.markDirty()
+			return nil, wrapCmdErr(c.st.Keymap.Remove(a.Str(1), a.Strs(0)))
 		}})
 	for _, name := range []string{"key.unbind.focus", "key.execute.focus", "key.edit.focus", "options.reset.focus"} {
 		n := name
@@ -263,20 +268,17 @@ func (c *Console) registerCommands(l *addon.Loader) {
 		Help: "Add a command to the command history.",
 		Run: func(a command.Args) (any, error) {
 			line := a.Str(0)
-			c.do(func(st *State) { c.app.cmdHistory.add(line) })
+			c.app.cmdHistory.add(line)
 			c.saveHistory(line)
 			return nil, nil
 		}})
 	add(command.Command{Name: "commands.history.get", Returns: command.Strs, Help: "Get the entire command history.",
 		Run: func(command.Args) (any, error) {
-			var out []string
-			c.do(func(st *State) { out = slices.Clone(c.app.cmdHistory.items) })
-			c.drainIfIdle()
-			return out, nil
+			return c.app.cmdHistory.all(), nil
 		}})
 	add(command.Command{Name: "commands.history.clear", Help: "Clear the command history.",
 		Run: func(command.Args) (any, error) {
-			c.do(func(st *State) { c.app.cmdHistory.items = nil; c.app.cmdHistory.reset() })
+			c.app.cmdHistory.clear()
 			if path := c.historyFile(); path != "" {
 				if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
 					c.ctx.Log.Warn(fmt.Sprintf("Failed deleting %s: %v", path, err))
@@ -441,29 +443,26 @@ func (a *App) complete(text string) []string {
 		prefix = text[:len(text)-len(word)]
 		typ = last.Type
 	}
-	// The candidates of each type are the command registry's, as
-	// mitmproxy's completers give them (mitmweb's command bar uses the
-	// same); paths come whole, not as completions of the word.
+	// The candidates are the command registry's (CompleteArg: the
+	// command's own, as set's option names and values, else its
+	// parameter type's), as mitmweb's command bar gets them; paths are
+	// quoted for the line (completePathArg).
+	var args []string
+	for i, p := range parts {
+		if i > 0 && !p.Space && (i < len(parts)-1 || word == "") {
+			args = append(args, command.Unquote(p.Value))
+		}
+	}
 	var cands []string
 	filter := true
+	c, known := st.Commands.Get(cmdName)
 	switch {
-	case cmdName == "set" && argIdx == 2:
-		cands = st.Options.Names()
-	case typ == command.Path:
-		cands, filter = typ.Complete(st.Commands, word), false
-	default:
+	case argIdx <= 1 || !known:
 		cands = typ.Complete(st.Commands, word)
-	}
-	if cmdName == "set" && argIdx == 3 {
-		// The option's choices, or true/false/toggle.
-		if len(parts) >= 3 {
-			if o, _, ok := st.Options.Lookup(parts[2].Value); ok {
-				cands = o.Choices
-				if o.Kind == addon.Bool {
-					cands = []string{"true", "false", "toggle"}
-				}
-			}
-		}
+	case typ == command.Path:
+		cands, filter = completePathArg(st.Commands, c, argIdx-2, args, word), false
+	default:
+		cands, filter = st.Commands.CompleteArg(c, argIdx-2, args, word), false
 	}
 	var out []string
 	for _, c := range cands {
@@ -473,6 +472,47 @@ func (a *App) complete(text string) []string {
 	}
 	sort.Strings(out)
 	return slices.Compact(out)
+}
+
+// completePathArg completes a path argument as typed into arguments for
+// the command line: a quoted word is completed without its quotes, glob
+// characters in it are names (the registry's completer globs), and a
+// completion with spaces or quotes is quoted (mitmproxy's
+// command_lexer.quote), so that the line still parses.
+func completePathArg(r *command.Registry, c *command.Command, idx int, args []string, word string) []string {
+	raw := word
+	if raw != "" && (raw[0] == '"' || raw[0] == '\'') {
+		raw = strings.TrimSuffix(raw[1:], raw[:1])
+	}
+	esc := globEscape(raw)
+	dir := raw[:strings.LastIndex(raw, "/")+1]
+	escDir := globEscape(dir)
+	out := r.CompleteArg(c, idx, args, esc)
+	for i, c := range out {
+		switch {
+		case c == esc:
+			c = raw
+		case escDir != dir && strings.HasPrefix(c, escDir):
+			c = dir + c[len(escDir):]
+		}
+		out[i] = command.Quote(c)
+	}
+	return out
+}
+
+// globEscape escapes the characters filepath.Match takes as a pattern.
+func globEscape(s string) string {
+	if !strings.ContainsAny(s, `*?[\`) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // historyFile is the command history's file in the confdir, or "" when
@@ -506,10 +546,7 @@ func (c *Console) loadHistory() {
 		lines = lines[len(lines)-historyKeep/2:]
 		_ = os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600)
 	}
-	c.do(func(st *State) {
-		c.app.cmdHistory.items = append(lines, c.app.cmdHistory.items...)
-		c.app.cmdHistory.reset()
-	})
+	c.app.cmdHistory.prepend(lines)
 }
 
 // saveHistory appends a command line to the history file.

@@ -16,8 +16,11 @@
 //
 // The view tells the console about flows from the proxy's goroutines. The
 // console keeps, per flow, the row the flow list shows (rows.go), taken in
-// the view's event where the flow may be read; drawing the list then reads
-// only those rows, for the visible window only (View.Window). The flow view
+// the flow's own hooks (hooks.go: the console sits in the chain before the
+// view) and in the view's events under the view's check (View.IfReadable:
+// after a command's change the flow may have been resumed before the event
+// arrives); drawing the list then reads only those rows, for the visible
+// window only (View.Window). The flow view
 // reads a flow only when the view says it may be read (over, or
 // intercepted and waiting). A hook that changes nothing the row shows
 // keeps the row, and the flow list keeps the lines drawn of each row, so
@@ -32,9 +35,11 @@
 //
 // # Environment
 //
-// Bodies and flow parts are edited in $MITMPROXY_EDITOR or $EDITOR (vi
-// otherwise) and viewed in $MITMPROXY_PAGER or $PAGER (less otherwise), run
-// on the terminal while the UI waits. MITMGO_CONSOLE_RENDERLOG=path appends
+// Bodies and flow parts are edited in $MITMPROXY_EDITOR or $EDITOR (else
+// sensible-editor, nano or vim if found, else vi) and viewed in
+// $MITMPROXY_EDITOR, $PAGER or $EDITOR (else less), as mitmproxy 12 picks
+// them, split into words as Python's shlex.split does; they run on the
+// terminal while the UI waits. MITMGO_CONSOLE_RENDERLOG=path appends
 // a line per redraw (the time in nanoseconds and the number of flows shown),
 // for benchmarks. Text from flows and the log is escaped before it is drawn
 // (sanitize.go): a control character in a header cannot drive the terminal.
@@ -254,12 +259,8 @@ func (c *Console) LoadKeys() error {
 		dir = c.st.fopts.confdir.Get()
 	}
 	path := filepath.Join(mitmgo.ExpandHome(dir), KeysFile)
-	var err error
-	c.do(func(st *State) { err = st.Keymap.LoadFile(path) })
-	if !c.started.Load() {
-		c.drain()
-	}
-	return err
+	c.markDirty()
+	return c.st.Keymap.LoadFile(path)
 }
 
 // viewEvent keeps the rows of the flows the view changes (on the goroutine
@@ -267,14 +268,20 @@ func (c *Console) LoadKeys() error {
 func (c *Console) viewEvent(ev view.Event) {
 	switch ev.Kind {
 	case view.Added, view.Updated:
-		if ev.InFlight {
-			c.st.rows.touch(ev.Flow)
-		} else {
+		// Read only under the view's check: after a command's change
+		// (not InFlight) the flow may have been resumed before this event
+		// arrives, and the proxy write it again. A flow in flight has its
+		// row taken in its own hooks (hooks.go); here only what commands
+		// change is brought up to date.
+		f, added := ev.Flow, ev.Kind == view.Added
+		if ev.InFlight || !c.st.View.IfReadable(f, func() {
 			// The copy first: the flow view redraws from it when it
-			// sees the new row. A flow added is most often new: its row
-			// is taken without looking for an old one.
-			watched := c.st.snaps.take(ev.Flow)
-			c.st.rows.update(ev.Flow, watched || ev.Kind == view.Added)
+			// sees the new row. A flow added is most often new: its
+			// row is taken without looking for an old one.
+			watched := c.st.snaps.take(f)
+			c.st.rows.update(f, watched || added)
+		}) {
+			c.st.rows.touch(f)
 		}
 	case view.StoreRemoved:
 		c.st.rows.remove(ev.Flow.Base().ID)

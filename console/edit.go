@@ -15,6 +15,7 @@ import (
 
 	"github.com/mitmgo/mitmgo/command"
 	"github.com/mitmgo/mitmgo/flow"
+	"github.com/mitmgo/mitmgo/internal/shlex"
 )
 
 // execDoneMsg is sent when an external program (editor, pager) returns;
@@ -63,30 +64,52 @@ func (c *countedCmd) SetStderr(w io.Writer) {
 	}
 }
 
-// editorCommand is mitmproxy's editor: $MITMPROXY_EDITOR, $EDITOR, or vi.
-func editorCommand() []string {
-	for _, v := range []string{"MITMPROXY_EDITOR", "EDITOR"} {
-		if e := strings.Fields(os.Getenv(v)); len(e) > 0 {
-			return e
-		}
-	}
-	return []string{"vi"}
+// editorCommand is mitmproxy's editor (master.get_editor):
+// $MITMPROXY_EDITOR, $EDITOR, the first of sensible-editor, nano and vim
+// found on $PATH, or vi; split as Python's shlex.split does, so that
+// `code --wait` or a quoted path with spaces works.
+func editorCommand() ([]string, error) {
+	return envCommand([]string{"MITMPROXY_EDITOR", "EDITOR"}, []string{"sensible-editor", "nano", "vim"}, "vi")
 }
 
-// pagerCommand is mitmproxy's viewer fallback: $MITMPROXY_PAGER, $PAGER,
-// or less.
-func pagerCommand() []string {
-	for _, v := range []string{"MITMPROXY_PAGER", "PAGER"} {
-		if e := strings.Fields(os.Getenv(v)); len(e) > 0 {
-			return e
-		}
-	}
-	return []string{"less"}
+// pagerCommand is mitmproxy's external viewer (spawn_external_viewer):
+// $MITMPROXY_EDITOR, $PAGER, $EDITOR, or less, in that order.
+func pagerCommand() ([]string, error) {
+	return envCommand([]string{"MITMPROXY_EDITOR", "PAGER", "EDITOR"}, nil, "less")
 }
 
-// external writes data to a temporary file, runs prog on it and, when it
-// returns, hands the file's new content to then (on the UI goroutine).
-func (c *Console) external(prog []string, data []byte, suffix string, then func(st *State, edited []byte)) error {
+// envCommand is the first of the environment variables vars that is set
+// and not empty, split into words; else the first program of onPath that
+// is found; else fallback.
+func envCommand(vars, onPath []string, fallback string) ([]string, error) {
+	for _, v := range vars {
+		if e := os.Getenv(v); e != "" {
+			words, err := shlex.Split(e)
+			if err != nil {
+				return nil, command.Errorf("$%s: %s", v, err)
+			}
+			if len(words) == 0 {
+				continue
+			}
+			return words, nil
+		}
+	}
+	for _, p := range onPath {
+		if _, err := exec.LookPath(p); err == nil {
+			return []string{p}, nil
+		}
+	}
+	return []string{fallback}, nil
+}
+
+// external writes data to a temporary file, runs the program that
+// program says on it and, when it returns, hands the file's new content to
+// then (on the UI goroutine).
+func (c *Console) external(program func() ([]string, error), data []byte, suffix string, then func(st *State, edited []byte)) error {
+	prog, err := program()
+	if err != nil {
+		return err
+	}
 	f, err := os.CreateTemp("", "mitmproxy.*"+suffix)
 	if err != nil {
 		return command.Errorf("cannot create a temporary file: %s", err)
@@ -162,7 +185,7 @@ func (c *Console) bodyView(f flow.Any, part string) error {
 	if len(content) == 0 {
 		return command.Errorf("No content to view.")
 	}
-	return c.external(pagerCommand(), content, "", nil)
+	return c.external(pagerCommand, content, "", nil)
 }
 
 // readFlow runs fn while the flow may be read (it is over or intercepted),
@@ -232,7 +255,7 @@ func (c *Console) editFocus(part string) error {
 	if err != nil {
 		return err
 	}
-	return c.external(editorCommand(), text, "", func(st *State, edited []byte) {
+	return c.external(editorCommand, text, "", func(st *State, edited []byte) {
 		if bytes.Equal(edited, text) {
 			return
 		}
@@ -293,9 +316,7 @@ func editText(f flow.Any, part string) ([]byte, error) {
 			}
 			return slices.Clone(b), nil
 		case "response-body":
-			if f.Response == nil {
-				f.Response = flow.NewResponse(200, []byte{}, flow.Headers{})
-			}
+			placeholderResponse(f)
 			r := f.Response
 			b, err := r.Content()
 			if err != nil {
@@ -310,6 +331,18 @@ func editText(f flow.Any, part string) ([]byte, error) {
 		}
 	}
 	return nil, command.Errorf("Cannot edit %s.", part)
+}
+
+// placeholderResponse gives f the empty response mitmproxy makes to edit a
+// response that is not there yet, after backing f up as mitmproxy's
+// edit_focus does first: flow.revert then takes the placeholder away.
+// Called under the view's lock, on a flow that may be changed.
+func placeholderResponse(f *flow.HTTPFlow) {
+	if f.Response != nil {
+		return
+	}
+	f.Backup()
+	f.Response = flow.NewResponse(200, []byte{}, flow.Headers{})
 }
 
 // applyEdit takes the edited text into the flow (under the view's lock).

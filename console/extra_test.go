@@ -74,12 +74,7 @@ func TestKillAndResumeLive(t *testing.T) {
 	c, m := newTestConsole(t, 120, 20)
 	var live []*flow.HTTPFlow
 	for i := range 2 {
-		f := httpFlow(t, "GET", "http://example.com/live", 0, "", t0+float64(i))
-		f.SetLive(true)
-		m.View.RequestHeaders(f)
-		f.Intercept()
-		m.View.Request(f)
-		live = append(live, f)
+		live = append(live, interceptedFlow(t, m, t0+float64(i)))
 	}
 	m.View.FocusIndex(0)
 	c.app.Update(refreshMsg{})
@@ -101,7 +96,7 @@ func TestBodyView(t *testing.T) {
 	c, m := newTestConsole(t, 100, 20)
 	m.View.Add(sampleFlows(t)...)
 	m.View.FocusIndex(0)
-	t.Setenv("MITMPROXY_PAGER", "")
+	t.Setenv("MITMPROXY_EDITOR", "")
 	t.Setenv("PAGER", "mypager -R")
 	var got []string
 	var content string
@@ -269,11 +264,7 @@ func TestRowsForgotten(t *testing.T) {
 // last flow leaves the flow view.
 func TestFlowViewIntercepted(t *testing.T) {
 	c, m := newTestConsole(t, 100, 20)
-	f := httpFlow(t, "GET", "http://example.com/live", 0, "", t0)
-	f.SetLive(true)
-	m.View.RequestHeaders(f)
-	f.Intercept()
-	m.View.Request(f)
+	interceptedFlow(t, m, t0)
 	m.View.FocusIndex(0)
 	press(c, "enter")
 	if s := screen(c); !strings.Contains(s, "Request intercepted") {

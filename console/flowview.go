@@ -56,6 +56,10 @@ type viewKey struct {
 
 func newFlowView() *flowView { return &flowView{} }
 
+// Leave stops the copies of the flow taken at its hooks: only the flow view
+// reads them (a flow view still shown asks again as it is drawn).
+func (v *flowView) Leave(st *State) { st.snaps.watch("") }
+
 func (v *flowView) Title() string   { return "Flow Details" }
 func (v *flowView) Context() string { return "flowview" }
 

@@ -4,16 +4,17 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/mitmgo/mitmgo/command"
+	"github.com/mitmgo/mitmgo/internal/spec"
 )
 
 // The grid editor, as mitmproxy 12's grideditor: a table of rows ×
@@ -27,9 +28,11 @@ import (
 // "grideditor" context binds these keys to console.grideditor.*, which
 // call GridEdit and GridFile.
 //
-// Rows whose cells are all empty are dropped when the grid is applied.
-// A grid applies its rows when it is left (q, esc), as mitmproxy's does
-// in layout_popping; a live grid (the options' sequence editor) applies
+// Rows whose cells are all empty are dropped when the grid is applied, and
+// so are rows with an invalid cell (check, as mitmproxy's is_error): each
+// invalid cell is drawn in the error colours and its error shown when it
+// is set, and the other rows' edits are kept. A grid applies its rows
+// when it is left (q, esc), as mitmproxy's does in layout_popping; a live grid (the options' sequence editor) applies
 // each change at once and reloads its rows, so that a value its owner
 // rejects shows the value kept.
 type gridEditor struct {
@@ -42,10 +45,13 @@ type gridEditor struct {
 	col       int        // the focused column
 	last      int        // rows shown by the last View
 
-	edit    *lineEdit // the cell being edited, or nil
-	live    bool
-	load    func(st *State) [][]string
-	apply   func(st *State, rows [][]string) error
+	edit  *lineEdit // the cell being edited, or nil
+	live  bool
+	load  func(st *State) [][]string
+	apply func(st *State, rows [][]string) error
+	// check says what is wrong with a row's cell col ("" when nothing);
+	// nil accepts everything.
+	check   func(row []string, col int) string
 	applied bool
 	orig    [][]string // the rows as the grid opened, to apply only a change
 }
@@ -74,18 +80,51 @@ func (g *gridEditor) Context() string { return "grideditor" }
 // RawKeys: while a cell is edited every key goes to its line editor.
 func (g *gridEditor) RawKeys() bool { return g.edit != nil }
 
-// result is the rows to apply: those with some text.
+// result is the rows to apply: those with some text and no invalid cell.
 func (g *gridEditor) result() [][]string {
-	var out [][]string
+	out, _ := g.resultAndBad()
+	return out
+}
+
+// resultAndBad is result, and how many rows with text it left out as
+// invalid.
+func (g *gridEditor) resultAndBad() (out [][]string, bad int) {
 	for _, r := range g.rows {
-		for _, c := range r {
-			if c != "" {
-				out = append(out, append([]string{}, r...))
-				break
-			}
+		if !slices.ContainsFunc(r, func(c string) bool { return c != "" }) {
+			continue
+		}
+		if g.rowError(r) != "" {
+			bad++
+			continue
+		}
+		out = append(out, slices.Clone(r))
+	}
+	return out, bad
+}
+
+// cellError says what is wrong with cell c of row r ("" when nothing).
+func (g *gridEditor) cellError(r []string, c int) string {
+	if g.check == nil {
+		return ""
+	}
+	return g.check(r, c)
+}
+
+// rowError is the first error of a row's cells.
+func (g *gridEditor) rowError(r []string) string {
+	for c := range r {
+		if e := g.cellError(r, c); e != "" {
+			return e
 		}
 	}
-	return out
+	return ""
+}
+
+// report shows the error of the cell just set, as mitmproxy's grid does.
+func (g *gridEditor) report(st *State, r, c int) {
+	if e := g.cellError(g.rows[r], c); e != "" {
+		st.Error(errors.New(e))
+	}
 }
 
 // changed takes a change into account: a live grid applies it now.
@@ -118,7 +157,11 @@ func (g *gridEditor) Leave(st *State) {
 		return
 	}
 	g.applied = true
-	res := g.result()
+	res, bad := g.resultAndBad()
+	if bad > 0 {
+		// As mitmproxy: the invalid rows are left out, the rest applies.
+		st.Error(fmt.Errorf("%d invalid row(s) left out", bad))
+	}
 	if slices.EqualFunc(res, g.orig, slices.Equal) {
 		return
 	}
@@ -155,6 +198,7 @@ func (g *gridEditor) commitCell(st *State) {
 	switch {
 	case ok && g.rows[r][c] != e.Value():
 		g.rows[r][c] = e.Value()
+		g.report(st, r, c)
 		g.changed(st)
 	case g.live:
 		// An empty row just added is not kept.
@@ -167,6 +211,7 @@ func (g *gridEditor) commitCell(st *State) {
 func (g *gridEditor) setCell(st *State, r, c int, v string) {
 	if r < len(g.rows) && c < len(g.cols) {
 		g.rows[r][c] = v
+		g.report(st, r, c)
 		g.changed(st)
 	}
 }
@@ -211,7 +256,7 @@ func (g *gridEditor) GridEdit(st *State, op string) {
 			g.startEdit()
 			return
 		}
-		err := st.app.c.external(editorCommand(), []byte(g.rows[r][c]), ".txt", func(st *State, edited []byte) {
+		err := st.app.c.external(editorCommand, []byte(g.rows[r][c]), ".txt", func(st *State, edited []byte) {
 			g.setCell(st, r, c, strings.TrimRight(string(edited), "\r\n"))
 		})
 		if err != nil {
@@ -266,63 +311,15 @@ func loadCell(path string, escaped bool) (string, error) {
 		return "", command.Errorf("Cannot read %s: %s", path, err)
 	}
 	if escaped {
-		return unescapePy(strings.TrimRight(string(b), "\r\n")), nil
+		// mitmproxy's escaped_str_to_bytes, which modify_body and
+		// modify_headers use too.
+		s, err := spec.EscapeDecode(strings.TrimRight(string(b), "\r\n"))
+		if err != nil {
+			return "", command.Errorf("Invalid Python-style string encoding.")
+		}
+		return s, nil
 	}
 	return string(b), nil
-}
-
-// unescapePy decodes Python's string escapes (as codecs.escape_decode):
-// \\ \' \" \a \b \f \n \r \t \v, \xHH and octal \ooo; any other
-// backslash is kept.
-func unescapePy(s string) string {
-	var out []byte
-	for i := 0; i < len(s); i++ {
-		if s[i] != '\\' || i+1 == len(s) {
-			out = append(out, s[i])
-			continue
-		}
-		i++
-		switch c := s[i]; c {
-		case '\\', '\'', '"':
-			out = append(out, c)
-		case 'a':
-			out = append(out, 7)
-		case 'b':
-			out = append(out, 8)
-		case 'f':
-			out = append(out, 12)
-		case 'n':
-			out = append(out, 10)
-		case 'r':
-			out = append(out, 13)
-		case 't':
-			out = append(out, 9)
-		case 'v':
-			out = append(out, 11)
-		case 'x':
-			if i+2 < len(s) {
-				if v, err := strconv.ParseUint(s[i+1:i+3], 16, 8); err == nil {
-					out = append(out, byte(v))
-					i += 2
-					continue
-				}
-			}
-			out = append(out, '\\', c)
-		default:
-			if c >= '0' && c <= '7' {
-				n, v := 0, 0
-				for n < 3 && i+n < len(s) && s[i+n] >= '0' && s[i+n] <= '7' {
-					v = v*8 + int(s[i+n]-'0')
-					n++
-				}
-				out = append(out, byte(v))
-				i += n - 1
-				continue
-			}
-			out = append(out, '\\', c)
-		}
-	}
-	return string(out)
 }
 
 func (g *gridEditor) Update(msg tea.Msg, st *State) (Screen, tea.Cmd) {
@@ -441,9 +438,17 @@ func (g *gridEditor) View(st *State, width, height int) string {
 					g.edit.Width = ws[j]
 					cells = append(cells, fitCells(st.Style("editfield").Render(g.edit.View(st.Style("focus"))), ws[j]))
 				case i == fr && j == fc:
-					cells = append(cells, st.Style("focusfield").Render(fitCells(clean(v), ws[j])))
+					style := "focusfield"
+					if g.cellError(g.rows[i], j) != "" {
+						style = "focusfield_error"
+					}
+					cells = append(cells, st.Style(style).Render(fitCells(clean(v), ws[j])))
 				default:
-					cells = append(cells, st.Style("text").Render(fitCells(clean(v), ws[j])))
+					style := "text"
+					if g.cellError(g.rows[i], j) != "" {
+						style = "field_error"
+					}
+					cells = append(cells, st.Style(style).Render(fitCells(clean(v), ws[j])))
 				}
 			}
 			out = append(out, strings.Join(cells, "  "))

@@ -1,10 +1,12 @@
 package console
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -183,31 +185,65 @@ func TestGridFiles(t *testing.T) {
 	}
 }
 
-func TestUnescapePy(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{`plain`, "plain"},
-		{`a\nb\r\t`, "a\nb\r\t"},
-		{`\x00\xff\x4`, "\x00\xff\\x4"},
-		{`\101\0`, "A\x00"},
-		{`\\ \' \" \q`, `\ ' " \q`},
-		{`trailing\`, `trailing\`},
-	}
-	for _, tt := range tests {
-		if got := unescapePy(tt.in); got != tt.want {
-			t.Errorf("unescapePy(%q) = %q, want %q", tt.in, got, tt.want)
+// TestLoadCellEscaped: R reads a cell from a file of Python escapes, decoded
+// as mitmproxy's escaped_str_to_bytes (internal/spec, as modify_body's);
+// a bad escape is mitmproxy's error.
+func TestLoadCellEscaped(t *testing.T) {
+	dir := t.TempDir()
+	for i, tt := range []struct{ in, want, err string }{
+		{`plain`, "plain", ""},
+		{"a\\nb\\r\\t\n", "a\nb\r\t", ""},
+		{`\101\0 \x41`, "A\x00 A", ""},
+		{`\\ \' \" \q`, `\ ' " \q`, ""},
+		{`\x4`, "", "Invalid Python-style string encoding."},
+		{`trailing\`, "", "Invalid Python-style string encoding."},
+	} {
+		path := filepath.Join(dir, fmt.Sprint(i))
+		if err := os.WriteFile(path, []byte(tt.in), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, err := loadCell(path, true)
+		switch {
+		case tt.err != "" && (err == nil || err.Error() != tt.err):
+			t.Errorf("%q: %q, %v; want error %q", tt.in, got, err, tt.err)
+		case tt.err == "" && (err != nil || got != tt.want):
+			t.Errorf("%q: %q, %v; want %q", tt.in, got, err, tt.want)
 		}
 	}
 }
 
-func FuzzUnescapePy(f *testing.F) {
-	for _, s := range []string{`a\nb`, `\x4`, `\777`, `\`} {
-		f.Add(s)
+// TestGridInvalidRows: an invalid cell is marked (and its error shown) as
+// it is set; leaving the grid applies the valid rows and leaves out only
+// the invalid ones, as mitmproxy's grid does.
+func TestGridInvalidRows(t *testing.T) {
+	st := testState(t)
+	var applied [][]string
+	g := newGrid("Editing request headers", gridHelpText, []string{"Key", "Value"},
+		[][]string{{"Host", "example.com"}}, func(st *State, rows [][]string) error { applied = rows; return nil })
+	g.check = headerCellError
+	g.GridEdit(st, "add")
+	g.edit.SetValue("Bad Name")
+	g.Update(tea.KeyMsg{Type: tea.KeyEnter}, st)
+	if msg, isErr := st.StatusMessage(); !isErr || !strings.Contains(msg, "invalid header name") {
+		t.Errorf("status after an invalid name: %q (error %v)", msg, isErr)
 	}
-	f.Fuzz(func(t *testing.T, s string) {
-		if got := unescapePy(s); len(got) > len(s) {
-			t.Errorf("unescapePy(%q) = %q grew", s, got)
-		}
-	})
+	if !strings.Contains(g.View(st, 60, 10), "Bad Name") {
+		t.Error("the invalid row is not shown")
+	}
+	g.GridEdit(st, "add")
+	g.edit.SetValue("X-Good")
+	g.Update(tea.KeyMsg{Type: tea.KeyEnter}, st)
+	g.Leave(st)
+	want := [][]string{{"Host", "example.com"}, {"X-Good", ""}}
+	if !reflect.DeepEqual(applied, want) {
+		t.Errorf("applied %q, want %q", applied, want)
+	}
+	if msg, _ := st.StatusMessage(); !strings.Contains(msg, "1 invalid row(s) left out") {
+		t.Errorf("status after leaving: %q", msg)
+	}
+	if e := headerCellError([]string{"X", "a\nb"}, 1); e == "" {
+		t.Error("a value with a line break passed")
+	}
 }
 
 // TestGridEditFlow edits an intercepted flow's parts in the grid, as a

@@ -18,6 +18,8 @@ type gridPart struct {
 	cols  []string
 	read  func(f *flow.HTTPFlow) [][]string
 	write func(f *flow.HTTPFlow, rows [][]string) error
+	// check is the grid's cell check (gridEditor.check); nil for none.
+	check func(row []string, col int) string
 }
 
 // gridParts are the parts console.edit.focus edits in a grid.
@@ -30,7 +32,7 @@ var gridParts = map[string]*gridPart{
 				f.Request.Headers = h
 			}
 			return err
-		}},
+		}, headerCellError},
 	"response-headers": {"Editing response headers", []string{"Key", "Value"},
 		func(f *flow.HTTPFlow) [][]string { return headerRows(f.Response.Headers) },
 		func(f *flow.HTTPFlow, rows [][]string) error {
@@ -39,16 +41,16 @@ var gridParts = map[string]*gridPart{
 				f.Response.Headers = h
 			}
 			return err
-		}},
+		}, headerCellError},
 	"query": {"Editing query", []string{"Key", "Value"},
 		func(f *flow.HTTPFlow) [][]string { return pairRows(f.Request.Query()) },
-		func(f *flow.HTTPFlow, rows [][]string) error { f.Request.SetQuery(rowPairs(rows)); return nil }},
+		func(f *flow.HTTPFlow, rows [][]string) error { f.Request.SetQuery(rowPairs(rows)); return nil }, nil},
 	"urlencoded form": {"Editing URL-encoded form", []string{"Key", "Value"},
 		func(f *flow.HTTPFlow) [][]string { return pairRows(f.Request.URLEncodedForm()) },
-		func(f *flow.HTTPFlow, rows [][]string) error { f.Request.SetURLEncodedForm(rowPairs(rows)); return nil }},
+		func(f *flow.HTTPFlow, rows [][]string) error { f.Request.SetURLEncodedForm(rowPairs(rows)); return nil }, nil},
 	"cookies": {"Editing request cookies", []string{"Name", "Value"},
 		func(f *flow.HTTPFlow) [][]string { return pairRows(f.Request.Cookies()) },
-		func(f *flow.HTTPFlow, rows [][]string) error { f.Request.SetCookies(rowPairs(rows)); return nil }},
+		func(f *flow.HTTPFlow, rows [][]string) error { f.Request.SetCookies(rowPairs(rows)); return nil }, nil},
 	"set-cookies": {"Editing response SetCookie header", []string{"Name", "Value", "Attributes"},
 		func(f *flow.HTTPFlow) [][]string {
 			var rows [][]string
@@ -74,7 +76,27 @@ var gridParts = map[string]*gridPart{
 				f.Response.Headers.Add("Set-Cookie", v)
 			}
 			return nil
+		},
+		func(row []string, col int) string {
+			if col == 0 && row[0] == "" {
+				return "a cookie needs a name"
+			}
+			return ""
 		}},
+}
+
+// headerCellError checks a header row's cell: a name, without ':' or
+// whitespace; a value on one line.
+func headerCellError(row []string, col int) string {
+	switch name := strings.TrimSpace(row[0]); {
+	case col == 0 && name == "":
+		return "a header needs a name"
+	case col == 0 && strings.ContainsAny(name, ": \t\r\n"):
+		return fmt.Sprintf("invalid header name %q", row[0])
+	case col == 1 && strings.ContainsAny(row[1], "\r\n"):
+		return "a header value cannot hold a line break"
+	}
+	return ""
 }
 
 func headerRows(h flow.Headers) [][]string {
@@ -126,10 +148,10 @@ func (c *Console) editGrid(f *flow.HTTPFlow, part string) error {
 		if f.Request == nil {
 			return
 		}
-		if f.Response == nil && (part == "response-headers" || part == "set-cookies") {
+		if part == "response-headers" || part == "set-cookies" {
 			// As mitmproxy: editing a response that is not there yet
 			// makes one.
-			f.Response = flow.NewResponse(200, []byte{}, flow.Headers{})
+			placeholderResponse(f)
 		}
 		rows = gp.read(f)
 	})
@@ -142,6 +164,7 @@ func (c *Console) editGrid(f *flow.HTTPFlow, part string) error {
 	g := newGrid(gp.title, gridHelpText, gp.cols, rows, func(st *State, rows [][]string) error {
 		return c.applyToFlow(st, f, func() error { return gp.write(f, rows) })
 	})
+	g.check = gp.check
 	c.do(func(st *State) { st.Push(g) })
 	return nil
 }

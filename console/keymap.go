@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"gopkg.in/yaml.v3"
@@ -30,8 +31,13 @@ type Binding struct {
 	Help     string
 }
 
-// Keymap holds the bindings, by context and key.
+// Keymap holds the bindings, by context and key. It is safe for concurrent
+// use: console.key.bind and console.key.unbind may run on any goroutine (a
+// script, mitmweb's command bar) and return their real error, while the UI
+// looks keys up. The Bindings it returns are copies, which a later change
+// does not touch.
 type Keymap struct {
+	mu       sync.Mutex
 	bindings []*Binding
 	keys     map[string]map[string]*Binding
 	// gen counts the changes (what is drawn of the bindings is kept until
@@ -69,6 +75,12 @@ func checkContexts(ctxs []string) error {
 // Adding a key with the command it already has in other contexts adds the
 // contexts to that binding, as mitmproxy does.
 func (k *Keymap) Add(key, command string, contexts []string, help string) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.addLocked(key, command, contexts, help)
+}
+
+func (k *Keymap) addLocked(key, command string, contexts []string, help string) error {
 	if err := checkContexts(contexts); err != nil {
 		return err
 	}
@@ -80,7 +92,7 @@ func (k *Keymap) Add(key, command string, contexts []string, help string) error 
 		if b.Key == key && strings.TrimSpace(b.Command) == strings.TrimSpace(command) {
 			// Take the contexts from whatever holds them now first.
 			for _, c := range contexts {
-				if o := k.Get(c, key); o != nil && o != b {
+				if o := k.get(c, key); o != nil && o != b {
 					k.removeFrom(o, c)
 				}
 			}
@@ -97,7 +109,7 @@ func (k *Keymap) Add(key, command string, contexts []string, help string) error 
 			return nil
 		}
 	}
-	if err := k.Remove(key, contexts); err != nil {
+	if err := k.removeLocked(key, contexts); err != nil {
 		return err
 	}
 	b := &Binding{Key: key, Command: command, Contexts: slices.Sorted(slices.Values(contexts)), Help: help}
@@ -108,12 +120,18 @@ func (k *Keymap) Add(key, command string, contexts []string, help string) error 
 
 // Remove unbinds key in contexts.
 func (k *Keymap) Remove(key string, contexts []string) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.removeLocked(key, contexts)
+}
+
+func (k *Keymap) removeLocked(key string, contexts []string) error {
 	if err := checkContexts(contexts); err != nil {
 		return err
 	}
 	key = normKey(key)
 	for _, c := range contexts {
-		if b := k.Get(c, key); b != nil {
+		if b := k.get(c, key); b != nil {
 			k.removeFrom(b, c)
 		}
 	}
@@ -141,30 +159,58 @@ func (k *Keymap) bind(b *Binding) {
 
 // Get returns the binding of key in context exactly, or nil.
 func (k *Keymap) Get(context, key string) *Binding {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.get(context, key).clone()
+}
+
+// clone copies b (nil stays nil).
+func (b *Binding) clone() *Binding {
+	if b == nil {
+		return nil
+	}
+	c := *b
+	c.Contexts = slices.Clone(b.Contexts)
+	return &c
+}
+
+func (k *Keymap) get(context, key string) *Binding {
 	return k.keys[context][normKey(key)]
+}
+
+// Gen counts the changes of the bindings: what is drawn of them is kept
+// while it stays.
+func (k *Keymap) Gen() uint64 {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.gen
 }
 
 // Lookup returns what key does in context: its binding there, or in
 // "global".
 func (k *Keymap) Lookup(context, key string) *Binding {
-	if b := k.Get(context, key); b != nil {
-		return b
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if b := k.get(context, key); b != nil {
+		return b.clone()
 	}
-	return k.Get("global", key)
+	return k.get("global", key).clone()
 }
 
 // List returns the bindings of a context ("all" for every binding):
 // single keys first, then key sequences, each sorted by key and contexts.
 func (k *Keymap) List(context string) []*Binding {
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	var single, multi []*Binding
 	for _, b := range k.bindings {
 		if context != "all" && !slices.Contains(b.Contexts, context) {
 			continue
 		}
 		if len(strings.Fields(b.Key)) == 1 {
-			single = append(single, b)
+			single = append(single, b.clone())
 		} else {
-			multi = append(multi, b)
+			multi = append(multi, b.clone())
 		}
 	}
 	sortKey := func(b *Binding) string { return b.Key + strings.Join(b.Contexts, ",") }
@@ -177,9 +223,11 @@ func (k *Keymap) List(context string) []*Binding {
 // ForHelp returns the first binding whose help is help (the quick-help bar
 // shows its key), or nil.
 func (k *Keymap) ForHelp(help string) *Binding {
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	for _, b := range k.bindings {
 		if b.Help == help {
-			return b
+			return b.clone()
 		}
 	}
 	return nil

@@ -209,7 +209,7 @@ func (o *optionsScreen) View(st *State, width, height int) string {
 	}
 	help := ""
 	if name := o.FocusedOption(st); name != "" {
-		help = optionHelp(st, name)
+		help = cleanLines(optionHelp(st, name))
 	}
 	return listWithHelp(st, width, height, func(h int) []string {
 		o.last = h
@@ -228,9 +228,12 @@ func (o *optionsScreen) View(st *State, width, height int) string {
 			case changed:
 				style = "option_active"
 			}
-			val := strings.ReplaceAll(optionDisplay(v), "\n", " ")
+			// Values (and the names and help of options that scripts
+			// declare) are drawn escaped: no control character reaches
+			// the terminal.
+			val := clean(strings.ReplaceAll(optionDisplay(v), "\n", " "))
 			valW := max(width-nameW-2, 1)
-			out = append(out, st.Style("title").Render(fitCells(name, nameW))+"  "+
+			out = append(out, st.Style("title").Render(fitCells(clean(name), nameW))+"  "+
 				st.Style(style).Render(fitCells(val, valW)))
 		}
 		return out

@@ -1,7 +1,9 @@
 package console
 
 import (
+	"slices"
 	"strings"
+	"sync"
 
 	tea "github.com/charmbracelet/bubbletea"
 )
@@ -160,8 +162,11 @@ func (p *prompt) view(st *State, width int) string {
 
 // history is the command prompt's history (mitmproxy's command_history),
 // newest last. Up and down go through the entries that start with what was
-// typed before the first up.
+// typed before the first up. It is safe for concurrent use: the
+// commands.history.* commands may run on any goroutine and read or change
+// it at once.
 type history struct {
+	mu    sync.Mutex
 	items []string
 	pos   int
 	max   int
@@ -172,6 +177,8 @@ type history struct {
 }
 
 func (h *history) add(s string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	h.browsing = false
 	if strings.TrimSpace(s) == "" {
 		return
@@ -185,10 +192,36 @@ func (h *history) add(s string) {
 
 // reset starts browsing anew (a prompt opened, or the text edited).
 func (h *history) reset() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.pos, h.browsing = len(h.items), false
+}
+
+// all returns a copy of the entries, oldest first.
+func (h *history) all() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.items)
+}
+
+// clear forgets every entry.
+func (h *history) clear() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.items, h.pos, h.browsing = nil, 0, false
+}
+
+// prepend puts older entries (the history file's) before the current ones.
+func (h *history) prepend(older []string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.items = append(slices.Clone(older), h.items...)
 	h.pos, h.browsing = len(h.items), false
 }
 
 func (h *history) prev(cur string) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	if !h.browsing {
 		h.prefix, h.browsing, h.pos = cur, true, len(h.items)
 	}
@@ -202,6 +235,8 @@ func (h *history) prev(cur string) string {
 }
 
 func (h *history) next() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	if !h.browsing {
 		return ""
 	}

@@ -2,6 +2,7 @@ package console
 
 import (
 	"hash/maphash"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -287,14 +288,21 @@ func (c *rowCache) touch(f flow.Any) {
 	sh := c.shard(b.ID)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	r := &row{kind: f.Type()}
+	marked, intercepted := b.Marked, b.IsIntercepted()
+	var r *row
 	if old := sh.rows[b.ID]; old != nil {
+		if old.marked == marked && old.intercepted == intercepted {
+			// As it shows (the event of a hook whose row the console
+			// took in its own hook): kept, with its lines drawn.
+			return
+		}
 		cp := *old
 		r = &cp
 	} else {
+		r = &row{kind: f.Type()}
 		c.n.Add(1)
 	}
-	r.marked, r.intercepted = b.Marked, b.IsIntercepted()
+	r.marked, r.intercepted = marked, intercepted
 	sh.rows[b.ID] = r
 }
 
@@ -346,19 +354,52 @@ func formatTimestamp(ts float64, loc *time.Location) string {
 
 // flowSnaps keeps a copy of the flow the flow view shows, taken at each of
 // its hooks, so that a flow in flight shows as it was at its last hook.
+// A WebSocket flow's messages that are the same, unchanged, as at the last
+// copy are shared with that copy instead of copied again: a connection's
+// thousandth message costs one message's copy, not a thousand.
 type flowSnaps struct {
 	mu   sync.Mutex
 	id   string
 	copy flow.Any
+	// seen are the WebSocket messages the last copy was taken from, with
+	// their copies (under mu).
+	seen []seenMsg
 	// watched is id, read without the lock by every flow's hooks.
 	watched atomic.Pointer[string]
 }
 
-// watch says which flow to copy ("" for none).
+// seenMsg is one WebSocket message as it was copied: the original, what
+// of it was read, and the copy. The content is compared by identity (the
+// same bytes at the same place): the proxy and the scripts replace a
+// message's content, they do not write into it.
+type seenMsg struct {
+	orig                          *flow.WebSocketMessage
+	typ                           int
+	fromClient, dropped, injected bool
+	ts                            float64
+	data                          *byte
+	n                             int
+	copy                          *flow.WebSocketMessage
+}
+
+func firstByte(b []byte) *byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return &b[0]
+}
+
+// same reports whether m is the message seen, unchanged.
+func (s *seenMsg) same(m *flow.WebSocketMessage) bool {
+	return s.orig == m && s.typ == m.Type && s.fromClient == m.FromClient && s.dropped == m.Dropped &&
+		s.injected == m.Injected && s.ts == m.Timestamp && s.n == len(m.Content) && s.data == firstByte(m.Content)
+}
+
+// watch says which flow to copy ("" for none: the flow view was left).
 func (s *flowSnaps) watch(id string) {
 	s.mu.Lock()
 	if s.id != id {
-		s.id, s.copy = id, nil
+		s.id, s.copy, s.seen = id, nil, nil
 		s.watched.Store(&id)
 	}
 	s.mu.Unlock()
@@ -373,10 +414,67 @@ func (s *flowSnaps) take(f flow.Any) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.id != "" && s.id == f.Base().ID {
-		s.copy = flow.CopyAny(f)
+		s.copy = s.copyShared(f)
 		return true
 	}
 	return false
+}
+
+// copyShared copies f as flow.CopyAny does, sharing the WebSocket
+// messages that have not changed since the last copy. Called with mu held.
+func (s *flowSnaps) copyShared(f flow.Any) flow.Any {
+	hf, ok := f.(*flow.HTTPFlow)
+	if !ok || hf.WebSocket == nil {
+		s.seen = nil
+		return flow.CopyAny(f)
+	}
+	// Everything but the messages, copied as Copy copies it.
+	bare := &flow.HTTPFlow{Request: hf.Request, Response: hf.Response}
+	b := &bare.Flow
+	b.ID, b.Error, b.ClientConn, b.ServerConn = hf.ID, hf.Error, hf.ClientConn, hf.ServerConn
+	b.IsReplay, b.Marked, b.Metadata = hf.IsReplay, hf.Marked, hf.Metadata
+	b.Comment, b.TimestampCreated = hf.Comment, hf.TimestampCreated
+	if hf.IsIntercepted() {
+		b.Intercept()
+	}
+	cp := bare.Copy()
+	ws := *hf.WebSocket
+	if c := hf.WebSocket.ClosedByClient; c != nil {
+		v := *c
+		ws.ClosedByClient = &v
+	}
+	msgs := hf.WebSocket.Messages
+	// k: how many leading messages are as at the last copy.
+	k := 0
+	for k < len(msgs) && k < len(s.seen) && s.seen[k].same(msgs[k]) {
+		k++
+	}
+	var prev []*flow.WebSocketMessage
+	if pc, ok := s.copy.(*flow.HTTPFlow); ok && pc.WebSocket != nil {
+		prev = pc.WebSocket.Messages
+	}
+	var out []*flow.WebSocketMessage
+	if k == len(s.seen) && k == len(prev) {
+		// Only new messages: the last copy's list goes on (a copy still
+		// drawn reads only up to its own length).
+		out = prev[:k:cap(prev)]
+	} else {
+		out = make([]*flow.WebSocketMessage, k, len(msgs))
+		for i := range out {
+			out[i] = s.seen[i].copy
+		}
+	}
+	s.seen = s.seen[:k]
+	for _, m := range msgs[k:] {
+		mc := *m
+		mc.Content = slices.Clone(m.Content)
+		out = append(out, &mc)
+		s.seen = append(s.seen, seenMsg{orig: m, typ: m.Type, fromClient: m.FromClient, dropped: m.Dropped,
+			injected: m.Injected, ts: m.Timestamp, data: firstByte(m.Content), n: len(m.Content), copy: &mc})
+	}
+	ws.Messages = out
+	cp.WebSocket = &ws
+	return cp
 }
 
 func (s *flowSnaps) get(id string) flow.Any {

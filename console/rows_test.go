@@ -1,6 +1,7 @@
 package console
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/mitmgo/mitmgo/flow"
@@ -95,5 +96,26 @@ func BenchmarkRowUpdate(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		c.update(f, false)
+	}
+}
+
+// BenchmarkWatchedWebSocketHook is the console's copy of the flow the flow
+// view shows, at one websocket_message hook of a flow with 1,000 messages
+// of 256 bytes (a new last message each time).
+func BenchmarkWatchedWebSocketHook(b *testing.B) {
+	s := &flowSnaps{}
+	f := httpFlow(b, "GET", "http://example.com/ws", 101, "", t0)
+	f.WebSocket = &flow.WebSocketData{}
+	body := []byte(strings.Repeat("x", 256))
+	for range 1000 {
+		f.WebSocket.Messages = append(f.WebSocket.Messages, &flow.WebSocketMessage{Type: 1, Content: body, Timestamp: t0})
+	}
+	s.watch(f.ID)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		f.WebSocket.Messages[999] = &flow.WebSocketMessage{Type: 1, Content: body, Timestamp: t0 + float64(i)}
+		if !s.take(f) {
+			b.Fatal("not watched")
+		}
 	}
 }

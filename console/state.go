@@ -3,6 +3,7 @@ package console
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -121,6 +122,9 @@ func (st *State) clock() time.Time {
 // "set intercept=~q"), as a key binding does. A failure is shown in the
 // status bar and returned; a string result is shown in the status bar.
 func (st *State) Run(cmdline string) (any, error) {
+	if ok, err := st.runOffUI(cmdline); ok {
+		return nil, err
+	}
 	ret, err := st.Commands.Execute(cmdline)
 	if err != nil {
 		st.Error(err)
@@ -211,4 +215,57 @@ var errNoFlow = errors.New("no flow selected")
 // at the cost of a concatenation (Palette.Paint).
 func (st *State) paint(name, text string) string {
 	return st.palette.Paint(name, text)
+}
+
+// offUI are the commands that run scripts' hooks, which take as long as a
+// hook does (a sleep, a network call; script_hook_timeout bounds them):
+// they run off the UI goroutine, so that the console keeps drawing the
+// flows and taking keys meanwhile. mitmproxy runs script.run on its event
+// loop, where a sleeping hook stops its console.
+func offUI(name string) bool { return name == "script.run" }
+
+// runOffUI runs cmdline in a tea.Cmd when it names one of offUI, and says
+// whether it did. Its arguments are parsed first, here, so that @focus is
+// the flow focused when the command was given; a parse error is returned.
+// The command's end, or its error, is shown in the status bar and the
+// event log.
+func (st *State) runOffUI(cmdline string) (bool, error) {
+	var words []string
+	for _, p := range command.Lex(cmdline) {
+		if strings.TrimSpace(p) != "" {
+			words = append(words, command.Unquote(p))
+		}
+	}
+	if len(words) == 0 || !offUI(words[0]) {
+		return false, nil
+	}
+	name := words[0]
+	c, ok := st.Commands.Get(name)
+	if !ok || len(words)-1 != len(c.Params) {
+		return false, nil // the registry says what is wrong
+	}
+	args := make([]any, len(c.Params))
+	for i, p := range c.Params {
+		v, err := p.Type.Parse(st.Commands, words[i+1])
+		if err != nil {
+			err = fmt.Errorf("%s: %w", name, err)
+			st.Error(err)
+			return true, err
+		}
+		args[i] = v
+	}
+	reg, log := st.Commands, st.Log
+	st.Do(func() tea.Msg {
+		_, err := reg.Call(name, args...)
+		return execDoneMsg{apply: func(st *State) {
+			if err != nil {
+				st.Error(err)
+				log.Add(LogEntry{Time: time.Now(), Level: slog.LevelError, Msg: cleanLines(name + ": " + err.Error())})
+				return
+			}
+			log.Add(LogEntry{Time: time.Now(), Level: slog.LevelInfo, Msg: cleanLines(cmdline + ": finished")})
+			st.Message(name + " finished")
+		}}
+	})
+	return true, nil
 }

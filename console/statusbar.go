@@ -251,8 +251,8 @@ func (a *App) quickHelp(w int) []string {
 	// The rows are drawn again only when what they show changes: the
 	// items, the width, the palette or the key bindings.
 	hc := &a.helpCache
-	if hc.pal != st.palette || hc.km != st.Keymap || hc.gen != st.Keymap.gen || hc.width != w || len(hc.rows) > 64 {
-		*hc = helpCache{pal: st.palette, km: st.Keymap, gen: st.Keymap.gen, width: w, rows: map[string]string{}}
+	if hc.pal != st.palette || hc.km != st.Keymap || hc.gen != st.Keymap.Gen() || hc.width != w || len(hc.rows) > 64 {
+		*hc = helpCache{pal: st.palette, km: st.Keymap, gen: st.Keymap.Gen(), width: w, rows: map[string]string{}}
 	}
 	row := func(label string, items []item) string {
 		var key strings.Builder

@@ -139,10 +139,26 @@ func (f *Flow) IsLive() bool { return f.control()&ctlLive != 0 }
 
 // SetLive marks the flow as belonging to an active connection, or not. The
 // proxy ends a flow with SetLive(false); a replay makes one live again.
+//
+// Ending a flow that was killed while it ran records the kill's error here
+// (see Kill): the proxy's goroutine calls SetLive(false), so the write
+// cannot race with the proxy's own reads and writes of Error.
 func (f *Flow) SetLive(live bool) {
 	f.mu.Lock()
 	f.setControlLocked(ctlLive, ctlBits(live, ctlLive))
+	if !live {
+		f.recordKillLocked()
+	}
 	f.mu.Unlock()
+}
+
+// recordKillLocked gives a flow killed while it ran the kill's error, unless
+// it has one (see Kill). Only the proxy's goroutine gets here, through
+// SetLive(false) and WaitForResume.
+func (f *Flow) recordKillLocked() {
+	if f.control()&ctlKilled != 0 && f.Error == nil {
+		f.Error = NewError(KilledMessage)
+	}
 }
 
 // Killable reports whether Kill may be called: the flow is live and not
@@ -152,18 +168,24 @@ func (f *Flow) Killable() bool { return f.control()&(ctlLive|ctlKilled) == ctlLi
 // Kill marks the flow as killed: the proxy drops its connection at the next
 // step. It is a no-op returning ErrNotKillable on flows that are not live.
 //
-// Kill may be called from any goroutine while the flow is intercepted (the
-// proxy then waits in WaitForResume, and Kill's writes happen before the
-// wait returns) and from the flow's own hooks; its Error is set at once, as
-// mitmproxy's flow.kill() does.
+// Kill may be called from any goroutine. On an intercepted flow its Error
+// is set at once, as mitmproxy's flow.kill() does (the proxy waits in
+// WaitForResume, and Kill's writes happen before the wait returns). On a
+// flow that runs, the caller may be a command on another goroutine while
+// the proxy writes the flow, so Kill only marks it: the proxy ends it at
+// its next step, and records the error then (WaitForResume after a hook,
+// SetLive(false) when it ends the flow), before the error hook.
 func (f *Flow) Kill() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.control()&(ctlLive|ctlKilled) != ctlLive {
 		return ErrNotKillable
 	}
+	parked := f.IsIntercepted()
 	f.setControlLocked(ctlLive|ctlKilled, ctlKilled)
-	f.Error = NewError(KilledMessage)
+	if parked {
+		f.Error = NewError(KilledMessage)
+	}
 	f.resumeLocked()
 	return nil
 }
@@ -208,11 +230,19 @@ func (f *Flow) resumeLocked() {
 
 // WaitForResume blocks while the flow is intercepted, until Resume, Kill or
 // the context ends. It returns at once for a flow that is not intercepted.
+//
+// The proxy calls it after every hook, so it also records the error of a
+// flow killed while it ran (see Kill).
 func (f *Flow) WaitForResume(ctx context.Context) error {
-	if !f.IsIntercepted() {
+	if c := f.control(); c&ctlIntercepted == 0 {
 		// Intercept, when it comes from another goroutine, races with
 		// this step either way; from the flow's own hooks it happened
 		// before.
+		if c&ctlKilled != 0 {
+			f.mu.Lock()
+			f.recordKillLocked()
+			f.mu.Unlock()
+		}
 		return nil
 	}
 	f.mu.Lock()

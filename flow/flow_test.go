@@ -165,6 +165,40 @@ func TestKillFromAnotherGoroutine(t *testing.T) {
 	}
 }
 
+// A command kills a flow that runs (not intercepted) from another goroutine
+// while the proxy's goroutine reads and writes its Error. Run with -race:
+// Kill only marks the flow, and the proxy's SetLive(false) records the
+// kill's error, unless the proxy recorded another one first.
+func TestKillWhileRunning(t *testing.T) {
+	for _, proxyFails := range []bool{false, true} {
+		f := NewHTTPFlow(nil, nil)
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f.Kill(); err != nil {
+				t.Error(err)
+			}
+		}()
+		// The proxy's own step, as flowRun.fail does it.
+		if proxyFails && f.Error == nil {
+			f.Error = NewError("server gone")
+		}
+		wg.Wait()
+		if !f.Killed() || f.IsLive() {
+			t.Fatalf("after Kill: killed %v live %v", f.Killed(), f.IsLive())
+		}
+		f.SetLive(false)
+		want := KilledMessage
+		if proxyFails {
+			want = "server gone"
+		}
+		if f.Error == nil || f.Error.Msg != want {
+			t.Errorf("proxy failed %v: error %+v, want %q", proxyFails, f.Error, want)
+		}
+	}
+}
+
 func fullFlow() *HTTPFlow {
 	closed := true
 	f := NewHTTPFlow(

@@ -19,6 +19,7 @@ import (
 	"github.com/mitmgo/mitmgo/addons/dumper/contentview"
 	"github.com/mitmgo/mitmgo/command"
 	"github.com/mitmgo/mitmgo/flow"
+	"github.com/mitmgo/mitmgo/internal/shlex"
 	"github.com/mitmgo/mitmgo/tnetstring"
 )
 
@@ -368,7 +369,7 @@ func (a *Addon) parseSpecs(specs []string) ([]wantScript, error) {
 			return nil, fmt.Errorf("Duplicate script: %s", spec)
 		}
 		seen[spec] = true
-		argv, err := splitCommand(spec)
+		argv, err := shlex.Split(spec)
 		if err != nil {
 			return nil, fmt.Errorf("option scripts: %q: %v", spec, err)
 		}

@@ -23,7 +23,10 @@ import (
 // events in the order the documentation gives for a saved flow (request,
 // responseheaders, response, error, skipping what the flow lacks; the
 // WebSocket, TCP, UDP and DNS events as mitmproxy's eventsequence yields
-// them), then done as it is unloaded. What its handlers change is applied
+// them), then done as it is unloaded. mitmproxy 12's script_run runs
+// neither load nor done; mitmgo runs load so that the options a script
+// declares exist for its configure, and done because the child unloads a
+// script that way (the help text says so). What its handlers change is applied
 // to the flows, and the update hook tells the view. Failures are logged,
 // with the script's name, and never returned: mitmproxy's command logs
 // them too, so a console binding that runs it does not show an error box.
@@ -38,7 +41,8 @@ func (a *Addon) loadRunCommand(l *addon.Loader) {
 		Name: "script.run",
 		Help: "Run a script on the specified flows. The script is configured with the current options " +
 			"and all lifecycle events for each flow are simulated. Unlike mitmproxy, the load event is " +
-			"invoked, so that options the script declares exist when it is configured.",
+			"invoked, so that options the script declares exist when it is configured, and so is done " +
+			"once the flows are through, as the script is unloaded.",
 		Params: []command.Param{{Name: "flows", Type: command.Flows}, {Name: "path", Type: command.Path}},
 		Run: func(args command.Args) (any, error) {
 			a.RunScript(args.Flows(0), args.Str(1))
@@ -58,11 +62,11 @@ func (a *Addon) RunScript(flows []flow.Any, path string) {
 		a.log.Error("No such script: " + path)
 		return
 	}
-	h, sid, ok := a.loadOneShot(path)
+	h, sid, own, ok := a.loadOneShot(path)
 	if h == nil {
 		return
 	}
-	defer a.unloadOneShot(h, sid)
+	defer a.unloadOneShot(h, sid, own)
 	if !ok {
 		return // the child logged why, with the script's name
 	}
@@ -90,24 +94,35 @@ func (a *Addon) RunScript(flows []flow.Any, path string) {
 	}
 }
 
-// loadOneShot loads the script into the child (starting one if need be)
-// and runs its configure and running. ok is false when it did not load; h
-// is nil when there is no child to unload it from.
-func (a *Addon) loadOneShot(path string) (h *host, sid int64, ok bool) {
+// loadOneShot loads the script into the child and runs its configure and
+// running. Without a child (no scripts option), one is started for this
+// run alone (own): it is not the current child, which live traffic and
+// the scripts option use, and it is stopped when the run ends, so that
+// concurrent runs each have their own and none outlives its run. ok is
+// false when the script did not load; h is nil when there is no child to
+// unload it from.
+func (a *Addon) loadOneShot(path string) (h *host, sid int64, own, ok bool) {
 	a.life.Lock()
 	defer a.life.Unlock()
 	if a.finished {
 		a.log.Error(fmt.Sprintf("in script %s: mitmgo is shutting down", path))
-		return nil, 0, false
+		return nil, 0, false, false
 	}
 	h = a.liveHost()
 	if h == nil {
 		var err error
 		if h, err = a.ensureHost(); err != nil {
 			a.log.Error(fmt.Sprintf("in script %s: %v", path, err))
-			return nil, 0, false
+			return nil, 0, false, false
 		}
-		a.setHost(h)
+		// ensureHost made it the current child: it is this run's only.
+		// Its exit is then not a crash to restart from.
+		a.hostMu.Lock()
+		if a.cur == h {
+			a.cur = nil
+		}
+		a.hostMu.Unlock()
+		own = true
 	}
 	a.nextSID++
 	sid = a.nextSID
@@ -123,10 +138,10 @@ func (a *Addon) loadOneShot(path string) (h *host, sid int64, ok bool) {
 	reply, err := h.call(ctx, m, nil)
 	if err != nil {
 		a.log.Error(fmt.Sprintf("in script %s: the script host failed: %v", path, err))
-		return h, sid, false
+		return h, sid, own, false
 	}
 	if !reply.Bool("ok") {
-		return h, sid, false
+		return h, sid, own, false
 	}
 	c := newMsg("configure")
 	names := a.opts.Names()
@@ -144,19 +159,23 @@ func (a *Addon) loadOneShot(path string) (h *host, sid int64, ok bool) {
 		} else {
 			a.log.Error(fmt.Sprintf("in script %s: configure failed: %v", path, err))
 		}
-		return h, sid, false
+		return h, sid, own, false
 	}
 	r := newMsg("running")
 	r.Set("sids", []any{sid})
 	if _, err := h.call(ctx, r, nil); err != nil {
 		a.log.Error(fmt.Sprintf("in script %s: running failed: %v", path, err))
-		return h, sid, false
+		return h, sid, own, false
 	}
-	return h, sid, true
+	return h, sid, own, true
 }
 
-// unloadOneShot runs the script's done and drops it from the child.
-func (a *Addon) unloadOneShot(h *host, sid int64) {
+// unloadOneShot runs the script's done and drops it from the child, and
+// stops the child when it was started for this run (own).
+func (a *Addon) unloadOneShot(h *host, sid int64, own bool) {
+	if own {
+		defer h.stop(3 * time.Second)
+	}
 	if !h.alive() {
 		return
 	}
@@ -240,44 +259,46 @@ func (a *Addon) runEvent(h *host, sid int64, path string, f flow.Any, ev event) 
 		serve server
 		apply func(*tnetstring.Dict) error
 	)
-	// The envelope is built with the flow's messages cut to what the
-	// event shows, while the view does not read the flow.
+	// The envelope is built, while the view does not read the flow, from
+	// a flow that shares f's parts but holds only the messages the event
+	// shows: f itself is not changed, not even for a moment (a UI, a
+	// command or the proxy may read it meanwhile).
 	a.ctx.EditFlows(func() {
 		switch x := f.(type) {
 		case *flow.HTTPFlow:
+			sent := x
 			if ws := x.WebSocket; ws != nil && ev.msgs >= 0 {
-				keep := ws.Messages
-				ws.Messages = keep[:ev.msgs]
-				m, err = a.httpEnvelope(ev.hook, x, 0, a.limit)
-				ws.Messages = keep
-			} else {
-				m, err = a.httpEnvelope(ev.hook, x, 0, a.limit)
+				cut := *ws
+				cut.Messages = ws.Messages[:ev.msgs:ev.msgs]
+				sent = &flow.HTTPFlow{Request: x.Request, Response: x.Response, WebSocket: &cut}
+				shareBase(&sent.Flow, &x.Flow)
 			}
+			m, err = a.httpEnvelope(ev.hook, sent, 0, a.limit)
 			serve = func(req *tnetstring.Dict) (any, error) {
 				switch req.Str("op") {
 				case "filter":
-					return h.filterOp(req, x)
+					return h.filterOp(req, sent)
 				case "ws":
-					return wsMessages(x)
+					return wsMessages(sent)
 				}
-				return serveBody(x, req)
+				return serveBody(sent, req)
 			}
 			apply = func(ch *tnetstring.Dict) error { return applyHTTP(x, ch) }
 		case *flow.TCPFlow:
-			keep := x.Messages
+			sent := x
 			if ev.msgs >= 0 {
-				x.Messages = keep[:ev.msgs]
+				sent = &flow.TCPFlow{Messages: x.Messages[:ev.msgs:ev.msgs]}
+				shareBase(&sent.Flow, &x.Flow)
 			}
-			m, err = tcpMessage(ev.hook, x)
-			x.Messages = keep
+			m, err = tcpMessage(ev.hook, sent)
 			apply = func(ch *tnetstring.Dict) error { return applyTCP(x, ch) }
 		case *flow.UDPFlow:
-			keep := x.Messages
+			sent := x
 			if ev.msgs >= 0 {
-				x.Messages = keep[:ev.msgs]
+				sent = &flow.UDPFlow{Messages: x.Messages[:ev.msgs:ev.msgs]}
+				shareBase(&sent.Flow, &x.Flow)
 			}
-			m, err = flowEnvelope(ev.hook, x, [][2]string{{"messages", "tm"}, {"client_conn", "cc"}, {"server_conn", "sc"}})
-			x.Messages = keep
+			m, err = flowEnvelope(ev.hook, sent, [][2]string{{"messages", "tm"}, {"client_conn", "cc"}, {"server_conn", "sc"}})
 			apply = func(ch *tnetstring.Dict) error { return applyUDP(x, ch) }
 		case *flow.DNSFlow:
 			m, err = flowEnvelope(ev.hook, x, [][2]string{{"request", "rq"}, {"response", "rs"}, {"client_conn", "cc"}, {"server_conn", "sc"}})
@@ -312,5 +333,18 @@ func (a *Addon) runEvent(h *host, sid int64, path string, f flow.Any, ev event) 
 	a.ctx.EditFlows(func() { err = apply(ch) })
 	if err != nil {
 		a.log.Error(fmt.Sprintf("in script %s: applying the changes of %s to flow %s: %v", path, ev.hook, f.Base().ID, err))
+	}
+}
+
+// shareBase fills c, the Flow of a flow made to send part of src to the
+// child, with src's fields (shared, not copied: nothing changes them while
+// the envelope is built) and its live and intercepted state.
+func shareBase(c, src *flow.Flow) {
+	c.ID, c.Error, c.ClientConn, c.ServerConn = src.ID, src.Error, src.ClientConn, src.ServerConn
+	c.IsReplay, c.Marked, c.Metadata = src.IsReplay, src.Marked, src.Metadata
+	c.Comment, c.TimestampCreated = src.Comment, src.TimestampCreated
+	c.SetLive(src.IsLive())
+	if src.IsIntercepted() {
+		c.Intercept()
 	}
 }

@@ -29,14 +29,14 @@ func TestUpdateInFlight(t *testing.T) {
 		t.Error("a flow in flight is readable")
 	}
 	mu.Lock()
-	if len(evs) != 1 || evs[0].Kind != view.Added || evs[0].InFlight {
+	if len(evs) != 1 || evs[0].Kind != view.Added || evs[0].InFlight || !evs[0].Hook {
 		t.Fatalf("events after requestheaders: %+v", evs)
 	}
 	evs = nil
 	mu.Unlock()
 	v.Update([]flow.Any{f})
 	mu.Lock()
-	if len(evs) != 1 || evs[0].Kind != view.Updated || !evs[0].InFlight {
+	if len(evs) != 1 || evs[0].Kind != view.Updated || !evs[0].InFlight || evs[0].Hook {
 		t.Fatalf("events after an update in flight: %+v", evs)
 	}
 	evs = nil
@@ -49,7 +49,7 @@ func TestUpdateInFlight(t *testing.T) {
 	v.Update([]flow.Any{f})
 	mu.Lock()
 	defer mu.Unlock()
-	if n := len(evs); n != 2 || evs[1].Kind != view.Updated || evs[1].InFlight {
+	if n := len(evs); n != 2 || !evs[0].Hook || evs[1].Kind != view.Updated || evs[1].InFlight || evs[1].Hook {
 		t.Fatalf("events after the response and an update: %+v", evs)
 	}
 }

@@ -80,6 +80,11 @@ type Event struct {
 	// while the proxy may still write it, so a subscriber must not read
 	// the flow beyond what commands change (marker, comment, interception).
 	InFlight bool
+	// Hook: the change is the flow's own hook, and the event is delivered
+	// on the flow's goroutine before the hook returns, so a subscriber may
+	// read Flow while it handles the event, whatever a command does to it
+	// meanwhile. Other events' flows are read only under IfReadable.
+	Hook bool
 }
 
 // entry is one flow of the store.
@@ -428,6 +433,9 @@ func (v *View) hook(f flow.Any, add, final bool) {
 	e.inFlight = !final
 	e.parked = b.IsIntercepted()
 	v.mu.Unlock()
+	for i := range evs {
+		evs[i].Hook = evs[i].Flow == f
+	}
 	v.deliver(evs)
 }
 

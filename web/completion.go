@@ -2,12 +2,7 @@ package web
 
 import (
 	"net/http"
-	"slices"
 	"strconv"
-	"strings"
-
-	"github.com/mitmgo/mitmgo/addon"
-	"github.com/mitmgo/mitmgo/command"
 )
 
 // completions answers GET /commands/{cmd}/completions: the completions of
@@ -29,49 +24,5 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request) error {
 		return errorf(400, "Invalid index: %s", q.Get("index"))
 	}
 	text := q.Get("text")
-	return writeJSON(w, s.completeArg(c, idx, q["arg"], text))
-}
-
-// completeArg lists the completions of c's argument idx.
-func (s *Server) completeArg(c *command.Command, idx int, args []string, text string) []string {
-	var typ command.Type
-	switch n := len(c.Params); {
-	case idx < n:
-		typ = c.Params[idx].Type
-	case n > 0 && c.Params[n-1].Variadic:
-		typ = c.Params[n-1].Type
-	default:
-		return []string{}
-	}
-	var cands []string
-	filter := true
-	switch {
-	case c.Name == "set" && idx == 0:
-		cands = s.opts.Names()
-	case c.Name == "set":
-		// The option's values: its choices, or a boolean's.
-		if len(args) > 0 {
-			if o, _, ok := s.opts.Lookup(args[0]); ok {
-				cands = o.Choices
-				if o.Kind == addon.Bool {
-					cands = []string{"true", "false", "toggle"}
-				}
-			}
-		}
-	case typ == command.Flow || typ == command.Flows:
-		cands = command.FlowSpecPrefixes
-	case typ == command.Path:
-		// Paths on the proxy's machine, completed from what is typed.
-		cands, filter = typ.Complete(s.cmds, text), false
-	default:
-		cands = typ.Complete(s.cmds, text)
-	}
-	out := []string{}
-	for _, cand := range cands {
-		if !filter || strings.HasPrefix(cand, text) {
-			out = append(out, cand)
-		}
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
+	return writeJSON(w, s.cmds.CompleteArg(c, idx, q["arg"], text))
 }

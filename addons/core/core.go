@@ -39,8 +39,9 @@ func (c *Core) Load(l *addon.Loader) {
 	c.ctx = l.Context()
 	add := l.AddCommand
 	add(command.Command{Name: "set", Params: []command.Param{p("option", command.Str), {Name: "value", Type: command.Str, Variadic: true}},
-		Help: "Set an option. When the value is omitted, booleans are set to true,\nstrings and integers are set to None (if permitted), and sequences\nare emptied. Boolean values can be true, false or toggle.\nMultiple values are concatenated with a single space.",
-		Run:  func(a command.Args) (any, error) { return nil, c.Set(a.Str(0), a.Strs(1)...) }})
+		Help:     "Set an option. When the value is omitted, booleans are set to true,\nstrings and integers are set to None (if permitted), and sequences\nare emptied. Boolean values can be true, false or toggle.\nMultiple values are concatenated with a single space.",
+		Run:      func(a command.Args) (any, error) { return nil, c.Set(a.Str(0), a.Strs(1)...) },
+		Complete: c.completeSet})
 	add(command.Command{Name: "flow.resume", Params: []command.Param{p("flows", command.Flows)}, Help: "Resume flows if they are intercepted.",
 		Run: func(a command.Args) (any, error) { c.Resume(a.Flows(0)); return nil, nil }})
 	add(command.Command{Name: "flow.mark", Params: []command.Param{p("flows", command.Flows), p("marker", command.Marker)}, Help: "Mark flows.",
@@ -110,6 +111,25 @@ func (c *Core) edit(flows []flow.Any, fn func(f flow.Any) bool) []flow.Any {
 	})
 	c.ctx.Update(updated...)
 	return updated
+}
+
+// completeSet completes set's arguments: the option names, then the
+// option's values (its choices, or a boolean's true, false and toggle).
+func (c *Core) completeSet(idx int, args []string) ([]string, bool) {
+	if idx == 0 {
+		return c.ctx.Options.Names(), true
+	}
+	if len(args) == 0 {
+		return nil, true
+	}
+	opt, _, ok := c.ctx.Options.Lookup(args[0])
+	switch {
+	case !ok:
+		return nil, true
+	case opt.Kind == addon.Bool:
+		return []string{"true", "false", "toggle"}, true
+	}
+	return opt.Choices, true
 }
 
 // Set sets an option as the set command does: with no value a boolean

@@ -3,6 +3,7 @@ package core_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -199,8 +200,14 @@ func TestFlowCommands(t *testing.T) {
 	}
 	// Kill and resume act on live flows only.
 	exec("flow.kill @all")
-	if f.Error == nil || lg.last() != "Killed 1 flows." {
-		t.Errorf("kill: %v %q", f.Error, lg.last())
+	if !f.Killed() || lg.last() != "Killed 1 flows." {
+		t.Errorf("kill: %v %q", f.Killed(), lg.last())
+	}
+	// The flow runs (not intercepted): the proxy records the kill's error
+	// when it ends the flow.
+	f.SetLive(false)
+	if f.Error == nil || f.Error.Msg != flow.KilledMessage {
+		t.Errorf("kill: error %v", f.Error)
 	}
 	exec("flow.kill @all")
 	if lg.last() != "Killed 0 flows." {
@@ -252,5 +259,29 @@ func TestOptionsCommands(t *testing.T) {
 	os.WriteFile(path, []byte("flag: [\n"), 0o644)
 	if _, err := m.Commands().Execute("options.load " + path); err == nil || !strings.HasPrefix(err.Error(), "Could not load options - ") {
 		t.Errorf("a bad file: %v", err)
+	}
+}
+
+func TestSetCompletion(t *testing.T) {
+	m, _, _ := setup(t)
+	set, ok := m.Commands().Get("set")
+	if !ok {
+		t.Fatal("no set command")
+	}
+	for _, tc := range []struct {
+		idx  int
+		args []string
+		text string
+		want []string
+	}{
+		{0, nil, "fl", []string{"flag"}},
+		{1, []string{"flag"}, "", []string{"false", "toggle", "true"}},
+		{1, []string{"flag"}, "t", []string{"toggle", "true"}},
+		{1, []string{"name"}, "", []string{}},
+		{1, []string{"no_such_option"}, "", []string{}},
+	} {
+		if got := m.Commands().CompleteArg(set, tc.idx, tc.args, tc.text); !slices.Equal(got, tc.want) {
+			t.Errorf("set %d %q %q: %q, want %q", tc.idx, tc.args, tc.text, got, tc.want)
+		}
 	}
 }

@@ -370,7 +370,17 @@ func TestTmuxConsole(t *testing.T) {
 			}
 			done <- err
 		}()
-		c.waitText("intercept", "/intercept")
+		// The flow's row, not the status bar's "/intercept" (the
+		// intercept filter), which shows before the flow arrives: G
+		// pressed before it would focus the flow before it.
+		c.waitScreen("intercept", "the intercepted flow's row", func(s string) bool {
+			for _, l := range strings.Split(s, "\n") {
+				if strings.Contains(l, "POST") && strings.Contains(l, "/intercept") {
+					return true
+				}
+			}
+			return false
+		})
 		if n := o.count("POST /intercept"); n != 0 {
 			t.Fatalf("the origin saw the intercepted request before it was resumed")
 		}
