@@ -46,13 +46,7 @@ func (s *Server) Handler() http.Handler {
 		for _, p := range strings.Split(patterns, "|") {
 			hf := func(w http.ResponseWriter, r *http.Request) {
 				if err := h(w, r); err != nil {
-					var ae *apiError
-					if !errors.As(err, &ae) {
-						ae = &apiError{status: http.StatusInternalServerError, msg: err.Error()}
-					}
-					w.Header().Set("Content-Type", "text/html; charset=UTF-8")
-					w.WriteHeader(ae.status)
-					_, _ = io.WriteString(w, ae.msg)
+					s.writeError(w, r, err)
 				}
 			}
 			if compress {
@@ -107,6 +101,31 @@ func (s *Server) Handler() http.Handler {
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// writeError answers a handler's error. An apiError's message is the
+// body, as mitmproxy's APIError; any other error is a 500 whose details go
+// to the event log only, as tornado's error page (without debug) tells
+// none. mitmproxy (tornado) sends these as text/html; they are sent as
+// text/plain here, with nosniff (set for every answer in Handler), because
+// messages quote what the request gave ("Unknown option(s): <name>") and
+// must never be taken for markup.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var ae *apiError
+	if !errors.As(err, &ae) {
+		if s.log != nil {
+			s.log.Error(fmt.Sprintf("web: %s %s: %v", r.Method, r.URL.Path, err))
+		}
+		ae = &apiError{status: http.StatusInternalServerError, msg: "500: Internal Server Error"}
+	}
+	h := w.Header()
+	// A partly made answer's headers (a download's name) do not belong
+	// to the error.
+	h.Del("Content-Disposition")
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(ae.status)
+	_, _ = io.WriteString(w, ae.msg)
 }
 
 func writeJSON(w http.ResponseWriter, v any) error {
@@ -251,6 +270,10 @@ func (s *Server) flow(r *http.Request) (flow.Any, error) {
 
 // readable finds the flow and checks that it may be read and changed: it
 // is over, or intercepted. A flow the proxy is still working on is not.
+// The answer may be stale by the time the caller acts on it (a resume comes
+// in between): it suits handlers that hand the flow to something that
+// checks again (a command, the view's Duplicate); those that read or change
+// the flow themselves use withReadable or editReadable.
 func (s *Server) readable(r *http.Request) (flow.Any, error) {
 	f, err := s.flow(r)
 	if err != nil {
@@ -260,6 +283,39 @@ func (s *Server) readable(r *http.Request) (flow.Any, error) {
 		return nil, errInProgress
 	}
 	return f, nil
+}
+
+// withReadable runs fn on the request's flow when it may be read, in the
+// same hold of the view's lock as the check (View.IfReadable): a resume
+// from another browser, a script or the console cannot come between them
+// and let the proxy write the flow while fn reads it. fn must not call the
+// view; its error is returned.
+func (s *Server) withReadable(r *http.Request, fn func(f flow.Any) error) (flow.Any, error) {
+	f, err := s.flow(r)
+	if err != nil {
+		return nil, err
+	}
+	var ferr error
+	if !s.view.IfReadable(f, func() { ferr = fn(f) }) {
+		return nil, errInProgress
+	}
+	return f, ferr
+}
+
+// editReadable is withReadable for a change: fn reports whether it changed
+// the flow, and the update hook then runs for it (after the view's lock is
+// released, as the view's Update takes it).
+func (s *Server) editReadable(r *http.Request, fn func(f flow.Any) (bool, error)) error {
+	changed := false
+	f, err := s.withReadable(r, func(f flow.Any) error {
+		var err error
+		changed, err = fn(f)
+		return err
+	})
+	if changed {
+		s.ctx.Update(f)
+	}
+	return err
 }
 
 // errInProgress answers a request for a flow that may not be read now.
@@ -276,14 +332,22 @@ func (s *Server) dumpFlows(w http.ResponseWriter, r *http.Request) error {
 			return errorf(400, "Invalid filter argument / regex")
 		}
 	}
+	// The flows are matched and their states taken under the view's lock,
+	// where no resume lets the proxy write one meanwhile; a flow in
+	// progress is left out: it cannot be read yet. The file is written
+	// from the states after the lock is released.
+	var states []*tnetstring.Dict
+	s.view.WithShownReadable(func(flows []flow.Any, readable []bool) {
+		for i, f := range flows {
+			if readable[i] && (flt == nil || flt.Match(f)) {
+				states = append(states, stateOf(f))
+			}
+		}
+	})
 	var buf bytes.Buffer
 	fw := flowfile.NewWriter(&buf, flowfile.Version21)
-	for _, f := range s.view.Shown() {
-		// A flow in progress is left out: it cannot be read yet.
-		if !s.view.Readable(f) || (flt != nil && !flt.Match(f)) {
-			continue
-		}
-		if err := fw.Write(stateOf(f)); err != nil {
+	for _, st := range states {
+		if err := fw.Write(st); err != nil {
 			return err
 		}
 	}
@@ -421,28 +485,22 @@ func (s *Server) replayFlow(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) revertFlow(w http.ResponseWriter, r *http.Request) error {
-	f, err := s.readable(r)
-	if err != nil {
-		return err
-	}
-	s.edit([]flow.Any{f}, func(f flow.Any) bool { return f.Modified() && f.Revert() })
-	return nil
+	return s.editReadable(r, func(f flow.Any) (bool, error) { return f.Modified() && f.Revert(), nil })
 }
 
 // flowHAR answers an HTTP flow as a HAR file of that one flow, for the web
 // UI's export dialog (mitmproxy's export command has no HAR format; its
 // save.har writes to a file on the server).
 func (s *Server) flowHAR(w http.ResponseWriter, r *http.Request) error {
-	f, err := s.readable(r)
-	if err != nil {
-		return err
-	}
-	if f.Type() != "http" {
-		return errorf(400, "Only HTTP flows can be exported as HAR.")
-	}
 	var st *tnetstring.Dict
-	if !s.view.IfReadable(f, func() { st = stateOf(f) }) {
-		return errInProgress
+	if _, err := s.withReadable(r, func(f flow.Any) error {
+		if f.Type() != "http" {
+			return errorf(400, "Only HTTP flows can be exported as HAR.")
+		}
+		st = stateOf(f)
+		return nil
+	}); err != nil {
+		return err
 	}
 	var buf bytes.Buffer
 	if err := flowfile.WriteHAR(&buf, []*tnetstring.Dict{st}); err != nil {
@@ -484,17 +542,12 @@ func (s *Server) getContent(w http.ResponseWriter, r *http.Request) error {
 	if ok, err := s.streamedContent(w, r); ok {
 		return err
 	}
-	f, err := s.readable(r)
-	if err != nil {
-		return err
-	}
 	var content []byte
 	var name string
-	s.ctx.EditFlows(func() {
-		m, hf, e := httpMessage(f, r.PathValue("message"))
-		if e != nil {
-			err = e
-			return
+	_, err := s.withReadable(r, func(f flow.Any) error {
+		m, hf, err := httpMessage(f, r.PathValue("message"))
+		if err != nil {
+			return err
 		}
 		if c, e := m.Content(); e == nil {
 			content = c
@@ -510,6 +563,7 @@ func (s *Server) getContent(w http.ResponseWriter, r *http.Request) error {
 			p, _, _ := strings.Cut(hf.Request.Path, "?")
 			name = p[strings.LastIndex(p, "/")+1:]
 		}
+		return nil
 	})
 	if err != nil {
 		return err
@@ -522,47 +576,43 @@ func (s *Server) getContent(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) setContent(w http.ResponseWriter, r *http.Request) error {
-	f, err := s.readable(r)
-	if err != nil {
+	if _, err := s.flow(r); err != nil {
 		return err
 	}
 	data, err := fileContents(r)
 	if err != nil {
 		return err
 	}
-	s.edit([]flow.Any{f}, func(f flow.Any) bool {
-		m, _, e := httpMessage(f, r.PathValue("message"))
-		if e != nil {
-			err = e
-			return false
+	return s.editReadable(r, func(f flow.Any) (bool, error) {
+		m, _, err := httpMessage(f, r.PathValue("message"))
+		if err != nil {
+			return false, err
 		}
 		f.Backup()
 		m.SetContent(data)
-		return true
+		return true, nil
 	})
-	return err
 }
 
 // editFlow applies a JSON edit of a flow (app.py FlowHandler.put): request
 // and response fields, headers, trailers and text content, marked and
 // comment. An invalid edit is reverted.
 func (s *Server) editFlow(w http.ResponseWriter, r *http.Request) error {
-	f, err := s.readable(r)
-	if err != nil {
+	if _, err := s.flow(r); err != nil {
 		return err
 	}
 	var upd map[string]any
 	if err := readJSON(r, &upd); err != nil {
 		return err
 	}
-	s.edit([]flow.Any{f}, func(f flow.Any) bool {
+	return s.editReadable(r, func(f flow.Any) (bool, error) {
 		f.Backup()
-		if err = applyEdit(f, upd); err != nil {
+		err := applyEdit(f, upd)
+		if err != nil {
 			f.Revert()
 		}
-		return true
+		return true, err
 	})
-	return err
 }
 
 func applyEdit(f flow.Any, upd map[string]any) error {

@@ -9,6 +9,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"html"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -139,7 +141,14 @@ func (a *auth) validPassword(p string) bool {
 const xsrfCookie = "_mitmproxy_xsrf"
 
 // check reports whether the request may go on; when not, it has answered
-// 403. It sets the auth and XSRF cookies as needed.
+// 403: bare, or, for the page itself (GET or POST /, which a browser
+// opens), with the login form (loginPage) as mitmproxy's IndexHandler
+// answers. It sets the auth and XSRF cookies as needed.
+//
+// The XSRF check of a request that changes something comes before its
+// password is looked at, as tornado checks it before any handler runs: a
+// login form posted from another site (without the XSRF cookie's value)
+// logs nobody in.
 func (s *Server) check(w http.ResponseWriter, r *http.Request) bool {
 	s.mu.Lock()
 	a, webHost := s.auth, s.host
@@ -148,34 +157,13 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) bool {
 	if a == nil || !hostAllowed(r.Host, webHost) || !originAllowed(r) {
 		return deny()
 	}
-	authed := false
-	if c, err := r.Cookie(a.cookieName()); err == nil && hmac.Equal([]byte(c.Value), []byte(a.cookieValue())) {
-		authed = true
+	xsrf := ""
+	if c, err := r.Cookie(xsrfCookie); err == nil {
+		xsrf = c.Value
 	}
-	if !authed {
-		password := ""
-		if scheme, params, _ := strings.Cut(r.Header.Get("Authorization"), " "); scheme == "Bearer" {
-			password = params
-		}
-		if password == "" {
-			password = r.URL.Query().Get("token")
-		}
-		if password == "" && r.Method == http.MethodPost && r.URL.Path == "/" {
-			password = r.PostFormValue("token") // the login form
-		}
-		if !a.validPassword(password) {
-			return deny()
-		}
-		http.SetCookie(w, &http.Cookie{Name: a.cookieName(), Value: a.cookieValue(), Path: "/",
-			MaxAge: 400 * 24 * 3600, HttpOnly: true, SameSite: http.SameSiteStrictMode})
-	}
-	xsrf, err := r.Cookie(xsrfCookie)
-	switch r.Method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions:
-		if err != nil || xsrf.Value == "" {
-			http.SetCookie(w, &http.Cookie{Name: xsrfCookie, Value: randomHex(16), Path: "/", SameSite: http.SameSiteStrictMode})
-		}
-	default:
+	safe := r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions
+	page := r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodPost)
+	if !safe {
 		if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
 			return deny()
 		}
@@ -183,14 +171,88 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) bool {
 		if given == "" {
 			given = r.Header.Get("X-CSRFToken")
 		}
-		if given == "" && r.Method == http.MethodPost && r.URL.Path == "/" {
+		if given == "" && page {
 			given = r.PostFormValue("_xsrf")
 		}
-		if err != nil || xsrf.Value == "" || given == "" || subtle.ConstantTimeCompare([]byte(given), []byte(xsrf.Value)) != 1 {
+		if xsrf == "" || given == "" || subtle.ConstantTimeCompare([]byte(given), []byte(xsrf)) != 1 {
 			return deny()
 		}
 	}
+	if c, err := r.Cookie(a.cookieName()); err != nil || !hmac.Equal([]byte(c.Value), []byte(a.cookieValue())) {
+		password := ""
+		if scheme, params, _ := strings.Cut(r.Header.Get("Authorization"), " "); scheme == "Bearer" {
+			password = params
+		}
+		if password == "" {
+			password = r.URL.Query().Get("token")
+		}
+		if password == "" && page && r.Method == http.MethodPost {
+			password = r.PostFormValue("token") // the login form
+		}
+		if !a.validPassword(password) {
+			if !page {
+				return deny()
+			}
+			if xsrf == "" {
+				xsrf = setXSRFCookie(w)
+			}
+			loginPage(w, password != "", xsrf)
+			return false
+		}
+		http.SetCookie(w, &http.Cookie{Name: a.cookieName(), Value: a.cookieValue(), Path: "/",
+			MaxAge: 400 * 24 * 3600, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	}
+	if safe && xsrf == "" {
+		setXSRFCookie(w)
+	}
 	return true
+}
+
+// setXSRFCookie gives the browser a new XSRF token and returns it.
+func setXSRFCookie(w http.ResponseWriter) string {
+	v := randomHex(16)
+	http.SetCookie(w, &http.Cookie{Name: xsrfCookie, Value: v, Path: "/", SameSite: http.SameSiteStrictMode})
+	return v
+}
+
+// loginPage answers 403 with a form for the password or the token printed
+// at start-up, as mitmproxy's login.html: it posts them to / with the XSRF
+// token, and says when the password given was wrong. It tells nothing
+// else: no flows, options or version. Its style is inline, which the
+// Content-Security-Policy allows (style-src 'unsafe-inline'); it has no
+// script.
+func loginPage(w http.ResponseWriter, invalid bool, xsrf string) {
+	heading := `<h1>403 Authentication Required</h1>`
+	if invalid {
+		heading = `<h1 class="invalid">403 Invalid Password</h1>`
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=UTF-8")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusForbidden)
+	_, _ = io.WriteString(w, `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>mitmproxy</title>
+<style>
+body { font-family: sans-serif; display: flex; flex-direction: column; align-items: center; }
+input { font-family: monospace; }
+.invalid { color: darkred; }
+</style>
+</head>
+<body>
+`+heading+`
+<p>To access mitmproxy, please enter the password or authentication token printed in the console.</p>
+<form method="POST" action="./">
+<label><input type="password" name="token" size="32" autocomplete="current-password" autofocus></label>
+<input type="hidden" name="_xsrf" value="`+html.EscapeString(xsrf)+`">
+<input type="submit" value="Log in">
+</form>
+</body>
+</html>
+`)
 }
 
 // hostAllowed is the check against DNS rebinding: a page on another name

@@ -30,27 +30,54 @@ var gzipWriters = sync.Pool{New: func() any {
 
 // acceptsGzip reports whether the request's Accept-Encoding allows gzip.
 func acceptsGzip(r *http.Request) bool {
-	for _, v := range r.Header.Values("Accept-Encoding") {
+	return gzipAccepted(r.Header.Values("Accept-Encoding"))
+}
+
+// gzipAccepted reads Accept-Encoding field values (RFC 9110, 12.5.3): gzip
+// (or its old name x-gzip) is accepted with a qvalue above 0; without an
+// entry of its own, "*" decides. An explicit "gzip;q=0" refuses it whatever
+// "*" says, so the entries are read to the end rather than up to the first
+// that names it.
+func gzipAccepted(values []string) bool {
+	gzipQ, starQ := -1.0, -1.0
+	for _, v := range values {
 		for _, part := range strings.Split(v, ",") {
-			name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-			if !strings.EqualFold(strings.TrimSpace(name), "gzip") && strings.TrimSpace(name) != "*" {
+			name, params, _ := strings.Cut(part, ";")
+			name = strings.TrimSpace(name)
+			var q *float64
+			switch {
+			case strings.EqualFold(name, "gzip"), strings.EqualFold(name, "x-gzip"):
+				q = &gzipQ
+			case name == "*":
+				q = &starQ
+			default:
 				continue
 			}
-			q := 1.0
-			for _, p := range strings.Split(params, ";") {
-				k, val, _ := strings.Cut(strings.TrimSpace(p), "=")
-				if strings.EqualFold(k, "q") {
-					if f, err := strconv.ParseFloat(val, 64); err == nil {
-						q = f
-					}
-				}
-			}
-			if q > 0 {
-				return true
-			}
+			*q = max(*q, qvalue(params))
 		}
 	}
-	return false
+	if gzipQ >= 0 {
+		return gzipQ > 0
+	}
+	return starQ > 0
+}
+
+// qvalue is the q parameter of an Accept-Encoding entry's parameters: 1
+// without one, 0 for one that is not a number from 0 to 1 (a qvalue that
+// cannot be read gives the coding no preference rather than the highest).
+func qvalue(params string) float64 {
+	for _, p := range strings.Split(params, ";") {
+		k, val, _ := strings.Cut(strings.TrimSpace(p), "=")
+		if !strings.EqualFold(strings.TrimSpace(k), "q") {
+			continue
+		}
+		f, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
+		if err != nil || !(f >= 0 && f <= 1) {
+			return 0
+		}
+		return f
+	}
+	return 1
 }
 
 // compressible reports whether a content type is worth compressing.

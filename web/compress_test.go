@@ -153,3 +153,58 @@ func BenchmarkGetFlows(b *testing.B) {
 		}
 	}
 }
+
+func TestGzipAccepted(t *testing.T) {
+	for _, tc := range []struct {
+		values []string
+		want   bool
+	}{
+		{nil, false},
+		{[]string{""}, false},
+		{[]string{"gzip"}, true},
+		{[]string{"GZip"}, true},
+		{[]string{"x-gzip"}, true},
+		{[]string{"deflate, br"}, false},
+		{[]string{"br;q=1.0, gzip;q=0.5"}, true},
+		{[]string{"gzip;q=0"}, false},
+		{[]string{"gzip; q=0.000"}, false},
+		{[]string{"gzip;q=0.001"}, true},
+		{[]string{"*"}, true},
+		{[]string{"*;q=0"}, false},
+		// gzip's own entry wins over "*", in either order and field.
+		{[]string{"*, gzip;q=0"}, false},
+		{[]string{"gzip;q=0, *"}, false},
+		{[]string{"*;q=0", "gzip"}, true},
+		{[]string{"br", "gzip"}, true},
+		// A qvalue that cannot be read, or out of range, is 0.
+		{[]string{"gzip;q=x"}, false},
+		{[]string{"gzip;q=NaN"}, false},
+		{[]string{"gzip;q=2"}, false},
+		{[]string{"gzip;q=-1"}, false},
+		{[]string{"gzip;level=1"}, true},
+		{[]string{"gzipx"}, false},
+	} {
+		if got := gzipAccepted(tc.values); got != tc.want {
+			t.Errorf("gzipAccepted(%q) = %v, want %v", tc.values, got, tc.want)
+		}
+	}
+}
+
+// FuzzGzipAccepted: the Accept-Encoding parser never panics, accepts only
+// a field that names gzip or "*", and answers the same for one field as
+// for its entries sent as separate fields (RFC 9110 5.3).
+func FuzzGzipAccepted(f *testing.F) {
+	for _, s := range []string{"gzip", "gzip;q=0, *", "br;q=1.0, gzip;q=0.5", "*;q=0.1", "x-gzip;q=1;q=0", ";,;=,", "gzip;q=1e-400"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := gzipAccepted([]string{s})
+		l := strings.ToLower(s)
+		if got && !strings.Contains(l, "gzip") && !strings.Contains(l, "*") {
+			t.Fatalf("%q accepted without naming gzip or *", s)
+		}
+		if split := gzipAccepted(strings.Split(s, ",")); split != got {
+			t.Fatalf("%q: %v as one field, %v split into fields", s, got, split)
+		}
+	})
+}

@@ -184,33 +184,30 @@ func (s *Server) contentView(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	f, err := s.readable(r)
-	if err != nil {
-		return err
-	}
+	// Rendered in the same hold of the view's lock as the check that the
+	// flow may be read: the views read the message (its headers, the
+	// request) while they run.
 	var out any
-	s.ctx.EditFlows(func() {
+	if _, err := s.withReadable(r, func(f flow.Any) error {
 		if part != "messages" {
-			m, hf, e := httpMessage(f, part)
-			if e != nil {
-				err = e
-				return
+			m, hf, err := httpMessage(f, part)
+			if err != nil {
+				return err
 			}
 			var req *flow.Request
 			if part == "request" {
 				req = hf.Request
 			}
 			out = viewJSON(contentview.PrettifyWith(contentview.ForHTTP(m, req), name, extra), maxLines)
-			return
+			return nil
 		}
 		msgs, _, ok := flowMessages(f, nil, 0)
 		if !ok {
-			err = errorf(400, "This flow has no messages.")
-			return
+			return errorf(400, "This flow has no messages.")
 		}
 		out = renderMessages(msgs, name, extra, maxLines)
-	})
-	if err != nil {
+		return nil
+	}); err != nil {
 		return err
 	}
 	return writeJSON(w, out)

@@ -129,6 +129,25 @@ func BenchmarkRender(b *testing.B) {
 	}
 }
 
+// BenchmarkHookRender: a flow's hook in flight (the view's request hook,
+// then the web server's render, kept JSON and copy for filters), with one
+// browser connected that has a search filter.
+func BenchmarkHookRender(b *testing.B) {
+	s := benchServer(b, 0)
+	c := sinkConn()
+	defer c.close()
+	s.hub.add(c)
+	s.updateFilter(c, "search", "~m POST")
+	f := benchFlows(b, 1)[0].(*flow.HTTPFlow)
+	f.Response = nil
+	f.SetLive(true)
+	s.view.RequestHeaders(f)
+	for b.Loop() {
+		s.view.Request(f)
+		c.take()
+	}
+}
+
 // TestFilterUpdateJSON: the flows/filterUpdate message is what
 // json.Marshal makes of it, for ids that are UUIDs and ids that need
 // escaping.

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mitmgo/mitmgo/filter"
@@ -24,6 +25,22 @@ type message = map[string]any
 type hub struct {
 	mu    sync.Mutex
 	conns map[*wsConn]struct{}
+	// filtering: some connection has a filter (recount keeps it, under
+	// mu). Flows in flight are copied for the filters only then
+	// (Server.snaps): a browser that searches or highlights nothing costs
+	// no copies.
+	filtering atomic.Bool
+}
+
+// recountLocked updates filtering (h.mu held).
+func (h *hub) recountLocked() {
+	some := false
+	for c := range h.conns {
+		c.mu.Lock()
+		some = some || len(c.filters) > 0
+		c.mu.Unlock()
+	}
+	h.filtering.Store(some)
 }
 
 // broadcast queues msg on every connection. Messages are queued in the
@@ -52,6 +69,7 @@ func (h *hub) add(c *wsConn) {
 func (h *hub) remove(c *wsConn) {
 	h.mu.Lock()
 	delete(h.conns, c)
+	h.recountLocked()
 	h.mu.Unlock()
 }
 
@@ -73,12 +91,18 @@ func (h *hub) closeAll() {
 // matching_filters names none of them, so that the browsers keep their
 // last answer until the flow's next hook.
 func (h *hub) broadcastFlow(typ string, f flow.Any, j map[string]any, canRead bool) {
-	h.broadcastFlowJSON(typ, f, j, nil, canRead)
+	var m flow.Any
+	if canRead {
+		m = f
+	}
+	h.broadcastFlowJSON(typ, f.Base().ID, m, j, nil)
 }
 
-// broadcastFlowJSON is broadcastFlow with j encoded already (fj), or not
-// (nil).
-func (h *hub) broadcastFlowJSON(typ string, f flow.Any, j map[string]any, fj []byte, canRead bool) {
+// broadcastFlowJSON is broadcastFlow for the flow id with j encoded already
+// (fj), or not (nil); the filters are matched against m, the flow or the
+// copy of it that its last hook left (nil: none, they are not matched).
+func (h *hub) broadcastFlowJSON(typ, id string, m flow.Any, j map[string]any, fj []byte) {
+	canRead := m != nil
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if len(h.conns) == 0 {
@@ -92,14 +116,13 @@ func (h *hub) broadcastFlowJSON(typ string, f flow.Any, j map[string]any, fj []b
 			return
 		}
 	}
-	id := f.Base().ID
 	for c := range h.conns {
 		matching := map[string]bool{}
 		c.mu.Lock()
 		complete := canRead || len(c.filters) == 0
 		if canRead {
 			for name, flt := range c.filters {
-				matching[name] = flt.Match(f)
+				matching[name] = flt.Match(m)
 			}
 		}
 		c.mu.Unlock()
@@ -145,6 +168,11 @@ type wsConn struct {
 	w    *websocket.Writer
 	data *websocket.Writer
 	out  *frames
+
+	// filterMu serialises the changes of the connection's filters and
+	// their answers (updateFilter, refilter): each runs to its end before
+	// the next starts, so the last one made is the one in force.
+	filterMu sync.Mutex
 
 	mu      sync.Mutex
 	filters map[string]filter.Filter
@@ -503,8 +531,12 @@ func headerHas(h http.Header, name, token string) bool {
 }
 
 // updateFilter answers flows/updateFilter: the ids of the flows that match
-// expr (null when expr is empty). Flows still in flight are matched when
-// they may be read.
+// expr (null when expr is empty). Every flow of the view is matched, as
+// mitmproxy's view does: a flow in flight (which may not be read between
+// its hooks) as its last render left it (Server.snaps), so that a filter
+// does not hide flows in progress until they end. The copies are made
+// while some browser has a filter (hub.filtering): a flow in flight since
+// before the first filter is matched from its next hook on.
 //
 // The answer keeps its place among the flow messages: the hub's lock is
 // held from setting the filter to queueing the answer, so a flow message
@@ -518,14 +550,27 @@ func (s *Server) updateFilter(c *wsConn, name, expr string) {
 		var err error
 		if flt, err = filter.Parse(expr); err != nil {
 			s.log.Error("Error processing message from the web UI: " + err.Error())
+			c.filterMu.Lock()
 			c.mu.Lock()
 			delete(c.filters, name)
 			delete(c.exprs, name)
 			c.mu.Unlock()
+			s.hub.mu.Lock()
+			s.hub.recountLocked()
+			s.hub.mu.Unlock()
+			c.filterMu.Unlock()
 			_ = c.w.WriteClose(1011, "Internal server error.")
 			return
 		}
 	}
+	c.filterMu.Lock()
+	defer c.filterMu.Unlock()
+	s.setFilterLocked(c, name, expr, flt)
+}
+
+// setFilterLocked sets (or, flt nil, removes) a filter of the connection
+// and queues its answer; c.filterMu is held.
+func (s *Server) setFilterLocked(c *wsConn, name, expr string, flt filter.Filter) {
 	s.hub.mu.Lock()
 	defer s.hub.mu.Unlock()
 	c.mu.Lock()
@@ -539,6 +584,7 @@ func (s *Server) updateFilter(c *wsConn, name, expr string) {
 		c.filters[name], c.exprs[name] = flt, expr
 	}
 	c.mu.Unlock()
+	s.hub.recountLocked()
 	if flt == nil {
 		b, err := json.Marshal(message{"type": "flows/filterUpdate", "payload": map[string]any{"name": name, "matching_flow_ids": nil}})
 		if err == nil {
@@ -548,7 +594,8 @@ func (s *Server) updateFilter(c *wsConn, name, expr string) {
 	}
 	var answer []byte
 	s.view.WithShownReadable(func(flows []flow.Any, readable []bool) {
-		answer = filterUpdateJSON(name, flows, matchFlows(flt, flows, readable))
+		targets, ok := s.matchTargets(flows, readable)
+		answer = filterUpdateJSON(name, flows, matchFlows(flt, targets, ok))
 	})
 	c.send(answer)
 }
@@ -634,23 +681,31 @@ func appendJSONString(b []byte, s string) []byte {
 }
 
 // refilter answers every connection's filters again after flows/reset,
-// as mitmproxy's broadcast_flow_reset.
+// as mitmproxy's broadcast_flow_reset. Each connection's filters are read
+// once its filterMu is held, not before: a filter the browser changes
+// meanwhile is answered as it is now, never put back as it was.
 func (h *hub) refilter(s *Server) {
 	h.mu.Lock()
-	type named struct {
-		c          *wsConn
-		name, expr string
-	}
-	var all []named
+	conns := make([]*wsConn, 0, len(h.conns))
 	for c := range h.conns {
-		c.mu.Lock()
-		for name, expr := range c.exprs {
-			all = append(all, named{c, name, expr})
-		}
-		c.mu.Unlock()
+		conns = append(conns, c)
 	}
 	h.mu.Unlock()
-	for _, n := range all {
-		s.updateFilter(n.c, n.name, n.expr)
+	for _, c := range conns {
+		c.filterMu.Lock()
+		c.mu.Lock()
+		type named struct {
+			name, expr string
+			flt        filter.Filter
+		}
+		all := make([]named, 0, len(c.exprs))
+		for name, expr := range c.exprs {
+			all = append(all, named{name, expr, c.filters[name]})
+		}
+		c.mu.Unlock()
+		for _, n := range all {
+			s.setFilterLocked(c, n.name, n.expr, n.flt)
+		}
+		c.filterMu.Unlock()
 	}
 }

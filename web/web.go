@@ -1,8 +1,9 @@
 // Package web is mitmweb's server side: the web server on web_host and
 // web_port with mitmproxy 11+'s access control (a token printed at
-// start-up or web_password, an auth cookie, XSRF, Host and Origin checks)
-// and mitmproxy 12's mitmweb HTTP API and /updates WebSocket, on the view
-// that the front door (package mitmgo) assembles for mitmweb.
+// start-up or web_password, an auth cookie, XSRF, Host and Origin checks,
+// and mitmproxy 12's login form for a browser that comes without them) and
+// mitmproxy 12's mitmweb HTTP API and /updates WebSocket, on the view that
+// the front door (package mitmgo) assembles for mitmweb.
 //
 // The server is an addon (Server, named "web"): it declares mitmweb's
 // options, starts listening when the proxy is running, keeps the event log
@@ -15,7 +16,11 @@
 // intercepted (see package view). The server renders a flow's JSON where
 // the view tells it of a change, which happens in the flow's hooks, and
 // keeps the latest JSON of every flow: GET /flows and the /updates
-// messages are made from it, and never read a flow in flight.
+// messages are made from it, and never read a flow in flight. Handlers
+// that read or change a flow check that it may be read and act in one hold
+// of the view's lock (withReadable). While a browser has a filter, a copy
+// of each flow in flight is kept from its last hook, so that filters match
+// flows in progress as mitmproxy's do.
 package web
 
 import (
@@ -30,6 +35,7 @@ import (
 	"net/http"
 	"os/exec"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -135,6 +141,15 @@ type Server struct {
 	// of its time, and GET /flows copies it as it is. A flow that is over
 	// may be read, so its JSON as a map is made again when needed.
 	enc map[string][]byte
+	// snaps holds, for each flow in flight (not readable, or intercepted)
+	// that was rendered while a browser had a filter, a copy of it as its
+	// last render saw it: a filter
+	// a browser sets between two hooks is matched against it
+	// (updateFilter), as mitmproxy matches every flow of its view, and so
+	// are the filters of the messages of its changes. The copy is never
+	// written, so it may be read from any goroutine; it goes once the flow
+	// is over.
+	snaps map[string]flow.Any
 	// live holds the messages of WebSocket/TCP/UDP flows still open.
 	live liveMessages
 	// streams are the HTTP flows in flight, whose bodies may stream
@@ -143,6 +158,10 @@ type Server struct {
 	streamsMu sync.Mutex
 	streams   map[string]*flow.HTTPFlow
 	pubMu     sync.Mutex
+	// renderMu makes a flow's render, the keeping of its JSON and the
+	// message to the browsers one step (renderKeep), one lock per stripe
+	// of flow ids: see flowLock.
+	renderMu [renderStripes]sync.Mutex
 	// viewNames are the content views the browsers were told of (only
 	// the watcher uses it); stopWatch ends the watcher.
 	viewNames []string
@@ -155,6 +174,20 @@ type Server struct {
 	hub hub
 
 	unsubscribe func()
+}
+
+// renderStripes is the number of render locks (Server.renderMu): flows
+// whose ids fall on different stripes are rendered at once.
+const renderStripes = 64
+
+// flowLock is the render lock of a flow id.
+func (s *Server) flowLock(id string) *sync.Mutex {
+	// FNV-1a: ids are UUIDs, spread well by any hash.
+	h := uint32(2166136261)
+	for i := 0; i < len(id); i++ {
+		h = (h ^ uint32(id[i])) * 16777619
+	}
+	return &s.renderMu[h%renderStripes]
 }
 
 // maxEvents bounds the event log, as mitmproxy's eventstore (size 10000).
@@ -171,7 +204,8 @@ var (
 // New returns the web server addon; give it the master with Attach before
 // the master starts.
 func New() *Server {
-	return &Server{flows: map[string]map[string]any{}, enc: map[string][]byte{}, hub: hub{conns: map[*wsConn]struct{}{}}}
+	return &Server{flows: map[string]map[string]any{}, enc: map[string][]byte{}, snaps: map[string]flow.Any{},
+		hub: hub{conns: map[*wsConn]struct{}{}}}
 }
 
 // Name is the addon's name.
@@ -379,20 +413,49 @@ func (s *Server) AddLog(e *addon.LogEntry) {
 func (s *Server) viewEvent(ev view.Event) {
 	switch ev.Kind {
 	case view.Added, view.Updated:
-		j, enc := s.renderKeep(ev.Flow, ev.InFlight)
 		typ := "flows/add"
 		if ev.Kind == view.Updated {
 			typ = "flows/update"
 		}
+		// The flow's render lock is held from the render to the message,
+		// so that the browsers get a flow's states in the order they were
+		// kept (the last one sent is the one GET /flows answers).
+		id := ev.Flow.Base().ID
+		mu := s.flowLock(id)
+		mu.Lock()
+		// An event made outside the flow's hooks is InFlight when the
+		// flow may not be read; a hook's own event (ev.Hook) may read it
+		// (see renderKeepLocked).
+		j, enc := s.renderKeepLocked(ev.Flow, ev.InFlight, ev.Hook)
+		if j == nil {
+			mu.Unlock()
+			return
+		}
+		// The filters are matched against the copy of the flow that its
+		// last render kept where there is one (a flow in flight or
+		// intercepted, which a resume may hand back to the proxy before
+		// the filters are matched), or else against the flow, which is
+		// over; a command's change to a flow in flight without a copy is
+		// not matched.
+		var m flow.Any = ev.Flow
+		s.flowsMu.Lock()
+		if sn, ok := s.snaps[id]; ok {
+			m = sn
+		} else if ev.InFlight {
+			m = nil
+		}
+		s.flowsMu.Unlock()
 		s.pubMu.Lock()
-		s.hub.broadcastFlowJSON(typ, ev.Flow, j, enc, !ev.InFlight)
+		s.hub.broadcastFlowJSON(typ, id, m, j, enc)
 		s.pubMu.Unlock()
+		mu.Unlock()
 	case view.Removed:
 		s.hub.broadcast(message{"type": "flows/remove", "payload": ev.Flow.Base().ID})
 	case view.StoreRemoved:
 		s.flowsMu.Lock()
 		delete(s.flows, ev.Flow.Base().ID)
 		delete(s.enc, ev.Flow.Base().ID)
+		delete(s.snaps, ev.Flow.Base().ID)
 		s.flowsMu.Unlock()
 		s.live.drop(ev.Flow.Base().ID)
 		s.unwatchFlow(ev.Flow.Base().ID)
@@ -402,27 +465,82 @@ func (s *Server) viewEvent(ev view.Event) {
 	}
 }
 
-// render makes and keeps a flow's JSON. A flow that may not be read now
-// (inFlight: a command changed it while the proxy may write it) keeps its
-// last JSON, with what commands change brought up to date.
+// render makes and keeps the JSON of a flow outside its hooks: nil when
+// it may not be read now.
 func (s *Server) render(f flow.Any, inFlight bool) map[string]any {
-	j, _ := s.renderKeep(f, inFlight)
+	j, _ := s.renderKeep(f, inFlight, false)
 	return j
 }
 
 // renderKeep is render; enc is the JSON encoded, for a flow that is over
-// (nil otherwise).
-func (s *Server) renderKeep(f flow.Any, inFlight bool) (map[string]any, []byte) {
+// (nil otherwise). j is nil for a flow that may not be read and of which
+// no JSON is kept yet.
+func (s *Server) renderKeep(f flow.Any, inFlight, inHook bool) (map[string]any, []byte) {
+	mu := s.flowLock(f.Base().ID)
+	mu.Lock()
+	defer mu.Unlock()
+	return s.renderKeepLocked(f, inFlight, inHook)
+}
+
+// renderKeepLocked is renderKeep with the flow's render lock held. The
+// lock makes reading the kept JSON, making the new one from it or from the
+// flow, and keeping it one step: a command's change to a flow in flight
+// (copied from the kept JSON) and the flow's hook finishing at the same
+// moment (rendered from the flow) are kept one after the other, and
+// whichever comes second starts from what the first kept, so an older copy
+// never replaces the hook's newer JSON. flowsMu is held only for the map
+// accesses: GET /flows does not wait for a render.
+//
+// inHook: the caller runs in the flow's own hook (the view's event of a
+// hook), where a flow in flight may be read; elsewhere such a flow is not
+// read (j nil) unless a JSON of it is kept, which a change in flight
+// updates (inFlight).
+func (s *Server) renderKeepLocked(f flow.Any, inFlight, inHook bool) (map[string]any, []byte) {
 	id := f.Base().ID
 	var j map[string]any
 	s.flowsMu.Lock()
 	old := s.flows[id]
 	s.flowsMu.Unlock()
-	if !inFlight || old == nil {
-		j = FlowJSON(f)
-		over := s.view.Readable(f)
-		s.live.keep(f, over)
-		s.watchFlow(f, over)
+	if inFlight && old == nil {
+		// A command changed a flow in flight that no hook rendered yet
+		// (its first hook's event is still on its way here): nothing of it
+		// may be read, and that hook's render, which follows, shows the
+		// change.
+		return nil, nil
+	}
+	// snap: the flow's copy for filters (see snaps); keepSnap: replace the
+	// kept one with snap (nil: drop it).
+	var snap flow.Any
+	keepSnap := false
+	if !inFlight {
+		// A flow that may be read (over, or intercepted) is rendered
+		// under the view's lock, where no command resumes it meanwhile:
+		// an Update event is delivered after the view's lock is released,
+		// and the flow may have been resumed since, so it must be read
+		// only after checking again. A flow that may not be read is in
+		// its own hook here (the view delivers a hook's events on the
+		// flow's goroutine, where it may be read: inHook); an Update's
+		// intercepted flow resumed between the Update and this check is
+		// not read.
+		copyIt := s.hub.filtering.Load()
+		readable := s.view.IfReadable(f, func() {
+			j = FlowJSON(f)
+			if copyIt && f.Base().IsIntercepted() {
+				snap = flow.CopyAny(f)
+			}
+		})
+		if !readable {
+			if !inHook {
+				return nil, nil
+			}
+			j = FlowJSON(f)
+			if copyIt {
+				snap = flow.CopyAny(f)
+			}
+		}
+		keepSnap = true
+		s.live.keep(f, readable)
+		s.watchFlow(f, readable)
 	} else {
 		j = make(map[string]any, len(old))
 		for k, v := range old {
@@ -432,6 +550,14 @@ func (s *Server) renderKeep(f flow.Any, inFlight bool) (map[string]any, []byte) 
 		j["intercepted"] = b.IsIntercepted()
 		j["comment"] = b.Comment
 		j["marked"] = markedJSON(b.Marked)
+		if b.Killed() && j["error"] == nil {
+			// Killed in flight (POST /flows/<id>/kill, flow.kill): shown
+			// at once, as mitmproxy's kill sets the error the view
+			// sends. The error Kill recorded is not read here (the proxy
+			// may be writing the flow's error); it has this message, and
+			// the flow's next hook brings its own timestamp.
+			j["error"] = obj{"msg": flow.KilledMessage, "timestamp": float64(time.Now().UnixNano()) / 1e9}
+		}
 	}
 	var enc []byte
 	over := !inFlight && s.view.Over(f)
@@ -442,6 +568,13 @@ func (s *Server) renderKeep(f flow.Any, inFlight bool) (map[string]any, []byte) 
 		}
 	}
 	s.flowsMu.Lock()
+	if keepSnap {
+		if snap != nil {
+			s.snaps[id] = snap
+		} else {
+			delete(s.snaps, id)
+		}
+	}
 	if over {
 		delete(s.flows, id)
 		s.enc[id] = enc
@@ -453,25 +586,53 @@ func (s *Server) renderKeep(f flow.Any, inFlight bool) (map[string]any, []byte) 
 	return j, enc
 }
 
+// matchTargets is what a filter is matched against for each flow of the
+// view: the flow where it may be read, the copy its last hook left where
+// not (ok false when there is none). The caller holds the view's lock
+// (WithShownReadable).
+func (s *Server) matchTargets(flows []flow.Any, readable []bool) ([]flow.Any, []bool) {
+	s.flowsMu.Lock()
+	defer s.flowsMu.Unlock()
+	if len(s.snaps) == 0 {
+		return flows, readable
+	}
+	targets := slices.Clone(flows)
+	ok := slices.Clone(readable)
+	for i, r := range readable {
+		if !r {
+			targets[i], ok[i] = s.snaps[flows[i].Base().ID]
+		}
+	}
+	return targets, ok
+}
+
 // flowsJSON is the JSON array of the flows (GET /flows): the kept bytes
 // of the flows that are over, the kept JSON of the others.
 func (s *Server) flowsJSON(fs []flow.Any) []byte {
 	b := make([]byte, 0, 1+len(fs)*1600)
 	b = append(b, '[')
-	for i, f := range fs {
-		if i > 0 {
-			b = append(b, ',')
-		}
+	n := 0
+	for _, f := range fs {
 		id := f.Base().ID
 		s.flowsMu.Lock()
 		enc, ok := s.enc[id]
 		s.flowsMu.Unlock()
 		if !ok {
+			j := s.flowJSON(f)
+			if j == nil {
+				// Its first hook's render is on its way: the browser
+				// gets it as flows/add.
+				continue
+			}
 			var err error
-			if enc, err = json.Marshal(s.flowJSON(f)); err != nil {
+			if enc, err = json.Marshal(j); err != nil {
 				enc = []byte("null")
 			}
 		}
+		if n > 0 {
+			b = append(b, ',')
+		}
+		n++
 		b = append(b, enc...)
 	}
 	return append(b, ']')
@@ -483,7 +644,9 @@ func (s *Server) flowJSON(f flow.Any) map[string]any {
 	j := s.flows[f.Base().ID]
 	s.flowsMu.Unlock()
 	if j == nil {
-		// Over (or never seen): it may be read.
+		// Over, or in flight and not rendered yet by its first hook
+		// (whose event is on its way): only the first may be read here,
+		// and the second is nil.
 		j = s.render(f, false)
 	}
 	return j

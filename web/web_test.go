@@ -210,7 +210,9 @@ func TestAuth(t *testing.T) {
 			pw := tc.password(e)
 			plain := &http.Client{Timeout: wait}
 			for _, bad := range []struct{ path, bearer string }{
-				{"/flows", ""}, {"/flows?token=wrong", ""}, {"/flows", "wrong"}, {"/", ""}, {"/updates", ""},
+				// The page itself (/) answers with the login form instead
+				// (TestLoginPage).
+				{"/flows", ""}, {"/flows?token=wrong", ""}, {"/flows", "wrong"}, {"/updates", ""}, {"/favicon.svg", ""},
 				{"/flows?token=" + e.token + "x", ""},
 			} {
 				h := map[string]string{}
@@ -658,20 +660,7 @@ func TestUpdates(t *testing.T) {
 	e := start(t)
 	e.login()
 	rd, conn := e.wsDial()
-	msgs := make(chan map[string]any, 100)
-	go func() {
-		defer close(msgs)
-		for {
-			ev, err := rd.Next()
-			if err != nil {
-				return
-			}
-			var m map[string]any
-			if json.Unmarshal(ev.Payload, &m) == nil {
-				msgs <- m
-			}
-		}
-	}()
+	msgs := wsMessages(rd)
 	var seen []any
 	next := func(typ string) map[string]any {
 		t.Helper()
@@ -756,33 +745,9 @@ func TestUpdates(t *testing.T) {
 // not edited (409); a command that marks it is shown from its last JSON,
 // with the marker; it completes as usual.
 func TestInFlight(t *testing.T) {
-	release := make(chan struct{})
 	e := start(t)
-	slow := testutil.HTTPOrigin(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		<-release
-		_, _ = io.WriteString(w, "late")
-	}))
-	var once sync.Once
-	free := func() { once.Do(func() { close(release) }) }
-	t.Cleanup(free) // before the origin closes, should the test fail early
 	e.login()
-	done := make(chan error, 1)
-	go func() {
-		resp, err := e.proxied().Get(slow.URL + "/slow")
-		if err == nil {
-			resp.Body.Close()
-		}
-		done <- err
-	}()
-	var id string
-	testutil.Eventually(t, wait, func() bool {
-		fl := e.flows()
-		if len(fl) == 1 {
-			id = fl[0]["id"].(string)
-			return true
-		}
-		return false
-	}, "the flow in flight in /flows")
+	id, free, done := e.slowFlow()
 	if r := e.req(nil, "PUT", "/flows/"+id, `{"comment": "x"}`, nil); r.StatusCode != 409 {
 		t.Errorf("edit in flight: %d", r.StatusCode)
 	}
@@ -791,11 +756,71 @@ func TestInFlight(t *testing.T) {
 		t.Errorf("marked in flight: %v", f)
 	}
 	free()
-	if err := <-done; err != nil {
-		t.Fatal(err)
+	if r := <-done; r.err != nil {
+		t.Fatal(r.err)
 	}
 	testutil.Eventually(t, wait, func() bool {
 		f := e.flows()[0]
 		return f["response"] != nil && f["marked"] != ""
 	}, "the flow complete, still marked")
+}
+
+// wsMessages reads an /updates connection's messages into a channel,
+// closed when the connection ends.
+func wsMessages(rd *websocket.Reader) chan map[string]any {
+	msgs := make(chan map[string]any, 100)
+	go func() {
+		defer close(msgs)
+		for {
+			ev, err := rd.Next()
+			if err != nil {
+				return
+			}
+			var m map[string]any
+			if json.Unmarshal(ev.Payload, &m) == nil {
+				msgs <- m
+			}
+		}
+	}()
+	return msgs
+}
+
+// fetchResult is what a client got through the proxy.
+type fetchResult struct {
+	body string
+	err  error
+}
+
+// slowFlow sends a request through the proxy to an origin that answers
+// ("late") only once free is called, and returns the flow's id once the
+// flow, in flight, is in /flows; done receives what the client got.
+func (e *env) slowFlow() (id string, free func(), done chan fetchResult) {
+	e.t.Helper()
+	release := make(chan struct{})
+	slow := testutil.HTTPOrigin(e.t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		_, _ = io.WriteString(w, "late")
+	}))
+	var once sync.Once
+	free = func() { once.Do(func() { close(release) }) }
+	e.t.Cleanup(free) // before the origin closes, should the test fail early
+	done = make(chan fetchResult, 1)
+	go func() {
+		resp, err := e.proxied().Get(slow.URL + "/slow")
+		if err != nil {
+			done <- fetchResult{err: err}
+			return
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		done <- fetchResult{string(b), err}
+	}()
+	testutil.Eventually(e.t, wait, func() bool {
+		if fl := e.flows(); len(fl) == 1 {
+			id = fl[0]["id"].(string)
+			return true
+		}
+		return false
+	}, "the flow in flight in /flows")
+	return id, free, done
 }
