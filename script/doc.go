@@ -19,7 +19,11 @@
 // connections, ...) as its own nested marshal data, written straight from
 // the flow (pystate.go), so that the child decodes only what a handler
 // touches. Bodies larger than Config.BodyInlineLimit stay behind and are
-// fetched when a handler first reads them. The reply holds only what
+// fetched when a handler first reads them. Large bodies and WebSocket
+// messages that do travel are not copied into the message: it is written
+// in pieces with one writev, each large value from where it lies, and a
+// WebSocket part with large messages goes in line (a dict, not nested
+// data), so that the child copies each once. The reply holds only what
 // handlers changed, which is applied to the live flow before the next addon
 // runs.
 //

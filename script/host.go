@@ -60,6 +60,10 @@ type host struct {
 
 	filters filterCache
 
+	// frames holds buffers for framing messages (*[]byte), so that a
+	// hook call's frame is not a new allocation each time.
+	frames sync.Pool
+
 	// python is the interpreter's path; version its version, from init.
 	python  string
 	version string
@@ -292,17 +296,39 @@ func (h *host) answer(req *tnetstring.Dict, serve server) {
 
 // send writes one message to the child.
 func (h *host) send(msg *tnetstring.Dict) error {
-	b, err := frameMsg(msg)
+	bp, _ := h.frames.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
+	p, buf, err := framePieces(msg, *bp)
 	if err != nil {
 		return fmt.Errorf("encoding a message for the Python script host: %w", err)
 	}
 	h.wmu.Lock()
-	defer h.wmu.Unlock()
-	if _, err := h.w.Write(b); err != nil {
+	defer func() {
+		h.wmu.Unlock()
+		// Written (the pipe copied it): the frame's buffer serves the next
+		// message; a large one goes to the garbage collector.
+		if cap(buf) <= maxPooledFrame {
+			*bp = buf
+			h.frames.Put(bp)
+		}
+	}()
+	if len(p) == 1 {
+		_, err = h.w.Write(p[0])
+	} else {
+		// Large bodies stay where they are (framePieces).
+		err = writePieces(h.w, p)
+	}
+	if err != nil {
 		return fmt.Errorf("writing to the Python script host: %w", err)
 	}
 	return nil
 }
+
+// maxPooledFrame is the largest frame buffer kept for reuse (large
+// bodies are pieces of their own and do not make frames large).
+const maxPooledFrame = 64 << 10
 
 // slowCall is how long a hook may run before the log says so. mitmproxy's
 // handlers may block for as long as they like (the seed's blocking example

@@ -20,6 +20,10 @@ import (
 type pyw struct {
 	b   []byte
 	err error
+	// cut: large bytes values become pieces of their own (pieces holds
+	// what came before them), so that they are not copied (pyPieces).
+	cut    bool
+	pieces pyPieces
 }
 
 func (w *pyw) key(k string) {
@@ -48,7 +52,15 @@ func (w *pyw) bytesOfStr(s string) {
 	w.b = append(w.b, s...)
 }
 
-func (w *pyw) bytes(b []byte) { w.b = appendPyBytes(w.b, b) }
+func (w *pyw) bytes(b []byte) {
+	if !w.cut || len(b) < bigBytes {
+		w.b = appendPyBytes(w.b, b)
+		return
+	}
+	w.b = appendU32(append(w.b, mBytes), len(b))
+	w.pieces = append(w.pieces, w.b[:len(w.b):len(w.b)], b)
+	w.b = w.b[len(w.b):]
+}
 
 func (w *pyw) int(n int64) { w.b = appendPyInt(w.b, n) }
 
@@ -368,9 +380,23 @@ func pyPart(size int, fn func(w *pyw)) ([]byte, error) {
 	return w.b, nil
 }
 
+// piecesPart runs fn on a fresh writer that leaves large bytes values
+// where they are: a []byte when there were none, a pyPieces otherwise.
+func piecesPart(size int, fn func(w *pyw)) (any, error) {
+	w := pyw{b: make([]byte, 0, size), cut: true}
+	fn(&w)
+	if w.err != nil {
+		return nil, w.err
+	}
+	if w.pieces == nil {
+		return w.b, nil
+	}
+	return append(w.pieces, w.b), nil
+}
+
 // sizeHint is the room to reserve for a message's part.
 func sizeHint(body []byte, inline bool) int {
-	if inline {
+	if inline && len(body) < bigBytes {
 		return 512 + len(body)
 	}
 	return 512
@@ -390,7 +416,7 @@ func (a *Addon) httpEnvelopeFast(hook string, f *flow.HTTPFlow, wsBase int, limi
 	}
 	if r := f.Request; r != nil {
 		in := inline(r.RawContent)
-		b, err := pyPart(sizeHint(r.RawContent, in), func(w *pyw) { w.request(r, in) })
+		b, err := piecesPart(sizeHint(r.RawContent, in), func(w *pyw) { w.request(r, in) })
 		if err != nil {
 			return nil, err
 		}
@@ -401,7 +427,7 @@ func (a *Addon) httpEnvelopeFast(hook string, f *flow.HTTPFlow, wsBase int, limi
 	}
 	if r := f.Response; r != nil {
 		in := inline(r.RawContent)
-		b, err := pyPart(sizeHint(r.RawContent, in), func(w *pyw) { w.response(r, in) })
+		b, err := piecesPart(sizeHint(r.RawContent, in), func(w *pyw) { w.response(r, in) })
 		if err != nil {
 			return nil, err
 		}
@@ -414,9 +440,14 @@ func (a *Addon) httpEnvelopeFast(hook string, f *flow.HTTPFlow, wsBase int, limi
 		if wsBase > len(ws.Messages) {
 			wsBase = 0
 		}
-		b, err := pyPart(128, func(w *pyw) { w.webSocket(ws, wsBase) })
+		b, err := piecesPart(wsSizeHint(ws, wsBase), func(w *pyw) { w.webSocket(ws, wsBase) })
 		if err != nil {
 			return nil, err
+		}
+		if p, ok := b.(pyPieces); ok {
+			// Large messages: the part goes in line (a dict, not bytes
+			// holding one), so that the child copies them once.
+			b = pyInline(p)
 		}
 		m.Set("ws", b)
 		m.Set("wsbase", int64(wsBase))
@@ -438,4 +469,17 @@ func (a *Addon) httpEnvelopeFast(hook string, f *flow.HTTPFlow, wsBase int, limi
 		m.Set("lazy", lazy)
 	}
 	return m, nil
+}
+
+// wsSizeHint is the room to reserve for the WebSocket part with the
+// messages from base on (the large ones are pieces of their own).
+func wsSizeHint(ws *flow.WebSocketData, base int) int {
+	n := 128
+	for _, m := range ws.Messages[base:] {
+		n += 32
+		if len(m.Content) < bigBytes {
+			n += len(m.Content)
+		}
+	}
+	return n
 }

@@ -25,7 +25,10 @@ import (
 //   - the parts of a flow in a hook call (rq, rs, ws, cc, sc, f, ...) are
 //     marshal data too (a tnetstring, which starts with a digit, when a
 //     value cannot be marshalled); the child decodes them with
-//     tnetstring.loads_part;
+//     tnetstring.loads_part; a WebSocket part holding large messages is
+//     written in line instead (pyInline);
+//   - large bytes values (bigBytes and more) are not copied into the
+//     frame: it is written in pieces (framePieces, writePieces);
 //   - the child's replies to hook calls and stream chunks come back the
 //     same way, as a bytes item holding marshal.dumps(msg, 2).
 //
@@ -47,37 +50,178 @@ func encodePart(v any) ([]byte, error) {
 	return tnetstring.Marshal(v)
 }
 
+// bigBytes is the size from which a bytes value in a message to the child
+// is written to the pipe from where it lies (a body, a WebSocket message)
+// instead of being copied into the frame: a copy of a large value costs
+// more than the system call's extra iovec, and each copy is a large
+// allocation for the garbage collector.
+const bigBytes = 8 << 10
+
+// pyPieces is marshal data in pieces, to be concatenated in order: a
+// message part whose large bodies stay where they are (pyw.bytes). As a
+// value it is a bytes item, as a []byte holding the joined pieces is.
+type pyPieces [][]byte
+
+func (p pyPieces) size() int {
+	n := 0
+	for _, b := range p {
+		n += len(b)
+	}
+	return n
+}
+
+func (p pyPieces) join() []byte {
+	out := make([]byte, 0, p.size())
+	for _, b := range p {
+		out = append(out, b...)
+	}
+	return out
+}
+
+// pyInline is marshal data in pieces (as pyPieces) that stands for its
+// value in the message, not for a bytes item holding it: a part the child
+// would decode anyway, whose large bodies it then copies once instead of
+// twice (out of the message, then out of the part).
+type pyInline pyPieces
+
 // frameMsg encodes a message for the pipe: a tnetstring bytes item holding
 // its marshal form, or the tnetstring dict itself as a fallback.
 func frameMsg(msg *tnetstring.Dict) ([]byte, error) {
+	p, _, err := framePieces(msg, nil)
+	if err != nil {
+		return nil, err
+	}
+	if len(p) == 1 {
+		return p[0], nil
+	}
+	return p.join(), nil
+}
+
+// framePieces is frameMsg in pieces: the message's large bytes values
+// (top-level ones, and those inside its pyPieces parts) are pieces of
+// their own, referenced rather than copied, for one writev. The frame is
+// built in scratch when it has room; buf is the buffer used.
+func framePieces(msg *tnetstring.Dict, scratch []byte) (pyPieces, []byte, error) {
 	// Room for the "<n>:" prefix, moved into place at the end.
 	const room = 8
 	size := 1024
 	for _, e := range msg.Entries {
 		// The parts of a hook call, a body: the bulk of a message.
-		if b, ok := e.Value.([]byte); ok {
-			size += len(b) + len(e.Key) + 10
+		var ps [][]byte
+		switch v := e.Value.(type) {
+		case []byte:
+			ps = [][]byte{v} // does not escape
+		case pyPieces:
+			ps = v
+		case pyInline:
+			ps = v
+		}
+		for _, b := range ps {
+			if len(b) < bigBytes {
+				size += len(b) + len(e.Key) + 10
+			}
 		}
 	}
-	b := make([]byte, room, size)
-	b, err := appendPy(b, msg, 0)
-	if err != nil {
-		return tnetstring.Marshal(msg)
+	var out pyPieces
+	var b, buf []byte
+	var err error
+	if cap(scratch) >= size {
+		b = scratch[:room]
+	} else {
+		b = make([]byte, room, size)
 	}
-	n := len(b) - room
+	buf = b
+	// add appends x, or for a large x ends the current piece and adds x
+	// as one.
+	add := func(x []byte) {
+		if len(x) < bigBytes {
+			b = append(b, x...)
+			return
+		}
+		out = append(out, b[:len(b):len(b)], x)
+		b = b[len(b):]
+	}
+	b = append(b, mDict)
+	for i := range msg.Entries {
+		e := &msg.Entries[i]
+		if e.BytesKey {
+			err = errNotMarshal
+			break
+		}
+		if b, err = appendPyStr(b, e.Key); err != nil {
+			break
+		}
+		switch v := e.Value.(type) {
+		case []byte:
+			b = appendU32(append(b, mBytes), len(v))
+			add(v)
+		case pyPieces:
+			b = appendU32(append(b, mBytes), v.size())
+			for _, x := range v {
+				add(x)
+			}
+		case pyInline:
+			for _, x := range v {
+				add(x)
+			}
+		default:
+			b, err = appendPy(b, v, 1)
+		}
+		if err != nil {
+			break
+		}
+	}
+	if err != nil {
+		t, err := tnetstring.Marshal(plainValue(msg))
+		return pyPieces{t}, nil, err
+	}
+	b = append(b, mNull)
+	out = append(out, b)
+	n := out.size() - room
 	var num [24]byte
 	p := strconv.AppendInt(num[:0], int64(n), 10)
 	p = append(p, ':')
-	if len(p) > room {
-		// A payload of 10 MB or more: build the frame anew.
-		out := make([]byte, 0, len(p)+n+1)
-		out = append(out, p...)
-		out = append(out, b[room:]...)
-		return append(out, ','), nil
+	if first := out[0]; len(p) <= room {
+		copy(first[room-len(p):], p)
+		out[0] = first[room-len(p):]
+	} else {
+		// A payload of 10 MB or more: a new first piece.
+		out[0] = append(p, first[room:]...)
 	}
-	start := room - len(p)
-	copy(b[start:], p)
-	return append(b[start:], ','), nil
+	last := len(out) - 1
+	out[last] = append(out[last], ',')
+	return out, buf, nil
+}
+
+// plainValue is v with its pyPieces joined, for the tnetstring encoder.
+func plainValue(v any) any {
+	switch x := v.(type) {
+	case pyPieces:
+		return x.join()
+	case pyInline:
+		// Written by this package: it decodes.
+		v, _ := decodePy(pyPieces(x).join())
+		return v
+	case *tnetstring.Dict:
+		// The fallback is rare (a value marshal cannot carry): copies are
+		// fine here.
+		if x == nil {
+			return x
+		}
+		out := &tnetstring.Dict{Entries: make([]tnetstring.Entry, len(x.Entries))}
+		for i, e := range x.Entries {
+			e.Value = plainValue(e.Value)
+			out.Entries[i] = e
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = plainValue(e)
+		}
+		return out
+	}
+	return v
 }
 
 const (
@@ -192,6 +336,17 @@ func appendPy(dst []byte, v any, depth int) ([]byte, error) {
 		return binary.LittleEndian.AppendUint64(append(dst, mFloat), math.Float64bits(float64(x))), nil
 	case []byte:
 		return appendPyBytes(dst, x), nil
+	case pyPieces:
+		dst = appendU32(append(dst, mBytes), x.size())
+		for _, b := range x {
+			dst = append(dst, b...)
+		}
+		return dst, nil
+	case pyInline:
+		for _, b := range x {
+			dst = append(dst, b...)
+		}
+		return dst, nil
 	case string:
 		return appendPyStr(dst, x)
 	case []any:

@@ -31,7 +31,8 @@ Protocol, mitmgo -> host (all with "cmd" and, if they need an answer, "id"):
   done
   hook        hook: name, fid, live, and the flow's parts as nested
               tnetstrings: f (flow fields), rq, rs (HTTP or DNS messages),
-              ws, tm (TCP and UDP messages),
+              ws, tm (TCP and UDP messages; ws with large messages is
+              the dict itself, so that they are copied once),
               cc, sc (connections); lazy: parts whose body was left out
               (fetched on first use); wsbase: how many WebSocket messages
               the host has from earlier calls (ws carries the others);
@@ -127,6 +128,12 @@ HOOK_NAMES = sorted(HTTP_HOOKS | TCP_HOOKS | UDP_HOOKS | DNS_HOOKS | CLIENT_HOOK
                     | LIFECYCLE | set(LEGACY) | {"tick"})
 
 _HALT = object()
+# os.readv reads into the host's buffer (None where it is missing: a read
+# then copies).
+_readv = getattr(os, "readv", None)
+# Room the read buffer keeps between messages: what one read of a full
+# pipe takes (mitmgo's pipes hold 1 MiB, _grow_pipes).
+_RBUF_KEEP = (1 << 20) + (1 << 16)
 # The keys of a hook's changes whose values the host builds itself (so
 # that marshal carries them as a tnetstring would).
 _MARSHAL_SAFE = frozenset(("request", "response", "websocket", "messages", "actions", "server", "client", "error",
@@ -274,7 +281,10 @@ class Host:
         self.sticky = collections.OrderedDict()
         self.closed = False
         self.tick_handle = None
-        self.rbuf = bytearray()
+        # The read buffer: its first rlen bytes are read and not yet
+        # decoded; need is how many more the message they begin lacks.
+        self.rbuf = bytearray(1 << 16)
+        self.rlen = 0
         self.need = 0
         self.inbox = collections.deque()
         self.draining = False
@@ -382,36 +392,66 @@ class Host:
 
     def read_available(self):
         """Read what the pipe holds (it is non-blocking); answers to our
-        requests are delivered at once, everything else queued in order."""
+        requests are delivered at once, everything else queued in order.
+
+        The pipe is read into one buffer that lives as long as the host
+        (rbuf, its first rlen bytes filled), with readv: no bytes object
+        per read to copy again, and no fresh memory (page faults) for a
+        large message. A message that is not complete yet is read on at
+        once, not on the loop's next turn: its rest is usually in the pipe
+        already (mitmgo writes a message in one writev)."""
         while True:
+            buf = self.rbuf
+            free = len(buf) - self.rlen
+            if free < max(self.need, 4096):
+                # Room for the rest of the message being read, or for a
+                # good read.
+                buf.extend(bytes(max(self.need, len(buf)) - free))
+                free = len(buf) - self.rlen
             try:
-                # Small reads for small messages; the rest of a large one
-                # (its length is known) in one go.
-                chunk = os.read(self.rfd, max(self.need, 1 << 16))
+                if _readv is not None:
+                    with memoryview(buf) as mv, mv[self.rlen:] as tail:
+                        got = _readv(self.rfd, (tail,))
+                else:
+                    chunk = os.read(self.rfd, free)
+                    got = len(chunk)
+                    buf[self.rlen:self.rlen + got] = chunk
             except BlockingIOError:
                 break
+            except InterruptedError:
+                continue
             except OSError as e:
                 self.eof("reading from mitmgo failed: %s" % e)
                 return
-            if not chunk:
+            if not got:
                 self.eof(None)
                 return
-            self.rbuf += chunk
-            self.need -= len(chunk)
-            if self.need <= 0:
+            self.rlen += got
+            if self.parse_messages():
+                return
+            if self.need <= 0 and got < free:
+                # Every message complete and the pipe (most likely)
+                # empty.
                 break
+        if self.rlen == 0 and len(self.rbuf) > _RBUF_KEEP:
+            # A very large message is done: give its room back.
+            del self.rbuf[_RBUF_KEEP:]
+
+    def parse_messages(self):
+        """Decode the complete messages in rbuf. Returns whether the host
+        must stop reading (its input ended badly)."""
         buf = self.rbuf
         pos = 0
-        n = len(buf)
+        n = self.rlen
         self.need = 0
         parse = tnetstring.parse
         loads_marshal = marshal.loads
         while pos < n:
-            i = buf.find(b":", pos)
+            i = buf.find(b":", pos, n)
             if i < 0:
                 if n - pos > 20:
                     self.eof("bad message from mitmgo")
-                    return
+                    return True
                 break
             end = i + 1 + int(buf[pos:i]) + 1
             if end > n:
@@ -419,9 +459,9 @@ class Host:
                 break
             if buf[end - 1] == 44:
                 # A bytes item: marshal data (mitmgo's pywire.go), decoded
-                # in place (a copy of a large body costs page faults).
-                with memoryview(buf) as mv:
-                    msg = loads_marshal(mv[i + 1:end - 1])
+                # in place (marshal copies the values out).
+                with memoryview(buf) as mv, mv[i + 1:end - 1] as data:
+                    msg = loads_marshal(data)
                 pos = end
             else:
                 # Parsed in place: values are copied out of the buffer once.
@@ -436,7 +476,12 @@ class Host:
                 continue
             self.inbox.append(msg)
         if pos:
-            del buf[:pos]
+            # The start of an incomplete message moves to the front.
+            rest = n - pos
+            if rest:
+                buf[:rest] = buf[pos:n]
+            self.rlen = rest
+        return False
 
     def drain(self):
         """Dispatch queued messages in order."""

@@ -83,7 +83,11 @@ def loads(data):
 def loads_part(data):
     """Decode a part of a message from mitmgo: marshal data (pywire.go in
     mitmgo: about ten times faster to decode than a tnetstring in pure
-    Python), or a tnetstring, which starts with a digit."""
+    Python), or a tnetstring, which starts with a digit; or the part
+    itself, already decoded (mitmgo sends a part with large bodies in
+    line, see pyInline)."""
+    if type(data) is dict:
+        return data
     if data[:1] in _DIGITS:
         return loads(data)
     try:

@@ -1,0 +1,107 @@
+import marshal
+import os
+import threading
+import unittest
+
+from mitmproxy._mitmgo import host as H
+from mitmproxy._mitmgo import tnetstring
+
+
+def _frame(msg):
+    """A message as mitmgo frames it (pywire.go): a tnetstring bytes item
+    holding the marshalled dict."""
+    data = marshal.dumps(msg, 2)
+    return b"%d:%b," % (len(data), data)
+
+
+class TestReadAvailable(unittest.TestCase):
+    """Host.read_available decodes what the pipe holds, however mitmgo's
+    writes and the host's reads cut it."""
+
+    def setUp(self):
+        self.r, self.w = os.pipe()
+        os.set_blocking(self.r, False)
+        self.host = H.Host(self.r, -1)
+        self.host.log = lambda *a: None
+
+    def tearDown(self):
+        os.close(self.r)
+        if self.w is not None:
+            os.close(self.w)
+        self.host.loop.close()
+        self.host.executor.shutdown(wait=False)
+
+    def feed(self, data, cuts):
+        """Write data in the pieces cuts makes, reading after each; the
+        messages queued in order."""
+        got = []
+        pos = 0
+        for end in list(cuts) + [len(data)]:
+            # Written from a thread: a piece may be larger than the pipe.
+            t = threading.Thread(target=_write_all, args=(self.w, data[pos:end]))
+            t.start()
+            while t.is_alive():
+                self.host.read_available()
+                got.extend(self.host.inbox)
+                self.host.inbox.clear()
+            t.join()
+            pos = end
+            self.host.read_available()
+            got.extend(self.host.inbox)
+            self.host.inbox.clear()
+        return got
+
+    def test_cuts(self):
+        small = {"cmd": "hook", "id": 1, "hook": "response", "rq": b"x" * 100}
+        big = {"cmd": "hook", "id": 2, "ws": {"messages": [[2, True, bytes(range(256)) * 256, 1.0, False, False]]}}
+        huge = {"cmd": "chunk", "id": 3, "data": b"\xab" * (3 << 20)}
+        tnet = tnetstring.dumps({"cmd": "reply", "rid": 99, "data": b"answer"})
+        msgs = [small, big, small, huge, small]
+        data = b"".join(_frame(m) for m in msgs)
+        cases = {
+            "whole": [],
+            "every message": [],
+            "in the length": [2],
+            "after the colon": [len(_frame(small)) - len(marshal.dumps(small, 2)) - 1],
+            "in a big message": [len(_frame(small)) + 1000, len(_frame(small)) + 70000],
+            "byte by byte at the start": list(range(1, 40)),
+        }
+        pos = 0
+        for m in msgs[:-1]:
+            pos += len(_frame(m))
+            cases["every message"].append(pos)
+        for name, cuts in cases.items():
+            with self.subTest(name):
+                self.assertEqual(self.feed(data, cuts), msgs)
+                self.assertEqual(self.host.rlen, 0)
+                self.assertEqual(self.host.need, 0)
+                self.assertLessEqual(len(self.host.rbuf), H._RBUF_KEEP)
+        # A tnetstring dict (a reply to a request of the host's) goes to
+        # its waiter, among marshal messages.
+        slot = [threading.Event(), None, None]
+        self.host.pending[99] = slot
+        self.assertEqual(self.feed(_frame(small) + tnet + _frame(small), [5]), [small, small])
+        self.assertTrue(slot[0].is_set())
+        self.assertEqual(slot[1], b"answer")
+
+    def test_eof(self):
+        ended = []
+        self.host.eof = lambda why: ended.append(why)
+        os.write(self.w, _frame({"cmd": "done", "id": 7})[:5])
+        self.host.read_available()
+        os.close(self.w)
+        self.w = None
+        self.host.read_available()
+        self.assertEqual(ended, [None])
+        self.assertEqual(list(self.host.inbox), [])
+
+
+def _write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+if __name__ == "__main__":
+    unittest.main()
