@@ -116,7 +116,7 @@ func (q *quietReclaimer) run(stop <-chan struct{}, mover idleMover) {
 			return
 		case now := <-t.C:
 			quiet, reclaim := q.tick(now)
-			if quiet && mover != nil && q.moveIdle(mover, now) {
+			if quiet && mover != nil && q.moveIdle(mover, now, stop) {
 				reclaim = true
 			}
 			if reclaim {
@@ -127,10 +127,11 @@ func (q *quietReclaimer) run(stop <-chan struct{}, mover idleMover) {
 }
 
 // idleMover moves idle connections to new goroutines (Server.moveIdle)
-// and waits until those moved have left their old goroutines.
+// and waits until those moved have left their old goroutines, at most for
+// a duration and not beyond stop (reporting whether they did).
 type idleMover interface {
 	moveIdle() int
-	waitMoved(time.Duration)
+	waitMoved(stop <-chan struct{}, d time.Duration) bool
 }
 
 const (
@@ -151,17 +152,32 @@ const (
 // get 4 KiB stacks again, but shallow ones: collected then, the runtime
 // finds them and starts new goroutines at 2 KiB, and they move once more.
 // The collection and the return of the old stacks' memory come after at
-// least moveCollectMin moves, at most every reclaimEvery.
-func (q *quietReclaimer) moveIdle(m idleMover, now time.Time) (reclaim bool) {
+// least moveCollectMin moves, at most every reclaimEvery. A stop during
+// the waits ends it without collecting: the server is shutting down.
+func (q *quietReclaimer) moveIdle(m idleMover, now time.Time, stop <-chan struct{}) (reclaim bool) {
 	if m.moveIdle() < moveCollectMin || now.Sub(q.lastMove) < reclaimEvery {
 		return false
 	}
 	q.lastMove = now
-	m.waitMoved(moveWait)
+	if !m.waitMoved(stop, moveWait) && stopped(stop) {
+		return false
+	}
 	runtime.GC()
 	m.moveIdle()
-	m.waitMoved(moveWait)
+	if !m.waitMoved(stop, moveWait) && stopped(stop) {
+		return false
+	}
 	return true
+}
+
+// stopped reports whether stop is closed.
+func stopped(stop <-chan struct{}) bool {
+	select {
+	case <-stop:
+		return true
+	default:
+		return false
+	}
 }
 
 // freeOSMemory collects and returns free memory to the system. Twice: the

@@ -69,11 +69,15 @@ type options struct {
 	h2loadBin    string
 	compareNginx bool
 	nginxBin     string
-	sslInsecure  bool
-	startTimeout time.Duration
-	ioTimeout    time.Duration
-	rounds       int
-	wsConnBytes  int64
+	// The Go peers (peers.go).
+	compareGoproxy bool
+	compareGomitm  bool
+	gomitmSrc      string
+	sslInsecure    bool
+	startTimeout   time.Duration
+	ioTimeout      time.Duration
+	rounds         int
+	wsConnBytes    int64
 
 	// The memory measurements (memory.go): -idle and -soak.
 	idleNs      []int
@@ -116,6 +120,9 @@ func main() {
 	flag.StringVar(&o.originKind, "origin", originRaw, "the origin's server: raw (the harness's own, fastest) or nethttp (a plain net/http server)")
 	flag.BoolVar(&o.compareNginx, "compare-nginx", false, "also measure nginx as a forward proxy in the http scenario, when installed")
 	flag.StringVar(&o.nginxBin, "nginx-bin", "nginx", "nginx binary for -compare-nginx")
+	flag.BoolVar(&o.compareGoproxy, "compare-goproxy", false, "also measure github.com/elazarl/goproxy as an intercepting proxy (bench/peers/goproxy, built with the go command)")
+	flag.BoolVar(&o.compareGomitm, "compare-gomitmproxy", false, "also measure github.com/lqqyt2423/go-mitmproxy as an intercepting proxy (bench/peers/gomitmproxy, built with the go command)")
+	flag.StringVar(&o.gomitmSrc, "gomitmproxy-src", "", "-compare-gomitmproxy: build against this checkout of github.com/lqqyt2423/go-mitmproxy instead of the pinned version from the module proxy")
 	flag.BoolVar(&o.sslInsecure, "ssl-insecure", false, "start the proxies with -k instead of trusting the origin's certificate (ssl_verify_upstream_trusted_ca)")
 	flag.DurationVar(&o.startTimeout, "start-timeout", 60*time.Second, "how long a started proxy may take to listen")
 	flag.DurationVar(&o.ioTimeout, "io-timeout", 10*time.Second, "how long one request may take (with https-newconn: connect, handshake and request)")
@@ -272,6 +279,9 @@ func (o *options) validate() error {
 	if !slices.Contains(originKeyTypes, o.originKey) {
 		return fmt.Errorf("unknown -origin-key %q (use %s)", o.originKey, strings.Join(originKeyTypes, " or "))
 	}
+	if o.gomitmSrc != "" && !o.compareGomitm {
+		return errors.New("-gomitmproxy-src needs -compare-gomitmproxy")
+	}
 	if o.scriptOnly && o.script == "" {
 		return errors.New("-script-only needs -script")
 	}
@@ -403,6 +413,18 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		} else {
 			addStarted("mitmproxy", bin)
 		}
+	}
+	if o.compareGoproxy || o.compareGomitm {
+		wd, _ := os.Getwd()
+		root, err := benchkit.ModuleRoot(wd)
+		if err != nil {
+			return fmt.Errorf("the Go peers are built from bench/peers of the module: %w", err)
+		}
+		peers, err := addPeers(ctx, o, root, tmp, originCert, stderr)
+		if err != nil {
+			return err
+		}
+		targets = append(targets, peers...)
 	}
 	var skipped []string
 	if o.compareNginx {

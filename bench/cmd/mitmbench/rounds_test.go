@@ -107,7 +107,9 @@ func TestRunRounds(t *testing.T) {
 	if n := len(regexp.MustCompile(`(?m) small +\d+ `).FindAllString(report, -1)); n != 3 {
 		t.Errorf("%d result rows, want 3:\n%s", n, report)
 	}
-	perRound := regexp.MustCompile(`(?m)^  (mitmgo|proxy \S+), small body: \d\.\d\d \d\.\d\d \d\.\d\d \(median \d\.\d\d\)$`)
+	// A run of 8 requests on a loaded machine may be ten times faster
+	// through a proxy than direct: ratios of two digits and more.
+	perRound := regexp.MustCompile(`(?m)^  (mitmgo|proxy \S+), small body: \d+\.\d\d \d+\.\d\d \d+\.\d\d \(median \d+\.\d\d\)$`)
 	if n := len(perRound.FindAllString(report, -1)); n != 2 {
 		t.Errorf("%d lines of ratios by round, want 2:\n%s", n, report)
 	}
