@@ -69,6 +69,16 @@ def running():
 		p.WaitText(row(ids["/live/2"])+" .col-path", "/live/2")
 		p.WaitText(row(ids["/live/2"])+" .col-status", "200")
 		p.WaitText(row(ids["/live/2"])+" .col-method", "GET")
+		// The rows' icons are CSS (a mask on the cell's ::before, from the
+		// stylesheet the page makes of the icon shapes), not elements; the
+		// header's cells of the same columns draw none.
+		p.WaitJS(`(() => {
+			const cell = document.querySelector('`+row(ids["/live/2"])+` .col-icon');
+			const before = getComputedStyle(cell, "::before");
+			const head = getComputedStyle(document.querySelector(".flow-table-head .col-icon"), "::before");
+			return !cell.querySelector("svg") && before.content === '""' && /data:image\/svg\+xml/.test(before.maskImage || before.webkitMaskImage)
+				&& head.content === "none";
+		})()`, "the icon cell of a row does not draw its icon with a CSS mask (or the header's does)")
 		p.Screenshot("flow-list")
 	})
 

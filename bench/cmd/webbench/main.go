@@ -56,6 +56,7 @@ type config struct {
 	verbose          bool
 	shots            string
 	profile          string
+	trace            string
 }
 
 func main() {
@@ -74,6 +75,7 @@ func main() {
 	flag.DurationVar(&c.loadTimeout, "load-timeout", 5*time.Minute, "how long the page may take to show the loaded flows")
 	flag.BoolVar(&c.verbose, "v", false, "print progress")
 	flag.StringVar(&c.shots, "screenshots", "", "save screenshots of the pages into this directory")
+	flag.StringVar(&c.trace, "trace", "", "record a Chrome trace of each latency run and of the scrolling into this directory, and print where the renderer's time went")
 	flag.StringVar(&c.profile, "profile", "", "record the page's JavaScript CPU profile of each latency run into this directory, and print its top functions")
 	flag.Parse()
 	for _, r := range strings.Split(rates, ",") {
@@ -103,12 +105,14 @@ type latencyResult struct {
 	late           time.Duration // the p99 of how late requests were sent
 	achieved       float64       // flows per second the proxy completed
 	seen           int
-	proxyLat       []float64 // ms: row with status in the DOM − the proxy's response timestamp_end
-	clientLat      []float64 // ms: row with status in the DOM − the client's end of the response
-	firstRow       []float64 // ms: the row's first appearance − the proxy's response timestamp_end
-	wsLat          []float64 // ms: the flow with its response on the harness's own /updates WebSocket − timestamp_end
-	noTable        bool      // the page has no flow table: only the WebSocket was measured
-	profile        string    // -profile: the page's top functions
+	proxyLat       []float64  // ms: row with status in the DOM − the proxy's response timestamp_end
+	clientLat      []float64  // ms: row with status in the DOM − the client's end of the response
+	firstRow       []float64  // ms: the row's first appearance − the proxy's response timestamp_end
+	wsLat          []float64  // ms: the flow with its response on the harness's own /updates WebSocket − timestamp_end
+	noTable        bool       // the page has no flow table: only the WebSocket was measured
+	profile        string     // -profile: the page's top functions
+	trace          string     // -trace: the renderer's time by kind
+	thread         threadTime // the page's main thread from the load's start until the last row
 	offset, offErr float64
 	note           string
 }
@@ -126,7 +130,10 @@ type filterResult struct {
 	// scrolling all the flows: the intervals between animation frames
 	scroll    []float64
 	scrollTop float64 // where the table was at the end (px)
-	note      string
+	// scrollThread: the page's main thread during the scrolling
+	scrollThread threadTime
+	scrollTrace  string // -trace: the renderer's time by kind
+	note         string
 }
 
 func bench(ctx context.Context, c config, w io.Writer) error {
@@ -284,6 +291,18 @@ func latencyRun(ctx context.Context, c config, kind, bin, chromium, origin strin
 			return res, fmt.Errorf("starting the profiler: %w", err)
 		}
 	}
+	var thread0 threadTime
+	if !res.noTable {
+		if thread0, err = mainThread(tab); err != nil {
+			return res, err
+		}
+	}
+	var tr *tracer
+	if c.trace != "" && !res.noTable {
+		if tr, err = startTrace(tab); err != nil {
+			return res, fmt.Errorf("starting the trace: %w", err)
+		}
+	}
 	samples := load(ctx, t.proxy, origin, prefix, res.flows, rate, c.workers, 30*time.Second)
 	var lates []float64
 	var first, last time.Time
@@ -317,6 +336,20 @@ func latencyRun(ctx context.Context, c config, kind, bin, chromium, origin strin
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	if !res.noTable {
+		thread1, err := mainThread(tab)
+		if err != nil {
+			return res, err
+		}
+		res.thread = thread1.sub(thread0)
+	}
+	if tr != nil {
+		var b strings.Builder
+		if err := tr.stop(tab, &b, c.trace, fmt.Sprintf("%s-%d", kind, rate), float64(res.flows-res.errs)/1000, "1,000 flows"); err != nil {
+			return res, fmt.Errorf("the trace: %w", err)
+		}
+		res.trace = b.String()
 	}
 	c.screenshot(tab, fmt.Sprintf("%s-%d", kind, rate))
 	if c.profile != "" {
@@ -467,10 +500,32 @@ func filterRun(ctx context.Context, c config, kind, bin, chromium, tmp string) (
 		return res, err
 	}
 	c.logf("%s: scrolling", kind)
+	st0, err := mainThread(tab)
+	if err != nil {
+		return res, err
+	}
+	var tr *tracer
+	if c.trace != "" {
+		if tr, err = startTrace(tab); err != nil {
+			return res, fmt.Errorf("starting the trace: %w", err)
+		}
+	}
 	so, err := eval[*scrollOut](tab, time.Minute, fmt.Sprintf(scrollJS, jsCfg(scrollCfg{Table: t.ui.Table, Step: 120, MS: 3000})))
 	if err != nil {
 		return res, err
 	}
+	if tr != nil && so != nil {
+		var b strings.Builder
+		if err := tr.stop(tab, &b, c.trace, kind+"-scroll", float64(len(so.Deltas)), "frame"); err != nil {
+			return res, fmt.Errorf("the trace: %w", err)
+		}
+		res.scrollTrace = b.String()
+	}
+	st1, err := mainThread(tab)
+	if err != nil {
+		return res, err
+	}
+	res.scrollThread = st1.sub(st0)
 	if so != nil {
 		res.scroll, res.scrollTop = so.Deltas, so.Top
 	}
@@ -518,6 +573,14 @@ func printLatency(w io.Writer, r latencyResult) {
 		percentile(r.clientLat, 50), percentile(r.clientLat, 99))
 	fmt.Fprintf(w, "    flow done in the proxy → row first in the DOM:         p50 %7.1f ms  p99 %7.1f ms\n",
 		percentile(r.firstRow, 50), percentile(r.firstRow, 99))
+	// Per flow sent (the page received every one, shown or not).
+	if n := max(r.flows-r.errs, 1); r.thread.task > 0 {
+		per := r.thread.scale(1000 / float64(n))
+		fmt.Fprintf(w, "    the page's main thread from the load's start to the last row: %s; per 1,000 flows: %s\n", r.thread, per)
+	}
+	if r.trace != "" {
+		fmt.Fprint(w, r.trace)
+	}
 	if r.profile != "" {
 		fmt.Fprintf(w, "    the page's JavaScript, self time during the run:\n%s", r.profile)
 	}
@@ -537,6 +600,8 @@ func printFilter(w io.Writer, r filterResult) {
 		fmt.Fprintf(w, "    scrolling 120 px a frame for 3 s (to %.0f px): %d frames, interval p50 %.1f ms  p99 %.1f ms  max %.1f ms; over 20 ms: %d, over 50 ms: %d\n",
 			r.scrollTop, len(r.scroll), percentile(r.scroll, 50), percentile(r.scroll, 99), percentile(r.scroll, 100),
 			longFrames(r.scroll, 20), longFrames(r.scroll, 50))
+		fmt.Fprintf(w, "    the page while scrolling: %s; per frame: %s\n", r.scrollThread, r.scrollThread.scale(1/float64(len(r.scroll))))
+		fmt.Fprint(w, r.scrollTrace)
 	}
 }
 

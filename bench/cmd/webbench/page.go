@@ -9,6 +9,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/heapprofiler"
 	"github.com/chromedp/cdproto/performance"
+	"github.com/chromedp/cdproto/systeminfo"
 	"github.com/chromedp/chromedp"
 )
 
@@ -274,4 +275,65 @@ func heap(ctx context.Context) (used, nodes float64, err error) {
 		}
 	}
 	return used, nodes, nil
+}
+
+// threadTime is the page's main-thread time in ms, from the renderer's
+// own counters (CDP Performance metrics TaskDuration, ScriptDuration,
+// LayoutDuration, RecalcStyleDuration): what the page's own work took,
+// which a wall-clock latency on a shared machine does not tell apart from
+// the other processes' work. Task is every task; script, layout and style are parts of it.
+// Those are the tasks' durations, which a descheduled thread stretches on
+// a loaded machine; cpu is the renderer processes' CPU time (every
+// thread: the main thread, the compositor, raster), which does not.
+type threadTime struct{ task, script, layout, style, cpu float64 }
+
+func (a threadTime) sub(b threadTime) threadTime {
+	return threadTime{a.task - b.task, a.script - b.script, a.layout - b.layout, a.style - b.style, a.cpu - b.cpu}
+}
+
+// scale is the time times f (per 1,000 rows, per frame).
+func (a threadTime) scale(f float64) threadTime {
+	return threadTime{a.task * f, a.script * f, a.layout * f, a.style * f, a.cpu * f}
+}
+
+// mainThread reads the counters (cumulative; take the difference of two
+// readings). Performance.enable is idempotent, so every reading enables.
+func mainThread(ctx context.Context) (threadTime, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := chromedp.Call(ctx, performance.Enable, performance.EnableParams{}); err != nil {
+		return threadTime{}, fmt.Errorf("Performance.enable: %w", err)
+	}
+	res, err := chromedp.Call(ctx, performance.GetMetrics, cdp.Empty{})
+	if err != nil {
+		return threadTime{}, fmt.Errorf("Performance.getMetrics: %w", err)
+	}
+	var t threadTime
+	for _, m := range res.Metrics {
+		switch m.Name { // seconds
+		case "TaskDuration":
+			t.task = m.Value * 1e3
+		case "ScriptDuration":
+			t.script = m.Value * 1e3
+		case "LayoutDuration":
+			t.layout = m.Value * 1e3
+		case "RecalcStyleDuration":
+			t.style = m.Value * 1e3
+		}
+	}
+	procs, err := chromedp.CallBrowser(ctx, systeminfo.GetProcessInfo, cdp.Empty{})
+	if err != nil {
+		return threadTime{}, fmt.Errorf("SystemInfo.getProcessInfo: %w", err)
+	}
+	for _, p := range procs.ProcessInfo {
+		if p.Type == "renderer" {
+			t.cpu += p.CPUTime * 1e3
+		}
+	}
+	return t, nil
+}
+
+// String formats the time as the report prints it.
+func (a threadTime) String() string {
+	return fmt.Sprintf("tasks %.0f ms (script %.0f, layout %.0f, style %.0f), renderer CPU %.0f ms", a.task, a.script, a.layout, a.style, a.cpu)
 }

@@ -6,7 +6,13 @@ import { FlowStore } from "./store/flowstore";
 import { HIGHLIGHT, SEARCH } from "./store/flowstore";
 import { UIStore } from "./store/ui";
 import { formatHash, parseHash } from "./urlstate";
+import { iconCSS } from "./icons";
 import "./style.css";
+
+// The icon classes (icons.tsx), made from the same shapes as the inline icons.
+const iconStyle = document.createElement("style");
+iconStyle.textContent = iconCSS();
+document.head.append(iconStyle);
 
 const flows = new FlowStore();
 const app = new AppStore();

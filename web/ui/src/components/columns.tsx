@@ -1,5 +1,5 @@
 // The flow table's columns (the web_columns option names them).
-import type { JSX } from "preact";
+import type { ComponentChildren } from "preact";
 import type { Flow } from "../flowtypes";
 import {
   canReplay,
@@ -16,68 +16,75 @@ import {
   totalSize,
 } from "../flowutils";
 import { formatSize, formatTimeDelta, formatTimeStamp } from "../format";
-import { Icon } from "../icons";
 
 export interface Column {
   name: string;
   title: string;
   /** width in px; undefined takes the rest of the row. */
   width?: number;
-  render(f: Flow, index: number, quick: QuickActions): JSX.Element | string | null;
+  /** render gives the cell's contents: text where it can, since every
+   * element is made, styled and laid out in each of the rows shown. */
+  render(f: Flow, index: number): ComponentChildren;
+  /** cls gives classes for the cell: an icon is one (.res-html), drawn by
+   * the cell's ::before from the icon classes (icons.tsx), no element. */
+  cls?(f: Flow): string;
+  /** tip gives the cell's tooltip. */
+  tip?(f: Flow): string | undefined;
 }
 
-export interface QuickActions {
-  resume(f: Flow): void;
-  replay(f: Flow): void;
-}
+/** The quick actions' buttons carry data-action; the table handles a
+ * click on one for every row (no handler per row). */
+export type QuickAction = "resume" | "replay";
 
 const col = (c: Column) => c;
+
+/** flag is one of the path cell's small icons (a span, drawn by CSS). */
+const flag = (icon: string, title: string, cls: string) => <i class={`ico ico-${icon} ${cls}`} title={title} />;
 
 export const columns: Record<string, Column> = {
   tls: col({
     name: "tls",
     title: "",
     width: 22,
-    render: (f) =>
-      isTLS(f) ? <Icon name="lock" title="TLS encrypted" class="tls-on" /> : <span class="tls-off" title="Plaintext" />,
+    render: () => null,
+    cls: (f) => (isTLS(f) ? "tls-on" : "tls-off"),
+    tip: (f) => (isTLS(f) ? "TLS encrypted" : "Plaintext"),
   }),
   icon: col({
     name: "icon",
     title: "",
     width: 30,
-    render: (f) => {
-      const t = resourceType(f);
+    // The HTTP major version (2, 3) as a superscript after the icon.
+    render: (f) => httpMajor(f) || null,
+    cls: (f) => "res-" + resourceType(f),
+    tip: (f) => {
       const v = httpMajor(f);
-      return (
-        <span class={"res-icon res-" + t} title={t + (v ? ` (HTTP/${v})` : "")}>
-          <Icon name={t} />
-          {v && <sup class="h2">{v}</sup>}
-        </span>
-      );
+      return resourceType(f) + (v ? ` (HTTP/${v})` : "");
     },
   }),
   index: col({ name: "index", title: "#", width: 56, render: (_f, i) => String(i + 1) }),
   path: col({
     name: "path",
     title: "Path",
-    render: (f) => (
-      <>
-        <span class="path-flags">
-          {f.is_replay === "request" && <Icon name="replay" title="Replayed request" class="flag-replay" />}
-          {f.intercepted && <Icon name="pause" title="Intercepted: waiting to resume" class="flag-intercepted" />}
-          {f.error &&
-            (f.error.msg === "Connection killed." ? (
-              <Icon name="close" title="Connection killed" class="flag-error" />
-            ) : (
-              <Icon name="warning" title={f.error.msg} class="flag-error" />
-            ))}
-          {f.marked && <span class="marker">{f.marked}</span>}
-        </span>
-        <span class="path-text" title={mainPath(f)}>
-          {mainPath(f)}
-        </span>
-      </>
-    ),
+    render: (f) => {
+      const path = mainPath(f);
+      if (f.is_replay !== "request" && !f.intercepted && !f.error && !f.marked) return path;
+      return (
+        <>
+          <span class="path-flags">
+            {f.is_replay === "request" && flag("replay", "Replayed request", "flag-replay")}
+            {f.intercepted && flag("pause", "Intercepted: waiting to resume", "flag-intercepted")}
+            {f.error &&
+              (f.error.msg === "Connection killed."
+                ? flag("close", "Connection killed", "flag-error")
+                : flag("warning", f.error.msg, "flag-error"))}
+            {f.marked && <span class="marker">{f.marked}</span>}
+          </span>
+          {path}
+        </>
+      );
+    },
+    tip: mainPath,
   }),
   method: col({
     name: "method",
@@ -119,35 +126,9 @@ export const columns: Record<string, Column> = {
     name: "quickactions",
     title: "",
     width: 30,
-    render: (f, _i, q) => {
-      if (f.intercepted) {
-        return (
-          <button
-            class="quickaction"
-            title="Resume"
-            onClick={(e) => {
-              e.stopPropagation();
-              q.resume(f);
-            }}
-          >
-            <Icon name="play" />
-          </button>
-        );
-      }
-      if (canReplay(f)) {
-        return (
-          <button
-            class="quickaction"
-            title="Replay"
-            onClick={(e) => {
-              e.stopPropagation();
-              q.replay(f);
-            }}
-          >
-            <Icon name="replay" />
-          </button>
-        );
-      }
+    render: (f) => {
+      if (f.intercepted) return <button class="quickaction ico ico-play" data-action="resume" title="Resume" />;
+      if (canReplay(f)) return <button class="quickaction ico ico-replay" data-action="replay" title="Replay" />;
       return null;
     },
   }),

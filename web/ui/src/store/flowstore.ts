@@ -2,7 +2,9 @@
 // of them the table shows (filtered by the "search" filter, sorted by a
 // column). Changes from /updates are applied in their order; the view is
 // kept sorted by binary-search insertion so that one flow arriving costs
-// O(log n) comparisons plus an array splice, never a re-sort.
+// O(log n) comparisons plus an array splice, never a re-sort; a burst of
+// changes (bulkApply) is merged into the view at once, costing what
+// changed (k log k) plus, only when shown flows moved or left, one pass.
 import type { Flow } from "../flowtypes";
 import { compareKeys, sortKey, type SortKey } from "../flowutils";
 
@@ -42,8 +44,16 @@ export class FlowStore {
   /** version changes with every change that may alter what is shown. */
   version = 0;
   private listeners = new Set<Listener>();
-  /** In bulk, the view is left alone and made anew at the end. */
+  /** In bulk, the view is left alone and brought up to date at the end. */
   private bulk = false;
+  /** In bulk: the entries to take out of the view (they were in it and
+   * moved, left the filter or were removed), those to put in (new, moved,
+   * or now matching), the new ones, and whether the whole view must be
+   * made anew (the search filter changed). */
+  private bulkOut = new Set<Entry>();
+  private bulkIn = new Set<Entry>();
+  private bulkNew = new Set<Entry>();
+  private bulkRebuild = false;
   /** Every flow in display order (sorted by a column), kept between
    * rebuilds so that a filter change is one pass over it rather than a
    * sort; null when a change may have moved a flow. Unused in the
@@ -77,7 +87,8 @@ export class FlowStore {
 
   /** bulkApply applies many changes at once (a burst of /updates
    * messages): inserting each into a large sorted view would move the
-   * array's tail every time, so the view is made anew once instead. */
+   * array's tail every time, so the changes are noted and merged into the
+   * view once at the end (see finishBulk). */
   bulkApply(fn: () => void): void {
     if (this.bulk) {
       fn();
@@ -88,8 +99,37 @@ export class FlowStore {
       fn();
     } finally {
       this.bulk = false;
-      this.rebuild();
+      this.finishBulk();
     }
+  }
+
+  /** finishBulk brings the view up to date with the changes noted in
+   * bulk: the entries taken out go in one pass over the view (only when
+   * there are any), the entries put in are sorted and merged with it, and
+   * when they all come after the view's end, as new flows in the server's
+   * order do, they are appended. */
+  private finishBulk(): void {
+    const out = this.bulkOut;
+    const ins = Array.from(this.bulkIn).filter((e) => this.byId.get(e.flow.id) === e && this.shown(e.flow.id));
+    const rebuild = this.bulkRebuild;
+    this.bulkOut = new Set();
+    this.bulkIn = new Set();
+    this.bulkNew = new Set();
+    this.bulkRebuild = false;
+    if (rebuild) {
+      this.rebuild();
+      return;
+    }
+    let v = this.view;
+    if (out.size > 0) v = v.filter((e) => !out.has(e));
+    if (ins.length > 0) {
+      ins.sort(this.cmp);
+      if (v.length === 0 || this.cmp(v[v.length - 1], ins[0]) < 0) {
+        if (v === this.view) v = v.slice(); // the view is replaced, never changed in place
+        for (const e of ins) v.push(e);
+      } else v = mergeSorted(v, ins, this.cmp);
+    }
+    this.view = v;
   }
 
   private cmp = (a: Entry, b: Entry): number => {
@@ -160,7 +200,10 @@ export class FlowStore {
     this.byId.set(f.id, e);
     this.sortedAll = null;
     this.noteMatches(f.id, matching);
-    if (this.shown(f.id) && !this.bulk) this.view.splice(this.lowerBound(e), 0, e);
+    if (this.bulk) {
+      this.bulkNew.add(e);
+      if (this.shown(f.id)) this.bulkIn.add(e);
+    } else if (this.shown(f.id)) this.view.splice(this.lowerBound(e), 0, e);
   }
 
   /** update applies flows/update; an unknown flow is added. */
@@ -171,11 +214,20 @@ export class FlowStore {
       return;
     }
     if (this.bulk) {
+      const wasShown = this.shown(f.id);
       this.noteMatches(f.id, matching);
+      const nowShown = this.shown(f.id);
       e.flow = f;
       const k = this.keyOf(f, e.seq);
-      if (compareKeys(k, e.key) !== 0) this.sortedAll = null;
+      const moved = compareKeys(k, e.key) !== 0;
+      if (moved) this.sortedAll = null;
       e.key = k;
+      if (!moved && wasShown === nowShown) return; // in place
+      // It may be in the view (if it was there before the bulk): out of
+      // it, and back in its new place if shown.
+      if (wasShown && !this.bulkNew.has(e)) this.bulkOut.add(e);
+      this.bulkIn.delete(e);
+      if (nowShown) this.bulkIn.add(e);
       return;
     }
     const wasShown = this.shown(f.id);
@@ -198,7 +250,10 @@ export class FlowStore {
   remove(id: string): void {
     const e = this.byId.get(id);
     if (!e) return;
-    if (this.shown(id) && !this.bulk) {
+    if (this.bulk) {
+      if (this.shown(id) && !this.bulkNew.has(e)) this.bulkOut.add(e);
+      this.bulkIn.delete(e);
+    } else if (this.shown(id)) {
       const i = this.lowerBound(e);
       if (this.view[i] === e) this.view.splice(i, 1);
     }
@@ -226,7 +281,9 @@ export class FlowStore {
   /** setMatches applies flows/filterUpdate: ids is null for no filter. */
   setMatches(name: string, ids: string[] | null): void {
     this.matches[name] = ids === null ? null : new Set(ids);
-    if (name === SEARCH && !this.bulk) this.rebuild();
+    if (name !== SEARCH) return;
+    if (this.bulk) this.bulkRebuild = true;
+    else this.rebuild();
   }
 
   hasFilter(name: string): boolean {
@@ -327,4 +384,16 @@ export class FlowStore {
     }
     return undefined;
   }
+}
+
+/** mergeSorted merges two arrays sorted by cmp into a new one. */
+export function mergeSorted<T>(a: T[], b: T[], cmp: (x: T, y: T) => number): T[] {
+  const out: T[] = new Array(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length) out[k++] = cmp(a[i], b[j]) <= 0 ? a[i++] : b[j++];
+  while (i < a.length) out[k++] = a[i++];
+  while (j < b.length) out[k++] = b[j++];
+  return out;
 }
