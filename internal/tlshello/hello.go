@@ -65,18 +65,38 @@ func Peek(br *bufio.Reader) (*Hello, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading TLS record: %w", err)
 		}
-		msg = append(msg, full[off+recordHeaderSize:]...)
-		off += recordHeaderSize + n
-		if len(msg) >= 4 {
-			want := 4 + (int(msg[1])<<16 | int(msg[2])<<8 | int(msg[3]))
-			if want > maxHelloSize {
-				return nil, errors.New("ClientHello too large")
-			}
-			if len(msg) >= want {
-				return ParseHandshake(msg[:want])
+		body := full[off+recordHeaderSize:]
+		if msg == nil {
+			// Nearly every hello fits its first record: it is parsed
+			// where it lies in the buffer, without a copy (every field
+			// of Hello is copied out of it).
+			if h, ok, err := parseWhole(body); ok {
+				return h, err
 			}
 		}
+		msg = append(msg, body...)
+		off += recordHeaderSize + n
+		if len(msg) >= 4 && 4+(int(msg[1])<<16|int(msg[2])<<8|int(msg[3])) > maxHelloSize {
+			return nil, errors.New("ClientHello too large")
+		}
+		if h, ok, err := parseWhole(msg); ok {
+			return h, err
+		}
 	}
+}
+
+// parseWhole parses the handshake message at the start of b when b holds
+// all of it (ok), and reports !ok when it needs more records.
+func parseWhole(b []byte) (h *Hello, ok bool, err error) {
+	if len(b) < 4 {
+		return nil, false, nil
+	}
+	want := 4 + (int(b[1])<<16 | int(b[2])<<8 | int(b[3]))
+	if want > len(b) {
+		return nil, false, nil
+	}
+	h, err = ParseHandshake(b[:want])
+	return h, true, err
 }
 
 // reader is a bounds-checked cursor over a byte slice.
