@@ -117,6 +117,8 @@ const (
 	ctlLive uint32 = 1 << iota
 	ctlIntercepted
 	ctlKilled
+	// ctlSettled: the flow's last hook ran (see Settle).
+	ctlSettled
 )
 
 // ctlBits is bit when on is true, else 0.
@@ -145,16 +147,32 @@ func (f *Flow) IsLive() bool { return f.control()&ctlLive != 0 }
 // cannot race with the proxy's own reads and writes of Error.
 func (f *Flow) SetLive(live bool) {
 	f.mu.Lock()
-	f.setControlLocked(ctlLive, ctlBits(live, ctlLive))
-	if !live {
+	if live {
+		// A replay runs the flow's hooks again.
+		f.setControlLocked(ctlLive|ctlSettled, ctlLive)
+	} else {
+		f.setControlLocked(ctlLive, 0)
 		f.recordKillLocked()
 	}
 	f.mu.Unlock()
 }
 
+// Settle is called in the flow's last hook, on its goroutine, by the addon
+// that lets other goroutines read flows that are over (the view), under
+// the lock that those readers and the commands that kill take: from then
+// on the proxy no longer reads or writes the flow's Error, so a Kill
+// records its error at once, and a kill asked for while the flow ran is
+// recorded here, before any reader may look.
+func (f *Flow) Settle() {
+	f.mu.Lock()
+	f.setControlLocked(ctlSettled, ctlSettled)
+	f.recordKillLocked()
+	f.mu.Unlock()
+}
+
 // recordKillLocked gives a flow killed while it ran the kill's error, unless
 // it has one (see Kill). Only the proxy's goroutine gets here, through
-// SetLive(false) and WaitForResume.
+// SetLive(false), WaitForResume and Settle.
 func (f *Flow) recordKillLocked() {
 	if f.control()&ctlKilled != 0 && f.Error == nil {
 		f.Error = NewError(KilledMessage)
@@ -168,22 +186,24 @@ func (f *Flow) Killable() bool { return f.control()&(ctlLive|ctlKilled) == ctlLi
 // Kill marks the flow as killed: the proxy drops its connection at the next
 // step. It is a no-op returning ErrNotKillable on flows that are not live.
 //
-// Kill may be called from any goroutine. On an intercepted flow its Error
-// is set at once, as mitmproxy's flow.kill() does (the proxy waits in
-// WaitForResume, and Kill's writes happen before the wait returns). On a
-// flow that runs, the caller may be a command on another goroutine while
-// the proxy writes the flow, so Kill only marks it: the proxy ends it at
-// its next step, and records the error then (WaitForResume after a hook,
-// SetLive(false) when it ends the flow), before the error hook.
+// Kill may be called from any goroutine. On an intercepted flow, or one
+// whose last hook ran (Settle), its Error is set at once, as mitmproxy's
+// flow.kill() does: the proxy waits in WaitForResume, or no longer touches
+// Error. On a flow that runs, the caller may be a command on another
+// goroutine while the proxy writes the flow, so Kill only marks it: the
+// proxy ends it at its next step and records the error then
+// (WaitForResume after a hook, SetLive(false) when it ends the flow,
+// Settle in its last hook), before the error hook and before other
+// goroutines may read the flow.
 func (f *Flow) Kill() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.control()&(ctlLive|ctlKilled) != ctlLive {
 		return ErrNotKillable
 	}
-	parked := f.IsIntercepted()
+	quiet := f.control()&(ctlIntercepted|ctlSettled) != 0
 	f.setControlLocked(ctlLive|ctlKilled, ctlKilled)
-	if parked {
+	if quiet {
 		f.Error = NewError(KilledMessage)
 	}
 	f.resumeLocked()

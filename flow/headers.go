@@ -2,6 +2,7 @@ package flow
 
 import (
 	"strings"
+	"unicode/utf8"
 )
 
 // Field is one header line as it appeared on the wire: the name keeps its
@@ -40,7 +41,7 @@ func (h Headers) Lookup(name string) (string, bool) {
 	var joined string
 	found := false
 	for _, f := range h {
-		if strings.EqualFold(f.Name, name) {
+		if nameEqual(f.Name, name) {
 			if found {
 				joined += ", " + f.Value
 			} else {
@@ -55,7 +56,7 @@ func (h Headers) Lookup(name string) (string, bool) {
 // Has reports whether a header named name is present.
 func (h Headers) Has(name string) bool {
 	for _, f := range h {
-		if strings.EqualFold(f.Name, name) {
+		if nameEqual(f.Name, name) {
 			return true
 		}
 	}
@@ -67,7 +68,7 @@ func (h Headers) Has(name string) bool {
 func (h Headers) GetAll(name string) []string {
 	var out []string
 	for _, f := range h {
-		if strings.EqualFold(f.Name, name) {
+		if nameEqual(f.Name, name) {
 			out = append(out, f.Value)
 		}
 	}
@@ -93,7 +94,7 @@ func (h *Headers) SetAll(name string, values []string) {
 	out := make(Headers, 0, len(*h)+len(values))
 	i := 0
 	for _, f := range *h {
-		if !strings.EqualFold(f.Name, name) {
+		if !nameEqual(f.Name, name) {
 			out = append(out, f)
 			continue
 		}
@@ -130,7 +131,7 @@ func (h *Headers) Insert(index int, name, value string) {
 func (h *Headers) Del(name string) {
 	out := (*h)[:0]
 	for _, f := range *h {
-		if !strings.EqualFold(f.Name, name) {
+		if !nameEqual(f.Name, name) {
 			out = append(out, f)
 		}
 	}
@@ -148,7 +149,7 @@ func (h Headers) Keys() []string {
 	for _, f := range h {
 		dup := false
 		for _, k := range out {
-			if strings.EqualFold(k, f.Name) {
+			if nameEqual(k, f.Name) {
 				dup = true
 				break
 			}
@@ -192,3 +193,44 @@ func (h Headers) Bytes() []byte {
 
 // String is Bytes as a string.
 func (h Headers) String() string { return string(h.Bytes()) }
+
+// nameEqual is strings.EqualFold for header names, quicker for the usual
+// ones (ASCII, most of them different from the start): every lookup of a
+// header compares the name asked for with every field's, a few dozen
+// comparisons per proxied request, and EqualFold's call and rune loop were
+// the proxy's costliest function. Anything non-ASCII is left to EqualFold,
+// which folds "K" (U+212A) to "k" and "ſ" (U+017F) to "s", as Python's
+// lower() does for mitmproxy.
+func nameEqual(a, b string) bool {
+	if len(a) != len(b) {
+		// Names of different lengths can be equal only through
+		// characters of different UTF-8 lengths: not when their first
+		// characters are ASCII and differ.
+		if len(a) > 0 && len(b) > 0 && a[0] < utf8.RuneSelf && b[0] < utf8.RuneSelf && lowerASCII(a[0]) != lowerASCII(b[0]) {
+			return false
+		}
+		return strings.EqualFold(a, b)
+	}
+	for i := 0; i < len(a); i++ {
+		ca, cb := a[i], b[i]
+		if ca == cb {
+			continue
+		}
+		if ca >= utf8.RuneSelf || cb >= utf8.RuneSelf {
+			// From the start: i may be inside a character whose first
+			// bytes were equal.
+			return strings.EqualFold(a, b)
+		}
+		if lowerASCII(ca) != lowerASCII(cb) {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}

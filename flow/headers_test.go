@@ -2,6 +2,7 @@ package flow
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -303,4 +304,47 @@ func BenchmarkHeadersSet(b *testing.B) {
 		h.Set("content-length", "42")
 		h.Del("content-length")
 	}
+}
+
+// nameEqualCases are names that strings.EqualFold says are equal or not,
+// for nameEqual's shortcuts: ASCII case, the characters that fold to ASCII
+// letters (Kelvin sign, long s), and characters that share first bytes.
+var nameEqualCases = [][2]string{
+	{"Content-Length", "content-length"},
+	{"content-length", "content-lengtH"},
+	{"Host", "content-length"},
+	{"host", "hosT"},
+	{"host", "hos"},
+	{"", ""},
+	{"", "a"},
+	{"\u212aeep-alive", "keep-alive"},
+	{"Kee\u017f", "kees"},
+	{"x-\u212a", "x-k"},
+	{"x-\u212a", "x-\u212b"},
+	{"\u212a", "\u212b"},
+	{"\u212ax", "k"},
+	{"a\xffb", "a\xfeb"},
+	{"a\xffb", "A\xffB"},
+	{"Ä", "ä"},
+}
+
+func TestNameEqualIsEqualFold(t *testing.T) {
+	for _, c := range nameEqualCases {
+		for _, p := range [][2]string{c, {c[1], c[0]}} {
+			if got, want := nameEqual(p[0], p[1]), strings.EqualFold(p[0], p[1]); got != want {
+				t.Errorf("nameEqual(%q, %q) = %v, strings.EqualFold says %v", p[0], p[1], got, want)
+			}
+		}
+	}
+}
+
+func FuzzNameEqual(f *testing.F) {
+	for _, c := range nameEqualCases {
+		f.Add(c[0], c[1])
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		if got, want := nameEqual(a, b), strings.EqualFold(a, b); got != want {
+			t.Errorf("nameEqual(%q, %q) = %v, strings.EqualFold says %v", a, b, got, want)
+		}
+	})
 }

@@ -31,6 +31,9 @@ import (
 func (cc *clientConn) serveHTTP1(st *stream, t *target) (tunnel func(), moved bool) {
 	watcher := &clientWatch{st: st, idle: cc.s.Config().IdleTimeout}
 	movable := cc.movable && t == nil
+	// Each request's head is read into this one, which stays on the stack
+	// (nothing keeps a pointer to it past its request).
+	var headBuf h1.RequestHead
 	for {
 		if !cc.setState(stateIdle) {
 			return
@@ -48,7 +51,7 @@ func (cc *clientConn) serveHTTP1(st *stream, t *target) (tunnel func(), moved bo
 		// Between requests the connection holds no buffers, and one that
 		// ends there (most do: the client closes an idle connection) does
 		// not take them again.
-		err := st.idleUntilReadable()
+		err := st.idleUntilReadable(movable)
 		if movable && cc.unpark() {
 			return nil, true
 		}
@@ -63,7 +66,8 @@ func (cc *clientConn) serveHTTP1(st *stream, t *target) (tunnel func(), moved bo
 		if limited {
 			cc.conn.limitHead(time.Now().Add(cfg.RequestHeadTimeout))
 		}
-		head, err := h1.ReadRequestHead(st.r, h1.DefaultMaxHeaderBytes, cfg.headOptions()...)
+		head := &headBuf
+		err = h1.ReadRequestHeadInto(st.r, h1.DefaultMaxHeaderBytes, head, cfg.headOptions()...)
 		if limited {
 			cc.conn.limitHead(time.Time{})
 		}
@@ -88,6 +92,8 @@ func (cc *clientConn) serveHTTP1(st *stream, t *target) (tunnel func(), moved bo
 			cc.log().Debug(fmt.Sprintf("request head: %s %s %s, %d header fields", head.Method, truncateString(head.Target, 200), head.Proto, len(head.Headers)))
 		}
 		more, clean, next := cc.h1Request(st, head, t, cfg, watcher)
+		// An idle connection keeps nothing of its last request.
+		headBuf = h1.RequestHead{}
 		if next != nil {
 			return next, false
 		}
@@ -241,10 +247,11 @@ func (w *h1Responder) respond(r *flow.Response, headRequest bool) error {
 	if wantsClose(r.HTTPVersion, r.Headers) {
 		w.closeAfter = true
 	}
-	if !headRequest && bodyAllowed(r.StatusCode) && !hasFraming(r.Headers) {
+	chunked := h1.IsChunked(r.Headers)
+	if !headRequest && bodyAllowed(r.StatusCode) && !chunked && !hasLength(r.Headers) {
 		w.closeAfter = true
 	}
-	err := writeResponse(w.st, r, headRequest)
+	err := writeResponseChunked(w.st, r, headRequest, chunked)
 	if err == nil {
 		err = w.st.flush()
 	}
@@ -261,7 +268,7 @@ func (w *h1Responder) startBody(r *flow.Response) (bodySink, error) {
 	}
 	h1.WriteResponseHead(w.st.w, r.HTTPVersion, r.StatusCode, r.Reason, r.Headers)
 	chunked := h1.IsChunked(r.Headers)
-	if !chunked && !hasFraming(r.Headers) {
+	if !chunked && !hasLength(r.Headers) {
 		w.closeAfter = true
 	}
 	// The head goes out now, as the server sent it: an event stream may
@@ -348,11 +355,19 @@ func bodyAllowed(status int) bool {
 
 // hasFraming reports whether headers delimit a body by themselves.
 func hasFraming(h flow.Headers) bool {
-	if _, ok := h.Lookup("content-length"); ok {
-		return true
+	return hasLength(h) || h1.IsChunked(h)
+}
+
+// hasLength reports whether headers have a Content-Length, as
+// h.Has("content-length") would ("content-length" has no k or s, see
+// h1.IsFieldName).
+func hasLength(h flow.Headers) bool {
+	for _, f := range h {
+		if h1.IsFieldName(f.Name, "content-length") {
+			return true
+		}
 	}
-	chunked := h1.IsChunked(h)
-	return chunked
+	return false
 }
 
 // errorPage builds the small HTML page the proxy answers with when it
@@ -380,12 +395,18 @@ func sendErrorPage(st *stream, status int, msg string) {
 // writeResponse writes a complete HTTP/1 response. What it leaves in st.w
 // is not flushed.
 func writeResponse(st *stream, r *flow.Response, headRequest bool) error {
+	return writeResponseChunked(st, r, headRequest, h1.IsChunked(r.Headers))
+}
+
+// writeResponseChunked is writeResponse for a caller that knows whether
+// r's headers ask for chunks (h1.IsChunked): read once per response.
+func writeResponseChunked(st *stream, r *flow.Response, headRequest, chunked bool) error {
 	head := h1.AppendResponseHead(st.w.AvailableBuffer(), r.HTTPVersion, r.StatusCode, r.Reason, r.Headers)
 	if headRequest || !bodyAllowed(r.StatusCode) {
 		_, err := st.w.Write(head)
 		return err
 	}
-	return writeMessage(st.w, st.direct, head, r.RawContent, r.Trailers, r.Headers)
+	return writeMessage(st.w, st.direct, head, r.RawContent, r.Trailers, chunked)
 }
 
 // largeBody is the body size from which a message goes out through the
@@ -402,10 +423,10 @@ type directWriter interface {
 }
 
 // writeMessage writes a message head (which may point into bw's free space,
-// as from bw.AvailableBuffer) and its whole body, framed as its headers say.
-// What it leaves in bw is not flushed.
-func writeMessage(bw *bufio.Writer, direct directWriter, head, body []byte, trailers, h flow.Headers) error {
-	chunked := h1.IsChunked(h)
+// as from bw.AvailableBuffer) and its whole body, in chunks when its
+// headers say so (chunked: h1.IsChunked of them). What it leaves in bw is
+// not flushed.
+func writeMessage(bw *bufio.Writer, direct directWriter, head, body []byte, trailers flow.Headers, chunked bool) error {
 	if !chunked && len(body) >= largeBody && bw.Buffered() == 0 && direct != nil {
 		return direct.writeHeadBody(head, body)
 	}
@@ -420,12 +441,28 @@ func writeMessage(bw *bufio.Writer, direct directWriter, head, body []byte, trai
 
 // wantsClose reports whether a message asks for its connection to close
 // after it (RFC 9112 §9.3).
+//
+// It runs for every message, several times: the fields are looked at one
+// by one instead of through Headers.Get, which folds names with
+// strings.EqualFold and joins the values. The same answer: "connection"
+// has no k or s (see h1.IsFieldName), and neither token spans the ", " Get
+// would join fields with.
 func wantsClose(proto string, h flow.Headers) bool {
-	c := strings.ToLower(h.Get("connection"))
+	want := "close"
 	if proto == "HTTP/1.0" {
-		return !strings.Contains(c, "keep-alive")
+		want = "keep-alive"
 	}
-	return strings.Contains(c, "close")
+	found := false
+	for _, f := range h {
+		if h1.IsFieldName(f.Name, "connection") && strings.Contains(strings.ToLower(f.Value), want) {
+			found = true
+			break
+		}
+	}
+	if proto == "HTTP/1.0" {
+		return !found
+	}
+	return found
 }
 
 // parseTarget splits an absolute-form request target.

@@ -34,6 +34,10 @@ type stream struct {
 	src   io.Reader
 	dst   io.Writer
 	pools *bufPools
+	// bufs holds r and w together while the stream has them (nil once
+	// they went separate ways, see handOff), so that parking and taking
+	// them again is one pool operation each, not two.
+	bufs *bufSet
 	// probe holds what the wait of an idle stream read (see
 	// idleUntilReadable), first through first. Only a client's stream
 	// that is not plain TCP ever waits so (a TLS session's), and it gets
@@ -43,9 +47,31 @@ type stream struct {
 	first prefixReader
 }
 
-// bufPools hold the buffers of parked streams.
+// bufPools hold the buffers of parked streams: a parked stream's reader and
+// writer together (sets), and readers and writers on their own (a stream
+// handed to a TLS session gives them back one at a time).
 type bufPools struct {
 	readers, writers sync.Pool
+	sets             sync.Pool
+}
+
+// bufSet is a stream's reader and writer, pooled together: a keep-alive
+// connection parks and takes back its buffers on every request, on the
+// client's side and the server's, and pool operations were a tenth of the
+// proxy's own instructions per request.
+type bufSet struct {
+	r *bufio.Reader
+	w *bufio.Writer
+}
+
+// set returns a reader on src and a writer to dst.
+func (p *bufPools) set(src io.Reader, dst io.Writer) *bufSet {
+	if b, ok := p.sets.Get().(*bufSet); ok {
+		b.r.Reset(src)
+		b.w.Reset(dst)
+		return b
+	}
+	return &bufSet{r: p.reader(src), w: p.writer(dst)}
 }
 
 func (p *bufPools) reader(src io.Reader) *bufio.Reader {
@@ -66,9 +92,10 @@ func (p *bufPools) writer(dst io.Writer) *bufio.Writer {
 
 // plainStream is the stream of a TCP connection.
 func plainStream(c *idleConn, pools *bufPools) *stream {
+	b := pools.set(c, c)
 	return &stream{
 		conn: c, tcp: c.Conn,
-		r: pools.reader(c), w: pools.writer(c), src: c, dst: c, pools: pools,
+		r: b.r, w: b.w, bufs: b, src: c, dst: c, pools: pools,
 		direct: c,
 	}
 }
@@ -78,9 +105,10 @@ func plainStream(c *idleConn, pools *bufPools) *stream {
 // through: the tls.Conn, or a reader that wraps it.
 func tlsStream(t *tls.Conn, raw *coalescingConn, under *stream, r io.Reader) *stream {
 	tw := &tlsWriter{conn: t, raw: raw}
+	b := under.pools.set(r, tw)
 	return &stream{
 		conn: t, tcp: under.tcp,
-		r: under.pools.reader(r), w: under.pools.writer(tw), src: r, dst: tw, pools: under.pools,
+		r: b.r, w: b.w, bufs: b, src: r, dst: tw, pools: under.pools,
 		direct: tw,
 	}
 }
@@ -91,15 +119,25 @@ func (st *stream) park() {
 	if st.r == nil || st.r.Buffered() > 0 || st.w.Buffered() > 0 {
 		return
 	}
-	st.pools.readers.Put(st.r)
-	st.pools.writers.Put(st.w)
-	st.r, st.w = nil, nil
+	if b := st.bufs; b != nil && b.r == st.r && b.w == st.w {
+		st.pools.sets.Put(b)
+	} else {
+		st.pools.readers.Put(st.r)
+		st.pools.writers.Put(st.w)
+	}
+	st.r, st.w, st.bufs = nil, nil, nil
 }
 
 func (st *stream) unpark() {
 	if st.r == nil {
-		st.r, st.w = st.pools.reader(st.src), st.pools.writer(st.dst)
+		st.take(st.src)
 	}
+}
+
+// take gives the parked stream a reader on src and its writer.
+func (st *stream) take(src io.Reader) {
+	b := st.pools.set(src, st.dst)
+	st.r, st.w, st.bufs = b.r, b.w, b
 }
 
 // idleUntilReadable parks the stream until its peer sends something or
@@ -113,7 +151,10 @@ func (st *stream) unpark() {
 // stream's own small array, which the reader then gives out first. A TLS
 // stream waits so in the session's read: what the session decrypted
 // beyond the array stays in the session and is read next.
-func (st *stream) idleUntilReadable() error {
+//
+// refreshed: the caller has just pushed the connection's idle deadline out
+// (see idleConn.refresh), which the wait would do otherwise.
+func (st *stream) idleUntilReadable(refreshed bool) error {
 	// The stream is parked already (st.r nil) when a wait before this
 	// one ended in a move to another goroutine (see clientConn.resume).
 	if st.r != nil && st.r.Buffered() > 0 {
@@ -127,7 +168,10 @@ func (st *stream) idleUntilReadable() error {
 	if c, ok := st.src.(*idleConn); ok && c.sys != nil {
 		// A plain TCP connection waits in the poller with no array at
 		// all, then reads through the buffers as usual.
-		if err := c.waitReadable(); err != nil {
+		if !refreshed {
+			c.refresh()
+		}
+		if err := c.sys.waitReadable(); err != nil {
 			return err
 		}
 		st.unpark()
@@ -156,7 +200,7 @@ func (st *stream) idleUntilReadable() error {
 		return err
 	}
 	st.first = prefixReader{buf: st.probe[:n], r: st.src}
-	st.r, st.w = st.pools.reader(&st.first), st.pools.writer(st.dst)
+	st.take(&st.first)
 	// Move what arrived into the reader (a copy, no read of the
 	// connection), so that its Buffered tells what is here.
 	_, _ = st.r.Peek(1)
@@ -210,7 +254,7 @@ func (c *writeThrough) Write(p []byte) (int, error) { return c.w.Write(p) }
 func (st *stream) handOff(raw net.Conn) *bufferedConn {
 	c := &bufferedConn{Conn: raw, r: st.r, pools: st.pools}
 	st.pools.writers.Put(st.w)
-	st.r, st.w = nil, nil
+	st.r, st.w, st.bufs = nil, nil, nil
 	return c
 }
 

@@ -30,7 +30,7 @@ func TestIdleUntilReadable(t *testing.T) {
 			var pools bufPools
 			st := plainStream(newIdleConn(a, time.Minute), &pools)
 			go tt.peer(b)
-			err := st.idleUntilReadable()
+			err := st.idleUntilReadable(false)
 			if tt.wantErr {
 				if err == nil {
 					t.Fatal("no error for a connection closed while idle")

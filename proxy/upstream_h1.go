@@ -89,7 +89,7 @@ func (u *upstream) roundTrip(ctx context.Context, f *flow.HTTPFlow, d dialSpec, 
 	req := f.Request
 	d = u.withVia(f, d)
 	var sc *serverConn
-	var rh *h1.ResponseHead
+	var rh h1.ResponseHead
 	for attempt := 0; ; attempt++ {
 		var h2c *h2Upstream
 		h2c, sc = u.takeConn(d.key())
@@ -125,14 +125,8 @@ func (u *upstream) roundTrip(ctx context.Context, f *flow.HTTPFlow, d dialSpec, 
 			return nil, &roundTripError{502, "server " + h2c.sc.server.Address.String() + ": " + err.Error()}
 		}
 		f.ServerConn = sc.server
-		if abort != nil {
-			abort.set(sc)
-			defer abort.set(nil)
-		}
-		err := u.writeRequest(sc, req, body)
-		if err == nil {
-			rh, err = readResponseHead(sc, cfg, interim)
-		}
+		var err error
+		err = u.exchangeHead(sc, req, body, cfg, interim, abort, &rh)
 		if err == nil {
 			break
 		}
@@ -164,6 +158,21 @@ func (u *upstream) roundTrip(ctx context.Context, f *flow.HTTPFlow, d dialSpec, 
 		u: u, sc: sc, framing: framing, body: h1Body{br: sc.st.r, framing: framing}, limit: cfg.MaxUpstreamPerClient,
 		reuse: framing.Kind != h1.UntilClose && !wantsClose(rh.Proto, rh.Headers) && !wantsClose(req.HTTPVersion, req.Headers),
 	}, nil
+}
+
+// exchangeHead sends the request over sc and reads the response head, with
+// sc in abort (when not nil) meanwhile. A function of its own so that its
+// deferred clear is open-coded: deferred in roundTrip's retry loop, it was
+// a heap-allocated defer record on every request.
+func (u *upstream) exchangeHead(sc *serverConn, req *flow.Request, body *bodyStream, cfg *Config, interim interimFunc, abort *abortSlot, rh *h1.ResponseHead) error {
+	if abort != nil {
+		abort.set(sc)
+		defer abort.set(nil)
+	}
+	if err := u.writeRequest(sc, req, body); err != nil {
+		return err
+	}
+	return readResponseHead(sc, cfg, interim, rh)
 }
 
 // requestBodyError is the failure of a round trip whose streamed request
@@ -210,32 +219,32 @@ func (u *upstream) writeRequest(sc *serverConn, req *flow.Request, body *bodyStr
 		req.TimestampEnd = nowSeconds()
 		return err
 	}
-	if err := writeMessage(w, sc.st.direct, head, req.RawContent, req.Trailers, headers); err != nil {
+	if err := writeMessage(w, sc.st.direct, head, req.RawContent, req.Trailers, h1.IsChunked(headers)); err != nil {
 		return err
 	}
 	return w.Flush()
 }
 
-// readResponseHead reads the final response head, handing interim (1xx)
-// responses other than 101 to interim.
-func readResponseHead(sc *serverConn, cfg *Config, interim interimFunc) (*h1.ResponseHead, error) {
+// readResponseHead reads the final response head into rh, handing interim
+// (1xx) responses other than 101 to interim.
+func readResponseHead(sc *serverConn, cfg *Config, interim interimFunc, rh *h1.ResponseHead) error {
 	for {
-		rh, err := h1.ReadResponseHead(sc.st.r, h1.DefaultMaxHeaderBytes, cfg.headOptions()...)
+		err := h1.ReadResponseHeadInto(sc.st.r, h1.DefaultMaxHeaderBytes, rh, cfg.headOptions()...)
 		if err == nil {
 			err = cfg.validateResponse(rh.Proto, rh.Status, rh.Headers)
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if rh.Status/100 == 1 && rh.Status != 101 {
 			if interim != nil {
 				if err := interim(rh.Status, rh.Reason, rh.Headers); err != nil {
-					return nil, &streamError{err: err}
+					return &streamError{err: err}
 				}
 			}
 			continue
 		}
-		return rh, nil
+		return nil
 	}
 }
 

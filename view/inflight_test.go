@@ -53,3 +53,38 @@ func TestUpdateInFlight(t *testing.T) {
 		t.Fatalf("events after the response and an update: %+v", evs)
 	}
 }
+
+// TestKillSettles: a kill asked for while a flow runs gets its error when
+// the flow's last hook reaches the view (before anyone may read it), and a
+// kill after that gets it at once, as mitmproxy's kill does.
+func TestKillSettles(t *testing.T) {
+	_, v := setup(t)
+	running := mk(t, "GET", "http://example.com/a", 1, 1)
+	running.Response = nil
+	running.SetLive(true)
+	v.RequestHeaders(running)
+	v.EditFlows(func() {
+		if err := running.Kill(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if running.Error != nil {
+		t.Fatalf("a running flow's error was written by the killer: %v", running.Error)
+	}
+	v.Error(running) // its last hook
+	if running.Error == nil || running.Error.Msg != flow.KilledMessage {
+		t.Errorf("after the last hook: %+v", running.Error)
+	}
+
+	over := mk(t, "GET", "http://example.com/b", 1, 1)
+	over.SetLive(true)
+	v.RequestHeaders(over)
+	v.Response(over) // over, though the proxy has not ended it yet
+	if !over.Killable() {
+		t.Fatal("a flow sending its response is not killable")
+	}
+	v.EditFlows(func() { _ = over.Kill() })
+	if over.Error == nil || over.Error.Msg != flow.KilledMessage {
+		t.Errorf("a kill after the last hook: %+v", over.Error)
+	}
+}

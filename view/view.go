@@ -431,6 +431,11 @@ func (v *View) hook(f flow.Any, add, final bool) {
 		v.refreshLocked(e, &evs)
 	}
 	e.inFlight = !final
+	if final {
+		// Readers may look at it from now on: a kill asked for while it
+		// ran gets its error before they do, and later kills at once.
+		b.Settle()
+	}
 	e.parked = b.IsIntercepted()
 	v.mu.Unlock()
 	for i := range evs {

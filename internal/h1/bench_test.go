@@ -105,3 +105,22 @@ func BenchmarkChunkedReader(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkResponseHeadChecks is what the proxy does with every response
+// head besides reading it: validate_inbound_headers' checks, then the
+// body's framing.
+func BenchmarkResponseHeadChecks(b *testing.B) {
+	rh, err := ReadResponseHead(bufio.NewReader(bytes.NewReader([]byte(serverResponse))), DefaultMaxHeaderBytes)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := ValidateResponse(rh.Proto, rh.Status, rh.Headers); err != nil {
+			b.Fatal(err)
+		}
+		if f, err := ResponseFraming("GET", rh.Status, rh.Headers); err != nil || f.Length != 1256 {
+			b.Fatal(f, err)
+		}
+	}
+}

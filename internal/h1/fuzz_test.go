@@ -358,3 +358,35 @@ func checkReadError(t *testing.T, err error) {
 		t.Fatalf("unexpected error %T: %v", err, err)
 	}
 }
+
+// headBufferedByLines is HeadBuffered without its shortcut: line after
+// line, past the leading empty lines, until a line end followed by an empty
+// line.
+func headBufferedByLines(buf []byte) bool {
+	buf = bytes.TrimLeft(buf, "\r\n")
+	for {
+		i := bytes.IndexByte(buf, '\n')
+		if i < 0 {
+			return false
+		}
+		buf = buf[i+1:]
+		if bytes.HasPrefix(buf, []byte("\n")) || bytes.HasPrefix(buf, []byte("\r\n")) {
+			return true
+		}
+	}
+}
+
+// FuzzHeadBuffered checks HeadBuffered's shortcut for a head that ends the
+// buffer against the scan of every line.
+func FuzzHeadBuffered(f *testing.F) {
+	for _, s := range []string{"", "\r\n\r\n", "GET / HTTP/1.1\r\nHost: a\r\n\r\n", "\n\nGET / HTTP/1.1\n\n", "GET /\r\nX: \r\r\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		br := bufio.NewReaderSize(strings.NewReader(s), len(s)+16)
+		_, _ = br.Peek(len(s))
+		if got, want := HeadBuffered(br), headBufferedByLines([]byte(s)); got != want {
+			t.Errorf("HeadBuffered(%q) = %v, want %v", s, got, want)
+		}
+	})
+}

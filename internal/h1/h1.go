@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 
@@ -93,11 +94,22 @@ func hasCRorNUL(s string) bool {
 	return strings.IndexByte(s, '\r') >= 0 || strings.IndexByte(s, 0) >= 0
 }
 
-// trimOWS removes optional whitespace (SP and HTAB, RFC 9110 §5.6.3).
-func trimOWS(s string) string { return strings.Trim(s, " \t") }
+// trimOWS removes optional whitespace (SP and HTAB, RFC 9110 §5.6.3). A
+// loop of its own: strings.Trim builds its set of characters on every
+// call, and this runs for every header field.
+func trimOWS(s string) string {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
+}
 
 func isTokenChar(c byte) bool {
-	if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
+	// The dash too: most header names have one.
+	if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' {
 		return true
 	}
 	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
@@ -172,7 +184,15 @@ func readHead(br *bufio.Reader, maxBytes, skipEmpty int) (string, error) {
 // not taken for its end.
 func HeadBuffered(br *bufio.Reader) bool {
 	buf, _ := br.Peek(br.Buffered())
-	buf = bytes.TrimLeft(buf, "\r\n")
+	for len(buf) > 0 && (buf[0] == '\r' || buf[0] == '\n') {
+		buf = buf[1:]
+	}
+	// The usual case, a request with no body alone in the buffer, ends
+	// with the empty line: past the leading empty lines, a line end
+	// followed by an empty line ends a head.
+	if bytes.HasSuffix(buf, []byte("\n\r\n")) || bytes.HasSuffix(buf, []byte("\n\n")) {
+		return true
+	}
 	for {
 		i := bytes.IndexByte(buf, '\n')
 		if i < 0 {
@@ -255,29 +275,36 @@ func nameRule(opts []HeadOption) int {
 // ValidateRequest and ValidateResponse add the checks that depend on the
 // start line.
 func ValidateHeaders(h flow.Headers) error {
+	_, err := validateHeaders(h)
+	return err
+}
+
+// validateHeaders is ValidateHeaders, also returning what the message's
+// Transfer-Encoding says, for ValidateRequest and ValidateResponse (read
+// once: this runs for every message).
+func validateHeaders(h flow.Headers) (transferCoding, error) {
 	te, cl := 0, 0
 	for _, f := range h {
 		switch {
-		case isFieldName(f.Name, "transfer-encoding"):
+		case IsFieldName(f.Name, "transfer-encoding"):
 			te++
-		case isFieldName(f.Name, "content-length"):
+		case IsFieldName(f.Name, "content-length"):
 			cl++
 		}
 	}
 	switch {
 	case te > 0 && cl > 0:
-		return protoErr("received both a Transfer-Encoding and a Content-Length header, refusing as recommended in RFC 7230 Section 3.3.3 " + validateHint)
+		return transferCoding{}, protoErr("received both a Transfer-Encoding and a Content-Length header, refusing as recommended in RFC 7230 Section 3.3.3 " + validateHint)
 	case te > 1:
-		return protoErr("received %d Transfer-Encoding headers (%q), refusing as they may be read differently downstream (RFC 9112 Section 6.1) "+validateHint,
+		return transferCoding{}, protoErr("received %d Transfer-Encoding headers (%q), refusing as they may be read differently downstream (RFC 9112 Section 6.1) "+validateHint,
 			te, truncate(joinFields(h, "transfer-encoding")))
 	case te == 1:
-		_, err := transferEncoding(h)
-		return err
+		return transferEncoding(h)
 	case cl > 0:
 		_, err := contentLength(h)
-		return err
+		return transferCoding{}, err
 	}
-	return nil
+	return transferCoding{}, nil
 }
 
 // validateHint ends the messages of checks that only validate_inbound_headers
@@ -290,10 +317,7 @@ const validateHint = "(disable the validate_inbound_headers option to skip this 
 // message with it is to be treated as faulty framing) and only ending in
 // chunked (which RequestFraming refuses in any case).
 func ValidateRequest(proto string, h flow.Headers) error {
-	if err := ValidateHeaders(h); err != nil {
-		return err
-	}
-	te, err := transferEncoding(h)
+	te, err := validateHeaders(h)
 	switch {
 	case err != nil || !te.present:
 		return err
@@ -309,10 +333,7 @@ func ValidateRequest(proto string, h flow.Headers) error {
 // validate_inbound_headers adds for responses: Transfer-Encoding only in
 // HTTP/1.1 and never in a 1xx or 204 response (RFC 9112 §6.1).
 func ValidateResponse(proto string, status int, h flow.Headers) error {
-	if err := ValidateHeaders(h); err != nil {
-		return err
-	}
-	te, err := transferEncoding(h)
+	te, err := validateHeaders(h)
 	switch {
 	case err != nil || !te.present:
 		return err
@@ -324,10 +345,11 @@ func ValidateResponse(proto string, status int, h flow.Headers) error {
 	return nil
 }
 
-// isFieldName reports whether name is want (lower case), ignoring ASCII case
+// IsFieldName reports whether name is want (lower case), ignoring ASCII case
 // only: strings.EqualFold also folds "ſ" (U+017F) to "s" and "K" (U+212A)
-// to "k", which a downstream parser would not.
-func isFieldName(name, want string) bool {
+// to "k", which a downstream parser would not. For a want without k and s
+// it answers as EqualFold (and flow.Headers' lookups) do, only quicker.
+func IsFieldName(name, want string) bool {
 	if len(name) != len(want) {
 		return false
 	}
@@ -349,7 +371,7 @@ func joinFields(h flow.Headers, name string) string {
 	var b strings.Builder
 	n := 0
 	for _, f := range h {
-		if isFieldName(f.Name, name) {
+		if IsFieldName(f.Name, name) {
 			if n > 0 {
 				b.WriteString(", ")
 			}
@@ -424,36 +446,48 @@ func truncate[T string | []byte](b T) string {
 // ReadRequestHead reads a request line and headers. It returns io.EOF when the
 // connection closed cleanly before a new request began.
 func ReadRequestHead(br *bufio.Reader, maxBytes int, opts ...HeadOption) (*RequestHead, error) {
+	head := new(RequestHead)
+	if err := ReadRequestHeadInto(br, maxBytes, head, opts...); err != nil {
+		return nil, err
+	}
+	return head, nil
+}
+
+// ReadRequestHeadInto is ReadRequestHead into a head of the caller's,
+// which a proxy reading one request after another on a connection keeps
+// on its stack rather than allocate. head is left as it was on an error.
+func ReadRequestHeadInto(br *bufio.Reader, maxBytes int, head *RequestHead, opts ...HeadOption) error {
 	// Tolerate empty lines before a request (RFC 9112 §2.2).
 	s, err := readHead(br, maxBytes, 5)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	line, rest := cutLine(s)
 	sp1 := strings.IndexByte(line, ' ')
 	sp2 := strings.LastIndexByte(line, ' ')
 	if sp1 <= 0 || sp2 <= sp1 {
-		return nil, protoErr("invalid request line %q", truncate(line))
+		return protoErr("invalid request line %q", truncate(line))
 	}
 	method, target, proto := line[:sp1], strings.Trim(line[sp1+1:sp2], " "), line[sp2+1:]
 	for i := 0; i < len(method); i++ {
 		if !isTokenChar(method[i]) {
-			return nil, protoErr("invalid request method %q", truncate(method))
+			return protoErr("invalid request method %q", truncate(method))
 		}
 	}
 	if len(target) == 0 || strings.ContainsFunc(target, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 		// No whitespace or control characters: mitmproxy splits the
 		// line on whitespace, and a CR or NUL here is a smuggling vector.
-		return nil, protoErr("invalid request target %q", truncate(target))
+		return protoErr("invalid request target %q", truncate(target))
 	}
 	if !validProto(proto) {
-		return nil, protoErr("invalid HTTP version %q", truncate(proto))
+		return protoErr("invalid HTTP version %q", truncate(proto))
 	}
 	h, err := parseFields(rest, nameRule(opts))
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return &RequestHead{Method: method, Target: target, Proto: proto, Headers: h}, nil
+	*head = RequestHead{Method: method, Target: target, Proto: proto, Headers: h}
+	return nil
 }
 
 func validProto(p string) bool {
@@ -462,6 +496,16 @@ func validProto(p string) bool {
 
 // ReadResponseHead reads a status line and headers.
 func ReadResponseHead(br *bufio.Reader, maxBytes int, opts ...HeadOption) (*ResponseHead, error) {
+	head := new(ResponseHead)
+	if err := ReadResponseHeadInto(br, maxBytes, head, opts...); err != nil {
+		return nil, err
+	}
+	return head, nil
+}
+
+// ReadResponseHeadInto is ReadResponseHead into a head of the caller's
+// (see ReadRequestHeadInto). head is left as it was on an error.
+func ReadResponseHeadInto(br *bufio.Reader, maxBytes int, head *ResponseHead, opts ...HeadOption) error {
 	// A server that answers with something else than HTTP is told as soon
 	// as its first bytes show it, not when it closes the connection (or
 	// fills maxBytes) without ever ending a head.
@@ -470,46 +514,47 @@ func ReadResponseHead(br *bufio.Reader, maxBytes int, opts ...HeadOption) (*Resp
 	case len(b) == 5 && string(b) != "HTTP/":
 		buffered, _ := br.Peek(br.Buffered())
 		line, _, _ := strings.Cut(string(buffered), "\n")
-		return nil, protoErr("invalid status line %q", truncate(strings.TrimSuffix(line, "\r")))
+		return protoErr("invalid status line %q", truncate(strings.TrimSuffix(line, "\r")))
 	case err != nil:
 		// bufio hands a read error out once: it is this one's to
 		// return (a reset must not turn into a clean end).
 		if len(b) == 0 {
-			return nil, err
+			return err
 		}
-		return nil, unexpectedEOF(err)
+		return unexpectedEOF(err)
 	}
 	s, err := readHead(br, maxBytes, 0)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	line, rest := cutLine(s)
 	// "HTTP/1.1 200 OK"; the reason may be empty or absent.
 	if len(line) < 12 || !validProto(line[:8]) || line[8] != ' ' {
-		return nil, protoErr("invalid status line %q", truncate(line))
+		return protoErr("invalid status line %q", truncate(line))
 	}
 	status := 0
 	for _, c := range []byte(line[9:12]) {
 		if c < '0' || c > '9' {
-			return nil, protoErr("invalid status code in %q", truncate(line))
+			return protoErr("invalid status code in %q", truncate(line))
 		}
 		status = status*10 + int(c-'0')
 	}
 	if status < 100 {
-		return nil, protoErr("invalid status code in %q", truncate(line))
+		return protoErr("invalid status code in %q", truncate(line))
 	}
 	reason := ""
 	if len(line) > 12 {
 		if line[12] != ' ' || hasCRorNUL(line) {
-			return nil, protoErr("invalid status line %q", truncate(line))
+			return protoErr("invalid status line %q", truncate(line))
 		}
 		reason = line[13:]
 	}
 	h, err := parseFields(rest, nameRule(opts))
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return &ResponseHead{Proto: line[:8], Status: status, Reason: reason, Headers: h}, nil
+	*head = ResponseHead{Proto: line[:8], Status: status, Reason: reason, Headers: h}
+	return nil
 }
 
 // BodyKind is how a message body is delimited.
@@ -566,7 +611,7 @@ type transferCoding struct {
 func transferEncoding(h flow.Headers) (transferCoding, error) {
 	var te transferCoding
 	for _, f := range h {
-		if isFieldName(f.Name, "transfer-encoding") {
+		if IsFieldName(f.Name, "transfer-encoding") {
 			if te.present {
 				te.value += ", "
 			}
@@ -633,15 +678,15 @@ func requestNotChunked(te transferCoding) error {
 func contentLength(h flow.Headers) (int64, error) {
 	var n int64 = -1
 	for _, f := range h {
-		if !isFieldName(f.Name, "content-length") {
+		if !IsFieldName(f.Name, "content-length") {
 			continue
 		}
 		v := trimOWS(f.Value) // as read, already trimmed
-		m, err := strconv.ParseInt(v, 10, 64)
+		m, inRange := parseDecimal(v)
 		switch {
 		case !isDigits(v) || len(v) > 1 && v[0] == '0':
 			return 0, protoErr("invalid Content-Length %q", truncate(v))
-		case err != nil:
+		case !inRange:
 			return 0, protoErr("invalid Content-Length %q (too large)", truncate(v))
 		case n != -1 && m != n:
 			return 0, protoErr("conflicting Content-Length headers %q", truncate(joinFields(h, "content-length")))
@@ -649,6 +694,21 @@ func contentLength(h flow.Headers) (int64, error) {
 		n = m
 	}
 	return n, nil
+}
+
+// parseDecimal reads s, which isDigits accepts, as an int64; false when it
+// does not fit. (strconv.ParseInt checks signs, underscores and bases on
+// every call, and every message with a body has a Content-Length.)
+func parseDecimal(s string) (int64, bool) {
+	var n int64
+	for i := 0; i < len(s); i++ {
+		d := int64(s[i] - '0')
+		if n > (math.MaxInt64-d)/10 {
+			return 0, false
+		}
+		n = n*10 + d
+	}
+	return n, true
 }
 
 func isDigits(s string) bool {

@@ -325,6 +325,8 @@ func TestRequestFraming(t *testing.T) {
 		{"Content-Length", flow.NewHeaders("content-length", "42"), Framing{Kind: Length, Length: 42}, false},
 		{"Content-Length with OWS", flow.NewHeaders("Content-Length", " 7 "), Framing{Kind: Length, Length: 7}, false},
 		{"large Content-Length", flow.NewHeaders("Content-Length", "9223372036854775807"), Framing{Kind: Length, Length: 1<<63 - 1}, false},
+		{"Content-Length one past int64", flow.NewHeaders("Content-Length", "9223372036854775808"), Framing{}, true},
+		{"Content-Length far past int64", flow.NewHeaders("Content-Length", "99999999999999999999"), Framing{}, true},
 		// RFC 9110 §8.6: identical repeated fields may be accepted; a list
 		// in one field is refused, as mitmproxy does (other parsers read
 		// "5, 5" as 5, 55 or an error).
@@ -847,6 +849,11 @@ func TestHeadBuffered(t *testing.T) {
 		// Empty lines before the request line are not its end.
 		{"\r\n\r\nGET / HTTP/1.1\r\n", false},
 		{"\n\nGET / HTTP/1.1\r\n\r\n", true},
+		// Only empty lines: no head at all, whatever they end with.
+		{"\r\n\r\n", false},
+		{"\n\n\n", false},
+		{"GET / HTTP/1.1\r\n\n", true},
+		{"GET / HTTP/1.1\r\nX: \r\r\n", false},
 	}
 	for _, tt := range tests {
 		br := bufio.NewReader(strings.NewReader(tt.in))
