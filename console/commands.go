@@ -211,14 +211,15 @@ func (c *Console) registerCommands(l *addon.Loader) {
 				cmd += " " + command.Quote(s)
 			}
 			// Called directly (the Keymap is safe for concurrent use):
-			// the command's error is the bind's.
-			c.markDirty()
+			// the command's error is the bind's. The redraw is asked for
+			// after the change, so that it shows it.
+			defer c.markDirty()
 			return nil, wrapCmdErr(c.st.Keymap.Add(a.Str(1), cmd, a.Strs(0), ""))
 		}})
 	add(command.Command{Name: "console.keymap.load", Params: []command.Param{p("path", command.Path)},
 		Help: "Load key bindings from a keys.yaml file (as ~/.mitmproxy/keys.yaml is at start).",
 		Run: func(a command.Args) (any, error) {
-			c.markDirty()
+			defer c.markDirty()
 			if err := c.st.Keymap.LoadFile(mitmgo.ExpandHome(a.Str(0))); err != nil {
 				return nil, command.Errorf("Could not load key bindings - %s", err)
 			}
@@ -227,7 +228,7 @@ func (c *Console) registerCommands(l *addon.Loader) {
 	add(command.Command{Name: "console.key.unbind", Params: []command.Param{p("contexts", command.Strs), p("key", command.Str)},
 		Help: "Un-bind a shortcut key.",
 		Run: func(a command.Args) (any, error) {
-			c.markDirty()
+			defer c.markDirty()
 			return nil, wrapCmdErr(c.st.Keymap.Remove(a.Str(1), a.Strs(0)))
 		}})
 	for _, name := range []string{"key.unbind.focus", "key.execute.focus", "key.edit.focus", "options.reset.focus"} {

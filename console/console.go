@@ -16,10 +16,12 @@
 //
 // The view tells the console about flows from the proxy's goroutines. The
 // console keeps, per flow, the row the flow list shows (rows.go), taken in
-// the flow's own hooks (hooks.go: the console sits in the chain before the
-// view) and in the view's events under the view's check (View.IfReadable:
-// after a command's change the flow may have been resumed before the event
-// arrives); drawing the list then reads only those rows, for the visible
+// the view's events: a hook's own event (view.Event.Hook, on the flow's
+// goroutine, after every addon before the view changed it) under the view's
+// lock, so that a command marking the flow meanwhile does not race it, and
+// other events under the view's check (View.IfReadable: after a command's
+// change the flow may have been resumed before the event arrives); drawing
+// the list then reads only those rows, for the visible
 // window only (View.Window). The flow view
 // reads a flow only when the view says it may be read (over, or
 // intercepted and waiting). A hook that changes nothing the row shows
@@ -259,7 +261,7 @@ func (c *Console) LoadKeys() error {
 		dir = c.st.fopts.confdir.Get()
 	}
 	path := filepath.Join(mitmgo.ExpandHome(dir), KeysFile)
-	c.markDirty()
+	defer c.markDirty()
 	return c.st.Keymap.LoadFile(path)
 }
 
@@ -268,19 +270,24 @@ func (c *Console) LoadKeys() error {
 func (c *Console) viewEvent(ev view.Event) {
 	switch ev.Kind {
 	case view.Added, view.Updated:
-		// Read only under the view's check: after a command's change
-		// (not InFlight) the flow may have been resumed before this event
-		// arrives, and the proxy write it again. A flow in flight has its
-		// row taken in its own hooks (hooks.go); here only what commands
-		// change is brought up to date.
+		// A hook's own event may read the flow (under the view's lock,
+		// where commands change what they change in flight). Any other is
+		// read only under the view's check: after a command's change the
+		// flow may have been resumed before this event arrives, and the
+		// proxy write it again; then only what commands change is brought
+		// up to date.
 		f, added := ev.Flow, ev.Kind == view.Added
-		if ev.InFlight || !c.st.View.IfReadable(f, func() {
+		take := func() {
 			// The copy first: the flow view redraws from it when it
 			// sees the new row. A flow added is most often new: its
 			// row is taken without looking for an old one.
 			watched := c.st.snaps.take(f)
 			c.st.rows.update(f, watched || added)
-		}) {
+		}
+		switch {
+		case ev.Hook:
+			c.st.View.EditFlows(take)
+		case ev.InFlight || !c.st.View.IfReadable(f, take):
 			c.st.rows.touch(f)
 		}
 	case view.StoreRemoved:
@@ -464,3 +471,9 @@ func (c *Console) Stop() {
 		p.Quit()
 	}
 }
+
+var _ addon.FlowKeeper = (*Console)(nil)
+
+// KeepsFlows is true: the rows hold the flows' own strings past their
+// hooks. The console needs the view, which keeps every flow anyway.
+func (c *Console) KeepsFlows() bool { return true }

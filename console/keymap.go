@@ -375,12 +375,13 @@ func ParseKeys(data []byte) ([]Binding, error) {
 // LoadFile applies the bindings of a keys.yaml file; a missing file is not
 // an error. Errors name the file.
 func (k *Keymap) LoadFile(path string) error {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
+	// As mitmproxy's load_path: a path that is not a file is no keys file.
+	if st, err := os.Stat(path); errors.Is(err, os.ErrNotExist) || (err == nil && !st.Mode().IsRegular()) {
 		return nil
 	}
+	data, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("could not load key bindings: %w", err)
+		return err
 	}
 	bs, err := ParseKeys(data)
 	if err != nil {

@@ -53,20 +53,18 @@ func TestViewEventAfterResume(t *testing.T) {
 	}
 }
 
-// TestRowsFromHooks: a flow in flight has its row taken in the console's
-// own hooks (the view's event only says what commands change); a flow the
-// view forgot (view.clear) gets no row back from its later hooks.
+// TestRowsFromHooks: a flow in flight has its row taken in the view's
+// event of its own hook (an Update's event only says what commands change);
+// a flow the view forgot (view.clear) gets no row back from its later hooks.
 func TestRowsFromHooks(t *testing.T) {
 	c, m := newTestConsole(t, 100, 20)
 	f := httpFlow(t, "POST", "http://example.com/upload", 0, "", t0)
 	f.SetLive(true)
-	c.RequestHeaders(f)
 	m.View.RequestHeaders(f)
 	if r := c.st.rows.get(f.ID); r == nil || r.method != "POST" || r.path != "/upload" {
 		t.Fatalf("row of a flow in flight: %+v", r)
 	}
 	f.Response = flow.NewResponse(201, nil, flow.NewHeaders())
-	c.ResponseHeaders(f)
 	m.View.ResponseHeaders(f)
 	if r := c.st.rows.get(f.ID); r == nil || r.code != 201 {
 		t.Errorf("row after responseheaders: %+v", r)
@@ -75,9 +73,26 @@ func TestRowsFromHooks(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.app.Update(refreshMsg{})
-	c.Response(f)
 	m.View.Response(f)
 	if r := c.st.rows.get(f.ID); r != nil {
 		t.Errorf("a flow the view forgot has a row again: %+v", r)
+	}
+}
+
+// TestRowAfterChain: the row of a flow in flight shows what every addon
+// before the view changed in the hook (map_remote runs after the scripts),
+// as mitmproxy's view, late in the chain, shows it.
+func TestRowAfterChain(t *testing.T) {
+	c, m := newTestConsole(t, 100, 20, "map_remote=|example.com/old|example.com/new")
+	f := httpFlow(t, "GET", "http://example.com/old", 0, "", t0)
+	f.Response = nil
+	f.SetLive(true)
+	m.Addons.RequestHeaders(f)
+	m.Addons.Request(f)
+	if f.Request.Path != "/new" {
+		t.Fatalf("map_remote did not run: %q", f.Request.Path)
+	}
+	if r := c.st.rows.get(f.ID); r == nil || r.path != "/new" {
+		t.Errorf("row %+v, want the path /new", r)
 	}
 }

@@ -119,6 +119,9 @@ const (
 	ctlKilled
 	// ctlSettled: the flow's last hook ran (see Settle).
 	ctlSettled
+	// ctlWaiting: the proxy waits in WaitForResume (intercepted is not
+	// enough: a hook intercepts, then later addons' hooks still run).
+	ctlWaiting
 )
 
 // ctlBits is bit when on is true, else 0.
@@ -186,10 +189,10 @@ func (f *Flow) Killable() bool { return f.control()&(ctlLive|ctlKilled) == ctlLi
 // Kill marks the flow as killed: the proxy drops its connection at the next
 // step. It is a no-op returning ErrNotKillable on flows that are not live.
 //
-// Kill may be called from any goroutine. On an intercepted flow, or one
-// whose last hook ran (Settle), its Error is set at once, as mitmproxy's
-// flow.kill() does: the proxy waits in WaitForResume, or no longer touches
-// Error. On a flow that runs, the caller may be a command on another
+// Kill may be called from any goroutine. On an intercepted flow the proxy
+// waits for, or one whose last hook ran (Settle), its Error is set at
+// once, as mitmproxy's flow.kill() does: the proxy waits in WaitForResume,
+// or no longer touches Error. On a flow that runs, the caller may be a command on another
 // goroutine while the proxy writes the flow, so Kill only marks it: the
 // proxy ends it at its next step and records the error then
 // (WaitForResume after a hook, SetLive(false) when it ends the flow,
@@ -201,7 +204,7 @@ func (f *Flow) Kill() error {
 	if f.control()&(ctlLive|ctlKilled) != ctlLive {
 		return ErrNotKillable
 	}
-	quiet := f.control()&(ctlIntercepted|ctlSettled) != 0
+	quiet := f.control()&(ctlWaiting|ctlSettled) != 0
 	f.setControlLocked(ctlLive|ctlKilled, ctlKilled)
 	if quiet {
 		f.Error = NewError(KilledMessage)
@@ -241,7 +244,7 @@ func (f *Flow) resumeLocked() {
 	if !f.IsIntercepted() {
 		return
 	}
-	f.setControlLocked(ctlIntercepted, 0)
+	f.setControlLocked(ctlIntercepted|ctlWaiting, 0)
 	if f.resumed != nil {
 		close(f.resumed)
 		f.resumed = nil
@@ -267,6 +270,9 @@ func (f *Flow) WaitForResume(ctx context.Context) error {
 	}
 	f.mu.Lock()
 	ch := f.resumed
+	if ch != nil {
+		f.setControlLocked(ctlWaiting, ctlWaiting)
+	}
 	f.mu.Unlock()
 	if ch == nil {
 		return nil
@@ -275,6 +281,9 @@ func (f *Flow) WaitForResume(ctx context.Context) error {
 	case <-ch:
 		return nil
 	case <-ctx.Done():
+		f.mu.Lock()
+		f.setControlLocked(ctlWaiting, 0)
+		f.mu.Unlock()
 		return ctx.Err()
 	}
 }

@@ -59,6 +59,13 @@ func TestKill(t *testing.T) {
 	if err := f.Kill(); err != nil {
 		t.Fatal(err)
 	}
+	// Nobody waited for the flow yet (a hook intercepted it, later
+	// addons' hooks may still run): the proxy's next step records the
+	// error.
+	if f.Error != nil {
+		t.Errorf("Kill wrote the error of a flow the proxy does not wait for: %v", f.Error)
+	}
+	_ = f.WaitForResume(context.Background())
 	if !f.Killed() || f.Error == nil || KilledMessage != "Connection killed." || f.Error.Msg != KilledMessage || f.Error.Timestamp == 0 {
 		t.Errorf("after Kill: error %+v", f.Error)
 	}

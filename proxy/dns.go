@@ -170,10 +170,14 @@ func (d *dnsService) query(ctx context.Context, log *slog.Logger, client *flow.C
 	}
 
 	m.DNSRequest(f)
-	if f.WaitForResume(ctx) != nil || f.Killed() {
+	if f.WaitForResume(ctx) != nil {
 		return
 	}
 	switch {
+	case f.Killed():
+		// As mitmproxy's: the kill's error (recorded by WaitForResume)
+		// goes through dns_error, and the client gets SERVFAIL.
+		fail(f.Error.Msg)
 	case f.Response != nil:
 		respond(f.Response)
 	case f.Error != nil:

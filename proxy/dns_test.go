@@ -362,3 +362,22 @@ func TestReverseUDP(t *testing.T) {
 		t.Errorf("flow %+v", f)
 	}
 }
+
+// TestDNSKilled: a DNS flow killed in dns_request ends as mitmproxy's does:
+// dns_error with the kill's error, and SERVFAIL for the client (before, it
+// had no last hook and stayed in flight).
+func TestDNSKilled(t *testing.T) {
+	rec := &dnsRecorder{onRequest: func(f *flow.DNSFlow) { _ = f.Kill() }}
+	spec := "reverse:dns://127.0.0.1:9"
+	p := startModes(t, []any{rec}, []string{spec})
+	if r := exchange(t, "udp", p.addrs[spec], "example.test", dns.TypeA); r.Rcode != dns.RcodeServerFailure {
+		t.Errorf("reply %v, want SERVFAIL", r)
+	}
+	testutil.Eventually(t, 5*time.Second, func() bool { return len(rec.done()) == 1 }, "dns_error")
+	rec.mu.Lock()
+	events := strings.Join(rec.events, " ")
+	rec.mu.Unlock()
+	if f := rec.done()[0]; events != "dns_request dns_error" || f.Error == nil || f.Error.Msg != flow.KilledMessage {
+		t.Errorf("events %q, error %+v", events, f.Error)
+	}
+}

@@ -237,11 +237,11 @@ func (r *flowRun) answerFromAddon() bool {
 	if !r.afterHook() {
 		return false
 	}
-	if err := r.cs.respond(f.Response, f.Request.Method == "HEAD"); err != nil {
-		return false
-	}
+	// The flow is over whether or not the client took the answer: its
+	// last hook ran, so no error is written to it now (readers may look).
+	err := r.cs.respond(f.Response, f.Request.Method == "HEAD")
 	f.SetLive(false)
-	return true
+	return err == nil
 }
 
 // isEventStream reports a server-sent events response.
@@ -388,11 +388,10 @@ func (r *flowRun) forward(reqStream *bodyStream) bool {
 	if !r.afterHook() {
 		return false
 	}
-	if err := r.cs.respond(f.Response, req.Method == "HEAD"); err != nil {
-		return false
-	}
+	// Over either way (see answerFromAddon).
+	err = r.cs.respond(f.Response, req.Method == "HEAD")
 	f.SetLive(false)
-	return true
+	return err == nil
 }
 
 // requestFailed ends a flow whose streamed request body could not be sent

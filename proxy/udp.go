@@ -250,8 +250,14 @@ func (r *udpRelay) serveSession(ss *udpSession) {
 	var mu sync.Mutex
 	m.UDPStart(f)
 	defer func() {
+		// SetLive records a kill's error; a flow that ends with an
+		// error gets udp_error instead of udp_end, as mitmproxy's.
 		f.SetLive(false)
-		m.UDPEnd(f)
+		if f.Error != nil {
+			m.UDPError(f)
+		} else {
+			m.UDPEnd(f)
+		}
 	}()
 	if f.Killed() {
 		return
@@ -259,7 +265,6 @@ func (r *udpRelay) serveSession(ss *udpSession) {
 	conn, err := r.connect(ss, f)
 	if err != nil {
 		f.Error = flow.NewError(err.Error())
-		m.UDPError(f)
 		ss.drain()
 		return
 	}

@@ -302,6 +302,7 @@ func (h *host) send(msg *tnetstring.Dict) error {
 	}
 	p, buf, err := framePieces(msg, *bp)
 	if err != nil {
+		h.frames.Put(bp)
 		return fmt.Errorf("encoding a message for the Python script host: %w", err)
 	}
 	h.wmu.Lock()

@@ -172,8 +172,9 @@ func framePieces(msg *tnetstring.Dict, scratch []byte) (pyPieces, []byte, error)
 		}
 	}
 	if err != nil {
+		// The scratch buffer goes back to the caller's pool all the same.
 		t, err := tnetstring.Marshal(plainValue(msg))
-		return pyPieces{t}, nil, err
+		return pyPieces{t}, b[:0], err
 	}
 	b = append(b, mNull)
 	out = append(out, b)

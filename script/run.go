@@ -71,10 +71,10 @@ func (a *Addon) RunScript(flows []flow.Any, path string) {
 		return // the child logged why, with the script's name
 	}
 	for _, f := range flows {
-		if b := f.Base(); b.IsLive() && !b.IsIntercepted() {
+		if !a.whileStill(f, func() {}) {
 			// The proxy is writing it: a script may change a flow only
 			// when it is over or waits, intercepted.
-			a.log.Warn(fmt.Sprintf("script.run: flow %s is in progress; intercept it to run %s on it", b.ID, path))
+			a.log.Warn(fmt.Sprintf("script.run: flow %s is in progress; intercept it to run %s on it", f.Base().ID, path))
 			continue
 		}
 		for _, ev := range eventSequence(f) {
@@ -82,7 +82,10 @@ func (a *Addon) RunScript(flows []flow.Any, path string) {
 				a.log.Error(fmt.Sprintf("in script %s: the Python script host %s", path, h.endReason()))
 				return
 			}
-			a.runEvent(h, sid, path, f, ev)
+			if !a.runEvent(h, sid, path, f, ev) {
+				a.log.Warn(fmt.Sprintf("script.run: flow %s was resumed while %s ran on it; its other events are skipped", f.Base().ID, path))
+				break
+			}
 		}
 		a.ctx.Update(f)
 		if !f.Base().IsLive() {
@@ -250,9 +253,31 @@ func eventSequence(f flow.Any) []event {
 	return out
 }
 
+// errFlowWentOn answers the child's requests about a flow that was resumed
+// while a one-shot script ran on it.
+var errFlowWentOn = errors.New("the flow was resumed: the proxy is writing it")
+
+// whileStill runs fn while the view reads no flow and commands change none,
+// when f may be read and changed there: it is over, or intercepted (a
+// resume, from a UI's command, happens there too). It reports whether fn
+// ran. script.run reads and changes flows only this way, each time anew:
+// a flow may be resumed while its events run.
+func (a *Addon) whileStill(f flow.Any, fn func()) bool {
+	ran := false
+	a.ctx.EditFlows(func() {
+		if b := f.Base(); b.IsLive() && !b.IsIntercepted() {
+			return
+		}
+		ran = true
+		fn()
+	})
+	return ran
+}
+
 // runEvent sends one event of f to the one-shot script sid and applies
-// what its handlers changed.
-func (a *Addon) runEvent(h *host, sid int64, path string, f flow.Any, ev event) {
+// what its handlers changed. It reports false when the flow went on (was
+// resumed) and may not be read any more.
+func (a *Addon) runEvent(h *host, sid int64, path string, f flow.Any, ev event) bool {
 	var (
 		m     *tnetstring.Dict
 		err   error
@@ -263,7 +288,7 @@ func (a *Addon) runEvent(h *host, sid int64, path string, f flow.Any, ev event) 
 	// a flow that shares f's parts but holds only the messages the event
 	// shows: f itself is not changed, not even for a moment (a UI, a
 	// command or the proxy may read it meanwhile).
-	a.ctx.EditFlows(func() {
+	still := a.whileStill(f, func() {
 		switch x := f.(type) {
 		case *flow.HTTPFlow:
 			sent := x
@@ -307,9 +332,12 @@ func (a *Addon) runEvent(h *host, sid int64, path string, f flow.Any, ev event) 
 			err = fmt.Errorf("flows of type %s cannot be passed to scripts", f.Type())
 		}
 	})
+	if !still {
+		return false
+	}
 	if err != nil {
 		a.log.Error(fmt.Sprintf("in script %s: cannot send flow %s to the %s hook: %v", path, f.Base().ID, ev.hook, err))
-		return
+		return true
 	}
 	if serve == nil {
 		serve = func(req *tnetstring.Dict) (any, error) {
@@ -319,21 +347,32 @@ func (a *Addon) runEvent(h *host, sid int64, path string, f flow.Any, ev event) 
 			return nil, fmt.Errorf("unknown request %q", req.Str("op"))
 		}
 	}
+	// The child's requests (bodies, filters) read the flow while the hook
+	// runs: each checks again.
+	serveStill := func(req *tnetstring.Dict) (v any, err error) {
+		if !a.whileStill(f, func() { v, err = serve(req) }) {
+			return nil, errFlowWentOn
+		}
+		return v, err
+	}
 	m.Set("sids", []any{sid})
 	a.refs.add(f)
-	reply, err := h.call(context.Background(), m, serve)
+	reply, err := h.call(context.Background(), m, serveStill)
 	if err != nil {
 		a.log.Error(fmt.Sprintf("in script %s: the %s hook failed: %v", path, ev.hook, err))
-		return
+		return true
 	}
 	ch := reply.Dict("changes")
 	if ch.Len() == 0 {
-		return
+		return true
 	}
-	a.ctx.EditFlows(func() { err = apply(ch) })
+	if !a.whileStill(f, func() { err = apply(ch) }) {
+		return false
+	}
 	if err != nil {
 		a.log.Error(fmt.Sprintf("in script %s: applying the changes of %s to flow %s: %v", path, ev.hook, f.Base().ID, err))
 	}
+	return true
 }
 
 // shareBase fills c, the Flow of a flow made to send part of src to the

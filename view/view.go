@@ -82,8 +82,9 @@ type Event struct {
 	InFlight bool
 	// Hook: the change is the flow's own hook, and the event is delivered
 	// on the flow's goroutine before the hook returns, so a subscriber may
-	// read Flow while it handles the event, whatever a command does to it
-	// meanwhile. Other events' flows are read only under IfReadable.
+	// read Flow while it handles the event, though what commands change in
+	// flight (marker, comment) only under EditFlows, where they change it.
+	// Other events' flows are read only under IfReadable.
 	Hook bool
 }
 

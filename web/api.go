@@ -542,18 +542,17 @@ func (s *Server) getContent(w http.ResponseWriter, r *http.Request) error {
 	if ok, err := s.streamedContent(w, r); ok {
 		return err
 	}
-	var content []byte
+	var msg *flow.Message
 	var name string
 	_, err := s.withReadable(r, func(f flow.Any) error {
 		m, hf, err := httpMessage(f, r.PathValue("message"))
 		if err != nil {
 			return err
 		}
-		if c, e := m.Content(); e == nil {
-			content = c
-		} else {
-			content = m.RawContent
-		}
+		// Only what decoding needs is taken under the view's lock, which
+		// every flow's hooks wait for: the body's bytes are replaced, never
+		// changed in place, so they are read after it is released.
+		msg = detachMessage(m)
 		if cd := m.Headers.Get("Content-Disposition"); cd != "" {
 			if mm := cdFilename.FindStringSubmatch(cd); mm != nil {
 				name = mm[1]
@@ -567,6 +566,10 @@ func (s *Server) getContent(w http.ResponseWriter, r *http.Request) error {
 	})
 	if err != nil {
 		return err
+	}
+	content, err := msg.Content()
+	if err != nil {
+		content = msg.RawContent
 	}
 	name = badFilename.ReplaceAllString(name, "")
 	w.Header().Set("Content-Disposition", "attachment; filename="+name)

@@ -163,6 +163,11 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) bool {
 	}
 	safe := r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions
 	page := r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodPost)
+	if page && r.Method == http.MethodPost {
+		// The login form has two short fields; a client that has not
+		// logged in gets no more of the server's memory than that.
+		r.Body = http.MaxBytesReader(nil, r.Body, 4<<10)
+	}
 	if !safe {
 		if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
 			return deny()

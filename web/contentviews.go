@@ -184,31 +184,55 @@ func (s *Server) contentView(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	// Rendered in the same hold of the view's lock as the check that the
-	// flow may be read: the views read the message (its headers, the
-	// request) while they run.
-	var out any
+	// What the views read (the message, its request) is copied in the same
+	// hold of the view's lock as the check that the flow may be read, and
+	// rendered after it is released: every flow's hooks wait for that lock,
+	// and a view may be slow (a large body, a script's view). Bodies and
+	// message contents are replaced, never changed in place, so they are
+	// shared, not copied.
+	var (
+		msg  *flow.Message
+		req  *flow.Request
+		msgs []liveMessage
+	)
 	if _, err := s.withReadable(r, func(f flow.Any) error {
 		if part != "messages" {
 			m, hf, err := httpMessage(f, part)
 			if err != nil {
 				return err
 			}
-			var req *flow.Request
+			msg = detachMessage(m)
 			if part == "request" {
-				req = hf.Request
+				rq := *hf.Request
+				rq.Message = *msg
+				req, msg = &rq, &rq.Message
 			}
-			out = viewJSON(contentview.PrettifyWith(contentview.ForHTTP(m, req), name, extra), maxLines)
 			return nil
 		}
-		msgs, _, ok := flowMessages(f, nil, 0)
-		if !ok {
+		var ok bool
+		if msgs, _, ok = flowMessages(f, nil, 0); !ok {
 			return errorf(400, "This flow has no messages.")
 		}
-		out = renderMessages(msgs, name, extra, maxLines)
 		return nil
 	}); err != nil {
 		return err
 	}
-	return writeJSON(w, out)
+	if msg != nil {
+		return writeJSON(w, viewJSON(contentview.PrettifyWith(contentview.ForHTTP(msg, req), name, extra), maxLines))
+	}
+	return writeJSON(w, renderMessages(msgs, name, extra, maxLines))
+}
+
+// detachMessage copies what a content view reads of m, so that it may be
+// read after the view's lock is released: the headers and trailers, which
+// an edit changes in place, are cloned; the body is shared.
+func detachMessage(m *flow.Message) *flow.Message {
+	return &flow.Message{
+		HTTPVersion:    m.HTTPVersion,
+		Headers:        m.Headers.Clone(),
+		RawContent:     m.RawContent,
+		Trailers:       m.Trailers.Clone(),
+		TimestampStart: m.TimestampStart,
+		TimestampEnd:   m.TimestampEnd,
+	}
 }

@@ -533,10 +533,14 @@ func (s *Server) renderKeepLocked(f flow.Any, inFlight, inHook bool) (map[string
 			if !inHook {
 				return nil, nil
 			}
-			j = FlowJSON(f)
-			if copyIt {
-				snap = flow.CopyAny(f)
-			}
+			// In its own hook, under the view's lock: a command may mark
+			// or comment a flow in flight meanwhile, and does so there.
+			s.view.EditFlows(func() {
+				j = FlowJSON(f)
+				if copyIt {
+					snap = flow.CopyAny(f)
+				}
+			})
 		}
 		keepSnap = true
 		s.live.keep(f, readable)
