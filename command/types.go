@@ -321,10 +321,12 @@ func completePath(start string) []string {
 	path := expandUser(start)
 	var files []string
 	prefix := start
+	// What is typed is a name, not a pattern: "a[1]" is completed as
+	// the directory a[1], not as a1.
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		files, _ = filepath.Glob(filepath.Join(path, "*"))
+		files, _ = filepath.Glob(filepath.Join(globEscape(path), "*"))
 	} else {
-		files, _ = filepath.Glob(path + "*")
+		files, _ = filepath.Glob(globEscape(path) + "*")
 		prefix = filepath.Dir(start)
 		if !strings.Contains(start, "/") {
 			prefix = ""
@@ -349,6 +351,21 @@ func completePath(start string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// globEscape escapes the characters filepath.Match takes as a pattern.
+func globEscape(s string) string {
+	if !strings.ContainsAny(s, `*?[\`) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // expandUser is Python's os.path.expanduser for "~" and "~/...".

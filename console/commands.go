@@ -476,44 +476,20 @@ func (a *App) complete(text string) []string {
 }
 
 // completePathArg completes a path argument as typed into arguments for
-// the command line: a quoted word is completed without its quotes, glob
-// characters in it are names (the registry's completer globs), and a
-// completion with spaces or quotes is quoted (mitmproxy's
+// the command line: a quoted word is completed without its quotes (glob
+// characters in it are names: the registry's completer takes them so),
+// and a completion with spaces or quotes is quoted (mitmproxy's
 // command_lexer.quote), so that the line still parses.
 func completePathArg(r *command.Registry, c *command.Command, idx int, args []string, word string) []string {
 	raw := word
 	if raw != "" && (raw[0] == '"' || raw[0] == '\'') {
 		raw = strings.TrimSuffix(raw[1:], raw[:1])
 	}
-	esc := globEscape(raw)
-	dir := raw[:strings.LastIndex(raw, "/")+1]
-	escDir := globEscape(dir)
-	out := r.CompleteArg(c, idx, args, esc)
+	out := r.CompleteArg(c, idx, args, raw)
 	for i, c := range out {
-		switch {
-		case c == esc:
-			c = raw
-		case escDir != dir && strings.HasPrefix(c, escDir):
-			c = dir + c[len(escDir):]
-		}
 		out[i] = command.Quote(c)
 	}
 	return out
-}
-
-// globEscape escapes the characters filepath.Match takes as a pattern.
-func globEscape(s string) string {
-	if !strings.ContainsAny(s, `*?[\`) {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		if strings.ContainsRune(`*?[\`, r) {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 // historyFile is the command history's file in the confdir, or "" when
