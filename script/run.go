@@ -23,16 +23,15 @@ import (
 // events in the order the documentation gives for a saved flow (request,
 // responseheaders, response, error, skipping what the flow lacks; the
 // WebSocket, TCP, UDP and DNS events as mitmproxy's eventsequence yields
-// them), then done as it is unloaded. mitmproxy 12's script_run runs
+// them); it is unloaded without done. mitmproxy 12's script_run runs
 // neither load nor done; mitmgo runs load so that the options a script
-// declares exist for its configure, and done because the child unloads a
-// script that way (the help text says so). What its handlers change is applied
+// declares exist for its configure (the help text says so). What its handlers change is applied
 // to the flows, and the update hook tells the view. Failures are logged,
 // with the script's name, and never returned: mitmproxy's command logs
 // them too, so a console binding that runs it does not show an error box.
 
 // runOneShotTimeout bounds the lifecycle calls of a one-shot script (load,
-// configure, running, done); its flow hooks are bounded like all hooks, by
+// configure, running, unload); its flow hooks are bounded like all hooks, by
 // script_hook_timeout.
 const runOneShotTimeout = 60 * time.Second
 
@@ -41,8 +40,7 @@ func (a *Addon) loadRunCommand(l *addon.Loader) {
 		Name: "script.run",
 		Help: "Run a script on the specified flows. The script is configured with the current options " +
 			"and all lifecycle events for each flow are simulated. Unlike mitmproxy, the load event is " +
-			"invoked, so that options the script declares exist when it is configured, and so is done " +
-			"once the flows are through, as the script is unloaded.",
+			"invoked, so that options the script declares exist when it is configured.",
 		Params: []command.Param{{Name: "flows", Type: command.Flows}, {Name: "path", Type: command.Path}},
 		Run: func(args command.Args) (any, error) {
 			a.RunScript(args.Flows(0), args.Str(1))
@@ -173,7 +171,7 @@ func (a *Addon) loadOneShot(path string) (h *host, sid int64, own, ok bool) {
 	return h, sid, own, true
 }
 
-// unloadOneShot runs the script's done and drops it from the child, and
+// unloadOneShot drops the script from the child without its done, and
 // stops the child when it was started for this run (own).
 func (a *Addon) unloadOneShot(h *host, sid int64, own bool) {
 	if own {
@@ -188,6 +186,7 @@ func (a *Addon) unloadOneShot(h *host, sid int64, own bool) {
 	defer cancel()
 	m := newMsg("unload")
 	m.Set("sid", sid)
+	m.Set("done", false)
 	if _, err := h.call(ctx, m, nil); err != nil && h.alive() {
 		a.log.Error(fmt.Sprintf("Script host: unloading a one-shot script failed: %v", err))
 	}

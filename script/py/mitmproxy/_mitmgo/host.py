@@ -987,7 +987,9 @@ class Host:
         s = self.scripts.pop(msg["sid"], None)
         if msg["sid"] in self.order:
             self.order.remove(msg["sid"])
-        if s is not None:
+        # script.run's one-shot scripts are dropped without done, as
+        # mitmproxy's script_run never calls it.
+        if s is not None and msg.get("done", True):
             await self._done_script(s)
         self.rebuild_hooks()
         self.reply(msg.get("id"), **self.hooks_info())
