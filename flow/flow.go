@@ -192,10 +192,10 @@ func (f *Flow) Killable() bool { return f.control()&(ctlLive|ctlKilled) == ctlLi
 // Kill may be called from any goroutine. On an intercepted flow the proxy
 // waits for, or one whose last hook ran (Settle), its Error is set at
 // once, as mitmproxy's flow.kill() does: the proxy waits in WaitForResume,
-// or no longer touches Error. On a flow that runs, the caller may be a command on another
-// goroutine while the proxy writes the flow, so Kill only marks it: the
-// proxy ends it at its next step and records the error then
-// (WaitForResume after a hook, SetLive(false) when it ends the flow,
+// or no longer touches Error. On a flow that runs, the caller may be a
+// command on another goroutine while the proxy writes the flow, so Kill
+// only marks it: the proxy ends it at its next step and records the error
+// then (WaitForResume after a hook, SetLive(false) when it ends the flow,
 // Settle in its last hook), before the error hook and before other
 // goroutines may read the flow.
 func (f *Flow) Kill() error {

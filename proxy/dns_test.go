@@ -288,9 +288,10 @@ func TestReverseDNSNoServer(t *testing.T) {
 
 // udpRecorder records the UDP hooks and upper-cases what the client sends.
 type udpRecorder struct {
-	mu     sync.Mutex
-	events []string
-	flow   *flow.UDPFlow
+	mu          sync.Mutex
+	events      []string
+	flow        *flow.UDPFlow
+	killAtStart bool
 }
 
 func (r *udpRecorder) add(ev string, f *flow.UDPFlow) {
@@ -300,7 +301,12 @@ func (r *udpRecorder) add(ev string, f *flow.UDPFlow) {
 	r.flow = f
 }
 
-func (r *udpRecorder) UDPStart(f *flow.UDPFlow) { r.add("udp_start", f) }
+func (r *udpRecorder) UDPStart(f *flow.UDPFlow) {
+	r.add("udp_start", f)
+	if r.killAtStart {
+		_ = f.Kill()
+	}
+}
 func (r *udpRecorder) UDPMessage(f *flow.UDPFlow) {
 	m := f.Messages[len(f.Messages)-1]
 	if m.FromClient {
@@ -379,5 +385,29 @@ func TestDNSKilled(t *testing.T) {
 	rec.mu.Unlock()
 	if f := rec.done()[0]; events != "dns_request dns_error" || f.Error == nil || f.Error.Msg != flow.KilledMessage {
 		t.Errorf("events %q, error %+v", events, f.Error)
+	}
+}
+
+// TestUDPKilledAtStart: a UDP flow killed in udp_start ends with udp_error
+// and the kill's error (mitmproxy's), not udp_end, and no datagram goes on.
+func TestUDPKilledAtStart(t *testing.T) {
+	echo := startUDPEcho(t)
+	rec := &udpRecorder{killAtStart: true}
+	spec := "reverse:udp://" + echo
+	p := startModes(t, []any{rec}, []string{spec})
+	c, err := net.Dial("udp", p.addrs[spec])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte("ping")); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 5*time.Second, func() bool { return strings.HasSuffix(rec.seen(), "udp_error") }, "udp_error")
+	rec.mu.Lock()
+	f := rec.flow
+	rec.mu.Unlock()
+	if got := rec.seen(); got != "udp_start udp_error" || f.Error == nil || f.Error.Msg != flow.KilledMessage {
+		t.Errorf("events %q, error %+v", got, f.Error)
 	}
 }
