@@ -55,10 +55,12 @@ func LoadOrCreate(dir string) (*tls.Certificate, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(path, append(keyPEM, certPEM...), 0o600); err != nil {
+	// The certificate the harness trusts first, the key file (which marks
+	// the CA as made) last: a crash in between leaves no CA without it.
+	if err := os.WriteFile(filepath.Join(dir, CertFile), certPEM, 0o644); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(dir, CertFile), certPEM, 0o644); err != nil {
+	if err := os.WriteFile(path, append(keyPEM, certPEM...), 0o600); err != nil {
 		return nil, err
 	}
 	return LoadOrCreate(dir)
