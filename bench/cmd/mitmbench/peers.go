@@ -73,9 +73,14 @@ func buildPeer(ctx context.Context, p peer, root, src, outDir string) (string, e
 	cmd := exec.CommandContext(ctx, "go", append(args, ".")...)
 	cmd.Dir = dir
 	// The peer's own module (GOWORK off: a go.work around the tree must
-	// not pull it into another), with its go.sum completed as the modules
-	// download.
-	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
+	// not pull it into another). Its committed go.mod and go.sum are
+	// complete and stay as they are (readonly); a copy made for a
+	// checkout (-modfile) is completed as the modules download.
+	mod := "-mod=readonly"
+	if src != "" {
+		mod = "-mod=mod"
+	}
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS="+mod)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return "", peerBuildError(p, src, string(out), err)
