@@ -430,13 +430,7 @@ func (s *flowSnaps) copyShared(f flow.Any) flow.Any {
 	}
 	// Everything but the messages, copied as Copy copies it.
 	bare := &flow.HTTPFlow{Request: hf.Request, Response: hf.Response}
-	b := &bare.Flow
-	b.ID, b.Error, b.ClientConn, b.ServerConn = hf.ID, hf.Error, hf.ClientConn, hf.ServerConn
-	b.IsReplay, b.Marked, b.Metadata = hf.IsReplay, hf.Marked, hf.Metadata
-	b.Comment, b.TimestampCreated = hf.Comment, hf.TimestampCreated
-	if hf.IsIntercepted() {
-		b.Intercept()
-	}
+	bare.Flow.Share(&hf.Flow)
 	cp := bare.Copy()
 	ws := *hf.WebSocket
 	if c := hf.WebSocket.ClosedByClient; c != nil {

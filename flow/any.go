@@ -132,6 +132,18 @@ func (f *Flow) restoreFrom(src *Flow) {
 	f.Metadata, f.Comment, f.TimestampCreated = src.Metadata, src.Comment, src.TimestampCreated
 }
 
+// Share fills f, the Flow of a flow made to show part of src (a script's
+// envelope of one event, a UI's copy), with src's fields, shared rather
+// than copied, and src's live, intercepted and killed state. Nothing waits
+// on f: it only reports that state.
+func (f *Flow) Share(src *Flow) {
+	f.restoreFrom(src)
+	const state = ctlLive | ctlIntercepted | ctlKilled
+	f.mu.Lock()
+	f.setControlLocked(state, src.control()&state)
+	f.mu.Unlock()
+}
+
 // copyInto fills c, the Flow of a new copy, with a deep copy of f's shared
 // fields under a new id, and f's intercepted and killed state (a copy is not
 // live): what every flow type's Copy shares.

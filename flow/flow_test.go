@@ -394,3 +394,27 @@ func TestInterceptRace(t *testing.T) {
 		}
 	}
 }
+
+// TestShare: a flow made to show part of another has its fields, shared,
+// and its live, intercepted and killed state.
+func TestShare(t *testing.T) {
+	src := fullFlow()
+	src.Intercept()
+	var c Flow
+	c.Share(&src.Flow)
+	if c.ID != src.ID || c.Error != src.Error || c.ClientConn != src.ClientConn || c.ServerConn != src.ServerConn ||
+		c.Marked != src.Marked || c.Comment != src.Comment || c.IsReplay != src.IsReplay || c.TimestampCreated != src.TimestampCreated {
+		t.Errorf("fields not shared: %+v", c)
+	}
+	if !c.IsLive() || !c.IsIntercepted() || c.Killed() {
+		t.Errorf("state: live %v intercepted %v killed %v", c.IsLive(), c.IsIntercepted(), c.Killed())
+	}
+	if err := src.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	var d Flow
+	d.Share(&src.Flow)
+	if d.IsLive() || d.IsIntercepted() || !d.Killed() {
+		t.Errorf("after Kill: live %v intercepted %v killed %v", d.IsLive(), d.IsIntercepted(), d.Killed())
+	}
+}

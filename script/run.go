@@ -295,7 +295,7 @@ func (a *Addon) runEvent(h *host, sid int64, path string, f flow.Any, ev event) 
 				cut := *ws
 				cut.Messages = ws.Messages[:ev.msgs:ev.msgs]
 				sent = &flow.HTTPFlow{Request: x.Request, Response: x.Response, WebSocket: &cut}
-				shareBase(&sent.Flow, &x.Flow)
+				sent.Flow.Share(&x.Flow)
 			}
 			m, err = a.httpEnvelope(ev.hook, sent, 0, a.limit)
 			serve = func(req *tnetstring.Dict) (any, error) {
@@ -312,7 +312,7 @@ func (a *Addon) runEvent(h *host, sid int64, path string, f flow.Any, ev event) 
 			sent := x
 			if ev.msgs >= 0 {
 				sent = &flow.TCPFlow{Messages: x.Messages[:ev.msgs:ev.msgs]}
-				shareBase(&sent.Flow, &x.Flow)
+				sent.Flow.Share(&x.Flow)
 			}
 			m, err = tcpMessage(ev.hook, sent)
 			apply = func(ch *tnetstring.Dict) error { return applyTCP(x, ch) }
@@ -320,7 +320,7 @@ func (a *Addon) runEvent(h *host, sid int64, path string, f flow.Any, ev event) 
 			sent := x
 			if ev.msgs >= 0 {
 				sent = &flow.UDPFlow{Messages: x.Messages[:ev.msgs:ev.msgs]}
-				shareBase(&sent.Flow, &x.Flow)
+				sent.Flow.Share(&x.Flow)
 			}
 			m, err = flowEnvelope(ev.hook, sent, [][2]string{{"messages", "tm"}, {"client_conn", "cc"}, {"server_conn", "sc"}})
 			apply = func(ch *tnetstring.Dict) error { return applyUDP(x, ch) }
@@ -372,17 +372,4 @@ func (a *Addon) runEvent(h *host, sid int64, path string, f flow.Any, ev event) 
 		a.log.Error(fmt.Sprintf("in script %s: applying the changes of %s to flow %s: %v", path, ev.hook, f.Base().ID, err))
 	}
 	return true
-}
-
-// shareBase fills c, the Flow of a flow made to send part of src to the
-// child, with src's fields (shared, not copied: nothing changes them while
-// the envelope is built) and its live and intercepted state.
-func shareBase(c, src *flow.Flow) {
-	c.ID, c.Error, c.ClientConn, c.ServerConn = src.ID, src.Error, src.ClientConn, src.ServerConn
-	c.IsReplay, c.Marked, c.Metadata = src.IsReplay, src.Marked, src.Metadata
-	c.Comment, c.TimestampCreated = src.Comment, src.TimestampCreated
-	c.SetLive(src.IsLive())
-	if src.IsIntercepted() {
-		c.Intercept()
-	}
 }
