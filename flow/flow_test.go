@@ -404,7 +404,7 @@ func TestShare(t *testing.T) {
 	c.Share(&src.Flow)
 	if c.ID != src.ID || c.Error != src.Error || c.ClientConn != src.ClientConn || c.ServerConn != src.ServerConn ||
 		c.Marked != src.Marked || c.Comment != src.Comment || c.IsReplay != src.IsReplay || c.TimestampCreated != src.TimestampCreated {
-		t.Errorf("fields not shared: %+v", c)
+		t.Errorf("fields not shared: %+v", &c)
 	}
 	if !c.IsLive() || !c.IsIntercepted() || c.Killed() {
 		t.Errorf("state: live %v intercepted %v killed %v", c.IsLive(), c.IsIntercepted(), c.Killed())
