@@ -2,6 +2,8 @@ package script
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -249,20 +251,32 @@ func TestConcurrentCallers(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "count.py")
 	writeBench(t, path, `
+import hashlib
+
 def response(flow):
     n = int(flow.response.headers.get("x-n", "0"))
     flow.response.headers["x-n"] = str(n + 1)
     flow.response.headers["x-id"] = flow.id
+    flow.response.headers["x-sha"] = hashlib.sha256(flow.response.content).hexdigest()
 `)
 	e := newEnv(t, Config{}, nil, path)
-	const flows, calls = 8, 50
+	const flows, calls = 8, 20
+	// Bodies on both sides of bigBytes (written in place, several pieces
+	// to one writev) and up to 3 MiB (more than a pipe holds), each
+	// flow's different, so that a reply mixed up or a piece written out
+	// of place shows in the hash.
+	sizes := []int{0, 100, bigBytes - 1, bigBytes, 100 << 10, 3 << 20, 64 << 10, 1}
 	var wg sync.WaitGroup
 	errs := make(chan error, flows)
 	for i := 0; i < flows; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			body := bytes.Repeat([]byte{byte('a' + i)}, sizes[i%len(sizes)])
 			f := newFlow(t, "GET", fmt.Sprintf("http://example.com/%d", i), 200, "")
+			f.Response.RawContent = body
+			sum := sha256.Sum256(body)
+			want := hex.EncodeToString(sum[:])
 			for j := 1; j <= calls; j++ {
 				e.m.Response(f)
 				if got := f.Response.Headers.Get("x-n"); got != fmt.Sprint(j) {
@@ -271,6 +285,10 @@ def response(flow):
 				}
 				if got := f.Response.Headers.Get("x-id"); got != f.ID {
 					errs <- fmt.Errorf("flow %d got the reply of flow %s", i, got)
+					return
+				}
+				if got := f.Response.Headers.Get("x-sha"); got != want {
+					errs <- fmt.Errorf("flow %d (%d bytes), call %d: the script saw a body with sha256 %s, want %s", i, len(body), j, got, want)
 					return
 				}
 			}
