@@ -104,15 +104,7 @@ describe.skipIf(!hasDOM)("FlowTable (DOM)", () => {
   });
 
   it("renders a row again only when its flow or its state changes", async () => {
-    const { FlowStore } = await import("../store/flowstore");
-    const { AppStore } = await import("../store/app");
-    const { StoreContext } = await import("../hooks");
-    const { FlowTable } = await import("./FlowTable");
-    const flows = new FlowStore();
-    const app = new AppStore();
-    for (let i = 0; i < 5; i++) flows.add(httpFlow({ id: "f" + i, status: 200 }));
-    render(h(StoreContext.Provider, { value: { flows, app } as never }, h(FlowTable, {})), root);
-    await settle();
+    const { flows } = await mountFlowTable(root, 5);
     const row = (id: string) => root.querySelector(`[data-flow-id="${id}"]`)!;
     const mutated = new Set<string>();
     const mo = new window.MutationObserver((ms: MutationRecord[]) => {

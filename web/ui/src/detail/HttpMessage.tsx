@@ -153,24 +153,24 @@ function EditButtons({ onSave, onCancel, busy, error }: { onSave: () => void; on
   );
 }
 
-async function save(flowId: string, upd: Parameters<typeof api.updateFlow>[1]): Promise<void> {
-  if (isEmptyUpdate(upd.request) && isEmptyUpdate(upd.response)) return;
-  await api.updateFlow(flowId, upd);
-}
+type FlowUpdate = Parameters<typeof api.updateFlow>[1];
 
-export function RequestEditor({ flow, onDone }: EditorProps) {
-  const orig: HTTPRequest = flow.request;
-  const [d, setD] = useState<RequestDraft>(() => requestDraft(orig));
-  const [body, bodyErr] = useBodyText(flow.id, "request", orig.contentLength);
+/**
+ * useSave is an editor's save button: it sends the update that make()
+ * builds (nothing when it changes nothing), is busy meanwhile, shows what
+ * went wrong, and calls onDone after a save.
+ */
+function useSave(flowId: string, make: () => FlowUpdate, onDone: () => void): [() => Promise<void>, boolean, string | undefined] {
   const [err, setErr] = useState<string>();
   const [busy, setBusy] = useState(false);
-  const set = (p: Partial<RequestDraft>) => setD((x) => ({ ...x, ...p }));
   const onSave = async () => {
     setBusy(true);
     setErr(undefined);
     try {
-      const upd = requestUpdate(orig, { ...d, content: d.content ?? undefined }, body);
-      await save(flow.id, { request: upd });
+      const upd = make();
+      if (!isEmptyUpdate(upd.request) || !isEmptyUpdate(upd.response)) {
+        await api.updateFlow(flowId, upd);
+      }
       onDone();
     } catch (e) {
       setErr(e instanceof Error ? e.message : String(e));
@@ -178,6 +178,15 @@ export function RequestEditor({ flow, onDone }: EditorProps) {
       setBusy(false);
     }
   };
+  return [onSave, busy, err];
+}
+
+export function RequestEditor({ flow, onDone }: EditorProps) {
+  const orig: HTTPRequest = flow.request;
+  const [d, setD] = useState<RequestDraft>(() => requestDraft(orig));
+  const [body, bodyErr] = useBodyText(flow.id, "request", orig.contentLength);
+  const set = (p: Partial<RequestDraft>) => setD((x) => ({ ...x, ...p }));
+  const [onSave, busy, err] = useSave(flow.id, () => ({ request: requestUpdate(orig, { ...d, content: d.content ?? undefined }, body) }), onDone);
   return (
     <section class="fd-message fd-editing">
       <div class="fd-first-line fd-edit-line">
@@ -201,22 +210,8 @@ export function ResponseEditor({ flow, onDone }: EditorProps) {
   const orig: HTTPResponse = flow.response!;
   const [d, setD] = useState<ResponseDraft>(() => responseDraft(orig));
   const [body, bodyErr] = useBodyText(flow.id, "response", orig.contentLength);
-  const [err, setErr] = useState<string>();
-  const [busy, setBusy] = useState(false);
   const set = (p: Partial<ResponseDraft>) => setD((x) => ({ ...x, ...p }));
-  const onSave = async () => {
-    setBusy(true);
-    setErr(undefined);
-    try {
-      const upd = responseUpdate(orig, d, body);
-      await save(flow.id, { response: upd });
-      onDone();
-    } catch (e) {
-      setErr(e instanceof Error ? e.message : String(e));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const [onSave, busy, err] = useSave(flow.id, () => ({ response: responseUpdate(orig, d, body) }), onDone);
   return (
     <section class="fd-message fd-editing">
       <div class="fd-first-line fd-edit-line">

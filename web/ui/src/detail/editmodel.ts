@@ -142,13 +142,7 @@ export function requestUpdate(orig: HTTPRequest, d: RequestDraft, originalConten
   if (u.host !== orig.host) out.host = u.host;
   if (u.port !== orig.port) out.port = u.port;
   if (u.path !== orig.path) out.path = u.path;
-  if (d.http_version.trim() !== orig.http_version) out.http_version = d.http_version.trim();
-  const bad = d.headers.find((r) => invalidHeaderName(r.name));
-  if (bad) throw new Error(`Invalid header name: ${bad.name}`);
-  const h = rowsToHeaders(d.headers);
-  if (!sameHeaders(h, orig.headers)) out.headers = h;
-  if (d.content !== undefined && d.content !== originalContent) out.content = d.content;
-  return out;
+  return messageChanges(out, orig, d, originalContent);
 }
 
 export function responseUpdate(orig: HTTPResponse, d: ResponseDraft, originalContent?: string): FlowUpdate["response"] {
@@ -157,6 +151,27 @@ export function responseUpdate(orig: HTTPResponse, d: ResponseDraft, originalCon
   const code = Number(d.code.trim());
   if (code !== orig.status_code) out.code = code;
   if (d.reason !== orig.reason) out.reason = d.reason;
+  return messageChanges(out, orig, d, originalContent);
+}
+
+/** The part of a message draft both kinds share: version, headers and body. */
+interface MessageDraft {
+  http_version: string;
+  headers: HeaderRow[];
+  content?: string;
+}
+
+/**
+ * messageChanges adds to out what changed of the fields requests and
+ * responses share (version, headers, body) and returns it; an invalid
+ * header name is an error.
+ */
+function messageChanges<U extends { http_version?: string; headers?: Headers; content?: string }>(
+  out: U,
+  orig: { http_version: string; headers: Headers },
+  d: MessageDraft,
+  originalContent?: string,
+): U {
   if (d.http_version.trim() !== orig.http_version) out.http_version = d.http_version.trim();
   const bad = d.headers.find((r) => invalidHeaderName(r.name));
   if (bad) throw new Error(`Invalid header name: ${bad.name}`);

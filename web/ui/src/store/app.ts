@@ -2,6 +2,7 @@
 // the server state as /updates tells of them, and the connection status.
 import type { BackendState, EventEntry, Options } from "../flowtypes";
 import { defaultOperators, operatorsFromHelp, type OperatorTable } from "../filterexpr";
+import { Topic, type Listener } from "./topic";
 
 export type ConnState = "connecting" | "fetching" | "live" | "error";
 
@@ -9,20 +10,6 @@ export type ConnState = "connecting" | "fetching" | "live" | "error";
 export const MAX_EVENTS = 10000;
 
 export const LEVELS = ["debug", "info", "warn", "error"] as const;
-
-type Listener = () => void;
-
-/** Topic is a set of listeners told of one kind of change. */
-export class Topic {
-  private listeners = new Set<Listener>();
-  subscribe(l: Listener): () => void {
-    this.listeners.add(l);
-    return () => this.listeners.delete(l);
-  }
-  notify(): void {
-    for (const l of this.listeners) l();
-  }
-}
 
 export class AppStore {
   conn: ConnState = "connecting";
@@ -50,20 +37,19 @@ export class AppStore {
   notice = "";
   private noticeTimer: ReturnType<typeof setTimeout> | undefined;
   version = 0;
-  private listeners = new Set<Listener>();
+  private readonly changes = new Topic();
   /** The event log has its own listeners: a busy proxy logs several
    * lines per flow, and only the log (and the status bar) show them. */
   eventsVersion = 0;
   readonly eventsTopic = new Topic();
 
   subscribe(l: Listener): () => void {
-    this.listeners.add(l);
-    return () => this.listeners.delete(l);
+    return this.changes.subscribe(l);
   }
 
   notify(): void {
     this.version++;
-    for (const l of this.listeners) l();
+    this.changes.notify();
   }
 
   notifyEvents(): void {

@@ -7,6 +7,7 @@
 // changed (k log k) plus, only when shown flows moved or left, one pass.
 import type { Flow } from "../flowtypes";
 import { compareKeys, sortKey, type SortKey } from "../flowutils";
+import { Topic, type Listener } from "./topic";
 
 export interface Entry {
   flow: Flow;
@@ -29,7 +30,6 @@ export interface Sort {
 export const SEARCH = "search";
 export const HIGHLIGHT = "highlight";
 
-type Listener = () => void;
 
 export class FlowStore {
   private byId = new Map<string, Entry>();
@@ -43,7 +43,7 @@ export class FlowStore {
   selected: string[] = [];
   /** version changes with every change that may alter what is shown. */
   version = 0;
-  private listeners = new Set<Listener>();
+  private readonly changes = new Topic();
   /** In bulk, the view is left alone and brought up to date at the end. */
   private bulk = false;
   /** In bulk: the entries to take out of the view (they were in it and
@@ -63,14 +63,13 @@ export class FlowStore {
   private gen = 0;
 
   subscribe(l: Listener): () => void {
-    this.listeners.add(l);
-    return () => this.listeners.delete(l);
+    return this.changes.subscribe(l);
   }
 
   /** notify tells the listeners of changes (once per batch). */
   notify(): void {
     this.version++;
-    for (const l of this.listeners) l();
+    this.changes.notify();
   }
 
   get size(): number {

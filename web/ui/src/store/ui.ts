@@ -1,10 +1,10 @@
 // UI state: the header tab, panes, dialogs and the filter inputs' text.
 // Layout choices are kept in localStorage.
 
+import { Topic, type Listener } from "./topic";
+
 export type Tab = "start" | "options" | "flow";
 export type Modal = null | "options" | "help";
-
-type Listener = () => void;
 
 function load<T>(key: string, fallback: T): T {
   try {
@@ -35,12 +35,11 @@ export class UIStore {
   highlight = "";
   /** focusSearch asks the search input to take the focus. */
   focusSearchSeq = 0;
-  private listeners = new Set<Listener>();
+  private readonly changes = new Topic();
   version = 0;
 
   subscribe(l: Listener): () => void {
-    this.listeners.add(l);
-    return () => this.listeners.delete(l);
+    return this.changes.subscribe(l);
   }
 
   set<K extends keyof this>(key: K, v: this[K]): void {
@@ -55,6 +54,6 @@ export class UIStore {
       save(key as string, v);
     }
     this.version++;
-    for (const l of this.listeners) l();
+    this.changes.notify();
   }
 }
