@@ -70,7 +70,7 @@ func TestAddonName(t *testing.T) {
 	}
 }
 
-// order records the order of request hooks in f.Comment.
+// order records the order of request hooks in f.Comment().
 type order struct {
 	name     string
 	children []any
@@ -80,7 +80,7 @@ func (o *order) Name() string  { return o.name }
 func (o *order) Addons() []any { return o.children }
 func (o *order) Request(f *flow.HTTPFlow) {
 	// Each addon sees what the earlier ones did.
-	f.Comment += o.name + " "
+	f.SetComment(f.Comment() + o.name + " ")
 }
 
 func TestManagerOrderAndChildren(t *testing.T) {
@@ -99,7 +99,7 @@ func TestManagerOrderAndChildren(t *testing.T) {
 	}
 	f := flow.NewHTTPFlow(nil, nil)
 	m.Request(f)
-	if got := strings.Fields(f.Comment); !reflect.DeepEqual(got, want) {
+	if got := strings.Fields(f.Comment()); !reflect.DeepEqual(got, want) {
 		t.Errorf("request hook order = %v, want %v", got, want)
 	}
 	if a, ok := m.Get("grandchild"); !ok || a != grandchild {
@@ -475,7 +475,7 @@ func ExampleManager() {
 	_ = m.Add(&order{name: "a"}, &order{name: "b"})
 	f := flow.NewHTTPFlow(nil, nil)
 	m.Request(f)
-	fmt.Println(m.Names(), f.Comment)
+	fmt.Println(m.Names(), f.Comment())
 	// Output: [a b] a b
 }
 

@@ -231,7 +231,7 @@ func TestContextEditAndUpdate(t *testing.T) {
 		if !e.inEdit {
 			t.Error("fn ran outside the editor")
 		}
-		f.Marked = "x"
+		f.SetMarked("x")
 	})
 	ctx.Update(f)
 	if e.edits != 1 || len(e.updated) != 1 || e.updated[0] != f {

@@ -88,7 +88,7 @@ func sampleFlows(t testing.TB) []flow.Any {
 	f4 := httpFlow(t, "GET", "http://unreachable.example/", 0, "", t0+3)
 	f4.Error = &flow.Error{Msg: "Connection refused", Timestamp: t0 + 3.5}
 	f5 := httpFlow(t, "PUT", "http://example.com/upload", 500, strings.Repeat("x", 3000), t0+4)
-	f5.Marked = ":default:"
+	f5.SetMarked(":default:")
 	return []flow.Any{f1, f2, f3, f4, f5}
 }
 
@@ -233,11 +233,11 @@ func TestKeys(t *testing.T) {
 			}
 		}},
 		{"m marks", []string{"m"}, func(t *testing.T, c *Console, m *mitmgo.Master) {
-			if f := c.st.Focus(); f.Base().Marked == "" {
+			if f := c.st.Focus(); f.Base().Marked() == "" {
 				t.Error("not marked")
 			}
 			press(c, "m")
-			if f := c.st.Focus(); f.Base().Marked != "" {
+			if f := c.st.Focus(); f.Base().Marked() != "" {
 				t.Error("still marked")
 			}
 		}},
@@ -406,7 +406,7 @@ func TestKeys(t *testing.T) {
 				t.Errorf("flow spec completion %q", got)
 			}
 			press(c, "enter")
-			if c.st.Focus().Base().Marked == "" {
+			if c.st.Focus().Base().Marked() == "" {
 				t.Error("the command did not run")
 			}
 			press(c, ":", "up")

@@ -240,7 +240,7 @@ func (c *Console) editFocus(part string) error {
 		return nil
 	case "comment":
 		var cur string
-		c.st.View.EditFlows(func() { cur = f.Base().Comment })
+		c.st.View.EditFlows(func() { cur = f.Base().Comment() })
 		c.do(func(st *State) { c.app.commandPrompt("flow.comment @focus " + command.Quote(cur)) })
 		return nil
 	}

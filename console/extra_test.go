@@ -244,7 +244,7 @@ func TestRowsForgotten(t *testing.T) {
 	if n := count(); n != 7 {
 		t.Errorf("after d: %d rows", n)
 	}
-	m.View.At(0).Base().Marked = ":default:"
+	m.View.At(0).Base().SetMarked(":default:")
 	m.View.Update([]flow.Any{m.View.At(0)})
 	if _, err := m.Commands.Execute("view.clear_unmarked"); err != nil {
 		t.Fatal(err)

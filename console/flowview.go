@@ -615,11 +615,11 @@ func renderDetail(st *State, f flow.Any) []string {
 	}
 	section("Timing", kv)
 	var meta [][2]string
-	if b.Comment != "" {
-		meta = append(meta, [2]string{"Comment", b.Comment})
+	if b.Comment() != "" {
+		meta = append(meta, [2]string{"Comment", b.Comment()})
 	}
-	if b.Marked != "" {
-		meta = append(meta, [2]string{"Marked", b.Marked})
+	if b.Marked() != "" {
+		meta = append(meta, [2]string{"Marked", b.Marked()})
 	}
 	if b.IsReplay != "" {
 		meta = append(meta, [2]string{"Replay", b.IsReplay})

@@ -98,7 +98,7 @@ func (r *row) display() *row {
 // itself when the flow shows as old does.
 func summarize(f flow.Any, old *row) *row {
 	b := f.Base()
-	r := row{marked: b.Marked, replay: b.IsReplay != "", intercepted: b.IsIntercepted()}
+	r := row{marked: b.Marked(), replay: b.IsReplay != "", intercepted: b.IsIntercepted()}
 	if b.Error != nil {
 		r.err = b.Error.Msg
 	}
@@ -288,7 +288,7 @@ func (c *rowCache) touch(f flow.Any) {
 	sh := c.shard(b.ID)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	marked, intercepted := b.Marked, b.IsIntercepted()
+	marked, intercepted := b.Marked(), b.IsIntercepted()
 	var r *row
 	if old := sh.rows[b.ID]; old != nil {
 		if old.marked == marked && old.intercepted == intercepted {

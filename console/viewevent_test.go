@@ -38,12 +38,12 @@ func TestViewEventAfterResume(t *testing.T) {
 			close(wrote)
 		}()
 		cancel := m.View.Subscribe(func(ev view.Event) {
-			if ev.Kind == view.Updated && ev.Flow == f && f.Marked != "" && f.IsIntercepted() {
+			if ev.Kind == view.Updated && ev.Flow == f && f.Marked() != "" && f.IsIntercepted() {
 				m.View.EditFlows(func() { f.Resume() })
 				close(proxy)
 			}
 		})
-		m.View.EditFlows(func() { f.Marked = ":default:" })
+		m.View.EditFlows(func() { f.SetMarked(":default:") })
 		m.View.Update([]flow.Any{f})
 		<-wrote
 		cancel()

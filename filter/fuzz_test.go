@@ -15,8 +15,8 @@ import (
 func fuzzFlows() []any {
 	resp := tflow(tflowOpts{resp: true})
 	resp.Metadata.Set("k", []any{"v", int64(1), nil})
-	resp.Comment = "c"
-	resp.Marked = ":default:"
+	resp.SetComment("c")
+	resp.SetMarked(":default:")
 	var nilFlow *flow.HTTPFlow
 	return []any{tflow(tflowOpts{}), resp, tflow(tflowOpts{err: true}), twebsocketflow(), ttcpflow(true), nil, "x", nilFlow}
 }

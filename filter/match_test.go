@@ -152,9 +152,9 @@ func TestMatchHTTP(t *testing.T) {
 	t.Run("marked", func(t *testing.T) {
 		f := req()
 		checkAll(t, f, no("~marked"), no("~marker ."))
-		f.Marked = ":default:"
+		f.SetMarked(":default:")
 		checkAll(t, f, yes("~marked"), no("~marker X"), yes("~marker default"))
-		f.Marked = "X"
+		f.SetMarked("X")
 		checkAll(t, f, yes("~marker X"), yes("~marker x"))
 	})
 	t.Run("headers", func(t *testing.T) {
@@ -271,7 +271,7 @@ func TestMatchHTTP(t *testing.T) {
 	t.Run("comment", func(t *testing.T) {
 		f := req()
 		checkAll(t, f, no("~comment ."))
-		f.Comment = "first\nsecond"
+		f.SetComment("first\nsecond")
 		checkAll(t, f, yes("~comment ."), yes("~comment ^second$"), no("~comment first.second"))
 	})
 }
@@ -385,8 +385,8 @@ func TestMatchTCP(t *testing.T) {
 		no("~t whatever"), no("~tq whatever"), no("~ts whatever"), no("~c 200"), no("~d whatever"),
 		no("~m whatever"), no("~u whatever"), no("whatever"), no("~a"))
 	// Flow-level operators apply.
-	f.Marked = "x"
-	f.Comment = "note"
+	f.SetMarked("x")
+	f.SetComment("note")
 	f.IsReplay = "request"
 	f.Metadata.Set("k", "v")
 	checkAll(t, f, yes("~marked"), yes("~marker x"), yes("~comment note"), yes("~replayq"), yes(`~meta "k: v"`))
@@ -395,7 +395,7 @@ func TestMatchTCP(t *testing.T) {
 func TestMatchOtherValues(t *testing.T) {
 	var nilHTTP *flow.HTTPFlow
 	var nilTCP *flow.TCPFlow
-	for _, v := range []any{nil, "a string", 42, nilHTTP, nilTCP, &flow.Flow{Marked: "x", Error: flow.NewError("e")}} {
+	for _, v := range []any{nil, "a string", 42, nilHTTP, nilTCP, markedFlow("x", flow.NewError("e"))} {
 		checkAll(t, v, yes("~all"), no("~http"), no("~tcp"), no("~e"), no("~marked"), no("~q"), no("~s"),
 			no("~src ."), no("~dst ."), no("~meta ^"), no("~comment ^"), no("~marker ^"), no("~replay"),
 			no("~b ^"), no("~bq ^"), no("~bs ^"), no("~c 200"), no("~u ^"), no("~a"), no("~websocket"),
@@ -411,7 +411,7 @@ func TestMatchOtherValues(t *testing.T) {
 
 func TestCaseSensitivity(t *testing.T) {
 	f := tflow(tflowOpts{resp: true})
-	f.Comment = "Note"
+	f.SetComment("Note")
 	exprs := []string{"~m get", "~u ADDRESS", "~d ADDRESS", "~h HEADER", "~b CONTENT", "~comment note", "~t X|^$", "~src 127"}
 	insensitive := []bool{true, true, true, true, true, true, false, true}
 	sensitive := []bool{false, false, false, false, false, false, false, true}
@@ -594,4 +594,12 @@ func regexpQuote(s string) string {
 		sb.WriteRune(r)
 	}
 	return sb.String()
+}
+
+// markedFlow is a bare *flow.Flow (not a flow type the filters know) with a
+// marker and an error.
+func markedFlow(marker string, err *flow.Error) *flow.Flow {
+	f := &flow.Flow{Error: err}
+	f.SetMarked(marker)
+	return f
 }

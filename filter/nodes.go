@@ -243,7 +243,7 @@ func (n *unaryNode) Match(f any) bool {
 	case opErr:
 		return b.Error != nil
 	case opMarked:
-		return b.Marked != ""
+		return b.Marked() != ""
 	case opReplay:
 		return b.IsReplay != ""
 	case opReplayQ:
@@ -354,9 +354,9 @@ func (n *rexNode) Match(f any) bool {
 	case opDst:
 		return b.ServerConn != nil && matchAddress(rx, b.ServerConn.Address)
 	case opMarker:
-		return rx.matchString(b.Marked)
+		return rx.matchString(b.Marked())
 	case opComment:
-		return rx.matchString(b.Comment)
+		return rx.matchString(b.Comment())
 	case opMeta:
 		return matchMetadata(rx, &b.Metadata)
 	}

@@ -128,8 +128,10 @@ func (f *Flow) takeBackup() *tnetstring.Dict {
 // control state.
 func (f *Flow) restoreFrom(src *Flow) {
 	f.ID, f.Error, f.ClientConn, f.ServerConn = src.ID, src.Error, src.ClientConn, src.ServerConn
-	f.IsReplay, f.Marked = src.IsReplay, src.Marked
-	f.Metadata, f.Comment, f.TimestampCreated = src.Metadata, src.Comment, src.TimestampCreated
+	f.IsReplay = src.IsReplay
+	f.marked.Store(src.marked.Load())
+	f.comment.Store(src.comment.Load())
+	f.Metadata, f.TimestampCreated = src.Metadata, src.TimestampCreated
 }
 
 // Share fills f, the Flow of a flow made to show part of src (a script's
@@ -149,8 +151,11 @@ func (f *Flow) Share(src *Flow) {
 // live): what every flow type's Copy shares.
 func (f *Flow) copyInto(c *Flow) {
 	c.ID, c.Error, c.ClientConn, c.ServerConn = NewID(), cloneError(f.Error), cloneClient(f.ClientConn), cloneServer(f.ServerConn)
-	c.IsReplay, c.Marked = f.IsReplay, f.Marked
-	c.Metadata, c.Comment, c.TimestampCreated = f.Metadata.clone(), f.Comment, f.TimestampCreated
+	c.IsReplay = f.IsReplay
+	// The strings are immutable: the pointers are shared, not the fields.
+	c.marked.Store(f.marked.Load())
+	c.comment.Store(f.comment.Load())
+	c.Metadata, c.TimestampCreated = f.Metadata.clone(), f.TimestampCreated
 	c.setControl(f.IsIntercepted(), f.Killed())
 }
 

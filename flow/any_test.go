@@ -23,7 +23,7 @@ func TestBackupRevert(t *testing.T) {
 	}
 	f.Response.SetContent([]byte("two"))
 	f.Request.Method = "POST"
-	f.Marked = ":default:"
+	f.SetMarked(":default:")
 	f.Backup() // a second backup keeps the first
 	if !f.Modified() {
 		t.Error("not modified after changes")
@@ -32,8 +32,8 @@ func TestBackupRevert(t *testing.T) {
 	if !f.Revert() {
 		t.Fatal("Revert found no backup")
 	}
-	if string(f.Response.RawContent) != "one" || f.Request.Method != "GET" || f.Marked != "" || f.ID != id {
-		t.Errorf("reverted: %q %s %q %s", f.Response.RawContent, f.Request.Method, f.Marked, f.ID)
+	if string(f.Response.RawContent) != "one" || f.Request.Method != "GET" || f.Marked() != "" || f.ID != id {
+		t.Errorf("reverted: %q %s %q %s", f.Response.RawContent, f.Request.Method, f.Marked(), f.ID)
 	}
 	if !f.IsIntercepted() || !f.IsLive() {
 		t.Error("Revert changed the control state")

@@ -250,7 +250,7 @@ func TestDNSStateRoundTrip(t *testing.T) {
 	errored.Error = &Error{Msg: "No hook has set a response and there is no upstream server.", Timestamp: 3}
 	full := typicalDNSFlow()
 	full.Response.Additionals = []DNSResourceRecord{{Name: "", Type: DNSTypeOPT, Class: 512, Data: []byte{}}}
-	full.Marked = ":default:"
+	full.SetMarked(":default:")
 	udp := NewUDPFlow(&Client{ID: "c"}, &Server{ID: "s"})
 	udp.Messages = []*UDPMessage{{FromClient: true, Content: []byte("x"), Timestamp: 1}}
 	for name, f := range map[string]Any{"typical": typicalDNSFlow(), "error": errored, "full": full, "udp": udp} {

@@ -44,14 +44,19 @@ type Flow struct {
 	ServerConn *Server
 	// IsReplay is "", "request" (client replay) or "response" (server replay).
 	IsReplay string
-	// Marked is "" when unmarked; mitmproxy's default marker is ":default:".
-	Marked string
 	// Metadata is free-form data that addons attach; values must be
 	// serialisable (nil, bool, int64, float64, string, []byte, []any,
 	// map-like *Dict values of package tnetstring).
 	Metadata         Metadata
-	Comment          string
 	TimestampCreated float64
+
+	// marked and comment (Marked, Comment) are written by a UI's commands
+	// on its goroutine and by a Python script's reply on the proxy's,
+	// while the other side reads them (the view files a flow by its mark,
+	// the script host sends them with every hook): atomic pointers, as
+	// ctl is read without the lock, so that readers on the proxy's path
+	// take no lock. nil is "".
+	marked, comment atomic.Pointer[string]
 
 	// mu serialises changes to the control state below, which other
 	// goroutines (a UI, a script host thread, a command) make while the
@@ -110,6 +115,36 @@ func (m Metadata) clone() Metadata {
 
 func newFlow(client *Client, server *Server, live bool) Flow {
 	return Flow{ID: NewID(), ClientConn: client, ServerConn: server, TimestampCreated: nowSeconds(), ctl: ctlBits(live, ctlLive)}
+}
+
+// Marked is the flow's marker, "" when unmarked; mitmproxy's default
+// marker is ":default:". Any goroutine may call it.
+func (f *Flow) Marked() string { return loadStr(&f.marked) }
+
+// SetMarked sets the marker ("" unmarks). Any goroutine may call it.
+func (f *Flow) SetMarked(marker string) { storeStr(&f.marked, marker) }
+
+// Comment is the flow's comment. Any goroutine may call it.
+func (f *Flow) Comment() string { return loadStr(&f.comment) }
+
+// SetComment sets the comment. Any goroutine may call it.
+func (f *Flow) SetComment(comment string) { storeStr(&f.comment, comment) }
+
+func loadStr(p *atomic.Pointer[string]) string {
+	if s := p.Load(); s != nil {
+		return *s
+	}
+	return ""
+}
+
+// storeStr stores s; "" is stored as nil, so that unmarking and flows
+// without a comment allocate nothing.
+func storeStr(p *atomic.Pointer[string], s string) {
+	if s == "" {
+		p.Store(nil)
+		return
+	}
+	p.Store(&s)
 }
 
 // The bits of Flow.ctl.

@@ -216,8 +216,8 @@ func fullFlow() *HTTPFlow {
 	f.Request.Trailers = NewHeaders("T", "1")
 	f.Response = NewResponse(200, []byte("body"), NewHeaders("A", "b"))
 	f.Error = NewError("err")
-	f.Marked = ":default:"
-	f.Comment = "c"
+	f.SetMarked(":default:")
+	f.SetComment("c")
 	f.IsReplay = "request"
 	f.Metadata.Set("list", []any{int64(1), []byte("x")})
 	d := tnetstring.NewDict()
@@ -403,7 +403,7 @@ func TestShare(t *testing.T) {
 	var c Flow
 	c.Share(&src.Flow)
 	if c.ID != src.ID || c.Error != src.Error || c.ClientConn != src.ClientConn || c.ServerConn != src.ServerConn ||
-		c.Marked != src.Marked || c.Comment != src.Comment || c.IsReplay != src.IsReplay || c.TimestampCreated != src.TimestampCreated {
+		c.Marked() != src.Marked() || c.Comment() != src.Comment() || c.IsReplay != src.IsReplay || c.TimestampCreated != src.TimestampCreated {
 		t.Errorf("fields not shared: %+v", &c)
 	}
 	if !c.IsLive() || !c.IsIntercepted() || c.Killed() {
@@ -416,5 +416,57 @@ func TestShare(t *testing.T) {
 	d.Share(&src.Flow)
 	if d.IsLive() || d.IsIntercepted() || !d.Killed() {
 		t.Errorf("after Kill: live %v intercepted %v killed %v", d.IsLive(), d.IsIntercepted(), d.Killed())
+	}
+}
+
+func TestMarkedComment(t *testing.T) {
+	for _, tc := range []struct{ marker, comment string }{
+		{"", ""}, {":default:", ""}, {"", "a comment"}, {":star:", "note\nsecond line"},
+	} {
+		f := NewHTTPFlow(nil, nil)
+		f.SetMarked(":old:")
+		f.SetComment("old")
+		f.SetMarked(tc.marker)
+		f.SetComment(tc.comment)
+		if f.Marked() != tc.marker || f.Comment() != tc.comment {
+			t.Errorf("set %q %q: got %q %q", tc.marker, tc.comment, f.Marked(), f.Comment())
+		}
+		st := f.State()
+		if st.Str("marked") != tc.marker || st.Str("comment") != tc.comment {
+			t.Errorf("state of %q %q: %q %q", tc.marker, tc.comment, st.Str("marked"), st.Str("comment"))
+		}
+		c := f.Copy()
+		c.SetMarked("changed")
+		if c.Comment() != tc.comment || f.Marked() != tc.marker {
+			t.Errorf("copy of %q %q: copy's comment %q, the original's marker after the copy's change %q", tc.marker, tc.comment, c.Comment(), f.Marked())
+		}
+	}
+}
+
+// TestMarkedCommentConcurrent: a UI marks and comments a flow while the
+// proxy's goroutine, running a script's reply, does too and encodes the
+// flow's state (run with -race).
+func TestMarkedCommentConcurrent(t *testing.T) {
+	f := NewHTTPFlow(nil, nil)
+	f.Request = treq()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 200; i++ {
+			f.SetMarked(":script:")
+			f.SetComment("script")
+			_ = f.State()
+		}
+	}()
+	for i := 0; i < 200; i++ {
+		if f.Marked() == "" {
+			f.SetMarked(":default:")
+		}
+		f.SetComment("ui")
+		_ = f.Copy()
+	}
+	<-done
+	if m := f.Marked(); m != ":script:" && m != ":default:" {
+		t.Errorf("marker %q", m)
 	}
 }

@@ -55,13 +55,13 @@ func (f *Flow) state(typ string) *tnetstring.Dict {
 	d.Set("server_conn", serverState(f.ServerConn))
 	d.Set("intercepted", f.IsIntercepted())
 	d.Set("is_replay", optStr(f.IsReplay))
-	d.Set("marked", f.Marked)
+	d.Set("marked", f.Marked())
 	md := tnetstring.NewDict()
 	for _, k := range f.Metadata.Keys {
 		md.Set(k, f.Metadata.Values[k])
 	}
 	d.Set("metadata", md)
-	d.Set("comment", f.Comment)
+	d.Set("comment", f.Comment())
 	d.Set("timestamp_created", f.TimestampCreated)
 	d.Set("backup", nil)
 	return d
@@ -282,13 +282,13 @@ func FromState(d *tnetstring.Dict) (any, error) {
 	base.ServerConn = serverFromState(d.Dict("server_conn"))
 	base.setControl(d.Bool("intercepted"), base.Error != nil && base.Error.Msg == KilledMessage)
 	base.IsReplay = d.Str("is_replay")
-	base.Marked = d.Str("marked")
+	base.SetMarked(d.Str("marked"))
 	if md := d.Dict("metadata"); md != nil {
 		for _, e := range md.Entries {
 			base.Metadata.Set(e.Key, tnetstring.Clone(e.Value))
 		}
 	}
-	base.Comment = d.Str("comment")
+	base.SetComment(d.Str("comment"))
 	base.TimestampCreated = d.Float("timestamp_created")
 
 	switch typ := d.Str("type"); typ {
@@ -335,10 +335,8 @@ func FromState(d *tnetstring.Dict) (any, error) {
 // moveFlow copies the serialisable fields of src into dst (Flow holds a
 // mutex, so it is never copied whole).
 func moveFlow(dst, src *Flow) {
-	dst.ID, dst.Error, dst.ClientConn, dst.ServerConn = src.ID, src.Error, src.ClientConn, src.ServerConn
-	dst.IsReplay, dst.Marked = src.IsReplay, src.Marked
+	dst.restoreFrom(src)
 	dst.setControl(src.IsIntercepted(), src.Killed())
-	dst.Metadata, dst.Comment, dst.TimestampCreated = src.Metadata, src.Comment, src.TimestampCreated
 }
 
 // ownBytes returns a copy of b for a flow to keep. The []byte values of a

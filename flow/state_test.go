@@ -562,8 +562,8 @@ func TestStateRoundTrip(t *testing.T) {
 	full := typicalFlow()
 	full.Error = &Error{Msg: "boom", Timestamp: 9}
 	full.Intercept()
-	full.Marked = ":grapes:"
-	full.Comment = "a comment"
+	full.SetMarked(":grapes:")
+	full.SetComment("a comment")
 	full.IsReplay = "request"
 	md := tnetstring.NewDict()
 	md.Set("nested", []any{int64(1), 2.5, []byte{0}, "s", nil, true})

@@ -117,8 +117,8 @@ func TestDNSModeMitmdump(t *testing.T) {
 		t.Fatalf("%d DNS flows saved", len(flows))
 	}
 	last := flows[4]
-	if last.Comment != "seen QUERY rewrite.test" || last.Response.Answers[0].String() != "203.0.113.9" {
-		t.Errorf("saved flow: comment %q, answers %v", last.Comment, last.Response.Answers)
+	if last.Comment() != "seen QUERY rewrite.test" || last.Response.Answers[0].String() != "203.0.113.9" {
+		t.Errorf("saved flow: comment %q, answers %v", last.Comment(), last.Response.Answers)
 	}
 	if v, _ := last.Metadata.Get("answers"); v == nil {
 		t.Errorf("metadata %v", last.Metadata)

@@ -154,9 +154,9 @@ func applyFlowFields(f *flow.Flow, ch *tnetstring.Dict) error {
 			}
 			f.Error = &flow.Error{Msg: d.Str("msg"), Timestamp: d.Float("timestamp")}
 		case "marked":
-			f.Marked = anyStr(e.Value)
+			f.SetMarked(anyStr(e.Value))
 		case "comment":
-			f.Comment = anyStr(e.Value)
+			f.SetComment(anyStr(e.Value))
 		case "is_replay":
 			f.IsReplay = anyStr(e.Value)
 		case "metadata":

@@ -58,8 +58,8 @@ func TestApplyHTTP(t *testing.T) {
 			"error", dict("msg", "bad", "timestamp", 1.5)),
 			func(t *testing.T, f *flow.HTTPFlow) {
 				v, _ := f.Metadata.Get("k")
-				if f.Marked != ":x:" || f.Comment != "c" || v != int64(1) || f.Error == nil || f.Error.Msg != "bad" {
-					t.Errorf("flow: marked %q comment %q metadata %v error %v", f.Marked, f.Comment, f.Metadata, f.Error)
+				if f.Marked() != ":x:" || f.Comment() != "c" || v != int64(1) || f.Error == nil || f.Error.Msg != "bad" {
+					t.Errorf("flow: marked %q comment %q metadata %v error %v", f.Marked(), f.Comment(), f.Metadata, f.Error)
 				}
 			}},
 		{"kill", dict("actions", []any{"kill"}, "error", dict("msg", flow.KilledMessage, "timestamp", 2.0)),

@@ -49,7 +49,7 @@ func (g *goCommands) register(t *testing.T, r *command.Registry) {
 	r.MustAdd(command.Command{Name: "test.mark", Params: []command.Param{{Name: "flows", Type: command.Flows},
 		{Name: "marker", Type: command.Marker}}, Run: func(a command.Args) (any, error) {
 		for _, f := range a.Flows(0) {
-			f.Base().Marked = a.Str(1)
+			f.Base().SetMarked(a.Str(1))
 		}
 		return nil, nil
 	}})
@@ -116,8 +116,8 @@ func TestScriptCommandsFromGo(t *testing.T) {
 	if _, err := r.Call("myaddon.addheader", []flow.Any{f}); err != nil {
 		t.Fatal(err)
 	}
-	if got := f.Request.Headers.Get("myheader"); got != "value" || f.Marked != ":star:" {
-		t.Errorf("after myaddon.addheader: myheader %q, marked %q", got, f.Marked)
+	if got := f.Request.Headers.Get("myheader"); got != "value" || f.Marked() != ":star:" {
+		t.Errorf("after myaddon.addheader: myheader %q, marked %q", got, f.Marked())
 	}
 
 	v, err := r.Call("myaddon.sig", f, "/tmp/x", 3, true, "b", "r1", "r2")
@@ -190,9 +190,9 @@ func TestScriptCallsCommands(t *testing.T) {
 
 	f = newFlow(t, "GET", "http://example.com/mark", 0, "")
 	e.m.Request(f)
-	if f.Marked != "red" || f.Request.Headers.Get("x-marked") != "red" {
+	if f.Marked() != "red" || f.Request.Headers.Get("x-marked") != "red" {
 		t.Errorf("flow marked %q by a command from its own hook (the script saw %q), want red",
-			f.Marked, f.Request.Headers.Get("x-marked"))
+			f.Marked(), f.Request.Headers.Get("x-marked"))
 	}
 
 	f = newFlow(t, "GET", "http://example.com/copy", 0, "")
@@ -233,7 +233,7 @@ func TestFlowStateAndIO(t *testing.T) {
 	e := newEnv(t, Config{BodyInlineLimit: 4}, []string{"outfile=" + out}, "io_state.py")
 	f := newFlow(t, "POST", "http://example.com/path?q=1", 200, "response body", "Content-Type", "text/plain")
 	f.Request.RawContent = []byte("a request body")
-	f.Comment = "c"
+	f.SetComment("c")
 	f.Metadata.Set("k", "v")
 	e.m.Response(f)
 	e.log.wait(t, "state ok 21 http /path?q=1", 5*time.Second)

@@ -49,8 +49,8 @@ def udp_message(f):
 		t.Fatalf("answer: %+v", f.Response)
 	}
 	e.m.DNSResponse(f)
-	if f.Response.Answers[0].TTL != 7 || f.Comment != "ttl 7" {
-		t.Errorf("dns_response: ttl %d comment %q", f.Response.Answers[0].TTL, f.Comment)
+	if f.Response.Answers[0].TTL != 7 || f.Comment() != "ttl 7" {
+		t.Errorf("dns_response: ttl %d comment %q", f.Response.Answers[0].TTL, f.Comment())
 	}
 	f = mk("forward.test")
 	e.m.DNSRequest(f)

@@ -312,7 +312,7 @@ func (w *pyw) flowFields(f *flow.Flow, typ string) {
 	w.key("is_replay")
 	w.optStr(f.IsReplay)
 	w.key("marked")
-	w.str(f.Marked)
+	w.str(f.Marked())
 	w.key("metadata")
 	w.beginDict()
 	for _, k := range f.Metadata.Keys {
@@ -324,7 +324,7 @@ func (w *pyw) flowFields(f *flow.Flow, typ string) {
 	}
 	w.endDict()
 	w.key("comment")
-	w.str(f.Comment)
+	w.str(f.Comment())
 	w.key("timestamp_created")
 	w.float(f.TimestampCreated)
 	w.key("backup")

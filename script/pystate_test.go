@@ -47,7 +47,9 @@ func TestPyStateMatchesState(t *testing.T) {
 			f.Response.Stream = true
 			f.Response.TimestampEnd = 0
 			f.Error = &flow.Error{Msg: "boom", Timestamp: 7}
-			f.Marked, f.Comment, f.IsReplay = ":star:", "a comment", "request"
+			f.IsReplay = "request"
+			f.SetMarked(":star:")
+			f.SetComment("a comment")
 			f.Metadata.Set("n", int64(3))
 			f.Metadata.Set("big", int64(math.MaxInt64))
 			d := tnetstring.NewDict()

@@ -65,12 +65,12 @@ func TestScriptRun(t *testing.T) {
 	if got := done.Response.Headers.Get("x-oneshot"); got != "resp" {
 		t.Errorf("response header x-oneshot = %q, want resp", got)
 	}
-	if want := "load configure running requestheaders request responseheaders response"; done.Comment != want {
-		t.Errorf("events for a flow with a response: %q, want %q", done.Comment, want)
+	if want := "load configure running requestheaders request responseheaders response"; done.Comment() != want {
+		t.Errorf("events for a flow with a response: %q, want %q", done.Comment(), want)
 	}
 	// The same module runs on the second flow: no response, an error.
-	if want := "load configure running requestheaders request responseheaders response requestheaders request error"; noResp.Comment != want {
-		t.Errorf("events for a flow with an error: %q, want %q", noResp.Comment, want)
+	if want := "load configure running requestheaders request responseheaders response requestheaders request error"; noResp.Comment() != want {
+		t.Errorf("events for a flow with an error: %q, want %q", noResp.Comment(), want)
 	}
 	if !up.has(done.ID) || !up.has(noResp.ID) {
 		t.Errorf("the update hook was not told about both flows: %v", up.ids)
@@ -99,8 +99,8 @@ func TestScriptRun(t *testing.T) {
 	if _, err := r.Call("script.run", []flow.Any{tf}, path); err != nil {
 		t.Fatal(err)
 	}
-	if want := "load configure running tcp_start tcp_message1 tcp_message2 tcp_end"; tf.Comment != want {
-		t.Errorf("TCP events: %q, want %q", tf.Comment, want)
+	if want := "load configure running tcp_start tcp_message1 tcp_message2 tcp_end"; tf.Comment() != want {
+		t.Errorf("TCP events: %q, want %q", tf.Comment(), want)
 	}
 	if string(tf.Messages[0].Content) != "HELLO" || string(tf.Messages[1].Content) != "WORLD" {
 		t.Errorf("TCP messages after the run: %q %q", tf.Messages[0].Content, tf.Messages[1].Content)

@@ -471,8 +471,8 @@ func TestFlowAPI(t *testing.T) {
 	if string(f.Request.RawContent) != "a=1&b=two+words&extra=1" || f.Request.Headers.Get("content-length") != "23" {
 		t.Errorf("form body: %q %s", f.Request.RawContent, f.Request.Headers)
 	}
-	if f := req("/meta"); f.Marked != ":star:" || f.Comment != "a comment" {
-		t.Errorf("meta: %q %q", f.Marked, f.Comment)
+	if f := req("/meta"); f.Marked() != ":star:" || f.Comment() != "a comment" {
+		t.Errorf("meta: %q %q", f.Marked(), f.Comment())
 	} else if v, _ := f.Metadata.Get("seen"); v != true {
 		t.Errorf("metadata: %+v", f.Metadata)
 	} else if n, _ := f.Metadata.Get("n"); n != int64(3) {

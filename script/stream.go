@@ -227,7 +227,7 @@ func stateFrom(f *flow.HTTPFlow, base int) *tnetstring.Dict {
 	tmp := &flow.HTTPFlow{
 		Flow: flow.Flow{
 			ID: f.ID, Error: f.Error, ClientConn: f.ClientConn, ServerConn: f.ServerConn,
-			IsReplay: f.IsReplay, Marked: f.Marked, Metadata: f.Metadata, Comment: f.Comment,
+			IsReplay: f.IsReplay, Metadata: f.Metadata,
 			TimestampCreated: f.TimestampCreated,
 		},
 		Request:  f.Request,
@@ -240,6 +240,8 @@ func stateFrom(f *flow.HTTPFlow, base int) *tnetstring.Dict {
 			TimestampEnd:   ws.TimestampEnd,
 		},
 	}
+	tmp.SetMarked(f.Marked())
+	tmp.SetComment(f.Comment())
 	if f.IsIntercepted() {
 		tmp.Intercept()
 	}

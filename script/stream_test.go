@@ -283,7 +283,9 @@ func TestStateFromCopiesEveryField(t *testing.T) {
 		}
 	}
 	f.Error = flow.NewError("e")
-	f.IsReplay, f.Marked, f.Comment = "request", ":x:", "c"
+	f.IsReplay = "request"
+	f.SetMarked(":x:")
+	f.SetComment("c")
 	f.Metadata.Set("k", int64(1))
 	f.Intercept()
 	f.WebSocket = &flow.WebSocketData{Messages: []*flow.WebSocketMessage{{Type: 1, Content: []byte("a")}, {Type: 2, Content: []byte("b")}}}

@@ -45,7 +45,7 @@ func TestScriptUsesView(t *testing.T) {
 	marked := 0
 	for i := 0; i < m.View.Len(); i++ {
 		f := m.View.At(i).(*flow.HTTPFlow)
-		if mk := f.Marked; mk != "" && strings.HasSuffix(f.Request.Path, mk) {
+		if mk := f.Marked(); mk != "" && strings.HasSuffix(f.Request.Path, mk) {
 			marked++
 		}
 	}

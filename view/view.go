@@ -100,7 +100,7 @@ type entry struct {
 	method, url string
 	size        int64
 	created     float64
-	// marked caches base.Marked; matched, whether the filter matched at
+	// marked caches base.Marked() != ""; matched, whether the filter matched at
 	// the last evaluation; shown, whether it is in the list.
 	marked, matched, shown bool
 	// inFlight: the proxy may still write the flow (between its first and
@@ -328,7 +328,7 @@ func (v *View) evaluate(e *entry) {
 	method, url, size, created := e.method, e.url, e.size, e.created
 	keys(e)
 	e.moved = e.method != method || e.url != url || e.size != size || e.created != created
-	e.marked = e.base.Marked != ""
+	e.marked = e.base.Marked() != ""
 	e.matched = filter.Match(v.filt, e.f)
 }
 
@@ -498,7 +498,7 @@ func (v *View) Update(flows []flow.Any) {
 			v.refreshLocked(e, &evs)
 		} else {
 			// In flight: only what commands change may be read.
-			e.marked = e.base.Marked != ""
+			e.marked = e.base.Marked() != ""
 			v.refreshLocked(e, &evs)
 			for i := n; i < len(evs); i++ {
 				evs[i].InFlight = true
@@ -551,7 +551,7 @@ func (v *View) refilterLocked(rematch bool) events {
 	shown := make([]*entry, 0, len(v.ordered))
 	for _, e := range v.ordered {
 		if rematch && e.readable() {
-			e.marked = e.base.Marked != ""
+			e.marked = e.base.Marked() != ""
 			e.matched = filter.Match(v.filt, e.f)
 		}
 		e.shown = v.wanted(e)

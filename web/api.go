@@ -703,9 +703,9 @@ func applyEdit(f flow.Any, upd map[string]any) error {
 				}
 			}
 		case a == "marked":
-			f.Base().Marked = str(b)
+			f.Base().SetMarked(str(b))
 		case a == "comment":
-			f.Base().Comment = str(b)
+			f.Base().SetComment(str(b))
 		default:
 			return errorf(400, "Unknown update %s: %v", a, b)
 		}

@@ -42,7 +42,7 @@ func TestRenderKeepNewestWins(t *testing.T) {
 		delete(s.enc, id)
 		s.flowsMu.Unlock()
 		f.Response = resp
-		f.Marked = ":default:"
+		f.SetMarked(":default:")
 		var wg sync.WaitGroup
 		ready := make(chan struct{})
 		wg.Go(func() { <-ready; s.renderKeep(f, true, false) }) // the command's copy

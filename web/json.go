@@ -25,7 +25,7 @@ type obj = map[string]any
 // must be allowed to read f (its own hook, or the view says Readable).
 func FlowJSON(f flow.Any) map[string]any {
 	b := f.Base()
-	marked := markedJSON(b.Marked)
+	marked := markedJSON(b.Marked())
 	out := obj{
 		"id":                b.ID,
 		"intercepted":       b.IsIntercepted(),
@@ -33,7 +33,7 @@ func FlowJSON(f flow.Any) map[string]any {
 		"type":              f.Type(),
 		"modified":          f.Modified(),
 		"marked":            marked,
-		"comment":           b.Comment,
+		"comment":           b.Comment(),
 		"timestamp_created": b.TimestampCreated,
 	}
 	if c := b.ClientConn; c != nil {

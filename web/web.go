@@ -552,8 +552,8 @@ func (s *Server) renderKeepLocked(f flow.Any, inFlight, inHook bool) (map[string
 		}
 		b := f.Base()
 		j["intercepted"] = b.IsIntercepted()
-		j["comment"] = b.Comment
-		j["marked"] = markedJSON(b.Marked)
+		j["comment"] = b.Comment()
+		j["marked"] = markedJSON(b.Marked())
 		if b.Killed() && j["error"] == nil {
 			// Killed in flight (POST /flows/<id>/kill, flow.kill): shown
 			// at once, as mitmproxy's kill sets the error the view

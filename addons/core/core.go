@@ -175,7 +175,7 @@ func (c *Core) Mark(flows []flow.Any, marker string) error {
 	if marker != "" && !emoji.IsMarker(marker) {
 		return command.Errorf("invalid marker value")
 	}
-	c.edit(flows, func(f flow.Any) bool { f.Base().Marked = marker; return true })
+	c.edit(flows, func(f flow.Any) bool { f.Base().SetMarked(marker); return true })
 	return nil
 }
 
@@ -184,10 +184,10 @@ func (c *Core) Mark(flows []flow.Any, marker string) error {
 func (c *Core) MarkToggle(flows []flow.Any) {
 	c.edit(flows, func(f flow.Any) bool {
 		b := f.Base()
-		if b.Marked != "" {
-			b.Marked = ""
+		if b.Marked() != "" {
+			b.SetMarked("")
 		} else {
-			b.Marked = emoji.Default
+			b.SetMarked(emoji.Default)
 		}
 		return true
 	})
@@ -345,7 +345,7 @@ func (c *Core) Encode(flows []flow.Any, partName, encoding string) {
 func (c *Core) Comment(f flow.Any, comment string) {
 	c.edit([]flow.Any{f}, func(f flow.Any) bool {
 		f.Backup()
-		f.Base().Comment = comment
+		f.Base().SetComment(comment)
 		return true
 	})
 }

@@ -140,13 +140,13 @@ func TestFlowCommands(t *testing.T) {
 		}
 	}
 	exec("flow.mark @all :+1:")
-	if f.Marked != ":+1:" || len(u.flows) != 1 {
-		t.Errorf("mark: %q, %d updates", f.Marked, len(u.flows))
+	if f.Marked() != ":+1:" || len(u.flows) != 1 {
+		t.Errorf("mark: %q, %d updates", f.Marked(), len(u.flows))
 	}
 	exec("flow.mark.toggle @all")
 	exec("flow.mark.toggle @all")
-	if f.Marked != ":default:" {
-		t.Errorf("mark.toggle: %q", f.Marked)
+	if f.Marked() != ":default:" {
+		t.Errorf("mark.toggle: %q", f.Marked())
 	}
 	if _, err := m.Commands().Call("flow.mark", []flow.Any{f}, ":not-an-emoji:"); err == nil || err.Error() != "invalid marker value" {
 		t.Errorf("a bad marker: %v", err)
@@ -195,8 +195,8 @@ func TestFlowCommands(t *testing.T) {
 		t.Errorf("a bad encoding: %v", err)
 	}
 	exec(`flow.comment @all "a comment"`)
-	if f.Comment != "a comment" {
-		t.Errorf("comment: %q", f.Comment)
+	if f.Comment() != "a comment" {
+		t.Errorf("comment: %q", f.Comment())
 	}
 	// Kill and resume act on live flows only.
 	exec("flow.kill @all")

@@ -215,9 +215,9 @@ func value(f flow.Any, path []string) any {
 	case "type":
 		return f.Type()
 	case "marked":
-		return b.Marked
+		return b.Marked()
 	case "comment":
-		return b.Comment
+		return b.Comment()
 	case "is_replay":
 		return b.IsReplay
 	case "intercepted":

@@ -27,7 +27,7 @@ func sample(t *testing.T) *flow.HTTPFlow {
 	f.Request = req
 	f.Request.TimestampStart = 1700000000.25
 	f.Response = flow.NewResponse(201, []byte{0xff, 'o', 'k'}, flow.NewHeaders("X-Thing", "yes"))
-	f.Marked = ":default:"
+	f.SetMarked(":default:")
 	return f
 }
 
