@@ -11,7 +11,8 @@
 //     (a flow[] by resolving "@marked" or a filter expression through the
 //     view.flows.resolve command);
 //   - Execute("flow.mark @focus true") splits a command line first, with
-//     mitmproxy's quoting.
+//     mitmproxy's quoting (Parse, then Run: a caller may parse a line on
+//     one goroutine and run it on another).
 //
 // Errors are *Error values with mitmproxy's messages ("Unknown command:
 // x", "Invalid choice.", "Command requires one flow, specification matched
@@ -444,8 +445,22 @@ func (r *Registry) run(c *Command, args Args) (ret any, err error) {
 
 // Execute runs a command line: the command's name and its arguments,
 // separated by spaces, with '...' or "..." around arguments that contain
-// spaces (mitmproxy's execute).
+// spaces (mitmproxy's execute). It is Parse, then Run.
 func (r *Registry) Execute(cmdstr string) (any, error) {
+	c, args, err := r.Parse(cmdstr)
+	if err != nil {
+		return nil, err
+	}
+	return r.run(c, args)
+}
+
+// Parse reads a command line as Execute does, without running it: the
+// command it names and its arguments, each parsed by its parameter's type
+// (a flow spec is resolved now), for Run. A UI that runs a command
+// elsewhere (the console runs script.run off its goroutine) parses the
+// line where it was given, so that @focus is the flow focused then, with
+// the same parser and errors as Execute.
+func (r *Registry) Parse(cmdstr string) (*Command, Args, error) {
 	var words []string
 	for _, p := range Lex(cmdstr) {
 		if !isSpace(p) {
@@ -453,10 +468,21 @@ func (r *Registry) Execute(cmdstr string) (any, error) {
 		}
 	}
 	if len(words) == 0 {
-		return nil, &Error{Msg: "Invalid command: " + pyrepr.Str(cmdstr)}
+		return nil, nil, &Error{Msg: "Invalid command: " + pyrepr.Str(cmdstr)}
 	}
-	return r.CallStrings(words[0], words[1:])
+	c, err := r.lookup(words[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	args, err := r.prepare(c, words[1:])
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, args, nil
 }
+
+// Run runs c with the arguments Parse returned for it, on any goroutine.
+func (r *Registry) Run(c *Command, args Args) (any, error) { return r.run(c, args) }
 
 // choices runs a Choice's options command.
 func (r *Registry) choices(cmd string) ([]string, error) {

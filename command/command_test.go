@@ -205,6 +205,56 @@ func TestExecute(t *testing.T) {
 	}
 }
 
+// TestParse: Parse binds a line's arguments without running the command,
+// and fails where Execute fails before running it; Run then does what
+// Execute does.
+func TestParse(t *testing.T) {
+	f1, f2 := flow.NewHTTPFlow(nil, nil), flow.NewHTTPFlow(nil, nil)
+	r := registry(t, f1, f2)
+	for _, tc := range []struct {
+		line, name string
+		args       command.Args
+		err        string
+	}{
+		{`echo a "b c"`, "echo", command.Args{"a", []any{"b c"}}, ""},
+		{"add	1 2", "add", command.Args{1, 2}, ""},
+		{`count @all`, "count", command.Args{[]flow.Any{f1, f2}}, ""},
+		{`one @first`, "one", command.Args{flow.Any(f1)}, ""},
+		// Parsed, not run: these fail only when run.
+		{`fails`, "fails", command.Args{}, ""},
+		{`boom`, "boom", command.Args{}, ""},
+		{`add 1 two`, "", nil, "invalid literal for int() with base 10: 'two'"},
+		{`add 1 2 3`, "", nil, "Command argument mismatch: \n    Expected: (a: int, b: int)\n    Received: ['1', '2', '3']"},
+		{"add 1 \u00a0 2", "", nil, "Command argument mismatch: \n    Expected: (a: int, b: int)\n    Received: ['1', '\\xa0', '2']"},
+		{`one @all`, "", nil, "Command requires one flow, specification matched 2."},
+		{`nope 1`, "", nil, "Unknown command: nope"},
+		{`  `, "", nil, "Invalid command: '  '"},
+	} {
+		c, args, err := r.Parse(tc.line)
+		if tc.err != "" {
+			var ce *command.Error
+			if err == nil || err.Error() != tc.err || !errors.As(err, &ce) {
+				t.Errorf("Parse(%q): %v; want error %q", tc.line, err, tc.err)
+			}
+			if _, xerr := r.Execute(tc.line); xerr == nil || xerr.Error() != err.Error() {
+				t.Errorf("Parse(%q) fails with %v, Execute with %v", tc.line, err, xerr)
+			}
+			continue
+		}
+		if err != nil || c.Name != tc.name || !reflect.DeepEqual(args, tc.args) {
+			t.Errorf("Parse(%q) = %v, %#v, %v; want %s %#v", tc.line, c, args, err, tc.name, tc.args)
+			continue
+		}
+		got, err := r.Run(c, args)
+		want, werr := r.Execute(tc.line)
+		// A panic's error carries its stack: the first lines compare.
+		firstLine := func(err error) string { return strings.SplitN(fmt.Sprint(err), "\n", 2)[0] }
+		if !reflect.DeepEqual(got, want) || firstLine(err) != firstLine(werr) {
+			t.Errorf("Run of Parse(%q) = %#v, %v; Execute = %#v, %v", tc.line, got, err, want, werr)
+		}
+	}
+}
+
 func TestCall(t *testing.T) {
 	f1 := flow.NewHTTPFlow(nil, nil)
 	r := registry(t, f1)

@@ -118,3 +118,38 @@ func TestScriptRunOffUI(t *testing.T) {
 		t.Errorf("the event log does not say that script.run finished:\n%s", strings.Join(log, "\n"))
 	}
 }
+
+// TestScriptRunParsedByRegistry: the console parses a script.run line with
+// the registry's parser (command.Registry.Parse), so that a line the
+// registry rejects fails with the registry's error and runs nothing, and
+// one it accepts runs off the UI goroutine.
+func TestScriptRunParsedByRegistry(t *testing.T) {
+	c, m := newTestConsole(t, 100, 20)
+	m.View.Add(sampleFlows(t)...)
+	m.View.FocusIndex(0)
+	missing := filepath.Join(t.TempDir(), "missing.py")
+	for _, tc := range []struct {
+		line  string
+		offUI bool
+	}{
+		{"script.run @focus", false},
+		{"script.run ~bad( " + missing, false},
+		// A word that is no space to the registry is an argument.
+		{"script.run @focus \u00a0 " + missing, false},
+		{"script.run @focus " + missing, true},
+	} {
+		c.st.cmds = nil
+		_, err := c.st.Run(tc.line)
+		queued := len(c.st.cmds) > 0
+		if tc.offUI {
+			if err != nil || !queued {
+				t.Errorf("Run(%q): %v, queued off the UI %v; want it queued", tc.line, err, queued)
+			}
+			continue
+		}
+		_, _, perr := m.Commands.Parse(tc.line)
+		if perr == nil || err == nil || err.Error() != perr.Error() || queued {
+			t.Errorf("Run(%q): %v (queued %v); want the registry's error %v, nothing queued", tc.line, err, queued, perr)
+		}
+	}
+}

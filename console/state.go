@@ -122,10 +122,18 @@ func (st *State) clock() time.Time {
 // "set intercept=~q"), as a key binding does. A failure is shown in the
 // status bar and returned; a string result is shown in the status bar.
 func (st *State) Run(cmdline string) (any, error) {
-	if ok, err := st.runOffUI(cmdline); ok {
+	// The line is parsed here, on the UI goroutine, also for a command
+	// that runs off it, so that @focus is the flow focused now.
+	c, args, err := st.Commands.Parse(cmdline)
+	if err != nil {
+		st.Error(err)
 		return nil, err
 	}
-	ret, err := st.Commands.Execute(cmdline)
+	if offUI(c.Name) {
+		st.runOffUI(c, args, cmdline)
+		return nil, nil
+	}
+	ret, err := st.Commands.Run(c, args)
 	if err != nil {
 		st.Error(err)
 		return nil, err
@@ -224,39 +232,13 @@ func (st *State) paint(name, text string) string {
 // loop, where a sleeping hook stops its console.
 func offUI(name string) bool { return name == "script.run" }
 
-// runOffUI runs cmdline in a tea.Cmd when it names one of offUI, and says
-// whether it did. Its arguments are parsed first, here, so that @focus is
-// the flow focused when the command was given; a parse error is returned.
-// The command's end, or its error, is shown in the status bar and the
-// event log.
-func (st *State) runOffUI(cmdline string) (bool, error) {
-	var words []string
-	for _, p := range command.Lex(cmdline) {
-		if strings.TrimSpace(p) != "" {
-			words = append(words, command.Unquote(p))
-		}
-	}
-	if len(words) == 0 || !offUI(words[0]) {
-		return false, nil
-	}
-	name := words[0]
-	c, ok := st.Commands.Get(name)
-	if !ok || len(words)-1 != len(c.Params) {
-		return false, nil // the registry says what is wrong
-	}
-	args := make([]any, len(c.Params))
-	for i, p := range c.Params {
-		v, err := p.Type.Parse(st.Commands, words[i+1])
-		if err != nil {
-			err = fmt.Errorf("%s: %w", name, err)
-			st.Error(err)
-			return true, err
-		}
-		args[i] = v
-	}
-	reg, log := st.Commands, st.Log
+// runOffUI runs c, which Run parsed from cmdline, in a tea.Cmd. The
+// command's end, or its error, is shown in the status bar and the event
+// log.
+func (st *State) runOffUI(c *command.Command, args command.Args, cmdline string) {
+	reg, log, name := st.Commands, st.Log, c.Name
 	st.Do(func() tea.Msg {
-		_, err := reg.Call(name, args...)
+		_, err := reg.Run(c, args)
 		return execDoneMsg{apply: func(st *State) {
 			if err != nil {
 				st.Error(err)
@@ -267,5 +249,4 @@ func (st *State) runOffUI(cmdline string) (bool, error) {
 			st.Message(name + " finished")
 		}}
 	})
-	return true, nil
 }
