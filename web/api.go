@@ -1,12 +1,14 @@
 package web
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"regexp"
 	"runtime"
@@ -44,11 +46,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	serve := func(patterns string, h handler, compress bool) {
 		for _, p := range strings.Split(patterns, "|") {
-			hf := func(w http.ResponseWriter, r *http.Request) {
-				if err := h(w, r); err != nil {
-					s.writeError(w, r, err)
-				}
-			}
+			hf := s.answer(h)
 			if compress {
 				hf = gzipped(hf)
 			}
@@ -87,7 +85,7 @@ func (s *Server) Handler() http.Handler {
 	route("POST /options/save", func(http.ResponseWriter, *http.Request) error { return nil })
 	route("GET /state|GET /state.json", s.state)
 	route("GET /processes", func(w http.ResponseWriter, r *http.Request) error { return writeJSON(w, []any{}) })
-	mux.HandleFunc("GET /updates", s.updates)
+	serve("GET /updates", func(w http.ResponseWriter, r *http.Request) error { s.updates(w, r); return nil }, false)
 
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
@@ -102,6 +100,69 @@ func (s *Server) Handler() http.Handler {
 		mux.ServeHTTP(w, r)
 	})
 }
+
+// answer adapts an API handler: an error it returns is the answer, unless
+// the answer has started (its header or part of its body written), when
+// the status can no longer say so: the error is logged and the connection
+// dropped (http.ErrAbortHandler), so that the client sees the answer cut
+// short rather than a complete one with the error's text at its end.
+func (s *Server) answer(h handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		aw := &answerWriter{ResponseWriter: w}
+		err := h(aw, r)
+		if err == nil {
+			return
+		}
+		if !aw.started {
+			s.writeError(aw, r, err)
+			return
+		}
+		if s.log != nil {
+			s.log.Error(fmt.Sprintf("web: %s %s: %v (after the answer started: the connection is dropped)", r.Method, r.URL.Path, err))
+		}
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// answerWriter is a handler's ResponseWriter that knows whether the answer
+// has started. It passes Flush and Hijack on (GET /updates hijacks the
+// connection) and unwraps for http.ResponseController.
+type answerWriter struct {
+	http.ResponseWriter
+	started bool
+}
+
+func (a *answerWriter) WriteHeader(status int) {
+	// An informational answer (103 Early Hints) comes before the real
+	// one; 101 is the last this connection sends.
+	if status >= 200 || status == http.StatusSwitchingProtocols {
+		a.started = true
+	}
+	a.ResponseWriter.WriteHeader(status)
+}
+
+func (a *answerWriter) Write(p []byte) (int, error) {
+	a.started = true
+	return a.ResponseWriter.Write(p)
+}
+
+// Flush sends the header (and what is buffered), as http.Flusher.
+func (a *answerWriter) Flush() {
+	a.started = true
+	_ = http.NewResponseController(a.ResponseWriter).Flush()
+}
+
+// Hijack hands the connection over, as http.Hijacker; nothing may answer
+// on it afterwards.
+func (a *answerWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(a.ResponseWriter).Hijack()
+	if err == nil {
+		a.started = true
+	}
+	return conn, brw, err
+}
+
+func (a *answerWriter) Unwrap() http.ResponseWriter { return a.ResponseWriter }
 
 // writeError answers a handler's error. An apiError's message is the
 // body, as mitmproxy's APIError; any other error is a 500 whose details go
