@@ -267,23 +267,25 @@ func (f *Flow) Intercept() {
 	f.setControlLocked(ctlIntercepted, ctlIntercepted)
 }
 
-// Resume continues an intercepted flow. It may be called from any
-// goroutine.
-func (f *Flow) Resume() {
+// Resume continues an intercepted flow, and reports whether it was
+// intercepted: whether a UI's resume changed it (and its update hook is
+// due). It may be called from any goroutine.
+func (f *Flow) Resume() bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.resumeLocked()
+	return f.resumeLocked()
 }
 
-func (f *Flow) resumeLocked() {
+func (f *Flow) resumeLocked() bool {
 	if !f.IsIntercepted() {
-		return
+		return false
 	}
 	f.setControlLocked(ctlIntercepted|ctlWaiting, 0)
 	if f.resumed != nil {
 		close(f.resumed)
 		f.resumed = nil
 	}
+	return true
 }
 
 // WaitForResume blocks while the flow is intercepted, until Resume, Kill or

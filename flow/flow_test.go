@@ -98,7 +98,9 @@ func TestInterceptResume(t *testing.T) {
 	if err := f.WaitForResume(ctx); err != nil {
 		t.Fatal(err)
 	}
-	f.Resume() // no-op
+	if f.Resume() {
+		t.Error("Resume of a flow that is not intercepted reports a change")
+	}
 	f.Intercept()
 	f.Intercept() // idempotent
 	if !f.IsIntercepted() {
@@ -111,7 +113,9 @@ func TestInterceptResume(t *testing.T) {
 		t.Fatalf("WaitForResume returned early: %v", err)
 	case <-time.After(20 * time.Millisecond):
 	}
-	f.Resume()
+	if !f.Resume() {
+		t.Error("Resume of an intercepted flow reports no change")
+	}
 	select {
 	case err := <-done:
 		if err != nil {

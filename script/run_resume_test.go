@@ -48,7 +48,7 @@ func TestScriptRunFlowResumed(t *testing.T) {
 		_, _ = e.m.Commands().Call("script.run", []flow.Any{f}, script)
 	}()
 	e.log.wait(t, "in request", 10*time.Second)
-	ed.EditFlows(f.Resume)
+	ed.EditFlows(func() { f.Resume() })
 	if err := os.WriteFile(gate, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}

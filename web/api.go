@@ -472,15 +472,12 @@ func (s *Server) edit(flows []flow.Any, fn func(f flow.Any) bool) {
 	}
 }
 
-func resume(f flow.Any) bool {
-	if !f.Base().IsIntercepted() {
-		return false
-	}
-	f.Base().Resume()
-	return true
-}
+// resume and kill change a flow for s.edit: they report whether they did
+// (Resume on an intercepted flow, Kill on a killable one), as the update
+// hook is due then.
+func resume(f flow.Any) bool { return f.Base().Resume() }
 
-func kill(f flow.Any) bool { return f.Base().Killable() && f.Base().Kill() == nil }
+func kill(f flow.Any) bool { return f.Base().Kill() == nil }
 
 func (s *Server) resumeAll(w http.ResponseWriter, r *http.Request) error {
 	s.edit(s.view.Shown(), resume)

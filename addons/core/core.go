@@ -161,13 +161,7 @@ func (c *Core) Set(option string, values ...string) error {
 
 // Resume resumes the intercepted flows.
 func (c *Core) Resume(flows []flow.Any) {
-	c.edit(flows, func(f flow.Any) bool {
-		if !f.Base().IsIntercepted() {
-			return false
-		}
-		f.Base().Resume()
-		return true
-	})
+	c.edit(flows, func(f flow.Any) bool { return f.Base().Resume() })
 }
 
 // Mark sets the marker of flows ("" unmarks).
