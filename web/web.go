@@ -423,11 +423,20 @@ func (s *Server) viewEvent(ev view.Event) {
 		id := ev.Flow.Base().ID
 		mu := s.flowLock(id)
 		mu.Lock()
+		// pubMu is held from before the render that keeps the JSON to its
+		// message, as streamUpdate holds it from reading the kept JSON to
+		// its own: whichever comes second starts from what the first kept
+		// and is sent after it, so the JSON kept last is the one the
+		// browsers got last. With pubMu taken only to send, streamUpdate
+		// could copy this render's JSON, keep and send its copy (with the
+		// streamed length), and this older render be sent after it.
+		s.pubMu.Lock()
 		// An event made outside the flow's hooks is InFlight when the
 		// flow may not be read; a hook's own event (ev.Hook) may read it
 		// (see renderKeepLocked).
 		j, enc := s.renderKeepLocked(ev.Flow, ev.InFlight, ev.Hook)
 		if j == nil {
+			s.pubMu.Unlock()
 			mu.Unlock()
 			return
 		}
@@ -445,7 +454,6 @@ func (s *Server) viewEvent(ev view.Event) {
 			m = nil
 		}
 		s.flowsMu.Unlock()
-		s.pubMu.Lock()
 		s.hub.broadcastFlowJSON(typ, id, m, j, enc)
 		s.pubMu.Unlock()
 		mu.Unlock()
