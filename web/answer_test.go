@@ -1,35 +1,16 @@
 package web
 
 import (
-	"bytes"
 	"io"
 	"log"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/mitmgo/mitmgo/internal/testutil"
 )
-
-// syncBuffer is a bytes.Buffer the server's goroutines may write to while
-// the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestAnswerErrorAfterStart: a handler's error is its answer while nothing
 // was written; once the header or part of the body went, the status can no
@@ -74,7 +55,7 @@ func TestAnswerErrorAfterStart(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var logs, serverLog syncBuffer
+			var logs, serverLog testutil.SyncBuffer
 			s := &Server{log: slog.New(slog.NewTextHandler(&logs, nil))}
 			hf := s.answer(tc.h)
 			if tc.gzip {
