@@ -148,6 +148,27 @@ func BenchmarkHookRender(b *testing.B) {
 	}
 }
 
+// BenchmarkHookRenderParallel: BenchmarkHookRender with a flow per
+// goroutine, as flows' hooks run at once on the proxy's goroutines: what
+// the locks a hook's render takes (the view's, pubMu) cost when they are
+// contended.
+func BenchmarkHookRenderParallel(b *testing.B) {
+	s := benchServer(b, 0)
+	c := sinkConn()
+	defer c.close()
+	s.hub.add(c)
+	s.updateFilter(c, "search", "~m POST")
+	b.RunParallel(func(pb *testing.PB) {
+		f := benchFlows(b, 1)[0].(*flow.HTTPFlow)
+		f.Response = nil
+		f.SetLive(true)
+		s.view.RequestHeaders(f)
+		for pb.Next() {
+			s.view.Request(f)
+		}
+	})
+}
+
 // TestFilterUpdateJSON: the flows/filterUpdate message is what
 // json.Marshal makes of it, for ids that are UUIDs and ids that need
 // escaping.
