@@ -445,3 +445,52 @@ func TestCompleteArg(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParse: Parse never runs the command it parses (only the flow spec
+// resolver, as Execute), binds one value per parameter of the command
+// its first word names, and fails with a *command.Error, the error
+// Execute gives for the same line.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"", "add 1 2", `echo a "b c" 'd`, "count @all", "one @first", "paint red",
+		"mark :+1:", "flag yes", "which add", "raw \\x00", "nope", "add 1 \u00a0 2", "cuts a,b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		r := registry(t, flow.NewHTTPFlow(nil, nil))
+		ran := false
+		for _, c := range r.Commands() {
+			if c.Name == command.ResolveCommand || c.Name == "colours" {
+				continue // run to parse: flow specs, choices
+			}
+			c := *c
+			run := c.Run
+			c.Run = func(a command.Args) (any, error) { ran = true; return run(a) }
+			r.Remove(c.Name)
+			r.MustAdd(c)
+		}
+		c, args, err := r.Parse(line)
+		if ran {
+			t.Fatalf("Parse(%q) ran the command", line)
+		}
+		if err != nil {
+			var ce *command.Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("Parse(%q): %T %v", line, err, err)
+			}
+			if _, xerr := r.Execute(line); xerr == nil || xerr.Error() != err.Error() {
+				t.Fatalf("Parse(%q): %v; Execute: %v", line, err, xerr)
+			}
+			return
+		}
+		var first string
+		for _, p := range command.Lex(line) {
+			if strings.Trim(p, " \t\r\n") != "" {
+				first = command.Unquote(p)
+				break
+			}
+		}
+		if c.Name != first || len(args) != len(c.Params) {
+			t.Fatalf("Parse(%q) = %s with %d arguments for %d parameters", line, c.Name, len(args), len(c.Params))
+		}
+	})
+}
