@@ -133,19 +133,32 @@ func BenchmarkRender(b *testing.B) {
 // then the web server's render, kept JSON and copy for filters), with one
 // browser connected that has a search filter.
 func BenchmarkHookRender(b *testing.B) {
-	s := benchServer(b, 0)
-	c := sinkConn()
-	defer c.close()
-	s.hub.add(c)
-	s.updateFilter(c, "search", "~m POST")
-	f := benchFlows(b, 1)[0].(*flow.HTTPFlow)
-	f.Response = nil
-	f.SetLive(true)
-	s.view.RequestHeaders(f)
+	s, c := hookRenderServer(b)
+	f := inFlight(b, s)
 	for b.Loop() {
 		s.view.Request(f)
 		c.take()
 	}
+}
+
+// hookRenderServer is a Server without flows and one browser connected
+// that has a search filter (closed when b ends).
+func hookRenderServer(b *testing.B) (*Server, *wsConn) {
+	s := benchServer(b, 0)
+	c := sinkConn()
+	b.Cleanup(c.close)
+	s.hub.add(c)
+	s.updateFilter(c, "search", "~m POST")
+	return s, c
+}
+
+// inFlight adds a flow in flight to the view of s: its first hook.
+func inFlight(b *testing.B, s *Server) *flow.HTTPFlow {
+	f := benchFlows(b, 1)[0].(*flow.HTTPFlow)
+	f.Response = nil
+	f.SetLive(true)
+	s.view.RequestHeaders(f)
+	return f
 }
 
 // BenchmarkHookRenderParallel: BenchmarkHookRender with a flow per
@@ -153,16 +166,9 @@ func BenchmarkHookRender(b *testing.B) {
 // the locks a hook's render takes (the view's, pubMu) cost when they are
 // contended.
 func BenchmarkHookRenderParallel(b *testing.B) {
-	s := benchServer(b, 0)
-	c := sinkConn()
-	defer c.close()
-	s.hub.add(c)
-	s.updateFilter(c, "search", "~m POST")
+	s, _ := hookRenderServer(b)
 	b.RunParallel(func(pb *testing.PB) {
-		f := benchFlows(b, 1)[0].(*flow.HTTPFlow)
-		f.Response = nil
-		f.SetLive(true)
-		s.view.RequestHeaders(f)
+		f := inFlight(b, s)
 		for pb.Next() {
 			s.view.Request(f)
 		}
