@@ -474,3 +474,25 @@ func TestMarkedCommentConcurrent(t *testing.T) {
 		t.Errorf("marker %q", m)
 	}
 }
+
+// BenchmarkMarked: reading the marker (the script host sends it with every
+// hook, the view and the UIs read it for every row), atomically as Marked
+// does, and under the flow's lock, the alternative.
+func BenchmarkMarked(b *testing.B) {
+	f := NewHTTPFlow(nil, nil)
+	f.SetMarked(":default:")
+	b.Run("atomic", func(b *testing.B) {
+		for b.Loop() {
+			_ = f.Marked()
+		}
+	})
+	var locked string
+	b.Run("mutex", func(b *testing.B) {
+		for b.Loop() {
+			f.mu.Lock()
+			locked = f.Marked()
+			f.mu.Unlock()
+		}
+	})
+	_ = locked
+}
