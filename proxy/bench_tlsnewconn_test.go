@@ -16,6 +16,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/metrics"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -262,21 +263,41 @@ func relayOne(c net.Conn, serverCfg, upstreamCfg *tls.Config) {
 // call of the function it returns, and the kernel's part of it
 // (sys-ns/op: system calls, TCP on loopback), which instruction counts
 // (callgrind) do not see. On a busy machine it is steadier than ns/op,
-// which counts the time spent waiting for a CPU.
+// which counts the time spent waiting for a CPU. It also reports what
+// costs CPU time without showing in instruction counts: the goroutines
+// started (goroutines/op), the context switches of the process's threads
+// (ctxsw/op, voluntary and not: a thread that parks or wakes), and the
+// garbage collections (gc/1000op).
 func reportCPU(b *testing.B) func() {
-	user, sys := processCPU(b)
+	before := sample(b)
 	return func() {
 		b.StopTimer()
-		u, s := processCPU(b)
-		b.ReportMetric(float64(u-user+s-sys)/float64(b.N), "cpu-ns/op")
-		b.ReportMetric(float64(s-sys)/float64(b.N), "sys-ns/op")
+		after := sample(b)
+		n := float64(b.N)
+		b.ReportMetric(float64(after.user-before.user+after.sys-before.sys)/n, "cpu-ns/op")
+		b.ReportMetric(float64(after.sys-before.sys)/n, "sys-ns/op")
+		b.ReportMetric(float64(after.goroutines-before.goroutines)/n, "goroutines/op")
+		b.ReportMetric(float64(after.ctxsw-before.ctxsw)/n, "ctxsw/op")
+		b.ReportMetric(float64(after.gcs-before.gcs)/n*1000, "gc/1000op")
 	}
 }
 
-func processCPU(b *testing.B) (user, sys time.Duration) {
+// procSample is what reportCPU reads before and after.
+type procSample struct {
+	user, sys              time.Duration
+	ctxsw, goroutines, gcs uint64
+}
+
+func sample(b *testing.B) procSample {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		b.Fatal(err)
 	}
-	return time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano())
+	m := []metrics.Sample{{Name: "/sched/goroutines-created:goroutines"}, {Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(m)
+	return procSample{
+		user: time.Duration(ru.Utime.Nano()), sys: time.Duration(ru.Stime.Nano()),
+		ctxsw:      uint64(ru.Nvcsw + ru.Nivcsw),
+		goroutines: m[0].Value.Uint64(), gcs: m[1].Value.Uint64(),
+	}
 }

@@ -32,11 +32,24 @@ var openSSL = map[uint16]string{
 	tls.TLS_RSA_WITH_RC4_128_SHA:                      "RC4-SHA",
 }
 
+// tls13 are the TLS 1.3 suites, which OpenSSL names as IANA and crypto/tls
+// do. They are listed rather than asked of tls.CipherSuiteName, which builds
+// the list of every suite it knows (1 KiB) on each call: a new TLS
+// connection records its cipher twice (client and server).
+var tls13 = map[uint16]string{
+	tls.TLS_AES_128_GCM_SHA256:       "TLS_AES_128_GCM_SHA256",
+	tls.TLS_AES_256_GCM_SHA384:       "TLS_AES_256_GCM_SHA384",
+	tls.TLS_CHACHA20_POLY1305_SHA256: "TLS_CHACHA20_POLY1305_SHA256",
+}
+
 // CipherName is OpenSSL's name for the suite id (what mitmproxy records as
 // a connection's cipher), or crypto/tls's name for suites OpenSSL names as
 // IANA does (TLS 1.3) or that it does not know.
 func CipherName(id uint16) string {
 	if n, ok := openSSL[id]; ok {
+		return n
+	}
+	if n, ok := tls13[id]; ok {
 		return n
 	}
 	return tls.CipherSuiteName(id)

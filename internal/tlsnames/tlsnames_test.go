@@ -31,6 +31,20 @@ func TestCipherName(t *testing.T) {
 			if _, ok := openSSL[s.ID]; tls12 && !ok {
 				t.Errorf("%s has no OpenSSL name", s.Name)
 			}
+			// TLS 1.3 suites keep crypto/tls's (IANA's) name.
+			if !tls12 && CipherName(s.ID) != s.Name {
+				t.Errorf("CipherName(%s) = %q", s.Name, CipherName(s.ID))
+			}
+		}
+	}
+}
+
+// A new TLS connection names its ciphers twice: naming one allocates
+// nothing (tls.CipherSuiteName builds a list of every suite).
+func TestCipherNameAllocates(t *testing.T) {
+	for _, id := range []uint16{tls.TLS_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256} {
+		if n := testing.AllocsPerRun(10, func() { CipherName(id) }); n != 0 {
+			t.Errorf("CipherName(%#04x): %v allocations", id, n)
 		}
 	}
 }
