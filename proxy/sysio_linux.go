@@ -149,6 +149,24 @@ func (s *sysIO) waitReadable() error {
 	return nil
 }
 
+// readableNow reports, without waiting, whether the socket has data to
+// read or has ended (or failed: the read that follows tells which).
+func (s *sysIO) readableNow() bool {
+	ready := false
+	_ = s.rc.Read(func(fd uintptr) bool {
+		var b [1]byte
+		for {
+			_, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
+				syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+			if e != syscall.EINTR {
+				ready = e != syscall.EAGAIN
+				return true
+			}
+		}
+	})
+	return ready
+}
+
 // read is net.Conn's Read: io.EOF at the end, errors as *net.OpError.
 func (s *sysIO) read(p []byte) (int, error) {
 	if len(p) == 0 {

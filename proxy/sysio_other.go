@@ -15,4 +15,5 @@ func newSysIO(net.Conn) *sysIO { return nil }
 
 func (*sysIO) read([]byte) (int, error)        { return 0, errors.ErrUnsupported }
 func (*sysIO) waitReadable() error             { return errors.ErrUnsupported }
+func (*sysIO) readableNow() bool               { return false }
 func (*sysIO) writev(_, _ []byte) (int, error) { return 0, errors.ErrUnsupported }

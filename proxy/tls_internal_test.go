@@ -2,7 +2,11 @@ package proxy
 
 import (
 	"errors"
+	"net"
 	"testing"
+	"time"
+
+	"github.com/mitmgo/mitmgo/internal/testutil"
 )
 
 func TestClientTLSErrorText(t *testing.T) {
@@ -34,4 +38,103 @@ func TestMayBecomeHTTP(t *testing.T) {
 			t.Errorf("mayBecomeHTTP(%q) = %v, want %v", tt.in, got, tt.want)
 		}
 	}
+}
+
+// loopbackStream returns both ends of a loopback TCP connection: the
+// proxy's end as a stream (raw I/O, as every accepted or dialed
+// connection), and the peer's.
+func loopbackStream(t *testing.T, pools *bufPools) (*stream, net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	peer, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(); peer.Close() })
+	return plainStream(newIdleConn(c, 10*time.Second), pools), peer
+}
+
+// TestFirstOfTwo: the tunnel's next layer is decided by whichever side
+// speaks first, the client (at once, without a goroutine) or the server
+// (after clientFirstGrace at most); when both have spoken the server wins,
+// and a client that leaves ends the wait.
+func TestFirstOfTwo(t *testing.T) {
+	tests := []struct {
+		name string
+		// before runs before the wait, during runs beside it.
+		before, during func(client, server net.Conn)
+		// sentClient, sentServer: before sends from the client, the server.
+		sentClient, sentServer bool
+		wantErr                bool
+		wantServer             bool
+	}{
+		{name: "client first", during: func(c, _ net.Conn) { c.Write([]byte("\x16\x03\x01")) }},
+		{name: "client spoke already", before: func(c, _ net.Conn) { c.Write([]byte("GET / HTTP/1.1\r\n")) }, sentClient: true},
+		{name: "client after the grace", during: func(c, _ net.Conn) {
+			time.AfterFunc(2*clientFirstGrace, func() { c.Write([]byte("\x16\x03\x01")) })
+		}},
+		{name: "server greets", during: func(_, s net.Conn) { s.Write([]byte("220 smtp ready\r\n")) }, wantServer: true},
+		{name: "server greeted already", before: func(_, s net.Conn) { s.Write([]byte("220 smtp ready\r\n")) }, sentServer: true, wantServer: true},
+		{name: "both spoke", before: func(c, s net.Conn) {
+			s.Write([]byte("220 smtp ready\r\n"))
+			c.Write([]byte("EHLO x\r\n"))
+		}, sentClient: true, sentServer: true, wantServer: true},
+		{name: "client leaves", during: func(c, _ net.Conn) { c.Close() }, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pools := &bufPools{}
+			a, client := loopbackStream(t, pools)
+			b, server := loopbackStream(t, pools)
+			if tt.before != nil {
+				tt.before(client, server)
+				// What was sent has arrived before the wait begins.
+				testutil.Eventually(t, 5*time.Second, func() bool {
+					return readable(a) == tt.sentClient && readable(b) == tt.sentServer
+				}, "the bytes sent before the wait to arrive")
+			}
+			if tt.during != nil {
+				tt.during(client, server)
+			}
+			err := firstOfTwo(a, b, 10*time.Second)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, want an error: %v", err, tt.wantErr)
+			}
+			if err != nil {
+				return
+			}
+			if got := b.r.Buffered() > 0; got != tt.wantServer {
+				t.Fatalf("server first = %v, want %v", got, tt.wantServer)
+			}
+			if !tt.wantServer && a.r.Buffered() == 0 {
+				t.Fatal("the client's bytes are not in its reader")
+			}
+			// Neither side keeps the grace's short deadline: a read that
+			// waits longer than the grace still succeeds.
+			for _, side := range []struct {
+				st   *stream
+				peer net.Conn
+			}{{a, client}, {b, server}} {
+				side.st.r.Discard(side.st.r.Buffered())
+				time.AfterFunc(2*clientFirstGrace, func() { side.peer.Write([]byte("x")) })
+				if _, err := side.st.r.Peek(1); err != nil {
+					t.Fatalf("a read after the decision: %v", err)
+				}
+			}
+		})
+	}
+}
+
+// readable reports whether st's socket holds bytes (raw I/O only).
+func readable(st *stream) bool {
+	c, _ := st.src.(*idleConn)
+	return c != nil && c.sys != nil && c.sys.readableNow()
 }
