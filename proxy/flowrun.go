@@ -383,7 +383,8 @@ func (r *flowRun) forward(reqStream *bodyStream) bool {
 	}
 	m.Response(f)
 	if !ex.reusable() {
-		ex.finish(false)
+		// Completed: closed, its buffers back for the next connection.
+		ex.finish(true)
 	}
 	if !r.afterHook() {
 		return false
@@ -465,7 +466,8 @@ func (r *flowRun) streamResponse(ex serverExchange, body *bodyStream) bool {
 	}
 	r.m.Response(f)
 	if !ex.reusable() {
-		ex.finish(false)
+		// Completed: closed, its buffers back for the next connection.
+		ex.finish(true)
 	}
 	f.SetLive(false)
 	return ex.reusable()

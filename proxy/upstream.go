@@ -458,9 +458,10 @@ func (u *upstream) startTLS(sc *serverConn, sni string, alpn []string, chd *addo
 		r = &clientCertReader{r: tconn, w: certWatch}
 	}
 	plain := sc.st
-	sc.st = tlsStream(tconn, raw, plain, r)
-	// The plain stream was never read: the session reads the connection.
+	// The plain stream was never read (the session reads the connection):
+	// its buffers go back first, for the session's stream to take.
 	plain.park()
+	sc.st = tlsStream(tconn, raw, plain, r)
 	return nil
 }
 
