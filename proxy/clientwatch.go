@@ -64,9 +64,10 @@ func (w *clientWatch) start(r *flowRun) {
 // watchDelay, or re-arms the timer for what is left of it.
 func (w *clientWatch) fire() {
 	w.mu.Lock()
-	if w.since.IsZero() || w.running != nil {
+	if w.since.IsZero() || w.running != nil || w.timer == nil {
 		// Nothing watched (the timer stays disarmed until the next
-		// start), or the read is already going: one read at a time.
+		// start), the read is already going (one read at a time), or
+		// the watch was released.
 		w.armed = false
 		if w.since.IsZero() {
 			// Most likely the connection is idle: it holds no timer
@@ -98,6 +99,21 @@ func (w *clientWatch) fire() {
 			r.clientGone(err)
 		}
 	}()
+}
+
+// release stops the timer once the layer that watched is done. A
+// connection that ends soon after its exchange (a new HTTPS connection per
+// request) left its timer to fire watchDelay later and start a goroutine
+// to find nothing to watch: one of the three goroutines a new connection
+// started (BenchmarkNewConnTLS, goroutines/op).
+func (w *clientWatch) release() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.timer != nil {
+		w.timer.Stop()
+		w.timer = nil
+	}
+	w.armed = false
 }
 
 // stop ends the watch; a read in progress is interrupted through the

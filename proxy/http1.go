@@ -30,6 +30,7 @@ import (
 // goroutine (see resume); only a movable connection outside a tunnel is.
 func (cc *clientConn) serveHTTP1(st *stream, t *target) (tunnel func(), moved bool) {
 	watcher := &clientWatch{st: st, idle: cc.s.Config().IdleTimeout}
+	defer watcher.release()
 	movable := cc.movable && t == nil
 	// Each request's head is read into this one, which stays on the stack
 	// (nothing keeps a pointer to it past its request).
