@@ -170,30 +170,26 @@ const clientFirstGrace = 20 * time.Millisecond
 // hand-offs and a read deadline to interrupt the loser, a third of the
 // goroutines a new HTTPS connection started and most of what mitmgo's CPU
 // time per new connection had over BareRelay's beyond instructions
-// (BenchmarkNewConnTLS: goroutines/op, ctxsw/op). It waits in the poller for
-// the client alone for clientFirstGrace, and then looks at the server's
-// socket without waiting: its data wins, as in firstOfTwo, when both came.
+// (BenchmarkNewConnTLS: goroutines/op, ctxsw/op). It reads the client alone
+// for clientFirstGrace, and then looks at the server's socket without
+// waiting: its data wins, as in firstOfTwo, when both came.
 // done is false when it could not decide (no client data within the grace,
 // or streams without raw I/O): firstOfTwo then watches both sides.
 func clientFirst(a, b *stream) (done bool, err error) {
 	ac, _ := a.src.(*idleConn)
 	bc, _ := b.src.(*idleConn)
-	if ac == nil || bc == nil || ac.sys == nil || bc.sys == nil || a.r == nil || b.r == nil {
+	if ac == nil || bc == nil || bc.sys == nil || a.r == nil || b.r == nil {
 		return false, nil
 	}
 	if b.r.Buffered() > 0 {
 		return true, nil
 	}
 	if a.r.Buffered() == 0 {
-		_ = a.tcp.SetReadDeadline(time.Now().Add(clientFirstGrace))
-		for {
-			// A wake-up of the poller with nothing to read (rare) ends
-			// waitReadable too: the wait goes on.
-			if err = ac.sys.waitReadable(); err != nil || ac.sys.readableNow() {
-				break
-			}
-		}
-		ac.restoreReadDeadline()
+		// The bound caps the read deadline, which the read's idle
+		// refresh would otherwise push out (see idleConn.limitHead).
+		ac.limitHead(time.Now().Add(clientFirstGrace))
+		_, err = a.r.Peek(1)
+		ac.limitHead(time.Time{})
 		if isTimeout(err) {
 			return false, nil
 		}
@@ -206,11 +202,6 @@ func clientFirst(a, b *stream) (done bool, err error) {
 			return true, nil
 		}
 	}
-	if err != nil {
-		return true, err
-	}
-	// The client's bytes are there: the peek reads them without waiting.
-	_, err = a.r.Peek(1)
 	return true, err
 }
 
