@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mitmgo/mitmgo/addon"
+	"github.com/mitmgo/mitmgo/flow"
 	"github.com/mitmgo/mitmgo/internal/testutil"
 )
 
@@ -137,4 +139,28 @@ func TestFirstOfTwo(t *testing.T) {
 func readable(st *stream) bool {
 	c, _ := st.src.(*idleConn)
 	return c != nil && c.sys != nil && c.sys.readableNow()
+}
+
+// TestFinishGivesBuffersBack: a server connection closed after a completed
+// exchange (Connection: close, as every new HTTPS connection per request
+// ends) gives its stream's buffers back for the next connection; one closed
+// after a failed exchange, which something may still read, keeps them.
+func TestFinishGivesBuffersBack(t *testing.T) {
+	for _, done := range []bool{true, false} {
+		m := addon.NewManager()
+		s := New(m)
+		if err := m.Add(s); err != nil {
+			t.Fatal(err)
+		}
+		st, _ := loopbackStream(t, &s.bufs)
+		u := newUpstream(s, flow.NewClient(flow.Address{}, flow.Address{}, "regular"), nil)
+		sc := &serverConn{st: st, raw: st.tcp, server: flow.NewServer(flow.Address{Host: "127.0.0.1", Port: 1})}
+		(&h1Exchange{u: u, sc: sc, reuse: false}).finish(done)
+		if parked := st.r == nil; parked != done {
+			t.Errorf("finish(%v): buffers given back: %v", done, parked)
+		}
+		if _, err := st.tcp.Write([]byte("x")); err == nil {
+			t.Errorf("finish(%v): the connection is still open", done)
+		}
+	}
 }
