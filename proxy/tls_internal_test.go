@@ -164,3 +164,19 @@ func TestFinishGivesBuffersBack(t *testing.T) {
 		}
 	}
 }
+
+// TestClientWatchRelease: the HTTP/1 layer's watch leaves no timer behind
+// once released, so a connection that ends right after its exchange starts
+// no goroutine watchDelay later.
+func TestClientWatchRelease(t *testing.T) {
+	st, _ := loopbackStream(t, &bufPools{})
+	w := &clientWatch{st: st, idle: time.Second}
+	w.start(&flowRun{})
+	w.stop()
+	w.release()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.timer != nil || w.armed {
+		t.Fatalf("after release: timer %v, armed %v", w.timer, w.armed)
+	}
+}
