@@ -1,6 +1,7 @@
 package websocket
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -99,6 +100,32 @@ func FuzzReadHeader(f *testing.F) {
 		used := data[:len(data)-r.Len()]
 		if got := AppendHeader(nil, h); !bytes.Equal(got, used) {
 			t.Fatalf("read %x as %+v, which encodes as %x", used, h, got)
+		}
+	})
+}
+
+// FuzzReadHeaderBuffered: from a *bufio.Reader (headers looked at in
+// place) ReadHeader gives what it gives from a plain reader, the same
+// header or error, and leaves the same bytes unread.
+func FuzzReadHeaderBuffered(f *testing.F) {
+	for _, seed := range []string{"8105", "818537fa213d", "827e0100", "827f0000000000010000", "f200", "09", "82", "827e01", "8a fe", "817e007d", "827f0000000000000100"} {
+		f.Add(unhex(f, seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		plain := &oneByteReader{b: data}
+		want, wantErr := ReadHeader(plain)
+		// A bufio.Reader over a one-byte reader also meets a header
+		// that arrives in pieces.
+		for _, src := range []io.Reader{bytes.NewReader(data), &oneByteReader{b: data}} {
+			br := bufio.NewReaderSize(src, 16)
+			got, err := ReadHeader(br)
+			if fmt.Sprint(err) != fmt.Sprint(wantErr) || (err == nil && got != want) {
+				t.Fatalf("%x: buffered %+v, %v; plain %+v, %v", data, got, err, want, wantErr)
+			}
+			rest, _ := io.ReadAll(br)
+			if !bytes.Equal(rest, plain.b) {
+				t.Fatalf("%x: buffered left %x, plain %x", data, rest, plain.b)
+			}
 		}
 	})
 }

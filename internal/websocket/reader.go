@@ -54,6 +54,13 @@ type Reader struct {
 	// and decompressed): a larger one is a *ProtocolError with
 	// CloseMessageTooBig.
 	MaxMessageSize int64
+	// Alloc, when set, gives the buffers messages are read into: a
+	// slice with room for at least n bytes, whose length does not matter
+	// and which nothing else uses (a pool's, for instance). It is called
+	// when a message starts and when it outgrows its buffer; the caller
+	// owns every buffer it handed out, whether or not a message still
+	// uses it.
+	Alloc func(n int) []byte
 
 	closed bool
 	// The message being reassembled.
@@ -173,10 +180,15 @@ func (r *Reader) readData(h Header) error {
 	for remaining := h.Length; remaining > 0; {
 		n := int(min(remaining, readChunk))
 		if r.buf == nil {
-			r.buf = make([]byte, 0, min(h.Length, readChunk))
+			r.buf = r.alloc(int(min(h.Length, readChunk)))
 		}
 		l := len(r.buf)
-		r.buf = growLen(r.buf, n)
+		if cap(r.buf)-l < n {
+			nb := r.alloc(max(2*cap(r.buf), l+n))[:l]
+			copy(nb, r.buf)
+			r.buf = nb
+		}
+		r.buf = r.buf[:l+n]
 		if _, err := io.ReadFull(r.r, r.buf[l:]); err != nil {
 			return unexpected(err)
 		}
@@ -196,6 +208,14 @@ func (r *Reader) readData(h Header) error {
 		}
 	}
 	return nil
+}
+
+// alloc returns an empty buffer with room for n bytes.
+func (r *Reader) alloc(n int) []byte {
+	if r.Alloc != nil {
+		return r.Alloc(n)[:0]
+	}
+	return make([]byte, 0, n)
 }
 
 // growLen extends b by n bytes.

@@ -12,14 +12,18 @@ import (
 // Writer sends messages and control frames to one peer. It is safe for
 // concurrent use: each message's frames go out together.
 type Writer struct {
-	mu     sync.Mutex
-	w      io.Writer
-	flush  func() error
-	role   Role // the role of the writing end
-	def    *deflater
-	rng    *rand.ChaCha8
-	closed bool
-	buf    []byte
+	mu    sync.Mutex
+	w     io.Writer
+	flush func() error
+	// buffered tells what w holds unflushed (a *bufio.Writer's Buffered);
+	// direct writes a frame's header and payload past w (see SetDirect).
+	buffered func() int
+	direct   func(head, payload []byte) error
+	role     Role // the role of the writing end
+	def      *deflater
+	rng      *rand.ChaCha8
+	closed   bool
+	buf      []byte
 }
 
 // NewWriter returns a Writer to w for an endpoint in role; when w has a
@@ -30,6 +34,9 @@ func NewWriter(w io.Writer, role Role, deflate *Deflate) *Writer {
 	wr := &Writer{w: w, role: role}
 	if f, ok := w.(interface{ Flush() error }); ok {
 		wr.flush = f.Flush
+	}
+	if b, ok := w.(interface{ Buffered() int }); ok {
+		wr.buffered = b.Buffered
 	}
 	if deflate != nil {
 		wr.def = newDeflater(deflate, role)
@@ -43,6 +50,21 @@ func NewWriter(w io.Writer, role Role, deflate *Deflate) *Writer {
 		wr.rng = rand.NewChaCha8(seed)
 	}
 	return wr
+}
+
+// SetDirect gives the Writer a way to send a large frame's header and
+// payload together past w (for a connection, one writev): used when w
+// holds nothing unflushed (w must then have a Buffered method, as a
+// *bufio.Writer has), so that the bytes still go out in order. Without
+// it, the payload of a large unmasked frame is written through w (which
+// copies it in part and takes two system calls), and a masked frame is
+// masked into the Writer's own buffer and written in one piece.
+func (w *Writer) SetDirect(direct func(head, payload []byte) error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.buffered != nil {
+		w.direct = direct
+	}
 }
 
 // WriteMessage sends a text or binary message in frames carrying the
@@ -150,12 +172,18 @@ func (w *Writer) writeFrame(h Header, payload []byte) error {
 	}
 	if !h.Masked && len(payload) >= largeFrame {
 		w.buf = AppendHeader(w.buf[:0], h)
+		if w.direct != nil && w.buffered() == 0 {
+			return w.direct(w.buf, payload)
+		}
 		if _, err := w.w.Write(w.buf); err != nil {
 			return err
 		}
 		_, err := w.w.Write(payload)
 		return err
 	}
+	// A masked frame is masked into w.buf as it is copied there, and
+	// goes out in one piece: through w, which writes a piece larger than
+	// its buffer directly when it holds nothing.
 	w.buf = AppendFrame(w.buf[:0], h, payload)
 	_, err := w.w.Write(w.buf)
 	if cap(w.buf) > 1<<20 {
