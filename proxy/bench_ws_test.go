@@ -73,6 +73,10 @@ func wsPump(tb testing.TB, c *wsPeer, size, n int) time.Duration {
 // a long benchmark measures the relay, not the memory it fills.
 type forgetMessages struct{}
 
+// KeepsFlows is false: it keeps no flow (see addon.FlowKeeper), so the
+// proxy recycles message buffers as in mitmdump.
+func (forgetMessages) KeepsFlows() bool { return false }
+
 func (forgetMessages) WebSocketMessage(f *flow.HTTPFlow) {
 	if n := len(f.WebSocket.Messages); n > 64 {
 		f.WebSocket.Messages = append(f.WebSocket.Messages[:0], f.WebSocket.Messages[n-1])
