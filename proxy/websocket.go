@@ -79,8 +79,9 @@ type wsConn struct {
 	toClient *websocket.Writer
 	toServer *websocket.Writer
 	// bufs are what each direction's messages were read into (see
-	// msgBufs), index 1 the client's.
+	// msgBufs), and msgs their records; index 1 is the client's.
 	bufs [2]msgBufs
+	msgs [2]records[flow.WebSocketMessage]
 
 	// mu runs one hook at a time and guards f.WebSocket and ended.
 	mu sync.Mutex
@@ -155,25 +156,21 @@ func newWSWriter(st *stream, role websocket.Role, ext *websocket.Deflate) *webso
 // msgBufs gives one direction's Reader the buffers its messages are read
 // into. Every message is kept in the flow (as mitmproxy keeps them), and
 // its content is the buffer it was read into, the one it is forwarded
-// from: no copy. Large messages get buffers from the body pool, given back
-// once the connection ended if no addon keeps flows (addon.FlowKeeper):
-// allocating, zeroing and collecting a fresh 64 KiB buffer per message
-// took a fifth of the proxy's CPU time with 64 KiB messages (page faults,
-// perf). Small ones are carved from a slab shared with the messages read
-// before them, which costs a fraction of an allocation each and leaves the
-// garbage collector fewer objects to mark; each piece's capacity ends
-// where it does, so that an addon appending to a message's content cannot
-// reach the next one.
+// from: no copy. Large messages get buffers from the body pool (when pool
+// is set), given back once the connection ended if no addon keeps flows
+// (addon.FlowKeeper): allocating, zeroing and collecting a fresh 64 KiB
+// buffer per message took a fifth of the proxy's CPU time with 64 KiB
+// messages (page faults, perf). Small ones are carved from a slab shared
+// with the messages read before them, which costs a fraction of an
+// allocation each and leaves the garbage collector fewer objects to mark;
+// each piece's capacity ends where it does, so that an addon appending to
+// a message's content cannot reach the next one.
 type msgBufs struct {
 	pool   *bodyPool
 	pooled []*[]byte
 	// slab is what is left of the current slab, slabSize its size.
 	slab     []byte
 	slabSize int
-	// msgs are flow.WebSocketMessage records, handed out one by one for
-	// the same reasons, from batches of msgsSize.
-	msgs     []flow.WebSocketMessage
-	msgsSize int
 }
 
 // maxSlabPiece is the largest message carved from a slab, maxSlab the
@@ -187,15 +184,17 @@ const (
 
 // alloc is websocket.Reader's Alloc.
 func (b *msgBufs) alloc(n int) []byte {
-	if p := b.pool.get(int64(n)); p != nil {
-		b.pooled = append(b.pooled, p)
-		return (*p)[:0]
+	if b.pool != nil {
+		if p := b.pool.get(int64(n)); p != nil {
+			b.pooled = append(b.pooled, p)
+			return (*p)[:0]
+		}
 	}
 	if n > maxSlabPiece {
 		return make([]byte, 0, n)
 	}
 	if len(b.slab) < n {
-		b.slabSize = min(max(2*b.slabSize, minSlab), maxSlab)
+		b.slabSize = min(max(2*b.slabSize, minSlab, n), maxSlab)
 		b.slab = make([]byte, b.slabSize)
 	}
 	piece := b.slab[:0:n]
@@ -203,14 +202,27 @@ func (b *msgBufs) alloc(n int) []byte {
 	return piece
 }
 
-// message returns a new, empty message record.
-func (b *msgBufs) message() *flow.WebSocketMessage {
-	if len(b.msgs) == 0 {
-		b.msgsSize = min(max(2*b.msgsSize, 4), 64)
-		b.msgs = make([]flow.WebSocketMessage, b.msgsSize)
+// clone returns a copy of p in a buffer from alloc.
+func (b *msgBufs) clone(p []byte) []byte {
+	return append(b.alloc(len(p)), p...)
+}
+
+// records hands out a flow's message records (flow.WebSocketMessage,
+// flow.TCPMessage) from batches, for the reasons msgBufs carves small
+// messages from slabs; batches grow from 4 to 64 records.
+type records[T any] struct {
+	free []T
+	size int
+}
+
+// next returns a new record, zero.
+func (r *records[T]) next() *T {
+	if len(r.free) == 0 {
+		r.size = min(max(2*r.size, 4), 64)
+		r.free = make([]T, r.size)
 	}
-	m := &b.msgs[0]
-	b.msgs = b.msgs[1:]
+	m := &r.free[0]
+	r.free = r.free[1:]
 	return m
 }
 
@@ -250,9 +262,9 @@ func (c *wsConn) abort() {
 
 // pump reads one side until it closes, or the connection ends.
 func (c *wsConn) pump(fromClient bool) {
-	src, role, dst, bufs := c.server, websocket.Client, c.toClient, &c.bufs[0]
+	src, role, dst, bufs, msgs := c.server, websocket.Client, c.toClient, &c.bufs[0], &c.msgs[0]
 	if fromClient {
-		src, role, dst, bufs = c.client, websocket.Server, c.toServer, &c.bufs[1]
+		src, role, dst, bufs, msgs = c.client, websocket.Server, c.toServer, &c.bufs[1], &c.msgs[1]
 	}
 	rd := websocket.NewReader(src.r, role, c.ext)
 	rd.Alloc = bufs.alloc
@@ -274,7 +286,7 @@ func (c *wsConn) pump(fromClient bool) {
 			if fragments == nil {
 				fragments = []int{len(ev.Payload)}
 			}
-			msg := bufs.message()
+			msg := msgs.next()
 			*msg = flow.WebSocketMessage{Type: int(ev.Opcode), FromClient: fromClient, Content: ev.Payload, Timestamp: nowSeconds()}
 			if !c.message(msg, fragments) {
 				return

@@ -24,8 +24,14 @@ func TestMsgBufs(t *testing.T) {
 		{n: maxPooledBody, pooled: true, minCap: maxPooledBody},
 		{n: maxPooledBody + 1, exact: true},
 	}
-	b := &msgBufs{pool: &bodyPool{}}
-	for _, tc := range tests {
+	// Each size first thing from a fresh msgBufs, then all in a row from
+	// one.
+	shared := &msgBufs{pool: &bodyPool{}}
+	for i, tc := range append(tests, tests...) {
+		b := shared
+		if i < len(tests) {
+			b = &msgBufs{pool: &bodyPool{}}
+		}
 		before := len(b.pooled)
 		buf := b.alloc(tc.n)
 		if len(buf) != 0 {
@@ -40,6 +46,7 @@ func TestMsgBufs(t *testing.T) {
 	}
 	// Pieces of one slab do not overlap: each is filled, then all are
 	// checked.
+	b := shared
 	var pieces [][]byte
 	for i := range 2000 {
 		p := b.alloc(1 + i%50)[:1+i%50]
@@ -59,8 +66,9 @@ func TestMsgBufs(t *testing.T) {
 		t.Errorf("slab size %d after many pieces, want %d", b.slabSize, maxSlab)
 	}
 	seen := map[any]bool{}
+	var msgs records[int]
 	for range 300 {
-		m := b.message()
+		m := msgs.next()
 		if seen[m] {
 			t.Fatal("a message record handed out twice")
 		}
@@ -69,5 +77,13 @@ func TestMsgBufs(t *testing.T) {
 	b.recycle()
 	if len(b.pooled) != 0 {
 		t.Errorf("%d pooled buffers after recycle", len(b.pooled))
+	}
+	// Without a pool (a TCP flow's), large pieces are allocated.
+	nopool := &msgBufs{}
+	if p := nopool.clone(make([]byte, 64<<10)); len(p) != 64<<10 || cap(p) != 64<<10 || len(nopool.pooled) != 0 {
+		t.Errorf("clone of 64 KiB without a pool: %d/%d bytes, %d pooled", len(p), cap(p), len(nopool.pooled))
+	}
+	if p := nopool.clone([]byte("abc")); string(p) != "abc" || cap(p) != 3 {
+		t.Errorf("clone of 3 bytes: %q, capacity %d", p, cap(p))
 	}
 }
