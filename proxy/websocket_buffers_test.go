@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mitmgo/mitmgo/addons/tlsconfig"
 	"github.com/mitmgo/mitmgo/flow"
 	"github.com/mitmgo/mitmgo/internal/testutil"
 	"github.com/mitmgo/mitmgo/internal/websocket"
@@ -75,9 +76,12 @@ func wsTestPayloads(conn int) [][]byte {
 // (the proxy then reuses large messages' buffers for later connections),
 // and after the connection ended when one does (the proxy must not).
 func TestWebSocketMessageBuffers(t *testing.T) {
-	for _, keep := range []bool{false, true} {
-		t.Run(fmt.Sprintf("keeper=%v", keep), func(t *testing.T) {
-			o := startWSOrigin(t, false, "", nil)
+	for _, tc := range []struct {
+		keep, secure bool
+	}{{false, false}, {true, false}, {false, true}} {
+		keep := tc.keep
+		t.Run(fmt.Sprintf("keeper=%v/wss=%v", tc.keep, tc.secure), func(t *testing.T) {
+			o := startWSOrigin(t, tc.secure, "", nil)
 			keeper := &wsFlowKeeper{}
 			checker := &wsContentChecker{sent: map[string]bool{}}
 			var extra []any
@@ -86,7 +90,9 @@ func TestWebSocketMessageBuffers(t *testing.T) {
 			} else {
 				extra = []any{checker}
 			}
-			addr := startProxyAddons(t, extra)
+			confdir := t.TempDir()
+			_, addr := serveProxy(t, append([]any{tlsconfig.New()}, extra...), "confdir="+confdir, "ssl_insecure=true")
+			roots := caPool(t, confdir)
 			sent := map[int][][]byte{}
 			for c := range 8 {
 				sent[c] = wsTestPayloads(c)
@@ -97,7 +103,9 @@ func TestWebSocketMessageBuffers(t *testing.T) {
 			run := func(conns []int) {
 				peers := map[int]*wsPeer{}
 				for _, c := range conns {
-					peers[c], _ = wsDial(t, addr, o, false, nil, "/buffers", "")
+					// wss through a CONNECT tunnel: large frames
+					// to the client go out as TLS records.
+					peers[c], _ = wsDial(t, addr, o, tc.secure, roots, "/buffers", "")
 				}
 				var wg sync.WaitGroup
 				errs := make(chan error, len(conns))
