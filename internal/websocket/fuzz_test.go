@@ -12,7 +12,10 @@ import (
 // FuzzReader reads arbitrary bytes as frames from either side, with and
 // without permessage-deflate. It must not panic or allocate what the input
 // does not carry; a message's fragments add up to it; and what it reads,
-// written again by the peer's Writer, reads back the same.
+// written again by the peer's Writer, reads back the same, also through a
+// small bufio.Reader (headers taken in place, split across its fills) into
+// buffers from an Alloc that hands out used ones (dirty, longer, with room
+// to spare), as the proxy's pool does.
 func FuzzReader(f *testing.F) {
 	for _, seed := range []string{
 		"818537fa213d7f9f4d5158", "810548656c6c6f", "010348656c80026c6f", "89054865",
@@ -71,7 +74,11 @@ func FuzzReader(f *testing.F) {
 				w.WriteClose(ev.CloseCode, ev.CloseReason)
 			}
 		}
-		r = NewReader(&b, role, d)
+		r = NewReader(bufio.NewReaderSize(&b, 16), role, d)
+		r.Alloc = func(n int) []byte {
+			used := bytes.Repeat([]byte{0xaa}, n+7)
+			return used[:3]
+		}
 		for i, want := range events {
 			got, err := r.Next()
 			if err != nil {
