@@ -140,14 +140,15 @@ func (st *stream) take(src io.Reader) {
 	st.r, st.w, st.bufs = b.r, b.w, b
 }
 
-// idleUntilReadable parks the stream until its peer sends something or
-// closes, so that a connection idle between requests holds no buffer; the
-// error is the idle timeout's, or the end of the connection, and the
-// stream then stays parked (its reader and writer are nil). A plain TCP
-// stream (with raw I/O, see sysIO) waits for readiness alone: a peek that
-// finds nothing, then the poller; the reader's first read takes what
-// came, so no more system calls than a read through the buffer would
-// make. Other streams wait in a read of a few hundred bytes into the
+// idleUntilReadable waits until the stream's peer sends something or
+// closes, holding no buffers while it waits, so that a connection idle
+// between requests holds none; the error is the idle timeout's, or the end
+// of the connection, and the stream then stays parked (its reader and
+// writer are nil). A plain TCP stream (with raw I/O, see sysIO) first reads
+// what is there already, into its writer's free space, and parks only when
+// nothing is: it waits for readiness alone, and its reader's first read
+// takes what came, so no more system calls than a read through the buffer
+// would make. Other streams wait in a read of a few hundred bytes into the
 // stream's own small array, which the reader then gives out first. A TLS
 // stream waits so in the session's read: what the session decrypted
 // beyond the array stays in the session and is read next.
@@ -157,31 +158,18 @@ func (st *stream) take(src io.Reader) {
 func (st *stream) idleUntilReadable(refreshed bool) error {
 	// The stream is parked already (st.r nil) when a wait before this
 	// one ended in a move to another goroutine (see clientConn.resume).
-	if st.r != nil && st.r.Buffered() > 0 {
-		return nil
-	}
-	st.park()
-	if st.r != nil {
-		// Not parked: the writer holds data. Wait with the buffers.
+	if st.r != nil && (st.r.Buffered() > 0 || st.w.Buffered() > 0) {
+		// A request is here already (pipelined), or the writer holds
+		// data: go on with the buffers.
 		return nil
 	}
 	if c, ok := st.src.(*idleConn); ok && c.sys != nil {
-		// A plain TCP connection waits in the poller with no array at
-		// all, then reads through the buffers as usual.
 		if !refreshed {
 			c.refresh()
 		}
-		if err := c.sys.waitReadable(); err != nil {
-			return err
-		}
-		st.unpark()
-		if _, err := st.r.Peek(1); err != nil {
-			// It became readable by ending: give the buffers back.
-			st.park()
-			return err
-		}
-		return nil
+		return st.plainIdle(c)
 	}
+	st.park()
 	if st.probe == nil {
 		st.probe = new([512]byte)
 	}
@@ -204,6 +192,54 @@ func (st *stream) idleUntilReadable(refreshed bool) error {
 	// Move what arrived into the reader (a copy, no read of the
 	// connection), so that its Buffered tells what is here.
 	_, _ = st.r.Peek(1)
+	return nil
+}
+
+// plainIdle is idleUntilReadable for a TCP connection with raw I/O.
+func (st *stream) plainIdle(c *idleConn) error {
+	if st.r == nil {
+		// Parked already: wait for readiness alone.
+		if err := c.sys.waitReadable(); err != nil {
+			return err
+		}
+		return st.unparkPeek()
+	}
+	// The writer is empty: its free space takes what is there, which the
+	// reader then copies (a request head, usually a few hundred bytes),
+	// up to the reader's size, so that the writer's space is not read
+	// again once the writer is used.
+	p := st.w.AvailableBuffer()
+	p = p[:min(cap(p), st.r.Size())]
+	n, waited, err := c.sys.readOrWait(p, st)
+	switch {
+	case waited && err != nil:
+		// Parked (nothingRead) and still idle.
+		return err
+	case waited:
+		return st.unparkPeek()
+	case err != nil:
+		st.park()
+		return err
+	}
+	st.first = prefixReader{buf: p[:n], r: st.src}
+	st.r.Reset(&st.first)
+	_, _ = st.r.Peek(1)
+	return nil
+}
+
+// nothingRead is readOrWait telling that the stream is about to wait with
+// nothing read: its buffers go back meanwhile.
+func (st *stream) nothingRead() { st.park() }
+
+// unparkPeek takes the buffers of a parked stream whose connection became
+// readable and reads what came; when it became readable by ending, the
+// buffers go back.
+func (st *stream) unparkPeek() error {
+	st.unpark()
+	if _, err := st.r.Peek(1); err != nil {
+		st.park()
+		return err
+	}
 	return nil
 }
 

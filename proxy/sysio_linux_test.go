@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -245,5 +246,166 @@ func TestIdleConnUsesSysIO(t *testing.T) {
 	defer q.Close()
 	if newIdleConn(p, time.Minute).sys != nil {
 		t.Error("a pipe has sysIO")
+	}
+}
+
+// waiterFunc is an idleWaiter that calls its function.
+type waiterFunc func()
+
+func (f waiterFunc) nothingRead() { f() }
+
+// TestReadOrWait: readOrWait reads what is there without waiting, and
+// otherwise tells its waiter once, before waiting for the data or the end,
+// which it leaves to be read; errors of the wait (a deadline) come back as
+// read's.
+func TestReadOrWait(t *testing.T) {
+	tests := []struct {
+		name string
+		// before runs before the call, during once the waiter was told.
+		before, during func(peer net.Conn)
+		deadline       bool
+		wantN          int
+		wantWaited     bool
+		wantErr        func(error) bool
+		// then is what a read gives after a wait.
+		then string
+	}{
+		{name: "already there", before: func(p net.Conn) { io.WriteString(p, "GET") }, wantN: 3},
+		{name: "arrives later", during: func(p net.Conn) { io.WriteString(p, "GET") }, wantWaited: true, then: "GET"},
+		{name: "ended before", before: func(p net.Conn) { p.Close() }, wantErr: func(err error) bool { return err == io.EOF }},
+		{name: "ends while waiting", during: func(p net.Conn) { p.Close() }, wantWaited: true, then: "EOF"},
+		{name: "deadline while waiting", deadline: true, wantWaited: true, wantErr: isTimeout},
+	}
+	for _, v := range sysIOVariants {
+		for _, tt := range tests {
+			t.Run(v.name+"/"+tt.name, func(t *testing.T) {
+				a, b := tcpPair(t)
+				s := newSysIOWith(a, &v.ops)
+				if tt.before != nil {
+					tt.before(b)
+					// Wait until it is readable, as a request that
+					// came while the proxy answered the last one is.
+					if err := s.waitReadable(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if tt.deadline {
+					_ = a.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+				}
+				told := 0
+				n, waited, err := s.readOrWait(make([]byte, 16), waiterFunc(func() {
+					told++
+					if tt.during != nil {
+						// In another goroutine, as a peer would: the
+						// wait has not begun yet.
+						go tt.during(b)
+					}
+				}))
+				switch {
+				case tt.wantErr != nil && (err == nil || !tt.wantErr(err)):
+					t.Fatalf("error %v, want another", err)
+				case tt.wantErr == nil && err != nil:
+					t.Fatal(err)
+				case n != tt.wantN || waited != tt.wantWaited:
+					t.Fatalf("read %d, waited %v; want %d, %v", n, waited, tt.wantN, tt.wantWaited)
+				case told != map[bool]int{false: 0, true: 1}[waited]:
+					t.Fatalf("the waiter was told %d times, waited %v", told, waited)
+				}
+				if tt.then == "" {
+					return
+				}
+				buf := make([]byte, 16)
+				n, err = s.read(buf)
+				got := string(buf[:n])
+				if err == io.EOF {
+					got = "EOF"
+				}
+				if got != tt.then {
+					t.Errorf("then read %q (%v), want %q", buf[:n], err, tt.then)
+				}
+			})
+		}
+	}
+}
+
+// TestPlainIdle: a plain TCP stream reads a request that is already there
+// with its buffers, and otherwise waits parked; what arrives is read whole
+// through the reader, and a connection that ends or times out while idle
+// leaves the stream parked.
+func TestPlainIdle(t *testing.T) {
+	big := strings.Repeat("x", 40<<10)
+	tests := []struct {
+		name           string
+		before, during func(peer net.Conn)
+		timeout        time.Duration
+		want           string
+		wantErr        bool
+	}{
+		{name: "already there", before: func(p net.Conn) { io.WriteString(p, "GET / HTTP/1.1\r\n\r\n") }, want: "GET / HTTP/1.1\r\n\r\n"},
+		{name: "more than the buffers", before: func(p net.Conn) { go io.WriteString(p, big) }, want: big},
+		{name: "arrives later", during: func(p net.Conn) { io.WriteString(p, "GET") }, want: "GET"},
+		{name: "closed while idle", during: func(p net.Conn) { p.Close() }, wantErr: true},
+		{name: "closed before", before: func(p net.Conn) { p.Close() }, wantErr: true},
+		{name: "idle timeout", timeout: 100 * time.Millisecond, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, b := tcpPair(t)
+			timeout := time.Minute
+			if tt.timeout > 0 {
+				timeout = tt.timeout
+			}
+			var pools bufPools
+			ic := newIdleConn(a, timeout)
+			st := plainStream(ic, &pools)
+			// The peer acts during the wait once a read found nothing
+			// (in another goroutine, as a peer would: the wait has not
+			// begun yet).
+			var waits atomic.Int32
+			ops := ic.sys.ops
+			ic.sys = newSysIOWith(a, &fdOps{
+				read: func(fd uintptr, p []byte) (int, syscall.Errno) {
+					n, e := ops.read(fd, p)
+					if e == syscall.EAGAIN && waits.Add(1) == 1 && tt.during != nil {
+						go tt.during(b)
+					}
+					return n, e
+				},
+				writev: ops.writev,
+			})
+			if tt.before != nil {
+				tt.before(b)
+				// Readable before the wait begins.
+				if err := ic.sys.waitReadable(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			err := st.idleUntilReadable(false)
+			if tt.before != nil && waits.Load() != 0 {
+				t.Error("waited for data that was there")
+			}
+			if tt.wantErr {
+				if err == nil {
+					t.Fatal("no error for a connection that ended while idle")
+				}
+				if st.r != nil || st.w != nil {
+					t.Fatal("the stream holds buffers for a connection that ended")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.r == nil || st.w == nil || st.r.Buffered() == 0 {
+				t.Fatal("what arrived is not in the stream's reader")
+			}
+			got := make([]byte, len(tt.want))
+			if _, err := io.ReadFull(st.r, got); err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tt.want {
+				t.Errorf("read %d bytes %.40q, want %d %.40q", len(got), got, len(tt.want), tt.want)
+			}
+		})
 	}
 }
