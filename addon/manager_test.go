@@ -331,6 +331,27 @@ func TestPanicRecovery(t *testing.T) {
 			t.Errorf("%s: level %v, message without a stack: %q", ev, e.Level, e.Msg)
 		}
 	}
+	// Two broken addons in a row, between good ones: one recovery per
+	// event (see run) still reaches every addon after each panic.
+	m3 := NewManager()
+	logs3 := &logCollector{}
+	first, last := &everything{name: "first"}, &everything{name: "last"}
+	if err := m3.Add(logs3, first, &everything{name: "b1", panics: true}, &everything{name: "b2", panics: true}, last); err != nil {
+		t.Fatal(err)
+	}
+	events3 := append([]string{"load"}, fireAll(m3)...)
+	for _, e := range []*everything{first, last} {
+		if !reflect.DeepEqual(e.events, events3) {
+			t.Errorf("%s saw %v, want %v", e.name, e.events, events3)
+		}
+	}
+	for _, name := range []string{"b1", "b2"} {
+		for _, ev := range events3 {
+			if _, ok := logs3.find("Addon error: " + name + ": panic in " + ev + ": boom in " + ev); !ok {
+				t.Errorf("no Addon error logged for %s in %s", name, ev)
+			}
+		}
+	}
 	// A panicking log hook does not stop the others or the logger.
 	m2 := NewManager()
 	second := &logCollector{}
