@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/mitmgo/mitmgo/addon"
-	"github.com/mitmgo/mitmgo/flow"
 	"github.com/mitmgo/mitmgo/internal/h1"
 	"github.com/mitmgo/mitmgo/internal/hostmatch"
 	"github.com/mitmgo/mitmgo/internal/spec"
@@ -92,24 +91,6 @@ func (c *Config) headOptions() []h1.HeadOption {
 		return nil
 	}
 	return []h1.HeadOption{h1.AnyHeaderNames}
-}
-
-// validateRequest applies validate_inbound_headers to a request head just
-// read.
-func (c *Config) validateRequest(proto string, h flow.Headers) error {
-	if !c.ValidateInboundHeaders {
-		return nil
-	}
-	return h1.ValidateRequest(proto, h)
-}
-
-// validateResponse applies validate_inbound_headers to a response head
-// just read.
-func (c *Config) validateResponse(proto string, status int, h flow.Headers) error {
-	if !c.ValidateInboundHeaders {
-		return nil
-	}
-	return h1.ValidateResponse(proto, status, h)
 }
 
 // DefaultListenPort is regular mode's port.

@@ -72,8 +72,14 @@ func (cc *clientConn) serveHTTP1(st *stream, t *target) (tunnel func(), moved bo
 		if limited {
 			cc.conn.limitHead(time.Time{})
 		}
-		if err == nil {
-			err = cfg.validateRequest(head.Proto, head.Headers)
+		// With validate_inbound_headers on, the head is validated and
+		// its body framed in one look at its fields; with it off, it is
+		// framed later, after the 100 Continue some clients wait for.
+		var framing *h1.Framing
+		if err == nil && cfg.ValidateInboundHeaders {
+			var fr h1.Framing
+			fr, err = h1.ValidateRequestFraming(head.Proto, head.Headers)
+			framing = &fr
 		}
 		if err != nil {
 			if ioDone(err) {
@@ -92,7 +98,7 @@ func (cc *clientConn) serveHTTP1(st *stream, t *target) (tunnel func(), moved bo
 		if cfg.Debug {
 			cc.log().Debug(fmt.Sprintf("request head: %s %s %s, %d header fields", head.Method, truncateString(head.Target, 200), head.Proto, len(head.Headers)))
 		}
-		more, clean, next := cc.h1Request(st, head, t, cfg, watcher)
+		more, clean, next := cc.h1Request(st, head, framing, t, cfg, watcher)
 		// An idle connection keeps nothing of its last request.
 		headBuf = h1.RequestHead{}
 		if next != nil {
@@ -119,7 +125,9 @@ func (cc *clientConn) serveHTTP1(st *stream, t *target) (tunnel func(), moved bo
 // client connection may carry another request, and whether the exchange
 // ended cleanly (its flow completed: nothing reads the stream any more);
 // for a CONNECT request that opened a tunnel, the tunnel to serve.
-func (cc *clientConn) h1Request(st *stream, head *h1.RequestHead, t *target, cfg *Config, watcher *clientWatch) (more, clean bool, tunnel func()) {
+// framing is the request body's, when the head's validation found it
+// (nil: not framed yet).
+func (cc *clientConn) h1Request(st *stream, head *h1.RequestHead, framing *h1.Framing, t *target, cfg *Config, watcher *clientWatch) (more, clean bool, tunnel func()) {
 	f := flow.NewHTTPFlow(cc.client, nil)
 	req := &flow.Request{
 		Message: flow.Message{HTTPVersion: head.Proto, Headers: head.Headers, TimestampStart: nowSeconds()},
@@ -166,11 +174,14 @@ func (cc *clientConn) h1Request(st *stream, head *h1.RequestHead, t *target, cfg
 
 	// The body is framed as the client sent it, whatever the addons do to
 	// the headers.
-	framing, err := h1.RequestFraming(req.Headers)
-	if err != nil {
-		cc.log().Info(fmt.Sprintf("Bad HTTP request: %v", err))
-		sendErrorPage(st, 400, fmt.Sprintf("Bad HTTP request: %v", err))
-		return false, true, nil
+	if framing == nil {
+		fr, err := h1.RequestFraming(req.Headers)
+		if err != nil {
+			cc.log().Info(fmt.Sprintf("Bad HTTP request: %v", err))
+			sendErrorPage(st, 400, fmt.Sprintf("Bad HTTP request: %v", err))
+			return false, true, nil
+		}
+		framing = &fr
 	}
 	// One allocation for the exchange's parts: this runs for every
 	// request.
@@ -178,7 +189,7 @@ func (cc *clientConn) h1Request(st *stream, head *h1.RequestHead, t *target, cfg
 		run  flowRun
 		cs   h1Responder
 		body h1Body
-	}{cs: h1Responder{st: st, watcher: watcher}, body: h1Body{br: st.r, framing: framing}}
+	}{cs: h1Responder{st: st, watcher: watcher}, body: h1Body{br: st.r, framing: *framing}}
 	cs := &x.cs
 	cc.initFlowRun(&x.run, f, cs, t, cfg)
 	ok := x.run.run(&x.body)

@@ -98,6 +98,9 @@ func (u *upstream) roundTrip(ctx context.Context, f *flow.HTTPFlow, d dialSpec, 
 	d = u.withVia(f, d)
 	var sc *serverConn
 	var rh h1.ResponseHead
+	// framing is found with the head's validation (validate_inbound_headers),
+	// else after it.
+	framing := h1.Framing{Kind: -1}
 	for attempt := 0; ; attempt++ {
 		var h2c *h2Upstream
 		h2c, sc = u.takeConn(d.key())
@@ -134,7 +137,7 @@ func (u *upstream) roundTrip(ctx context.Context, f *flow.HTTPFlow, d dialSpec, 
 		}
 		f.ServerConn = sc.server
 		var err error
-		err = u.exchangeHead(sc, req, body, cfg, interim, abort, &rh)
+		err = u.exchangeHead(sc, req, body, cfg, interim, abort, &rh, &framing)
 		if err == nil {
 			break
 		}
@@ -152,10 +155,12 @@ func (u *upstream) roundTrip(ctx context.Context, f *flow.HTTPFlow, d dialSpec, 
 		}
 		return nil, &roundTripError{502, "server " + sc.server.Address.String() + ": " + describeResponseError(err)}
 	}
-	framing, err := h1.ResponseFraming(req.Method, rh.Status, rh.Headers)
-	if err != nil {
-		u.closeServer(sc)
-		return nil, &roundTripError{502, fmt.Sprintf("server %s sent an invalid response: %v", sc.server.Address, err)}
+	if framing.Kind < 0 {
+		var err error
+		if framing, err = h1.ResponseFraming(req.Method, rh.Status, rh.Headers); err != nil {
+			u.closeServer(sc)
+			return nil, &roundTripError{502, fmt.Sprintf("server %s sent an invalid response: %v", sc.server.Address, err)}
+		}
 	}
 	f.Response = &flow.Response{
 		Message:    flow.Message{HTTPVersion: rh.Proto, Headers: rh.Headers, TimestampStart: nowSeconds()},
@@ -172,7 +177,7 @@ func (u *upstream) roundTrip(ctx context.Context, f *flow.HTTPFlow, d dialSpec, 
 // sc in abort (when not nil) meanwhile. A function of its own so that its
 // deferred clear is open-coded: deferred in roundTrip's retry loop, it was
 // a heap-allocated defer record on every request.
-func (u *upstream) exchangeHead(sc *serverConn, req *flow.Request, body *bodyStream, cfg *Config, interim interimFunc, abort *abortSlot, rh *h1.ResponseHead) error {
+func (u *upstream) exchangeHead(sc *serverConn, req *flow.Request, body *bodyStream, cfg *Config, interim interimFunc, abort *abortSlot, rh *h1.ResponseHead, framing *h1.Framing) error {
 	if abort != nil {
 		abort.set(sc)
 		defer abort.set(nil)
@@ -180,7 +185,7 @@ func (u *upstream) exchangeHead(sc *serverConn, req *flow.Request, body *bodyStr
 	if err := u.writeRequest(sc, req, body); err != nil {
 		return err
 	}
-	return readResponseHead(sc, cfg, interim, rh)
+	return readResponseHead(sc, req.Method, cfg, interim, rh, framing)
 }
 
 // requestBodyError is the failure of a round trip whose streamed request
@@ -233,13 +238,15 @@ func (u *upstream) writeRequest(sc *serverConn, req *flow.Request, body *bodyStr
 	return w.Flush()
 }
 
-// readResponseHead reads the final response head into rh, handing interim
-// (1xx) responses other than 101 to interim.
-func readResponseHead(sc *serverConn, cfg *Config, interim interimFunc, rh *h1.ResponseHead) error {
+// readResponseHead reads the final response head to a method request
+// into rh, handing interim (1xx) responses other than 101 to interim. With
+// validate_inbound_headers on, framing is set to the body's, found with the
+// validation; with it off, framing is left as it was.
+func readResponseHead(sc *serverConn, method string, cfg *Config, interim interimFunc, rh *h1.ResponseHead, framing *h1.Framing) error {
 	for {
 		err := h1.ReadResponseHeadInto(sc.st.r, h1.DefaultMaxHeaderBytes, rh, cfg.headOptions()...)
-		if err == nil {
-			err = cfg.validateResponse(rh.Proto, rh.Status, rh.Headers)
+		if err == nil && cfg.ValidateInboundHeaders {
+			*framing, err = h1.ValidateResponseFraming(method, rh.Proto, rh.Status, rh.Headers)
 		}
 		if err != nil {
 			return err

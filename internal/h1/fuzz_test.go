@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"reflect"
@@ -289,6 +290,7 @@ func FuzzFraming(f *testing.F) {
 		if rerr == nil && IsChunked(h) != (rf.Kind == Chunked) || serr == nil && IsChunked(h) != (sf.Kind == Chunked) {
 			t.Fatalf("IsChunked %v, framed as %v / %v", IsChunked(h), rf, sf)
 		}
+		checkOnePass(t, h)
 		if rerr == nil && ValidateRequest("HTTP/1.1", h) == nil {
 			checkFramingDownstream(t, h, rf)
 		}
@@ -296,6 +298,37 @@ func FuzzFraming(f *testing.F) {
 			checkFramingDownstream(t, h, sf)
 		}
 	})
+}
+
+// checkOnePass: ValidateRequestFraming and ValidateResponseFraming answer
+// as validating and then framing do, error for error.
+func checkOnePass(t *testing.T, h flow.Headers) {
+	t.Helper()
+	same := func(what string, f1 Framing, err1 error, f2 Framing, err2 error) {
+		t.Helper()
+		if fmt.Sprint(err1) != fmt.Sprint(err2) || err1 == nil && f1 != f2 {
+			t.Fatalf("%s of %v: one pass %v %v, two %v %v", what, h, f1, err1, f2, err2)
+		}
+	}
+	for _, proto := range []string{"HTTP/1.1", "HTTP/1.0"} {
+		f, err := ValidateRequestFraming(proto, h)
+		f2, err2 := Framing{}, ValidateRequest(proto, h)
+		if err2 == nil {
+			f2, err2 = RequestFraming(h)
+		}
+		same(proto+" request", f, err, f2, err2)
+		for _, r := range []struct {
+			method string
+			status int
+		}{{"GET", 200}, {"HEAD", 200}, {"GET", 204}, {"GET", 304}, {"GET", 100}, {"GET", 101}, {"CONNECT", 200}, {"CONNECT", 407}} {
+			f, err := ValidateResponseFraming(r.method, proto, r.status, h)
+			f2, err2 := Framing{}, ValidateResponse(proto, r.status, h)
+			if err2 == nil {
+				f2, err2 = ResponseFraming(r.method, r.status, h)
+			}
+			same(fmt.Sprintf("%s response %d to %s", proto, r.status, r.method), f, err, f2, err2)
+		}
+	}
 }
 
 // FuzzChunkedReader: the decoder never panics, and what it decodes

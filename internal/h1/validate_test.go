@@ -35,29 +35,31 @@ func checkValidate(t *testing.T, tt validateCase, err error) {
 	}
 }
 
+// validateHeadersCases are TestValidateHeaders' messages.
+var validateHeadersCases = []validateCase{
+	{"none", nil, false, false},
+	{"content-length", flow.NewHeaders("Content-Length", "3"), false, false},
+	{"repeated equal content-length", flow.NewHeaders("Content-Length", "3", "content-length", "3"), false, false},
+	{"chunked", flow.NewHeaders("Transfer-Encoding", "chunked"), false, false},
+	{"gzip, chunked", flow.NewHeaders("Transfer-Encoding", "gzip, chunked"), false, false},
+	{"identity", flow.NewHeaders("Transfer-Encoding", "identity"), false, false},
+	{"both", flow.NewHeaders("transfer-encoding", "chunked", "CONTENT-LENGTH", "3"), true, true},
+	{"both, length first", flow.NewHeaders("Content-Length", "0", "Transfer-Encoding", "gzip, chunked"), true, true},
+	{"two Transfer-Encoding fields", flow.NewHeaders("Transfer-Encoding", "chunked", "Transfer-Encoding", "chunked"), true, true},
+	{"gzip and chunked fields", flow.NewHeaders("Transfer-Encoding", "gzip", "transfer-encoding", "chunked"), true, true},
+	// Refused by the framing functions too: no hint, the option
+	// would not let them through.
+	{"xchunked", flow.NewHeaders("Transfer-Encoding", "xchunked"), true, false},
+	{"identity, chunked", flow.NewHeaders("Transfer-Encoding", "identity, chunked"), true, false},
+	{"content-length list", flow.NewHeaders("Content-Length", "5, 5"), true, false},
+	{"conflicting content-length", flow.NewHeaders("Content-Length", "5", "Content-Length", "6"), true, false},
+	{"negative content-length", flow.NewHeaders("Content-Length", "-1"), true, false},
+	// ASCII case only: these are other fields.
+	{"long s is not an s", flow.NewHeaders("Tran\u017ffer-Encoding", "chunked", "Content-Length", "1"), false, false},
+}
+
 func TestValidateHeaders(t *testing.T) {
-	tests := []validateCase{
-		{"none", nil, false, false},
-		{"content-length", flow.NewHeaders("Content-Length", "3"), false, false},
-		{"repeated equal content-length", flow.NewHeaders("Content-Length", "3", "content-length", "3"), false, false},
-		{"chunked", flow.NewHeaders("Transfer-Encoding", "chunked"), false, false},
-		{"gzip, chunked", flow.NewHeaders("Transfer-Encoding", "gzip, chunked"), false, false},
-		{"identity", flow.NewHeaders("Transfer-Encoding", "identity"), false, false},
-		{"both", flow.NewHeaders("transfer-encoding", "chunked", "CONTENT-LENGTH", "3"), true, true},
-		{"both, length first", flow.NewHeaders("Content-Length", "0", "Transfer-Encoding", "gzip, chunked"), true, true},
-		{"two Transfer-Encoding fields", flow.NewHeaders("Transfer-Encoding", "chunked", "Transfer-Encoding", "chunked"), true, true},
-		{"gzip and chunked fields", flow.NewHeaders("Transfer-Encoding", "gzip", "transfer-encoding", "chunked"), true, true},
-		// Refused by the framing functions too: no hint, the option
-		// would not let them through.
-		{"xchunked", flow.NewHeaders("Transfer-Encoding", "xchunked"), true, false},
-		{"identity, chunked", flow.NewHeaders("Transfer-Encoding", "identity, chunked"), true, false},
-		{"content-length list", flow.NewHeaders("Content-Length", "5, 5"), true, false},
-		{"conflicting content-length", flow.NewHeaders("Content-Length", "5", "Content-Length", "6"), true, false},
-		{"negative content-length", flow.NewHeaders("Content-Length", "-1"), true, false},
-		// ASCII case only: these are other fields.
-		{"long s is not an s", flow.NewHeaders("Tran\u017ffer-Encoding", "chunked", "Content-Length", "1"), false, false},
-	}
-	for _, tt := range tests {
+	for _, tt := range validateHeadersCases {
 		t.Run(tt.name, func(t *testing.T) { checkValidate(t, tt, ValidateHeaders(tt.headers)) })
 	}
 }
@@ -104,6 +106,29 @@ func TestValidateResponse(t *testing.T) {
 	}
 }
 
+// TestValidateFramingOnePass: validating and framing in one look at the
+// fields (what the proxy does for every message) answers as the two steps
+// do, for the validation cases here and for other fields around them.
+func TestValidateFramingOnePass(t *testing.T) {
+	var sets []flow.Headers
+	for _, tests := range [][]validateCase{validateHeadersCases, {
+		{"length", flow.NewHeaders("Host", "x", "content-length", "5", "Accept", "*/*"), false, false},
+		{"zero", flow.NewHeaders("Content-Length", "0"), false, false},
+		{"two equal", flow.NewHeaders("Content-Length", "7", "X", "y", "CONTENT-LENGTH", "7"), false, false},
+		{"two differ", flow.NewHeaders("Content-Length", "7", "Content-Length", "8"), true, false},
+		{"identity", flow.NewHeaders("Transfer-Encoding", "identity"), true, false},
+		{"gzip chunked", flow.NewHeaders("transfer-encoding", "gzip, chunked", "X-Long-Header-Name", "v"), false, false},
+		{"none", flow.NewHeaders("Host", "x"), false, false},
+	}} {
+		for _, tt := range tests {
+			sets = append(sets, tt.headers)
+		}
+	}
+	for _, h := range sets {
+		checkOnePass(t, h)
+	}
+}
+
 func TestNormalizeCodings(t *testing.T) {
 	for in, want := range map[string]string{
 		"chunked":               "chunked",
@@ -143,5 +168,33 @@ func TestAnyHeaderNames(t *testing.T) {
 		if _, err := ReadRequestHead(bufio.NewReader(strings.NewReader(bad)), 4096, AnyHeaderNames); err == nil {
 			t.Errorf("%q: accepted even leniently", bad)
 		}
+	}
+}
+
+// TestIsTokenChar: the tchars of RFC 9110 §5.6.2 and nothing else.
+func TestIsTokenChar(t *testing.T) {
+	tests := []struct {
+		chars string
+		want  bool
+	}{
+		{"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", true},
+		{"!#$%&'*+-.^_`|~", true},
+		{" \t:\"(),/;<=>?@[\\]{}\x00\r\n\x7f\x80\xff", false},
+	}
+	n := 0
+	for _, tt := range tests {
+		for i := 0; i < len(tt.chars); i++ {
+			if got := isTokenChar(tt.chars[i]); got != tt.want {
+				t.Errorf("isTokenChar(%q) = %v", tt.chars[i], got)
+			}
+		}
+	}
+	for c := range 256 {
+		if isTokenChar(byte(c)) {
+			n++
+		}
+	}
+	if n != 77 {
+		t.Errorf("%d token characters, want 77", n)
 	}
 }
