@@ -1,6 +1,10 @@
 package proxy
 
 import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -61,4 +65,60 @@ func TestHasLength(t *testing.T) {
 			t.Errorf("hasLength(%v) = %v, Headers.Has says %v", h, got, want)
 		}
 	}
+}
+
+// splitAuthoritySlow is splitAuthority without its fast path, as it was.
+func splitAuthoritySlow(a string, defPort int) (string, int, error) {
+	if a == "" {
+		return "", 0, errors.New("empty host in request target")
+	}
+	host, portStr, err := net.SplitHostPort(a)
+	if err != nil {
+		h := strings.TrimSuffix(strings.TrimPrefix(a, "["), "]")
+		if strings.ContainsAny(h, "/ ") {
+			return "", 0, fmt.Errorf("invalid host %q", a)
+		}
+		return h, defPort, nil
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil || port <= 0 || port > 65535 {
+		return "", 0, fmt.Errorf("invalid port in %q", a)
+	}
+	if host == "" {
+		return "", 0, fmt.Errorf("empty host in %q", a)
+	}
+	return host, port, nil
+}
+
+// checkSplitAuthority: splitAuthority answers as net.SplitHostPort and
+// strconv.Atoi do, and authorityEnd as strings.IndexAny.
+func checkSplitAuthority(t *testing.T, a string) {
+	t.Helper()
+	h1, p1, err1 := splitAuthority(a, 80)
+	h2, p2, err2 := splitAuthoritySlow(a, 80)
+	if h1 != h2 || p1 != p2 || fmt.Sprint(err1) != fmt.Sprint(err2) {
+		t.Fatalf("splitAuthority(%q) = %q %d %v, want %q %d %v", a, h1, p1, err1, h2, p2, err2)
+	}
+	if got, want := authorityEnd(a), strings.IndexAny(a, "/?"); got != want {
+		t.Fatalf("authorityEnd(%q) = %d, want %d", a, got, want)
+	}
+}
+
+var authoritySeeds = []string{
+	"example.com", "example.com:80", "127.0.0.1:18300", "h:1", "h:65535", "h:65536", "h:0", "h:00080",
+	"h:123456", "h:+80", "h:-1", ":80", "h:", "[::1]:443", "[::1]", "::1", "a:b:c", "h:8a", "h/x:80",
+	"h x", "", "[h]:80", "h]:80", "x.y:443/path?q", "h:80?x",
+}
+
+func TestSplitAuthority(t *testing.T) {
+	for _, a := range authoritySeeds {
+		t.Run(a, func(t *testing.T) { checkSplitAuthority(t, a) })
+	}
+}
+
+func FuzzSplitAuthority(f *testing.F) {
+	for _, a := range authoritySeeds {
+		f.Add(a)
+	}
+	f.Fuzz(checkSplitAuthority)
 }

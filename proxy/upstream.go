@@ -159,14 +159,28 @@ func (k upstreamKey) String() string {
 // takeConn returns a connection for key: an HTTP/2 one that can take
 // another stream (it stays shared), or else a kept HTTP/1 one (taken), or
 // neither.
+//
+// One lock for both, and no map lookup (a hash of the key's strings) while
+// the client has no HTTP/2 server connection: this runs for every request.
 func (u *upstream) takeConn(key upstreamKey) (*h2Upstream, *serverConn) {
 	u.mu.Lock()
-	if c := u.h2[key]; c != nil && c.cc.CanTakeNewStream() {
-		u.mu.Unlock()
-		return c, nil
+	if len(u.h2) > 0 {
+		if c := u.h2[key]; c != nil && c.cc.CanTakeNewStream() {
+			u.mu.Unlock()
+			return c, nil
+		}
 	}
+	i := u.find(key)
+	if i < 0 {
+		u.mu.Unlock()
+		return nil, nil
+	}
+	sc := u.idle[i]
+	u.idle = append(u.idle[:i], u.idle[i+1:]...)
 	u.mu.Unlock()
-	return nil, u.take(key)
+	// Taken: no one else uses it now.
+	sc.st.unpark()
+	return nil, sc
 }
 
 // adopt keeps a tunnel's server connection for the flows in the tunnel:
@@ -220,7 +234,8 @@ func (u *upstream) adoptH2(sc *serverConn, cfg *Config) (*h2Upstream, error) {
 	return c, nil
 }
 
-// peek returns the kept connection take would return, leaving it kept.
+// peek returns the kept HTTP/1 connection takeConn would return, leaving it
+// kept.
 func (u *upstream) peek(key upstreamKey) *serverConn {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -228,20 +243,6 @@ func (u *upstream) peek(key upstreamKey) *serverConn {
 		return u.idle[i]
 	}
 	return nil
-}
-
-// take removes and returns a kept connection for key.
-func (u *upstream) take(key upstreamKey) *serverConn {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	i := u.find(key)
-	if i < 0 {
-		return nil
-	}
-	sc := u.idle[i]
-	u.idle = append(u.idle[:i], u.idle[i+1:]...)
-	sc.st.unpark()
-	return sc
 }
 
 // find is the index of the most recently kept connection for key, or -1.
