@@ -202,7 +202,9 @@ func TestIsTokenChar(t *testing.T) {
 // TestHasSpaceOrControl: the byte loop answers as a check of the runes did,
 // for valid and invalid UTF-8 alike.
 func TestHasSpaceOrControl(t *testing.T) {
-	runes := func(s string) bool { return strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r == 0x7f }) }
+	runes := func(s string) bool {
+		return strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r == 0x7f })
+	}
 	for _, s := range []string{"", "/", "/a b", "/a\tb", "/\x00", "/\x7f", "/\u00a0", "/é", "/\xff\xfe", "/\u2028", "http://x/?q=1#f", "/\x1f", "/\xc2\x85"} {
 		if got, want := hasSpaceOrControl(s), runes(s); got != want {
 			t.Errorf("hasSpaceOrControl(%q) = %v, want %v", s, got, want)
