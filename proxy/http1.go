@@ -531,6 +531,11 @@ func splitAuthority(a string, defPort int) (string, int, error) {
 	if host, port, ok := splitHostPortFast(a); ok {
 		return host, port, nil
 	}
+	return splitAuthoritySlow(a, defPort)
+}
+
+// splitAuthoritySlow is splitAuthority for any authority.
+func splitAuthoritySlow(a string, defPort int) (string, int, error) {
 	host, portStr, err := net.SplitHostPort(a)
 	if err != nil {
 		// No port.

@@ -3,8 +3,6 @@ package proxy
 import (
 	"errors"
 	"fmt"
-	"net"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -67,35 +65,15 @@ func TestHasLength(t *testing.T) {
 	}
 }
 
-// splitAuthoritySlow is splitAuthority without its fast path, as it was.
-func splitAuthoritySlow(a string, defPort int) (string, int, error) {
-	if a == "" {
-		return "", 0, errors.New("empty host in request target")
-	}
-	host, portStr, err := net.SplitHostPort(a)
-	if err != nil {
-		h := strings.TrimSuffix(strings.TrimPrefix(a, "["), "]")
-		if strings.ContainsAny(h, "/ ") {
-			return "", 0, fmt.Errorf("invalid host %q", a)
-		}
-		return h, defPort, nil
-	}
-	port, err := strconv.Atoi(portStr)
-	if err != nil || port <= 0 || port > 65535 {
-		return "", 0, fmt.Errorf("invalid port in %q", a)
-	}
-	if host == "" {
-		return "", 0, fmt.Errorf("empty host in %q", a)
-	}
-	return host, port, nil
-}
-
 // checkSplitAuthority: splitAuthority answers as net.SplitHostPort and
 // strconv.Atoi do, and authorityEnd as strings.IndexAny.
 func checkSplitAuthority(t *testing.T, a string) {
 	t.Helper()
 	h1, p1, err1 := splitAuthority(a, 80)
-	h2, p2, err2 := splitAuthoritySlow(a, 80)
+	h2, p2, err2 := "", 0, errors.New("empty host in request target")
+	if a != "" {
+		h2, p2, err2 = splitAuthoritySlow(a, 80)
+	}
 	if h1 != h2 || p1 != p2 || fmt.Sprint(err1) != fmt.Sprint(err2) {
 		t.Fatalf("splitAuthority(%q) = %q %d %v, want %q %d %v", a, h1, p1, err1, h2, p2, err2)
 	}
