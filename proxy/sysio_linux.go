@@ -80,7 +80,7 @@ func newSysIO(c net.Conn) *sysIO {
 }
 
 // newSysIOWith is newSysIO with the given system calls. A sysIO is kept by
-// every connection, idle ones too, and is kept small (176 bytes): its
+// every connection, idle ones too, and is kept small (192 bytes): its
 // addresses are the connection's, its system calls shared.
 func newSysIOWith(c net.Conn, ops *fdOps) *sysIO {
 	tc, ok := c.(*net.TCPConn)
