@@ -125,7 +125,10 @@ func TestFramePieces(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := plainValue(m)
+			want, err := plainValue(m)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if !reflect.DeepEqual(norm(got), norm(want)) {
 				t.Errorf("the frame decodes to something else")
 			}

@@ -173,7 +173,11 @@ func framePieces(msg *tnetstring.Dict, scratch []byte) (pyPieces, []byte, error)
 	}
 	if err != nil {
 		// The scratch buffer goes back to the caller's pool all the same.
-		t, err := tnetstring.Marshal(plainValue(msg))
+		pv, err := plainValue(msg)
+		if err != nil {
+			return nil, b[:0], err
+		}
+		t, err := tnetstring.Marshal(pv)
 		return pyPieces{t}, b[:0], err
 	}
 	b = append(b, mNull)
@@ -194,35 +198,47 @@ func framePieces(msg *tnetstring.Dict, scratch []byte) (pyPieces, []byte, error)
 	return out, buf, nil
 }
 
-// plainValue is v with its pyPieces joined, for the tnetstring encoder.
-func plainValue(v any) any {
+// plainValue is v with its pyPieces joined and its pyInline parts decoded,
+// for the tnetstring encoder. An inline part that does not decode (this
+// package wrote it, so a bug) is an error, not a value silently dropped.
+func plainValue(v any) (any, error) {
 	switch x := v.(type) {
 	case pyPieces:
-		return x.join()
+		return x.join(), nil
 	case pyInline:
-		// Written by this package: it decodes.
-		v, _ := decodePy(pyPieces(x).join())
-		return v
+		d, err := decodePy(pyPieces(x).join())
+		if err != nil {
+			return nil, fmt.Errorf("an inline part: %w", err)
+		}
+		return d, nil
 	case *tnetstring.Dict:
 		// The fallback is rare (a value marshal cannot carry): copies are
 		// fine here.
 		if x == nil {
-			return x
+			return x, nil
 		}
 		out := &tnetstring.Dict{Entries: make([]tnetstring.Entry, len(x.Entries))}
 		for i, e := range x.Entries {
-			e.Value = plainValue(e.Value)
+			pv, err := plainValue(e.Value)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", e.Key, err)
+			}
+			e.Value = pv
 			out.Entries[i] = e
 		}
-		return out
+		return out, nil
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
-			out[i] = plainValue(e)
+			pv, err := plainValue(e)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = pv
 		}
-		return out
+		return out, nil
 	}
-	return v
+	return v, nil
 }
 
 const (

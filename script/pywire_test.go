@@ -277,3 +277,50 @@ func FuzzDecodePy(f *testing.F) {
 		}
 	})
 }
+
+// TestPlainValue checks the tnetstring fallback's conversion: pieces
+// joined, inline parts decoded, and an inline part that does not decode
+// reported (with where it was) instead of becoming nil.
+func TestPlainValue(t *testing.T) {
+	good := pyInline{{mDict}, appendPyBytes([]byte{mUnicode, 1, 0, 0, 0, 'k'}, []byte("v")), {mNull}}
+	bad := pyInline{{mDict, mUnicode, 9}}
+	withBad := tnetstring.NewDict()
+	withBad.Set("ws", bad)
+	for _, tc := range []struct {
+		name    string
+		in      any
+		want    any
+		wantErr string
+	}{
+		{"pieces", pyPieces{[]byte("ab"), []byte("c")}, []byte("abc"), ""},
+		{"inline", good, func() any { d := tnetstring.NewDict(); d.Set("k", []byte("v")); return d }(), ""},
+		{"list", []any{pyPieces{[]byte("x")}, int64(1)}, []any{[]byte("x"), int64(1)}, ""},
+		{"bad inline", bad, nil, "an inline part"},
+		{"bad inline in a dict", withBad, nil, "ws: an inline part"},
+		{"bad inline in a list", []any{bad}, nil, "an inline part"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := plainValue(tc.in)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want one containing %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(norm(got), norm(tc.want)) {
+				t.Errorf("got %#v, want %#v", got, tc.want)
+			}
+		})
+	}
+	// framePieces falls back to a tnetstring for a bytes key; a broken
+	// inline part then fails the frame.
+	m := newMsg("hook")
+	m.Entries = append(m.Entries, tnetstring.Entry{Key: "k", BytesKey: true, Value: int64(1)})
+	m.Set("ws", bad)
+	if _, err := frameMsg(m); err == nil {
+		t.Error("a message with a broken inline part framed without an error")
+	}
+}

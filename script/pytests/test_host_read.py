@@ -95,6 +95,51 @@ class TestReadAvailable(unittest.TestCase):
         self.assertEqual(ended, [None])
         self.assertEqual(list(self.host.inbox), [])
 
+    def test_large_message_leaves_buffer_small(self):
+        # A message larger than the buffer keeps goes to a buffer of its
+        # own: the read buffer stays within _RBUF_KEEP even while the
+        # start of the next message waits in it.
+        huge = {"cmd": "chunk", "id": 3, "data": b"\xcd" * (H._RBUF_KEEP + (1 << 20))}
+        nxt = {"cmd": "hook", "id": 4, "hook": "response", "rq": b"y" * 5000}
+        data = _frame(huge) + _frame(nxt)
+        cut = len(data) - 1000
+        t = threading.Thread(target=_write_all, args=(self.w, data[:cut]))
+        t.start()
+        got = []
+        while t.is_alive() or not got:
+            self.host.read_available()
+            got.extend(self.host.inbox)
+            self.host.inbox.clear()
+            self.assertLessEqual(len(self.host.rbuf), H._RBUF_KEEP)
+        t.join()
+        self.host.read_available()
+        self.assertEqual(got, [huge])
+        self.assertIsNone(self.host.big)
+        self.assertGreater(self.host.rlen, 0)
+        self.assertLessEqual(len(self.host.rbuf), H._RBUF_KEEP)
+        _write_all(self.w, data[cut:])
+        self.host.read_available()
+        self.assertEqual(list(self.host.inbox), [nxt])
+        self.assertEqual(self.host.rlen, 0)
+
+    def test_bad_length(self):
+        # A length that is not plain digits (int() would take "-5" or
+        # " 5") ends the input instead of walking backwards.
+        for bad in [b"-5:abcde,", b" 5:abcde,", b"1_0:abcdefghij,", b"5x:abcde,"]:
+            with self.subTest(bad=bad):
+                ended = []
+                self.host.eof = lambda why: ended.append(why)
+                self.host.rlen = self.host.need = 0
+                os.write(self.w, bad)
+                self.host.read_available()
+                self.assertEqual(len(ended), 1)
+                self.assertIn("bad message", ended[0])
+                self.assertEqual(list(self.host.inbox), [])
+                try:
+                    os.read(self.r, 100)
+                except BlockingIOError:
+                    pass
+
 
 def _write_all(fd, data):
     view = memoryview(data)

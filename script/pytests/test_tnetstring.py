@@ -68,5 +68,64 @@ class TestTNetString(unittest.TestCase):
         self.assertIsNone(tnetstring.dumps_reply({"x": object()}))
 
 
+class TestParseBounds(unittest.TestCase):
+    """parse() reads an item within its message (limit) and its
+    container, never the bytes after them: a read buffer holds the next
+    message, or stale bytes, past the one being decoded."""
+
+    VALUES = [None, True, 7, -3, 1.5, b"", b"ab:c,", "x", [], [1, [b"q"]], {}, {"a": [1, {"b": b"z"}]}]
+
+    def test_exact_limit(self):
+        for v in self.VALUES:
+            enc = tnetstring.dumps(v)
+            # The buffer continues with a valid item, which must not be
+            # taken for part of this one.
+            buf = bytearray(enc + b"5:12345,")
+            with self.subTest(v=v):
+                self.assertEqual(tnetstring.parse(buf, 0, len(enc)), (v, len(enc)))
+                # One byte short of the item: an error, not a read past it.
+                with self.assertRaises(tnetstring.TNetStringError):
+                    tnetstring.parse(buf, 0, len(enc) - 1)
+
+    def test_mutations(self):
+        # Property: whatever the bytes, parse() returns within the limit or
+        # raises a ValueError (TNetStringError, or a bad int, float or
+        # UTF-8 payload), and never hangs or reads past the limit.
+        import random
+
+        rnd = random.Random(1)
+        alphabet = b"0123456789:,;#^!~]}-+ _x"
+        seeds = [tnetstring.dumps(v) for v in self.VALUES] + [
+            tnetstring.dumps({"k": [[b"x" * 5, {"n": [1, 2, 3]}], "s"]})]
+        for _ in range(20000):
+            enc = bytearray(rnd.choice(seeds))
+            for _ in range(rnd.randint(1, 4)):
+                op = rnd.randrange(3)
+                i = rnd.randrange(len(enc) + 1)
+                if op == 0 and enc:
+                    enc[min(i, len(enc) - 1)] = rnd.choice(alphabet)
+                elif op == 1:
+                    enc[i:i] = bytes([rnd.choice(alphabet)])
+                elif enc:
+                    del enc[min(i, len(enc) - 1)]
+            limit = len(enc)
+            # Past the limit: bytes that would make a longer item valid.
+            buf = bytearray(enc) + b"999999:" + b"," * 64
+            try:
+                v, end = tnetstring.parse(buf, 0, limit)
+            except ValueError:
+                continue
+            self.assertLessEqual(end, limit, bytes(enc))
+            # The same bytes alone decode the same.
+            self.assertEqual(tnetstring.parse(bytes(enc), 0), (v, end))
+
+    def test_deep_nesting(self):
+        data = b"".join(b"%d:" % (3 * k) for k in range(0)) + b"0:]"
+        for _ in range(5000):
+            data = b"%d:%s]" % (len(data), data)
+        with self.assertRaises(tnetstring.TNetStringError):
+            tnetstring.loads(data)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -286,6 +286,10 @@ class Host:
         self.rbuf = bytearray(1 << 16)
         self.rlen = 0
         self.need = 0
+        # A message larger than _RBUF_KEEP, being read into a buffer of its
+        # own: big, its first big_len bytes filled.
+        self.big = None
+        self.big_len = 0
         self.inbox = collections.deque()
         self.draining = False
         self.loop_thread = threading.get_ident()
@@ -396,26 +400,32 @@ class Host:
 
         The pipe is read into one buffer that lives as long as the host
         (rbuf, its first rlen bytes filled), with readv: no bytes object
-        per read to copy again, and no fresh memory (page faults) for a
-        large message. A message that is not complete yet is read on at
-        once, not on the loop's next turn: its rest is usually in the pipe
-        already (mitmgo writes a message in one writev)."""
+        per read to copy again, and no fresh memory (page faults) for each
+        message. rbuf grows as messages need, up to _RBUF_KEEP, and never
+        beyond: a larger message is read into a buffer of its own (big),
+        exactly its size, which goes once the message is decoded. A message
+        that is not complete yet is read on at once, not on the loop's next
+        turn: its rest is usually in the pipe already (mitmgo writes a
+        message in one writev)."""
         while True:
-            buf = self.rbuf
-            free = len(buf) - self.rlen
-            if free < max(self.need, 4096):
-                # Room for the rest of the message being read, or for a
-                # good read.
-                buf.extend(bytes(max(self.need, len(buf)) - free))
-                free = len(buf) - self.rlen
+            big = self.big
+            if big is not None:
+                # The rest of a large message, and nothing after it.
+                target, filled = big, self.big_len
+            else:
+                target, filled = self.rbuf, self.rlen
+                if len(target) - filled < max(self.need, 4096) and not self._make_room():
+                    continue
+                target = self.rbuf
+            free = len(target) - filled
             try:
                 if _readv is not None:
-                    with memoryview(buf) as mv, mv[self.rlen:] as tail:
+                    with memoryview(target) as mv, mv[filled:] as tail:
                         got = _readv(self.rfd, (tail,))
                 else:
                     chunk = os.read(self.rfd, free)
                     got = len(chunk)
-                    buf[self.rlen:self.rlen + got] = chunk
+                    target[filled:filled + got] = chunk
             except BlockingIOError:
                 break
             except InterruptedError:
@@ -426,46 +436,102 @@ class Host:
             if not got:
                 self.eof(None)
                 return
+            if big is not None:
+                self.big_len += got
+                if self.big_len < len(big):
+                    continue
+                self.big = None
+                if self.parse_messages(big, len(big)) is None or self.closed:
+                    return
+                continue
             self.rlen += got
-            if self.parse_messages():
+            if self.parse_rbuf():
                 return
             if self.need <= 0 and got < free:
                 # Every message complete and the pipe (most likely)
                 # empty.
                 break
-        if self.rlen == 0 and len(self.rbuf) > _RBUF_KEEP:
-            # A very large message is done: give its room back.
-            del self.rbuf[_RBUF_KEEP:]
 
-    def parse_messages(self):
-        """Decode the complete messages in rbuf. Returns whether the host
-        must stop reading (its input ended badly)."""
-        buf = self.rbuf
-        pos = 0
-        n = self.rlen
+    def _make_room(self):
+        """Room in rbuf for the message being read (need more bytes) or
+        for a good read. Returns False when the message goes to a buffer
+        of its own instead (big): the caller reads into that."""
+        buf, rlen, need = self.rbuf, self.rlen, self.need
+        if rlen + need > _RBUF_KEEP:
+            # rbuf holds the start of this message only (parse_rbuf moves
+            # it to the front): it moves to a buffer of its size.
+            big = bytearray(rlen + need)
+            with memoryview(buf) as mv, mv[:rlen] as head:
+                big[:rlen] = head
+            self.big, self.big_len = big, rlen
+            self.rlen = self.need = 0
+            return False
+        size = min(max(2 * len(buf), rlen + need + 4096), _RBUF_KEEP)
+        if size > len(buf):
+            # A new buffer and one copy of what it holds (extending in
+            # place would build a zero-filled temporary of the growth).
+            nbuf = bytearray(size)
+            with memoryview(buf) as mv, mv[:rlen] as head:
+                nbuf[:rlen] = head
+            self.rbuf = nbuf
+        return True
+
+    def parse_rbuf(self):
+        """Decode the complete messages in rbuf and move the start of an
+        incomplete one to the front. Returns whether the host must stop
+        reading (its input ended badly)."""
+        buf, n = self.rbuf, self.rlen
         self.need = 0
+        pos = self.parse_messages(buf, n)
+        if pos is None:
+            return True
+        if pos:
+            rest = n - pos
+            if rest:
+                buf[:rest] = buf[pos:n]
+            self.rlen = rest
+        return self.closed
+
+    def parse_messages(self, buf, n):
+        """Decode the complete messages in buf[:n]; returns the offset of
+        the first incomplete one (setting need to the bytes it lacks, when
+        its length is known), or None when the input is bad (the host
+        stops)."""
+        pos = 0
         parse = tnetstring.parse
         loads_marshal = marshal.loads
         while pos < n:
-            i = buf.find(b":", pos, n)
+            i = buf.find(b":", pos, min(n, pos + 21))
             if i < 0:
                 if n - pos > 20:
                     self.eof("bad message from mitmgo")
-                    return True
+                    return None
                 break
-            end = i + 1 + int(buf[pos:i]) + 1
+            ln = buf[pos:i]
+            if not ln.isdigit():
+                self.eof("bad message from mitmgo: length %r" % bytes(ln[:20]))
+                return None
+            end = i + 1 + int(ln) + 1
             if end > n:
                 self.need = end - n
                 break
-            if buf[end - 1] == 44:
-                # A bytes item: marshal data (mitmgo's pywire.go), decoded
-                # in place (marshal copies the values out).
-                with memoryview(buf) as mv, mv[i + 1:end - 1] as data:
-                    msg = loads_marshal(data)
-                pos = end
-            else:
-                # Parsed in place: values are copied out of the buffer once.
-                msg, pos = parse(buf, pos)
+            try:
+                if buf[end - 1] == 44:
+                    # A bytes item: marshal data (mitmgo's pywire.go),
+                    # decoded in place (marshal copies the values out).
+                    with memoryview(buf) as mv, mv[i + 1:end - 1] as data:
+                        msg = loads_marshal(data)
+                    pos = end
+                else:
+                    # Parsed in place, within this message: values are
+                    # copied out of the buffer once.
+                    msg, pos = parse(buf, pos, end)
+            except (ValueError, EOFError, TypeError) as e:
+                self.eof("bad message from mitmgo: %s" % e)
+                return None
+            if type(msg) is not dict:
+                self.eof("bad message from mitmgo: a %s" % type(msg).__name__)
+                return None
             if msg.get("cmd") == "reply":
                 with self.plock:
                     slot = self.pending.pop(msg.get("rid"), None)
@@ -475,13 +541,7 @@ class Host:
                     slot[0].set()
                 continue
             self.inbox.append(msg)
-        if pos:
-            # The start of an incomplete message moves to the front.
-            rest = n - pos
-            if rest:
-                buf[:rest] = buf[pos:n]
-            self.rlen = rest
-        return False
+        return pos
 
     def drain(self):
         """Dispatch queued messages in order."""

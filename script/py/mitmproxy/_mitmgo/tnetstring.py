@@ -108,25 +108,49 @@ def dumps_reply(msg):
     return (b"%d:" % len(m), m, b",")
 
 
-def parse(data, pos):
-    """Decode the item at data[pos:]; return it and the offset after it.
+def parse(data, pos, limit=None):
+    """Decode the item at data[pos:limit] (limit: the end of data by
+    default); return it and the offset after it.
 
-    data may be a bytearray (a read buffer): bytes values are then copied
-    out of it once, through a memoryview."""
-    colon = data.index(b":", pos)
+    data may be a bytearray (a read buffer holding more than this message,
+    the rest stale or the start of the next one): every length is checked
+    against limit and the item's container, never against the buffer, and
+    bytes values are copied out of it once, through a memoryview."""
+    if limit is None:
+        limit = len(data)
+    colon, end = _span(data, pos, limit)
     start = colon + 1
-    end = start + int(data[pos:colon])
-    if end >= len(data):
+    if end >= limit:
         raise TNetStringError("item runs past the end of the data")
     tag = data[end]
-    if type(data) is bytearray:
-        with memoryview(data) as mv:
-            if tag == 125 or tag == 93:  # } ]
-                return _container(data, start, end, tag, mv), end + 1
-            return _leaf(data, start, end, tag, mv), end + 1
-    if tag == 125 or tag == 93:  # } ]
-        return _container(data, start, end, tag, None), end + 1
-    return _leaf(data, start, end, tag, None), end + 1
+    try:
+        if type(data) is bytearray:
+            with memoryview(data) as mv:
+                if tag == 125 or tag == 93:  # } ]
+                    return _container(data, start, end, tag, mv), end + 1
+                return _leaf(data, start, end, tag, mv), end + 1
+        if tag == 125 or tag == 93:  # } ]
+            return _container(data, start, end, tag, None), end + 1
+        return _leaf(data, start, end, tag, None), end + 1
+    except RecursionError:
+        raise TNetStringError("items nested too deeply") from None
+
+
+# The longest length prefix read: more digits than any message can have.
+_MAX_DIGITS = 12
+
+
+def _span(data, i, limit):
+    """The colon of the item at data[i:limit] and the offset of its tag:
+    a length of ASCII digits only (int() would take a sign, spaces and
+    underscores, and a negative length would walk backwards)."""
+    colon = data.find(b":", i, min(limit, i + _MAX_DIGITS + 1))
+    if colon < 0:
+        raise TNetStringError("no length prefix at offset %d" % i)
+    n = data[i:colon]
+    if not n.isdigit():
+        raise TNetStringError("bad length prefix %r" % bytes(n))
+    return colon, colon + 1 + int(n)
 
 
 def _leaf(data, start, end, tag, mv):
@@ -155,13 +179,11 @@ def _leaf(data, start, end, tag, mv):
 def _container(data, i, end, tag, mv):
     # Leaves are decoded in line: a flow state is mostly leaves, and a call
     # per item is most of the cost.
-    index = data.index
     out = []
     append = out.append
     while i < end:
-        colon = index(b":", i)
+        colon, e = _span(data, i, end)
         s = colon + 1
-        e = s + int(data[i:colon])
         if e >= end:
             raise TNetStringError("item overruns its list or dict")
         t = data[e]
