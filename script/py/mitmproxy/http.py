@@ -1021,25 +1021,36 @@ class HTTPFlow(flow.Flow):
         self._ws_base = self._ws_live = None
 
     def _init_hook(self, call, env):
-        super()._init_hook(call, env)
-        self._rq_raw = env.get("rq")
-        self._rs_raw = env.get("rs")
-        self._ws_raw = env.get("ws")
-        self._lazy = env.get("lazy") or ()
+        # flow.Flow._init_hook, in line: this runs for every HTTP hook.
+        get = env.get
+        self._call = call
+        self.id = get("fid")
+        self.live = self._live0 = bool(get("live"))
+        self._fl_raw = get("f")
+        self._fl = None
+        self._cc_raw = get("cc")
+        self._sc_raw = get("sc")
+        self._client_conn = self._server_conn = None
+        self._actions = []
+        self._touched = False
+        self._rq_raw = rq = get("rq")
+        self._rs_raw = rs = get("rs")
+        self._ws_raw = ws = get("ws")
+        self._lazy = get("lazy") or ()
         # How many WebSocket messages the host has already (None: the
         # state carries them all, as from a flow file).
-        self._ws_base = env.get("wsbase")
+        self._ws_base = get("wsbase")
         self._ws_live = None
-        if self._ws_base is not None and self._ws_raw is not None:
+        self._request = self._orig_request = _PENDING if rq is not None else None
+        self._response = self._orig_response = _PENDING if rs is not None else None
+        if ws is None:
+            self._websocket = self._orig_websocket = None
+        elif self._ws_base is not None:
             # The new messages join the flow's list now, so that a flow a
             # script kept from an earlier call shows them too.
-            self._load_ws()
-        self._request = _PENDING if self._rq_raw is not None else None
-        self._response = _PENDING if self._rs_raw is not None else None
-        self._websocket = _PENDING if self._ws_raw is not None else None
-        self._orig_request = self._request
-        self._orig_response = self._response
-        self._orig_websocket = self._websocket
+            self._websocket = self._orig_websocket = self._load_ws()
+        else:
+            self._websocket = self._orig_websocket = _PENDING
 
     def _msg(self, part, cls, raw):
         st = loads(raw)

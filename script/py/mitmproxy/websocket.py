@@ -29,6 +29,9 @@ class Opcode(enum.IntEnum):
 
 TEXT = Opcode.TEXT
 BINARY = Opcode.BINARY
+# The members by value: a dict lookup costs a fraction of Opcode(value),
+# which runs enum's Python-level __call__ for every message.
+_OPCODES = {int(op): op for op in Opcode}
 
 # The attributes that make a message's state.
 _STATE = frozenset(("type", "from_client", "content", "timestamp", "dropped", "injected"))
@@ -52,12 +55,17 @@ class WebSocketMessage:
         d["injected"] = injected
 
     def __setattr__(self, name, value):
+        d = self.__dict__
         if name == "type":
-            value = Opcode(value)
+            op = _OPCODES.get(value) if type(value) is int or type(value) is Opcode else None
+            value = op if op is not None else Opcode(value)
+        if name in _STATE:
+            d[name] = value
+            track = d["_track"]
+            if track is not None:
+                track.add(self)
+            return
         object.__setattr__(self, name, value)
-        track = self.__dict__["_track"]
-        if track is not None and name in _STATE:
-            track.add(self)
 
     @classmethod
     def from_state(cls, state):
@@ -68,8 +76,11 @@ class WebSocketMessage:
         """A message as mitmgo sent it, at index i of a tracked flow."""
         m = cls.__new__(cls)
         typ, fc, content, ts, dropped, injected = state
+        op = _OPCODES.get(typ)
+        if op is None:
+            op = Opcode(typ)
         m.__dict__.update(_track=track, _i=i, _st=(int(typ), fc, content, ts, dropped, injected),
-                          type=Opcode(typ), from_client=fc, content=content, timestamp=ts,
+                          type=op, from_client=fc, content=content, timestamp=ts,
                           dropped=dropped, injected=injected)
         return m
 

@@ -128,6 +128,9 @@ HOOK_NAMES = sorted(HTTP_HOOKS | TCP_HOOKS | UDP_HOOKS | DNS_HOOKS | CLIENT_HOOK
                     | LIFECYCLE | set(LEGACY) | {"tick"})
 
 _HALT = object()
+_monotonic = time.monotonic
+_HTTPFlow = _http.HTTPFlow
+_current_call = runtime.current_call
 # os.readv reads into the host's buffer (None where it is missing: a read
 # then copies).
 _readv = getattr(os, "readv", None)
@@ -139,6 +142,9 @@ _RBUF_KEEP = (1 << 20) + (1 << 16)
 _MARSHAL_SAFE = frozenset(("request", "response", "websocket", "messages", "actions", "server", "client", "error",
                            "ignore_connection", "establish_server_tls_first"))
 _TIMED_OUT = object()
+# Messages up to this size are sliced out of the read buffer for decoding
+# (a copy), larger ones decoded through a memoryview.
+_SLICE_MAX = 16 << 10
 _STICKY_MAX = 10000
 
 
@@ -172,26 +178,26 @@ class Call:
     main thread is inside the handler exactly when this frame is on its
     stack), thread (the pool thread of a @concurrent handler)."""
 
-    __slots__ = ("id", "finished", "fetched", "hook", "script", "kind", "t0", "frame", "thread", "task",
-                 "overdue", "nudged", "nudges", "fid")
+    # Class-level defaults rather than slots: a call is made for every
+    # hook, and two attribute stores cost less than fourteen.
+    finished = False
+    fetched = None  # {part: body} fetched on demand (_Source)
+    script = None
+    kind = None
+    t0 = None
+    frame = None
+    thread = None
+    task = None
+    overdue = False
+    nudged = 0.0
+    nudges = 0
+    # The flow this call's requests are about, when there are several
+    # (the flows of a command mitmgo runs in a script).
+    fid = None
 
     def __init__(self, cid, hook=None):
         self.id = cid
-        self.finished = False
-        self.fetched = {}
         self.hook = hook
-        self.script = None
-        self.kind = None
-        self.t0 = None
-        self.frame = None
-        self.thread = None
-        self.task = None
-        self.overdue = False
-        self.nudged = 0.0
-        self.nudges = 0
-        # The flow this call's requests are about, when there are several
-        # (the flows of a command mitmgo runs in a script).
-        self.fid = None
 
     def running(self, script, kind, frame):
         self.script = script
@@ -217,11 +223,14 @@ class _Source:
         self.part = part
 
     def cached(self):
-        return self.call.fetched.get(self.part)
+        f = self.call.fetched
+        return f.get(self.part) if f is not None else None
 
     def fetch(self):
         c = self.call
-        if self.part in c.fetched:
+        if c.fetched is None:
+            c.fetched = {}
+        elif self.part in c.fetched:
             return c.fetched[self.part]
         if c.finished:
             raise RuntimeError(
@@ -326,10 +335,14 @@ class Host:
 
     def send_data(self, data):
         with self.wlock:
-            view = memoryview(data)
-            while view:
-                n = os.write(self.wfd, view)
-                view = view[n:]
+            # One write takes all of a message the pipe has room for (the
+            # common case): no memoryview unless it did not.
+            n = os.write(self.wfd, data)
+            if n < len(data):
+                view = memoryview(data)[n:]
+                while view:
+                    n = os.write(self.wfd, view)
+                    view = view[n:]
 
     def log(self, level, msg, from_script):
         try:
@@ -517,10 +530,15 @@ class Host:
                 break
             try:
                 if buf[end - 1] == 44:
-                    # A bytes item: marshal data (mitmgo's pywire.go),
-                    # decoded in place (marshal copies the values out).
-                    with memoryview(buf) as mv, mv[i + 1:end - 1] as data:
-                        msg = loads_marshal(data)
+                    # A bytes item: marshal data (mitmgo's pywire.go).
+                    if end - i < _SLICE_MAX:
+                        # A small message: a copy of it costs less than the
+                        # two memoryviews (and their releases) below.
+                        msg = loads_marshal(buf[i + 1:end - 1])
+                    else:
+                        # Decoded in place (marshal copies the values out).
+                        with memoryview(buf) as mv, mv[i + 1:end - 1] as data:
+                            msg = loads_marshal(data)
                     pos = end
                 else:
                     # Parsed in place, within this message: values are
@@ -804,13 +822,19 @@ class Host:
 
     def invoke(self, script, fn, args, flow, hook, call=None):
         """Run one sync handler; returns its result, or _HALT."""
-        snap = flow._snapshot() if flow is not None else None
+        # An untouched flow has nothing to roll back to (_snapshot's None),
+        # which most handlers see: no call to find that out.
+        snap = flow._snapshot() if flow is not None and flow._touched else None
         old = sys.argv
         sys.argv = script.argv
         tok = None
         if call is not None:
-            call.running(script, "sync", sys._getframe())
-            tok = runtime.current_call.set(call)
+            # call.running(script, "sync", frame), in line.
+            call.script = script
+            call.kind = "sync"
+            call.frame = sys._getframe()
+            call.t0 = _monotonic()
+            tok = _current_call.set(call)
         try:
             return fn(*args)
         except HookTimeout:
@@ -830,8 +854,9 @@ class Host:
                 flow._rollback(snap)
         finally:
             if call is not None:
-                call.idle()
-                runtime.current_call.reset(tok)
+                call.t0 = None
+                call.frame = None
+                _current_call.reset(tok)
             sys.argv = old
         return None
 
@@ -1119,7 +1144,16 @@ class Host:
             plan = _plan(self._hookmap(sids), name)
         call = Call(cid, name)
         try:
-            args, obj, flow, legacy_args = self._build(name, msg, call)
+            if name in HTTP_HOOKS:
+                # _build's first case, in line: the hooks of nearly every
+                # call.
+                flow = obj = _HTTPFlow.__new__(_HTTPFlow)
+                flow._init_hook(call, msg)
+                if self.sticky:
+                    self._restore(flow)
+                args = legacy_args = (flow,)
+            else:
+                args, obj, flow, legacy_args = self._build(name, msg, call)
         except Exception as e:
             self.log("error", "mitmgo script host: cannot decode the %s event: %s" % (name, format_exc(e)), False)
             self.reply(cid)
@@ -1171,7 +1205,7 @@ class Host:
             self.reply(cid, changes={})
             return
         try:
-            changes = _changes(name, obj, flow)
+            changes = flow._changes() if flow is not None else _changes(name, obj, None)
         except Exception as e:
             self.log("error", "mitmgo script host: collecting the changes of %s failed: %s"
                      % (name, format_exc(e)), False)
@@ -1179,15 +1213,14 @@ class Host:
         if flow is not None:
             if flow.__dict__ or self.sticky:
                 self._stash(flow, name)
-            if isinstance(flow, _http.HTTPFlow):
+            if type(flow) is _HTTPFlow or isinstance(flow, _HTTPFlow):
                 self._keep(flow, name)
         if cid is None:
             return
         if not changes:
             # Nothing changed (most calls of most hooks): a constant
             # reply but for the id.
-            data = marshal.dumps(cid, 2)
-            data = _EMPTY_REPLY[0] + data + _EMPTY_REPLY[1]
+            data = b"%b%b%b" % (_EMPTY_REPLY[0], marshal.dumps(cid, 2), _EMPTY_REPLY[1])
             self.send_data(b"%d:%b," % (len(data), data))
             return
         if _MARSHAL_SAFE.issuperset(changes):

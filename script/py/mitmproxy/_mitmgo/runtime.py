@@ -100,9 +100,11 @@ class FlowStore:
         """Drop what is kept of flow fid; end, for a WebSocket flow, is how
         its connection ended (a state dict's close fields), for the flow
         objects scripts still hold."""
-        self.streams.pop((fid, "rq"), None)
-        self.streams.pop((fid, "rs"), None)
-        w = self.ws.pop(fid, None)
+        # Most flows had neither (every HTTP flow passes here).
+        if self.streams:
+            self.streams.pop((fid, "rq"), None)
+            self.streams.pop((fid, "rs"), None)
+        w = self.ws.pop(fid, None) if self.ws else None
         if w is not None and end:
             cr = end.get("close_reason")
             w.closed_by_client = end.get("closed_by_client")
