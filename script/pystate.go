@@ -452,19 +452,21 @@ func (a *Addon) httpEnvelopeFast(hook string, f *flow.HTTPFlow, wsBase int, limi
 		m.Set("ws", b)
 		m.Set("wsbase", int64(wsBase))
 	}
-	b, err := pyPart(512, func(w *pyw) { w.client(f.ClientConn) })
-	if err != nil {
-		return nil, err
+	// The connections and the flow's fields share one buffer (each part a
+	// slice of it): one allocation for three.
+	w := pyw{b: make([]byte, 0, 1280)}
+	w.client(f.ClientConn)
+	cc := w.b[:len(w.b):len(w.b)]
+	w.server(f.ServerConn)
+	sc := w.b[len(cc):len(w.b):len(w.b)]
+	start := len(w.b)
+	w.flowFields(&f.Flow, "http")
+	if w.err != nil {
+		return nil, w.err
 	}
-	m.Set("cc", b)
-	if b, err = pyPart(512, func(w *pyw) { w.server(f.ServerConn) }); err != nil {
-		return nil, err
-	}
-	m.Set("sc", b)
-	if b, err = pyPart(256, func(w *pyw) { w.flowFields(&f.Flow, "http") }); err != nil {
-		return nil, err
-	}
-	m.Set("f", b)
+	m.Set("cc", cc)
+	m.Set("sc", sc)
+	m.Set("f", w.b[start:len(w.b):len(w.b)])
 	if len(lazy) > 0 {
 		m.Set("lazy", lazy)
 	}
