@@ -136,6 +136,25 @@ class Headers(multidict.MultiDict):
             i += 1
         self._fields = tuple(new)
 
+    def __setitem__(self, key, value):
+        # set_all(key, [value]) without the list and the extra call: the
+        # most common change scripts make (add_header.py).
+        name = key if type(key) is bytes else _always_bytes(key)
+        value = value if type(value) is bytes else _always_bytes(value)
+        k = name.lower()
+        new = []
+        done = False
+        for f in self._fields:
+            if f[0].lower() == k:
+                if not done:
+                    new.append((f[0], value))
+                    done = True
+            else:
+                new.append(f)
+        if not done:
+            new.append((name, value))
+        self._fields = tuple(new)
+
     def add(self, key, value):
         self.insert(len(self._fields), key, value)
 
