@@ -32,6 +32,7 @@ BINARY = Opcode.BINARY
 # The members by value: a dict lookup costs a fraction of Opcode(value),
 # which runs enum's Python-level __call__ for every message.
 _OPCODES = {int(op): op for op in Opcode}
+_MISSING = object()
 
 # The attributes that make a message's state.
 _STATE = frozenset(("type", "from_client", "content", "timestamp", "dropped", "injected"))
@@ -60,7 +61,12 @@ class WebSocketMessage:
             op = _OPCODES.get(value) if type(value) is int or type(value) is Opcode else None
             value = op if op is not None else Opcode(value)
         if name in _STATE:
+            old = d.get(name, _MISSING)
             d[name] = value
+            if old is value:
+                # Set to the very value it had (content += b"" gives the
+                # same bytes back): nothing to compare or send.
+                return
             track = d["_track"]
             if track is not None:
                 track.add(self)

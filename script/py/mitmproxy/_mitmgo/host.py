@@ -293,6 +293,10 @@ class Host:
         # The read buffer: its first rlen bytes are read and not yet
         # decoded; need is how many more the message they begin lacks.
         self.rbuf = bytearray(1 << 16)
+        # A view of rbuf for the reads, made once: rbuf is never resized in
+        # place (it is replaced when it grows, and moving the start of a
+        # message to the front keeps its size), so the view stays valid.
+        self.rview = memoryview(self.rbuf)
         self.rlen = 0
         self.need = 0
         # A message larger than _RBUF_KEEP, being read into a buffer of its
@@ -433,8 +437,11 @@ class Host:
             free = len(target) - filled
             try:
                 if _readv is not None:
-                    with memoryview(target) as mv, mv[filled:] as tail:
-                        got = _readv(self.rfd, (tail,))
+                    if big is None:
+                        got = _readv(self.rfd, (self.rview[filled:],))
+                    else:
+                        with memoryview(target) as mv, mv[filled:] as tail:
+                            got = _readv(self.rfd, (tail,))
                 else:
                     chunk = os.read(self.rfd, free)
                     got = len(chunk)
@@ -474,8 +481,7 @@ class Host:
             # rbuf holds the start of this message only (parse_rbuf moves
             # it to the front): it moves to a buffer of its size.
             big = bytearray(rlen + need)
-            with memoryview(buf) as mv, mv[:rlen] as head:
-                big[:rlen] = head
+            big[:rlen] = self.rview[:rlen]
             self.big, self.big_len = big, rlen
             self.rlen = self.need = 0
             return False
@@ -484,9 +490,10 @@ class Host:
             # A new buffer and one copy of what it holds (extending in
             # place would build a zero-filled temporary of the growth).
             nbuf = bytearray(size)
-            with memoryview(buf) as mv, mv[:rlen] as head:
-                nbuf[:rlen] = head
+            nbuf[:rlen] = self.rview[:rlen]
+            self.rview.release()
             self.rbuf = nbuf
+            self.rview = memoryview(nbuf)
         return True
 
     def parse_rbuf(self):
