@@ -70,19 +70,69 @@ func (c *Context) Update(flows ...flow.Any) { c.m.Update(flows) }
 // EditFlows runs fn, which changes flows outside their own hooks (a
 // command marking, editing, resuming or killing them), so that it does not
 // run while an addon that reads flows from other goroutines does (the
-// view, while it re-filters). Call Update afterwards.
+// view, while it re-filters), nor while another command edits flows.
+// Inside, only what may change while the proxy writes the flow may be
+// changed on a flow in flight (its marker, comment and control state:
+// Resume, Kill); to read or change more, use EditReadable. Call Update
+// afterwards. fn must not call EditFlows or EditReadable.
 func (c *Context) EditFlows(fn func()) {
 	if e := c.m.chain.Load().editor; e != nil {
 		e.EditFlows(fn)
 		return
 	}
+	// No view: the lock still keeps a check of EditReadable and the
+	// edit that follows it from interleaving with another command's
+	// Resume.
+	c.m.editMu.Lock()
+	defer c.m.editMu.Unlock()
 	fn()
+}
+
+// EditReadable is EditFlows for edits that read or change a flow beyond
+// its marker, comment and control state (a backup, a decode, flow.set): it
+// calls fn for each of flows, inside EditFlows, with whether the flow may
+// be read and changed there. A flow is readable when the proxy does not
+// write it meanwhile: it is over, or intercepted and the proxy waits for
+// it (see view.View.Readable). fn must leave the others unread and say so
+// to the user.
+//
+// The FlowEditor answers when it knows the flows (ReadableEditor, the
+// view). Otherwise (mitmdump has no view) a flow is readable when it is
+// Quiet.
+func (c *Context) EditReadable(flows []flow.Any, fn func(f flow.Any, readable bool)) {
+	if e, ok := c.m.chain.Load().editor.(ReadableEditor); ok {
+		e.EditReadable(flows, fn)
+		return
+	}
+	c.EditFlows(func() {
+		for _, f := range flows {
+			fn(f, Quiet(f))
+		}
+	})
+}
+
+// Quiet reports what the flow alone tells of whether the proxy leaves it
+// alone: it is not live (read from a file, or ended by the proxy), or the
+// proxy waits for it to be resumed. It is the rule of EditReadable for
+// flows that no ReadableEditor knows.
+func Quiet(f flow.Any) bool {
+	b := f.Base()
+	return !b.IsLive() || b.Waiting()
 }
 
 // FlowEditor is implemented by an addon that reads flows outside their
 // hooks (the view): EditFlows runs fn while it does not.
 type FlowEditor interface {
 	EditFlows(fn func())
+}
+
+// ReadableEditor is a FlowEditor that knows which flows may be read outside
+// their hooks (the view): EditReadable calls fn for each flow, inside
+// EditFlows, with whether it may be read and changed there (see
+// Context.EditReadable).
+type ReadableEditor interface {
+	FlowEditor
+	EditReadable(flows []flow.Any, fn func(f flow.Any, readable bool))
 }
 
 type entry struct {
@@ -227,7 +277,10 @@ func buildChain(entries []entry) *chain {
 // that implement it, in registration order, recovering panics so one broken
 // addon cannot take a flow or the proxy down.
 type Manager struct {
-	mu       sync.Mutex // serialises registration
+	mu sync.Mutex // serialises registration
+	// editMu serialises Context.EditFlows when no FlowEditor is
+	// registered.
+	editMu   sync.Mutex
 	chain    atomic.Pointer[chain]
 	opts     *Options
 	cmds     *command.Registry

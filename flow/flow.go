@@ -254,6 +254,11 @@ func (f *Flow) Kill() error {
 // from a file, as its recorded error says.
 func (f *Flow) Killed() bool { return f.control()&ctlKilled != 0 }
 
+// Waiting reports whether the proxy waits for the flow to be resumed
+// (WaitForResume): until Resume or Kill it neither reads nor writes the
+// flow, so a command may (see addon.Context.EditReadable).
+func (f *Flow) Waiting() bool { return f.control()&ctlWaiting != 0 }
+
 // IsIntercepted reports whether the flow is paused.
 func (f *Flow) IsIntercepted() bool { return f.control()&ctlIntercepted != 0 }
 

@@ -174,7 +174,7 @@ var (
 	_ addon.TCPEndHook          = (*View)(nil)
 	_ addon.TCPErrorHook        = (*View)(nil)
 	_ addon.UpdateHook          = (*View)(nil)
-	_ addon.FlowEditor          = (*View)(nil)
+	_ addon.ReadableEditor      = (*View)(nil)
 	_ addon.FlowKeeper          = (*View)(nil)
 )
 
@@ -515,6 +515,23 @@ func (v *View) EditFlows(fn func()) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	fn()
+}
+
+// EditReadable calls fn for each of flows, under the view's lock, with
+// whether it may be read and changed there (as Readable): no command
+// resumes a flow between the check and the edit (see
+// addon.Context.EditReadable). A flow the view does not have (not added
+// yet, or of a kind it does not keep) is readable when addon.Quiet.
+func (v *View) EditReadable(flows []flow.Any, fn func(f flow.Any, readable bool)) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, f := range flows {
+		e, ok := v.store[f.Base().ID]
+		if ok && e.f != f {
+			ok = false // a copy with the same id (not the flow the view has)
+		}
+		fn(f, ok && e.readable() || !ok && addon.Quiet(f))
+	}
 }
 
 // Filter and order --------------------------------------------------------

@@ -5,7 +5,12 @@
 //
 // The flow commands change flows outside their hooks: they do so inside
 // Context.EditFlows and then fire the update hook (Context.Update), so that
-// the view re-files the flows and a UI redraws them.
+// the view re-files the flows and a UI redraws them. Marking, commenting,
+// resuming and killing work on flows in flight too (those fields are
+// atomic or under the flow's lock); the commands that read or change more
+// (a backup, a decode, flow.set, flow.revert) change only the flows that
+// may be read (Context.EditReadable: over, or intercepted and waiting),
+// warn about each other one, and count only those they changed.
 package core
 
 import (
@@ -99,7 +104,8 @@ func (c *Core) Load(l *addon.Loader) {
 func (c *Core) alert(msg string) { c.ctx.Log.Log(nil, addon.LevelAlert, msg) }
 
 // edit runs fn on each flow inside EditFlows and fires update for those
-// it reports changed; it returns them.
+// it reports changed; it returns them. fn may change only what may change
+// in flight (see the package documentation).
 func (c *Core) edit(flows []flow.Any, fn func(f flow.Any) bool) []flow.Any {
 	var updated []flow.Any
 	c.ctx.EditFlows(func() {
@@ -111,6 +117,32 @@ func (c *Core) edit(flows []flow.Any, fn func(f flow.Any) bool) []flow.Any {
 	})
 	c.ctx.Update(updated...)
 	return updated
+}
+
+// editReadable is edit for fn that reads or changes the flow beyond that:
+// it runs fn on the flows that may be read (Context.EditReadable), and
+// warns about each other one that it cannot be what (a verb: "decode"),
+// as a UI refuses to edit a flow in progress.
+func (c *Core) editReadable(flows []flow.Any, what string, fn func(f flow.Any) bool) []flow.Any {
+	var updated, refused []flow.Any
+	c.ctx.EditReadable(flows, func(f flow.Any, readable bool) {
+		switch {
+		case !readable:
+			refused = append(refused, f)
+		case fn(f):
+			updated = append(updated, f)
+		}
+	})
+	for _, f := range refused {
+		c.ctx.Log.Warn(inFlight(what, f))
+	}
+	c.ctx.Update(updated...)
+	return updated
+}
+
+// inFlight is the warning for a flow that cannot be changed now.
+func inFlight(what string, f flow.Any) string {
+	return fmt.Sprintf("Cannot %s flow %s: it is in progress; intercept it or wait until it is done.", what, f.Base().ID)
 }
 
 // completeSet completes set's arguments: the option names, then the
@@ -195,7 +227,7 @@ func (c *Core) Kill(flows []flow.Any) {
 
 // Revert restores the flows that were changed since their backup.
 func (c *Core) Revert(flows []flow.Any) {
-	updated := c.edit(flows, func(f flow.Any) bool {
+	updated := c.editReadable(flows, "revert", func(f flow.Any) bool {
 		if !f.Modified() {
 			return false
 		}
@@ -216,7 +248,7 @@ func (c *Core) FlowSet(flows []flow.Any, attr, value string) error {
 		status = n
 	}
 	var setErr error
-	updated := c.edit(flows, func(f flow.Any) bool {
+	updated := c.editReadable(flows, "set "+attr+" on", func(f flow.Any) bool {
 		hf, ok := f.(*flow.HTTPFlow)
 		if !ok || setErr != nil {
 			return false
@@ -278,7 +310,7 @@ func part(f flow.Any, name string) *flow.Message {
 // Decode removes the content encoding of a part ("request" or
 // "response") of flows, after a backup.
 func (c *Core) Decode(flows []flow.Any, partName string) {
-	updated := c.edit(flows, func(f flow.Any) bool {
+	updated := c.editReadable(flows, "decode", func(f flow.Any) bool {
 		m := part(f, partName)
 		if m == nil {
 			return false
@@ -295,7 +327,7 @@ func (c *Core) Decode(flows []flow.Any, partName string) {
 // EncodeToggle deflates a part that has no encoding and decodes one that
 // has.
 func (c *Core) EncodeToggle(flows []flow.Any, partName string) {
-	updated := c.edit(flows, func(f flow.Any) bool {
+	updated := c.editReadable(flows, "toggle the encoding of", func(f flow.Any) bool {
 		m := part(f, partName)
 		if m == nil {
 			return false
@@ -317,7 +349,7 @@ func (c *Core) EncodeToggle(flows []flow.Any, partName string) {
 
 // Encode encodes a part that has no encoding yet.
 func (c *Core) Encode(flows []flow.Any, partName, encoding string) {
-	updated := c.edit(flows, func(f flow.Any) bool {
+	updated := c.editReadable(flows, "encode", func(f flow.Any) bool {
 		m := part(f, partName)
 		if m == nil {
 			return false
@@ -335,13 +367,21 @@ func (c *Core) Encode(flows []flow.Any, partName, encoding string) {
 }
 
 // Comment sets a flow's comment (mitmproxy's comment addon), after a
-// backup.
+// backup, so that flow.revert takes it back. On a flow in flight the
+// comment is set (it is atomic) but no backup is taken: a backup reads the
+// whole flow while the proxy writes it, and one taken later, once the flow
+// may be read, would already hold the new comment and could not take it
+// back. mitmproxy's flow.comment takes none at all.
 func (c *Core) Comment(f flow.Any, comment string) {
-	c.edit([]flow.Any{f}, func(f flow.Any) bool {
-		f.Backup()
+	var updated []flow.Any
+	c.ctx.EditReadable([]flow.Any{f}, func(f flow.Any, readable bool) {
+		if readable {
+			f.Backup()
+		}
 		f.Base().SetComment(comment)
-		return true
+		updated = append(updated, f)
 	})
+	c.ctx.Update(updated...)
 }
 
 // loadOptions reads a config.yaml into the options. As mitmproxy's

@@ -132,6 +132,8 @@ func TestSet(t *testing.T) {
 
 func TestFlowCommands(t *testing.T) {
 	f := httpFlow(t)
+	// Over (as read from a file): every command may read and change it.
+	f.SetLive(false)
 	m, u, lg := setup(t, f)
 	exec := func(cmd string) {
 		t.Helper()
@@ -199,6 +201,7 @@ func TestFlowCommands(t *testing.T) {
 		t.Errorf("comment: %q", f.Comment())
 	}
 	// Kill and resume act on live flows only.
+	f.SetLive(true)
 	exec("flow.kill @all")
 	if !f.Killed() || lg.last() != "Killed 1 flows." {
 		t.Errorf("kill: %v %q", f.Killed(), lg.last())
