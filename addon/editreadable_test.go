@@ -1,0 +1,80 @@
+package addon
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/mitmgo/mitmgo/flow"
+	"github.com/mitmgo/mitmgo/internal/testutil"
+)
+
+// readableEditor answers EditReadable with its own rule, as the view does.
+type readableEditor struct {
+	editor
+	calls int
+}
+
+func (e *readableEditor) EditReadable(flows []flow.Any, fn func(f flow.Any, readable bool)) {
+	e.calls++
+	e.EditFlows(func() {
+		for _, f := range flows {
+			fn(f, f.Base().Marked() == "readable")
+		}
+	})
+}
+
+// TestContextEditReadable: without an editor that knows the flows, a flow
+// may be read when it is not live or the proxy waits for it (Quiet), inside
+// the FlowEditor's EditFlows when there is one; a ReadableEditor answers
+// for itself.
+func TestContextEditReadable(t *testing.T) {
+	over := flow.NewHTTPFlow(nil, nil)
+	over.SetLive(false)
+	running := flow.NewHTTPFlow(nil, nil)
+	intercepted := flow.NewHTTPFlow(nil, nil) // intercepted, the proxy not yet waiting
+	intercepted.Intercept()
+	waiting := flow.NewHTTPFlow(nil, nil)
+	waiting.Intercept()
+	waited := make(chan error, 1)
+	go func() { waited <- waiting.WaitForResume(context.Background()) }()
+	testutil.Eventually(t, 5*time.Second, waiting.Waiting, "the proxy's stand-in does not wait")
+	t.Cleanup(func() {
+		waiting.Resume()
+		if err := <-waited; err != nil {
+			t.Error(err)
+		}
+	})
+	flows := []flow.Any{over, running, intercepted, waiting}
+	quiet := []bool{true, false, false, true}
+
+	readable := func(m *Manager, inEdit func() bool) []bool {
+		var got []bool
+		m.Context().EditReadable(flows, func(f flow.Any, r bool) {
+			if inEdit != nil && !inEdit() {
+				t.Error("fn ran outside the editor's EditFlows")
+			}
+			got = append(got, r)
+		})
+		return got
+	}
+
+	m := NewManager()
+	if got := readable(m, nil); !slices.Equal(got, quiet) {
+		t.Errorf("without an editor: %v, want %v", got, quiet)
+	}
+	ed := &editor{}
+	m = NewManager()
+	m.Add(ed)
+	if got := readable(m, func() bool { return ed.inEdit }); !slices.Equal(got, quiet) {
+		t.Errorf("with a FlowEditor: %v, want %v", got, quiet)
+	}
+	red := &readableEditor{}
+	m = NewManager()
+	m.Add(red)
+	running.SetMarked("readable")
+	if got := readable(m, func() bool { return red.inEdit }); !slices.Equal(got, []bool{false, true, false, false}) || red.calls != 1 {
+		t.Errorf("with a ReadableEditor: %v (%d calls), want its own answer", got, red.calls)
+	}
+}
