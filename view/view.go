@@ -18,7 +18,10 @@
 // filter result and sort keys from its last hook until its next one, when
 // the filter or order changes in between. Code that changes flows outside
 // their hooks does so inside addon.Context.EditFlows (the view's EditFlows)
-// and then calls Context.Update: the core's flow.* commands do.
+// and then calls Context.Update: the core's flow.* commands do. Code that
+// reads or changes more of a flow than its marker, comment and control
+// state uses addon.Context.EditReadable (the view's EditReadable), which
+// tells it, under the same lock, which flows may be read.
 //
 // The list is stored in chunks (see sortedList), so that adding a flow,
 // finding its position and reading a window of rows stay fast at 100,000
