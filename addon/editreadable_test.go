@@ -78,3 +78,47 @@ func TestContextEditReadable(t *testing.T) {
 		t.Errorf("with a ReadableEditor: %v (%d calls), want its own answer", got, red.calls)
 	}
 }
+
+// TestContextLend: flows lent to a hook's command are readable for
+// EditReadable while the lend lasts, with and without an editor, nested
+// lends included; other flows keep their answer, and the lend ends with fn.
+func TestContextLend(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		add  any
+	}{
+		{"no editor", nil},
+		{"FlowEditor", &editor{}},
+		{"ReadableEditor", &readableEditor{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := NewManager()
+			if tc.add != nil {
+				m.Add(tc.add)
+			}
+			ctx := m.Context()
+			own := flow.NewHTTPFlow(nil, nil)
+			other := flow.NewHTTPFlow(nil, nil)
+			readable := func() []bool {
+				var got []bool
+				ctx.EditReadable([]flow.Any{own, other}, func(_ flow.Any, r bool) { got = append(got, r) })
+				return got
+			}
+			if got := readable(); !slices.Equal(got, []bool{false, false}) {
+				t.Fatalf("before the lend: %v", got)
+			}
+			ctx.Lend([]flow.Any{own}, func() {
+				if got := readable(); !slices.Equal(got, []bool{true, false}) {
+					t.Errorf("in the lend: %v, want [true false]", got)
+				}
+				ctx.Lend([]flow.Any{own}, func() {})
+				if got := readable(); !slices.Equal(got, []bool{true, false}) {
+					t.Errorf("after a nested lend ended: %v, want [true false]", got)
+				}
+			})
+			if got := readable(); !slices.Equal(got, []bool{false, false}) {
+				t.Errorf("after the lend: %v, want [false false]", got)
+			}
+		})
+	}
+}

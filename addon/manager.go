@@ -100,15 +100,47 @@ func (c *Context) EditFlows(fn func()) {
 // view). Otherwise (mitmdump has no view) a flow is readable when it is
 // Quiet.
 func (c *Context) EditReadable(flows []flow.Any, fn func(f flow.Any, readable bool)) {
+	lent := func(f flow.Any, readable bool) { fn(f, readable || c.m.lent[f.Base()] > 0) }
 	if e, ok := c.m.chain.Load().editor.(ReadableEditor); ok {
-		e.EditReadable(flows, fn)
+		e.EditReadable(flows, lent)
 		return
 	}
 	c.EditFlows(func() {
 		for _, f := range flows {
-			fn(f, Quiet(f))
+			lent(f, Quiet(f))
 		}
 	})
+}
+
+// Lend runs fn with flows readable for EditReadable. It is for the
+// goroutine that runs a flow's hook, when the hook's addon edits the flow
+// through a command from inside the hook (a Python script calling
+// flow.decode on its own flow): that goroutine is the one that writes the
+// flow, and it is busy in fn meanwhile. The flows are lent and taken back
+// inside EditFlows, so that an edit that found a flow lent has ended before
+// the hook goes on.
+func (c *Context) Lend(flows []flow.Any, fn func()) {
+	if len(flows) == 0 {
+		fn()
+		return
+	}
+	c.EditFlows(func() {
+		if c.m.lent == nil {
+			c.m.lent = map[*flow.Flow]int{}
+		}
+		for _, f := range flows {
+			c.m.lent[f.Base()]++
+		}
+	})
+	defer c.EditFlows(func() {
+		for _, f := range flows {
+			b := f.Base()
+			if c.m.lent[b]--; c.m.lent[b] <= 0 {
+				delete(c.m.lent, b)
+			}
+		}
+	})
+	fn()
 }
 
 // Quiet reports what the flow alone tells of whether the proxy leaves it
@@ -280,7 +312,10 @@ type Manager struct {
 	mu sync.Mutex // serialises registration
 	// editMu serialises Context.EditFlows when no FlowEditor is
 	// registered.
-	editMu   sync.Mutex
+	editMu sync.Mutex
+	// lent counts the flows lent to their hooks' commands (Context.Lend);
+	// it is read and written inside Context.EditFlows.
+	lent     map[*flow.Flow]int
 	chain    atomic.Pointer[chain]
 	opts     *Options
 	cmds     *command.Registry

@@ -616,7 +616,10 @@ func (a *Addon) hostRequest(h *host, req *tnetstring.Dict) (any, error) {
 			}
 			args = append(args, v)
 		}
-		ret, err = a.cmds.Call(name, args...)
+		// The flows of the hook call in progress are this goroutine's:
+		// commands may read and change them (addon.Context.Lend).
+		own := ownFlows(args, req.List("refresh"))
+		a.ctx.Lend(own, func() { ret, err = a.cmds.Call(name, args...) })
 		if refresh := req.List("refresh"); err == nil && refresh != nil {
 			// With the flow-level fields of the flows of the call in
 			// progress that it was given, which the command may have
@@ -630,7 +633,7 @@ func (a *Addon) hostRequest(h *host, req *tnetstring.Dict) (any, error) {
 			}
 			out := tnetstring.NewDict()
 			out.Set("ret", w)
-			out.Set("fl", flowFields(args, refresh))
+			out.Set("fl", flowFields(own))
 			return out, nil
 		}
 	default:
@@ -775,24 +778,21 @@ func fromWireDefault(t command.Type, v any) any {
 	return nil
 }
 
-// flowFields is the flow-level part of the state (its "f" as a hook call
-// carries it) of each flow among args whose id is in ids, by id.
-func flowFields(args []any, ids []any) *tnetstring.Dict {
-	out := tnetstring.NewDict()
+// ownFlows are the flows among args whose id is in ids: the child names
+// so the flows of the hook call in progress that the request belongs to
+// (see CommandManager.call in the child), whose goroutine answers it.
+func ownFlows(args []any, ids []any) []flow.Any {
+	if len(ids) == 0 {
+		return nil
+	}
 	want := map[string]bool{}
 	for _, id := range ids {
 		want[anyStr(id)] = true
 	}
+	var own []flow.Any
 	add := func(f flow.Any) {
-		if f == nil || !want[f.Base().ID] || out.Has(f.Base().ID) {
-			return
-		}
-		st := f.State()
-		for _, k := range []string{"request", "response", "websocket", "messages", "client_conn", "server_conn"} {
-			st.Delete(k)
-		}
-		if b, err := tnetstring.Marshal(st); err == nil {
-			out.Set(f.Base().ID, b)
+		if f != nil && want[f.Base().ID] && !slices.Contains(own, f) {
+			own = append(own, f)
 		}
 	}
 	for _, v := range args {
@@ -803,6 +803,22 @@ func flowFields(args []any, ids []any) *tnetstring.Dict {
 			for _, f := range x {
 				add(f)
 			}
+		}
+	}
+	return own
+}
+
+// flowFields is the flow-level part of the state (its "f" as a hook call
+// carries it) of each of flows, by id.
+func flowFields(flows []flow.Any) *tnetstring.Dict {
+	out := tnetstring.NewDict()
+	for _, f := range flows {
+		st := f.State()
+		for _, k := range []string{"request", "response", "websocket", "messages", "client_conn", "server_conn"} {
+			st.Delete(k)
+		}
+		if b, err := tnetstring.Marshal(st); err == nil {
+			out.Set(f.Base().ID, b)
 		}
 	}
 	return out

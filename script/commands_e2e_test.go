@@ -1,6 +1,7 @@
 package script_test
 
 import (
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -200,4 +201,36 @@ func TestE2EPortFile(t *testing.T) {
 		t.Errorf("portfile %v, want regular: %s", got, port)
 	}
 	md.WaitOutput(t, "False None", 5*time.Second)
+}
+
+// TestE2EOwnFlowCommand: a hook that edits its own flow through a command
+// (flow.decode from a response hook) changes it, though the flow is in
+// flight: the command runs on the flow's goroutine, which lends it
+// (addon.Context.Lend); the client gets the decoded body.
+func TestE2EOwnFlowCommand(t *testing.T) {
+	needScripts(t)
+	origin := testutil.HTTPOrigin(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Encoding", "gzip")
+		zw := gzip.NewWriter(w)
+		io.WriteString(zw, "decoded by the script")
+		zw.Close()
+	}))
+	dir := t.TempDir()
+	s := testdataScript(t, dir, "e2e_own_decode.py")
+	md := testutil.StartMitmdumpWith(t, testutil.Options{Dir: dir}, "-s", s)
+	resp, err := md.Client().Get(origin.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ce := resp.Header.Get("Content-Encoding"); ce != "" || string(body) != "decoded by the script" {
+		t.Errorf("client got Content-Encoding %q, body %q; want the decoded body\n%s", ce, body, md.Output())
+	}
+	if out := md.Output(); strings.Contains(out, "in progress") {
+		t.Errorf("the command refused the hook's own flow:\n%s", out)
+	}
 }
