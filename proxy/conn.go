@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -84,12 +83,6 @@ func (c *idleConn) Read(p []byte) (int, error) {
 	return c.Conn.Read(p)
 }
 
-// restoreReadDeadline sets the read deadline back to the idle timeout's
-// (see refresh), after Server.moveIdle moved it to interrupt a wait.
-func (c *idleConn) restoreReadDeadline() {
-	_ = c.Conn.SetReadDeadline(time.Unix(0, c.last.Load()).Add(c.timeout))
-}
-
 func (c *idleConn) Write(p []byte) (int, error) {
 	c.refresh()
 	if c.sys != nil {
@@ -143,13 +136,12 @@ type clientConn struct {
 	// mode is the proxy mode the connection came through (modes.go).
 	mode *spec.ProxyMode
 
-	// movable: the connection may be moved to a new goroutine while idle
-	// (see resume); park is where its goroutine is (parkBusy, ...), and
-	// stackAt the starting stack size of goroutines when it was last
-	// moved (0: it has not been moved since it last served a request).
+	// movable: the connection may wait for its next request in the
+	// server's idle watch, with no goroutine (see park); watch is that
+	// watch, and parking what it holds of the connection while it does.
 	movable bool
-	park    atomic.Int32
-	stackAt atomic.Uint32
+	watch   *idleWatch
+	parking parkState
 
 	mu            sync.Mutex
 	state         connState
@@ -159,7 +151,7 @@ type clientConn struct {
 	onShutdown func()
 }
 
-func (s *Server) newClientConn(conn net.Conn, mode *spec.ProxyMode) *clientConn {
+func (s *Server) newClientConn(conn net.Conn, mode *spec.ProxyMode, watch *idleWatch) *clientConn {
 	client := newModeClient(conn, mode)
 	ic := newIdleConn(conn, s.Config().IdleTimeout)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -170,7 +162,8 @@ func (s *Server) newClientConn(conn net.Conn, mode *spec.ProxyMode) *clientConn 
 	}
 	// Only a plain connection of the regular and upstream modes waits
 	// for its next request where resume can take over.
-	cc.movable = cc.regular() && ic.sys != nil
+	cc.watch = watch
+	cc.movable = cc.regular() && ic.sys != nil && watch != nil
 	return cc
 }
 
@@ -247,6 +240,7 @@ func (cc *clientConn) shutdown() {
 	if cc.state == stateIdle {
 		cc.state = stateClosed
 		cc.raw.Close()
+		cc.unwatch()
 	}
 }
 
@@ -271,6 +265,18 @@ func (cc *clientConn) forceClose() {
 	cc.raw.Close()
 	cc.cancel()
 	cc.up.abort()
+	cc.unwatch()
+}
+
+// unwatch takes a closed connection out of the idle watch, if it is
+// parked there, and lets a goroutine end it. The caller holds cc.mu.
+func (cc *clientConn) unwatch() {
+	if cc.watch == nil {
+		return
+	}
+	if st := cc.watch.remove(cc); st != nil {
+		go cc.resume(st)
+	}
 }
 
 // serve runs the connection: the client hooks, then the first layer, which
@@ -313,18 +319,26 @@ func (cc *clientConn) regular() bool {
 }
 
 // serveRegular is the regular (and upstream) mode: HTTP/1, then the tunnel
-// a CONNECT opened. It reports false when the connection went on in
-// another goroutine (see resume).
+// a CONNECT opened. It reports false when the connection went on to wait
+// in the idle watch, where its goroutine ends (see park).
 func (cc *clientConn) serveRegular(st *stream) (ended bool) {
-	tunnel, moved := cc.serveHTTP1(st, nil)
-	if moved {
-		go cc.resume(st)
-		return false
+	for {
+		tunnel, idle := cc.serveHTTP1(st, nil)
+		if idle {
+			if cc.park(st) {
+				return false
+			}
+			// The watch did not take it (closed meanwhile, or the
+			// system's limit of watches): the connection waits on its
+			// goroutine from now on.
+			cc.movable = false
+			continue
+		}
+		if tunnel != nil {
+			tunnel()
+		}
+		return true
 	}
-	if tunnel != nil {
-		tunnel()
-	}
-	return true
 }
 
 // end is the end of the connection, in whichever goroutine serves it last:
@@ -341,55 +355,37 @@ func (cc *clientConn) end() {
 	cc.s.connDone(cc)
 }
 
-// Where a movable connection's goroutine is (clientConn.park): idle
-// connections are moved to new goroutines, whose stacks are smaller (see
-// resume and Server.moveIdle).
-const (
-	// parkBusy: anywhere but in the wait for the next request.
-	parkBusy int32 = iota
-	// parkIdle: in the wait for the client's next request.
-	parkIdle
-	// parkMoving: moveIdle is interrupting the wait (with the read
-	// deadline).
-	parkMoving
-	// parkMoved: the wait is interrupted, and the goroutine must hand the
-	// connection to a new one.
-	parkMoved
-)
-
-// unpark ends a wait of a movable connection for the next request, and
-// reports whether the wait was interrupted to move the connection: its read
-// deadline is then the idle timeout's again, and the caller hands the
-// connection to a new goroutine.
-func (cc *clientConn) unpark() (moved bool) {
-	for {
-		switch v := cc.park.Load(); v {
-		case parkMoving:
-			// moveIdle is between its two steps.
-			runtime.Gosched()
-		case parkMoved:
-			cc.park.Store(parkBusy)
-			cc.conn.restoreReadDeadline()
-			cc.s.moving.Add(-1)
-			return true
-		default:
-			if cc.park.CompareAndSwap(v, parkBusy) {
-				return false
-			}
-		}
+// idleNow reports, for a movable connection between requests, whether it
+// is idle: its stream is parked (no buffers held) and nothing has arrived
+// yet. The caller then hands it to the idle watch (serveRegular, park);
+// else it reads on.
+func (cc *clientConn) idleNow(st *stream) bool {
+	if st.r != nil && st.r.Buffered() > 0 {
+		return false
 	}
+	st.park()
+	if st.r != nil {
+		// The writer holds data.
+		return false
+	}
+	return !cc.conn.sys.readyNow()
 }
 
-// resume goes on with a connection moved off its goroutine while idle (see
-// Server.moveIdle). It waits for the client's next request first, in its
-// own frame at the bottom of the new goroutine's stack, which stays as
-// small as it started (2 KiB, see quietReclaimer.moveIdle, where a
-// goroutine that has served a request keeps at least 4 KiB: the runtime
-// halves a stack only while less than a quarter of it is in use, 800
-// bytes of reserve included), then serves the connection as serve does.
-// Idle HTTP connections cost 12.0 and 10.0 KiB of RSS each before they
-// moved, 9.8 and 7.6 KiB after (mitmbench -idle 1000,9900 -idle-protos
-// http).
+// park hands the idle connection to the idle watch, which resumes it on a
+// new goroutine when the client sends or closes, or ends it after the
+// idle timeout; false when the watch did not take it. A connection closed
+// meanwhile (shutdown) is not parked: nothing would resume it.
+func (cc *clientConn) park(st *stream) bool {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.state == stateClosed {
+		return false
+	}
+	return cc.watch.park(cc, st, cc.s.Config().IdleTimeout)
+}
+
+// resume goes on with a connection the idle watch held, on a new
+// goroutine, as serve does.
 func (cc *clientConn) resume(st *stream) {
 	ended := true
 	defer func() {
@@ -397,24 +393,18 @@ func (cc *clientConn) resume(st *stream) {
 			cc.end()
 		}
 	}()
-	if st.r == nil {
-		// Parked (see stream.idleUntilReadable). The wait does not push
-		// the idle timeout's deadline out, as a wait that began anew
-		// would: the connection has been idle since it began to wait.
-		cc.park.Store(parkIdle)
-		err := cc.conn.sys.waitReadable()
-		if cc.unpark() {
-			ended = false
-			go cc.resume(st)
-			return
-		}
-		if err != nil {
-			cc.idleDone(err)
-			return
-		}
-	}
-	cc.stackAt.Store(0)
 	ended = cc.serveRegular(st)
+}
+
+// wake goes on with a connection the idle watch held, on a new goroutine:
+// it resumes, or it ends when it was idle for the idle timeout.
+func (cc *clientConn) wake(st *stream, expired bool) {
+	if !expired {
+		cc.resume(st)
+		return
+	}
+	cc.idleDone(&net.OpError{Op: "read", Net: "tcp", Source: cc.raw.LocalAddr(), Addr: cc.raw.RemoteAddr(), Err: os.ErrDeadlineExceeded})
+	cc.end()
 }
 
 // idleDone notes the end of a connection while idle.

@@ -7,18 +7,22 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/mitmgo/mitmgo/internal/testutil"
 )
 
-// TestIdleConnMoved: an idle connection the proxy moved to a new
-// goroutine (see clientConn.resume) is served as before: it takes the
-// next request, and it is closed after tcp_timeout of idleness, counted
-// from its last request, not from the move.
-func TestIdleConnMoved(t *testing.T) {
+// TestIdleConnParked: a plain connection idle between requests waits in
+// the proxy's idle watch with no goroutine (see clientConn.park), and is
+// served as before: it takes the next request, it is closed after
+// tcp_timeout of idleness counted from its last request, and its
+// client's close ends it.
+func TestIdleConnParked(t *testing.T) {
+	var closed atomic.Int32
 	origin := testutil.StartRawOrigin(t, func(c net.Conn, r *bufio.Reader) {
+		defer closed.Add(1)
 		for {
 			if _, err := testutil.ReadRequest(r); err != nil {
 				return
@@ -27,13 +31,16 @@ func TestIdleConnMoved(t *testing.T) {
 		}
 	})
 	addr := startProxy(t, nil, "tcp_timeout=4")
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
+	dial := func() (net.Conn, *bufio.Reader) {
+		t.Helper()
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c, bufio.NewReader(c)
 	}
-	defer c.Close()
-	br := bufio.NewReader(c)
-	get := func() {
+	get := func(c net.Conn, br *bufio.Reader) {
 		t.Helper()
 		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 		io.WriteString(c, "GET http://"+origin.Addr+"/ HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -41,24 +48,30 @@ func TestIdleConnMoved(t *testing.T) {
 			t.Fatalf("after %q: %v", resp, err)
 		}
 	}
-	get()
-	// The proxy moves connections only while it allocates little (under
-	// quietAlloc a second): the check allocates next to nothing, however
-	// often Eventually polls it. A moved connection waits in resume's own
-	// frame, right under the wait for readability.
 	buf := make([]byte, 1<<20)
-	shallow := regexp.MustCompile(`\(\*sysIO\)\.waitReadable\([^\n]*\n[^\n]*\n[^\n]*\(\*clientConn\)\.resume\(`)
-	moved := func() bool { return shallow.Match(buf[:runtime.Stack(buf, true)]) }
-	// Moved at a quiet tick of the proxy's reclaimer, a second or two
-	// after the request.
-	testutil.Eventually(t, 10*time.Second, moved, "the idle connection moved to a new goroutine")
-	get()
+	serving := regexp.MustCompile(`\(\*clientConn\)\.(serve|resume)\(`)
+	parked := func() bool { return !serving.Match(buf[:runtime.Stack(buf, true)]) }
+
+	c, br := dial()
+	get(c, br)
+	testutil.Eventually(t, 10*time.Second, parked, "no goroutine serves the idle connection")
+	get(c, br)
 	last := time.Now()
-	testutil.Eventually(t, 10*time.Second, moved, "the idle connection moved again")
+	testutil.Eventually(t, 10*time.Second, parked, "no goroutine serves the idle connection after its second request")
+
+	// The client's close ends another parked connection: its server
+	// connection closes.
+	c2, br2 := dial()
+	get(c2, br2)
+	testutil.Eventually(t, 10*time.Second, parked, "the second connection parked")
+	before := closed.Load()
+	c2.Close()
+	testutil.Eventually(t, 10*time.Second, func() bool { return closed.Load() > before },
+		"the server connection of a parked connection whose client closed is closed")
+
 	_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
 	n, err := c.Read(make([]byte, 1))
-	// The deadline is at most tcp_timeout after the last request (the
-	// proxy pushes it out at most every eighth of it).
+	// The deadline is tcp_timeout after the last request.
 	if took := time.Since(last); n != 0 || err == nil || took < 3*time.Second || took > 4500*time.Millisecond {
 		t.Fatalf("idle connection not closed by tcp_timeout (4 s after its last request): %d %v after %s", n, err, took)
 	}

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
 	"time"
@@ -56,8 +55,6 @@ type quietReclaimer struct {
 	lastTick  uint64
 	lastFree  uint64
 	lastAt    time.Time
-	// lastMove is when moving idle connections last collected.
-	lastMove time.Time
 }
 
 const (
@@ -105,9 +102,8 @@ func (q *quietReclaimer) decide(total uint64, now time.Time) (quiet, reclaim boo
 	return true, true
 }
 
-// run ticks until stop is closed. At a quiet tick it also moves idle
-// connections to smaller stacks (mover; nil: none, see Server.moveIdle).
-func (q *quietReclaimer) run(stop <-chan struct{}, mover idleMover) {
+// run ticks until stop is closed.
+func (q *quietReclaimer) run(stop <-chan struct{}) {
 	t := time.NewTicker(quietTick)
 	defer t.Stop()
 	for {
@@ -115,68 +111,10 @@ func (q *quietReclaimer) run(stop <-chan struct{}, mover idleMover) {
 		case <-stop:
 			return
 		case now := <-t.C:
-			quiet, reclaim := q.tick(now)
-			if quiet && mover != nil && q.moveIdle(mover, now, stop) {
-				reclaim = true
-			}
-			if reclaim {
+			if _, reclaim := q.tick(now); reclaim {
 				freeOSMemory()
 			}
 		}
-	}
-}
-
-// idleMover moves idle connections to new goroutines (Server.moveIdle)
-// and waits until those moved have left their old goroutines, at most for
-// a duration and not beyond stop (reporting whether they did).
-type idleMover interface {
-	moveIdle() int
-	waitMoved(stop <-chan struct{}, d time.Duration) bool
-}
-
-const (
-	// moveCollectMin: moving fewer idle connections at once is not worth
-	// collecting for.
-	moveCollectMin = 256
-	// moveWait bounds the wait for moved connections to leave their
-	// goroutines.
-	moveWait = time.Second
-)
-
-// moveIdle moves idle connections to new goroutines (at every quiet tick),
-// and reports whether memory is to be given back. A goroutine that has
-// served a request keeps a stack of 4 KiB or more; a new one gets 2 KiB, or
-// the runtime's starting size when it reuses an old goroutine, which its
-// last collection set from the stacks it found in use. Moved after a
-// burst, when the last collection found deep stacks, idle connections may
-// get 4 KiB stacks again, but shallow ones: collected then, the runtime
-// finds them and starts new goroutines at 2 KiB, and they move once more.
-// The collection and the return of the old stacks' memory come after at
-// least moveCollectMin moves, at most every reclaimEvery. A stop during
-// the waits ends it without collecting: the server is shutting down.
-func (q *quietReclaimer) moveIdle(m idleMover, now time.Time, stop <-chan struct{}) (reclaim bool) {
-	if m.moveIdle() < moveCollectMin || now.Sub(q.lastMove) < reclaimEvery {
-		return false
-	}
-	q.lastMove = now
-	if !m.waitMoved(stop, moveWait) && stopped(stop) {
-		return false
-	}
-	runtime.GC()
-	m.moveIdle()
-	if !m.waitMoved(stop, moveWait) && stopped(stop) {
-		return false
-	}
-	return true
-}
-
-// stopped reports whether stop is closed.
-func stopped(stop <-chan struct{}) bool {
-	select {
-	case <-stop:
-		return true
-	default:
-		return false
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"runtime/metrics"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -54,9 +53,10 @@ type Server struct {
 	// first Serve starts; nil before.
 	quietStop chan struct{}
 
-	// moving counts connections moveIdle moved that have not yet left
-	// their old goroutines, and tells waitMoved when none is left.
-	moving movedConns
+	// idle holds plain connections idle between requests with no
+	// goroutine (see idleWatch); the first Serve starts it, nil before
+	// and where there is none.
+	idle *idleWatch
 
 	// packetConns are the UDP sockets of the modes that have them (s.mu).
 	packetConns []net.PacketConn
@@ -208,9 +208,16 @@ func (s *Server) Serve(ln net.Listener) error {
 		s.wg.Add(1)
 		go func(stop <-chan struct{}) {
 			defer s.wg.Done()
-			newQuietReclaimer().run(stop, s)
+			newQuietReclaimer().run(stop)
 		}(s.quietStop)
+		if w, err := newIdleWatch((*clientConn).wake); err == nil {
+			s.idle = w
+		} else if !errors.Is(err, errors.ErrUnsupported) {
+			// Idle connections then wait on their goroutines.
+			s.log.Warn("idle connections will each hold a goroutine", "error", err)
+		}
 	}
+	watch := s.idle
 	s.mu.Unlock()
 	s.self.addListener(ln.Addr())
 	var delay time.Duration
@@ -231,7 +238,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			continue
 		}
 		delay = 0
-		cc := s.newClientConn(conn, mode)
+		cc := s.newClientConn(conn, mode, watch)
 		s.mu.Lock()
 		if s.closing {
 			s.mu.Unlock()
@@ -245,134 +252,6 @@ func (s *Server) Serve(ln net.Listener) error {
 		// It ends with connDone.
 		go cc.serve()
 	}
-}
-
-// moveIdle moves the movable connections idle in their wait for the next
-// request whose goroutines' stacks are larger than a new goroutine's would
-// be (see resume): it interrupts each one's wait, and the goroutine hands
-// the connection to a new one. It returns how many it moved. A connection
-// that has served a request since it last moved holds 4 KiB or more.
-func (s *Server) moveIdle() int {
-	size := startingStackSize()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for cc := range s.conns {
-		if !cc.movable {
-			continue
-		}
-		held := cc.stackAt.Load()
-		if held == 0 {
-			held = 4 << 10
-			if size > held {
-				continue
-			}
-		} else if size >= held {
-			continue
-		}
-		if !cc.park.CompareAndSwap(parkIdle, parkMoving) {
-			continue
-		}
-		cc.stackAt.Store(size)
-		s.moving.Add(1)
-		_ = cc.conn.Conn.SetReadDeadline(aLongTimeAgo)
-		cc.park.Store(parkMoved)
-		n++
-	}
-	return n
-}
-
-// aLongTimeAgo is a read deadline that interrupts a read at once.
-var aLongTimeAgo = time.Unix(1, 0)
-
-// waitMoved waits until the connections moveIdle moved have left their old
-// goroutines, at most for d and not beyond stop; it reports whether they
-// all did. The count falls as each old goroutine lets go of its
-// connection, a few frames before it ends: the short grace after the last
-// one lets them return, so that the collection that follows (see
-// quietReclaimer.moveIdle) does not find their deep stacks.
-func (s *Server) waitMoved(stop <-chan struct{}, d time.Duration) bool {
-	timeout := time.NewTimer(d)
-	defer timeout.Stop()
-	select {
-	case <-s.moving.none():
-	case <-stop:
-		return false
-	case <-timeout.C:
-		return false
-	}
-	grace := time.NewTimer(movedGrace)
-	defer grace.Stop()
-	select {
-	case <-grace.C:
-		return true
-	case <-stop:
-		return false
-	}
-}
-
-// movedGrace is the time given to the old goroutines of moved connections
-// to return once they have let go (a few frames each).
-const movedGrace = 5 * time.Millisecond
-
-// movedConns counts the connections moveIdle moved that have not yet left
-// their old goroutines; none's channel is closed while the count is zero,
-// so that waitMoved waits without polling.
-type movedConns struct {
-	mu sync.Mutex
-	n  int32
-	// zero is closed while n is 0; nil until the first Add (none then
-	// hands out a closed one).
-	zero chan struct{}
-}
-
-// Add adds delta to the count: moveIdle adds one per connection it moves,
-// the old goroutine takes it away when it lets go (clientConn.unpark).
-func (m *movedConns) Add(delta int32) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	was := m.n
-	m.n += delta
-	if m.n < 0 {
-		// A decrement without its move is a bug in the caller; keeping
-		// the count at zero keeps waitMoved from waiting for ever.
-		m.n = 0
-	}
-	switch {
-	case was == 0 && m.n > 0:
-		m.zero = make(chan struct{})
-	case was > 0 && m.n == 0:
-		close(m.zero)
-	}
-}
-
-// Load returns the count.
-func (m *movedConns) Load() int32 {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.n
-}
-
-// none returns a channel that is closed once the count is zero.
-func (m *movedConns) none() <-chan struct{} {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.n == 0 || m.zero == nil {
-		c := make(chan struct{})
-		close(c)
-		return c
-	}
-	return m.zero
-}
-
-// startingStackSize is the stack size the runtime gives new goroutines.
-func startingStackSize() uint32 {
-	sample := []metrics.Sample{{Name: "/gc/stack/starting-size:bytes"}}
-	metrics.Read(sample)
-	if sample[0].Value.Kind() != metrics.KindUint64 {
-		return 2 << 10
-	}
-	return uint32(sample[0].Value.Uint64())
 }
 
 // connDone lets go of a connection that has ended.
@@ -421,7 +300,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for cc := range s.conns {
 		cc.shutdown()
 	}
+	idle := s.idle
 	s.mu.Unlock()
+	if idle != nil {
+		// The idle connections are closed and resumed to end; a
+		// connection that was about to park now waits on its
+		// goroutine, which the close ends.
+		idle.close()
+	}
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
 	select {
