@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -83,6 +84,12 @@ func (c *idleConn) Read(p []byte) (int, error) {
 	return c.Conn.Read(p)
 }
 
+// restoreReadDeadline sets the read deadline back to the idle timeout's
+// (see refresh), after Server.moveIdle moved it to interrupt a wait.
+func (c *idleConn) restoreReadDeadline() {
+	_ = c.Conn.SetReadDeadline(time.Unix(0, c.last.Load()).Add(c.timeout))
+}
+
 func (c *idleConn) Write(p []byte) (int, error) {
 	c.refresh()
 	if c.sys != nil {
@@ -136,12 +143,15 @@ type clientConn struct {
 	// mode is the proxy mode the connection came through (modes.go).
 	mode *spec.ProxyMode
 
-	// movable: the connection may wait for its next request in the
-	// server's idle watch, with no goroutine (see park); watch is that
-	// watch, and parking what it holds of the connection while it does.
+	// movable: the connection may be moved off its goroutine while it
+	// waits for its next request, to the server's idle watch (see
+	// Server.moveIdle and park); watch is that watch, and parking what it
+	// holds of the connection while it is there. park is where its
+	// goroutine is (parkBusy, ...).
 	movable bool
 	watch   *idleWatch
 	parking parkState
+	park    atomic.Int32
 
 	mu            sync.Mutex
 	state         connState
@@ -319,13 +329,14 @@ func (cc *clientConn) regular() bool {
 }
 
 // serveRegular is the regular (and upstream) mode: HTTP/1, then the tunnel
-// a CONNECT opened. It reports false when the connection went on to wait
-// in the idle watch, where its goroutine ends (see park).
+// a CONNECT opened. It reports false when the connection, moved while
+// idle, went on to wait in the idle watch, where its goroutine ends (see
+// park).
 func (cc *clientConn) serveRegular(st *stream) (ended bool) {
 	for {
-		tunnel, idle := cc.serveHTTP1(st, nil)
-		if idle {
-			if cc.park(st) {
+		tunnel, moved := cc.serveHTTP1(st, nil)
+		if moved {
+			if cc.parkIn(st) {
 				return false
 			}
 			// The watch did not take it (closed meanwhile, or the
@@ -355,37 +366,65 @@ func (cc *clientConn) end() {
 	cc.s.connDone(cc)
 }
 
-// idleNow reports, for a movable connection between requests, whether it
-// is idle: its stream is parked (no buffers held) and nothing has arrived
-// yet. The caller then hands it to the idle watch (serveRegular, park);
-// else it reads on.
-func (cc *clientConn) idleNow(st *stream) bool {
-	if st.r != nil && st.r.Buffered() > 0 {
-		return false
+// Where a movable connection's goroutine is (clientConn.park): idle
+// connections are moved off their goroutines to the idle watch (see
+// Server.moveIdle).
+const (
+	// parkBusy: anywhere but in the wait for the next request.
+	parkBusy int32 = iota
+	// parkIdle: in the wait for the client's next request.
+	parkIdle
+	// parkSeen: in the same wait since moveIdle last looked.
+	parkSeen
+	// parkMoving: moveIdle is interrupting the wait (with the read
+	// deadline).
+	parkMoving
+	// parkMoved: the wait is interrupted, and the goroutine must hand the
+	// connection to the idle watch.
+	parkMoved
+)
+
+// unpark ends a wait of a movable connection for the next request, and
+// reports whether the wait was interrupted to move the connection: its read
+// deadline is then the idle timeout's again, and the caller hands the
+// connection to the idle watch.
+func (cc *clientConn) unpark() (moved bool) {
+	for {
+		switch v := cc.park.Load(); v {
+		case parkMoving:
+			// moveIdle is between its two steps.
+			runtime.Gosched()
+		case parkMoved:
+			cc.park.Store(parkBusy)
+			cc.conn.restoreReadDeadline()
+			cc.s.moving.Add(-1)
+			return true
+		default:
+			if cc.park.CompareAndSwap(v, parkBusy) {
+				return false
+			}
+		}
 	}
-	st.park()
-	if st.r != nil {
-		// The writer holds data.
-		return false
-	}
-	return !cc.conn.sys.readyNow()
 }
 
-// park hands the idle connection to the idle watch, which resumes it on a
-// new goroutine when the client sends or closes, or ends it after the
-// idle timeout; false when the watch did not take it. A connection closed
-// meanwhile (shutdown) is not parked: nothing would resume it.
-func (cc *clientConn) park(st *stream) bool {
+// parkIn hands the idle connection, its stream parked (no buffers), to the
+// idle watch, which resumes it on a new goroutine when the client sends
+// or closes, or ends it after the idle timeout; false when the watch did
+// not take it. A connection closed meanwhile (shutdown) is not parked:
+// nothing would resume it.
+func (cc *clientConn) parkIn(st *stream) bool {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
 	if cc.state == stateClosed {
 		return false
 	}
-	return cc.watch.park(cc, st, cc.s.Config().IdleTimeout)
+	// Idle since the wait began: the deadline the wait had.
+	return cc.watch.park(cc, st, time.Unix(0, cc.conn.last.Load()).Add(cc.conn.timeout))
 }
 
 // resume goes on with a connection the idle watch held, on a new
-// goroutine, as serve does.
+// goroutine, as serve does. Its stream is parked: the wait for the next
+// request that follows finds what woke it at once.
 func (cc *clientConn) resume(st *stream) {
 	ended := true
 	defer func() {

@@ -26,8 +26,8 @@ import (
 // layer, the tunnel kept 1.5 KiB of frames (this layer, h1Request,
 // handleConnect) under every idle HTTPS connection.
 //
-// moved: the connection is idle, for its caller to hand to the idle watch
-// (see clientConn.park); only a movable connection outside a tunnel is.
+// moved: the connection was moved while idle, and goes on in a new
+// goroutine (see resume); only a movable connection outside a tunnel is.
 func (cc *clientConn) serveHTTP1(st *stream, t *target) (tunnel func(), moved bool) {
 	watcher := &clientWatch{st: st, idle: cc.s.Config().IdleTimeout}
 	defer watcher.release()
@@ -40,14 +40,22 @@ func (cc *clientConn) serveHTTP1(st *stream, t *target) (tunnel func(), moved bo
 			return
 		}
 		cfg := cc.s.Config()
+		if movable {
+			// The deadline is refreshed before the wait is marked
+			// movable, so that the wait's own refresh finds nothing to
+			// do: it would push out the deadline in the past with which
+			// Server.moveIdle interrupts the wait, and the connection
+			// would stay in its wait, counted as moving.
+			cc.conn.refresh()
+			cc.park.Store(parkIdle)
+		}
 		// Between requests the connection holds no buffers, and one that
 		// ends there (most do: the client closes an idle connection) does
-		// not take them again. A movable one with nothing to read waits
-		// in the server's idle watch, off its goroutine (clientConn.park).
-		if movable && cc.idleNow(st) {
+		// not take them again.
+		err := st.idleUntilReadable(movable)
+		if movable && cc.unpark() {
 			return nil, true
 		}
-		err := st.idleUntilReadable(false)
 		if err != nil {
 			cc.idleDone(err)
 			return

@@ -96,13 +96,13 @@ func sampleMem() memSample {
 
 // TestIdleHTTPConnCost: a plain HTTP keep-alive connection that made one
 // request and stays idle (its server connection kept, as the proxy does)
-// costs no goroutine (it waits in the idle watch, see clientConn.park) and
-// a few KiB of heap (issue 18: an idle HTTP connection under 12 KB in
-// all). Measured in this process: the heap figure includes the test's
-// ends of the two sockets (about 640 bytes). Before: 4.3 KiB of stack and
-// 5.5 KB of heap a connection; then, moved to new goroutines, 2.5 KiB of
-// stack and 4.1 KB of heap; parked, 0.4 KiB of stack (other goroutines')
-// and 3.8 KB of heap.
+// costs no goroutine once the proxy has moved it to its idle watch (see
+// Server.moveIdle) and a few KiB of heap (issue 18: an idle HTTP
+// connection under 12 KB in all). Measured in this process: the heap
+// figure includes the test's ends of the two sockets (about 640 bytes).
+// Before: 4.3 KiB of stack and 5.5 KB of heap a connection; then, moved
+// to new goroutines, 2.5 KiB of stack and 4.1 KB of heap, and a goroutine
+// each.
 func TestIdleHTTPConnCost(t *testing.T) {
 	if testing.Short() {
 		t.Skip("opens hundreds of connections")
@@ -110,9 +110,12 @@ func TestIdleHTTPConnCost(t *testing.T) {
 	const (
 		n = 400
 		// Bounds with some margin over the figures of December 2026:
-		// 3.8 KB of heap, 0.4 KiB of stack.
+		// 3.8 KB of heap; 2.2 KiB of stack in use, though no goroutine
+		// is left: what the runtime keeps of the stacks the moved
+		// goroutines freed (mitmbench -idle, in RSS: 7.7 -> 5.2 KiB a
+		// connection).
 		maxHeap  = 4500
-		maxStack = 1024
+		maxStack = 3200
 	)
 	origin := startQuietOrigin(t)
 	addr := startProxy(t, nil)
@@ -149,13 +152,13 @@ func TestIdleHTTPConnCost(t *testing.T) {
 	}()
 	var after memSample
 	perConn := func(a, b uint64) int64 { return (int64(b) - int64(a)) / n }
-	// The goroutines of parked connections end just after their
-	// response.
+	// The proxy moves connections idle for a tick or two of its
+	// reclaimer (moveTick) to its idle watch.
 	testutil.Eventually(t, 10*time.Second, func() bool {
 		time.Sleep(200 * time.Millisecond)
 		after = sampleMem()
-		return perConn(before.stack, after.stack) <= maxStack
-	}, "stack per idle connection under %d bytes", maxStack)
+		return perConn(before.stack, after.stack) <= maxStack && after.goroutines-before.goroutines <= n/50
+	}, "stack per idle connection under %d bytes, and their goroutines gone", maxStack)
 	heap, stack := perConn(before.heap, after.heap), perConn(before.stack, after.stack)
 	goroutines := float64(after.goroutines-before.goroutines) / n
 	t.Logf("per idle connection: heap %d B, stack %d B, goroutines %.2f", heap, stack, goroutines)

@@ -102,7 +102,7 @@ func TestIdleWatch(t *testing.T) {
 			defer w.close()
 			cc, client := newWatchedConn(t)
 			st := &stream{}
-			if !w.park(cc, st, tt.timeout) {
+			if !w.park(cc, st, time.Now().Add(tt.timeout)) {
 				t.Fatal("not parked")
 			}
 			tt.act(t, w, cc, client)
@@ -138,7 +138,7 @@ func TestIdleWatchParksAgain(t *testing.T) {
 	cc, client := newWatchedConn(t)
 	buf := make([]byte, 16)
 	for i := 1; i <= 3; i++ {
-		if !w.park(cc, &stream{}, time.Minute) {
+		if !w.park(cc, &stream{}, time.Now().Add(time.Minute)) {
 			t.Fatalf("round %d: not parked", i)
 		}
 		if _, err := client.Write([]byte("x")); err != nil {
@@ -165,7 +165,7 @@ func TestIdleWatchExpiryOrder(t *testing.T) {
 	ccs := make([]*clientConn, len(timeouts))
 	for i, d := range timeouts {
 		ccs[i], _ = newWatchedConn(t)
-		if !w.park(ccs[i], &stream{}, d) {
+		if !w.park(ccs[i], &stream{}, time.Now().Add(d)) {
 			t.Fatal("not parked")
 		}
 	}
@@ -188,12 +188,12 @@ func TestIdleWatchClosedSocket(t *testing.T) {
 	}
 	cc, _ := newWatchedConn(t)
 	cc.raw.Close()
-	if w.park(cc, &stream{}, time.Minute) {
+	if w.park(cc, &stream{}, time.Now().Add(time.Minute)) {
 		t.Fatal("a closed socket parked")
 	}
 	w.close()
 	cc2, _ := newWatchedConn(t)
-	if w.park(cc2, &stream{}, time.Minute) {
+	if w.park(cc2, &stream{}, time.Now().Add(time.Minute)) {
 		t.Fatal("parked in a closed watch")
 	}
 }

@@ -15,8 +15,8 @@ func newIdleWatch(func(*clientConn, *stream, bool)) (*idleWatch, error) {
 	return nil, errors.ErrUnsupported
 }
 
-func (*idleWatch) park(*clientConn, *stream, time.Duration) bool { return false }
-func (*idleWatch) remove(*clientConn) *stream                    { return nil }
-func (*idleWatch) close()                                        {}
+func (*idleWatch) park(*clientConn, *stream, time.Time) bool { return false }
+func (*idleWatch) remove(*clientConn) *stream                { return nil }
+func (*idleWatch) close()                                    {}
 
 func (*sysIO) readyNow() bool { return true }

@@ -55,6 +55,10 @@ type quietReclaimer struct {
 	lastTick  uint64
 	lastFree  uint64
 	lastAt    time.Time
+	// moved counts the connections moved to the idle watch since the
+	// last collection for them, at lastMove.
+	moved    int
+	lastMove time.Time
 }
 
 const (
@@ -102,19 +106,84 @@ func (q *quietReclaimer) decide(total uint64, now time.Time) (quiet, reclaim boo
 	return true, true
 }
 
-// run ticks until stop is closed.
-func (q *quietReclaimer) run(stop <-chan struct{}) {
-	t := time.NewTicker(quietTick)
+// run ticks until stop is closed. Every moveTick it moves the
+// connections idle since the last one to the idle watch (mover; nil: none,
+// see Server.moveIdle); every quietTick it decides whether to give memory
+// back.
+func (q *quietReclaimer) run(stop <-chan struct{}, mover idleMover) {
+	t := time.NewTicker(moveTick)
 	defer t.Stop()
-	for {
+	for ticks := 1; ; ticks++ {
 		select {
 		case <-stop:
 			return
 		case now := <-t.C:
-			if _, reclaim := q.tick(now); reclaim {
+			if mover != nil {
+				q.moved += mover.moveIdle()
+			}
+			if ticks%int(quietTick/moveTick) != 0 {
+				continue
+			}
+			quiet, reclaim := q.tick(now)
+			if quiet && mover != nil && q.collectMoved(mover, now, stop) {
+				reclaim = true
+			}
+			if reclaim {
 				freeOSMemory()
 			}
 		}
+	}
+}
+
+// idleMover moves idle connections to the idle watch (Server.moveIdle)
+// and waits until those moved have left their goroutines, at most for a
+// duration and not beyond stop (reporting whether they did).
+type idleMover interface {
+	moveIdle() int
+	waitMoved(stop <-chan struct{}, d time.Duration) bool
+}
+
+const (
+	// moveTick is how often idle connections are moved: a connection
+	// idle for one to two of them leaves its goroutine, so that a burst
+	// of connections that go idle does not keep a goroutine each (the
+	// runtime never frees a goroutine's g, about 450 bytes: 9,900 idle
+	// connections left 4.3 MiB behind after they closed), while a
+	// keep-alive connection busier than that never moves. Each tick
+	// looks at every open connection under the server's lock (about
+	// 30 ns each).
+	moveTick = 250 * time.Millisecond
+	// moveCollectMin: moving fewer idle connections is not worth
+	// collecting for.
+	moveCollectMin = 256
+	// moveWait bounds the wait for moved connections to leave their
+	// goroutines.
+	moveWait = time.Second
+)
+
+// collectMoved reports, at a quiet tick, whether memory is to be given
+// back after moves: the goroutines of the moved connections have ended,
+// and their stacks are free. It is after at least moveCollectMin moves, at
+// most every reclaimEvery. A stop during the wait ends it without
+// collecting: the server is shutting down.
+func (q *quietReclaimer) collectMoved(m idleMover, now time.Time, stop <-chan struct{}) (reclaim bool) {
+	if q.moved < moveCollectMin || now.Sub(q.lastMove) < reclaimEvery {
+		return false
+	}
+	q.moved, q.lastMove = 0, now
+	if !m.waitMoved(stop, moveWait) && stopped(stop) {
+		return false
+	}
+	return true
+}
+
+// stopped reports whether stop is closed.
+func stopped(stop <-chan struct{}) bool {
+	select {
+	case <-stop:
+		return true
+	default:
+		return false
 	}
 }
 

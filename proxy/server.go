@@ -57,6 +57,9 @@ type Server struct {
 	// goroutine (see idleWatch); the first Serve starts it, nil before
 	// and where there is none.
 	idle *idleWatch
+	// moving counts connections moveIdle moved that have not yet left
+	// their old goroutines, and tells waitMoved when none is left.
+	moving movedConns
 
 	// packetConns are the UDP sockets of the modes that have them (s.mu).
 	packetConns []net.PacketConn
@@ -208,7 +211,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		s.wg.Add(1)
 		go func(stop <-chan struct{}) {
 			defer s.wg.Done()
-			newQuietReclaimer().run(stop)
+			newQuietReclaimer().run(stop, s)
 		}(s.quietStop)
 		if w, err := newIdleWatch((*clientConn).wake); err == nil {
 			s.idle = w
@@ -252,6 +255,114 @@ func (s *Server) Serve(ln net.Listener) error {
 		// It ends with connDone.
 		go cc.serve()
 	}
+}
+
+// moveIdle moves the movable connections idle in their wait for the next
+// request since its last call to the idle watch (see clientConn.parkIn):
+// it interrupts each one's wait, and the goroutine hands the connection to
+// the watch and ends. It returns how many it moved.
+func (s *Server) moveIdle() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for cc := range s.conns {
+		if !cc.movable {
+			continue
+		}
+		// Idle at the last tick too: moved. Idle since this one: seen
+		// (a new wait marks the connection idle again).
+		if cc.park.CompareAndSwap(parkIdle, parkSeen) || !cc.park.CompareAndSwap(parkSeen, parkMoving) {
+			continue
+		}
+		s.moving.Add(1)
+		_ = cc.conn.Conn.SetReadDeadline(aLongTimeAgo)
+		cc.park.Store(parkMoved)
+		n++
+	}
+	return n
+}
+
+// aLongTimeAgo is a read deadline that interrupts a read at once.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// waitMoved waits until the connections moveIdle moved have left their old
+// goroutines, at most for d and not beyond stop; it reports whether they
+// all did. The count falls as each old goroutine lets go of its
+// connection, a few frames before it ends: the short grace after the last
+// one lets them return, so that the collection that follows (see
+// quietReclaimer.moveIdle) does not find their deep stacks.
+func (s *Server) waitMoved(stop <-chan struct{}, d time.Duration) bool {
+	timeout := time.NewTimer(d)
+	defer timeout.Stop()
+	select {
+	case <-s.moving.none():
+	case <-stop:
+		return false
+	case <-timeout.C:
+		return false
+	}
+	grace := time.NewTimer(movedGrace)
+	defer grace.Stop()
+	select {
+	case <-grace.C:
+		return true
+	case <-stop:
+		return false
+	}
+}
+
+// movedGrace is the time given to the old goroutines of moved connections
+// to return once they have let go (a few frames each).
+const movedGrace = 5 * time.Millisecond
+
+// movedConns counts the connections moveIdle moved that have not yet left
+// their old goroutines; none's channel is closed while the count is zero,
+// so that waitMoved waits without polling.
+type movedConns struct {
+	mu sync.Mutex
+	n  int32
+	// zero is closed while n is 0; nil until the first Add (none then
+	// hands out a closed one).
+	zero chan struct{}
+}
+
+// Add adds delta to the count: moveIdle adds one per connection it moves,
+// the old goroutine takes it away when it lets go (clientConn.unpark).
+func (m *movedConns) Add(delta int32) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	was := m.n
+	m.n += delta
+	if m.n < 0 {
+		// A decrement without its move is a bug in the caller; keeping
+		// the count at zero keeps waitMoved from waiting for ever.
+		m.n = 0
+	}
+	switch {
+	case was == 0 && m.n > 0:
+		m.zero = make(chan struct{})
+	case was > 0 && m.n == 0:
+		close(m.zero)
+	}
+}
+
+// Load returns the count.
+func (m *movedConns) Load() int32 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.n
+}
+
+// none returns a channel that is closed once the count is zero.
+func (m *movedConns) none() <-chan struct{} {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.n == 0 || m.zero == nil {
+		c := make(chan struct{})
+		close(c)
+		return c
+	}
+	return m.zero
 }
 
 // connDone lets go of a connection that has ended.
