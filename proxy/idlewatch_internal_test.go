@@ -56,6 +56,19 @@ func socketPair(t *testing.T) (proxyEnd, clientEnd net.Conn) {
 	return proxyEnd, clientEnd
 }
 
+// startWatch starts an idle watch that records its wake-ups; the test's
+// end closes it (closing twice is allowed).
+func startWatch(t *testing.T) (*idleWatch, *wakeLog) {
+	t.Helper()
+	log := &wakeLog{}
+	w, err := newIdleWatch(log.wake)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.close)
+	return w, log
+}
+
 func newWatchedConn(t *testing.T) (*clientConn, net.Conn) {
 	t.Helper()
 	p, c := socketPair(t)
@@ -94,12 +107,7 @@ func TestIdleWatch(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var log wakeLog
-			w, err := newIdleWatch(log.wake)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer w.close()
+			w, log := startWatch(t)
 			cc, client := newWatchedConn(t)
 			st := &stream{}
 			if !w.park(cc, st, time.Now().Add(tt.timeout)) {
@@ -129,12 +137,7 @@ func TestIdleWatch(t *testing.T) {
 // wait of a keep-alive connection) is woken again; its socket is re-armed
 // in the epoll set, not added twice.
 func TestIdleWatchParksAgain(t *testing.T) {
-	var log wakeLog
-	w, err := newIdleWatch(log.wake)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.close()
+	w, log := startWatch(t)
 	cc, client := newWatchedConn(t)
 	buf := make([]byte, 16)
 	for i := 1; i <= 3; i++ {
@@ -155,12 +158,7 @@ func TestIdleWatchParksAgain(t *testing.T) {
 // TestIdleWatchExpiryOrder: connections expire in the order of their
 // deadlines, whatever the order they parked in.
 func TestIdleWatchExpiryOrder(t *testing.T) {
-	var log wakeLog
-	w, err := newIdleWatch(log.wake)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.close()
+	w, log := startWatch(t)
 	timeouts := []time.Duration{300 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond}
 	ccs := make([]*clientConn, len(timeouts))
 	for i, d := range timeouts {
@@ -181,11 +179,7 @@ func TestIdleWatchExpiryOrder(t *testing.T) {
 // TestIdleWatchClosedSocket: a socket closed before it parks is not taken
 // (its owner then waits on its goroutine), and a closed watch takes none.
 func TestIdleWatchClosedSocket(t *testing.T) {
-	var log wakeLog
-	w, err := newIdleWatch(log.wake)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, _ := startWatch(t)
 	cc, _ := newWatchedConn(t)
 	cc.raw.Close()
 	if w.park(cc, &stream{}, time.Now().Add(time.Minute)) {

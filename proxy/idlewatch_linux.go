@@ -333,23 +333,3 @@ func (w *idleWatch) work(j wakeJob) {
 		}
 	}
 }
-
-// readyNow reports whether the socket has something to read (data, or
-// its end) without waiting: a peek at one byte. Errors count as ready:
-// the read that follows reports them.
-func (s *sysIO) readyNow() bool {
-	ready := true
-	err := s.rc.Control(func(fd uintptr) {
-		var b [1]byte
-		for {
-			_, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
-				syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
-			if e == syscall.EINTR {
-				continue
-			}
-			ready = e != syscall.EAGAIN
-			return
-		}
-	})
-	return ready || err != nil
-}

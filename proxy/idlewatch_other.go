@@ -18,5 +18,3 @@ func newIdleWatch(func(*clientConn, *stream, bool)) (*idleWatch, error) {
 func (*idleWatch) park(*clientConn, *stream, time.Time) bool { return false }
 func (*idleWatch) remove(*clientConn) *stream                { return nil }
 func (*idleWatch) close()                                    {}
-
-func (*sysIO) readyNow() bool { return true }
