@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -62,6 +63,9 @@ type idleWatch struct {
 	// dispatch); quit, closed with the watch, ends them.
 	jobs chan wakeJob
 	quit chan struct{}
+	// woken counts the connections taken out since takeWoken last read
+	// it.
+	woken atomic.Int64
 }
 
 // wakeJob is a connection to go on with (see idleWatch.wake).
@@ -309,12 +313,18 @@ func (w *idleWatch) close() {
 // is busy; the collector shrinks it while the worker waits, and it ends
 // after workerIdle without work.
 func (w *idleWatch) dispatch(j wakeJob) {
+	w.woken.Add(1)
 	select {
 	case w.jobs <- j:
 	default:
 		go w.work(j)
 	}
 }
+
+// takeWoken returns how many connections were taken out of the watch
+// since its last call: each took a goroutine, whose stack the proxy may
+// want to give back once they are done (see quietReclaimer.collectMoved).
+func (w *idleWatch) takeWoken() int { return int(w.woken.Swap(0)) }
 
 // work goes on with j, then with the connections handed to it, until
 // none came for workerIdle or the watch closed.
