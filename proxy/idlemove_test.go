@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net"
 	"regexp"
@@ -74,6 +75,52 @@ func TestIdleConnParked(t *testing.T) {
 	// The deadline is tcp_timeout after the last request.
 	if took := time.Since(last); n != 0 || err == nil || took < 3*time.Second || took > 4500*time.Millisecond {
 		t.Fatalf("idle connection not closed by tcp_timeout (4 s after its last request): %d %v after %s", n, err, took)
+	}
+}
+
+// TestShutdownClosesParkedConns: Shutdown closes the connections parked in
+// the idle watch at once, and returns without waiting for its deadline.
+func TestShutdownClosesParkedConns(t *testing.T) {
+	origin := testutil.StartRawOrigin(t, func(c net.Conn, r *bufio.Reader) {
+		for {
+			if _, err := testutil.ReadRequest(r); err != nil {
+				return
+			}
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+		}
+	})
+	srv, ln := listenProxy(t, nil)
+	served := make(chan struct{})
+	go func() { _ = srv.Serve(ln); close(served) }()
+	const n = 5
+	conns := make([]net.Conn, n)
+	for i := range conns {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, "GET http://"+origin.Addr+"/ HTTP/1.1\r\nHost: x\r\n\r\n")
+		if resp, err := readResponseHead(bufio.NewReader(c)); err != nil {
+			t.Fatalf("after %q: %v", resp, err)
+		}
+		conns[i] = c
+	}
+	buf := make([]byte, 1<<20)
+	serving := regexp.MustCompile(`\(\*clientConn\)\.(serve|resume)\(`)
+	testutil.Eventually(t, 10*time.Second, func() bool { return !serving.Match(buf[:runtime.Stack(buf, true)]) },
+		"the idle connections parked")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown = %v, want nil (every connection was idle)", err)
+	}
+	<-served
+	for i, c := range conns {
+		if n, err := c.Read(make([]byte, 1)); n != 0 || err == nil {
+			t.Fatalf("connection %d still open after Shutdown: %d %v", i, n, err)
+		}
 	}
 }
 
