@@ -147,11 +147,13 @@ type clientConn struct {
 	// waits for its next request, to the server's idle watch (see
 	// Server.moveIdle and park); watch is that watch, and parking what it
 	// holds of the connection while it is there. park is where its
-	// goroutine is (parkBusy, ...).
-	movable bool
-	watch   *idleWatch
-	parking parkState
-	park    atomic.Int32
+	// goroutine is (parkBusy, ...); unwatched, that the watch refused it
+	// once (moveIdle no longer moves it).
+	movable   bool
+	watch     *idleWatch
+	parking   parkState
+	park      atomic.Int32
+	unwatched atomic.Bool
 
 	mu            sync.Mutex
 	state         connState
@@ -336,13 +338,20 @@ func (cc *clientConn) serveRegular(st *stream) (ended bool) {
 	for {
 		tunnel, moved := cc.serveHTTP1(st, nil)
 		if moved {
+			if st.r != nil {
+				// The wait ended with data (read into the stream's
+				// buffer) just as moveIdle interrupted it: the socket
+				// may have nothing more to wake the watch with. Go on
+				// here.
+				continue
+			}
 			if cc.parkIn(st) {
 				return false
 			}
 			// The watch did not take it (closed meanwhile, or the
 			// system's limit of watches): the connection waits on its
 			// goroutine from now on.
-			cc.movable = false
+			cc.unwatched.Store(true)
 			continue
 		}
 		if tunnel != nil {

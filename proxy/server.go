@@ -273,7 +273,7 @@ func (s *Server) moveIdle() int {
 	}
 	n := s.idle.takeWoken()
 	for cc := range s.conns {
-		if !cc.movable {
+		if !cc.movable || cc.unwatched.Load() {
 			continue
 		}
 		// Idle at the last tick too: moved. Idle since this one: seen
