@@ -55,8 +55,8 @@ type quietReclaimer struct {
 	lastTick  uint64
 	lastFree  uint64
 	lastAt    time.Time
-	// moved counts the connections moved to the idle watch since the
-	// last collection for them, at lastMove.
+	// moved counts the connections moved to the idle watch, resumed
+	// from it or ended since the last collection for them, at lastMove.
 	moved    int
 	lastMove time.Time
 }
@@ -153,8 +153,8 @@ const (
 	// looks at every open connection under the server's lock (about
 	// 30 ns each).
 	moveTick = 250 * time.Millisecond
-	// moveCollectMin: moving fewer idle connections is not worth
-	// collecting for.
+	// moveCollectMin: fewer connections moved, resumed or ended (see
+	// Server.moveIdle) are not worth collecting for.
 	moveCollectMin = 256
 	// moveWait bounds the wait for moved connections to leave their
 	// goroutines.
