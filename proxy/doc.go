@@ -24,10 +24,13 @@
 //     hooks, an eager server connection) and returns it: the connection's
 //     goroutine runs serveTunnel once the HTTP/1 layer has returned, so
 //     that an idle tunnel waits on a short stack (the runtime shrinks a
-//     goroutine's stack only while little of it is used). A plain
-//     connection idle between requests is moved, at a quiet moment, to a
-//     new goroutine that waits in its first frame, on the smallest stack
-//     (clientConn.resume, Server.moveIdle).
+//     goroutine's stack only while little of it is used). Between
+//     requests a plain connection reads the next one at once when it is
+//     there, and otherwise waits holding no buffers (stream.idleUntilReadable);
+//     idle for a tick or two, it leaves its goroutine for the idle watch, an
+//     epoll set of the proxy's own, which goes on with it on a worker
+//     goroutine when the client sends or closes (Server.moveIdle,
+//     clientConn.parkIn, idlewatch_linux.go).
 //  3. Next layer (nextlayer.go): the tunnel's first bytes, from either side,
 //     decide: a TLS ClientHello, an HTTP/1 request, the HTTP/2 preface, or
 //     anything else, which is a TCP flow (tcp.go).
