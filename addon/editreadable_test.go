@@ -122,3 +122,35 @@ func TestContextLend(t *testing.T) {
 		})
 	}
 }
+
+// TestQuietKilledInFlight: a flow killed while it runs is not live, but the
+// proxy still writes it until it ends it (SetLive(false)): it is not Quiet
+// until then, and a copy or a flow read from a file is.
+func TestQuietKilledInFlight(t *testing.T) {
+	f := flow.NewHTTPFlow(nil, nil)
+	if Quiet(f) {
+		t.Fatal("a running flow is quiet")
+	}
+	if err := f.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if f.IsLive() || Quiet(f) {
+		t.Errorf("killed in flight: live %v, quiet %v; want not live, not quiet", f.IsLive(), Quiet(f))
+	}
+	var got []bool
+	NewManager().Context().EditReadable([]flow.Any{f}, func(_ flow.Any, r bool) { got = append(got, r) })
+	if !slices.Equal(got, []bool{false}) {
+		t.Errorf("EditReadable of a flow killed in flight: %v, want [false]", got)
+	}
+	f.SetLive(false)
+	if !Quiet(f) || f.Error == nil {
+		t.Errorf("ended by the proxy: quiet %v, error %v", Quiet(f), f.Error)
+	}
+	if c := f.Copy(); !Quiet(c) {
+		t.Error("a copy is not quiet")
+	}
+	f.SetLive(true)
+	if Quiet(f) {
+		t.Error("a replayed flow is quiet")
+	}
+}

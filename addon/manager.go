@@ -144,12 +144,13 @@ func (c *Context) Lend(flows []flow.Any, fn func()) {
 }
 
 // Quiet reports what the flow alone tells of whether the proxy leaves it
-// alone: it is not live (read from a file, or ended by the proxy), or the
-// proxy waits for it to be resumed. It is the rule of EditReadable for
+// alone: it is not running (read from a file, a copy, or ended by the
+// proxy; a flow killed while it runs is not live but still running), or
+// the proxy waits for it to be resumed. It is the rule of EditReadable for
 // flows that no ReadableEditor knows.
 func Quiet(f flow.Any) bool {
 	b := f.Base()
-	return !b.IsLive() || b.Waiting()
+	return !b.Running() || b.Waiting()
 }
 
 // FlowEditor is implemented by an addon that reads flows outside their

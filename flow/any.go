@@ -136,11 +136,11 @@ func (f *Flow) restoreFrom(src *Flow) {
 
 // Share fills f, the Flow of a flow made to show part of src (a script's
 // envelope of one event, a UI's copy), with src's fields, shared rather
-// than copied, and src's live, intercepted and killed state. Nothing waits
+// than copied, and src's live, running, intercepted and killed state. Nothing waits
 // on f: it only reports that state.
 func (f *Flow) Share(src *Flow) {
 	f.restoreFrom(src)
-	const state = ctlLive | ctlIntercepted | ctlKilled
+	const state = ctlLive | ctlRunning | ctlIntercepted | ctlKilled
 	f.mu.Lock()
 	f.setControlLocked(state, src.control()&state)
 	f.mu.Unlock()

@@ -116,7 +116,7 @@ func (m Metadata) clone() Metadata {
 }
 
 func newFlow(client *Client, server *Server, live bool) Flow {
-	return Flow{ID: NewID(), ClientConn: client, ServerConn: server, TimestampCreated: nowSeconds(), ctl: ctlBits(live, ctlLive)}
+	return Flow{ID: NewID(), ClientConn: client, ServerConn: server, TimestampCreated: nowSeconds(), ctl: ctlBits(live, ctlLive|ctlRunning)}
 }
 
 // Marked is the flow's marker, "" when unmarked; mitmproxy's default
@@ -159,6 +159,10 @@ const (
 	// ctlWaiting: the proxy waits in WaitForResume (intercepted is not
 	// enough: a hook intercepts, then later addons' hooks still run).
 	ctlWaiting
+	// ctlRunning: the proxy runs the flow, from its start (or a replay's)
+	// until it ends it (SetLive(false)). Unlike ctlLive, Kill leaves it:
+	// a flow killed while it runs is still the proxy's until it ends.
+	ctlRunning
 )
 
 // ctlBits is bit when on is true, else 0.
@@ -189,9 +193,9 @@ func (f *Flow) SetLive(live bool) {
 	f.mu.Lock()
 	if live {
 		// A replay runs the flow's hooks again.
-		f.setControlLocked(ctlLive|ctlSettled, ctlLive)
+		f.setControlLocked(ctlLive|ctlRunning|ctlSettled, ctlLive|ctlRunning)
 	} else {
-		f.setControlLocked(ctlLive, 0)
+		f.setControlLocked(ctlLive|ctlRunning, 0)
 		f.recordKillLocked()
 	}
 	f.mu.Unlock()
@@ -258,6 +262,12 @@ func (f *Flow) Killed() bool { return f.control()&ctlKilled != 0 }
 // (WaitForResume): until Resume or Kill it neither reads nor writes the
 // flow, so a command may (see addon.Context.EditReadable).
 func (f *Flow) Waiting() bool { return f.control()&ctlWaiting != 0 }
+
+// Running reports whether the proxy runs the flow: from its start (or a
+// replay's) until the proxy ends it, killed or not. A flow that is not
+// running, or that the proxy waits for (Waiting), is not written by the
+// proxy (see addon.Quiet).
+func (f *Flow) Running() bool { return f.control()&ctlRunning != 0 }
 
 // IsIntercepted reports whether the flow is paused.
 func (f *Flow) IsIntercepted() bool { return f.control()&ctlIntercepted != 0 }

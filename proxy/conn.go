@@ -173,7 +173,7 @@ func (s *Server) newClientConn(conn net.Conn, mode *spec.ProxyMode, watch *idleW
 		up: newUpstream(s, client, conn.RemoteAddr()), mode: mode,
 	}
 	// Only a plain connection of the regular and upstream modes waits
-	// for its next request where resume can take over.
+	// for its next request where the idle watch can take it over.
 	cc.watch = watch
 	cc.movable = cc.regular() && ic.sys != nil && watch != nil
 	return cc
@@ -294,8 +294,8 @@ func (cc *clientConn) unwatch() {
 // serve runs the connection: the client hooks, then the first layer, which
 // the mode decides (serveMode): for the regular mode HTTP/1 (a proxy
 // request or CONNECT). It is the connection's goroutine, until the
-// connection ends or is moved to another goroutine while idle (see
-// resume).
+// connection ends or is moved to the idle watch while idle (see parkIn;
+// a worker goroutine goes on with it then, see resume).
 func (cc *clientConn) serve() {
 	ended := true
 	defer func() {
@@ -375,7 +375,7 @@ func (cc *clientConn) end() {
 	cc.s.connDone(cc)
 }
 
-// Where a movable connection's goroutine is (clientConn.park): idle
+// Where a movable connection's goroutine is (clientConn.park, the field): idle
 // connections are moved off their goroutines to the idle watch (see
 // Server.moveIdle).
 const (
@@ -428,7 +428,13 @@ func (cc *clientConn) parkIn(st *stream) bool {
 		return false
 	}
 	// Idle since the wait began: the deadline the wait had.
-	return cc.watch.park(cc, st, time.Unix(0, cc.conn.last.Load()).Add(cc.conn.timeout))
+	err := cc.watch.park(cc, st, time.Unix(0, cc.conn.last.Load()).Add(cc.conn.timeout))
+	if err != nil && !errors.Is(err, errWatchClosed) {
+		// The system's limit of epoll watches (fs.epoll.max_user_watches),
+		// most likely: the connection works on, with its goroutine.
+		cc.log().Debug("idle connection not parked: " + err.Error())
+	}
+	return err == nil
 }
 
 // resume goes on with a connection the idle watch held, on a new

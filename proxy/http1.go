@@ -26,8 +26,9 @@ import (
 // layer, the tunnel kept 1.5 KiB of frames (this layer, h1Request,
 // handleConnect) under every idle HTTPS connection.
 //
-// moved: the connection was moved while idle, and goes on in a new
-// goroutine (see resume); only a movable connection outside a tunnel is.
+// moved: the wait for the next request was interrupted to move the
+// connection to the idle watch (see serveRegular and parkIn); only a
+// movable connection outside a tunnel is.
 func (cc *clientConn) serveHTTP1(st *stream, t *target) (tunnel func(), moved bool) {
 	watcher := &clientWatch{st: st, idle: cc.s.Config().IdleTimeout}
 	defer watcher.release()

@@ -16,7 +16,7 @@ import (
 )
 
 // TestIdleConnParked: a plain connection idle between requests waits in
-// the proxy's idle watch with no goroutine (see clientConn.park), and is
+// the proxy's idle watch with no goroutine (see clientConn.parkIn), and is
 // served as before: it takes the next request, it is closed after
 // tcp_timeout of idleness counted from its last request, and its
 // client's close ends it.

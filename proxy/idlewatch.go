@@ -1,6 +1,12 @@
 package proxy
 
-import "time"
+import (
+	"errors"
+	"time"
+)
+
+// errWatchClosed: the idle watch is closed (the server shuts down).
+var errWatchClosed = errors.New("the idle watch is closed")
 
 // parkState is what a parked connection holds (inside clientConn, so that
 // parking allocates nothing).

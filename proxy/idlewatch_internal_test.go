@@ -3,6 +3,7 @@
 package proxy
 
 import (
+	"errors"
 	"net"
 	"sync"
 	"testing"
@@ -110,7 +111,7 @@ func TestIdleWatch(t *testing.T) {
 			w, log := startWatch(t)
 			cc, client := newWatchedConn(t)
 			st := &stream{}
-			if !w.park(cc, st, time.Now().Add(tt.timeout)) {
+			if err := w.park(cc, st, time.Now().Add(tt.timeout)); err != nil {
 				t.Fatal("not parked")
 			}
 			tt.act(t, w, cc, client)
@@ -141,7 +142,7 @@ func TestIdleWatchParksAgain(t *testing.T) {
 	cc, client := newWatchedConn(t)
 	buf := make([]byte, 16)
 	for i := 1; i <= 3; i++ {
-		if !w.park(cc, &stream{}, time.Now().Add(time.Minute)) {
+		if err := w.park(cc, &stream{}, time.Now().Add(time.Minute)); err != nil {
 			t.Fatalf("round %d: not parked", i)
 		}
 		if _, err := client.Write([]byte("x")); err != nil {
@@ -163,7 +164,7 @@ func TestIdleWatchExpiryOrder(t *testing.T) {
 	ccs := make([]*clientConn, len(timeouts))
 	for i, d := range timeouts {
 		ccs[i], _ = newWatchedConn(t)
-		if !w.park(ccs[i], &stream{}, time.Now().Add(d)) {
+		if err := w.park(ccs[i], &stream{}, time.Now().Add(d)); err != nil {
 			t.Fatal("not parked")
 		}
 	}
@@ -182,12 +183,12 @@ func TestIdleWatchClosedSocket(t *testing.T) {
 	w, _ := startWatch(t)
 	cc, _ := newWatchedConn(t)
 	cc.raw.Close()
-	if w.park(cc, &stream{}, time.Now().Add(time.Minute)) {
+	if w.park(cc, &stream{}, time.Now().Add(time.Minute)) == nil {
 		t.Fatal("a closed socket parked")
 	}
 	w.close()
 	cc2, _ := newWatchedConn(t)
-	if w.park(cc2, &stream{}, time.Now().Add(time.Minute)) {
-		t.Fatal("parked in a closed watch")
+	if err := w.park(cc2, &stream{}, time.Now().Add(time.Minute)); !errors.Is(err, errWatchClosed) {
+		t.Fatalf("parked in a closed watch: %v", err)
 	}
 }

@@ -161,16 +161,16 @@ func setEventToken(ev *syscall.EpollEvent, tok uint64) {
 	*(*uint64)(unsafe.Pointer(&ev.Fd)) = tok
 }
 
-// park adds cc, idle with its stream st parked until by, and reports whether it
-// did: false when the watch is closed or the socket could not be added
-// (closed, or the system's limit of watches reached); the caller then
+// park adds cc, idle with its stream st parked until by; an error when it
+// did not: the watch is closed (errWatchClosed) or the socket could not be
+// added (closed, or the system's limit of watches reached); the caller then
 // waits for the connection on its goroutine. The caller holds cc.mu (see
-// clientConn.park).
-func (w *idleWatch) park(cc *clientConn, st *stream, by time.Time) bool {
+// clientConn.parkIn).
+func (w *idleWatch) park(cc *clientConn, st *stream, by time.Time) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
-		return false
+		return errWatchClosed
 	}
 	w.next++
 	tok := w.next
@@ -188,8 +188,11 @@ func (w *idleWatch) park(cc *clientConn, st *stream, by time.Time) bool {
 			errno = w.ctl(syscall.EPOLL_CTL_ADD, int(fd), &ev)
 		}
 	})
-	if err != nil || errno != nil {
-		return false
+	if err == nil {
+		err = errno
+	}
+	if err != nil {
+		return fmt.Errorf("idle watch: %w", err)
 	}
 	p.registered, p.token, p.st = true, tok, st
 	p.by = by
@@ -198,7 +201,7 @@ func (w *idleWatch) park(cc *clientConn, st *stream, by time.Time) bool {
 	if p.index == 0 {
 		w.resetTimerLocked()
 	}
-	return true
+	return nil
 }
 
 // ctl is epoll_ctl on the watch's descriptor.

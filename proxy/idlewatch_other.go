@@ -15,6 +15,7 @@ func newIdleWatch(func(*clientConn, *stream, bool)) (*idleWatch, error) {
 	return nil, errors.ErrUnsupported
 }
 
-func (*idleWatch) park(*clientConn, *stream, time.Time) bool { return false }
-func (*idleWatch) remove(*clientConn) *stream                { return nil }
-func (*idleWatch) close()                                    {}
+func (*idleWatch) park(*clientConn, *stream, time.Time) error { return errors.ErrUnsupported }
+func (*idleWatch) remove(*clientConn) *stream                 { return nil }
+func (*idleWatch) close()                                     {}
+func (*idleWatch) takeWoken() int                             { return 0 }

@@ -131,10 +131,11 @@ func waitFirstBytes(st *stream, sc *serverConn, cfg *Config) (head []byte, serve
 	return head, false, err
 }
 
-// firstOfTwo waits until a or b has buffered data, or fails. The reader
-// that is still waiting is interrupted through its TCP connection's read
-// deadline, which is then set again to the idle timeout on both. The error
-// is the one that ended a's wait, unless b's data ended it.
+// firstOfTwo waits until a or b has buffered data, or fails. It tries
+// clientFirst first; when that cannot decide, it waits on both, and the
+// reader that is still waiting is interrupted through its TCP connection's
+// read deadline, which is then set again to the idle timeout on both. The
+// error is the one that ended a's wait, unless b's data ended it.
 func firstOfTwo(a, b *stream, idle time.Duration) error {
 	if done, err := clientFirst(a, b); done {
 		return err
@@ -170,9 +171,12 @@ const clientFirstGrace = 20 * time.Millisecond
 // hand-offs and a read deadline to interrupt the loser, for every new
 // HTTPS connection (BenchmarkNewConnTLS/Proxy: goroutines/op 5 -> 3,
 // BareRelay's 2; neither shows in instruction counts, both in the CPU time
-// of a proxy with idle processors to wake). It reads the client alone for
-// clientFirstGrace, and then looks at the server's socket without waiting:
-// the server's data wins, as in firstOfTwo, when both came. done is false
+// of a proxy with idle processors to wake). It looks at the server's socket
+// without waiting (a server that greets first has usually spoken by now),
+// reads the client alone for clientFirstGrace, and looks at the server's
+// socket again: the server's data wins, as in firstOfTwo, when both came.
+// The client's read deadline is bounded meanwhile and restored after
+// (limitHead); the server's is left alone. done is false
 // when it could not decide (no client data within the grace, or a stream
 // that is not plain TCP with raw I/O): firstOfTwo then watches both sides.
 func clientFirst(a, b *stream) (done bool, err error) {
@@ -182,6 +186,12 @@ func clientFirst(a, b *stream) (done bool, err error) {
 		return false, nil
 	}
 	if b.r.Buffered() > 0 {
+		return true, nil
+	}
+	if a.r.Buffered() == 0 && serverSpoke(b, bc) {
+		// A server that greets first has usually done so by now (the
+		// connection is made before the CONNECT is answered): decide at
+		// once, as mitmproxy does, rather than after the grace.
 		return true, nil
 	}
 	if a.r.Buffered() == 0 {
@@ -194,15 +204,21 @@ func clientFirst(a, b *stream) (done bool, err error) {
 			return false, nil
 		}
 	}
-	if bc.sys.readableNow() {
-		// Read what the server sent (or its end) into its reader, where
-		// the caller looks for it.
-		_, _ = b.r.Peek(1)
-		if b.r.Buffered() > 0 {
-			return true, nil
-		}
+	if serverSpoke(b, bc) {
+		return true, nil
 	}
 	return true, err
+}
+
+// serverSpoke reports, without waiting, whether the server b sent
+// something, which it then reads into b's reader, where firstOfTwo's caller
+// looks for it. A server that ended is read too, and reports false.
+func serverSpoke(b *stream, bc *idleConn) bool {
+	if !bc.sys.readableNow() {
+		return false
+	}
+	_, _ = b.r.Peek(1)
+	return b.r.Buffered() > 0
 }
 
 // interrupt ends a read waiting on c and returns its result. The deadline

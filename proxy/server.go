@@ -301,7 +301,7 @@ var aLongTimeAgo = time.Unix(1, 0)
 // all did. The count falls as each old goroutine lets go of its
 // connection, a few frames before it ends: the short grace after the last
 // one lets them return, so that the collection that follows (see
-// quietReclaimer.moveIdle) does not find their deep stacks.
+// quietReclaimer.collectMoved) finds their stacks free.
 func (s *Server) waitMoved(stop <-chan struct{}, d time.Duration) bool {
 	timeout := time.NewTimer(d)
 	defer timeout.Stop()

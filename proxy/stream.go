@@ -119,6 +119,9 @@ func (st *stream) park() {
 	if st.r == nil || st.r.Buffered() > 0 || st.w.Buffered() > 0 {
 		return
 	}
+	// The reader may read st.first (see plainIdle): in the pool it must
+	// not keep the stream, its connection and socket alive.
+	st.r.Reset(nil)
 	if b := st.bufs; b != nil && b.r == st.r && b.w == st.w {
 		st.pools.sets.Put(b)
 	} else {
@@ -156,8 +159,8 @@ func (st *stream) take(src io.Reader) {
 // refreshed: the caller has just pushed the connection's idle deadline out
 // (see idleConn.refresh), which the wait would do otherwise.
 func (st *stream) idleUntilReadable(refreshed bool) error {
-	// The stream is parked already (st.r nil) when a wait before this
-	// one ended in a move to another goroutine (see clientConn.resume).
+	// The stream is parked already (st.r nil) when the connection comes
+	// back from the idle watch (see clientConn.parkIn and resume).
 	if st.r != nil && (st.r.Buffered() > 0 || st.w.Buffered() > 0) {
 		// A request is here already (pipelined), or the writer holds
 		// data: go on with the buffers.

@@ -39,7 +39,7 @@ import (
 // requester is implemented by the addon: the child's requests that are not
 // about one flow.
 type requester interface {
-	hostRequest(h *host, req *tnetstring.Dict) (any, error)
+	hostRequest(ctx context.Context, h *host, req *tnetstring.Dict) (any, error)
 }
 
 // flowRefs finds flows the child has seen by id, without keeping them
@@ -548,7 +548,7 @@ func pyTypeName(v any) string {
 }
 
 // hostRequest answers the child's command requests (see requester).
-func (a *Addon) hostRequest(h *host, req *tnetstring.Dict) (any, error) {
+func (a *Addon) hostRequest(ctx context.Context, h *host, req *tnetstring.Dict) (any, error) {
 	if a.cmds == nil {
 		return nil, errors.New("no command registry")
 	}
@@ -616,10 +616,11 @@ func (a *Addon) hostRequest(h *host, req *tnetstring.Dict) (any, error) {
 			}
 			args = append(args, v)
 		}
-		// The flows of the hook call in progress are this goroutine's:
-		// commands may read and change them (addon.Context.Lend).
+		// The flows of the call in progress that it was given; when the
+		// call is a proxy hook's, the flow is this goroutine's, and
+		// commands may read and change it (addon.Context.Lend).
 		own := ownFlows(args, req.List("refresh"))
-		a.ctx.Lend(own, func() { ret, err = a.cmds.Call(name, args...) })
+		a.ctx.Lend(hookFlows(ctx, own), func() { ret, err = a.cmds.Call(name, args...) })
 		if refresh := req.List("refresh"); err == nil && refresh != nil {
 			// With the flow-level fields of the flows of the call in
 			// progress that it was given, which the command may have
@@ -776,6 +777,28 @@ func fromWireDefault(t command.Type, v any) any {
 		}
 	}
 	return nil
+}
+
+// hookFlowKey is the context key of hookCall.
+type hookFlowKey struct{}
+
+// hookCall is the context of a proxy hook's call of f, made on the goroutine
+// that runs the hook (the flow's writer, waiting for the call): only there
+// may a command the hook calls on f change it (see hookFlows). A one-shot
+// script's calls (script.run) and requests answered outside any call are
+// not hook calls.
+func hookCall(f flow.Any) context.Context {
+	return context.WithValue(context.Background(), hookFlowKey{}, f)
+}
+
+// hookFlows is the flow of ctx's hook call among flows (none when ctx is
+// not a hook call's).
+func hookFlows(ctx context.Context, flows []flow.Any) []flow.Any {
+	f, _ := ctx.Value(hookFlowKey{}).(flow.Any)
+	if f == nil || !slices.Contains(flows, f) {
+		return nil
+	}
+	return []flow.Any{f}
 }
 
 // ownFlows are the flows among args whose id is in ids: the child names

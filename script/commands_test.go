@@ -2,11 +2,13 @@ package script
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -393,5 +395,29 @@ func TestScriptCallsCommandsConcurrently(t *testing.T) {
 	close(errs)
 	for e := range errs {
 		t.Error(e)
+	}
+}
+
+// TestHookFlows: only a proxy hook's call lends, and only its own flow: a
+// one-shot script's call, a request answered outside any call, and other
+// flows the command is given are not lent (they may be resumed, and then
+// written by the proxy, while the command runs).
+func TestHookFlows(t *testing.T) {
+	f := newFlow(t, "GET", "http://example.com/", 0, "")
+	g := newFlow(t, "GET", "http://example.com/g", 0, "")
+	for _, tc := range []struct {
+		name  string
+		ctx   context.Context
+		flows []flow.Any
+		want  []flow.Any
+	}{
+		{"not a hook call", context.Background(), []flow.Any{f}, nil},
+		{"the hook's flow", hookCall(f), []flow.Any{g, f}, []flow.Any{f}},
+		{"another flow", hookCall(f), []flow.Any{g}, nil},
+		{"no flows", hookCall(f), nil, nil},
+	} {
+		if got := hookFlows(tc.ctx, tc.flows); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

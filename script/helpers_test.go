@@ -1,6 +1,7 @@
 package script
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -179,3 +180,22 @@ func newFlow(t testing.TB, method, url string, status int, body string, hdrs ...
 }
 
 var _ = slog.LevelInfo
+
+// interceptWaiting intercepts f and waits for it as the proxy would
+// (WaitForResume), so that commands may read and change it
+// (addon.Context.EditReadable); the wait ends with Resume or the test.
+func interceptWaiting(t *testing.T, f flow.Any) {
+	t.Helper()
+	b := f.Base()
+	b.Intercept()
+	waited := make(chan struct{})
+	go func() {
+		defer close(waited)
+		_ = b.WaitForResume(context.Background())
+	}()
+	testutil.Eventually(t, 5*time.Second, b.Waiting, "the proxy's stand-in does not wait for the flow")
+	t.Cleanup(func() {
+		b.Resume()
+		<-waited
+	})
+}

@@ -159,7 +159,7 @@ func (a *Addon) httpHook(i int, f *flow.HTTPFlow) {
 		return
 	}
 	a.refs.add(f)
-	reply, err := h.call(context.Background(), msg, func(req *tnetstring.Dict) (any, error) {
+	reply, err := h.call(hookCall(f), msg, func(req *tnetstring.Dict) (any, error) {
 		switch req.Str("op") {
 		case "filter":
 			return h.filterOp(req, f)
@@ -445,7 +445,7 @@ func (a *Addon) tcpHook(i int, f *flow.TCPFlow) {
 		return
 	}
 	a.refs.add(f)
-	reply, err := h.call(context.Background(), m, func(req *tnetstring.Dict) (any, error) {
+	reply, err := h.call(hookCall(f), m, func(req *tnetstring.Dict) (any, error) {
 		if req.Str("op") == "filter" {
 			return h.filterOp(req, f)
 		}

@@ -1,7 +1,6 @@
 package script
 
 import (
-	"context"
 	"fmt"
 
 	"github.com/mitmgo/mitmgo/addon"
@@ -89,7 +88,7 @@ func (a *Addon) otherFlowHook(i int, f flow.Any, what string, sections [][2]stri
 		a.log.Error(fmt.Sprintf("Script host: cannot send flow %s to the %s hook: %v", base.ID, hookNames[i], err))
 		return
 	}
-	reply, err := h.call(context.Background(), m, func(req *tnetstring.Dict) (any, error) {
+	reply, err := h.call(hookCall(f), m, func(req *tnetstring.Dict) (any, error) {
 		if req.Str("op") == "filter" {
 			return h.filterOp(req, f)
 		}

@@ -227,7 +227,7 @@ func (h *host) dispatch(msg *tnetstring.Dict) {
 		}
 		// Requests outside a call (codecs) are answered on their own
 		// goroutine: the reader must keep reading.
-		go h.answer(msg, nil)
+		go h.answer(context.Background(), msg, nil)
 	case "log":
 		lvl := slog.LevelInfo
 		switch msg.Str("level") {
@@ -259,8 +259,9 @@ func (h *host) route(id int64, msg *tnetstring.Dict) bool {
 	return ok
 }
 
-// answer replies to a request of the child.
-func (h *host) answer(req *tnetstring.Dict, serve server) {
+// answer replies to a request of the child; ctx is the call's it belongs to
+// (see hookCall).
+func (h *host) answer(ctx context.Context, req *tnetstring.Dict, serve server) {
 	var (
 		data any
 		err  error
@@ -274,7 +275,7 @@ func (h *host) answer(req *tnetstring.Dict, serve server) {
 		data, err = readFlows(req.Bytes("data"), req.Bool("har"))
 	case op == "command" || op == "execute" || op == "cmdlist" || op == "addon" || op == "viewlen" || op == "viewat":
 		if r, ok := h.events.(requester); ok {
-			data, err = r.hostRequest(h, req)
+			data, err = r.hostRequest(ctx, h, req)
 		} else {
 			err = fmt.Errorf("%s is not available", op)
 		}
@@ -394,7 +395,7 @@ func (h *host) call(ctx context.Context, msg *tnetstring.Dict, serve server) (*t
 		case m := <-ch:
 			switch m.Str("cmd") {
 			case "req":
-				h.answer(m, serve)
+				h.answer(ctx, m, serve)
 				continue
 			case "overdue":
 				return nil, &overdueError{script: m.Str("script"), hook: msg.Str("hook"), secs: m.Int("secs")}

@@ -257,18 +257,18 @@ func eventSequence(f flow.Any) []event {
 var errFlowWentOn = errors.New("the flow was resumed: the proxy is writing it")
 
 // whileStill runs fn while the view reads no flow and commands change none,
-// when f may be read and changed there: it is over, or intercepted (a
-// resume, from a UI's command, happens there too). It reports whether fn
+// when f may be read and changed there (addon.Context.EditReadable: it is
+// over, or intercepted and the proxy waits for it; a resume, from a UI's
+// command, happens under the same lock). It reports whether fn
 // ran. script.run reads and changes flows only this way, each time anew:
 // a flow may be resumed while its events run.
 func (a *Addon) whileStill(f flow.Any, fn func()) bool {
 	ran := false
-	a.ctx.EditFlows(func() {
-		if b := f.Base(); b.IsLive() && !b.IsIntercepted() {
-			return
+	a.ctx.EditReadable([]flow.Any{f}, func(_ flow.Any, readable bool) {
+		if readable {
+			ran = true
+			fn()
 		}
-		ran = true
-		fn()
 	})
 	return ran
 }

@@ -41,7 +41,7 @@ func TestScriptRunFlowResumed(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := newFlow(t, "GET", "http://example.com/one", 200, "ok")
-	f.Intercept()
+	interceptWaiting(t, f)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

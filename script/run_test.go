@@ -168,7 +168,7 @@ func TestScriptRunSkipsFlowsInProgress(t *testing.T) {
 	path := filepath.Join("testdata", "run_oneshot.py")
 	busy := newFlow(t, "GET", "http://example.com/busy", 200, "ok")
 	waiting := newFlow(t, "GET", "http://example.com/waiting", 200, "ok")
-	waiting.Intercept()
+	interceptWaiting(t, waiting)
 	if _, err := r.Call("script.run", []flow.Any{busy, waiting}, path); err != nil {
 		t.Fatal(err)
 	}

@@ -229,7 +229,7 @@ func runInFlight(t *testing.T, tc inFlightCase, withView bool) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	over := func() bool { return !f.IsLive() }
+	over := func() bool { return !f.Running() }
 	if withView {
 		over = func() bool { return m.View.Readable(f) }
 	}
