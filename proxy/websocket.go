@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/mitmgo/mitmgo/addon"
@@ -202,6 +203,24 @@ func (b *msgBufs) alloc(n int) []byte {
 	return piece
 }
 
+// free gives back p at once when it is a pooled buffer a message outgrew
+// (see websocket.Reader.Free): a long connection carrying large fragmented
+// messages would otherwise hold each outgrown buffer until it ends. Other
+// buffers (slab pieces, made ones) are left to the collector.
+func (b *msgBufs) free(p []byte) {
+	if b.pool == nil || cap(p) == 0 {
+		return
+	}
+	first := &p[:1][0]
+	for i, q := range b.pooled {
+		if cap(*q) > 0 && &(*q)[:1][0] == first {
+			b.pool.put(q)
+			b.pooled = slices.Delete(b.pooled, i, i+1)
+			return
+		}
+	}
+}
+
 // clone returns a copy of p in a buffer from alloc.
 func (b *msgBufs) clone(p []byte) []byte {
 	return append(b.alloc(len(p)), p...)
@@ -268,6 +287,7 @@ func (c *wsConn) pump(fromClient bool) {
 	}
 	rd := websocket.NewReader(src.r, role, c.ext)
 	rd.Alloc = bufs.alloc
+	rd.Free = bufs.free
 	for {
 		ev, err := rd.Next()
 		if err != nil {

@@ -87,3 +87,23 @@ func TestMsgBufs(t *testing.T) {
 		t.Errorf("clone of 3 bytes: %q, capacity %d", p, cap(p))
 	}
 }
+
+// TestMsgBufsFree: a pooled buffer a message outgrew goes back to the pool
+// at once (it is no longer among those given back at the end); other
+// buffers are left alone.
+func TestMsgBufsFree(t *testing.T) {
+	b := &msgBufs{pool: &bodyPool{}}
+	small := b.alloc(100)
+	outgrown := b.alloc(minPooledBody)
+	kept := b.alloc(minPooledBody)
+	if len(b.pooled) != 2 {
+		t.Fatalf("%d pooled buffers, want 2", len(b.pooled))
+	}
+	b.free(small)
+	b.free(outgrown[:10])
+	if len(b.pooled) != 1 || &(*b.pooled[0])[:1][0] != &kept[:1][0] {
+		t.Fatalf("after free: %d pooled buffers, want the one still used", len(b.pooled))
+	}
+	// Whether the pool hands it out again is sync.Pool's choice (the race
+	// detector drops some puts at random): not checked.
+}

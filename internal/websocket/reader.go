@@ -61,6 +61,10 @@ type Reader struct {
 	// owns every buffer it handed out, whether or not a message still
 	// uses it.
 	Alloc func(n int) []byte
+	// Free, when set, is given each buffer a message outgrew, once its
+	// bytes are copied into the larger one: nothing uses it any more (an
+	// Alloc's pool may take it back at once).
+	Free func(p []byte)
 
 	closed bool
 	// The message being reassembled.
@@ -186,6 +190,9 @@ func (r *Reader) readData(h Header) error {
 		if cap(r.buf)-l < n {
 			nb := r.alloc(max(2*cap(r.buf), l+n))[:l]
 			copy(nb, r.buf)
+			if r.Free != nil {
+				r.Free(r.buf)
+			}
 			r.buf = nb
 		}
 		r.buf = r.buf[:l+n]
