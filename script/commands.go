@@ -224,13 +224,9 @@ func (a *Addon) runScriptCommand(name string, params []command.Param, returns co
 			return nil, &command.Error{Msg: fmt.Sprintf("%s: the Python script host is not running", name)}
 		}
 		flows := map[string]flow.Any{}
-		wire := make([]any, len(args))
-		for i, v := range args {
-			w, err := a.toPy(v, flows, a.limit)
-			if err != nil {
-				return nil, &command.Error{Msg: fmt.Sprintf("%s: %v", name, err), Err: err}
-			}
-			wire[i] = w
+		wire, err := a.commandArgs(name, args, flows)
+		if err != nil {
+			return nil, err
 		}
 		m := newMsg("command")
 		m.Set("name", name)
@@ -272,33 +268,108 @@ func (a *Addon) runScriptCommand(name string, params []command.Param, returns co
 	}
 }
 
+// commandArgs is a script command's arguments for the child. Flows are
+// read where they may be (addon.Context.EditReadable: over, intercepted and
+// waited for, or lent by their own hook), in one hold of the lock that a
+// resume takes: a flow the proxy writes meanwhile is refused, as core's
+// flow commands refuse it.
+func (a *Addon) commandArgs(name string, args command.Args, flows map[string]flow.Any) ([]any, error) {
+	var given []flow.Any
+	for _, v := range args {
+		switch x := v.(type) {
+		case flow.Any:
+			given = append(given, x)
+		case []flow.Any:
+			given = append(given, x...)
+		}
+	}
+	envs := make(map[flow.Any]*tnetstring.Dict, len(given))
+	var (
+		busy   flow.Any
+		envErr error
+	)
+	a.ctx.EditReadable(given, func(f flow.Any, readable bool) {
+		switch {
+		case busy != nil || envErr != nil:
+		case !readable:
+			busy = f
+		case envs[f] == nil:
+			envs[f], envErr = a.flowEnvelope(f, flows, a.limit)
+		}
+	})
+	if busy != nil {
+		return nil, &command.Error{Msg: fmt.Sprintf("%s: flow %s is in progress; intercept it or wait until it is done", name, busy.Base().ID)}
+	}
+	if envErr != nil {
+		return nil, &command.Error{Msg: fmt.Sprintf("%s: %v", name, envErr), Err: envErr}
+	}
+	wire := make([]any, len(args))
+	for i, v := range args {
+		switch x := v.(type) {
+		case flow.Any:
+			wire[i] = envs[x]
+		case []flow.Any:
+			l := make([]any, len(x))
+			for j, f := range x {
+				l[j] = envs[f]
+			}
+			wire[i] = l
+		default:
+			w, err := a.toPy(v, flows, a.limit)
+			if err != nil {
+				return nil, &command.Error{Msg: fmt.Sprintf("%s: %v", name, err), Err: err}
+			}
+			wire[i] = w
+		}
+	}
+	return wire, nil
+}
+
 // applyCommandChanges applies what a script's command changed in the flows
 // it was given, as mitmproxy's commands edit flows in place.
 func (a *Addon) applyCommandChanges(name string, flows map[string]flow.Any, ch *tnetstring.Dict) {
 	if ch.Len() == 0 {
 		return
 	}
-	var changed []flow.Any
-	a.ctx.EditFlows(func() {
-		for _, e := range ch.Entries {
-			f := flows[e.Key]
-			d, _ := e.Value.(*tnetstring.Dict)
-			if f == nil || d == nil {
-				continue
-			}
-			var err error
-			switch x := f.(type) {
-			case *flow.HTTPFlow:
-				err = applyHTTP(x, d)
-			case *flow.TCPFlow:
-				err = applyTCP(x, d)
-			}
-			if err != nil {
-				a.log.Error(fmt.Sprintf("Script host: applying the changes of command %s to flow %s: %v", name, e.Key, err))
-			}
-			changed = append(changed, f)
+	changes := make(map[flow.Any]*tnetstring.Dict, ch.Len())
+	var targets []flow.Any
+	for _, e := range ch.Entries {
+		f := flows[e.Key]
+		d, _ := e.Value.(*tnetstring.Dict)
+		if f != nil && d != nil {
+			changes[f] = d
+			targets = append(targets, f)
 		}
+	}
+	var (
+		changed, dropped []flow.Any
+		failed           []error
+	)
+	// A flow resumed while the command ran is the proxy's again: its
+	// changes are dropped, with a warning.
+	a.ctx.EditReadable(targets, func(f flow.Any, readable bool) {
+		if !readable {
+			dropped = append(dropped, f)
+			return
+		}
+		var err error
+		switch x := f.(type) {
+		case *flow.HTTPFlow:
+			err = applyHTTP(x, changes[f])
+		case *flow.TCPFlow:
+			err = applyTCP(x, changes[f])
+		}
+		if err != nil {
+			failed = append(failed, fmt.Errorf("flow %s: %w", f.Base().ID, err))
+		}
+		changed = append(changed, f)
 	})
+	for _, f := range dropped {
+		a.log.Warn(fmt.Sprintf("Script host: the changes of command %s to flow %s are dropped: it went on meanwhile", name, f.Base().ID))
+	}
+	for _, err := range failed {
+		a.log.Error(fmt.Sprintf("Script host: applying the changes of command %s to %v", name, err))
+	}
 	if len(changed) > 0 {
 		a.ctx.Update(changed...)
 	}

@@ -114,7 +114,16 @@ func TestScriptCommandsFromGo(t *testing.T) {
 	}
 	e.log.wait(t, "num = 2", 5*time.Second)
 
+	// A flow the proxy still runs is refused (the command would read it
+	// while the proxy writes it); one that is over is given.
 	f := newFlow(t, "GET", "http://example.com/p", 0, "")
+	if _, err := r.Call("myaddon.addheader", []flow.Any{f}); err == nil || !strings.Contains(err.Error(), "is in progress") {
+		t.Errorf("myaddon.addheader on a running flow: %v, want it refused", err)
+	}
+	if f.Request.Headers.Get("myheader") != "" {
+		t.Error("myaddon.addheader changed a running flow")
+	}
+	f.SetLive(false)
 	if _, err := r.Call("myaddon.addheader", []flow.Any{f}); err != nil {
 		t.Fatal(err)
 	}
@@ -147,6 +156,7 @@ func TestScriptCommandsFromGo(t *testing.T) {
 	}
 	// Flows back, by id: the same Go flows.
 	post := newFlow(t, "POST", "http://example.com/", 0, "")
+	post.SetLive(false)
 	v, err = r.Call("myaddon.match", []flow.Any{f, post})
 	if err != nil {
 		t.Fatal(err)
