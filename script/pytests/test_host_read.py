@@ -140,6 +140,24 @@ class TestReadAvailable(unittest.TestCase):
                 except BlockingIOError:
                     pass
 
+    def test_absurd_length(self):
+        # Plain digits, but more bytes than memory holds: the input ends
+        # with a message instead of a MemoryError out of the reader.
+        for n in [b"999999999999999999", b"99999999999999999999"]:
+            with self.subTest(length=n):
+                ended = []
+                self.host.eof = lambda why: ended.append(why)
+                self.host.rlen = self.host.need = 0
+                os.write(self.w, n + b":x")
+                self.host.read_available()
+                self.assertEqual(len(ended), 1)
+                self.assertIn("bad message", ended[0])
+                self.assertEqual(list(self.host.inbox), [])
+                try:
+                    os.read(self.r, 100)
+                except BlockingIOError:
+                    pass
+
 
 def _write_all(fd, data):
     view = memoryview(data)

@@ -431,8 +431,16 @@ class Host:
                 target, filled = big, self.big_len
             else:
                 target, filled = self.rbuf, self.rlen
-                if len(target) - filled < max(self.need, 4096) and not self._make_room():
-                    continue
+                if len(target) - filled < max(self.need, 4096):
+                    try:
+                        room = self._make_room()
+                    except (MemoryError, OverflowError):
+                        # A length no message of mitmgo's has (a corrupt
+                        # stream): end, as for any bad input.
+                        self.eof("bad message from mitmgo: %d bytes do not fit in memory" % (self.rlen + self.need))
+                        return
+                    if not room:
+                        continue
                 target = self.rbuf
             free = len(target) - filled
             try:
