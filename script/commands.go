@@ -274,15 +274,7 @@ func (a *Addon) runScriptCommand(name string, params []command.Param, returns co
 // resume takes: a flow the proxy writes meanwhile is refused, as core's
 // flow commands refuse it.
 func (a *Addon) commandArgs(name string, args command.Args, flows map[string]flow.Any) ([]any, error) {
-	var given []flow.Any
-	for _, v := range args {
-		switch x := v.(type) {
-		case flow.Any:
-			given = append(given, x)
-		case []flow.Any:
-			given = append(given, x...)
-		}
-	}
+	given := argFlows(args)
 	envs := make(map[flow.Any]*tnetstring.Dict, len(given))
 	var (
 		busy   flow.Any
@@ -884,22 +876,27 @@ func ownFlows(args []any, ids []any) []flow.Any {
 		want[anyStr(id)] = true
 	}
 	var own []flow.Any
-	add := func(f flow.Any) {
+	for _, f := range argFlows(args) {
 		if f != nil && want[f.Base().ID] && !slices.Contains(own, f) {
 			own = append(own, f)
 		}
 	}
+	return own
+}
+
+// argFlows are the flows among a command's arguments (a flow, or a list of
+// them), in order.
+func argFlows(args []any) []flow.Any {
+	var flows []flow.Any
 	for _, v := range args {
 		switch x := v.(type) {
 		case flow.Any:
-			add(x)
+			flows = append(flows, x)
 		case []flow.Any:
-			for _, f := range x {
-				add(f)
-			}
+			flows = append(flows, x...)
 		}
 	}
-	return own
+	return flows
 }
 
 // flowFields is the flow-level part of the state (its "f" as a hook call

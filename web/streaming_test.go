@@ -183,24 +183,17 @@ func TestStreamedBodyNotKept(t *testing.T) {
 type updateLog struct {
 	mu   sync.Mutex
 	msgs []map[string]any
-	more chan struct{}
 }
 
 func (e *env) collectUpdates() *updateLog {
 	rd, _ := e.wsDial()
-	l := &updateLog{more: make(chan struct{}, 1)}
+	l := &updateLog{}
+	msgs := wsMessages(rd)
 	go func() {
-		for {
-			ev, err := rd.Next()
-			if err != nil {
-				return
-			}
-			var m map[string]any
-			if json.Unmarshal(ev.Payload, &m) == nil {
-				l.mu.Lock()
-				l.msgs = append(l.msgs, m)
-				l.mu.Unlock()
-			}
+		for m := range msgs {
+			l.mu.Lock()
+			l.msgs = append(l.msgs, m)
+			l.mu.Unlock()
 		}
 	}()
 	return l

@@ -122,42 +122,35 @@ class TestReadAvailable(unittest.TestCase):
         self.assertEqual(list(self.host.inbox), [nxt])
         self.assertEqual(self.host.rlen, 0)
 
+    def assert_ends_bad(self, data):
+        """Writing data ends the input with a "bad message" and decodes
+        nothing; what is left in the pipe is drained."""
+        ended = []
+        self.host.eof = lambda why: ended.append(why)
+        self.host.rlen = self.host.need = 0
+        os.write(self.w, data)
+        self.host.read_available()
+        self.assertEqual(len(ended), 1)
+        self.assertIn("bad message", ended[0])
+        self.assertEqual(list(self.host.inbox), [])
+        try:
+            os.read(self.r, 100)
+        except BlockingIOError:
+            pass
+
     def test_bad_length(self):
         # A length that is not plain digits (int() would take "-5" or
         # " 5") ends the input instead of walking backwards.
         for bad in [b"-5:abcde,", b" 5:abcde,", b"1_0:abcdefghij,", b"5x:abcde,"]:
             with self.subTest(bad=bad):
-                ended = []
-                self.host.eof = lambda why: ended.append(why)
-                self.host.rlen = self.host.need = 0
-                os.write(self.w, bad)
-                self.host.read_available()
-                self.assertEqual(len(ended), 1)
-                self.assertIn("bad message", ended[0])
-                self.assertEqual(list(self.host.inbox), [])
-                try:
-                    os.read(self.r, 100)
-                except BlockingIOError:
-                    pass
+                self.assert_ends_bad(bad)
 
     def test_absurd_length(self):
         # Plain digits, but more bytes than memory holds: the input ends
         # with a message instead of a MemoryError out of the reader.
         for n in [b"999999999999999999", b"99999999999999999999"]:
             with self.subTest(length=n):
-                ended = []
-                self.host.eof = lambda why: ended.append(why)
-                self.host.rlen = self.host.need = 0
-                os.write(self.w, n + b":x")
-                self.host.read_available()
-                self.assertEqual(len(ended), 1)
-                self.assertIn("bad message", ended[0])
-                self.assertEqual(list(self.host.inbox), [])
-                try:
-                    os.read(self.r, 100)
-                except BlockingIOError:
-                    pass
-
+                self.assert_ends_bad(n + b":x")
 
 def _write_all(fd, data):
     view = memoryview(data)
