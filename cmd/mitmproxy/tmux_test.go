@@ -52,7 +52,7 @@ var (
 func consoleBinary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "mitmgo-console-bin-")
+		dir, err := testutil.BinDir("mitmgo-console-bin-")
 		if err != nil {
 			buildErr = err
 			return

@@ -36,7 +36,7 @@ func RepoRoot() string {
 func Binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "mitmgo-bin-")
+		dir, err := BinDir("mitmgo-bin-")
 		if err != nil {
 			buildErr = err
 			return

@@ -13,7 +13,6 @@ import (
 	"regexp"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/mitmgo/mitmgo/bench/internal/benchkit"
@@ -113,9 +112,7 @@ func startTarget(ctx context.Context, kind, bin string, extra []string, timeout 
 	t.cmd = exec.Command(bin, args...)
 	t.cmd.Env = append(os.Environ(), "HOME="+confdir)
 	t.cmd.Stdout, t.cmd.Stderr = t.out, t.out
-	// Its own process group (stop kills the group), and killed with the
-	// harness should the harness die without stopping it.
-	t.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	t.cmd.SysProcAttr = childAttr()
 	if err := t.cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -168,7 +165,7 @@ func (t *target) stop() {
 	select {
 	case <-t.exited:
 	case <-time.After(5 * time.Second):
-		_ = syscall.Kill(-t.cmd.Process.Pid, syscall.SIGKILL)
+		killTree(t.cmd.Process)
 		<-t.exited
 	}
 }
