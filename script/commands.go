@@ -697,7 +697,7 @@ func (a *Addon) hostRequest(ctx context.Context, h *host, req *tnetstring.Dict) 
 			}
 			out := tnetstring.NewDict()
 			out.Set("ret", w)
-			out.Set("fl", flowFields(own))
+			out.Set("fl", a.readableFlowFields(ctx, own))
 			return out, nil
 		}
 	default:
@@ -899,18 +899,27 @@ func argFlows(args []any) []flow.Any {
 	return flows
 }
 
-// flowFields is the flow-level part of the state (its "f" as a hook call
-// carries it) of each of flows, by id.
-func flowFields(flows []flow.Any) *tnetstring.Dict {
+// readableFlowFields is the flow-level part of the state (its "f" as a
+// hook call carries it) of each of flows that may be read now, by id: the
+// hook call's own flow, which this goroutine runs, and flows the proxy
+// leaves alone (addon.Context.EditReadable). A flow a UI resumed while the
+// command ran (script.run's) is left out: the proxy writes it meanwhile,
+// and the child keeps the fields it had.
+func (a *Addon) readableFlowFields(ctx context.Context, flows []flow.Any) *tnetstring.Dict {
 	out := tnetstring.NewDict()
-	for _, f := range flows {
-		st := f.State()
-		for _, k := range []string{"request", "response", "websocket", "messages", "client_conn", "server_conn"} {
-			st.Delete(k)
-		}
-		if b, err := tnetstring.Marshal(st); err == nil {
-			out.Set(f.Base().ID, b)
-		}
-	}
+	a.ctx.Lend(hookFlows(ctx, flows), func() {
+		a.ctx.EditReadable(flows, func(f flow.Any, readable bool) {
+			if !readable {
+				return
+			}
+			st := f.State()
+			for _, k := range []string{"request", "response", "websocket", "messages", "client_conn", "server_conn"} {
+				st.Delete(k)
+			}
+			if b, err := tnetstring.Marshal(st); err == nil {
+				out.Set(f.Base().ID, b)
+			}
+		})
+	})
 	return out
 }

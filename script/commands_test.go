@@ -431,3 +431,31 @@ func TestHookFlows(t *testing.T) {
 		}
 	}
 }
+
+// TestReadableFlowFields: after a command, the flows of a call are read
+// back for the child only where they may be read: the hook call's own flow
+// (its goroutine asks) and flows the proxy leaves alone, not one the proxy
+// runs meanwhile (a flow a UI resumed while script.run's command ran).
+func TestReadableFlowFields(t *testing.T) {
+	e := newEnv(t, Config{}, nil)
+	over := newFlow(t, "GET", "http://example.com/over", 200, "")
+	over.SetLive(false)
+	running := newFlow(t, "GET", "http://example.com/running", 0, "")
+	mine := newFlow(t, "GET", "http://example.com/mine", 0, "")
+	flows := []flow.Any{over, running, mine}
+	for _, tc := range []struct {
+		name string
+		ctx  context.Context
+		want []string
+	}{
+		{"a hook's call", hookCall(mine), []string{over.ID, mine.ID}},
+		{"not a hook's call", context.Background(), []string{over.ID}},
+	} {
+		got := e.a.readableFlowFields(tc.ctx, flows).Keys()
+		slices.Sort(got)
+		slices.Sort(tc.want)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s: fields of %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
