@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/mitmgo/mitmgo/addon"
@@ -52,8 +51,7 @@ type BlockList struct {
 	Server string
 
 	ctx   *addon.Context
-	opt   addon.Opt[[]string] // OptionName, declared in Load
-	rules atomic.Pointer[[]Rule]
+	rules spec.Rules[Rule] // OptionName, declared in Load
 }
 
 // Rule is one parsed block_list value.
@@ -72,34 +70,22 @@ func New() *BlockList { return &BlockList{Server: DefaultServer} }
 // Load declares block_list.
 func (b *BlockList) Load(l *addon.Loader) {
 	b.ctx = l.Context()
-	b.opt = addon.Declare(l, OptionName, []string{},
+	b.rules.Declare(l, OptionName,
 		`Block matching requests and return an empty response with the specified HTTP status. `+
 			`Option syntax is "/flow-filter/status-code", where flow-filter describes which requests this rule `+
 			`should be applied to and status-code is the HTTP status code to return for blocked requests. `+
 			`The separator ("/" in the example) can be any character. Setting a non-standard status code of 444 `+
-			`will close the connection without sending a response.`)
+			`will close the connection without sending a response.`,
+		ParseRule)
 }
 
 // Configure parses every rule; one bad rule rejects the whole new value
 // (naming the option and the rule) and leaves the active rules untouched.
-func (b *BlockList) Configure(updated map[string]bool) error {
-	if !updated[OptionName] || b.ctx == nil {
-		return nil
-	}
-	rules, err := ParseRules(b.opt.Get())
-	if err != nil {
-		return err
-	}
-	b.rules.Store(&rules)
-	return nil
-}
+func (b *BlockList) Configure(updated map[string]bool) error { return b.rules.Configure(updated) }
 
 // SetRules replaces the rules directly, for embedders that do not use the
 // options.
-func (b *BlockList) SetRules(rules []Rule) {
-	rules = append([]Rule(nil), rules...)
-	b.rules.Store(&rules)
-}
+func (b *BlockList) SetRules(rules []Rule) { b.rules.Set(rules) }
 
 // ParseRules parses block_list values; the error names the option and the
 // value that failed.
@@ -158,12 +144,12 @@ func parseStatus(text string) (int, error) {
 
 // Request blocks live requests that no one has answered yet.
 func (b *BlockList) Request(f *flow.HTTPFlow) {
-	rules := b.rules.Load()
+	rules := b.rules.Active()
 	if rules == nil || f.Response != nil || f.Error != nil || !f.IsLive() {
 		return
 	}
-	for i := range *rules {
-		r := &(*rules)[i]
+	for i := range rules {
+		r := &rules[i]
 		if !r.Filter.Match(f) {
 			continue
 		}

@@ -191,7 +191,7 @@ func TestConfigureRejects(t *testing.T) {
 	if got := m.Options().Strings(OptionName); len(got) != 1 || got[0] != "/~u example/404" {
 		t.Errorf("option after a rejected update: %q", got)
 	}
-	if rules := *b.rules.Load(); len(rules) != 1 || rules[0].Status != 404 {
+	if rules := b.rules.Active(); len(rules) != 1 || rules[0].Status != 404 {
 		t.Errorf("rules after a rejected update: %+v", rules)
 	}
 	// Clearing the option clears the rules.

@@ -18,14 +18,12 @@ package maplocal
 import (
 	"fmt"
 	"io"
-	"log/slog"
 	"mime"
 	"os"
 	"path"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/mitmgo/mitmgo/addon"
@@ -51,8 +49,7 @@ type MapLocal struct {
 	ServerHeader string
 
 	ctx   *addon.Context
-	opt   addon.Opt[[]string] // OptionName, declared in Load
-	rules atomic.Pointer[[]rule]
+	rules spec.Rules[rule] // OptionName, declared in Load
 }
 
 type rule struct {
@@ -68,24 +65,15 @@ func New() *MapLocal { return &MapLocal{ServerHeader: "mitmgo"} }
 // Load declares map_local.
 func (m *MapLocal) Load(l *addon.Loader) {
 	m.ctx = l.Context()
-	m.opt = addon.Declare(l, OptionName, []string{},
-		`Map remote resources to a local file using a pattern of the form "[/flow-filter]/url-regex/file-or-directory-path", where the separator can be any character.`)
+	m.rules.Declare(l, OptionName,
+		`Map remote resources to a local file using a pattern of the form "[/flow-filter]/url-regex/file-or-directory-path", where the separator can be any character.`,
+		parseRule)
 }
 
 // Configure parses every rule; one bad rule (bad filter or regex, a path
 // that does not exist) rejects the whole new value and leaves the active
 // rules untouched.
-func (m *MapLocal) Configure(updated map[string]bool) error {
-	if !updated[OptionName] || m.ctx == nil {
-		return nil
-	}
-	rules, err := spec.ParseAll(OptionName, m.opt.Get(), parseRule)
-	if err != nil {
-		return err
-	}
-	m.rules.Store(&rules)
-	return nil
-}
+func (m *MapLocal) Configure(updated map[string]bool) error { return m.rules.Configure(updated) }
 
 func parseRule(option string) (rule, error) {
 	s, err := spec.Parse(option)
@@ -124,14 +112,14 @@ func (c candidate) String() string {
 
 // Request answers live, unanswered requests that a rule maps to a file.
 func (m *MapLocal) Request(f *flow.HTTPFlow) {
-	rules := m.rules.Load()
-	if rules == nil || len(*rules) == 0 || f.Response != nil || f.Error != nil || !f.IsLive() || f.Request == nil {
+	rules := m.rules.Active()
+	if len(rules) == 0 || f.Response != nil || f.Error != nil || !f.IsLive() || f.Request == nil {
 		return
 	}
 	url := f.Request.PrettyURL()
 	var all []candidate
-	for i := range *rules {
-		r := &(*rules)[i]
+	for i := range rules {
+		r := &rules[i]
 		if !r.spec.Matches(f) {
 			continue
 		}
@@ -154,7 +142,7 @@ func (m *MapLocal) Request(f *flow.HTTPFlow) {
 				continue
 			}
 			if err != nil {
-				m.log().Warn(fmt.Sprintf("Could not read file: %v", err))
+				m.ctx.Logger().Warn(fmt.Sprintf("Could not read file: %v", err))
 				break
 			}
 			h := flow.Headers{}
@@ -174,7 +162,7 @@ func (m *MapLocal) Request(f *flow.HTTPFlow) {
 		for i, c := range all {
 			names[i] = c.String()
 		}
-		m.log().Info("None of the local file candidates exist: " + strings.Join(names, ", "))
+		m.ctx.Logger().Info("None of the local file candidates exist: " + strings.Join(names, ", "))
 	}
 }
 
@@ -390,13 +378,6 @@ func splitExt(p string) (string, string) {
 	}
 	cut := len(p) - (len(name) - i)
 	return p[:cut], p[cut:]
-}
-
-func (m *MapLocal) log() *slog.Logger {
-	if m.ctx != nil && m.ctx.Log != nil {
-		return m.ctx.Log
-	}
-	return slog.New(slog.DiscardHandler)
 }
 
 // KeepsFlows is false: it answers requests from files and keeps nothing (see addon.FlowKeeper).

@@ -333,7 +333,7 @@ func FuzzFileCandidates(f *testing.F) {
 	}
 	_, ml := setupFuzz(f)
 	f.Fuzz(func(t *testing.T, url string) {
-		for _, r := range *ml.rules.Load() {
+		for _, r := range ml.rules.Active() {
 			m := r.re.FindStringSubmatchIndex(url)
 			if m == nil {
 				continue

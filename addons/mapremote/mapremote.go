@@ -11,9 +11,7 @@ package mapremote
 
 import (
 	"fmt"
-	"log/slog"
 	"regexp"
-	"sync/atomic"
 
 	"github.com/mitmgo/mitmgo/addon"
 	"github.com/mitmgo/mitmgo/flow"
@@ -34,8 +32,7 @@ var (
 // swaps the whole rule set at once.
 type MapRemote struct {
 	ctx   *addon.Context
-	opt   addon.Opt[[]string] // OptionName, declared in Load
-	rules atomic.Pointer[[]rule]
+	rules spec.Rules[rule] // OptionName, declared in Load
 }
 
 type rule struct {
@@ -50,23 +47,14 @@ func New() *MapRemote { return &MapRemote{} }
 // Load declares map_remote.
 func (m *MapRemote) Load(l *addon.Loader) {
 	m.ctx = l.Context()
-	m.opt = addon.Declare(l, OptionName, []string{},
-		`Map remote resources to another remote URL using a pattern of the form "[/flow-filter]/url-regex/replacement", where the separator can be any character.`)
+	m.rules.Declare(l, OptionName,
+		`Map remote resources to another remote URL using a pattern of the form "[/flow-filter]/url-regex/replacement", where the separator can be any character.`,
+		parseRule)
 }
 
 // Configure parses every rule; one bad rule rejects the whole new value and
 // leaves the active rules untouched.
-func (m *MapRemote) Configure(updated map[string]bool) error {
-	if !updated[OptionName] || m.ctx == nil {
-		return nil
-	}
-	rules, err := spec.ParseAll(OptionName, m.opt.Get(), parseRule)
-	if err != nil {
-		return err
-	}
-	m.rules.Store(&rules)
-	return nil
-}
+func (m *MapRemote) Configure(updated map[string]bool) error { return m.rules.Configure(updated) }
 
 func parseRule(option string) (rule, error) {
 	s, err := spec.Parse(option)
@@ -86,12 +74,12 @@ func parseRule(option string) (rule, error) {
 
 // Request rewrites the URL of live requests that no one has answered yet.
 func (m *MapRemote) Request(f *flow.HTTPFlow) {
-	rules := m.rules.Load()
+	rules := m.rules.Active()
 	if rules == nil || f.Response != nil || f.Error != nil || !f.IsLive() || f.Request == nil {
 		return
 	}
-	for i := range *rules {
-		r := &(*rules)[i]
+	for i := range rules {
+		r := &rules[i]
 		if !r.spec.Matches(f) {
 			continue
 		}
@@ -103,16 +91,9 @@ func (m *MapRemote) Request(f *flow.HTTPFlow) {
 			continue
 		}
 		if err := f.Request.SetURL(newURL); err != nil {
-			m.log().Warn(fmt.Sprintf("%s: cannot use the rewritten URL: %v", OptionName, err))
+			m.ctx.Logger().Warn(fmt.Sprintf("%s: cannot use the rewritten URL: %v", OptionName, err))
 		}
 	}
-}
-
-func (m *MapRemote) log() *slog.Logger {
-	if m.ctx != nil && m.ctx.Log != nil {
-		return m.ctx.Log
-	}
-	return slog.New(slog.DiscardHandler)
 }
 
 // KeepsFlows is false: it rewrites request URLs in place (see addon.FlowKeeper).

@@ -22,7 +22,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"regexp"
 	"sync/atomic"
 
@@ -49,8 +48,7 @@ var (
 // swaps the whole rule set at once.
 type ModifyBody struct {
 	ctx   *addon.Context
-	opt   addon.Opt[[]string] // OptionName, declared in Load
-	rules atomic.Pointer[[]rule]
+	rules spec.Rules[rule] // OptionName, declared in Load
 	// stream is the proxy core's streamOption, looked up in Configure;
 	// nil while it is not declared.
 	stream atomic.Pointer[addon.Opt[*string]]
@@ -70,8 +68,9 @@ func New() *ModifyBody { return &ModifyBody{} }
 // Load declares modify_body.
 func (m *ModifyBody) Load(l *addon.Loader) {
 	m.ctx = l.Context()
-	m.opt = addon.Declare(l, OptionName, []string{},
-		`Replacement pattern of the form "[/flow-filter]/regex/[@]replacement", where the separator can be any character. The @ allows to provide a file path that is used to read the replacement string.`)
+	m.rules.Declare(l, OptionName,
+		`Replacement pattern of the form "[/flow-filter]/regex/[@]replacement", where the separator can be any character. The @ allows to provide a file path that is used to read the replacement string.`,
+		parseRule)
 }
 
 // Configure parses every rule; one bad rule rejects the whole new value and
@@ -85,16 +84,12 @@ func (m *ModifyBody) Configure(updated map[string]bool) error {
 			m.stream.Store(&h)
 		}
 	}
-	if updated[OptionName] {
-		rules, err := spec.ParseAll(OptionName, m.opt.Get(), parseRule)
-		if err != nil {
-			return err
-		}
-		m.rules.Store(&rules)
+	if err := m.rules.Configure(updated); err != nil {
+		return err
 	}
 	if (updated[OptionName] || updated[streamOption]) &&
-		len(m.opt.Get()) > 0 && m.streaming() {
-		m.log().Log(context.Background(), addon.LevelAlert,
+		len(m.rules.Values()) > 0 && m.streaming() {
+		m.ctx.Logger().Log(context.Background(), addon.LevelAlert,
 			"Both modify_body and stream_large_bodies are active. Streamed bodies will not be modified.")
 	}
 	return nil
@@ -152,12 +147,9 @@ func (m *ModifyBody) Response(f *flow.HTTPFlow) {
 }
 
 func (m *ModifyBody) run(f *flow.HTTPFlow) {
-	rules := m.rules.Load()
-	if rules == nil {
-		return
-	}
-	for i := range *rules {
-		r := &(*rules)[i]
+	rules := m.rules.Active()
+	for i := range rules {
+		r := &rules[i]
 		if !r.spec.Matches(f) {
 			continue
 		}
@@ -165,11 +157,11 @@ func (m *ModifyBody) run(f *flow.HTTPFlow) {
 		if tmpl == nil {
 			repl, err := r.replacement.Read()
 			if err != nil {
-				m.log().Warn(fmt.Sprintf("Could not read replacement file: %v", err))
+				m.ctx.Logger().Warn(fmt.Sprintf("Could not read replacement file: %v", err))
 				continue
 			}
 			if tmpl, err = pyre.ParseTemplate(string(repl), r.re, true); err != nil {
-				m.log().Warn(fmt.Sprintf("%s: invalid replacement in %s: %v", OptionName, r.replacement.Path, err))
+				m.ctx.Logger().Warn(fmt.Sprintf("%s: invalid replacement in %s: %v", OptionName, r.replacement.Path, err))
 				continue
 			}
 		}
@@ -183,7 +175,7 @@ func (m *ModifyBody) run(f *flow.HTTPFlow) {
 			return
 		}
 		if err != nil {
-			m.log().Warn(fmt.Sprintf("%s: cannot decode the body of %s: %v", OptionName, f.Request.PrettyURL(), err))
+			m.ctx.Logger().Warn(fmt.Sprintf("%s: cannot decode the body of %s: %v", OptionName, f.Request.PrettyURL(), err))
 			return
 		}
 		out, n := pyre.Sub(r.re, tmpl, content)
@@ -191,13 +183,6 @@ func (m *ModifyBody) run(f *flow.HTTPFlow) {
 			msg.SetContent(out)
 		}
 	}
-}
-
-func (m *ModifyBody) log() *slog.Logger {
-	if m.ctx != nil && m.ctx.Log != nil {
-		return m.ctx.Log
-	}
-	return slog.New(slog.DiscardHandler)
 }
 
 // KeepsFlows is false: it replaces bodies with new ones and keeps neither (see addon.FlowKeeper).

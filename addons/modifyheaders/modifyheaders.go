@@ -19,9 +19,7 @@ package modifyheaders
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
-	"sync/atomic"
 
 	"github.com/mitmgo/mitmgo/addon"
 	"github.com/mitmgo/mitmgo/flow"
@@ -42,8 +40,7 @@ var (
 // Configure swaps the whole rule set at once.
 type ModifyHeaders struct {
 	ctx   *addon.Context
-	opt   addon.Opt[[]string] // OptionName, declared in Load
-	rules atomic.Pointer[[]rule]
+	rules spec.Rules[rule] // OptionName, declared in Load
 }
 
 type rule struct {
@@ -58,23 +55,14 @@ func New() *ModifyHeaders { return &ModifyHeaders{} }
 // Load declares modify_headers.
 func (m *ModifyHeaders) Load(l *addon.Loader) {
 	m.ctx = l.Context()
-	m.opt = addon.Declare(l, OptionName, []string{},
-		`Header modify pattern of the form "[/flow-filter]/header-name/[@]header-value", where the separator can be any character. The @ allows to provide a file path that is used to read the header value string. An empty header-value removes existing header-name headers.`)
+	m.rules.Declare(l, OptionName,
+		`Header modify pattern of the form "[/flow-filter]/header-name/[@]header-value", where the separator can be any character. The @ allows to provide a file path that is used to read the header value string. An empty header-value removes existing header-name headers.`,
+		parseRule)
 }
 
 // Configure parses every rule; one bad rule rejects the whole new value and
 // leaves the active rules untouched.
-func (m *ModifyHeaders) Configure(updated map[string]bool) error {
-	if !updated[OptionName] || m.ctx == nil {
-		return nil
-	}
-	rules, err := spec.ParseAll(OptionName, m.opt.Get(), parseRule)
-	if err != nil {
-		return err
-	}
-	m.rules.Store(&rules)
-	return nil
-}
+func (m *ModifyHeaders) Configure(updated map[string]bool) error { return m.rules.Configure(updated) }
 
 func parseRule(option string) (rule, error) {
 	s, err := spec.Parse(option)
@@ -146,45 +134,38 @@ func (m *ModifyHeaders) ResponseHeaders(f *flow.HTTPFlow) {
 }
 
 func (m *ModifyHeaders) run(f *flow.HTTPFlow, h *flow.Headers) {
-	rules := m.rules.Load()
-	if rules == nil || len(*rules) == 0 {
+	rules := m.rules.Active()
+	if len(rules) == 0 {
 		return
 	}
 	// Filters see the flow as it came in, not as earlier rules left it.
-	matched := make([]bool, len(*rules))
-	for i := range *rules {
-		matched[i] = (*rules)[i].spec.Matches(f)
+	matched := make([]bool, len(rules))
+	for i := range rules {
+		matched[i] = rules[i].spec.Matches(f)
 	}
-	for i := range *rules {
+	for i := range rules {
 		if matched[i] {
-			h.Del((*rules)[i].name)
+			h.Del(rules[i].name)
 		}
 	}
-	for i := range *rules {
+	for i := range rules {
 		if !matched[i] {
 			continue
 		}
-		r := &(*rules)[i]
+		r := &rules[i]
 		v, err := r.value.Read()
 		if err != nil {
-			m.log().Warn(fmt.Sprintf("Could not read replacement file: %v", err))
+			m.ctx.Logger().Warn(fmt.Sprintf("Could not read replacement file: %v", err))
 			continue
 		}
 		if err := checkValue(v); err != nil {
-			m.log().Warn(fmt.Sprintf("%s: not using %s: %v", OptionName, r.value.Path, err))
+			m.ctx.Logger().Warn(fmt.Sprintf("%s: not using %s: %v", OptionName, r.value.Path, err))
 			continue
 		}
 		if len(v) > 0 {
 			h.Add(r.name, string(v))
 		}
 	}
-}
-
-func (m *ModifyHeaders) log() *slog.Logger {
-	if m.ctx != nil && m.ctx.Log != nil {
-		return m.ctx.Log
-	}
-	return slog.New(slog.DiscardHandler)
 }
 
 // KeepsFlows is false: it edits headers in place (see addon.FlowKeeper).
