@@ -234,6 +234,40 @@ type chain struct {
 	tlsFailedClient      []named[TLSFailedClientHook]
 	tlsFailedServer      []named[TLSFailedServerHook]
 	socks5Auth           []named[Socks5AuthHook]
+
+	// The four events of every HTTP exchange, in one form, so that they
+	// share one dispatch loop (httpEvent).
+	requestHeadersCalls, requestCalls, responseHeadersCalls, responseCalls []flowCall
+}
+
+// httpEventKind says which of the four HTTP exchange events httpEvent fires.
+type httpEventKind uint8
+
+const (
+	evRequestHeaders httpEventKind = iota
+	evRequest
+	evResponseHeaders
+	evResponse
+)
+
+// flowCall is one addon's hook for an HTTP exchange event: the field of
+// the event's kind is set.
+type flowCall struct {
+	name            string
+	requestHeaders  RequestHeadersHook
+	request         RequestHook
+	responseHeaders ResponseHeadersHook
+	response        ResponseHook
+}
+
+// flowCalls puts list in flowCall form, set sets the hook's field.
+func flowCalls[H any](list []named[H], set func(*flowCall, H)) []flowCall {
+	out := make([]flowCall, len(list))
+	for i, n := range list {
+		out[i].name = n.name
+		set(&out[i], n.hook)
+	}
+	return out
 }
 
 func collect[H any](entries []entry) []named[H] {
@@ -293,6 +327,10 @@ func buildChain(entries []entry) *chain {
 		tlsFailedServer:      collect[TLSFailedServerHook](entries),
 		socks5Auth:           collect[Socks5AuthHook](entries),
 	}
+	c.requestHeadersCalls = flowCalls(c.requestHeaders, func(c *flowCall, h RequestHeadersHook) { c.requestHeaders = h })
+	c.requestCalls = flowCalls(c.request, func(c *flowCall, h RequestHook) { c.request = h })
+	c.responseHeadersCalls = flowCalls(c.responseHeaders, func(c *flowCall, h ResponseHeadersHook) { c.responseHeaders = h })
+	c.responseCalls = flowCalls(c.response, func(c *flowCall, h ResponseHook) { c.response = h })
 	for _, e := range entries {
 		if ed, ok := e.addon.(FlowEditor); ok && c.editor == nil {
 			c.editor = ed
@@ -590,6 +628,41 @@ func (m *Manager) eachFrom(i, n int, event string, name func(int) string, call f
 	return next
 }
 
+// httpEvent calls the hooks of kind in calls with f, as run does for the
+// other hooks. The four events of every HTTP exchange go through this one
+// loop, with no closures: with run, each event had its own copy of the
+// loop and two closures, code that a keep-alive request touched on top of
+// the rest and that missed the instruction cache (see httpEventFrom).
+func (m *Manager) httpEvent(kind httpEventKind, calls []flowCall, f *flow.HTTPFlow) {
+	for i := 0; i < len(calls); {
+		i = m.httpEventFrom(kind, calls, i, f)
+	}
+}
+
+// httpEventFrom is httpEvent from i on, until the end or a panic: it
+// returns the index after the last call made.
+func (m *Manager) httpEventFrom(kind httpEventKind, calls []flowCall, i int, f *flow.HTTPFlow) (next int) {
+	defer func() {
+		if r := recover(); r != nil {
+			m.logPanic(calls[next].name, [...]string{"requestheaders", "request", "responseheaders", "response"}[kind], r)
+			next++
+		}
+	}()
+	for next = i; next < len(calls); next++ {
+		switch c := &calls[next]; kind {
+		case evRequestHeaders:
+			c.requestHeaders.RequestHeaders(f)
+		case evRequest:
+			c.request.Request(f)
+		case evResponseHeaders:
+			c.responseHeaders.ResponseHeaders(f)
+		default:
+			c.response.Response(f)
+		}
+	}
+	return next
+}
+
 // Running fires running.
 func (m *Manager) Running() {
 	m.running.Store(true)
@@ -638,22 +711,30 @@ func (m *Manager) ServerConnectError(d *ServerConnectionData) {
 
 // RequestHeaders fires requestheaders.
 func (m *Manager) RequestHeaders(f *flow.HTTPFlow) {
-	run(m, m.chain.Load().requestHeaders, "requestheaders", func(h RequestHeadersHook) { h.RequestHeaders(f) })
+	if calls := m.chain.Load().requestHeadersCalls; len(calls) > 0 {
+		m.httpEvent(evRequestHeaders, calls, f)
+	}
 }
 
 // Request fires request.
 func (m *Manager) Request(f *flow.HTTPFlow) {
-	run(m, m.chain.Load().request, "request", func(h RequestHook) { h.Request(f) })
+	if calls := m.chain.Load().requestCalls; len(calls) > 0 {
+		m.httpEvent(evRequest, calls, f)
+	}
 }
 
 // ResponseHeaders fires responseheaders.
 func (m *Manager) ResponseHeaders(f *flow.HTTPFlow) {
-	run(m, m.chain.Load().responseHeaders, "responseheaders", func(h ResponseHeadersHook) { h.ResponseHeaders(f) })
+	if calls := m.chain.Load().responseHeadersCalls; len(calls) > 0 {
+		m.httpEvent(evResponseHeaders, calls, f)
+	}
 }
 
 // Response fires response.
 func (m *Manager) Response(f *flow.HTTPFlow) {
-	run(m, m.chain.Load().response, "response", func(h ResponseHook) { h.Response(f) })
+	if calls := m.chain.Load().responseCalls; len(calls) > 0 {
+		m.httpEvent(evResponse, calls, f)
+	}
 }
 
 // Error fires error.
