@@ -94,16 +94,54 @@ type interimFunc func(status int, reason string, h flow.Headers) error
 // abort, when not nil, is given the HTTP/1 server connection in use, so
 // that a client that goes away can end the exchange.
 func (u *upstream) roundTrip(ctx context.Context, f *flow.HTTPFlow, d dialSpec, body *bodyStream, cfg *Config, interim interimFunc, abort *abortSlot) (serverExchange, error) {
-	req := f.Request
 	d = u.withVia(f, d)
-	var sc *serverConn
+	h2c, sc := u.takeConn(d.key())
+	if sc == nil || cfg.Debug {
+		return u.roundTripFrom(ctx, 0, h2c, sc, f, d, body, cfg, interim, abort)
+	}
+	// A kept HTTP/1 connection, as for most requests: only this and what
+	// it calls are on their path (see flowRun.forward on why the rest is
+	// out of line).
+	f.ServerConn = sc.server
 	var rh h1.ResponseHead
 	// framing is found with the head's validation (validate_inbound_headers),
 	// else after it.
 	framing := h1.Framing{Kind: -1}
-	for attempt := 0; ; attempt++ {
-		var h2c *h2Upstream
-		h2c, sc = u.takeConn(d.key())
+	if err := u.exchangeHead(sc, f.Request, body, cfg, interim, abort, &rh, &framing); err != nil {
+		return u.keptConnFailed(ctx, sc, err, f, d, body, cfg, interim, abort)
+	}
+	return u.h1Response(f, sc, &rh, framing, cfg)
+}
+
+// keptConnFailed goes on from an exchange on a kept HTTP/1 connection that
+// failed with err: a connection the server closed before our request
+// reached it is retried once on a new one.
+//
+//go:noinline
+func (u *upstream) keptConnFailed(ctx context.Context, sc *serverConn, err error, f *flow.HTTPFlow, d dialSpec, body *bodyStream, cfg *Config, interim interimFunc, abort *abortSlot) (serverExchange, error) {
+	u.closeServer(sc)
+	if rte := requestBodyError(err); rte != nil {
+		return nil, rte
+	}
+	if body == nil && ioDone(err) && !isTimeout(err) {
+		h2c, sc := u.takeConn(d.key())
+		return u.roundTripFrom(ctx, 1, h2c, sc, f, d, body, cfg, interim, abort)
+	}
+	return nil, &roundTripError{502, "server " + sc.server.Address.String() + ": " + describeResponseError(err)}
+}
+
+// roundTripFrom is roundTrip from attempt on (0 or 1), with the connection
+// takeConn gave for it, for all but the common case roundTrip handles.
+//
+//go:noinline
+func (u *upstream) roundTripFrom(ctx context.Context, attempt int, h2c *h2Upstream, sc *serverConn, f *flow.HTTPFlow, d dialSpec, body *bodyStream, cfg *Config, interim interimFunc, abort *abortSlot) (serverExchange, error) {
+	req := f.Request
+	var rh h1.ResponseHead
+	framing := h1.Framing{Kind: -1}
+	for first := attempt; ; attempt++ {
+		if attempt > first {
+			h2c, sc = u.takeConn(d.key())
+		}
 		reused := sc != nil || h2c != nil
 		if reused && cfg.Debug {
 			u.log().Debug("reusing the kept connection to " + d.key().String())
@@ -136,8 +174,7 @@ func (u *upstream) roundTrip(ctx context.Context, f *flow.HTTPFlow, d dialSpec, 
 			return nil, &roundTripError{502, "server " + h2c.sc.server.Address.String() + ": " + err.Error()}
 		}
 		f.ServerConn = sc.server
-		var err error
-		err = u.exchangeHead(sc, req, body, cfg, interim, abort, &rh, &framing)
+		err := u.exchangeHead(sc, req, body, cfg, interim, abort, &rh, &framing)
 		if err == nil {
 			break
 		}
@@ -155,6 +192,13 @@ func (u *upstream) roundTrip(ctx context.Context, f *flow.HTTPFlow, d dialSpec, 
 		}
 		return nil, &roundTripError{502, "server " + sc.server.Address.String() + ": " + describeResponseError(err)}
 	}
+	return u.h1Response(f, sc, &rh, framing, cfg)
+}
+
+// h1Response puts the response head rh, read from sc, into f.Response and
+// returns the exchange that goes on with its body.
+func (u *upstream) h1Response(f *flow.HTTPFlow, sc *serverConn, rh *h1.ResponseHead, framing h1.Framing, cfg *Config) (serverExchange, error) {
+	req := f.Request
 	if framing.Kind < 0 {
 		var err error
 		if framing, err = h1.ResponseFraming(req.Method, rh.Status, rh.Headers); err != nil {
