@@ -83,21 +83,14 @@ func (cc *clientConn) serveHTTP1(st *stream, t *target) (tunnel func(), moved bo
 			framing = &fr
 		}
 		if err != nil {
-			if ioDone(err) {
-				if cfg.Debug {
-					cc.log().Debug("client connection done: " + describeIOError(err))
-				}
-				return
-			}
-			cc.log().Info(fmt.Sprintf("Bad HTTP request: %v", err))
-			sendErrorPage(st, 400, fmt.Sprintf("Bad HTTP request: %v", err))
+			cc.headFailed(st, err, cfg)
 			return
 		}
 		if !cc.setState(stateBusy) {
 			return
 		}
 		if cfg.Debug {
-			cc.log().Debug(fmt.Sprintf("request head: %s %s %s, %d header fields", head.Method, truncateString(head.Target, 200), head.Proto, len(head.Headers)))
+			cc.logRequestHead(head)
 		}
 		more, clean, next := cc.h1Request(st, head, framing, t, cfg, watcher)
 		// An idle connection keeps nothing of its last request.
@@ -122,6 +115,79 @@ func (cc *clientConn) serveHTTP1(st *stream, t *target) (tunnel func(), moved bo
 	}
 }
 
+// The rare outcomes of serveHTTP1 and h1Request are out of line: see
+// flowRun.forward.
+
+// headFailed ends a connection whose next request head could not be read.
+//
+//go:noinline
+func (cc *clientConn) headFailed(st *stream, err error, cfg *Config) {
+	if ioDone(err) {
+		if cfg.Debug {
+			cc.log().Debug("client connection done: " + describeIOError(err))
+		}
+		return
+	}
+	cc.badRequest(st, err)
+}
+
+// badRequest answers a request that cannot be served with 400.
+//
+//go:noinline
+func (cc *clientConn) badRequest(st *stream, err error) {
+	cc.log().Info(fmt.Sprintf("Bad HTTP request: %v", err))
+	sendErrorPage(st, 400, fmt.Sprintf("Bad HTTP request: %v", err))
+}
+
+// logRequestHead logs a request head (debug).
+//
+//go:noinline
+func (cc *clientConn) logRequestHead(head *h1.RequestHead) {
+	cc.log().Debug(fmt.Sprintf("request head: %s %s %s, %d header fields", head.Method, truncateString(head.Target, 200), head.Proto, len(head.Headers)))
+}
+
+// h1Connect serves a CONNECT request (h1Request).
+//
+//go:noinline
+func (cc *clientConn) h1Connect(st *stream, f *flow.HTTPFlow, head *h1.RequestHead, t *target, cfg *Config) (more, clean bool, tunnel func()) {
+	if t != nil {
+		sendErrorPage(st, 400, cc.connectInTunnelMessage())
+		return false, true, nil
+	}
+	return false, false, cc.handleConnect(st, f, head, cfg)
+}
+
+// continue100 answers a request's Expect: 100-continue itself, as
+// mitmproxy, so that the body arrives before the addons see the request,
+// and takes the expectation off the request. It reports false when the
+// client went away.
+//
+//go:noinline
+func (cc *clientConn) continue100(st *stream, f *flow.HTTPFlow) bool {
+	st.w.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
+	if err := st.flush(); err != nil {
+		f.Error = flow.NewError("client disconnected")
+		f.SetLive(false)
+		cc.s.m.Error(f)
+		return false
+	}
+	f.Request.Headers.Del("expect")
+	return true
+}
+
+// requestFraming frames a request body the head's validation did not
+// (validate_inbound_headers off), answering 400 when it cannot be.
+//
+//go:noinline
+func (cc *clientConn) requestFraming(st *stream, h flow.Headers) (*h1.Framing, bool) {
+	fr, err := h1.RequestFraming(h)
+	if err != nil {
+		cc.badRequest(st, err)
+		return nil, false
+	}
+	return &fr, true
+}
+
 // h1Request runs one HTTP/1 request as a flow. It reports whether the
 // client connection may carry another request, and whether the exchange
 // ended cleanly (its flow completed: nothing reads the stream any more);
@@ -136,11 +202,7 @@ func (cc *clientConn) h1Request(st *stream, head *h1.RequestHead, framing *h1.Fr
 	}
 	f.Request = req
 	if head.Method == "CONNECT" {
-		if t != nil {
-			sendErrorPage(st, 400, cc.connectInTunnelMessage())
-			return false, true, nil
-		}
-		return false, false, cc.handleConnect(st, f, head, cfg)
+		return cc.h1Connect(st, f, head, t, cfg)
 	}
 	if !cc.h1Destination(st, req, head, t) {
 		return false, true, nil
@@ -160,29 +222,17 @@ func (cc *clientConn) h1Request(st *stream, head *h1.RequestHead, framing *h1.Fr
 		f.ServerConn = flow.NewServer(flow.Address{Host: req.Host, Port: req.Port})
 	}
 
-	if head.Proto == "HTTP/1.1" && strings.EqualFold(req.Headers.Get("expect"), "100-continue") {
-		// As mitmproxy: answer the expectation ourselves, so the body arrives
-		// before the addons see the request, and do not forward it.
-		st.w.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
-		if err := st.flush(); err != nil {
-			f.Error = flow.NewError("client disconnected")
-			f.SetLive(false)
-			cc.s.m.Error(f)
-			return false, true, nil
-		}
-		req.Headers.Del("expect")
+	if head.Proto == "HTTP/1.1" && strings.EqualFold(req.Headers.Get("expect"), "100-continue") && !cc.continue100(st, f) {
+		return false, true, nil
 	}
 
 	// The body is framed as the client sent it, whatever the addons do to
 	// the headers.
 	if framing == nil {
-		fr, err := h1.RequestFraming(req.Headers)
-		if err != nil {
-			cc.log().Info(fmt.Sprintf("Bad HTTP request: %v", err))
-			sendErrorPage(st, 400, fmt.Sprintf("Bad HTTP request: %v", err))
+		var ok bool
+		if framing, ok = cc.requestFraming(st, req.Headers); !ok {
 			return false, true, nil
 		}
-		framing = &fr
 	}
 	// One allocation for the exchange's parts: this runs for every
 	// request.
@@ -212,8 +262,7 @@ func (cc *clientConn) h1Destination(st *stream, req *flow.Request, head *h1.Requ
 		// the proxy as if it were a web server.
 		hostHeader, ok := req.Headers.Lookup("host")
 		if !ok {
-			cc.log().Info(fmt.Sprintf("Bad HTTP request: %s %s without a Host header", head.Method, truncateString(head.Target, 100)))
-			sendErrorPage(st, 400, "HTTP request has no host header, destination unknown.")
+			cc.noHostHeader(st, head)
 			return false
 		}
 		host, port, err := splitAuthority(hostHeader, 80)
@@ -223,22 +272,36 @@ func (cc *clientConn) h1Destination(st *stream, req *flow.Request, head *h1.Requ
 		own := err == nil && (cc.s.self.isOwn(flow.Address{Host: host, Port: port}) ||
 			sameAddr(host, cc.client.Sockname.Host) && port == cc.client.Sockname.Port)
 		if err != nil || own {
-			cc.log().Info(fmt.Sprintf("Not a proxy request: %s %s", head.Method, truncateString(head.Target, 100)))
-			sendErrorPage(st, 400, "This is mitmgo, an HTTP proxy, not a web server. Configure your client to use "+
-				cc.client.Sockname.String()+" as its HTTP(S) proxy; requests to it must use absolute URLs (GET http://example.com/ HTTP/1.1).")
+			cc.notProxyRequest(st, head)
 			return false
 		}
 		req.Scheme, req.Host, req.Port, req.Path = "http", host, port, head.Target
 	default:
 		scheme, authority, host, port, path, err := parseTarget(head.Target)
 		if err != nil {
-			cc.log().Info(fmt.Sprintf("Bad HTTP request: %v", err))
-			sendErrorPage(st, 400, fmt.Sprintf("Bad HTTP request: %v", err))
+			cc.badRequest(st, err)
 			return false
 		}
 		req.Scheme, req.Authority, req.Host, req.Port, req.Path = scheme, authority, host, port, path
 	}
 	return true
+}
+
+// noHostHeader answers an origin-form request without a Host header.
+//
+//go:noinline
+func (cc *clientConn) noHostHeader(st *stream, head *h1.RequestHead) {
+	cc.log().Info(fmt.Sprintf("Bad HTTP request: %s %s without a Host header", head.Method, truncateString(head.Target, 100)))
+	sendErrorPage(st, 400, "HTTP request has no host header, destination unknown.")
+}
+
+// notProxyRequest answers a request to the proxy itself.
+//
+//go:noinline
+func (cc *clientConn) notProxyRequest(st *stream, head *h1.RequestHead) {
+	cc.log().Info(fmt.Sprintf("Not a proxy request: %s %s", head.Method, truncateString(head.Target, 100)))
+	sendErrorPage(st, 400, "This is mitmgo, an HTTP proxy, not a web server. Configure your client to use "+
+		cc.client.Sockname.String()+" as its HTTP(S) proxy; requests to it must use absolute URLs (GET http://example.com/ HTTP/1.1).")
 }
 
 // h1Responder answers one HTTP/1 request on the client's stream.
