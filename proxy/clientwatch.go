@@ -46,13 +46,20 @@ type clientWatch struct {
 // (once, from another goroutine) if it does. It must be followed by stop.
 func (w *clientWatch) start(r *flowRun) {
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	w.run, w.since, w.running = r, time.Now(), nil
-	if w.armed {
-		return
+	if !w.armed {
+		w.arm()
 	}
+	w.mu.Unlock()
+}
+
+// arm arms the timer, under w.mu, which fire takes before it re-arms the
+// timer. Out of line: start arms it at most once per watchDelay, and runs
+// for every exchange.
+//
+//go:noinline
+func (w *clientWatch) arm() {
 	w.armed = true
-	// Under the lock, which fire takes before it re-arms the timer.
 	if w.timer == nil {
 		w.timer = time.AfterFunc(watchDelay, w.fire)
 	} else {
