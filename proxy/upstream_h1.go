@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -264,22 +265,30 @@ func (u *upstream) writeRequest(sc *serverConn, req *flow.Request, body *bodyStr
 	}
 	head := h1.AppendRequestHead(w.AvailableBuffer(), req.Method, target, proto, headers)
 	if body != nil {
-		w.Write(head)
-		if err := w.Flush(); err != nil {
-			return err
-		}
-		trailers, err := body.copyTo(h1Sink{w: w, chunked: h1.IsChunked(headers)}, &u.s.bodies)
-		req.Trailers = trailers
-		if body.store {
-			req.RawContent = body.stored
-		}
-		req.TimestampEnd = nowSeconds()
-		return err
+		return u.writeStreamedRequest(w, head, req, headers, body)
 	}
 	if err := writeMessage(w, sc.st.direct, head, req.RawContent, req.Trailers, h1.IsChunked(headers)); err != nil {
 		return err
 	}
 	return w.Flush()
+}
+
+// writeStreamedRequest sends the request head and then body, as it
+// arrives from the client (writeRequest, out of line: few requests stream).
+//
+//go:noinline
+func (u *upstream) writeStreamedRequest(w *bufio.Writer, head []byte, req *flow.Request, headers flow.Headers, body *bodyStream) error {
+	w.Write(head)
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	trailers, err := body.copyTo(h1Sink{w: w, chunked: h1.IsChunked(headers)}, &u.s.bodies)
+	req.Trailers = trailers
+	if body.store {
+		req.RawContent = body.stored
+	}
+	req.TimestampEnd = nowSeconds()
+	return err
 }
 
 // readResponseHead reads the final response head to a method request
