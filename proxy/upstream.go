@@ -237,12 +237,13 @@ func (u *upstream) adoptH2(sc *serverConn, cfg *Config) (*h2Upstream, error) {
 // peek returns the kept HTTP/1 connection takeConn would return, leaving it
 // kept.
 func (u *upstream) peek(key upstreamKey) *serverConn {
+	var sc *serverConn
 	u.mu.Lock()
-	defer u.mu.Unlock()
 	if i := u.find(key); i >= 0 {
-		return u.idle[i]
+		sc = u.idle[i]
 	}
-	return nil
+	u.mu.Unlock()
+	return sc
 }
 
 // find is the index of the most recently kept connection for key, or -1.
@@ -313,7 +314,14 @@ type dialSpec struct {
 	viaKey string
 }
 
-func (d dialSpec) key() upstreamKey { return upstreamKey{d.scheme + d.viaKey, d.host, d.port} }
+func (d dialSpec) key() upstreamKey {
+	if d.viaKey == "" {
+		// No concatenation: even one that allocates nothing runs code of
+		// the runtime's, on every request's path.
+		return upstreamKey{d.scheme, d.host, d.port}
+	}
+	return upstreamKey{d.scheme + d.viaKey, d.host, d.port}
+}
 
 // connect opens a connection to the server d names for flow f (nil for a
 // tunnel's connection made before any flow), firing the server connection
