@@ -2,7 +2,6 @@ package flow
 
 import (
 	"encoding/binary"
-	"encoding/hex"
 	"math"
 	"math/rand/v2"
 	"net"
@@ -174,16 +173,19 @@ func NewID() string {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	// Formatted by hand: a flow id is made for every request, and
-	// fmt.Sprintf was a visible share of the per-request work.
+	// fmt.Sprintf was a visible share of the per-request work. One loop,
+	// not hex.Encode for each group: five inlined copies of it were
+	// 0.6 KiB of code on every request's path.
+	const digits = "0123456789abcdef"
 	var out [36]byte
-	hex.Encode(out[0:8], b[0:4])
-	out[8] = '-'
-	hex.Encode(out[9:13], b[4:6])
-	out[13] = '-'
-	hex.Encode(out[14:18], b[6:8])
-	out[18] = '-'
-	hex.Encode(out[19:23], b[8:10])
-	out[23] = '-'
-	hex.Encode(out[24:36], b[10:16])
+	j := 0
+	for i, c := range b {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			out[j] = '-'
+			j++
+		}
+		out[j], out[j+1] = digits[c>>4], digits[c&0x0f]
+		j += 2
+	}
 	return string(out[:])
 }
