@@ -246,8 +246,41 @@ func (r *flowRun) answerFromAddon() bool {
 
 // isEventStream reports a server-sent events response.
 func isEventStream(r *flow.Response) bool {
-	ct, _, _ := strings.Cut(r.Headers.Get("content-type"), ";")
-	return strings.EqualFold(strings.TrimSpace(ct), "text/event-stream") && bodyAllowed(r.StatusCode)
+	ct := r.Headers.Get("content-type")
+	if notEventStream(ct) {
+		return false
+	}
+	return isEventStreamType(ct) && bodyAllowed(r.StatusCode)
+}
+
+// isEventStreamType reports a Content-Type of text/event-stream.
+//
+//go:noinline
+func isEventStreamType(ct string) bool {
+	ct, _, _ = strings.Cut(ct, ";")
+	return strings.EqualFold(strings.TrimSpace(ct), eventStream)
+}
+
+const eventStream = "text/event-stream"
+
+// notEventStream is a quick look at a Content-Type that rules out most
+// that are not text/event-stream, for every response's sake; false when
+// only isEventStreamType can tell. It looks at the first len(eventStream)
+// bytes after leading ASCII white space when they are ASCII: then
+// TrimSpace would start there too, and EqualFold compares bytes.
+func notEventStream(ct string) bool {
+	i := 0
+	for i < len(ct) && (ct[i] == ' ' || ct[i] == '\t' || ct[i] == '\n' || ct[i] == '\v' || ct[i] == '\f' || ct[i] == '\r') {
+		i++
+	}
+	rest := ct[i:]
+	n := min(len(rest), len(eventStream))
+	for j := 0; j < n; j++ {
+		if rest[j] >= 0x80 {
+			return false
+		}
+	}
+	return n < len(eventStream) || !strings.EqualFold(rest[:n], eventStream)
 }
 
 func exceeds(size, threshold int64) bool {
