@@ -114,17 +114,8 @@ func (r *flowRun) run(body bodyReader) bool {
 		stream = newBodyStream(body, cfg, req.StreamFunc)
 	} else {
 		data, trailers, tail, err := r.readBody(body)
-		switch {
-		case err == nil:
-		case errors.Is(err, h1.ErrBodyTooLarge):
-			r.cs.errorPage(413, fmt.Sprintf("Request body exceeds the body_size_limit (%d bytes)", cfg.BodySizeLimit))
-			return r.fail(fmt.Sprintf("HTTP request body too large (body_size_limit is %d bytes)", cfg.BodySizeLimit), 0)
-		case protocolError(err) != nil:
-			msg := "Bad HTTP request: " + protocolError(err).Msg
-			r.cc.log().Info(msg)
-			return r.fail(msg, 400)
-		default:
-			return r.fail("client disconnected while sending the request body: "+describeIOError(err), 0)
+		if err != nil {
+			return r.requestBodyNotRead(err)
 		}
 		if tail != nil {
 			// Streamed from here on: the flow says so (as mitmproxy's),
@@ -146,6 +137,23 @@ func (r *flowRun) run(body bodyReader) bool {
 		}
 	}
 	return r.forward(stream)
+}
+
+// requestBodyNotRead ends a flow whose request body could not be read (out
+// of line, see forward).
+//
+//go:noinline
+func (r *flowRun) requestBodyNotRead(err error) bool {
+	switch {
+	case errors.Is(err, h1.ErrBodyTooLarge):
+		r.cs.errorPage(413, fmt.Sprintf("Request body exceeds the body_size_limit (%d bytes)", r.cfg.BodySizeLimit))
+		return r.fail(fmt.Sprintf("HTTP request body too large (body_size_limit is %d bytes)", r.cfg.BodySizeLimit), 0)
+	case protocolError(err) != nil:
+		msg := "Bad HTTP request: " + protocolError(err).Msg
+		r.cc.log().Info(msg)
+		return r.fail(msg, 400)
+	}
+	return r.fail("client disconnected while sending the request body: "+describeIOError(err), 0)
 }
 
 // recycle gives the flow's body buffers back to the pool, unless an addon

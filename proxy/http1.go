@@ -366,6 +366,14 @@ func asHTTP1Response(r *flow.Response, streamed bool) *flow.Response {
 	if r.HTTPVersion != "HTTP/2.0" && r.HTTPVersion != "HTTP/3" {
 		return r
 	}
+	return h2AsHTTP1Response(r, streamed)
+}
+
+// h2AsHTTP1Response is asHTTP1Response of an HTTP/2 or HTTP/3 response (out
+// of line: every HTTP/1 response asks, few are).
+//
+//go:noinline
+func h2AsHTTP1Response(r *flow.Response, streamed bool) *flow.Response {
 	c := *r
 	c.HTTPVersion, c.Reason = "HTTP/1.1", flow.ReasonPhrase(r.StatusCode)
 	if bodyAllowed(r.StatusCode) && !hasFraming(r.Headers) {
@@ -388,7 +396,15 @@ func asHTTP1Request(req *flow.Request, streamed bool) (proto string, h flow.Head
 	if req.HTTPVersion != "HTTP/2.0" && req.HTTPVersion != "HTTP/3" {
 		return req.HTTPVersion, req.Headers
 	}
-	h = req.Headers.Clone()
+	return "HTTP/1.1", h2AsHTTP1Headers(req, streamed)
+}
+
+// h2AsHTTP1Headers is the header part of asHTTP1Request for an HTTP/2 or
+// HTTP/3 request (out of line, as h2AsHTTP1Response).
+//
+//go:noinline
+func h2AsHTTP1Headers(req *flow.Request, streamed bool) flow.Headers {
+	h := req.Headers.Clone()
 	if !h.Has("host") && req.Authority != "" {
 		h.Insert(0, "Host", req.Authority)
 	}
@@ -403,7 +419,7 @@ func asHTTP1Request(req *flow.Request, streamed bool) (proto string, h flow.Head
 			h.Add("content-length", strconv.Itoa(len(req.RawContent)))
 		}
 	}
-	return "HTTP/1.1", h
+	return h
 }
 
 func (w *h1Responder) errorPage(status int, msg string) {
