@@ -84,10 +84,12 @@ func (cc *clientConn) newFlowRun(f *flow.HTTPFlow, cs responder, t *target, cfg 
 	return r
 }
 
-// initFlowRun sets up r, which the caller may have allocated with other
-// parts of its exchange.
+// initFlowRun sets up r, a zero flowRun, which the caller may have
+// allocated with other parts of its exchange. Field by field: assigning
+// a whole flowRun wrote its zero fields too, each pointer with its write
+// barrier check.
 func (cc *clientConn) initFlowRun(r *flowRun, f *flow.HTTPFlow, cs responder, t *target, cfg *Config) {
-	*r = flowRun{cc: cc, m: cc.s.m, cfg: cfg, f: f, cs: cs, t: t, ctx: cc.ctx}
+	r.cc, r.m, r.cfg, r.f, r.cs, r.t, r.ctx = cc, cc.s.m, cfg, f, cs, t, cc.ctx
 	r.pooled = r.pooledArr[:0]
 }
 

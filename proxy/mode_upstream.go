@@ -61,13 +61,14 @@ func viaString(v *flow.ServerSpec) string {
 	return v.Scheme + "://" + v.Address.String()
 }
 
-// withVia completes d with the upstream proxy the connection goes
-// through: the flow's server_conn.via (a CONNECT's, and a connection made
+// withVia completes d, in place (a dialSpec is large, and copied on every
+// request's path), with the upstream proxy the connection goes through:
+// the flow's server_conn.via (a CONNECT's, and a connection made
 // without a flow, take the mode's). Connections through a proxy other than
 // the mode's are kept apart from the others (see dialSpec.key).
-func (u *upstream) withVia(f *flow.HTTPFlow, d dialSpec) dialSpec {
+func (u *upstream) withVia(f *flow.HTTPFlow, d *dialSpec) {
 	if d.viaSet {
-		return d
+		return
 	}
 	via := u.via
 	if f != nil && f.ServerConn != nil && f.Request != nil && f.Request.Method != "CONNECT" {
@@ -77,7 +78,6 @@ func (u *upstream) withVia(f *flow.HTTPFlow, d dialSpec) dialSpec {
 	if !sameVia(via, u.via) {
 		d.viaKey = " via " + viaString(via)
 	}
-	return d
 }
 
 // dialVia connects to the upstream proxy via for server, with TLS when its

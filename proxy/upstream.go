@@ -327,7 +327,7 @@ func (d dialSpec) key() upstreamKey {
 // tunnel's connection made before any flow), firing the server connection
 // hooks. Its error is a message fit for the client and the log.
 func (u *upstream) connect(f *flow.HTTPFlow, d dialSpec, cfg *Config) (*serverConn, error) {
-	d = u.withVia(f, d)
+	u.withVia(f, &d)
 	// The host (and SNI) may be part of the request's head, which the
 	// connection, kept for reuse, would otherwise hold whole.
 	d.host, d.sni = strings.Clone(d.host), strings.Clone(d.sni)

@@ -95,7 +95,7 @@ type interimFunc func(status int, reason string, h flow.Headers) error
 // abort, when not nil, is given the HTTP/1 server connection in use, so
 // that a client that goes away can end the exchange.
 func (u *upstream) roundTrip(ctx context.Context, f *flow.HTTPFlow, d dialSpec, body *bodyStream, cfg *Config, interim interimFunc, abort *abortSlot) (serverExchange, error) {
-	d = u.withVia(f, d)
+	u.withVia(f, &d)
 	h2c, sc := u.takeConn(d.key())
 	if sc == nil || cfg.Debug {
 		return u.roundTripFrom(ctx, 0, h2c, sc, f, d, body, cfg, interim, abort)
