@@ -632,7 +632,9 @@ func (m *Manager) eachFrom(i, n int, event string, name func(int) string, call f
 // other hooks. The four events of every HTTP exchange go through this one
 // loop, with no closures: with run, each event had its own copy of the
 // loop and two closures, code that a keep-alive request touched on top of
-// the rest and that missed the instruction cache (see httpEventFrom).
+// the rest, which is about as much as the instruction cache holds
+// (callgrind --cache-sim=yes, mitmdump, 200-byte responses: the addon
+// package's code run per request 2.8 -> 1.3 KiB).
 func (m *Manager) httpEvent(kind httpEventKind, calls []flowCall, f *flow.HTTPFlow) {
 	for i := 0; i < len(calls); {
 		i = m.httpEventFrom(kind, calls, i, f)
