@@ -254,11 +254,17 @@ func TestConcurrency(t *testing.T) {
 				if n == 4 {
 					once.Do(func() { close(all) })
 				}
-				// Hold the request a little, so that parallel ones overlap;
-				// with unlimited concurrency wait for all four.
+				// With unlimited concurrency, hold each request until all
+				// four are in (bounded, so that a replay that serializes
+				// fails rather than hangs); with a limit, hold it a little,
+				// so that requests sent too early would overlap.
+				hold := 50 * time.Millisecond
+				if tt.wantMax > 1 {
+					hold = 10 * time.Second
+				}
 				select {
 				case <-all:
-				case <-time.After(50 * time.Millisecond):
+				case <-time.After(hold):
 				}
 			}))
 			defer origin.Close()
