@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"log/slog"
@@ -154,6 +155,8 @@ type clientConn struct {
 	parking   parkState
 	park      atomic.Int32
 	unwatched atomic.Bool
+	// movedTunnel: see serveRegular.
+	movedTunnel movedTunnel
 
 	mu            sync.Mutex
 	state         connState
@@ -345,7 +348,7 @@ func (cc *clientConn) serve() {
 		// under a quarter of it. One frame more (serveMode's) kept each
 		// idle HTTP connection at an 8 KiB stack instead of 4 KiB
 		// (mitmbench -idle 1000: 13.6 -> 17.8 KiB).
-		ended = cc.serveRegular(st)
+		ended = cc.serveRegular(st, nil)
 		return
 	}
 	cc.serveMode(st)
@@ -358,10 +361,22 @@ func (cc *clientConn) regular() bool {
 // serveRegular is the regular (and upstream) mode: HTTP/1, then the tunnel
 // a CONNECT opened. It reports false when the connection, moved while
 // idle, went on to wait in the idle watch, where its goroutine ends (see
-// park).
-func (cc *clientConn) serveRegular(st *stream) (ended bool) {
+// park). t is the tunnel's target when the connection comes back from the
+// watch into its tunnel's HTTP/1 layer (see parkState.in), else nil.
+func (cc *clientConn) serveRegular(st *stream, t *target) (ended bool) {
 	for {
-		tunnel, moved := cc.serveHTTP1(st, nil)
+		tunnel, moved := cc.serveHTTP1(st, t)
+		if tunnel != nil {
+			tunnel()
+			// The tunnel's HTTP/1 layer was moved (see serveHTTP): it
+			// parks from here, its frames off the stack.
+			mt := cc.movedTunnel
+			if mt.st == nil {
+				return true
+			}
+			cc.movedTunnel = movedTunnel{}
+			st, t, moved = mt.st, mt.t, true
+		}
 		if moved {
 			if st.r != nil {
 				// The wait ended with data (read into the stream's
@@ -370,7 +385,7 @@ func (cc *clientConn) serveRegular(st *stream) (ended bool) {
 				// here.
 				continue
 			}
-			if cc.parkIn(st) {
+			if cc.parkIn(st, t) {
 				return false
 			}
 			// The watch did not take it (closed meanwhile, or the
@@ -379,11 +394,31 @@ func (cc *clientConn) serveRegular(st *stream) (ended bool) {
 			cc.unwatched.Store(true)
 			continue
 		}
-		if tunnel != nil {
-			tunnel()
-		}
 		return true
 	}
+}
+
+// movedTunnel is the HTTP/1 layer of a tunnel whose wait for the next
+// request was interrupted to move the connection to the idle watch: its
+// stream (TLS, parked) and target. The tunnel's goroutine notes it (see
+// serveHTTP) and reads it back once the tunnel's frames are off its stack
+// (serveRegular); no other goroutine touches it.
+type movedTunnel struct {
+	st *stream
+	t  *target
+}
+
+// tunnelMovable reports whether a wait for the next request inside a
+// tunnel may be moved to the idle watch: HTTP/1 over TLS on the client's
+// own socket. The watch wakes on the socket's readiness, so nothing may
+// wait above it: crypto/tls keeps what it read of a record that is not
+// complete, but its rest comes on the socket, and an interrupted wait
+// leaves no complete record or decrypted bytes behind (the session's read
+// returns those before it reads the socket). Plain HTTP/1 in a tunnel
+// would move as well, but is rare; it stays on its goroutine.
+func (cc *clientConn) tunnelMovable(st *stream) bool {
+	_, ok := st.conn.(*tls.Conn)
+	return ok && st.tcp == cc.conn.Conn
 }
 
 // end is the end of the connection, in whichever goroutine serves it last:
@@ -446,12 +481,13 @@ func (cc *clientConn) unpark() (moved bool) {
 // or closes, or ends it after the idle timeout; false when the watch did
 // not take it. A connection closed meanwhile (shutdown) is not parked:
 // nothing would resume it.
-func (cc *clientConn) parkIn(st *stream) bool {
+func (cc *clientConn) parkIn(st *stream, t *target) bool {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
 	if cc.state == stateClosed {
 		return false
 	}
+	cc.parking.in = t
 	// Idle since the wait began: the deadline the wait had.
 	err := cc.watch.park(cc, st, time.Unix(0, cc.conn.last.Load()).Add(cc.conn.timeout))
 	if err != nil && !errors.Is(err, errWatchClosed) {
@@ -472,7 +508,7 @@ func (cc *clientConn) resume(st *stream) {
 			cc.end()
 		}
 	}()
-	ended = cc.serveRegular(st)
+	ended = cc.serveRegular(st, cc.parking.in)
 }
 
 // wake goes on with a connection the idle watch held, on a new goroutine:

@@ -112,7 +112,11 @@ func (cc *clientConn) serveHTTP(kind layerKind, st *stream, t *target) {
 		return
 	}
 	// Inside a tunnel a CONNECT is refused: there is no tunnel to run.
-	_, _ = cc.serveHTTP1(st, t)
+	// A wait moved to the idle watch parks once the tunnel's frames are
+	// off the stack (see serveRegular): nothing runs after this layer.
+	if _, moved := cc.serveHTTP1(st, t); moved {
+		cc.movedTunnel = movedTunnel{st, t}
+	}
 }
 
 // tunnel is a CONNECT tunnel being set up: its server, connected now

@@ -28,11 +28,12 @@ import (
 //
 // moved: the wait for the next request was interrupted to move the
 // connection to the idle watch (see serveRegular and parkIn); only a
-// movable connection outside a tunnel is.
+// movable connection is, outside a tunnel or in an intercepted TLS one
+// (clientConn.tunnelMovable).
 func (cc *clientConn) serveHTTP1(st *stream, t *target) (tunnel func(), moved bool) {
 	watcher := &clientWatch{st: st, idle: cc.s.Config().IdleTimeout}
 	defer watcher.release()
-	movable := cc.movable && t == nil
+	movable := cc.movable && (t == nil || cc.tunnelMovable(st))
 	// Each request's head is read into this one, which stays on the stack
 	// (nothing keeps a pointer to it past its request).
 	var headBuf h1.RequestHead

@@ -22,6 +22,10 @@ type parkState struct {
 	// registered: the socket is in the epoll set (disarmed after each
 	// event: EPOLLONESHOT), so that parking again re-arms it.
 	registered bool
+	// in is the target of the tunnel whose HTTP/1 layer the connection
+	// waits in (an intercepted TLS connection), nil outside a tunnel: it
+	// goes on there when it wakes (see clientConn.resume).
+	in *target
 }
 
 // parkedHeap orders parked connections by their deadline
