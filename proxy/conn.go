@@ -411,11 +411,13 @@ type movedTunnel struct {
 // tunnelMovable reports whether a wait for the next request inside a
 // tunnel may be moved to the idle watch: HTTP/1 over TLS on the client's
 // own socket. The watch wakes on the socket's readiness, so nothing may
-// wait above it: crypto/tls keeps what it read of a record that is not
-// complete, but its rest comes on the socket, and an interrupted wait
-// leaves no complete record or decrypted bytes behind (the session's read
-// returns those before it reads the socket). Plain HTTP/1 in a tunnel
-// would move as well, but is rare; it stays on its goroutine.
+// wait above it, and nothing does when the wait is interrupted in the
+// socket's read: crypto/tls reads the socket only when it holds no
+// decrypted bytes and less than a whole record (what it holds of a record
+// stays in the session, and the record's rest comes on the socket), and
+// the bytes peeked before the handshake (bufferedConn) are read before the
+// socket is. Plain HTTP/1 in a tunnel would move as well, but is rare; it
+// stays on its goroutine.
 func (cc *clientConn) tunnelMovable(st *stream) bool {
 	_, ok := st.conn.(*tls.Conn)
 	return ok && st.tcp == cc.conn.Conn
