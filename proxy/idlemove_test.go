@@ -83,48 +83,71 @@ func TestIdleConnParked(t *testing.T) {
 }
 
 // TestShutdownClosesParkedConns: Shutdown closes the connections parked in
-// the idle watch at once, and returns without waiting for its deadline.
+// the idle watch at once, plain and intercepted HTTPS ones, and returns
+// without waiting for their deadline.
 func TestShutdownClosesParkedConns(t *testing.T) {
-	origin := testutil.StartRawOrigin(t, func(c net.Conn, r *bufio.Reader) {
+	handle := func(c net.Conn, r *bufio.Reader) {
 		for {
 			if _, err := testutil.ReadRequest(r); err != nil {
 				return
 			}
 			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
 		}
-	})
-	srv, ln := listenProxy(t, nil)
-	served := make(chan struct{})
-	go func() { _ = srv.Serve(ln); close(served) }()
-	const n = 5
-	conns := make([]net.Conn, n)
-	for i := range conns {
-		c, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-		io.WriteString(c, "GET http://"+origin.Addr+"/ HTTP/1.1\r\nHost: x\r\n\r\n")
-		if resp, err := readResponseHead(bufio.NewReader(c)); err != nil {
-			t.Fatalf("after %q: %v", resp, err)
-		}
-		conns[i] = c
 	}
-	buf := make([]byte, 1<<20)
-	serving := regexp.MustCompile(`\(\*clientConn\)\.(serve|resume)\(`)
-	testutil.Eventually(t, 10*time.Second, func() bool { return !serving.Match(buf[:runtime.Stack(buf, true)]) },
-		"the idle connections parked")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil {
-		t.Fatalf("Shutdown = %v, want nil (every connection was idle)", err)
-	}
-	<-served
-	for i, c := range conns {
-		if n, err := c.Read(make([]byte, 1)); n != 0 || err == nil {
-			t.Fatalf("connection %d still open after Shutdown: %d %v", i, n, err)
-		}
+	origin := testutil.StartRawOrigin(t, handle)
+	hs := httptest.NewUnstartedServer(nil)
+	hs.StartTLS()
+	serverTLS := &tls.Config{Certificates: hs.TLS.Certificates}
+	hs.Close()
+	tlsOrigin := serveTLS(t, serverTLS, func(c net.Conn) { handle(c, bufio.NewReader(c)) })
+	for _, https := range []bool{false, true} {
+		t.Run(map[bool]string{false: "http", true: "https"}[https], func(t *testing.T) {
+			confdir := t.TempDir()
+			srv, ln := listenProxy(t, []any{tlsconfig.New()}, "confdir="+confdir, "ssl_insecure=true")
+			served := make(chan struct{})
+			go func() { _ = srv.Serve(ln); close(served) }()
+			const n = 5
+			conns := make([]net.Conn, n)
+			for i := range conns {
+				var c net.Conn
+				target := "http://" + origin.Addr + "/"
+				if https {
+					raw, _, status := testutil.ConnectTunnel(t, ln.Addr().String(), tlsOrigin)
+					if status != "HTTP/1.1 200 Connection established" {
+						t.Fatalf("status %q", status)
+					}
+					c = tls.Client(raw, &tls.Config{RootCAs: caPool(t, confdir), ServerName: "example.com", NextProtos: []string{"http/1.1"}})
+					target = "/"
+				} else {
+					var err error
+					if c, err = net.Dial("tcp", ln.Addr().String()); err != nil {
+						t.Fatal(err)
+					}
+				}
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+				io.WriteString(c, "GET "+target+" HTTP/1.1\r\nHost: example.com\r\n\r\n")
+				if resp, err := readResponseHead(bufio.NewReader(c)); err != nil {
+					t.Fatalf("after %q: %v", resp, err)
+				}
+				conns[i] = c
+			}
+			buf := make([]byte, 1<<20)
+			serving := regexp.MustCompile(`\(\*clientConn\)\.(serve|resume)\(`)
+			testutil.Eventually(t, 10*time.Second, func() bool { return !serving.Match(buf[:runtime.Stack(buf, true)]) },
+				"the idle connections parked")
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := srv.Shutdown(ctx); err != nil {
+				t.Fatalf("Shutdown = %v, want nil (every connection was idle)", err)
+			}
+			<-served
+			for i, c := range conns {
+				if n, err := c.Read(make([]byte, 1)); n != 0 || err == nil {
+					t.Fatalf("connection %d still open after Shutdown: %d %v", i, n, err)
+				}
+			}
+		})
 	}
 }
 
