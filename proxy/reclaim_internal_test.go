@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"os"
 	"runtime"
 	"testing"
 	"time"
@@ -231,4 +232,55 @@ func TestRegrown(t *testing.T) {
 		t.Fatalf("regrown map holds %d bytes, the emptied one %d", after, peak)
 	}
 	runtime.KeepAlive(m)
+}
+
+// TestHeapPacerPercent: the GC percent keeps the heap's growth near
+// paceHeadroom once the live heap is large, in steps, never below
+// paceMinPercent nor above the percent in force at start.
+func TestHeapPacerPercent(t *testing.T) {
+	const MiB = 1 << 20
+	for _, tt := range []struct {
+		base int
+		live uint64
+		want int
+	}{
+		{100, 0, 100},
+		{100, 2 * MiB, 100},
+		{100, 64 * MiB, 100},
+		{100, 65 * MiB, 95},
+		{100, 128 * MiB, 50},
+		{100, 190 * MiB, 30},
+		{100, 256 * MiB, 25},
+		{100, 4096 * MiB, 25},
+		{50, 100 * MiB, 50},
+		{50, 200 * MiB, 30},
+		{400, 32 * MiB, 200},
+		{400, 8 * MiB, 400},
+	} {
+		p := &heapPacer{base: tt.base, set: tt.base}
+		if got := p.percentFor(tt.live); got != tt.want {
+			t.Errorf("base %d, live %d MiB: %d, want %d", tt.base, tt.live/MiB, got, tt.want)
+		}
+	}
+}
+
+// TestHeapPacerOff: the operator's GOGC or GOMEMLIMIT turns the pacer off.
+func TestHeapPacerOff(t *testing.T) {
+	for _, tt := range []struct {
+		env map[string]string
+		off bool
+	}{
+		{nil, false},
+		{map[string]string{"GOGC": "200"}, true},
+		{map[string]string{"GOMEMLIMIT": "1GiB"}, true},
+	} {
+		p := newHeapPacer(func(k string) string { return tt.env[k] })
+		// Under "go test" the percent at start is the default's unless
+		// the environment sets GOGC, which this test's getenv hides.
+		if os.Getenv("GOGC") == "" && p.off != tt.off {
+			t.Errorf("env %v: off %v, want %v", tt.env, p.off, tt.off)
+		}
+		p.tick()
+		p.stop()
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -213,7 +214,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		s.wg.Add(1)
 		go func(stop <-chan struct{}) {
 			defer s.wg.Done()
-			newQuietReclaimer().run(stop, s)
+			newQuietReclaimer().run(stop, s, newHeapPacer(os.Getenv))
 		}(s.quietStop)
 		if w, err := newIdleWatch((*clientConn).wake); err == nil {
 			s.idle = w
