@@ -30,7 +30,10 @@
 //     idle for a tick or two, it leaves its goroutine for the idle watch, an
 //     epoll set of the proxy's own, which goes on with it on a worker
 //     goroutine when the client sends or closes (Server.moveIdle,
-//     clientConn.parkIn, idlewatch_linux.go).
+//     clientConn.parkIn, idlewatch_linux.go). An intercepted HTTPS
+//     connection's HTTP/1 layer moves the same way: its frames unwind
+//     through the tunnel, and it resumes inside the tunnel
+//     (clientConn.tunnelMovable, movedTunnel).
 //  3. Next layer (nextlayer.go): the tunnel's first bytes, from either side,
 //     decide: a TLS ClientHello, an HTTP/1 request, the HTTP/2 preface, or
 //     anything else, which is a TCP flow (tcp.go).
