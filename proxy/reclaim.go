@@ -3,6 +3,7 @@ package proxy
 import (
 	"runtime/debug"
 	"runtime/metrics"
+	"sync/atomic"
 	"time"
 )
 
@@ -217,7 +218,16 @@ type heapPacer struct {
 	// base is the GC percent in force at start, set the one in force now.
 	base, set int
 	off       bool
+	// claim is held while this pacer may change the percent (see
+	// processPacer).
+	claim *atomic.Bool
 }
+
+// processPacer is claimed by the one pacer of the process that may change
+// the GC percent, a setting of the whole process: a second Server in the
+// same process (an embedder's, a test's) would otherwise read a percent
+// the first had lowered as its own start, and could restore that.
+var processPacer atomic.Bool
 
 const (
 	paceHeadroom   = 64 << 20
@@ -228,8 +238,8 @@ const (
 )
 
 // newHeapPacer returns a pacer, off when getenv has GOGC or GOMEMLIMIT
-// set or the collector is off.
-func newHeapPacer(getenv func(string) string) *heapPacer {
+// set, the collector is off, or another pacer holds claim.
+func newHeapPacer(getenv func(string) string, claim *atomic.Bool) *heapPacer {
 	p := &heapPacer{}
 	p.live[0].Name = "/gc/heap/live:bytes"
 	gogc := []metrics.Sample{{Name: "/gc/gogc:percent"}}
@@ -238,6 +248,11 @@ func newHeapPacer(getenv func(string) string) *heapPacer {
 		p.off = true
 		return p
 	}
+	if !claim.CompareAndSwap(false, true) {
+		p.off = true
+		return p
+	}
+	p.claim = claim
 	p.base = int(gogc[0].Value.Uint64())
 	p.set = p.base
 	p.off = p.base <= 0
@@ -269,10 +284,14 @@ func (p *heapPacer) tick() {
 	}
 }
 
-// stop restores the GC percent in force at start.
+// stop restores the GC percent in force at start and gives up the claim.
 func (p *heapPacer) stop() {
 	if !p.off && p.set != p.base {
 		debug.SetGCPercent(p.base)
 		p.set = p.base
+	}
+	if p.claim != nil {
+		p.claim.Store(false)
+		p.claim = nil
 	}
 }

@@ -3,6 +3,7 @@ package proxy
 import (
 	"os"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -274,7 +275,8 @@ func TestHeapPacerOff(t *testing.T) {
 		{map[string]string{"GOGC": "200"}, true},
 		{map[string]string{"GOMEMLIMIT": "1GiB"}, true},
 	} {
-		p := newHeapPacer(func(k string) string { return tt.env[k] })
+		var claim atomic.Bool
+		p := newHeapPacer(func(k string) string { return tt.env[k] }, &claim)
 		// Under "go test" the percent at start is the default's unless
 		// the environment sets GOGC, which this test's getenv hides.
 		if os.Getenv("GOGC") == "" && p.off != tt.off {
@@ -282,5 +284,21 @@ func TestHeapPacerOff(t *testing.T) {
 		}
 		p.tick()
 		p.stop()
+		if claim.Load() {
+			t.Errorf("env %v: the claim is held after stop", tt.env)
+		}
+	}
+	// One pacer a process: a second one, while the first holds the
+	// claim, leaves the percent alone.
+	var claim atomic.Bool
+	first := newHeapPacer(func(string) string { return "" }, &claim)
+	second := newHeapPacer(func(string) string { return "" }, &claim)
+	if os.Getenv("GOGC") == "" && (first.off || !second.off) {
+		t.Errorf("two pacers: first off %v, second off %v; want only the first on", first.off, second.off)
+	}
+	second.stop()
+	first.stop()
+	if claim.Load() {
+		t.Error("the claim is held after both stopped")
 	}
 }

@@ -214,7 +214,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		s.wg.Add(1)
 		go func(stop <-chan struct{}) {
 			defer s.wg.Done()
-			newQuietReclaimer().run(stop, s, newHeapPacer(os.Getenv))
+			newQuietReclaimer().run(stop, s, newHeapPacer(os.Getenv, &processPacer))
 		}(s.quietStop)
 		if w, err := newIdleWatch((*clientConn).wake); err == nil {
 			s.idle = w
