@@ -1,7 +1,6 @@
 package script
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -125,52 +124,39 @@ func (a *Addon) WebSocketStart(f *flow.HTTPFlow)   { a.httpHook(hWebSocketStart,
 func (a *Addon) WebSocketMessage(f *flow.HTTPFlow) { a.httpHook(hWebSocketMessage, f) }
 
 func (a *Addon) Response(f *flow.HTTPFlow) {
-	delivered := a.httpHook(hResponse, f)
+	a.httpHook(hResponse, f)
 	if f.Response == nil || f.Response.StatusCode != 101 {
 		a.forget(&f.Flow)
-		a.flowOver(f, delivered)
+		a.forgetFlow(f)
 	}
 }
 
 func (a *Addon) Error(f *flow.HTTPFlow) {
-	delivered := a.httpHook(hError, f)
+	a.httpHook(hError, f)
 	a.forget(&f.Flow)
-	a.flowOver(f, delivered)
+	a.forgetFlow(f)
 }
 
 func (a *Addon) WebSocketEnd(f *flow.HTTPFlow) {
-	delivered := a.httpHook(hWebSocketEnd, f)
+	a.httpHook(hWebSocketEnd, f)
 	a.forget(&f.Flow)
-	a.flowOver(f, delivered)
+	a.forgetFlow(f)
 }
 
-// httpHook sends hook i of f to the scripts and applies their changes. It
-// reports whether the call reached the child and came back (the child
-// then dropped what it kept of f if the hook was f's last).
-func (a *Addon) httpHook(i int, f *flow.HTTPFlow) (delivered bool) {
+func (a *Addon) httpHook(i int, f *flow.HTTPFlow) {
 	if !a.wants(i) {
-		return false
+		return
 	}
 	h := a.hostForCall()
 	if h == nil {
 		a.flowFailed(i, nil, nil, &f.Flow, describeHTTP(f))
-		return false
+		return
 	}
-	prev, held := a.pyFlows.get(f.ID)
-	if held && prev.h != h {
-		// A restarted child holds nothing: everything travels.
-		prev, held = pyFlow{}, false
-	}
-	msg, err := a.httpMessage(hookNames[i], f, wsBaseOf(f, prev))
+	base := a.wsBase(f, h)
+	msg, err := a.httpMessage(hookNames[i], f, base)
 	if err != nil {
 		a.log.Error(fmt.Sprintf("Script host: cannot send flow %s to the %s hook: %v", f.ID, hookNames[i], err))
-		return false
-	}
-	keep := a.keepsParts(i, f)
-	var sent flowParts
-	var at int64
-	if keep || prev.parts[0] != nil {
-		sent, at = leaveOutSame(msg, &prev, keep)
+		return
 	}
 	a.refs.add(f)
 	reply, err := h.call(hookCall(f), msg, func(req *tnetstring.Dict) (any, error) {
@@ -179,38 +165,17 @@ func (a *Addon) httpHook(i int, f *flow.HTTPFlow) (delivered bool) {
 			return h.filterOp(req, f)
 		case "ws":
 			return wsMessages(f)
-		case "parts":
-			return a.partsAgain(f, req)
 		}
 		return serveBody(f, req)
 	})
 	if err != nil {
-		if held {
-			a.pyFlows.dropParts(f.ID)
-		}
 		a.flowFailed(i, h, err, &f.Flow, describeHTTP(f))
-		return false
+		return
 	}
-	switch ws := f.WebSocket; {
-	case keep || ws != nil:
-		// The child keeps the messages it was sent and the parts of a
-		// call that kept them (see stream.go).
-		n := 0
-		if ws != nil {
-			n = len(ws.Messages)
-		}
-		a.pyFlows.update(f.ID, h, func(p *pyFlow) {
-			if ws != nil {
-				p.wsSent = n
-			}
-			if keep {
-				p.parts, p.partsAt = sent, at
-			} else {
-				p.parts = flowParts{}
-			}
-		})
-	case prev.parts[0] != nil:
-		a.pyFlows.dropParts(f.ID)
+	if ws := f.WebSocket; ws != nil {
+		// The child keeps the messages it was sent (see stream.go).
+		n := len(ws.Messages)
+		a.pyFlows.update(f.ID, h, func(p *pyFlow) { p.wsSent = n })
 	}
 	if ch := reply.Dict("changes"); ch.Len() > 0 {
 		if err := applyHTTP(f, ch); err != nil {
@@ -219,115 +184,6 @@ func (a *Addon) httpHook(i int, f *flow.HTTPFlow) (delivered bool) {
 		a.applyStreams(f, h, ch)
 		a.track(&f.Flow, ch)
 	}
-	return true
-}
-
-// Parts the child keeps between hook calls --------------------------------
-
-// partKeys are the parts of an HTTP hook call that the child keeps between
-// the calls of a flow (its fields, request, response, client and server
-// connections), as named in the message; flowParts holds them by index.
-var partKeys = [...]string{"f", "rq", "rs", "cc", "sc"}
-
-type flowParts [len(partKeys)][]byte
-
-// partKeyValues are partKeys as values of a message (made once: a string
-// in an interface is an allocation).
-var partKeyValues = func() (v [len(partKeys)]any) {
-	for i, k := range partKeys {
-		v[i] = k
-	}
-	return v
-}()
-
-// laterHooks are, for each hook of an HTTP flow that may come before
-// others, the hooks that may follow it: when scripts define none of them,
-// the child keeps nothing after that call (nothing would use it, and mitmgo
-// would have to tell it to drop it).
-var laterHooks = func() [numHooks]uint64 {
-	var m [numHooks]uint64
-	bits := func(hs ...int) uint64 {
-		var b uint64
-		for _, h := range hs {
-			b |= 1 << h
-		}
-		return b
-	}
-	ws := bits(hWebSocketStart, hWebSocketMessage, hWebSocketEnd, hError)
-	m[hRequestHeaders] = ws | bits(hRequest, hResponseHeaders, hResponse)
-	m[hRequest] = ws | bits(hResponseHeaders, hResponse)
-	m[hResponseHeaders] = ws | bits(hResponse)
-	m[hResponse] = ws
-	m[hWebSocketStart] = ws
-	m[hWebSocketMessage] = ws
-	return m
-}()
-
-// keepsParts reports whether the child is to keep the parts of hook call i
-// of f for a later call.
-func (a *Addon) keepsParts(i int, f *flow.HTTPFlow) bool {
-	if a.hooks.Load()&laterHooks[i] == 0 {
-		return false
-	}
-	// A response hook is the last but for a WebSocket handshake.
-	return i != hResponse || (f.Response != nil && f.Response.StatusCode == 101)
-}
-
-// leaveOutSame takes out of msg the parts the child kept from f's last
-// call (prev) that are the same bytes now ("same" names them, "pb" the
-// call they come from), and numbers this call ("pv") when the child is to
-// keep its parts. It returns the parts as the child will have them, and
-// that number.
-func leaveOutSame(msg *tnetstring.Dict, prev *pyFlow, keep bool) (flowParts, int64) {
-	var sent flowParts
-	var same []any
-	for k, key := range partKeys {
-		v, _ := msg.Get(key)
-		b, ok := v.([]byte)
-		if !ok {
-			// Absent, or in pieces around a large body (up to the body
-			// inline limit): it travels.
-			continue
-		}
-		sent[k] = b
-		if old := prev.parts[k]; old != nil && bytes.Equal(old, b) {
-			msg.Delete(key)
-			if same == nil {
-				same = make([]any, 0, len(partKeys))
-			}
-			same = append(same, partKeyValues[k])
-		}
-	}
-	if same != nil {
-		msg.Set("same", same)
-		msg.Set("pb", prev.partsAt)
-	}
-	at := prev.partsAt + 1
-	if keep {
-		msg.Set("pv", at)
-	}
-	return sent, at
-}
-
-// partsAgain answers the child's request for the parts a call left out
-// (op "parts"; it lacks the ones it was to keep): each written from the
-// flow again, as the call would have carried it.
-func (a *Addon) partsAgain(f *flow.HTTPFlow, req *tnetstring.Dict) (any, error) {
-	m, err := a.httpMessage("", f, 0)
-	if err != nil {
-		return nil, err
-	}
-	out := tnetstring.NewDict()
-	for _, k := range req.List("parts") {
-		key := pyStrOf(k)
-		if v, ok := m.Get(key); ok {
-			if p, ok := v.(pyPieces); ok {
-				v = p.join()
-			}
-			out.Set(key, v)
-		}
-	}
-	return out, nil
 }
 
 // httpMessage builds a hook call for f: the parts of its state dict, each a

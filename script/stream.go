@@ -24,29 +24,15 @@ import (
 //     call carries only the messages it has not seen ("wsbase" says how
 //     many it should have); a child that lacks them asks for the whole list
 //     (op "ws"). A long session costs each websocket_message call the same.
-//   - The child keeps the parts of a flow's last hook call (flow fields,
-//     request, response, connections: flowParts) while a later hook of the
-//     flow may come, and a call leaves out the parts that are byte for byte
-//     what the child has ("same"; see httpHook). Each part is still written
-//     from the live flow for every call and compared with what was sent,
-//     so a change any addon made between two hooks travels: no mark on the
-//     flow is trusted, only what the child was given.
 //
-// All of it is dropped when the flow is over for the scripts: after
-// response (other than a 101), error or websocket_end. The child drops it
-// by itself when that hook reached it; otherwise mitmgo says so
-// ("forget").
+// Both are dropped ("forget") when the flow is over for the scripts: after
+// response (other than a 101), error or websocket_end.
 
 // pyFlow is what the child holds for one flow.
 type pyFlow struct {
 	h       *host // the child that holds it (a restarted one holds nothing)
 	wsSent  int   // WebSocket messages the child has
 	streams bool  // a stream callable is registered
-	// The parts the child kept from the flow's last hook call (nil: none
-	// to rely on), and the number of that call among the flow's calls
-	// that kept parts ("pv"): the child checks it before it uses them.
-	parts   flowParts
-	partsAt int64
 }
 
 // flowState is the child's state of the flows it holds something for.
@@ -57,10 +43,6 @@ type flowState struct {
 }
 
 func (s *flowState) get(id string) (pyFlow, bool) {
-	if s.n.Load() == 0 {
-		// Most flows: no lock.
-		return pyFlow{}, false
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p, ok := s.m[id]
@@ -88,18 +70,6 @@ func (s *flowState) update(id string, h *host, fn func(p *pyFlow)) {
 	fn(p)
 }
 
-// dropParts records that the child keeps no parts of flow id.
-func (s *flowState) dropParts(id string) {
-	if s.n.Load() == 0 {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if p := s.m[id]; p != nil {
-		p.parts = flowParts{}
-	}
-}
-
 // take removes flow id and returns what the child held.
 func (s *flowState) take(id string) (pyFlow, bool) {
 	if s.n.Load() == 0 {
@@ -116,19 +86,8 @@ func (s *flowState) take(id string) (pyFlow, bool) {
 	return *p, true
 }
 
-// flowOver is the end of f for the scripts (after its last hook). When
-// that hook reached the child (delivered), the child dropped what it held
-// for f as it answered; otherwise it is told to.
-func (a *Addon) flowOver(f *flow.HTTPFlow, delivered bool) {
-	if delivered {
-		a.pyFlows.take(f.ID)
-		return
-	}
-	a.forgetFlow(f)
-}
-
 // forgetFlow tells the child to drop what it holds for f: its stream
-// callables, WebSocket messages and kept parts.
+// callables and WebSocket messages.
 func (a *Addon) forgetFlow(f *flow.HTTPFlow) {
 	p, ok := a.pyFlows.take(f.ID)
 	if !ok || !p.h.alive() {
@@ -251,15 +210,7 @@ func (a *Addon) wsBase(f *flow.HTTPFlow, h *host) int {
 		return 0
 	}
 	p, ok := a.pyFlows.get(f.ID)
-	if !ok || p.h != h {
-		return 0
-	}
-	return wsBaseOf(f, p)
-}
-
-// wsBaseOf is wsBase for what the child holds of f (p).
-func wsBaseOf(f *flow.HTTPFlow, p pyFlow) int {
-	if f.WebSocket == nil || p.wsSent > len(f.WebSocket.Messages) {
+	if !ok || p.h != h || p.wsSent > len(f.WebSocket.Messages) {
 		return 0
 	}
 	return p.wsSent

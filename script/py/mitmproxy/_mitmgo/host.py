@@ -127,13 +127,6 @@ FINAL_HOOKS = {"error", "http_connected", "http_connect_error", "websocket_end",
 HOOK_NAMES = sorted(HTTP_HOOKS | TCP_HOOKS | UDP_HOOKS | DNS_HOOKS | CLIENT_HOOKS | SERVER_HOOKS | TLS_HOOKS | {"tls_clienthello"}
                     | LIFECYCLE | set(LEGACY) | {"tick"})
 
-# The parts of an HTTP hook call the host keeps between a flow's calls
-# (hooks.go's partKeys).
-_PART_KEYS = ("f", "rq", "rs", "cc", "sc")
-# How many flows' parts are kept at most (the oldest go first): a
-# safeguard, as mitmgo says when a flow is over.
-_KEEP_FLOWS = runtime.FlowStore.MAX
-
 _HALT = object()
 _monotonic = time.monotonic
 _HTTPFlow = _http.HTTPFlow
@@ -201,9 +194,6 @@ class Call:
     # The flow this call's requests are about, when there are several
     # (the flows of a command mitmgo runs in a script).
     fid = None
-    # The number mitmgo gave this hook call's parts, which the host keeps
-    # for the flow's next call ("pv"; None: not kept).
-    keep = None
 
     def __init__(self, cid, hook=None):
         self.id = cid
@@ -1172,19 +1162,6 @@ class Host:
             if name in HTTP_HOOKS:
                 # _build's first case, in line: the hooks of nearly every
                 # call.
-                if "same" in msg:
-                    self._kept_parts(msg, cid)
-                pv = msg.get("pv")
-                if pv is not None:
-                    # Kept for the flow's next call, as they came (in C:
-                    # this runs for most calls of a WebSocket flow).
-                    call.keep = pv
-                    parts = runtime.store.parts
-                    fid = msg.get("fid")
-                    parts.pop(fid, None)
-                    parts[fid] = (pv, msg)
-                    if len(parts) > _KEEP_FLOWS:
-                        del parts[next(iter(parts))]
                 flow = obj = _HTTPFlow.__new__(_HTTPFlow)
                 flow._init_hook(call, msg)
                 if self.sticky:
@@ -1194,8 +1171,6 @@ class Host:
                 args, obj, flow, legacy_args = self._build(name, msg, call)
         except Exception as e:
             self.log("error", "mitmgo script host: cannot decode the %s event: %s" % (name, format_exc(e)), False)
-            # Nothing kept stays behind a flow mitmgo may not send again.
-            runtime.store.forget(msg.get("fid"))
             self.reply(cid)
             return
         if cid is not None:
@@ -1323,33 +1298,14 @@ class Host:
             return (d,), _ConnChanges(client=client, server=server), None, (d,)
         raise ValueError("unknown hook %r" % name)
 
-    def _kept_parts(self, msg, cid):
-        """Put back into msg the parts mitmgo left out ("same": they are
-        what the flow's last call kept, numbered "pb"). When they are not
-        here (dropped past FlowStore.MAX, or that call failed here),
-        mitmgo sends them again."""
-        same = msg["same"]
-        kept = runtime.store.parts.get(msg.get("fid"))
-        if kept is not None and kept[0] == msg.get("pb"):
-            prev = kept[1]
-            for k in same:
-                msg[k] = prev[k]
-            return
-        got = self.request("parts", call=cid, parts=list(same)) or {}
-        msg.update(zip(same, map(got.get, same)))
-
     def _keep(self, f, hook):
         """Keep what the flow's next hook calls need: its stream callables
-        (the proxy calls them for every chunk), its WebSocket messages, and
-        the parts of this call when mitmgo numbered them ("pv")."""
+        (the proxy calls them for every chunk) and its WebSocket
+        messages."""
         store = runtime.store
         if hook in FINAL_HOOKS or (hook == "response" and _status(f) != 101):
             store.forget(f.id)
             return
-        if store.parts and (f._call is None or f._call.keep is None):
-            # This call's parts are not to be kept (cmd_hook kept those
-            # that are), nor the last call's.
-            store.parts.pop(f.id, None)
         try:
             f._ws_commit()
         except Exception as e:

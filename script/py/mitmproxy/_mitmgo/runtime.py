@@ -83,15 +83,6 @@ class FlowStore:
 
         self.streams = collections.OrderedDict()
         self.ws = collections.OrderedDict()
-        # The parts of a flow's last hook call, (pv, {part: raw}), which
-        # mitmgo leaves out of its next call when they are the same (kept
-        # by the host's cmd_hook; a plain dict in insertion order).
-        self.parts = {}
-
-    def kept(self):
-        """How many flows something is kept for (tests watch it return to
-        0)."""
-        return len(self.parts) + len(self.ws) + len({k[0] for k in self.streams})
 
     def set_stream(self, key, fn):
         self.streams[key] = fn
@@ -109,9 +100,7 @@ class FlowStore:
         """Drop what is kept of flow fid; end, for a WebSocket flow, is how
         its connection ended (a state dict's close fields), for the flow
         objects scripts still hold."""
-        # Most flows had none of these (every HTTP flow passes here).
-        if self.parts:
-            self.parts.pop(fid, None)
+        # Most flows had neither (every HTTP flow passes here).
         if self.streams:
             self.streams.pop((fid, "rq"), None)
             self.streams.pop((fid, "rs"), None)
