@@ -84,6 +84,11 @@ class FlowStore:
         self.streams = collections.OrderedDict()
         self.ws = collections.OrderedDict()
 
+    def kept(self):
+        """How many flows something is kept for (tests watch it return to
+        0 once the flows are over)."""
+        return len(self.ws) + len({k[0] for k in self.streams})
+
     def set_stream(self, key, fn):
         self.streams[key] = fn
         self.streams.move_to_end(key)
