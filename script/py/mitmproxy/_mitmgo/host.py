@@ -288,7 +288,11 @@ class _Loop(asyncio.SelectorEventLoop):
         ep = getattr(sel, "_selector", None)
         if not isinstance(sel, selectors.EpollSelector) or not isinstance(ep, select.epoll):
             return
-        self._fast = (ep, fd, sel.get_key(fd).data[0])
+        # asyncio registers a reader as (its Handle, the writer's or None);
+        # anything else (another Python's asyncio) keeps asyncio's turn.
+        data = sel.get_key(fd).data
+        if isinstance(data, tuple) and data and isinstance(data[0], asyncio.Handle):
+            self._fast = (ep, fd, data[0])
 
     def _run_once(self):
         fast = self._fast
