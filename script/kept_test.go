@@ -49,6 +49,18 @@ func keptEnv(t *testing.T) *env {
 	return newEnv(t, Config{}, nil, filepath.Join(dir, "kept.py"))
 }
 
+// wsSender returns a function that adds a client message to ws, runs the
+// websocket_message hook and returns the message's content after it.
+func wsSender(t *testing.T, e *env, ws *flow.HTTPFlow) func(string) string {
+	return func(content string) string {
+		t.Helper()
+		m := &flow.WebSocketMessage{Type: flow.WebSocketBinary, FromClient: true, Content: []byte(content), Timestamp: 1}
+		ws.WebSocket.Messages = append(ws.WebSocket.Messages, m)
+		e.m.WebSocketMessage(ws)
+		return string(m.Content)
+	}
+}
+
 // TestScriptSeesChangesBetweenHooks: what a Go addon changes in a flow
 // between two of its hooks is what the script reads in the second, for an
 // HTTP exchange and between WebSocket messages.
@@ -71,13 +83,7 @@ func TestScriptSeesChangesBetweenHooks(t *testing.T) {
 	ws := newFlow(t, "GET", "http://example.com/ws", 101, "")
 	ws.WebSocket = &flow.WebSocketData{}
 	e.m.Response(ws)
-	send := func(content string) string {
-		t.Helper()
-		m := &flow.WebSocketMessage{Type: flow.WebSocketBinary, FromClient: true, Content: []byte(content), Timestamp: 1}
-		ws.WebSocket.Messages = append(ws.WebSocket.Messages, m)
-		e.m.WebSocketMessage(ws)
-		return string(m.Content)
-	}
+	send := wsSender(t, e, ws)
 	if got := send("a"); got != "1::a" {
 		t.Fatalf("first message: %q", got)
 	}
@@ -99,13 +105,7 @@ func TestRestartMidFlowResendsAll(t *testing.T) {
 	e := keptEnv(t)
 	ws := newFlow(t, "GET", "http://example.com/ws", 101, "")
 	ws.WebSocket = &flow.WebSocketData{}
-	send := func(content string) string {
-		t.Helper()
-		m := &flow.WebSocketMessage{Type: flow.WebSocketBinary, FromClient: true, Content: []byte(content), Timestamp: 1}
-		ws.WebSocket.Messages = append(ws.WebSocket.Messages, m)
-		e.m.WebSocketMessage(ws)
-		return string(m.Content)
-	}
+	send := wsSender(t, e, ws)
 	for i := range 3 {
 		if got, want := send("m"), fmt.Sprintf("%d::m", i+1); got != want {
 			t.Fatalf("message %d: %q, want %q", i, got, want)
