@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -482,4 +484,43 @@ func TestPairWriteMessage(t *testing.T) {
 	if n := frames() - before; n != 2 {
 		t.Errorf("a small response took %d frames, want 2 (HEADERS, DATA with END_STREAM)", n)
 	}
+}
+
+// TestPairWorkersReused: a handler's goroutine takes the connection's next
+// stream (its stack, grown to the handler's depth, is not grown again), and
+// goes once no stream came for workerIdle while the connection stays open.
+func TestPairWorkersReused(t *testing.T) {
+	_, cc := startPair(t, Settings{}, Settings{}, func(s *Stream) {
+		s.WriteHeader([]Field{{Name: ":status", Value: "200"}, {Name: "x-goroutine", Value: goroutineID()}}, true)
+	})
+	ctx := testCtx(t)
+	var first string
+	for i := range 5 {
+		resp, err := roundTrip(ctx, cc, get("a", "/"), nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := pseudoOrField(resp.header, "x-goroutine")
+		if i == 0 {
+			first = g
+		} else if g != first {
+			t.Fatalf("stream %d ran on goroutine %s, the first on %s", i, g, first)
+		}
+	}
+	testutil.Eventually(t, workerIdle+testTimeout, func() bool { return countWorkers() == 0 },
+		"idle stream workers still waiting after %v", workerIdle)
+}
+
+// goroutineID is the number runtime.Stack names the calling goroutine with.
+func goroutineID() string {
+	buf := make([]byte, 64)
+	buf = buf[:runtime.Stack(buf, false)]
+	id, _, _ := strings.Cut(strings.TrimPrefix(string(buf), "goroutine "), " ")
+	return id
+}
+
+// countWorkers counts the goroutines in ServerConn.work.
+func countWorkers() int {
+	buf := make([]byte, 1<<20)
+	return strings.Count(string(buf[:runtime.Stack(buf, true)]), "h2.(*ServerConn).work(")
 }
