@@ -71,15 +71,7 @@ func (cc *clientConn) h2Stream(s *h2.Stream, t *target) {
 	// the server's stream is reset too, and the flow's error says why.
 	ctx, cancel := context.WithCancelCause(cc.ctx)
 	defer cancel(nil)
-	go func() {
-		select {
-		case <-s.Done():
-			if err := s.Err(); err != nil {
-				cancel(err)
-			}
-		case <-ctx.Done():
-		}
-	}()
+	s.OnReset(cancel)
 	run := cc.newFlowRun(f, cs, t, cfg)
 	run.ctx = ctx
 	run.run(newH2Body(s))

@@ -622,6 +622,11 @@ func (c *conn) closeStreamLocked(s *Stream, err error) {
 	}
 	delete(c.streams, s.id)
 	close(s.done)
+	if s.err != nil && s.onReset != nil {
+		// Not under c.mu: f may call back into the stream.
+		go s.onReset(s.err)
+	}
+	s.onReset = nil
 	signal(s.recvNotify)
 	signal(s.sendNotify)
 	if s.err != nil && !s.recvEnded {

@@ -524,3 +524,49 @@ func countWorkers() int {
 	buf := make([]byte, 1<<20)
 	return strings.Count(string(buf[:runtime.Stack(buf, true)]), "h2.(*ServerConn).work(")
 }
+
+// TestPairOnReset: OnReset's function runs with the stream's error when the
+// peer resets it, at once when registered after the reset, and never for a
+// stream that ended normally.
+func TestPairOnReset(t *testing.T) {
+	type result struct {
+		path string
+		err  error
+	}
+	got := make(chan result, 4)
+	_, cc := startPair(t, Settings{}, Settings{}, func(s *Stream) {
+		path := pseudo(s.Header(), ":path")
+		report := func(err error) { got <- result{path, err} }
+		switch path {
+		case "/before-reset":
+			s.OnReset(report)
+			<-s.Done()
+		case "/after-reset":
+			<-s.Done()
+			s.OnReset(report)
+		case "/normal":
+			s.OnReset(report)
+			io.Copy(io.Discard, s)
+			s.WriteHeader([]Field{{Name: ":status", Value: "200"}}, true)
+			<-s.Done()
+			got <- result{path, nil}
+		}
+	})
+	ctx := testCtx(t)
+	for _, path := range []string{"/before-reset", "/after-reset"} {
+		s, err := cc.OpenStream(ctx, post("a", path), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Reset(http2.ErrCodeCancel)
+		if r := <-got; r.path != path || !isStreamError(r.err, http2.ErrCodeCancel, true) {
+			t.Errorf("%s: OnReset got %+v", path, r)
+		}
+	}
+	if _, err := roundTrip(ctx, cc, get("a", "/normal"), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if r := <-got; r.path != "/normal" || r.err != nil {
+		t.Errorf("normal end: OnReset got %+v", r)
+	}
+}

@@ -42,6 +42,7 @@ type Stream struct {
 	gotLen      int64
 	isHead      bool // client: the request was HEAD
 	handlerDone bool // server: the handler returned
+	onReset     func(error)
 }
 
 // ID returns the stream identifier.
@@ -376,6 +377,23 @@ func (s *Stream) Reset(code http2.ErrCode) {
 // Done is closed when the stream has ended: both halves closed, reset
 // either way, or the connection gone.
 func (s *Stream) Done() <-chan struct{} { return s.done }
+
+// OnReset arranges for f to run, on a goroutine of its own, with Err once
+// the stream ends abnormally; at once if it already has. A stream that ends
+// normally never calls it. It spares a handler a goroutine per stream that
+// waits on Done only to learn of a reset.
+func (s *Stream) OnReset(f func(error)) {
+	c := s.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s.closed {
+		if s.err != nil {
+			go f(s.err)
+		}
+		return
+	}
+	s.onReset = f
+}
 
 // Err is why the stream ended abnormally (nil while it runs and after a
 // normal end): a *StreamError, a *GoAwayError, or the connection's error.
