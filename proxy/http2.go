@@ -33,7 +33,8 @@ func (cc *clientConn) serveHTTP2(st *stream, t *target) {
 		return
 	}
 	conn := st.framedConn()
-	sc := h2.NewServerConn(conn, conn, h2Settings(cc.s.Config(), false), cc.log().Logger())
+	// st.r, not conn: see startH2.
+	sc := h2.NewServerConn(conn, st.r, h2Settings(cc.s.Config(), false), cc.log().Logger())
 	// Shutdown sends GOAWAY: streams in flight finish, new ones are
 	// refused, and Serve returns when the last one is done.
 	cc.setOnShutdown(sc.Shutdown)
@@ -498,7 +499,10 @@ func h2Response(fields []h2.Field) (int, flow.Headers, error) {
 
 // startH2 makes sc, whose server chose h2 in ALPN, an HTTP/2 connection.
 func (u *upstream) startH2(sc *serverConn, cfg *Config) (*h2Upstream, error) {
-	cc, err := h2.NewClientConn(sc.st.framedConn(), h2Settings(cfg, true), u.log().Logger())
+	// The h2 layer reads the stream's reader itself: a reader of its own
+	// on top would copy every frame once more (a 64 KiB body crossed
+	// seven copies, memmove 16% of the proxy's CPU).
+	cc, err := h2.NewClientConn(sc.st.framedConn(), sc.st.r, h2Settings(cfg, true), u.log().Logger())
 	if err != nil {
 		return nil, fmt.Errorf("HTTP/2 with %s failed: %w", sc.server.Address, err)
 	}

@@ -3,6 +3,7 @@ package h2
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -17,11 +18,13 @@ type ClientConn struct {
 }
 
 // NewClientConn sends the client preface and our SETTINGS (with
-// ENABLE_PUSH=0: mitmproxy refuses server push) on nc and starts reading.
+// ENABLE_PUSH=0: mitmproxy refuses server push) on nc and starts reading,
+// from r if not nil (a *bufio.Reader is read directly, not buffered again),
+// otherwise from nc.
 // The connection runs until Close, a graceful Shutdown, or the server ends
 // it; Done tells when, Err why.
-func NewClientConn(nc net.Conn, s Settings, log *slog.Logger) (*ClientConn, error) {
-	c := newConn(nc, nil, s, log, true)
+func NewClientConn(nc net.Conn, r io.Reader, s Settings, log *slog.Logger) (*ClientConn, error) {
+	c := newConn(nc, r, s, log, true)
 	c.nextID = 1
 	if err := c.writeSettings(); err != nil {
 		_ = nc.Close()

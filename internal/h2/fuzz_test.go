@@ -173,7 +173,7 @@ func FuzzClientConn(f *testing.F) {
 	}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-		cc, err := NewClientConn(newFuzzConn(data), Settings{MaxHeaderListSize: 4096}, nil)
+		cc, err := NewClientConn(newFuzzConn(data), nil, Settings{MaxHeaderListSize: 4096}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -217,7 +217,7 @@ func dialClient(t testing.TB, addr string, set Settings, log *slog.Logger) *Clie
 	if err != nil {
 		t.Fatal(err)
 	}
-	cc, err := NewClientConn(nc, set, log)
+	cc, err := NewClientConn(nc, nil, set, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,8 @@ type ServerConn struct {
 
 // NewServerConn prepares to serve HTTP/2 on nc. r, if not nil, is what to
 // read from instead of nc, for bytes already peeked (the client preface may
-// be among them). Nothing happens until Serve.
+// be among them); a *bufio.Reader is read directly, not buffered again.
+// Nothing happens until Serve.
 func NewServerConn(nc net.Conn, r io.Reader, s Settings, log *slog.Logger) *ServerConn {
 	return &ServerConn{c: newConn(nc, r, s, log, false)}
 }
