@@ -104,16 +104,19 @@ type conn struct {
 	lastRead atomic.Int64 // UnixNano of the last frame received
 
 	// Write side. Lock order: wmu before mu.
-	wmu       sync.Mutex
-	wwaiting  atomic.Int32 // goroutines waiting for wmu
-	bw        *bufio.Writer
-	fw        *http2.Framer
-	henc      *hpack.Encoder
-	hbuf      bytes.Buffer
-	werr      error       // first write error; later writes are skipped
-	ctrlSpare []ctrlFrame // swapped with ctrl when draining
-	frames    atomic.Int64
-	flushes   atomic.Int64
+	wmu      sync.Mutex
+	wwaiting atomic.Int32 // goroutines waiting for wmu
+	bw       *bufio.Writer
+	fw       *http2.Framer
+	henc     *hpack.Encoder
+	hbuf     bytes.Buffer
+	// dataHeader is writeData's frame header: a local array would escape
+	// through bufio.Writer.Write and cost an allocation per frame.
+	dataHeader [frameHeaderLen]byte
+	werr       error       // first write error; later writes are skipped
+	ctrlSpare  []ctrlFrame // swapped with ctrl when draining
+	frames     atomic.Int64
+	flushes    atomic.Int64
 
 	ctrlSignal chan struct{} // cap 1: the control queue became non-empty
 	closing    chan struct{} // closed when the connection fails
@@ -354,17 +357,37 @@ func (c *conn) writeBlock(id uint32, fields []Field, end bool, maxFrame uint32) 
 
 // writeData sends p as DATA frames of at most maxFrame bytes. Called with
 // wmu held.
+//
+// The frame header and the payload go to the buffered writer as they are:
+// Framer.WriteData would first copy the payload into a frame buffer of its
+// own, one more copy of every body byte sent.
 func (c *conn) writeData(id uint32, p []byte, end bool, maxFrame uint32) {
 	for {
 		n := min(len(p), int(maxFrame))
 		last := n == len(p)
-		c.noteWrite(c.fw.WriteData(id, end && last, p[:n]))
+		var flags http2.Flags
+		if end && last {
+			flags = http2.FlagDataEndStream
+		}
+		c.dataHeader = [frameHeaderLen]byte{
+			byte(n >> 16), byte(n >> 8), byte(n),
+			byte(http2.FrameData), byte(flags),
+			byte(id >> 24 & 0x7f), byte(id >> 16), byte(id >> 8), byte(id),
+		}
+		_, err := c.bw.Write(c.dataHeader[:])
+		if err == nil {
+			_, err = c.bw.Write(p[:n])
+		}
+		c.noteWrite(err)
 		p = p[n:]
 		if last || c.werr != nil {
 			return
 		}
 	}
 }
+
+// frameHeaderLen is the size of a frame header (RFC 9113 §4.1).
+const frameHeaderLen = 9
 
 // queueCtrlLocked queues a frame for the writer. Called with mu held.
 func (c *conn) queueCtrlLocked(f ctrlFrame) {
