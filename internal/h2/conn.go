@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -245,10 +246,20 @@ func (c *conn) lockWriter() {
 // unlockWriter sends the queued control frames and flushes unless another
 // writer is waiting: that one flushes after adding its own frames, so frames
 // of concurrent streams share writes.
+//
+// Before flushing it yields once: the streams the read loop has just woken
+// (requests or responses that arrived in one read) are runnable then, and
+// those that write meanwhile share the flush.
 func (c *conn) unlockWriter() {
 	c.drainCtrl()
 	if c.werr == nil && c.bw.Buffered() > 0 && c.wwaiting.Load() == 0 {
-		c.flush()
+		c.wmu.Unlock()
+		runtime.Gosched()
+		c.lockWriter()
+		c.drainCtrl()
+		if c.werr == nil && c.bw.Buffered() > 0 && c.wwaiting.Load() == 0 {
+			c.flush()
+		}
 	}
 	c.wmu.Unlock()
 }
