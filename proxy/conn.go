@@ -155,8 +155,6 @@ type clientConn struct {
 	parking   parkState
 	park      atomic.Int32
 	unwatched atomic.Bool
-	// movedTunnel: see serveRegular.
-	movedTunnel movedTunnel
 
 	mu            sync.Mutex
 	state         connState
@@ -367,14 +365,12 @@ func (cc *clientConn) serveRegular(st *stream, t *target) (ended bool) {
 	for {
 		tunnel, moved := cc.serveHTTP1(st, t)
 		if tunnel != nil {
-			tunnel()
-			// The tunnel's HTTP/1 layer was moved (see serveHTTP): it
-			// parks from here, its frames off the stack.
-			mt := cc.movedTunnel
+			// When the tunnel's HTTP/1 layer was moved (see serveHTTP),
+			// it parks from here, its frames off the stack.
+			mt := tunnel()
 			if mt.st == nil {
 				return true
 			}
-			cc.movedTunnel = movedTunnel{}
 			st, t, moved = mt.st, mt.t, true
 		}
 		if moved {
@@ -400,9 +396,9 @@ func (cc *clientConn) serveRegular(st *stream, t *target) (ended bool) {
 
 // movedTunnel is the HTTP/1 layer of a tunnel whose wait for the next
 // request was interrupted to move the connection to the idle watch: its
-// stream (TLS, parked) and target. The tunnel's goroutine notes it (see
-// serveHTTP) and reads it back once the tunnel's frames are off its stack
-// (serveRegular); no other goroutine touches it.
+// stream (TLS, parked) and target. The tunnel's layers return it (see
+// serveHTTP, tunnelLayers) to serveRegular, which parks the connection
+// once their frames are off the stack.
 type movedTunnel struct {
 	st *stream
 	t  *target

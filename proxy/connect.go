@@ -9,11 +9,18 @@ import (
 	"github.com/mitmgo/mitmgo/internal/h1"
 )
 
+// tunnelLayers runs a CONNECT tunnel's layers (serveTunnel), called once
+// the HTTP/1 layer that answered the CONNECT is off the stack. It returns
+// the tunnel's HTTP/1 layer when that layer's wait for the next request was
+// moved to the idle watch (the connection parks from there, see
+// serveRegular), the zero movedTunnel otherwise.
+type tunnelLayers func() movedTunnel
+
 // handleConnect answers a CONNECT request (the http_connect hooks, an eager
 // server connection) and returns the tunnel to run (serveTunnel), or nil
 // when there is none (refused, or the client left). The client connection
 // ends with the tunnel.
-func (cc *clientConn) handleConnect(st *stream, f *flow.HTTPFlow, head *h1.RequestHead, cfg *Config) func() {
+func (cc *clientConn) handleConnect(st *stream, f *flow.HTTPFlow, head *h1.RequestHead, cfg *Config) tunnelLayers {
 	m := cc.s.m
 	req := f.Request
 	host, port, err := splitAuthority(head.Target, 0)
@@ -66,7 +73,7 @@ func (cc *clientConn) handleConnect(st *stream, f *flow.HTTPFlow, head *h1.Reque
 		return nil
 	}
 	cc.setState(stateBusy)
-	return func() { cc.serveTunnel(st, sc, server, cfg) }
+	return func() movedTunnel { return cc.serveTunnel(st, sc, server, cfg) }
 }
 
 // serveTunnel takes over a CONNECT tunnel after the 200 and runs the layer
@@ -75,21 +82,22 @@ func (cc *clientConn) handleConnect(st *stream, f *flow.HTTPFlow, head *h1.Reque
 // HTTP/2 are served as such, anything else (or anything to a tcp_hosts
 // host) is a TCP flow. sc is the server connection, nil under the lazy
 // connection strategy: server describes the server then, and the
-// connection is made once something needs it.
-func (cc *clientConn) serveTunnel(st *stream, sc *serverConn, server *flow.Server, cfg *Config) {
+// connection is made once something needs it. The result is serveHTTP's:
+// the tunnel's HTTP/1 layer when its wait was moved to the idle watch.
+func (cc *clientConn) serveTunnel(st *stream, sc *serverConn, server *flow.Server, cfg *Config) movedTunnel {
 	host, port := server.Address.Host, server.Address.Port
 	tun := &tunnel{cc: cc, server: server, sc: sc, cfg: cfg}
 	kind, err := cc.nextLayer(st, sc, cfg)
 	if err != nil {
 		cc.up.closeServer(sc)
-		return
+		return movedTunnel{}
 	}
 	if kind != layerTLS && kind != layerTCP && tun.isTCPHost("") {
 		kind = layerTCP
 	}
 	switch kind {
 	case layerTLS:
-		cc.interceptTLS(st, tun)
+		return cc.interceptTLS(st, tun)
 	case layerTCP:
 		if tun.connect() {
 			cc.relayTCP(st, tun.sc)
@@ -100,23 +108,26 @@ func (cc *clientConn) serveTunnel(st *stream, sc *serverConn, server *flow.Serve
 			sc.key = upstreamKey{"http", host, port}
 			cc.up.keep(sc, cfg.MaxUpstreamPerClient)
 		}
-		cc.serveHTTP(kind, st, &target{scheme: "http", host: host, port: port, server: server})
+		return cc.serveHTTP(kind, st, &target{scheme: "http", host: host, port: port, server: server})
 	}
+	return movedTunnel{}
 }
 
 // serveHTTP runs the HTTP layer of the version the next-layer decision
-// found.
-func (cc *clientConn) serveHTTP(kind layerKind, st *stream, t *target) {
+// found. It returns the HTTP/1 layer when its wait for the next request
+// was moved to the idle watch: the connection parks once the tunnel's
+// frames are off the stack (see serveRegular), nothing runs after this
+// layer.
+func (cc *clientConn) serveHTTP(kind layerKind, st *stream, t *target) movedTunnel {
 	if kind == layerHTTP2 {
 		cc.serveHTTP2(st, t)
-		return
+		return movedTunnel{}
 	}
 	// Inside a tunnel a CONNECT is refused: there is no tunnel to run.
-	// A wait moved to the idle watch parks once the tunnel's frames are
-	// off the stack (see serveRegular): nothing runs after this layer.
 	if _, moved := cc.serveHTTP1(st, t); moved {
-		cc.movedTunnel = movedTunnel{st, t}
+		return movedTunnel{st, t}
 	}
+	return movedTunnel{}
 }
 
 // tunnel is a CONNECT tunnel being set up: its server, connected now

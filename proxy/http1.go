@@ -30,7 +30,7 @@ import (
 // connection to the idle watch (see serveRegular and parkIn); only a
 // movable connection is, outside a tunnel or in an intercepted TLS one
 // (clientConn.tunnelMovable).
-func (cc *clientConn) serveHTTP1(st *stream, t *target) (tunnel func(), moved bool) {
+func (cc *clientConn) serveHTTP1(st *stream, t *target) (tunnel tunnelLayers, moved bool) {
 	watcher := &clientWatch{st: st, idle: cc.s.Config().IdleTimeout}
 	defer watcher.release()
 	movable := cc.movable && (t == nil || cc.tunnelMovable(st))
@@ -150,7 +150,7 @@ func (cc *clientConn) logRequestHead(head *h1.RequestHead) {
 // h1Connect serves a CONNECT request (h1Request).
 //
 //go:noinline
-func (cc *clientConn) h1Connect(st *stream, f *flow.HTTPFlow, head *h1.RequestHead, t *target, cfg *Config) (more, clean bool, tunnel func()) {
+func (cc *clientConn) h1Connect(st *stream, f *flow.HTTPFlow, head *h1.RequestHead, t *target, cfg *Config) (more, clean bool, tunnel tunnelLayers) {
 	if t != nil {
 		sendErrorPage(st, 400, cc.connectInTunnelMessage())
 		return false, true, nil
@@ -195,7 +195,7 @@ func (cc *clientConn) requestFraming(st *stream, h flow.Headers) (*h1.Framing, b
 // for a CONNECT request that opened a tunnel, the tunnel to serve.
 // framing is the request body's, when the head's validation found it
 // (nil: not framed yet).
-func (cc *clientConn) h1Request(st *stream, head *h1.RequestHead, framing *h1.Framing, t *target, cfg *Config, watcher *clientWatch) (more, clean bool, tunnel func()) {
+func (cc *clientConn) h1Request(st *stream, head *h1.RequestHead, framing *h1.Framing, t *target, cfg *Config, watcher *clientWatch) (more, clean bool, tunnel tunnelLayers) {
 	f := flow.NewHTTPFlow(cc.client, nil)
 	req := &flow.Request{
 		Message: flow.Message{HTTPVersion: head.Proto, Headers: head.Headers, TimestampStart: nowSeconds()},

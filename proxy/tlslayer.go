@@ -58,14 +58,15 @@ func (cc *clientConn) clientHello(st *stream, tun *tunnel, serverFirst bool) (he
 // comes first when it is connected already (its certificate and ALPN are
 // then mirrored), then the client's handshake, with a certificate from our
 // CA. The decrypted stream goes to the next layer: HTTP/2 or HTTP/1 as
-// ALPN says, or a TCP flow when it carries no HTTP.
-func (cc *clientConn) interceptTLS(st *stream, tun *tunnel) {
+// ALPN says, or a TCP flow when it carries no HTTP. The result is
+// serveHTTP's (see serveTunnel).
+func (cc *clientConn) interceptTLS(st *stream, tun *tunnel) movedTunnel {
 	growStack() // before the handshakes deepen the stack
 	cfg := tun.cfg
 	host, port := tun.server.Address.Host, tun.server.Address.Port
 	hello, chd, server := cc.clientHello(st, tun, tun.sc != nil)
 	if hello == nil {
-		return
+		return movedTunnel{}
 	}
 	var err error
 
@@ -92,18 +93,18 @@ func (cc *clientConn) interceptTLS(st *stream, tun *tunnel) {
 	tst, alpn, ok := cc.clientHandshake(st, tun, chd, hello.SNI)
 	if !ok {
 		cc.up.closeServer(tun.sc)
-		return
+		return movedTunnel{}
 	}
 	if t.err == nil && tun.isTCPHost(hello.SNI) {
 		// tcp_hosts: TLS intercepted, the rest a TCP flow.
 		if tun.sc == nil {
 			d := dialSpec{scheme: "https", host: host, port: port, sni: sni, alpn: hello.ALPN}
 			if tun.sc, err = cc.up.connect(nil, d, cfg); err != nil {
-				return
+				return movedTunnel{}
 			}
 		}
 		cc.relayTCP(tst, tun.sc)
-		return
+		return movedTunnel{}
 	}
 	kind := layerHTTP1
 	switch {
@@ -120,7 +121,7 @@ func (cc *clientConn) interceptTLS(st *stream, tun *tunnel) {
 		// Not HTTP inside the TLS (IMAPS, MQTT over TLS...): a TCP flow
 		// of the decrypted stream, as in mitmproxy.
 		cc.relayTCP(tst, tun.sc)
-		return
+		return movedTunnel{}
 	}
 	switch {
 	case tun.sc == nil:
@@ -130,7 +131,7 @@ func (cc *clientConn) interceptTLS(st *stream, tun *tunnel) {
 		tun.sc.key = upstreamKey{"https", host, port}
 		cc.up.adopt(tun.sc, cfg)
 	}
-	cc.serveHTTP(kind, tst, t)
+	return cc.serveHTTP(kind, tst, t)
 }
 
 // decryptedLayer decides what an intercepted TLS connection whose client
