@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -80,6 +81,63 @@ func BenchmarkRoundTrip(b *testing.B) {
 		b.Run(fmt.Sprintf("Proxy/%d", size), func(b *testing.B) {
 			proxyAddr := startProxyB(b)
 			benchRoundTrips(b, proxyAddr, "http://"+origin+"/", size)
+		})
+	}
+}
+
+// BenchmarkRoundTripChunked is BenchmarkRoundTrip/Proxy with a chunked
+// response (8 KiB chunks), as servers send bodies they generate: the proxy
+// reads it whole before the response hook, without knowing its size.
+func BenchmarkRoundTripChunked(b *testing.B) {
+	for _, size := range []int{200, 64 << 10} {
+		var wire strings.Builder
+		wire.WriteString("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n")
+		for left := size; left > 0; left -= min(left, 8<<10) {
+			fmt.Fprintf(&wire, "%x\r\n%s\r\n", min(left, 8<<10), strings.Repeat("x", min(left, 8<<10)))
+		}
+		wire.WriteString("0\r\n\r\n")
+		resp := []byte(wire.String())
+		origin := testutil.StartRawOrigin(b, func(c net.Conn, r *bufio.Reader) {
+			for {
+				if _, err := testutil.ReadRequest(r); err != nil {
+					return
+				}
+				if _, err := c.Write(resp); err != nil {
+					return
+				}
+			}
+		}).Addr
+		b.Run(fmt.Sprintf("Proxy/%d", size), func(b *testing.B) {
+			c, err := net.Dial("tcp", startProxyB(b))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			br := bufio.NewReaderSize(c, 64<<10)
+			req := []byte("GET http://" + origin + "/ HTTP/1.1\r\nHost: bench\r\nAccept: */*\r\n\r\n")
+			b.SetBytes(int64(size))
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := c.Write(req); err != nil {
+					b.Fatal(err)
+				}
+				// The head, then the chunks up to the last (empty) one's
+				// blank line.
+				for blanks := 0; blanks < 2; {
+					line, err := br.ReadSlice('\n')
+					if err != nil {
+						b.Fatal(err)
+					}
+					if string(line) == "\r\n" {
+						blanks++
+					} else if blanks == 1 && line[0] != '0' {
+						n, _ := strconv.ParseInt(strings.TrimSpace(string(line)), 16, 64)
+						if _, err := br.Discard(int(n) + 2); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+			}
 		})
 	}
 }
