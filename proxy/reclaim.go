@@ -3,7 +3,6 @@ package proxy
 import (
 	"runtime/debug"
 	"runtime/metrics"
-	"sync/atomic"
 	"time"
 )
 
@@ -109,12 +108,11 @@ func (q *quietReclaimer) decide(total uint64, now time.Time) (quiet, reclaim boo
 
 // run ticks until stop is closed. Every moveTick it moves the
 // connections idle since the last one to the idle watch (mover; nil: none,
-// see Server.moveIdle); every quietTick it paces the heap (pacer) and
-// decides whether to give memory back.
-func (q *quietReclaimer) run(stop <-chan struct{}, mover idleMover, pacer *heapPacer) {
+// see Server.moveIdle); every quietTick it decides whether to give memory
+// back.
+func (q *quietReclaimer) run(stop <-chan struct{}, mover idleMover) {
 	t := time.NewTicker(moveTick)
 	defer t.Stop()
-	defer pacer.stop()
 	for ticks := 1; ; ticks++ {
 		select {
 		case <-stop:
@@ -126,7 +124,6 @@ func (q *quietReclaimer) run(stop <-chan struct{}, mover idleMover, pacer *heapP
 			if ticks%int(quietTick/moveTick) != 0 {
 				continue
 			}
-			pacer.tick()
 			quiet, reclaim := q.tick(now)
 			if quiet && mover != nil && q.collectMoved(mover, now, stop) {
 				reclaim = true
@@ -196,102 +193,4 @@ func stopped(stop <-chan struct{}) bool {
 func freeOSMemory() {
 	debug.FreeOSMemory()
 	debug.FreeOSMemory()
-}
-
-// heapPacer caps how far the heap grows between collections while much of
-// it is live. With GOGC=100 the runtime lets the heap reach twice what is
-// live: 9,900 idle HTTPS connections (190 MiB live) took the heap to
-// 395 MiB, and the runtime's bookkeeping for that peak (span structures,
-// GC metadata: 13.5 MiB) stays after the connections close, as does what
-// the garbage of their handshakes scattered over its pages. While the live
-// heap is above paceHeadroom it lowers the GC percent so that the heap
-// grows by about paceHeadroom (not below paceMinPercent), and it restores
-// the percent in force at start when the live heap falls back. A proxy
-// with a small live heap (a few hundred connections: 1-2 MiB) is never
-// paced, so its CPU per request does not change. It leaves the runtime
-// alone when the operator set GOGC or GOMEMLIMIT (the environment) or
-// turned the collector off.
-type heapPacer struct {
-	// live is the runtime's live-heap count (as of the last GC), read
-	// into a sample reused every tick.
-	live [1]metrics.Sample
-	// base is the GC percent in force at start, set the one in force now.
-	base, set int
-	off       bool
-	// claim is held while this pacer may change the percent (see
-	// processPacer).
-	claim *atomic.Bool
-}
-
-// processPacer is claimed by the one pacer of the process that may change
-// the GC percent, a setting of the whole process: a second Server in the
-// same process (an embedder's, a test's) would otherwise read a percent
-// the first had lowered as its own start, and could restore that.
-var processPacer atomic.Bool
-
-const (
-	paceHeadroom   = 64 << 20
-	paceMinPercent = 25
-	// paceStep: the percent moves in steps of this, so that a live heap
-	// that drifts does not change it at every tick.
-	paceStep = 5
-)
-
-// newHeapPacer returns a pacer, off when getenv has GOGC or GOMEMLIMIT
-// set, the collector is off, or another pacer holds claim.
-func newHeapPacer(getenv func(string) string, claim *atomic.Bool) *heapPacer {
-	p := &heapPacer{}
-	p.live[0].Name = "/gc/heap/live:bytes"
-	gogc := []metrics.Sample{{Name: "/gc/gogc:percent"}}
-	metrics.Read(gogc)
-	if gogc[0].Value.Kind() != metrics.KindUint64 || getenv("GOGC") != "" || getenv("GOMEMLIMIT") != "" {
-		p.off = true
-		return p
-	}
-	if !claim.CompareAndSwap(false, true) {
-		p.off = true
-		return p
-	}
-	p.claim = claim
-	p.base = int(gogc[0].Value.Uint64())
-	p.set = p.base
-	p.off = p.base <= 0
-	return p
-}
-
-// percentFor is the GC percent for a live heap of live bytes.
-func (p *heapPacer) percentFor(live uint64) int {
-	if live == 0 || live*uint64(p.base)/100 <= paceHeadroom {
-		return p.base
-	}
-	pct := int(paceHeadroom * 100 / live)
-	pct -= pct % paceStep
-	return min(max(pct, paceMinPercent), p.base)
-}
-
-// tick sets the GC percent for the live heap now.
-func (p *heapPacer) tick() {
-	if p.off {
-		return
-	}
-	metrics.Read(p.live[:])
-	if p.live[0].Value.Kind() != metrics.KindUint64 {
-		return
-	}
-	if pct := p.percentFor(p.live[0].Value.Uint64()); pct != p.set {
-		debug.SetGCPercent(pct)
-		p.set = pct
-	}
-}
-
-// stop restores the GC percent in force at start and gives up the claim.
-func (p *heapPacer) stop() {
-	if !p.off && p.set != p.base {
-		debug.SetGCPercent(p.base)
-		p.set = p.base
-	}
-	if p.claim != nil {
-		p.claim.Store(false)
-		p.claim = nil
-	}
 }

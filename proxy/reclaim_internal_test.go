@@ -1,9 +1,7 @@
 package proxy
 
 import (
-	"os"
 	"runtime"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -233,72 +231,4 @@ func TestRegrown(t *testing.T) {
 		t.Fatalf("regrown map holds %d bytes, the emptied one %d", after, peak)
 	}
 	runtime.KeepAlive(m)
-}
-
-// TestHeapPacerPercent: the GC percent keeps the heap's growth near
-// paceHeadroom once the live heap is large, in steps, never below
-// paceMinPercent nor above the percent in force at start.
-func TestHeapPacerPercent(t *testing.T) {
-	const MiB = 1 << 20
-	for _, tt := range []struct {
-		base int
-		live uint64
-		want int
-	}{
-		{100, 0, 100},
-		{100, 2 * MiB, 100},
-		{100, 64 * MiB, 100},
-		{100, 65 * MiB, 95},
-		{100, 128 * MiB, 50},
-		{100, 190 * MiB, 30},
-		{100, 256 * MiB, 25},
-		{100, 4096 * MiB, 25},
-		{50, 100 * MiB, 50},
-		{50, 200 * MiB, 30},
-		{400, 32 * MiB, 200},
-		{400, 8 * MiB, 400},
-	} {
-		p := &heapPacer{base: tt.base, set: tt.base}
-		if got := p.percentFor(tt.live); got != tt.want {
-			t.Errorf("base %d, live %d MiB: %d, want %d", tt.base, tt.live/MiB, got, tt.want)
-		}
-	}
-}
-
-// TestHeapPacerOff: the operator's GOGC or GOMEMLIMIT turns the pacer off.
-func TestHeapPacerOff(t *testing.T) {
-	for _, tt := range []struct {
-		env map[string]string
-		off bool
-	}{
-		{nil, false},
-		{map[string]string{"GOGC": "200"}, true},
-		{map[string]string{"GOMEMLIMIT": "1GiB"}, true},
-	} {
-		var claim atomic.Bool
-		p := newHeapPacer(func(k string) string { return tt.env[k] }, &claim)
-		// Under "go test" the percent at start is the default's unless
-		// the environment sets GOGC, which this test's getenv hides.
-		if os.Getenv("GOGC") == "" && p.off != tt.off {
-			t.Errorf("env %v: off %v, want %v", tt.env, p.off, tt.off)
-		}
-		p.tick()
-		p.stop()
-		if claim.Load() {
-			t.Errorf("env %v: the claim is held after stop", tt.env)
-		}
-	}
-	// One pacer a process: a second one, while the first holds the
-	// claim, leaves the percent alone.
-	var claim atomic.Bool
-	first := newHeapPacer(func(string) string { return "" }, &claim)
-	second := newHeapPacer(func(string) string { return "" }, &claim)
-	if os.Getenv("GOGC") == "" && (first.off || !second.off) {
-		t.Errorf("two pacers: first off %v, second off %v; want only the first on", first.off, second.off)
-	}
-	second.stop()
-	first.stop()
-	if claim.Load() {
-		t.Error("the claim is held after both stopped")
-	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -214,7 +213,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		s.wg.Add(1)
 		go func(stop <-chan struct{}) {
 			defer s.wg.Done()
-			newQuietReclaimer().run(stop, s, newHeapPacer(os.Getenv, &processPacer))
+			newQuietReclaimer().run(stop, s)
 		}(s.quietStop)
 		if w, err := newIdleWatch((*clientConn).wake); err == nil {
 			s.idle = w
