@@ -55,7 +55,12 @@ func (cc *clientConn) serveHTTP1(st *stream, t *target) (tunnel tunnelLayers, mo
 		// ends there (most do: the client closes an idle connection) does
 		// not take them again.
 		err := st.idleUntilReadable(movable)
-		if movable && cc.unpark() {
+		// A wait the move interrupted ends in a timeout, or with data
+		// that came just then. Any other error ends the connection here,
+		// moved or not: on an intercepted TLS connection it may live only
+		// in the TLS session (a close_notify), with nothing left on the
+		// socket to wake the idle watch (review).
+		if movable && cc.unpark() && (err == nil || isTimeout(err)) {
 			return nil, true
 		}
 		if err != nil {

@@ -12,10 +12,10 @@ import (
 	"unsafe"
 )
 
-// idleWatch holds plain client connections idle between requests with no
-// goroutine at all: each one's socket is in an epoll set of its own
-// (EPOLLONESHOT), whose descriptor is itself read through Go's network
-// poller by one goroutine. A connection that becomes readable (a request,
+// idleWatch holds client connections idle between requests (plain HTTP/1,
+// and HTTP/1 in an intercepted TLS tunnel) with no goroutine at all: each
+// one's socket is in an epoll set of its own (EPOLLONESHOT), whose
+// descriptor is itself read through Go's network poller by one goroutine. A connection that becomes readable (a request,
 // or the client's close) goes on on a worker goroutine
 // (clientConn.resume); one idle for the idle timeout is ended on one.
 // Connections come here from their waits for the next request, once idle
