@@ -326,6 +326,11 @@ func (f *Flow) WaitForResume(ctx context.Context) error {
 	ch := f.resumed
 	if ch != nil {
 		f.setControlLocked(ctlWaiting, ctlWaiting)
+	} else {
+		// Resumed or killed between the look above and the lock: a kill
+		// then found the flow running, and its error is recorded here,
+		// as in the first branch (review: dns.go read a nil Error).
+		f.recordKillLocked()
 	}
 	f.mu.Unlock()
 	if ch == nil {
