@@ -68,8 +68,8 @@ func TestScriptSeesChangesBetweenHooks(t *testing.T) {
 	e := keptEnv(t)
 	f := newFlow(t, "GET", "http://example.com/a", 0, "")
 	e.m.Request(f)
-	if v, _ := f.Metadata.Get("at_request"); anyStr(v) != "" {
-		t.Fatalf("at request: %q", anyStr(v))
+	if v, ok := f.Metadata.Get("at_request"); !ok || anyStr(v) != "" {
+		t.Fatalf("at request: %q (recorded: %v), want the header not there yet", anyStr(v), ok)
 	}
 	// Another addon, between the hooks.
 	f.Request.Headers.Set("x-go", "changed")

@@ -87,7 +87,7 @@ class FlowStore:
     def kept(self):
         """How many flows something is kept for (tests watch it return to
         0 once the flows are over)."""
-        return len(self.ws) + len({k[0] for k in self.streams})
+        return len(set(self.ws) | {k[0] for k in self.streams})
 
     def set_stream(self, key, fn):
         self.streams[key] = fn
