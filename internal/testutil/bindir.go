@@ -15,13 +15,14 @@ import (
 // removes a process's own directory: each run left its ~30 MB binaries in
 // the temporary directory, one per package that builds them, and the
 // disk filled up. The directory's name carries the process ID, and one is
-// stale once its process has ended.
+// stale once its process has ended and no process holds its lock (see
+// holdDir).
 func BinDir(prefix string) (string, error) {
 	tmp := os.TempDir()
 	stale, _ := filepath.Glob(filepath.Join(tmp, prefix+"*"))
 	for _, dir := range stale {
 		pid, ok := dirPID(strings.TrimPrefix(filepath.Base(dir), prefix))
-		if ok && pid != os.Getpid() && !processRunning(pid) {
+		if ok && pid != os.Getpid() && !processRunning(pid) && unheld(dir) {
 			_ = os.RemoveAll(dir)
 		}
 	}
@@ -29,6 +30,7 @@ func BinDir(prefix string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("making a directory for test binaries: %w", err)
 	}
+	holdDir(dir)
 	return dir, nil
 }
 

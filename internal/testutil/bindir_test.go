@@ -30,6 +30,10 @@ func TestBinDirRemovesStale(t *testing.T) {
 		return d
 	}
 	stale, own, running := mk(ended.Process.Pid), mk(os.Getpid()), mk(os.Getppid())
+	// A process in another PID namespace: its ID looks ended here, but it
+	// holds its directory.
+	elsewhere := mk(ended.Process.Pid + 1000000)
+	holdDir(elsewhere)
 	odd := filepath.Join(tmp, prefix+"notapid")
 	if err := os.Mkdir(odd, 0o700); err != nil {
 		t.Fatal(err)
@@ -41,7 +45,7 @@ func TestBinDirRemovesStale(t *testing.T) {
 	for _, c := range []struct {
 		dir  string
 		kept bool
-	}{{stale, false}, {own, true}, {running, true}, {odd, true}, {dir, true}} {
+	}{{stale, false}, {own, true}, {running, true}, {elsewhere, true}, {odd, true}, {dir, true}} {
 		_, err := os.Stat(c.dir)
 		if kept := err == nil; kept != c.kept {
 			t.Errorf("%s: kept %v, want %v", filepath.Base(c.dir), kept, c.kept)

@@ -161,7 +161,10 @@ func (t *target) stop() {
 	if t.cmd.Process == nil {
 		return
 	}
-	_ = t.cmd.Process.Signal(os.Interrupt)
+	if t.cmd.Process.Signal(os.Interrupt) != nil {
+		// Windows has no SIGINT to send.
+		killTree(t.cmd.Process)
+	}
 	select {
 	case <-t.exited:
 	case <-time.After(5 * time.Second):
