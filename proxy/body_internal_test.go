@@ -25,7 +25,7 @@ func chunked(body []byte, size int) string {
 
 // TestReadUnsized: a body whose end only its framing tells (chunked, or
 // the connection's end) is read whole, into a recycled buffer once it
-// fills the first 4 KiB (one buffer kept for the flow, none beyond the
+// fills the first 512 bytes (one buffer kept for the flow, none beyond the
 // pool's classes); past body_size_limit it fails, past stream_large_bodies
 // it streams with what was read so far.
 func TestReadUnsized(t *testing.T) {
@@ -41,10 +41,10 @@ func TestReadUnsized(t *testing.T) {
 	}{
 		{name: "empty", size: 0, limit: -1, stream: -1},
 		{name: "200 B", size: 200, limit: -1, stream: -1},
+		{name: "511 B", size: 511, limit: -1, stream: -1},
 		// Full, the first buffer needs room for the read that finds the
 		// end.
-		{name: "4 KiB", size: 4096, limit: -1, stream: -1, wantPooled: 1},
-		{name: "4 KiB - 1", size: 4095, limit: -1, stream: -1},
+		{name: "512 B", size: 512, limit: -1, stream: -1, wantPooled: 1},
 		{name: "4 KiB + 1", size: 4097, limit: -1, stream: -1, wantPooled: 1},
 		{name: "64 KiB", size: 64 << 10, limit: -1, stream: -1, wantPooled: 1},
 		{name: "64 KiB until close", size: 64 << 10, untilClose: true, limit: -1, stream: -1, wantPooled: 1},

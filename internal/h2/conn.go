@@ -115,10 +115,13 @@ type conn struct {
 	// dataHeader is writeData's frame header: a local array would escape
 	// through bufio.Writer.Write and cost an allocation per frame.
 	dataHeader [frameHeaderLen]byte
-	werr       error       // first write error; later writes are skipped
-	ctrlSpare  []ctrlFrame // swapped with ctrl when draining
-	frames     atomic.Int64
-	flushes    atomic.Int64
+	// dataHeld counts the DATA bytes written since the writer lock was
+	// taken (see unlockWriter).
+	dataHeld  int
+	werr      error       // first write error; later writes are skipped
+	ctrlSpare []ctrlFrame // swapped with ctrl when draining
+	frames    atomic.Int64
+	flushes   atomic.Int64
 
 	ctrlSignal chan struct{} // cap 1: the control queue became non-empty
 	closing    chan struct{} // closed when the connection fails
@@ -242,27 +245,37 @@ func (c *conn) lockWriter() {
 	c.wwaiting.Add(1)
 	c.wmu.Lock()
 	c.wwaiting.Add(-1)
+	c.dataHeld = 0
 }
 
 // unlockWriter sends the queued control frames and flushes unless another
 // writer is waiting: that one flushes after adding its own frames, so frames
 // of concurrent streams share writes.
 //
-// Before flushing it yields once: the streams the read loop has just woken
-// (requests or responses that arrived in one read) are runnable then, and
-// those that write meanwhile share the flush.
+// Before flushing small writes it yields once: the streams the read loop
+// has just woken (requests or responses that arrived in one read) are
+// runnable then, and those that write meanwhile share the flush. Not after
+// a large body's DATA, which fills writes by itself: held back, the bodies
+// of more streams were in memory at once (h2 with 64 KiB bodies, 32
+// connections x 10 streams: peak RSS 79 -> 100 MiB, no gain in CPU).
 func (c *conn) unlockWriter() {
 	c.drainCtrl()
-	if c.werr == nil && c.bw.Buffered() > 0 && c.wwaiting.Load() == 0 {
+	if c.flushDue() && c.dataHeld < yieldBelow {
 		c.wmu.Unlock()
 		runtime.Gosched()
 		c.lockWriter()
 		c.drainCtrl()
-		if c.werr == nil && c.bw.Buffered() > 0 && c.wwaiting.Load() == 0 {
-			c.flush()
-		}
+	}
+	if c.flushDue() {
+		c.flush()
 	}
 	c.wmu.Unlock()
+}
+
+// flushDue reports whether the writer holding wmu is to flush: something is
+// buffered and no other writer waits to add to it.
+func (c *conn) flushDue() bool {
+	return c.werr == nil && c.bw.Buffered() > 0 && c.wwaiting.Load() == 0
 }
 
 // noteWrite counts a frame written and records an error (noteErr).
@@ -371,8 +384,10 @@ func (c *conn) writeBlock(id uint32, fields []Field, end bool, maxFrame uint32) 
 // wmu held.
 //
 // The frame header and the payload go to the buffered writer as they are:
-// Framer.WriteData would first copy the payload into a frame buffer of its
-// own, one more copy of every body byte sent.
+// Framer.WriteData first copied the payload into a frame buffer of its
+// own, one copy more whenever other frames were buffered before it (a
+// full frame into an empty buffer went from the Framer's buffer to the
+// socket; now it fills the buffer behind the header and spills 9 bytes).
 func (c *conn) writeData(id uint32, p []byte, end bool, maxFrame uint32) {
 	for {
 		n := min(len(p), int(maxFrame))
@@ -386,6 +401,7 @@ func (c *conn) writeData(id uint32, p []byte, end bool, maxFrame uint32) {
 			byte(http2.FrameData), byte(flags),
 			byte(id >> 24 & 0x7f), byte(id >> 16), byte(id >> 8), byte(id),
 		}
+		c.dataHeld += n
 		_, err := c.bw.Write(c.dataHeader[:])
 		if err == nil {
 			_, err = c.bw.Write(p[:n])
@@ -397,6 +413,10 @@ func (c *conn) writeData(id uint32, p []byte, end bool, maxFrame uint32) {
 		}
 	}
 }
+
+// yieldBelow: a writer that wrote less DATA than this yields before it
+// flushes (see unlockWriter).
+const yieldBelow = 4 << 10
 
 // frameHeaderLen is the size of a frame header (RFC 9113 §4.1).
 const frameHeaderLen = 9

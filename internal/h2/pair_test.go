@@ -496,6 +496,12 @@ func TestPairWorkersReused(t *testing.T) {
 	ctx := testCtx(t)
 	var first string
 	for i := range 5 {
+		if i > 0 {
+			// The response goes out before the worker is back in its
+			// wait, and a stream that finds none waiting starts one
+			// more: reuse is for the streams that come after.
+			testutil.Eventually(t, testTimeout, func() bool { return idleWorkers() == 1 }, "the worker to wait for the next stream")
+		}
 		resp, err := roundTrip(ctx, cc, get("a", "/"), nil, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -517,6 +523,19 @@ func goroutineID() string {
 	buf = buf[:runtime.Stack(buf, false)]
 	id, _, _ := strings.Cut(strings.TrimPrefix(string(buf), "goroutine "), " ")
 	return id
+}
+
+// idleWorkers counts the goroutines waiting in ServerConn.work for a
+// stream.
+func idleWorkers() int {
+	buf := make([]byte, 1<<20)
+	n := 0
+	for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+		if strings.Contains(g, "[select") && strings.Contains(g, "h2.(*ServerConn).work(") {
+			n++
+		}
+	}
+	return n
 }
 
 // countWorkers counts the goroutines in ServerConn.work.

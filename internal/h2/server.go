@@ -156,6 +156,8 @@ func (sc *ServerConn) handlerReturned(s *Stream) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s.handlerDone = true
+	// The handler is gone: our own reset below is not news to it.
+	s.onReset = nil
 	if !s.closed {
 		code := http2.ErrCodeInternal
 		if s.sendEnded {
