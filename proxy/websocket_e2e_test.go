@@ -247,7 +247,10 @@ func TestWebSocketDumperLines(t *testing.T) {
 	md.WaitOutput(t, "WebSocket connection closed by client: 1000 \n", 10*time.Second)
 	md.Stop(t)
 	out := md.Output()
-	client := addrRe.FindString(out[strings.Index(out, "client connect")-25:])
+	// The client as the proxy names it: this connection's own address
+	// (the first "client connect" line may be another connection's, the
+	// start-up check's).
+	client := c.conn.LocalAddr().String()
 	for _, want := range []string{
 		client + " -> WebSocket text message -> " + o.hostPort() + "/chat\n",
 		client + " <- WebSocket text message <- " + o.hostPort() + "/chat\n",
