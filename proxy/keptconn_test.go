@@ -33,11 +33,7 @@ func TestKeptConnClosedRetriedOnce(t *testing.T) {
 				_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
 			})
 			addr := startProxyAddons(t, nil, "proxy_debug="+debug)
-			c, err := net.Dial("tcp", addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
+			c := dial(t, addr)
 			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 			br := bufio.NewReader(c)
 			req := "GET http://" + origin.Addr + "/ HTTP/1.1\r\nHost: x\r\n\r\n"

@@ -1,24 +1,11 @@
 package proxy
 
 import (
-	"net"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/mitmgo/mitmgo/internal/testutil"
 )
-
-// readCounter counts the reads of a connection.
-type readCounter struct {
-	net.Conn
-	reads atomic.Int32
-}
-
-func (c *readCounter) Read(p []byte) (int, error) {
-	c.reads.Add(1)
-	return c.Conn.Read(p)
-}
 
 // TestServerGreetedDecidesAtOnce: when the server has greeted before the
 // tunnel's next layer is chosen (SMTP's "220" arrives while the CONNECT is
@@ -27,7 +14,7 @@ func (c *readCounter) Read(p []byte) (int, error) {
 func TestServerGreetedDecidesAtOnce(t *testing.T) {
 	pools := &bufPools{}
 	clientSide, _ := loopbackStream(t, pools)
-	counted := &readCounter{Conn: clientSide.src.(*idleConn).Conn}
+	counted := &countingConn{Conn: clientSide.src.(*idleConn).Conn}
 	a := plainStream(newIdleConn(counted, 10*time.Second), pools)
 	b, server := loopbackStream(t, pools)
 	if _, err := server.Write([]byte("220 smtp ready\r\n")); err != nil {
