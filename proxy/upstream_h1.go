@@ -120,15 +120,29 @@ func (u *upstream) roundTrip(ctx context.Context, f *flow.HTTPFlow, d dialSpec, 
 //
 //go:noinline
 func (u *upstream) keptConnFailed(ctx context.Context, sc *serverConn, err error, f *flow.HTTPFlow, d dialSpec, body *bodyStream, cfg *Config, interim interimFunc, abort *abortSlot) (serverExchange, error) {
+	if retry, err := u.h1ExchangeFailed(sc, err, true, 0, body, cfg); !retry {
+		return nil, err
+	}
+	h2c, sc := u.takeConn(d.key())
+	return u.roundTripFrom(ctx, 1, h2c, sc, f, d, body, cfg, interim, abort)
+}
+
+// h1ExchangeFailed ends an exchange on the HTTP/1 connection sc that
+// failed with err: it reports whether the request is to go again on a new
+// connection (sc was a kept one the server closed before the first
+// attempt's request reached it), else the error to answer with.
+func (u *upstream) h1ExchangeFailed(sc *serverConn, err error, reused bool, attempt int, body *bodyStream, cfg *Config) (retry bool, _ error) {
 	u.closeServer(sc)
 	if rte := requestBodyError(err); rte != nil {
-		return nil, rte
+		return false, rte
 	}
-	if body == nil && ioDone(err) && !isTimeout(err) {
-		h2c, sc := u.takeConn(d.key())
-		return u.roundTripFrom(ctx, 1, h2c, sc, f, d, body, cfg, interim, abort)
+	if reused && body == nil && attempt == 0 && ioDone(err) && !isTimeout(err) {
+		if cfg.Debug {
+			u.log().Debug("the kept connection was closed by the server (" + describeIOError(err) + "); retrying on a new one")
+		}
+		return true, nil
 	}
-	return nil, &roundTripError{502, "server " + sc.server.Address.String() + ": " + describeResponseError(err)}
+	return false, &roundTripError{502, "server " + sc.server.Address.String() + ": " + describeResponseError(err)}
 }
 
 // roundTripFrom is roundTrip from attempt on (0 or 1), with the connection
@@ -179,19 +193,10 @@ func (u *upstream) roundTripFrom(ctx context.Context, attempt int, h2c *h2Upstre
 		if err == nil {
 			break
 		}
-		u.closeServer(sc)
-		if rte := requestBodyError(err); rte != nil {
-			return nil, rte
+		retry, err := u.h1ExchangeFailed(sc, err, reused, attempt, body, cfg)
+		if !retry {
+			return nil, err
 		}
-		if reused && body == nil && attempt == 0 && ioDone(err) && !isTimeout(err) {
-			// The server closed a kept-alive connection before we used it:
-			// the request never reached it, so retry on a new connection.
-			if cfg.Debug {
-				u.log().Debug("the kept connection was closed by the server (" + describeIOError(err) + "); retrying on a new one")
-			}
-			continue
-		}
-		return nil, &roundTripError{502, "server " + sc.server.Address.String() + ": " + describeResponseError(err)}
 	}
 	return u.h1Response(f, sc, &rh, framing, cfg)
 }
